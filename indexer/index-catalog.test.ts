@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { currentGeneration } from '../retrieval/embedded/generation.ts';
+import { openSearcher } from '../retrieval/searcher.ts';
+import { FailingEmbedder, HashEmbedder } from '../test/helpers/embedders.ts';
+import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../test/helpers/catalog.ts';
+import { applyChangeFile, indexCatalog, StrictModeError } from './index-catalog.ts';
+
+let dir: string;
+let dataDir: string;
+let catalog: string;
+
+beforeEach(() => {
+  dir = tempDir();
+  dataDir = path.join(dir, 'data');
+  catalog = writeJsonl(path.join(dir, 'catalog.jsonl'), SAMPLE_PRODUCTS);
+});
+
+async function ids(q: string, embedder = new HashEmbedder()) {
+  const s = await openSearcher({ dataDir, embedder });
+  try {
+    return (await s.search({ q, size: 20 })).items.map((i) => i.id);
+  } finally {
+    await s.close();
+  }
+}
+
+describe('indexCatalog', () => {
+  it('indexes every valid product and serves it', async () => {
+    const sum = await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
+    expect(sum).toMatchObject({ indexed: 8, unchanged: 0, skipped: 0, deleted: 0, embedded: 8 });
+    expect(sum.generation).toBe(currentGeneration(dataDir));
+    expect(await ids('running shoes')).toContain('p1');
+  });
+
+  it('is idempotent: a second run on the same file writes nothing', async () => {
+    const emb = new HashEmbedder();
+    const first = await indexCatalog({ catalogPath: catalog, dataDir, embedder: emb });
+    const textsAfterFirst = emb.texts;
+    const second = await indexCatalog({ catalogPath: catalog, dataDir, embedder: emb });
+    expect(second).toMatchObject({ indexed: 0, unchanged: 8, deleted: 0, embedded: 0, generation: first.generation });
+    expect(emb.texts).toBe(textsAfterFirst);
+  });
+
+  it('re-embeds a product whose text changed, but not one whose price changed', async () => {
+    const emb = new HashEmbedder();
+    await indexCatalog({ catalogPath: catalog, dataDir, embedder: emb });
+    const changed = SAMPLE_PRODUCTS.map((p) =>
+      p.id === 'p3' ? { ...p, title: 'Lodge Cast Iron Grill Pan' } : p.id === 'p7' ? { ...p, price: 199 } : p,
+    );
+    writeJsonl(catalog, changed);
+    const before = emb.texts;
+    const sum = await indexCatalog({ catalogPath: catalog, dataDir, embedder: emb });
+    expect(sum).toMatchObject({ indexed: 2, unchanged: 6, embedded: 1 });
+    expect(emb.texts - before).toBe(1);
+    expect(await ids('grill pan')).toContain('p3');
+  });
+
+  it('reports bad rows with line numbers and skips them; --strict refuses', async () => {
+    writeJsonl(catalog, [
+      SAMPLE_PRODUCTS[0],
+      { id: 'bad1' },
+      '{not json',
+      { ...SAMPLE_PRODUCTS[1], price: 'cheap' },
+      SAMPLE_PRODUCTS[0],
+      SAMPLE_PRODUCTS[2],
+    ]);
+    const sum = await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
+    expect(sum.indexed).toBe(2);
+    expect(sum.skipped).toBe(4);
+    expect(sum.errors.map((e) => e.line)).toEqual([2, 3, 4, 5]);
+    expect(sum.errors[0]!.reason).toMatch(/title/);
+    expect(sum.errors[1]!.reason).toMatch(/invalid JSON/);
+    expect(sum.errors[2]!.reason).toMatch(/price/);
+    expect(sum.errors[3]!.reason).toMatch(/duplicate id/);
+
+    const strictDir = path.join(dir, 'strict');
+    await expect(indexCatalog({ catalogPath: catalog, dataDir: strictDir, embedder: new HashEmbedder(), strict: true })).rejects.toBeInstanceOf(
+      StrictModeError,
+    );
+    expect(currentGeneration(strictDir)).toBeUndefined();
+  });
+
+  it('removes products absent from the file only with deleteMissing', async () => {
+    await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
+    writeJsonl(catalog, SAMPLE_PRODUCTS.filter((p) => p.id !== 'p3'));
+    const keep = await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
+    expect(keep.deleted).toBe(0);
+    expect(await ids('cast iron skillet')).toContain('p3');
+    const del = await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder(), deleteMissing: true });
+    expect(del).toMatchObject({ deleted: 1, indexed: 0, unchanged: 7 });
+    expect(await ids('cast iron skillet')).not.toContain('p3');
+  });
+
+  it('applies a change file of upserts and deletes in order', async () => {
+    await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
+    const changes = writeJsonl(path.join(dir, 'changes.jsonl'), [
+      { op: 'upsert', product: { id: 'p9', title: 'Hydro Flask Water Bottle 32 oz', brand: 'Hydro Flask', price: 45 } },
+      { op: 'delete', product: { id: 'p1' } },
+      { op: 'upsert', product: { id: 'p2', title: 'Adidas Ultraboost Running Sneakers', price: 150 } },
+      { op: 'delete', product: { id: 'p2' } },
+      { op: 'upsert', product: { id: 'p2', title: 'Adidas Ultraboost Light', price: 160 } },
+      { op: 'rename', product: { id: 'p3' } },
+      { op: 'delete', product: { id: 'does-not-exist' } },
+    ]);
+    const sum = await applyChangeFile({ changesPath: changes, dataDir, embedder: new HashEmbedder() });
+    expect(sum).toMatchObject({ indexed: 2, deleted: 1, skipped: 1 });
+    expect(sum.errors[0]!.line).toBe(6);
+    expect(await ids('water bottle')).toContain('p9');
+    expect(await ids('pegasus')).not.toContain('p1');
+    expect(await ids('ultraboost light')).toContain('p2');
+  });
+
+  it('a crash mid-run leaves the served generation intact, and the rerun resumes from the cache', async () => {
+    await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
+    const gen = currentGeneration(dataDir);
+    const bigger = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, title: `Widget model ${i} deluxe`, price: i }));
+    writeJsonl(catalog, [...SAMPLE_PRODUCTS, ...bigger]);
+    // 64 texts per batch: two batches succeed, the third throws.
+    await expect(indexCatalog({ catalogPath: catalog, dataDir, embedder: new FailingEmbedder(2) })).rejects.toThrow(/unavailable/);
+    expect(currentGeneration(dataDir)).toBe(gen);
+    expect((await ids('widget')).filter((id) => id.startsWith('n'))).toEqual([]);
+    expect(fs.readdirSync(dataDir).filter((f) => f.startsWith('gen-'))).toEqual([gen]);
+
+    const emb = new HashEmbedder();
+    const sum = await indexCatalog({ catalogPath: catalog, dataDir, embedder: emb });
+    expect(sum.indexed).toBe(300);
+    expect(sum.embedded).toBe(300 - 128);
+    expect(emb.texts).toBe(300 - 128);
+    expect((await ids('widget deluxe'))[0]).toMatch(/^n/);
+  });
+
+  it('rebuilds everything when the embedder changes, keeping products', async () => {
+    await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder(64) });
+    writeJsonl(catalog, SAMPLE_PRODUCTS.slice(0, 4));
+    const sum = await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder(32) });
+    expect(sum).toMatchObject({ indexed: 4, deleted: 0, embedded: 8 });
+    expect(await ids('airpods', new HashEmbedder(32))).toContain('p7');
+  });
+
+  it('reads CSV catalogs with typed columns', async () => {
+    const csv = path.join(dir, 'catalog.csv');
+    fs.writeFileSync(
+      csv,
+      'id,title,price,in_stock,tags,attributes,category\n' +
+        'c1,Trail Running Shoe,89.5,true,trail|running,color:red|size:42,Sports/Footwear\n' +
+        'c2,,10,true,,,\n' +
+        'c3,Yoga Mat,abc,false,,,Sports\n',
+    );
+    const sum = await indexCatalog({ catalogPath: csv, dataDir, embedder: new HashEmbedder() });
+    expect(sum.indexed).toBe(1);
+    expect(sum.errors.map((e) => e.line)).toEqual([3, 4]);
+    const s = await openSearcher({ dataDir, embedder: new HashEmbedder() });
+    const res = await s.search({ q: 'trail', size: 5 });
+    await s.close();
+    expect(res.items[0]).toMatchObject({ id: 'c1', price: 89.5, category: 'Sports/Footwear', in_stock: true });
+  });
+});

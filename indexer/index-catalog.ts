@@ -1,0 +1,186 @@
+import { productText, type Product } from '../src/catalog/product.ts';
+import { readCatalog, type RowError } from '../src/catalog/read.ts';
+import type { TextEmbedder } from '../src/embedding/embedder.ts';
+import { EmbeddedSnapshot, GenerationWriter } from '../retrieval/embedded/generation.ts';
+import { EmbeddingCache } from './embedding-cache.ts';
+import { contentHash, textHash } from './hash.ts';
+import { silentProgress, type Progress } from './progress.ts';
+import { readChanges } from './changes.ts';
+
+export interface IndexSummary {
+  /** Products written (new or changed). */
+  indexed: number;
+  unchanged: number;
+  /** Bad rows left out. */
+  skipped: number;
+  deleted: number;
+  /** Embeddings computed this run (the rest came from the cache). */
+  embedded: number;
+  errors: RowError[];
+  /** The generation now served (unchanged when there was nothing to do). */
+  generation: string | undefined;
+  took_ms: number;
+}
+
+export class StrictModeError extends Error {
+  constructor(readonly errors: RowError[]) {
+    super(`${errors.length} bad row(s); --strict refuses to index: ${errors.slice(0, 3).map((e) => `line ${e.line}: ${e.reason}`).join('; ')}`);
+  }
+}
+
+export interface IndexOptions {
+  catalogPath: string;
+  dataDir: string;
+  embedder: TextEmbedder;
+  /** Remove indexed products that are absent from the catalog file. */
+  deleteMissing?: boolean;
+  strict?: boolean;
+  progress?: Progress;
+}
+
+/** Indexes a whole catalog file: only new and changed products are written. */
+export async function indexCatalog(opts: IndexOptions): Promise<IndexSummary> {
+  const t0 = performance.now();
+  const { products, errors } = await readCatalog(opts.catalogPath);
+  if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
+  const summary = await syncIndex({
+    dataDir: opts.dataDir,
+    embedder: opts.embedder,
+    upserts: products,
+    deletes: [],
+    deleteMissing: opts.deleteMissing ?? false,
+    progress: opts.progress ?? silentProgress,
+  });
+  return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
+}
+
+export interface ChangeOptions {
+  changesPath: string;
+  dataDir: string;
+  embedder: TextEmbedder;
+  strict?: boolean;
+  progress?: Progress;
+}
+
+/** Applies a change file of {op: "upsert"|"delete", product} lines, in file order. */
+export async function applyChangeFile(opts: ChangeOptions): Promise<IndexSummary> {
+  const t0 = performance.now();
+  const { upserts, deletes, errors } = await readChanges(opts.changesPath);
+  if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
+  const summary = await syncIndex({
+    dataDir: opts.dataDir,
+    embedder: opts.embedder,
+    upserts,
+    deletes,
+    deleteMissing: false,
+    progress: opts.progress ?? silentProgress,
+  });
+  return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
+}
+
+interface SyncPlan {
+  dataDir: string;
+  embedder: TextEmbedder;
+  upserts: Product[];
+  deletes: string[];
+  deleteMissing: boolean;
+  progress: Progress;
+}
+
+const WRITE_BATCH = 512;
+
+/**
+ * The one write path: diff against the served generation by content hash, embed what changed
+ * (through the crash-safe cache), write a new generation, switch. Running it twice with the
+ * same input writes nothing the second time.
+ */
+async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' | 'errors' | 'took_ms'>> {
+  const { dataDir, embedder, progress } = plan;
+  const current = EmbeddedSnapshot.open(dataDir);
+  let oldHashes = new Map<string, string>();
+  let carried: Product[] = [];
+  let fresh = false;
+  try {
+    if (current) {
+      oldHashes = await current.text.hashes();
+      fresh = current.embedderId !== embedder.id || current.meta.dim !== embedder.dim;
+      if (fresh) {
+        // A new embedder means new vectors for everything: rebuild from scratch, carrying over
+        // indexed products this run does not mention (unless they are to be deleted).
+        const mentioned = new Set([...plan.upserts.map((p) => p.id), ...plan.deletes]);
+        const keep = [...oldHashes.keys()].filter((id) => !mentioned.has(id) && !plan.deleteMissing);
+        carried = [...(await current.text.get(keep)).values()];
+      }
+    }
+  } finally {
+    await current?.close();
+  }
+
+  const toWrite: Array<{ product: Product; hash: string }> = [];
+  let unchanged = 0;
+  for (const product of [...plan.upserts, ...carried]) {
+    const hash = contentHash(product);
+    if (!fresh && oldHashes.get(product.id) === hash) unchanged++;
+    else toWrite.push({ product, hash });
+  }
+  const upsertIds = new Set(plan.upserts.map((p) => p.id));
+  const toDelete = fresh
+    ? []
+    : [
+        ...new Set([
+          ...plan.deletes.filter((id) => oldHashes.has(id) && !upsertIds.has(id)),
+          ...(plan.deleteMissing ? [...oldHashes.keys()].filter((id) => !upsertIds.has(id)) : []),
+        ]),
+      ];
+  const carriedIds = new Set(carried.map((p) => p.id));
+  // A fresh rebuild drops by omission whatever is neither upserted nor carried over.
+  const deletedCount = fresh ? [...oldHashes.keys()].filter((id) => !upsertIds.has(id) && !carriedIds.has(id)).length : toDelete.length;
+
+  if (!fresh && current && toWrite.length === 0 && toDelete.length === 0) {
+    return { indexed: 0, unchanged, deleted: 0, embedded: 0, generation: current.generation };
+  }
+
+  const cache = new EmbeddingCache(dataDir);
+  let vectors: Float32Array[];
+  let hits: number;
+  try {
+    progress.start('embed', toWrite.length);
+    ({ vectors, hits } = await cache.embed(
+      embedder,
+      toWrite.map(({ product }) => ({ hash: textHash(product), text: productText(product) })),
+      { onProgress: (n) => progress.update(n) },
+    ));
+    progress.stop();
+  } finally {
+    cache.close();
+  }
+
+  const writer = GenerationWriter.begin(dataDir, { embedderId: embedder.id, dim: embedder.dim, fresh: fresh || !current });
+  try {
+    progress.start('write', toWrite.length + toDelete.length);
+    for (let i = 0; i < toWrite.length; i += WRITE_BATCH) {
+      const batch = toWrite.slice(i, i + WRITE_BATCH);
+      await writer.text.upsert(batch);
+      await writer.vectors.upsert(batch.map((b, j) => ({ ...b, vector: vectors[i + j]! })));
+      progress.update(i + batch.length);
+    }
+    if (toDelete.length > 0) {
+      await writer.text.delete(toDelete);
+      await writer.vectors.delete(toDelete);
+    }
+    progress.update(toWrite.length + toDelete.length);
+    progress.stop();
+    writer.commit();
+  } catch (err) {
+    progress.stop();
+    writer.abort();
+    throw err;
+  }
+  return {
+    indexed: toWrite.length - carried.length,
+    unchanged: unchanged,
+    deleted: deletedCount,
+    embedded: toWrite.length - hits,
+    generation: writer.generation,
+  };
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { DEFAULT_HNSW } from './embedded/hnsw-vector-store.ts';
+
+/** Retrieval knobs; validated once in src/config.ts and passed down. */
+export const RetrievalConfigSchema = z.object({
+  /** RRF constant: larger flattens the advantage of top ranks. */
+  rrf_k: z.number().nonnegative().default(60),
+  weights: z
+    .object({ bm25: z.number().nonnegative().default(1), vector: z.number().nonnegative().default(1), image: z.number().nonnegative().default(0.5) })
+    .prefault({}),
+  /** Candidates each route returns before fusion. */
+  recall_k: z.number().int().min(1).max(10_000).default(100),
+  hnsw: z
+    .object({
+      m: z.number().int().min(4).max(128).default(DEFAULT_HNSW.m),
+      efConstruction: z.number().int().min(10).default(DEFAULT_HNSW.efConstruction),
+      efSearch: z.number().int().min(10).default(DEFAULT_HNSW.efSearch),
+      exactScanShare: z.number().min(0).max(1).default(DEFAULT_HNSW.exactScanShare),
+    })
+    .prefault({}),
+});
+
+export type RetrievalConfig = z.output<typeof RetrievalConfigSchema>;
+export type RetrievalConfigInput = z.input<typeof RetrievalConfigSchema>;

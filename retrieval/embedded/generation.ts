@@ -1,0 +1,227 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { IndexSnapshot } from '../stores.ts';
+import { DEFAULT_HNSW, HnswVectorStore, type HnswParams } from './hnsw-vector-store.ts';
+import { SqliteTextStore } from './sqlite-text-store.ts';
+
+/**
+ * The embedded index lives in generations: DATA/gen-000042/{index.sqlite, vectors.hnsw}, and
+ * DATA/CURRENT names the one being served. A writer builds the next generation beside the
+ * current one and switches CURRENT with an atomic rename, so a crash mid-run leaves the served
+ * index untouched and the half-written generation is swept by the next run.
+ */
+const CURRENT = 'CURRENT';
+const DB_FILE = 'index.sqlite';
+const GRAPH_FILE = 'vectors.hnsw';
+const GEN_RE = /^gen-(\d{6,})$/;
+
+export interface GenerationMeta {
+  embedderId?: string;
+  dim?: number;
+  createdAt: string;
+}
+
+export function currentGeneration(dataDir: string): string | undefined {
+  try {
+    const name = fs.readFileSync(path.join(dataDir, CURRENT), 'utf8').trim();
+    return GEN_RE.test(name) && fs.existsSync(path.join(dataDir, name, DB_FILE)) ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readMeta(db: Database.Database): GenerationMeta {
+  const rows = db.prepare<[], { key: string; value: string }>('SELECT key, value FROM meta').all();
+  const m = Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  return {
+    createdAt: m.created_at ?? '',
+    ...(m.embedder_id !== undefined && { embedderId: m.embedder_id }),
+    ...(m.dim !== undefined && { dim: Number(m.dim) }),
+  };
+}
+
+export class EmbeddedSnapshot implements IndexSnapshot {
+  private constructor(
+    readonly generation: string,
+    readonly meta: GenerationMeta,
+    readonly text: SqliteTextStore,
+    readonly vectors: HnswVectorStore | undefined,
+    private readonly db: Database.Database,
+  ) {}
+
+  get embedderId(): string | undefined {
+    return this.meta.embedderId;
+  }
+
+  /** Opens the served generation read-only, or undefined when nothing was indexed yet. */
+  static open(dataDir: string, hnsw: HnswParams = DEFAULT_HNSW): EmbeddedSnapshot | undefined {
+    const gen = currentGeneration(dataDir);
+    if (!gen) return undefined;
+    const dir = path.join(dataDir, gen);
+    const db = new Database(path.join(dir, DB_FILE), { readonly: true, fileMustExist: true });
+    const meta = readMeta(db);
+    const text = new SqliteTextStore(db);
+    const vectors = meta.dim ? HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), meta.dim, hnsw) : undefined;
+    return new EmbeddedSnapshot(gen, meta, text, vectors, db);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+export interface WriterOptions {
+  embedderId: string;
+  dim: number;
+  /** Start from an empty generation instead of a copy of the current one. */
+  fresh?: boolean;
+  hnsw?: HnswParams;
+}
+
+/** Builds the next generation. Nothing is visible to readers until commit(). */
+export class GenerationWriter {
+  private done = false;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly generation: string,
+    readonly base: string | undefined,
+    readonly text: SqliteTextStore,
+    readonly vectors: HnswVectorStore,
+    private readonly db: Database.Database,
+    private readonly releaseLock: () => void,
+  ) {}
+
+  static begin(dataDir: string, opts: WriterOptions): GenerationWriter {
+    fs.mkdirSync(dataDir, { recursive: true });
+    const releaseLock = acquireLock(dataDir);
+    try {
+      const current = currentGeneration(dataDir);
+      sweepAbandoned(dataDir, current);
+      const next = nextGenerationName(dataDir);
+      const dir = path.join(dataDir, next);
+      fs.mkdirSync(dir);
+      const base = opts.fresh ? undefined : current;
+      if (base) {
+        fs.copyFileSync(path.join(dataDir, base, DB_FILE), path.join(dir, DB_FILE));
+        const graph = path.join(dataDir, base, GRAPH_FILE);
+        if (fs.existsSync(graph)) fs.copyFileSync(graph, path.join(dir, GRAPH_FILE));
+      }
+      const db = new Database(path.join(dir, DB_FILE));
+      // A generation is thrown away on any crash, so the build needs no journal; durability
+      // comes from the fsync at commit.
+      db.pragma('journal_mode = OFF');
+      db.pragma('synchronous = OFF');
+      db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      const setMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+      const prevDim = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'dim'").get();
+      if (prevDim && Number(prevDim.value) !== opts.dim) {
+        throw new Error(`generation ${base} has ${prevDim.value}-dimensional vectors, the embedder gives ${opts.dim}: rebuild with a fresh generation`);
+      }
+      setMeta.run('embedder_id', opts.embedderId);
+      setMeta.run('dim', String(opts.dim));
+      setMeta.run('created_at', new Date().toISOString());
+      const text = new SqliteTextStore(db);
+      const vectors = HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), opts.dim, opts.hnsw);
+      return new GenerationWriter(dataDir, next, base, text, vectors, db, releaseLock);
+    } catch (err) {
+      releaseLock();
+      throw err;
+    }
+  }
+
+  /** Makes this generation the served one, atomically. */
+  commit(): void {
+    if (this.done) throw new Error('generation already committed or aborted');
+    this.vectors.flush();
+    this.db.exec("INSERT INTO docs_fts(docs_fts) VALUES('optimize')");
+    this.db.pragma('journal_mode = DELETE');
+    this.db.close();
+    const dir = path.join(this.dataDir, this.generation);
+    for (const f of [DB_FILE, GRAPH_FILE]) fsyncPath(path.join(dir, f));
+    fsyncPath(dir);
+    const tmp = path.join(this.dataDir, `${CURRENT}.tmp`);
+    fs.writeFileSync(tmp, this.generation + '\n');
+    fsyncPath(tmp);
+    fs.renameSync(tmp, path.join(this.dataDir, CURRENT));
+    fsyncPath(this.dataDir);
+    this.done = true;
+    // Keep the previous generation: a server that has not yet switched may still read it.
+    pruneGenerations(this.dataDir, [this.generation, ...(this.base ? [this.base] : [])]);
+    this.releaseLock();
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      this.db.close();
+    } finally {
+      fs.rmSync(path.join(this.dataDir, this.generation), { recursive: true, force: true });
+      this.releaseLock();
+    }
+  }
+}
+
+function nextGenerationName(dataDir: string): string {
+  let max = 0;
+  for (const name of fs.readdirSync(dataDir)) {
+    const m = GEN_RE.exec(name);
+    if (m) max = Math.max(max, Number(m[1]));
+  }
+  return `gen-${String(max + 1).padStart(6, '0')}`;
+}
+
+/** Removes generations newer than CURRENT: leftovers of a run that crashed before commit. */
+function sweepAbandoned(dataDir: string, current: string | undefined): void {
+  const cur = current ? Number(GEN_RE.exec(current)![1]) : 0;
+  for (const name of fs.readdirSync(dataDir)) {
+    const m = GEN_RE.exec(name);
+    if (m && Number(m[1]) > cur) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
+  }
+}
+
+function pruneGenerations(dataDir: string, keep: string[]): void {
+  for (const name of fs.readdirSync(dataDir)) {
+    if (GEN_RE.test(name) && !keep.includes(name)) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
+  }
+}
+
+function fsyncPath(p: string): void {
+  if (!fs.existsSync(p)) return;
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** One writer per data folder; a lock left by a dead process is taken over. */
+function acquireLock(dataDir: string): () => void {
+  const lock = path.join(dataDir, 'indexer.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(fs.readFileSync(lock, 'utf8'));
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`another indexer (pid ${pid}) is writing ${dataDir}; wait for it or remove ${lock}`);
+      }
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  throw new Error(`could not lock ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

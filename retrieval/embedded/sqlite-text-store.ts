@@ -1,0 +1,191 @@
+import Database from 'better-sqlite3';
+import type { Product } from '../../src/catalog/product.ts';
+import { analyze, analyzedText } from '../../src/text/analyze.ts';
+import { filterKey, type StoredProduct, type TextStore } from '../stores.ts';
+import type { Filters, RouteHit } from '../types.ts';
+
+/**
+ * Embedded BM25: SQLite FTS5 (through better-sqlite3) with Porter stemming for English and
+ * pre-analysed CJK bigrams (see src/text/analyze.ts). Filters are SQL predicates in the same
+ * statement as the MATCH, so the top-k is taken after filtering.
+ *
+ * Column weights favour the title, as a shopper's query names the product far more often
+ * than it quotes a description.
+ */
+const FTS_COLUMNS = ['title', 'brand', 'category', 'tags', 'body'] as const;
+const DEFAULT_WEIGHTS: Record<(typeof FTS_COLUMNS)[number], number> = {
+  title: 4,
+  brand: 2.5,
+  category: 1.5,
+  tags: 1.5,
+  body: 1,
+};
+
+export const TEXT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS docs (
+  rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  hash TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  category_key TEXT,
+  brand_key TEXT,
+  price REAL,
+  in_stock INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_category ON docs(category_key);
+CREATE INDEX IF NOT EXISTS docs_brand ON docs(brand_key);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
+  ${FTS_COLUMNS.join(', ')},
+  tokenize = 'porter unicode61 remove_diacritics 2'
+);
+`;
+
+export class SqliteTextStore implements TextStore {
+  readonly kind = 'sqlite-fts5';
+  private readonly weights: string;
+  private readonly stmts;
+  /** One prepared statement per filter shape (at most 2^5), reused across queries. */
+  private readonly searchStmts = new Map<string, Database.Statement<Record<string, unknown>, { id: string; s: number }>>();
+
+  constructor(
+    private readonly db: Database.Database,
+    columnWeights: Partial<typeof DEFAULT_WEIGHTS> = {},
+  ) {
+    if (!db.readonly) db.exec(TEXT_SCHEMA);
+    const w = { ...DEFAULT_WEIGHTS, ...columnWeights };
+    this.weights = FTS_COLUMNS.map((c) => w[c]).join(', ');
+    this.stmts = {
+      rowidOf: db.prepare<[string], { rowid: number }>('SELECT rowid FROM docs WHERE id = ?'),
+      insertDoc: db.prepare(
+        'INSERT INTO docs (id, hash, doc, category_key, brand_key, price, in_stock) VALUES (@id, @hash, @doc, @category_key, @brand_key, @price, @in_stock)',
+      ),
+      updateDoc: db.prepare(
+        'UPDATE docs SET hash=@hash, doc=@doc, category_key=@category_key, brand_key=@brand_key, price=@price, in_stock=@in_stock WHERE rowid=@rowid',
+      ),
+      deleteDoc: db.prepare('DELETE FROM docs WHERE rowid = ?'),
+      insertFts: db.prepare(
+        `INSERT INTO docs_fts (rowid, ${FTS_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteFts: db.prepare('DELETE FROM docs_fts WHERE rowid = ?'),
+      hashes: db.prepare<[], { id: string; hash: string }>('SELECT id, hash FROM docs'),
+      count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM docs'),
+    };
+  }
+
+  async upsert(docs: StoredProduct[]): Promise<void> {
+    const tx = this.db.transaction((batch: StoredProduct[]) => {
+      for (const { product, hash } of batch) {
+        const row = {
+          id: product.id,
+          hash,
+          doc: JSON.stringify(product),
+          category_key: product.category ? filterKey(product.category) : null,
+          brand_key: product.brand ? filterKey(product.brand) : null,
+          price: product.price ?? null,
+          in_stock: product.in_stock ? 1 : 0,
+        };
+        const existing = this.stmts.rowidOf.get(product.id);
+        let rowid: number;
+        if (existing) {
+          rowid = existing.rowid;
+          this.stmts.updateDoc.run({ ...row, rowid });
+          this.stmts.deleteFts.run(rowid);
+        } else {
+          rowid = Number(this.stmts.insertDoc.run(row).lastInsertRowid);
+        }
+        this.stmts.insertFts.run(rowid, ...ftsColumns(product));
+      }
+    });
+    tx(docs);
+  }
+
+  async delete(ids: string[]): Promise<void> {
+    const tx = this.db.transaction((batch: string[]) => {
+      for (const id of batch) {
+        const existing = this.stmts.rowidOf.get(id);
+        if (!existing) continue;
+        this.stmts.deleteFts.run(existing.rowid);
+        this.stmts.deleteDoc.run(existing.rowid);
+      }
+    });
+    tx(ids);
+  }
+
+  async search(query: string, k: number, filters?: Filters): Promise<RouteHit[]> {
+    const tokens = [...new Set(analyze(query))];
+    if (tokens.length === 0 || k <= 0) return [];
+    // Every token is quoted: user text can never become FTS5 query syntax.
+    const match = tokens.map((t) => `"${t.replaceAll('"', '""')}"`).join(' OR ');
+    const where: string[] = ['docs_fts MATCH @match'];
+    const params: Record<string, unknown> = { match, k };
+    if (filters?.category !== undefined) {
+      const cat = filterKey(filters.category).replace(/^\/+|\/+$/g, '');
+      where.push("(d.category_key = @cat OR d.category_key LIKE @catPrefix ESCAPE '\\')");
+      params.cat = cat;
+      params.catPrefix = cat.replace(/[\\%_]/g, (c) => '\\' + c) + '/%';
+    }
+    if (filters?.brand !== undefined) {
+      where.push('d.brand_key = @brand');
+      params.brand = filterKey(filters.brand);
+    }
+    if (filters?.price_min !== undefined) {
+      where.push('d.price >= @priceMin');
+      params.priceMin = filters.price_min;
+    }
+    if (filters?.price_max !== undefined) {
+      where.push('d.price <= @priceMax');
+      params.priceMax = filters.price_max;
+    }
+    if (filters?.in_stock !== undefined) {
+      where.push('d.in_stock = @inStock');
+      params.inStock = filters.in_stock ? 1 : 0;
+    }
+    const sql = `SELECT d.id AS id, bm25(docs_fts, ${this.weights}) AS s
+      FROM docs_fts JOIN docs d ON d.rowid = docs_fts.rowid
+      WHERE ${where.join(' AND ')}
+      ORDER BY s LIMIT @k`;
+    let stmt = this.searchStmts.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare<Record<string, unknown>, { id: string; s: number }>(sql);
+      this.searchStmts.set(sql, stmt);
+    }
+    const rows = stmt.all(params);
+    // FTS5's bm25() is negated so that ascending order is best first; report the usual sign.
+    return rows.map((r) => ({ id: r.id, score: -r.s }));
+  }
+
+  async get(ids: string[]): Promise<Map<string, Product>> {
+    const out = new Map<string, Product>();
+    if (ids.length === 0) return out;
+    const rows = this.db
+      .prepare<string[], { id: string; doc: string }>(`SELECT id, doc FROM docs WHERE id IN (${ids.map(() => '?').join(',')})`)
+      .all(...ids);
+    for (const r of rows) out.set(r.id, JSON.parse(r.doc) as Product);
+    return out;
+  }
+
+  async hashes(): Promise<Map<string, string>> {
+    return new Map(this.stmts.hashes.all().map((r) => [r.id, r.hash]));
+  }
+
+  async count(): Promise<number> {
+    return this.stmts.count.get()!.n;
+  }
+
+  async close(): Promise<void> {
+    // The connection is shared with the vector store and owned by the snapshot.
+  }
+}
+
+function ftsColumns(p: Product): [string, string, string, string, string] {
+  const body = [p.description, p.attributes ? Object.entries(p.attributes).map(([k, v]) => `${k} ${v}`).join(' ') : undefined]
+    .filter(Boolean)
+    .join(' ');
+  return [
+    analyzedText(p.title),
+    analyzedText(p.brand),
+    analyzedText(p.category?.split('/').join(' ')),
+    analyzedText(p.tags?.join(' ')),
+    analyzedText(body),
+  ];
+}

@@ -1,0 +1,101 @@
+import type { TextEmbedder } from '../src/embedding/embedder.ts';
+import type { RetrievalConfig } from './config.ts';
+import { reciprocalRankFusion, type RankedList } from './rrf.ts';
+import type { IndexSnapshot } from './stores.ts';
+import type { RouteHit, RouteName, SearchItem, SearchQuery, SearchResult } from './types.ts';
+
+/**
+ * Hybrid search over one index snapshot: run every requested recall route with the filters
+ * inside it, fuse by weighted RRF, page, hydrate. A route that fails is left out and named in
+ * `degraded`, so a broken vector store costs relevance, not availability.
+ */
+export async function hybridSearch(
+  snapshot: IndexSnapshot | undefined,
+  embedder: TextEmbedder | undefined,
+  query: SearchQuery,
+  cfg: RetrievalConfig,
+): Promise<SearchResult> {
+  if (!snapshot) return { items: [], total_candidates: 0 };
+  const page = query.page ?? 1;
+  const k = Math.max(cfg.recall_k, page * query.size);
+  const routes = query.routes ?? (snapshot.vectors ? (['bm25', 'vector'] as RouteName[]) : (['bm25'] as RouteName[]));
+  const degraded: NonNullable<SearchResult['degraded']> = [];
+  const scores = new Map<string, Partial<Record<RouteName, number>>>();
+
+  const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
+    try {
+      const hits = await recall(route, snapshot, embedder, query, k);
+      for (const h of hits) {
+        const s = scores.get(h.id) ?? {};
+        s[route] = h.score;
+        scores.set(h.id, s);
+      }
+      return hits;
+    } catch (err) {
+      degraded.push({ route, reason: (err as Error).message });
+      return undefined;
+    }
+  };
+  // Routes run concurrently: the query embedding runs on onnxruntime's threads while SQLite works.
+  const results = await Promise.all(routes.map(run));
+  const lists: RankedList[] = [];
+  routes.forEach((route, i) => {
+    const hits = results[i];
+    if (hits) lists.push({ route, ids: hits.map((h) => h.id), weight: cfg.weights[route] });
+  });
+
+  const fused = reciprocalRankFusion(lists, cfg.rrf_k);
+  const pageHits = fused.slice((page - 1) * query.size, page * query.size);
+  const products = await snapshot.text.get(pageHits.map((h) => h.id));
+  const items: SearchItem[] = [];
+  for (const hit of pageHits) {
+    const p = products.get(hit.id);
+    if (!p) continue;
+    const item: SearchItem = {
+      id: p.id,
+      title: p.title,
+      in_stock: p.in_stock,
+      score: hit.score,
+      ...(p.price !== undefined && { price: p.price }),
+      ...(p.currency !== undefined && { currency: p.currency }),
+      ...(p.category !== undefined && { category: p.category }),
+      ...(p.brand !== undefined && { brand: p.brand }),
+      ...(p.image !== undefined && { image: p.image }),
+    };
+    if (query.debug) {
+      const s = scores.get(hit.id) ?? {};
+      item.debug = {
+        fused_score: hit.score,
+        ...(hit.ranks.bm25 !== undefined && { bm25_rank: hit.ranks.bm25, bm25_score: s.bm25! }),
+        ...(hit.ranks.vector !== undefined && { vector_rank: hit.ranks.vector, vector_score: s.vector! }),
+        ...(hit.ranks.image !== undefined && { image_rank: hit.ranks.image }),
+      };
+    }
+    items.push(item);
+  }
+  return { items, total_candidates: fused.length, ...(degraded.length > 0 && { degraded }) };
+}
+
+async function recall(
+  route: RouteName,
+  snapshot: IndexSnapshot,
+  embedder: TextEmbedder | undefined,
+  query: SearchQuery,
+  k: number,
+): Promise<RouteHit[]> {
+  switch (route) {
+    case 'bm25':
+      return snapshot.text.search(query.q, k, query.filters);
+    case 'vector': {
+      if (!snapshot.vectors) throw new Error('the index has no vectors');
+      if (!embedder) throw new Error('no text embedder is configured');
+      if (snapshot.embedderId !== embedder.id) {
+        throw new Error(`index was built with embedder ${snapshot.embedderId}, service runs ${embedder.id}: re-run the indexer`);
+      }
+      const [vec] = await embedder.embedTexts([query.q], 'query');
+      return snapshot.vectors.search(vec!, k, query.filters);
+    }
+    case 'image':
+      throw new Error('no image index is configured');
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Weighted Reciprocal Rank Fusion (Cormack et al., 2009): score(d) = Σ_r w_r / (k + rank_r(d)),
+ * ranks 1-based. Scores from different routes (BM25, cosine) live on different scales; ranks
+ * do not, which is why fusion uses ranks only.
+ */
+export interface RankedList {
+  route: string;
+  ids: readonly string[];
+  weight?: number;
+}
+
+export interface FusedHit {
+  id: string;
+  score: number;
+  /** route → 1-based rank in that route's list. */
+  ranks: Record<string, number>;
+}
+
+export function reciprocalRankFusion(lists: readonly RankedList[], k = 60): FusedHit[] {
+  if (!(k >= 0)) throw new RangeError(`rrf k must be >= 0, got ${k}`);
+  const byId = new Map<string, FusedHit>();
+  for (const list of lists) {
+    const w = list.weight ?? 1;
+    list.ids.forEach((id, i) => {
+      let hit = byId.get(id);
+      if (!hit) {
+        hit = { id, score: 0, ranks: {} };
+        byId.set(id, hit);
+      }
+      // A route that lists an id twice counts only its best rank.
+      if (hit.ranks[list.route] !== undefined) return;
+      hit.ranks[list.route] = i + 1;
+      hit.score += w / (k + i + 1);
+    });
+  }
+  // Ties (same fused score) break by best single rank, then id, so paging is stable.
+  return [...byId.values()].sort(
+    (a, b) => b.score - a.score || bestRank(a) - bestRank(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
+
+function bestRank(h: FusedHit): number {
+  let best = Infinity;
+  for (const r of Object.values(h.ranks)) if (r < best) best = r;
+  return best;
+}

@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/servers/*.sh. Sourced, not executed.
+
+SERVERS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SERVERS_DIR/../.." && pwd)"
+CACHE_ROOT="${SHELF_SERVERS_CACHE:-$REPO_ROOT/.cache/servers}"
+# One Maven local repository for every server, kept inside the cache so all
+# downloads land under .cache/servers/ and a second run downloads nothing.
+M2_REPO="$CACHE_ROOT/m2"
+START_TIMEOUT="${SHELF_SERVERS_TIMEOUT:-120}"
+
+log() { echo "[$NAME] $*" >&2; }
+die() { echo "[$NAME] ERROR: $*" >&2; exit 1; }
+
+# pid_alive PIDFILE -> 0 if the pid in the file is a running process
+pid_alive() {
+  local f="$1" pid
+  [[ -s "$f" ]] || return 1
+  pid="$(cat "$f")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null
+}
+
+# port_open HOST PORT -> 0 if something accepts TCP connections there
+port_open() {
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# stop_pidfile PIDFILE [TIMEOUT] : SIGTERM, wait, then SIGKILL. Only the pid we recorded.
+stop_pidfile() {
+  local f="$1" t="${2:-30}" pid i
+  if ! pid_alive "$f"; then rm -f "$f"; return 0; fi
+  pid="$(cat "$f")"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < t * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid did not exit after ${t}s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$f"
+}
+
+# rss_of PIDFILE -> resident set size in MiB (empty if not running)
+rss_of() {
+  local f="$1" kb
+  pid_alive "$f" || return 0
+  kb="$(awk '/^VmRSS:/ {print $2}' "/proc/$(cat "$f")/status" 2>/dev/null || true)"
+  [[ -n "$kb" ]] && echo "$((kb / 1024))MiB"
+}
+
+# fail_with_log LOGFILE MESSAGE : print the tail of the server log and exit 1
+fail_with_log() {
+  local logf="$1"; shift
+  echo "[$NAME] ERROR: $*" >&2
+  if [[ -f "$logf" ]]; then
+    echo "[$NAME] ---- last 40 lines of $logf ----" >&2
+    tail -n 40 "$logf" >&2
+  fi
+  exit 1
+}
+
+need_java() {
+  command -v java >/dev/null || die "java not found (need a JDK 17+ on PATH)"
+}
+
+# mvn_run ARGS... : batch-mode Maven with the cache's local repository, retried
+# a few times because registry fetches can fail transiently.
+mvn_run() {
+  command -v mvn >/dev/null || die "mvn not found (apt-get install -y maven)"
+  local i
+  for i in 1 2 3; do
+    if mvn -B -q -ntp -Dmaven.repo.local="$M2_REPO" "$@"; then return 0; fi
+    log "mvn failed (attempt $i/3), retrying in 5s"
+    sleep 5
+  done
+  return 1
+}
