@@ -22,7 +22,7 @@ export interface SearcherOptions {
 /** A searcher over the embedded index in `dataDir`, following the indexer's generations. */
 export async function openSearcher(opts: SearcherOptions): Promise<Searcher> {
   const config = RetrievalConfigSchema.parse(opts.retrieval ?? {});
-  let snapshot = EmbeddedSnapshot.open(opts.dataDir, config.hnsw);
+  let snapshot = EmbeddedSnapshot.open(opts.dataDir, { hnsw: config.hnsw, bm25Match: config.bm25_match });
   let inFlight = 0;
   const retired: EmbeddedSnapshot[] = [];
 
@@ -50,7 +50,7 @@ export async function openSearcher(opts: SearcherOptions): Promise<Searcher> {
     async refresh() {
       const gen = currentGeneration(opts.dataDir);
       if (gen === undefined || gen === snapshot?.generation) return false;
-      const next = EmbeddedSnapshot.open(opts.dataDir, config.hnsw);
+      const next = EmbeddedSnapshot.open(opts.dataDir, { hnsw: config.hnsw, bm25Match: config.bm25_match });
       if (!next) return false;
       if (snapshot) retired.push(snapshot);
       snapshot = next;

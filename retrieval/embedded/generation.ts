@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { IndexSnapshot } from '../stores.ts';
 import { DEFAULT_HNSW, HnswVectorStore, type HnswParams } from './hnsw-vector-store.ts';
-import { SqliteTextStore } from './sqlite-text-store.ts';
+import { SqliteTextStore, type Bm25MatchMode } from './sqlite-text-store.ts';
 
 /**
  * The embedded index lives in generations: DATA/gen-000042/{index.sqlite, vectors.hnsw}, and
@@ -55,14 +55,14 @@ export class EmbeddedSnapshot implements IndexSnapshot {
   }
 
   /** Opens the served generation read-only, or undefined when nothing was indexed yet. */
-  static open(dataDir: string, hnsw: HnswParams = DEFAULT_HNSW): EmbeddedSnapshot | undefined {
+  static open(dataDir: string, opts: { hnsw?: HnswParams; bm25Match?: Bm25MatchMode } = {}): EmbeddedSnapshot | undefined {
     const gen = currentGeneration(dataDir);
     if (!gen) return undefined;
     const dir = path.join(dataDir, gen);
     const db = new Database(path.join(dir, DB_FILE), { readonly: true, fileMustExist: true });
     const meta = readMeta(db);
-    const text = new SqliteTextStore(db);
-    const vectors = meta.dim ? HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), meta.dim, hnsw) : undefined;
+    const text = new SqliteTextStore(db, { ...(opts.bm25Match && { matchMode: opts.bm25Match }) });
+    const vectors = meta.dim ? HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), meta.dim, opts.hnsw ?? DEFAULT_HNSW) : undefined;
     return new EmbeddedSnapshot(gen, meta, text, vectors, db);
   }
 

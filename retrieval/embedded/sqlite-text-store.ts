@@ -21,6 +21,12 @@ const DEFAULT_WEIGHTS: Record<(typeof FTS_COLUMNS)[number], number> = {
   body: 1,
 };
 
+/**
+ * and_first: documents with every query term, relaxed to any term when fewer than k match.
+ * or: any term, always (exact BM25 top-k over the OR, slower on common words).
+ */
+export type Bm25MatchMode = 'and_first' | 'or';
+
 export const TEXT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS docs (
   rowid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,15 +50,17 @@ export class SqliteTextStore implements TextStore {
   readonly kind = 'sqlite-fts5';
   private readonly weights: string;
   private readonly stmts;
+  private readonly matchMode: Bm25MatchMode;
   /** One prepared statement per filter shape (at most 2^5), reused across queries. */
   private readonly searchStmts = new Map<string, Database.Statement<Record<string, unknown>, { id: string; s: number }>>();
 
   constructor(
     private readonly db: Database.Database,
-    columnWeights: Partial<typeof DEFAULT_WEIGHTS> = {},
+    opts: { columnWeights?: Partial<typeof DEFAULT_WEIGHTS>; matchMode?: Bm25MatchMode } = {},
   ) {
+    this.matchMode = opts.matchMode ?? 'and_first';
     if (!db.readonly) db.exec(TEXT_SCHEMA);
-    const w = { ...DEFAULT_WEIGHTS, ...columnWeights };
+    const w = { ...DEFAULT_WEIGHTS, ...opts.columnWeights };
     this.weights = FTS_COLUMNS.map((c) => w[c]).join(', ');
     this.stmts = {
       rowidOf: db.prepare<[string], { rowid: number }>('SELECT rowid FROM docs WHERE id = ?'),
@@ -115,7 +123,18 @@ export class SqliteTextStore implements TextStore {
     const tokens = [...new Set(analyze(query))];
     if (tokens.length === 0 || k <= 0) return [];
     // Every token is quoted: user text can never become FTS5 query syntax.
-    const match = tokens.map((t) => `"${t.replaceAll('"', '""')}"`).join(' OR ');
+    const quoted = tokens.map((t) => `"${t.replaceAll('"', '""')}"`);
+    if (this.matchMode === 'or' || quoted.length === 1) return this.run(quoted.join(' OR '), k, filters);
+    // FTS5 scores every matching row before it can sort, and an OR of common words matches most
+    // of a catalog. Documents holding every term rank at the top of the OR list anyway, so ask
+    // for those first and relax to OR only when they are too few (Elasticsearch's
+    // minimum_should_match relaxation, done in two steps).
+    const all = this.run(quoted.join(' AND '), k, filters);
+    if (all.length >= k) return all;
+    return this.run(quoted.join(' OR '), k, filters);
+  }
+
+  private run(match: string, k: number, filters?: Filters): RouteHit[] {
     const where: string[] = ['docs_fts MATCH @match'];
     const params: Record<string, unknown> = { match, k };
     if (filters?.category !== undefined) {
@@ -140,18 +159,23 @@ export class SqliteTextStore implements TextStore {
       where.push('d.in_stock = @inStock');
       params.inStock = filters.in_stock ? 1 : 0;
     }
-    const sql = `SELECT d.id AS id, bm25(docs_fts, ${this.weights}) AS s
-      FROM docs_fts JOIN docs d ON d.rowid = docs_fts.rowid
-      WHERE ${where.join(' AND ')}
-      ORDER BY s LIMIT @k`;
+    // Without filters the join to docs happens for the top k only, not for every match.
+    const sql =
+      where.length === 1
+        ? `SELECT d.id AS id, t.s AS s FROM (
+             SELECT rowid, bm25(docs_fts, ${this.weights}) AS s FROM docs_fts WHERE docs_fts MATCH @match ORDER BY s LIMIT @k
+           ) t JOIN docs d ON d.rowid = t.rowid ORDER BY t.s`
+        : `SELECT d.id AS id, bm25(docs_fts, ${this.weights}) AS s
+             FROM docs_fts JOIN docs d ON d.rowid = docs_fts.rowid
+             WHERE ${where.join(' AND ')}
+             ORDER BY s LIMIT @k`;
     let stmt = this.searchStmts.get(sql);
     if (!stmt) {
       stmt = this.db.prepare<Record<string, unknown>, { id: string; s: number }>(sql);
       this.searchStmts.set(sql, stmt);
     }
-    const rows = stmt.all(params);
     // FTS5's bm25() is negated so that ascending order is best first; report the usual sign.
-    return rows.map((r) => ({ id: r.id, score: -r.s }));
+    return stmt.all(params).map((r) => ({ id: r.id, score: -r.s }));
   }
 
   async get(ids: string[]): Promise<Map<string, Product>> {

@@ -1,0 +1,38 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+
+/** The one error shape every endpoint returns: machine-readable code, human message, the field at fault. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function errorResponse(c: Context, err: ApiError) {
+  const body: ApiErrorBody = { error: { code: err.code, message: err.message, ...(err.field !== undefined && { field: err.field }) } };
+  return c.json(body, err.status);
+}
+
+/** Turns the first zod issue into a 400 that names the field and why. */
+export function fromZod(error: z.ZodError, prefix: string[] = []): ApiError {
+  const issue = error.issues[0]!;
+  const pathParts = [...prefix, ...issue.path.map(String)];
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const field = [...pathParts, key].join('.');
+    const isFilter = pathParts.at(-1) === 'filters';
+    return new ApiError(400, isFilter ? 'unknown_filter' : 'unknown_parameter', `unknown ${isFilter ? 'filter' : 'parameter'} "${key}"`, field);
+  }
+  const field = pathParts.join('.') || undefined;
+  return new ApiError(400, 'invalid_parameter', field ? `${field}: ${issue.message}` : issue.message, field);
+}

@@ -1,0 +1,121 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Searcher } from '../../retrieval/searcher.ts';
+import type { SearchQuery } from '../../retrieval/types.ts';
+import type { Metrics } from '../metrics.ts';
+import { ApiError, fromZod } from './errors.ts';
+
+const MAX_QUERY_CHARS = 999;
+/** Deep paging past this many results is what export jobs are for, not a search box. */
+const MAX_WINDOW = 10_000;
+
+const FiltersSchema = z
+  .object({
+    category: z.string().trim().min(1).max(500).optional(),
+    brand: z.string().trim().min(1).max(200).optional(),
+    price_min: z.number().finite().nonnegative().optional(),
+    price_max: z.number().finite().nonnegative().optional(),
+    in_stock: z.boolean().optional(),
+  })
+  .strict();
+
+const SearchBodySchema = z
+  .object({
+    q: z.string({ error: 'q is required and must be a string' }).trim().min(1, 'q must not be empty').max(MAX_QUERY_CHARS, `q must be at most ${MAX_QUERY_CHARS} characters`),
+    size: z.number().int().min(1).max(100).default(10),
+    page: z.number().int().min(1).default(1),
+    filters: FiltersSchema.optional(),
+    debug: z.boolean().default(false),
+  })
+  .strict();
+
+type SearchBody = z.output<typeof SearchBodySchema>;
+
+const intParam = (s: string) => (/^-?\d+$/.test(s) ? Number(s) : s);
+const numParam = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
+const boolParam = (s: string) => (s === 'true' || s === '1' ? true : s === 'false' || s === '0' ? false : s);
+
+/** GET carries the same fields as POST, flattened: filters are top-level query parameters. */
+const GET_FIELDS: Record<string, { target: 'top' | 'filter'; coerce: (s: string) => unknown }> = {
+  q: { target: 'top', coerce: (s) => s },
+  size: { target: 'top', coerce: intParam },
+  page: { target: 'top', coerce: intParam },
+  debug: { target: 'top', coerce: boolParam },
+  category: { target: 'filter', coerce: (s) => s },
+  brand: { target: 'filter', coerce: (s) => s },
+  price_min: { target: 'filter', coerce: numParam },
+  price_max: { target: 'filter', coerce: numParam },
+  in_stock: { target: 'filter', coerce: boolParam },
+};
+
+export function parseSearchParams(params: Record<string, string>): SearchBody {
+  const body: Record<string, unknown> = {};
+  const filters: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) {
+    const spec = GET_FIELDS[key];
+    if (!spec) throw new ApiError(400, 'unknown_parameter', `unknown parameter "${key}"`, key);
+    (spec.target === 'top' ? body : filters)[key] = spec.coerce(value);
+  }
+  if (Object.keys(filters).length > 0) body.filters = filters;
+  return validateBody(body);
+}
+
+export function validateBody(raw: unknown): SearchBody {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ApiError(400, 'invalid_body', 'the request body must be a JSON object');
+  }
+  const parsed = SearchBodySchema.safeParse(raw);
+  if (!parsed.success) {
+    const err = fromZod(parsed.error);
+    // Keep the documented code for the most common mistake.
+    if (err.field === 'q' && err.code === 'invalid_parameter') throw new ApiError(400, 'invalid_query', err.message, 'q');
+    throw err;
+  }
+  const b = parsed.data;
+  const f = b.filters;
+  if (f?.price_min !== undefined && f.price_max !== undefined && f.price_min > f.price_max) {
+    throw new ApiError(400, 'invalid_parameter', 'filters.price_min must not exceed filters.price_max', 'filters.price_min');
+  }
+  if (b.page * b.size > MAX_WINDOW) {
+    throw new ApiError(400, 'invalid_parameter', `page × size must be at most ${MAX_WINDOW}`, 'page');
+  }
+  return b;
+}
+
+export function searchRoutes(deps: { searcher: Searcher; metrics: Metrics }) {
+  const app = new Hono();
+
+  const run = async (body: SearchBody, requestId: string) => {
+    const t0 = performance.now();
+    const query: SearchQuery = { q: body.q, size: body.size, page: body.page, debug: body.debug, ...(body.filters && { filters: body.filters }) };
+    const result = await deps.searcher.search(query);
+    const tookMs = performance.now() - t0;
+    const mode = result.degraded ? 'degraded' : 'hybrid';
+    deps.metrics.searchLatency.observe({ mode }, tookMs / 1000);
+    for (const d of result.degraded ?? []) deps.metrics.degraded.inc({ route: d.route });
+    return {
+      request_id: requestId,
+      items: result.items,
+      page: body.page,
+      size: body.size,
+      total: result.total_candidates,
+      took_ms: Math.round(tookMs * 1000) / 1000,
+      ...(result.degraded && { degraded: result.degraded }),
+      ...(body.debug && {
+        debug: { generation: deps.searcher.generation, rrf_k: deps.searcher.config.rrf_k, weights: deps.searcher.config.weights },
+      }),
+    };
+  };
+
+  app.get('/', async (c) => c.json(await run(parseSearchParams(c.req.query()), c.get('requestId'))));
+  app.post('/', async (c) => {
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
+    }
+    return c.json(await run(validateBody(raw), c.get('requestId')));
+  });
+  return app;
+}

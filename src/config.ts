@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { RetrievalConfigSchema } from '../retrieval/config.ts';
+
+/** Repository root, so defaults work from any working directory. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const num = z.coerce.number();
+
+/**
+ * Every setting the service reads, from the environment, validated in one place. A bad value
+ * stops start-up with the variable's name, never a surprise at the first request.
+ */
+const EnvSchema = z.object({
+  SHELF_HOST: z.string().default('127.0.0.1'),
+  PORT: num.int().min(0).max(65535).default(8080),
+  SHELF_DATA_DIR: z.string().default(path.join(ROOT, '.data')),
+  /** Catalog indexed at start-up by `npm start`; empty disables. */
+  SHELF_CATALOG: z.string().default(path.join(ROOT, 'data/demo/catalog.jsonl')),
+  /** "default" (the shipped n-gram model) or a transformers.js model folder. */
+  SHELF_EMBEDDER: z.string().default('default'),
+  SHELF_EMBEDDER_QUERY_PREFIX: z.string().optional(),
+  SHELF_EMBEDDER_DOC_PREFIX: z.string().optional(),
+  /** Off by default: offline machines must never try to download weights. */
+  SHELF_ALLOW_REMOTE_MODELS: bool.default(false),
+  SHELF_MODEL_CACHE_DIR: z.string().default(path.join(ROOT, '.cache/models')),
+  SHELF_RRF_K: num.nonnegative().optional(),
+  SHELF_WEIGHT_BM25: num.nonnegative().optional(),
+  SHELF_WEIGHT_VECTOR: num.nonnegative().optional(),
+  SHELF_RECALL_K: num.int().min(1).max(10_000).optional(),
+  SHELF_HNSW_EF: num.int().min(10).max(10_000).optional(),
+  /** How often the service checks for a newer index generation. */
+  SHELF_REFRESH_MS: num.int().min(100).default(1000),
+  SHELF_LOG_REQUESTS: bool.default(false),
+});
+
+export const ConfigSchema = z.object({
+  host: z.string(),
+  port: z.number(),
+  dataDir: z.string(),
+  catalog: z.string().optional(),
+  embedder: z.object({
+    model: z.string(),
+    queryPrefix: z.string().optional(),
+    documentPrefix: z.string().optional(),
+    allowRemote: z.boolean(),
+    cacheDir: z.string(),
+  }),
+  retrieval: RetrievalConfigSchema,
+  refreshMs: z.number(),
+  logRequests: z.boolean(),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${msg}`);
+  }
+  const e = parsed.data;
+  return ConfigSchema.parse({
+    host: e.SHELF_HOST,
+    port: e.PORT,
+    dataDir: path.resolve(e.SHELF_DATA_DIR),
+    ...(e.SHELF_CATALOG !== '' && { catalog: path.resolve(e.SHELF_CATALOG) }),
+    embedder: {
+      model: e.SHELF_EMBEDDER,
+      ...(e.SHELF_EMBEDDER_QUERY_PREFIX !== undefined && { queryPrefix: e.SHELF_EMBEDDER_QUERY_PREFIX }),
+      ...(e.SHELF_EMBEDDER_DOC_PREFIX !== undefined && { documentPrefix: e.SHELF_EMBEDDER_DOC_PREFIX }),
+      allowRemote: e.SHELF_ALLOW_REMOTE_MODELS,
+      cacheDir: path.resolve(e.SHELF_MODEL_CACHE_DIR),
+    },
+    retrieval: RetrievalConfigSchema.parse({
+      ...(e.SHELF_RRF_K !== undefined && { rrf_k: e.SHELF_RRF_K }),
+      weights: {
+        ...(e.SHELF_WEIGHT_BM25 !== undefined && { bm25: e.SHELF_WEIGHT_BM25 }),
+        ...(e.SHELF_WEIGHT_VECTOR !== undefined && { vector: e.SHELF_WEIGHT_VECTOR }),
+      },
+      ...(e.SHELF_RECALL_K !== undefined && { recall_k: e.SHELF_RECALL_K }),
+      hnsw: { ...(e.SHELF_HNSW_EF !== undefined && { efSearch: e.SHELF_HNSW_EF }) },
+    }),
+    refreshMs: e.SHELF_REFRESH_MS,
+    logRequests: e.SHELF_LOG_REQUESTS,
+  });
+}
