@@ -1,0 +1,197 @@
+/**
+ * The CLI wiring of the search eval: load the embedder, index the dataset's catalog with the
+ * real indexer, open the real searcher and run `runSearchEval` through it, then write
+ * OUTDIR/search.json, OUTDIR/search-queries.tsv and OUTDIR/search.html.
+ *
+ * Kept apart from eval/search-eval.ts so the core and its tests never load the engine.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { loadTextEmbedder, type EmbedderSpec } from '../src/embedding/load.ts';
+import { indexCatalog } from '../indexer/index-catalog.ts';
+import { openSearcher } from '../retrieval/searcher.ts';
+import type { RouteName } from '../retrieval/types.ts';
+import type { RetrievalConfigInput } from '../retrieval/config.ts';
+import type { TextEmbedder } from '../src/embedding/embedder.ts';
+import { readDataset } from './datasets.ts';
+import {
+  DEFAULT_MODES,
+  SEARCH_DEPTH,
+  buildSearchJson,
+  perQueryTsv,
+  runSearchEval,
+  significance,
+  type Modes,
+  type SearchEvalResult,
+} from './search-eval.ts';
+import { renderSearchReport } from './search-report.ts';
+
+export type { EmbedderSpec };
+
+export interface SearchEvalRunOptions {
+  /** Dataset directory: products.jsonl, queries.tsv, qrels.tsv (+ dataset.json). */
+  data: string;
+  /** Output directory for search.json, search-queries.tsv, search.html. */
+  out: string;
+  embedder: EmbedderSpec;
+  /** An already loaded embedder to use instead of loading `embedder` (tests, notebooks). Not closed here. */
+  textEmbedder?: TextEmbedder;
+  /** Index directory to (re)use; incremental indexing makes a second run cheap. Default: a temp dir, removed afterwards. */
+  indexDir?: string;
+  /** Evaluate only the first N evaluable queries. */
+  limit?: number;
+  modes?: Modes;
+  /** Retrieval knobs passed to the searcher (rrf_k, weights, hnsw …); recall_k is raised to at least 100. */
+  retrieval?: RetrievalConfigInput;
+  /** Progress and warnings; default stderr. */
+  log?: (line: string) => void;
+}
+
+export interface SearchEvalRunOutput {
+  result: SearchEvalResult;
+  json: Record<string, unknown>;
+  files: { json: string; tsv: string; html: string };
+}
+
+export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<SearchEvalRunOutput> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const dataDir = resolve(opts.data);
+  const outDir = resolve(opts.out);
+  const modes = opts.modes ?? DEFAULT_MODES;
+
+  const dataset = await readDataset(dataDir);
+  for (const w of dataset.warnings) log(`warning: ${w}`);
+  log(`dataset ${dataDir}: ${dataset.products.length} products, ${dataset.queries.length} queries`);
+
+  const embedder = opts.textEmbedder ?? (await loadTextEmbedder(opts.embedder));
+  const ownIndex = opts.indexDir === undefined;
+  const indexDir = opts.indexDir !== undefined ? resolve(opts.indexDir) : await mkdtemp(join(tmpdir(), 'shelf-eval-index-'));
+  let searcher: Awaited<ReturnType<typeof openSearcher>> | undefined;
+  try {
+    log(`indexing into ${indexDir} with embedder ${embedder.id} …`);
+    const stats = await indexCatalog({ catalogPath: dataset.productsPath, dataDir: indexDir, embedder });
+    log(
+      `indexed ${stats.indexed}, unchanged ${stats.unchanged}, skipped ${stats.skipped}, deleted ${stats.deleted} in ${Math.round(stats.took_ms)} ms`,
+    );
+    if (stats.skipped > 0) log(`warning: the indexer skipped ${stats.skipped} products; their judgments can never be retrieved`);
+
+    const retrieval: RetrievalConfigInput = { ...opts.retrieval, recall_k: Math.max(SEARCH_DEPTH, opts.retrieval?.recall_k ?? 0) };
+    searcher = await openSearcher({ dataDir: indexDir, embedder, retrieval });
+    const open = searcher;
+    const degraded: Record<string, number> = {};
+    const degradedReasons = new Set<string>();
+    const search = async (q: string, routes: RouteName[]): Promise<string[]> => {
+      const res = await open.search({ q, size: SEARCH_DEPTH, page: 1, routes });
+      if (res.degraded && res.degraded.length > 0) {
+        const key = routes.join('+');
+        degraded[key] = (degraded[key] ?? 0) + 1;
+        for (const d of res.degraded) degradedReasons.add(`${d.route}: ${d.reason}`);
+      }
+      return res.items.map((i) => i.id);
+    };
+
+    // Warm-up (model load, caches) outside the timed loop. A route failing here fails for every
+    // query (no vectors, embedder mismatch): stop instead of reporting a mode that never ran.
+    const first = dataset.queries[0];
+    if (first) {
+      for (const routes of Object.values(modes)) await search(first.query, routes);
+      if (Object.keys(degraded).length > 0) {
+        throw new Error(`a retrieval route fails on the first query: ${[...degradedReasons].join('; ')}`);
+      }
+    }
+
+    let lastLogged = 0;
+    const started = performance.now();
+    const result = await runSearchEval({
+      queries: dataset.queries,
+      qrels: dataset.qrels,
+      search,
+      modes,
+      limit: opts.limit,
+      onProgress(done, total) {
+        const now = performance.now();
+        if (done === total || now - lastLogged > 5000) {
+          lastLogged = now;
+          log(`  ${done}/${total} queries (${((now - started) / 1000).toFixed(0)} s)`);
+        }
+      },
+    });
+    if (Object.keys(degraded).length > 0) {
+      log(`warning: degraded results (a route failed) for ${JSON.stringify(degraded)}: ${[...degradedReasons].slice(0, 3).join('; ')}`);
+    }
+
+    const sig = significance(result);
+    const datasetName = dataset.meta?.name ?? basename(dataDir);
+    const json = buildSearchJson(
+      result,
+      {
+        embedder: embedder.id,
+        dataset: datasetName,
+        dataset_dir: dataDir,
+        weak_labels: dataset.meta?.weak_labels ?? null,
+        grades: dataset.meta?.grades ?? null,
+        modes,
+        search_depth: SEARCH_DEPTH,
+        retrieval: open.config,
+        index: { indexed: stats.indexed, unchanged: stats.unchanged, skipped: stats.skipped, deleted: stats.deleted, took_ms: Math.round(stats.took_ms) },
+        degraded_queries: degraded,
+        generated_at: new Date().toISOString(),
+      },
+      sig,
+    );
+
+    await mkdir(outDir, { recursive: true });
+    const files = { json: join(outDir, 'search.json'), tsv: join(outDir, 'search-queries.tsv'), html: join(outDir, 'search.html') };
+    await writeFile(files.json, JSON.stringify(json, null, 2) + '\n');
+    await writeFile(files.tsv, perQueryTsv(result));
+    await writeFile(
+      files.html,
+      renderSearchReport(result, {
+        dataset: datasetName,
+        datasetDescription: dataset.meta?.description,
+        grades: dataset.meta?.grades,
+        weakLabels: dataset.meta?.weak_labels === true,
+        embedder: embedder.id,
+        generatedAt: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+        titles: new Map(dataset.products.map((p) => [p.id, p.title])),
+        qrels: dataset.qrels,
+        significance: sig,
+      }),
+    );
+    return { result, json, files };
+  } finally {
+    await searcher?.close();
+    if (!opts.textEmbedder) await embedder.close?.();
+    if (ownIndex) await rm(indexDir, { recursive: true, force: true });
+  }
+}
+
+/** One-paragraph console summary of a run. */
+export function formatRunSummary(json: Record<string, unknown>): string {
+  const lines: string[] = [];
+  const metrics = ['ndcg@10', 'recall@100', 'mrr@10'];
+  const first = json['ndcg@10'] as Record<string, number>;
+  const modes = Object.keys(first);
+  lines.push(['metric'.padEnd(12), ...modes.map((m) => m.padStart(9))].join(''));
+  for (const m of metrics) {
+    const row = json[m] as Record<string, number>;
+    lines.push([m.padEnd(12), ...modes.map((mode) => (row[mode] ?? NaN).toFixed(4).padStart(9))].join(''));
+  }
+  lines.push(`queries: ${String(json.queries)}`);
+  const gain = json.hybrid_vs_best_single as
+    | { best_single: string; abs_diff: number; rel_pct: number; beats_best_single: boolean }
+    | undefined;
+  const sig = json.significance as Record<string, { p_value?: number; ci95?: [number, number] }> | undefined;
+  if (gain) {
+    const s = sig?.[`hybrid_vs_${gain.best_single}`];
+    lines.push(
+      `hybrid vs best single route (${gain.best_single}) on nDCG@10: ${gain.abs_diff >= 0 ? '+' : ''}${gain.abs_diff.toFixed(4)} (${
+        gain.rel_pct >= 0 ? '+' : ''
+      }${gain.rel_pct.toFixed(2)}%)${s?.p_value !== undefined ? `, p = ${s.p_value}` : ''}${
+        s?.ci95 ? `, 95% CI [${s.ci95[0].toFixed(4)}, ${s.ci95[1].toFixed(4)}]` : ''
+      }${gain.beats_best_single ? '' : '  ← hybrid does NOT beat the best single route'}`,
+    );
+  }
+  return lines.join('\n');
+}
