@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.ts';
-import { loadTextEmbedder, parseEmbedderSpec } from '../src/embedding/load.ts';
+import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../src/embedding/load.ts';
 import { applyChangeFile, indexCatalog, StrictModeError, type IndexSummary } from './index-catalog.ts';
 import { terminalProgress } from './progress.ts';
 
@@ -13,6 +13,7 @@ const USAGE = `usage: npm run index -- --catalog FILE [--data DIR] [--delete-mis
   --delete-missing   remove indexed products that are absent from the catalog
   --strict           fail (exit 1) on any bad row instead of skipping it
   --embedder SPEC    "default" or a transformers.js model folder (default: SHELF_EMBEDDER)
+  --image-model DIR  CLIP model folder: also index product images (default: SHELF_IMAGE_MODEL)
   --json             print the summary as JSON`;
 
 function printSummary(s: IndexSummary, json: boolean): void {
@@ -21,6 +22,7 @@ function printSummary(s: IndexSummary, json: boolean): void {
     return;
   }
   for (const e of s.errors.slice(0, 50)) console.error(`line ${e.line}${e.id ? ` (id ${e.id})` : ''}: ${e.reason}`);
+  for (const f of s.imageFailures.slice(0, 20)) console.error(`product ${f.id}: ${f.reason} (indexed without its image)`);
   if (s.errors.length > 50) console.error(`... and ${s.errors.length - 50} more bad rows`);
   console.log(
     `indexed ${s.indexed}, unchanged ${s.unchanged}, skipped ${s.skipped}, deleted ${s.deleted} ` +
@@ -39,6 +41,7 @@ async function main(): Promise<number> {
         'delete-missing': { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false },
         embedder: { type: 'string' },
+        'image-model': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -56,8 +59,14 @@ async function main(): Promise<number> {
     console.error(`give exactly one of --catalog or --changes\n\n${USAGE}`);
     return 2;
   }
-  const config = loadConfig({ ...process.env, ...(args.data && { SHELF_DATA_DIR: args.data }), ...(args.embedder && { SHELF_EMBEDDER: args.embedder }) });
+  const config = loadConfig({
+    ...process.env,
+    ...(args.data && { SHELF_DATA_DIR: args.data }),
+    ...(args.embedder && { SHELF_EMBEDDER: args.embedder }),
+    ...(args['image-model'] && { SHELF_IMAGE_MODEL: args['image-model'] }),
+  });
   const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
+  const imageEmbedder = await loadImageEmbedder(config.embedder);
   const progress = terminalProgress();
   try {
     const summary = args.catalog
@@ -68,8 +77,16 @@ async function main(): Promise<number> {
           deleteMissing: args['delete-missing'],
           strict: args.strict,
           progress,
+          ...(imageEmbedder && { imageEmbedder }),
         })
-      : await applyChangeFile({ changesPath: args.changes!, dataDir: config.dataDir, embedder, strict: args.strict, progress });
+      : await applyChangeFile({
+          changesPath: args.changes!,
+          dataDir: config.dataDir,
+          embedder,
+          strict: args.strict,
+          progress,
+          ...(imageEmbedder && { imageEmbedder }),
+        });
     printSummary(summary, args.json);
     return 0;
   } catch (err) {

@@ -35,6 +35,17 @@ export class EmbeddingCache {
     items: Array<{ hash: string; text: string }>,
     opts: { batchSize?: number; role?: EmbedRole; onProgress?: (done: number) => void } = {},
   ): Promise<{ vectors: Float32Array[]; hits: number }> {
+    const role = opts.role ?? 'document';
+    return this.embedWith({ id: embedder.id, dim: embedder.dim, run: (inputs) => embedder.embedTexts(inputs, role) }, items, opts);
+  }
+
+  /** Same, for any model call (image embeddings key their entries by the image model's id). */
+  async embedWith(
+    model: { id: string; dim: number; run: (inputs: string[]) => Promise<Float32Array[]> },
+    items: Array<{ hash: string; text: string }>,
+    opts: { batchSize?: number; onProgress?: (done: number) => void } = {},
+  ): Promise<{ vectors: Float32Array[]; hits: number }> {
+    const embedder = model;
     const batchSize = opts.batchSize ?? 64;
     const vectors: Array<Float32Array | undefined> = new Array(items.length);
     const misses: number[] = [];
@@ -50,10 +61,7 @@ export class EmbeddingCache {
     });
     for (let start = 0; start < misses.length; start += batchSize) {
       const idx = misses.slice(start, start + batchSize);
-      const out = await embedder.embedTexts(
-        idx.map((i) => items[i]!.text),
-        opts.role ?? 'document',
-      );
+      const out = await model.run(idx.map((i) => items[i]!.text));
       if (out.length !== idx.length) throw new Error(`embedder returned ${out.length} vectors for ${idx.length} texts`);
       idx.forEach((i, j) => (vectors[i] = out[j]!));
       put(idx.map((i, j) => ({ hash: items[i]!.hash, vec: out[j]! })));

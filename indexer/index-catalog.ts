@@ -1,6 +1,9 @@
 import { productText, type Product } from '../src/catalog/product.ts';
 import { readCatalog, type RowError } from '../src/catalog/read.ts';
-import type { TextEmbedder } from '../src/embedding/embedder.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { ImageEmbedder, TextEmbedder } from '../src/embedding/embedder.ts';
 import { EmbeddedSnapshot, GenerationWriter } from '../retrieval/embedded/generation.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { contentHash, textHash } from './hash.ts';
@@ -17,6 +20,8 @@ export interface IndexSummary {
   /** Embeddings computed this run (the rest came from the cache). */
   embedded: number;
   errors: RowError[];
+  /** Products whose image could not be embedded (they stay searchable by text). */
+  imageFailures: Array<{ id: string; reason: string }>;
   /** The generation now served (unchanged when there was nothing to do). */
   generation: string | undefined;
   took_ms: number;
@@ -36,6 +41,8 @@ export interface IndexOptions {
   deleteMissing?: boolean;
   strict?: boolean;
   progress?: Progress;
+  /** Embeds product images too (CLIP); relative image paths resolve against the catalog's folder. */
+  imageEmbedder?: ImageEmbedder;
 }
 
 /** Indexes a whole catalog file: only new and changed products are written. */
@@ -50,6 +57,8 @@ export async function indexCatalog(opts: IndexOptions): Promise<IndexSummary> {
     deletes: [],
     deleteMissing: opts.deleteMissing ?? false,
     progress: opts.progress ?? silentProgress,
+    imageEmbedder: opts.imageEmbedder,
+    imageBase: path.dirname(path.resolve(opts.catalogPath)),
   });
   return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
 }
@@ -60,6 +69,7 @@ export interface ChangeOptions {
   embedder: TextEmbedder;
   strict?: boolean;
   progress?: Progress;
+  imageEmbedder?: ImageEmbedder;
 }
 
 /** Applies a change file of {op: "upsert"|"delete", product} lines, in file order. */
@@ -74,6 +84,8 @@ export async function applyChangeFile(opts: ChangeOptions): Promise<IndexSummary
     deletes,
     deleteMissing: false,
     progress: opts.progress ?? silentProgress,
+    imageEmbedder: opts.imageEmbedder,
+    imageBase: path.dirname(path.resolve(opts.changesPath)),
   });
   return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
 }
@@ -85,6 +97,8 @@ interface SyncPlan {
   deletes: string[];
   deleteMissing: boolean;
   progress: Progress;
+  imageEmbedder: ImageEmbedder | undefined;
+  imageBase: string;
 }
 
 const WRITE_BATCH = 512;
@@ -103,7 +117,10 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
   try {
     if (current) {
       oldHashes = await current.text.hashes();
-      fresh = current.embedderId !== embedder.id || current.meta.dim !== embedder.dim;
+      fresh =
+        current.embedderId !== embedder.id ||
+        current.meta.dim !== embedder.dim ||
+        current.imageEmbedderId !== plan.imageEmbedder?.id;
       if (fresh) {
         // A new embedder means new vectors for everything: rebuild from scratch, carrying over
         // indexed products this run does not mention (unless they are to be deleted).
@@ -137,12 +154,13 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
   const deletedCount = fresh ? [...oldHashes.keys()].filter((id) => !upsertIds.has(id) && !carriedIds.has(id)).length : toDelete.length;
 
   if (!fresh && current && toWrite.length === 0 && toDelete.length === 0) {
-    return { indexed: 0, unchanged, deleted: 0, embedded: 0, generation: current.generation };
+    return { indexed: 0, unchanged, deleted: 0, embedded: 0, imageFailures: [], generation: current.generation };
   }
 
   const cache = new EmbeddingCache(dataDir);
   let vectors: Float32Array[];
   let hits: number;
+  let images: ImageVectors = { vectors: new Map(), failures: [] };
   try {
     progress.start('embed', toWrite.length);
     ({ vectors, hits } = await cache.embed(
@@ -151,22 +169,35 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
       { onProgress: (n) => progress.update(n) },
     ));
     progress.stop();
+    if (plan.imageEmbedder) images = await embedImages(cache, plan.imageEmbedder, toWrite, plan.imageBase, progress);
   } finally {
     cache.close();
   }
 
-  const writer = GenerationWriter.begin(dataDir, { embedderId: embedder.id, dim: embedder.dim, fresh: fresh || !current });
+  const writer = GenerationWriter.begin(dataDir, {
+    embedderId: embedder.id,
+    dim: embedder.dim,
+    fresh: fresh || !current,
+    ...(plan.imageEmbedder && { image: { embedderId: plan.imageEmbedder.id, dim: plan.imageEmbedder.dim } }),
+  });
   try {
     progress.start('write', toWrite.length + toDelete.length);
     for (let i = 0; i < toWrite.length; i += WRITE_BATCH) {
       const batch = toWrite.slice(i, i + WRITE_BATCH);
       await writer.text.upsert(batch);
       await writer.vectors.upsert(batch.map((b, j) => ({ ...b, vector: vectors[i + j]! })));
+      if (writer.images) {
+        const withImage = batch.filter((b) => images.vectors.has(b.product.id));
+        await writer.images.upsert(withImage.map((b) => ({ ...b, vector: images.vectors.get(b.product.id)! })));
+        // A product whose image was removed (or failed) must not keep an old image vector.
+        await writer.images.delete(batch.filter((b) => !images.vectors.has(b.product.id)).map((b) => b.product.id));
+      }
       progress.update(i + batch.length);
     }
     if (toDelete.length > 0) {
       await writer.text.delete(toDelete);
       await writer.vectors.delete(toDelete);
+      await writer.images?.delete(toDelete);
     }
     progress.update(toWrite.length + toDelete.length);
     progress.stop();
@@ -181,6 +212,65 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
     unchanged: unchanged,
     deleted: deletedCount,
     embedded: toWrite.length - hits,
+    imageFailures: images.failures,
     generation: writer.generation,
   };
+}
+
+interface ImageVectors {
+  vectors: Map<string, Float32Array>;
+  failures: Array<{ id: string; reason: string }>;
+}
+
+/**
+ * Image vectors for the products that have an image. The cache key includes the file's size and
+ * mtime, so a replaced image file is re-embedded even when the catalog row did not change.
+ */
+async function embedImages(
+  cache: EmbeddingCache,
+  model: ImageEmbedder,
+  items: Array<{ product: Product }>,
+  base: string,
+  progress: Progress,
+): Promise<ImageVectors> {
+  const out: ImageVectors = { vectors: new Map(), failures: [] };
+  const jobs: Array<{ id: string; hash: string; text: string }> = [];
+  for (const { product } of items) {
+    if (!product.image) continue;
+    const src = /^[a-z]+:\/\//i.test(product.image) ? product.image : path.resolve(base, product.image);
+    let stamp = '';
+    if (!src.includes('://')) {
+      try {
+        const st = fs.statSync(src);
+        stamp = `${st.size}:${st.mtimeMs}`;
+      } catch (err) {
+        out.failures.push({ id: product.id, reason: `image ${product.image}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+        continue;
+      }
+    }
+    jobs.push({ id: product.id, hash: createHash('sha256').update(`${src}\n${stamp}`).digest('hex').slice(0, 32), text: src });
+  }
+  progress.start('images', jobs.length);
+  const run = async (inputs: string[]) => model.embedImages(inputs);
+  const BATCH = 16;
+  for (let i = 0; i < jobs.length; i += BATCH) {
+    const batch = jobs.slice(i, i + BATCH);
+    try {
+      const { vectors } = await cache.embedWith({ id: model.id, dim: model.dim, run }, batch);
+      batch.forEach((j, k) => out.vectors.set(j.id, vectors[k]!));
+    } catch {
+      // One unreadable image must not cost its batch: retry one by one and report the bad ones.
+      for (const j of batch) {
+        try {
+          const { vectors } = await cache.embedWith({ id: model.id, dim: model.dim, run }, [j]);
+          out.vectors.set(j.id, vectors[0]!);
+        } catch (err) {
+          out.failures.push({ id: j.id, reason: `image ${j.text}: ${(err as Error).message}` });
+        }
+      }
+    }
+    progress.update(Math.min(i + BATCH, jobs.length));
+  }
+  progress.stop();
+  return out;
 }

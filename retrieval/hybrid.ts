@@ -1,4 +1,4 @@
-import type { TextEmbedder } from '../src/embedding/embedder.ts';
+import type { ImageEmbedder, TextEmbedder } from '../src/embedding/embedder.ts';
 import type { RetrievalConfig } from './config.ts';
 import { reciprocalRankFusion, type RankedList } from './rrf.ts';
 import type { IndexSnapshot } from './stores.ts';
@@ -9,22 +9,29 @@ import type { RouteHit, RouteName, SearchItem, SearchQuery, SearchResult } from 
  * inside it, fuse by weighted RRF, page, hydrate. A route that fails is left out and named in
  * `degraded`, so a broken vector store costs relevance, not availability.
  */
+export interface Embedders {
+  text: TextEmbedder | undefined;
+  /** CLIP-style model whose text side queries the image vectors. */
+  image?: ImageEmbedder | undefined;
+}
+
 export async function hybridSearch(
   snapshot: IndexSnapshot | undefined,
-  embedder: TextEmbedder | undefined,
+  embedders: Embedders,
   query: SearchQuery,
   cfg: RetrievalConfig,
 ): Promise<SearchResult> {
   if (!snapshot) return { items: [], total_candidates: 0 };
   const page = query.page ?? 1;
   const k = Math.max(cfg.recall_k, page * query.size);
-  const routes = query.routes ?? (snapshot.vectors ? (['bm25', 'vector'] as RouteName[]) : (['bm25'] as RouteName[]));
+  const routes: RouteName[] =
+    query.routes ?? ['bm25', ...(snapshot.vectors ? (['vector'] as const) : []), ...(snapshot.images && embedders.image ? (['image'] as const) : [])];
   const degraded: NonNullable<SearchResult['degraded']> = [];
   const scores = new Map<string, Partial<Record<RouteName, number>>>();
 
   const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
     try {
-      const hits = await recall(route, snapshot, embedder, query, k);
+      const hits = await recall(route, snapshot, embedders, query, k);
       for (const h of hits) {
         const s = scores.get(h.id) ?? {};
         s[route] = h.score;
@@ -68,7 +75,7 @@ export async function hybridSearch(
         fused_score: hit.score,
         ...(hit.ranks.bm25 !== undefined && { bm25_rank: hit.ranks.bm25, bm25_score: s.bm25! }),
         ...(hit.ranks.vector !== undefined && { vector_rank: hit.ranks.vector, vector_score: s.vector! }),
-        ...(hit.ranks.image !== undefined && { image_rank: hit.ranks.image }),
+        ...(hit.ranks.image !== undefined && { image_rank: hit.ranks.image, image_score: s.image! }),
       };
     }
     items.push(item);
@@ -79,7 +86,7 @@ export async function hybridSearch(
 async function recall(
   route: RouteName,
   snapshot: IndexSnapshot,
-  embedder: TextEmbedder | undefined,
+  embedders: Embedders,
   query: SearchQuery,
   k: number,
 ): Promise<RouteHit[]> {
@@ -87,6 +94,7 @@ async function recall(
     case 'bm25':
       return snapshot.text.search(query.q, k, query.filters);
     case 'vector': {
+      const embedder = embedders.text;
       if (!snapshot.vectors) throw new Error('the index has no vectors');
       if (!embedder) throw new Error('no text embedder is configured');
       if (snapshot.embedderId !== embedder.id) {
@@ -95,7 +103,15 @@ async function recall(
       const [vec] = await embedder.embedTexts([query.q], 'query');
       return snapshot.vectors.search(vec!, k, query.filters);
     }
-    case 'image':
-      throw new Error('no image index is configured');
+    case 'image': {
+      const model = embedders.image;
+      if (!snapshot.images) throw new Error('the index has no image vectors');
+      if (!model) throw new Error('no image model is configured');
+      if (snapshot.imageEmbedderId !== model.id) {
+        throw new Error(`images were indexed with ${snapshot.imageEmbedderId}, service runs ${model.id}: re-run the indexer`);
+      }
+      const [vec] = await model.embedTexts([query.q], 'query');
+      return snapshot.images.search(vec!, k, query.filters);
+    }
   }
 }

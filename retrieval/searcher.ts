@@ -1,4 +1,4 @@
-import type { TextEmbedder } from '../src/embedding/embedder.ts';
+import type { ImageEmbedder, TextEmbedder } from '../src/embedding/embedder.ts';
 import { RetrievalConfigSchema, type RetrievalConfig, type RetrievalConfigInput } from './config.ts';
 import { EmbeddedSnapshot, currentGeneration } from './embedded/generation.ts';
 import { hybridSearch } from './hybrid.ts';
@@ -16,6 +16,8 @@ export interface Searcher {
 export interface SearcherOptions {
   dataDir: string;
   embedder: TextEmbedder | undefined;
+  /** Queries the image vectors when the index has them. */
+  imageEmbedder?: ImageEmbedder | undefined;
   retrieval?: RetrievalConfigInput;
 }
 
@@ -41,7 +43,7 @@ export async function openSearcher(opts: SearcherOptions): Promise<Searcher> {
       const snap = snapshot;
       inFlight++;
       try {
-        return await hybridSearch(snap, opts.embedder, query, config);
+        return await hybridSearch(snap, { text: opts.embedder, image: opts.imageEmbedder }, query, config);
       } finally {
         inFlight--;
         if (retired.length > 0) await closeRetired();

@@ -49,6 +49,9 @@ export interface IndexSnapshot {
   readonly embedderId: string | undefined;
   readonly text: TextStore;
   readonly vectors: VectorStore | undefined;
+  /** Image vectors (CLIP space), when the catalog was indexed with an image model. */
+  readonly images?: VectorStore | undefined;
+  readonly imageEmbedderId?: string | undefined;
   close(): Promise<void>;
 }
 

@@ -35,6 +35,7 @@ export interface ItemDebug {
   vector_rank?: number;
   vector_score?: number;
   image_rank?: number;
+  image_score?: number;
   fused_score: number;
 }
 

@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   SHELF_EMBEDDER: z.string().default('default'),
   SHELF_EMBEDDER_QUERY_PREFIX: z.string().optional(),
   SHELF_EMBEDDER_DOC_PREFIX: z.string().optional(),
+  /** A CLIP model folder (transformers.js layout): product images get their own vector index. */
+  SHELF_IMAGE_MODEL: z.string().optional(),
   /** Off by default: offline machines must never try to download weights. */
   SHELF_ALLOW_REMOTE_MODELS: bool.default(false),
   SHELF_MODEL_CACHE_DIR: z.string().default(path.join(ROOT, '.cache/models')),
@@ -49,6 +51,7 @@ export const ConfigSchema = z.object({
     documentPrefix: z.string().optional(),
     allowRemote: z.boolean(),
     cacheDir: z.string(),
+    imageModel: z.string().optional(),
   }),
   retrieval: RetrievalConfigSchema,
   refreshMs: z.number(),
@@ -77,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.SHELF_EMBEDDER_DOC_PREFIX !== undefined && { documentPrefix: e.SHELF_EMBEDDER_DOC_PREFIX }),
       allowRemote: e.SHELF_ALLOW_REMOTE_MODELS,
       cacheDir: path.resolve(e.SHELF_MODEL_CACHE_DIR),
+      ...(e.SHELF_IMAGE_MODEL && { imageModel: path.resolve(e.SHELF_IMAGE_MODEL) }),
     },
     retrieval: RetrievalConfigSchema.parse({
       ...(e.SHELF_RRF_K !== undefined && { rrf_k: e.SHELF_RRF_K }),

@@ -4,7 +4,7 @@ import { terminalProgress } from '../indexer/progress.ts';
 import { openSearcher } from '../retrieval/searcher.ts';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
-import { loadTextEmbedder, parseEmbedderSpec } from './embedding/load.ts';
+import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from './embedding/load.ts';
 
 /**
  * `npm start`: bring the index up to date with the configured catalog (a no-op when nothing
@@ -13,11 +13,18 @@ import { loadTextEmbedder, parseEmbedderSpec } from './embedding/load.ts';
 async function main(): Promise<void> {
   const config = loadConfig();
   const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
+  const imageEmbedder = await loadImageEmbedder(config.embedder);
   if (config.catalog && !process.argv.includes('--no-index')) {
-    const s = await indexCatalog({ catalogPath: config.catalog, dataDir: config.dataDir, embedder, progress: terminalProgress() });
+    const s = await indexCatalog({
+      catalogPath: config.catalog,
+      dataDir: config.dataDir,
+      embedder,
+      progress: terminalProgress(),
+      ...(imageEmbedder && { imageEmbedder }),
+    });
     console.log(`index: ${s.indexed} indexed, ${s.unchanged} unchanged, ${s.skipped} skipped → ${s.generation}`);
   }
-  const searcher = await openSearcher({ dataDir: config.dataDir, embedder, retrieval: config.retrieval });
+  const searcher = await openSearcher({ dataDir: config.dataDir, embedder, imageEmbedder, retrieval: config.retrieval });
   const app = createApp({ searcher, embedder, logRequests: config.logRequests });
   const timer = setInterval(() => {
     searcher.refresh().then(

@@ -14,11 +14,15 @@ import { SqliteTextStore, type Bm25MatchMode } from './sqlite-text-store.ts';
 const CURRENT = 'CURRENT';
 const DB_FILE = 'index.sqlite';
 const GRAPH_FILE = 'vectors.hnsw';
+const IMAGE_GRAPH_FILE = 'images.hnsw';
+const IMAGE_TABLE = 'image_points';
 const GEN_RE = /^gen-(\d{6,})$/;
 
 export interface GenerationMeta {
   embedderId?: string;
   dim?: number;
+  imageEmbedderId?: string;
+  imageDim?: number;
   createdAt: string;
 }
 
@@ -38,6 +42,8 @@ function readMeta(db: Database.Database): GenerationMeta {
     createdAt: m.created_at ?? '',
     ...(m.embedder_id !== undefined && { embedderId: m.embedder_id }),
     ...(m.dim !== undefined && { dim: Number(m.dim) }),
+    ...(m.image_embedder_id !== undefined && { imageEmbedderId: m.image_embedder_id }),
+    ...(m.image_dim !== undefined && { imageDim: Number(m.image_dim) }),
   };
 }
 
@@ -47,11 +53,16 @@ export class EmbeddedSnapshot implements IndexSnapshot {
     readonly meta: GenerationMeta,
     readonly text: SqliteTextStore,
     readonly vectors: HnswVectorStore | undefined,
+    readonly images: HnswVectorStore | undefined,
     private readonly db: Database.Database,
   ) {}
 
   get embedderId(): string | undefined {
     return this.meta.embedderId;
+  }
+
+  get imageEmbedderId(): string | undefined {
+    return this.meta.imageEmbedderId;
   }
 
   /** Opens the served generation read-only, or undefined when nothing was indexed yet. */
@@ -62,8 +73,10 @@ export class EmbeddedSnapshot implements IndexSnapshot {
     const db = new Database(path.join(dir, DB_FILE), { readonly: true, fileMustExist: true });
     const meta = readMeta(db);
     const text = new SqliteTextStore(db, { ...(opts.bm25Match && { matchMode: opts.bm25Match }) });
-    const vectors = meta.dim ? HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), meta.dim, opts.hnsw ?? DEFAULT_HNSW) : undefined;
-    return new EmbeddedSnapshot(gen, meta, text, vectors, db);
+    const hnsw = opts.hnsw ?? DEFAULT_HNSW;
+    const vectors = meta.dim ? HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), meta.dim, hnsw) : undefined;
+    const images = meta.imageDim ? HnswVectorStore.open(db, path.join(dir, IMAGE_GRAPH_FILE), meta.imageDim, hnsw, IMAGE_TABLE) : undefined;
+    return new EmbeddedSnapshot(gen, meta, text, vectors, images, db);
   }
 
   async close(): Promise<void> {
@@ -74,6 +87,8 @@ export class EmbeddedSnapshot implements IndexSnapshot {
 export interface WriterOptions {
   embedderId: string;
   dim: number;
+  /** The image model, when product images are indexed. */
+  image?: { embedderId: string; dim: number };
   /** Start from an empty generation instead of a copy of the current one. */
   fresh?: boolean;
   hnsw?: HnswParams;
@@ -89,6 +104,7 @@ export class GenerationWriter {
     readonly base: string | undefined,
     readonly text: SqliteTextStore,
     readonly vectors: HnswVectorStore,
+    readonly images: HnswVectorStore | undefined,
     private readonly db: Database.Database,
     private readonly releaseLock: () => void,
   ) {}
@@ -105,8 +121,10 @@ export class GenerationWriter {
       const base = opts.fresh ? undefined : current;
       if (base) {
         fs.copyFileSync(path.join(dataDir, base, DB_FILE), path.join(dir, DB_FILE));
-        const graph = path.join(dataDir, base, GRAPH_FILE);
-        if (fs.existsSync(graph)) fs.copyFileSync(graph, path.join(dir, GRAPH_FILE));
+        for (const f of [GRAPH_FILE, IMAGE_GRAPH_FILE]) {
+          const graph = path.join(dataDir, base, f);
+          if (fs.existsSync(graph)) fs.copyFileSync(graph, path.join(dir, f));
+        }
       }
       const db = new Database(path.join(dir, DB_FILE));
       // A generation is thrown away on any crash, so the build needs no journal; durability
@@ -122,9 +140,18 @@ export class GenerationWriter {
       setMeta.run('embedder_id', opts.embedderId);
       setMeta.run('dim', String(opts.dim));
       setMeta.run('created_at', new Date().toISOString());
+      if (opts.image) {
+        setMeta.run('image_embedder_id', opts.image.embedderId);
+        setMeta.run('image_dim', String(opts.image.dim));
+      } else {
+        db.exec(`DELETE FROM meta WHERE key IN ('image_embedder_id', 'image_dim'); DROP TABLE IF EXISTS ${IMAGE_TABLE}`);
+      }
       const text = new SqliteTextStore(db);
       const vectors = HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), opts.dim, opts.hnsw);
-      return new GenerationWriter(dataDir, next, base, text, vectors, db, releaseLock);
+      const images = opts.image
+        ? HnswVectorStore.open(db, path.join(dir, IMAGE_GRAPH_FILE), opts.image.dim, opts.hnsw, IMAGE_TABLE)
+        : undefined;
+      return new GenerationWriter(dataDir, next, base, text, vectors, images, db, releaseLock);
     } catch (err) {
       releaseLock();
       throw err;
@@ -135,11 +162,12 @@ export class GenerationWriter {
   commit(): void {
     if (this.done) throw new Error('generation already committed or aborted');
     this.vectors.flush();
+    this.images?.flush();
     this.db.exec("INSERT INTO docs_fts(docs_fts) VALUES('optimize')");
     this.db.pragma('journal_mode = DELETE');
     this.db.close();
     const dir = path.join(this.dataDir, this.generation);
-    for (const f of [DB_FILE, GRAPH_FILE]) fsyncPath(path.join(dir, f));
+    for (const f of [DB_FILE, GRAPH_FILE, IMAGE_GRAPH_FILE]) fsyncPath(path.join(dir, f));
     fsyncPath(dir);
     const tmp = path.join(this.dataDir, `${CURRENT}.tmp`);
     fs.writeFileSync(tmp, this.generation + '\n');

@@ -22,8 +22,8 @@ export interface HnswParams {
 
 export const DEFAULT_HNSW: HnswParams = { m: 16, efConstruction: 200, efSearch: 128, exactScanShare: 0.05 };
 
-const POINTS_SCHEMA = `
-CREATE TABLE IF NOT EXISTS points (
+const pointsSchema = (table: string) => `
+CREATE TABLE IF NOT EXISTS ${table} (
   label INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   hash TEXT NOT NULL,
@@ -59,17 +59,18 @@ export class HnswVectorStore implements VectorStore {
     private readonly graphPath: string,
     readonly dim: number,
     private readonly params: HnswParams,
+    private readonly table: string,
   ) {
     this.stmts = {
-      byId: db.prepare<[string], { label: number }>('SELECT label FROM points WHERE id = ?'),
+      byId: db.prepare<[string], { label: number }>(`SELECT label FROM ${table} WHERE id = ?`),
       insert: db.prepare(
-        'INSERT INTO points (id, hash, category, brand, price, in_stock, vec) VALUES (@id, @hash, @category, @brand, @price, @in_stock, @vec)',
+        `INSERT INTO ${table} (id, hash, category, brand, price, in_stock, vec) VALUES (@id, @hash, @category, @brand, @price, @in_stock, @vec)`,
       ),
       update: db.prepare(
-        'UPDATE points SET hash=@hash, category=@category, brand=@brand, price=@price, in_stock=@in_stock, vec=@vec WHERE label=@label',
+        `UPDATE ${table} SET hash=@hash, category=@category, brand=@brand, price=@price, in_stock=@in_stock, vec=@vec WHERE label=@label`,
       ),
-      delete: db.prepare('DELETE FROM points WHERE label = ?'),
-      hashes: db.prepare<[], { id: string; hash: string }>('SELECT id, hash FROM points'),
+      delete: db.prepare(`DELETE FROM ${table} WHERE label = ?`),
+      hashes: db.prepare<[], { id: string; hash: string }>(`SELECT id, hash FROM ${table}`),
     };
     this.index = new HierarchicalNSW('cosine', dim);
     this.vectors = new Float32Array(0);
@@ -79,9 +80,10 @@ export class HnswVectorStore implements VectorStore {
    * Opens (or creates) the store. The graph is loaded from `graphPath` when it is present and
    * matches the table; otherwise it is rebuilt from the stored vectors.
    */
-  static open(db: Database.Database, graphPath: string, dim: number, params: HnswParams = DEFAULT_HNSW): HnswVectorStore {
-    if (!db.readonly) db.exec(POINTS_SCHEMA);
-    const store = new HnswVectorStore(db, graphPath, dim, params);
+  static open(db: Database.Database, graphPath: string, dim: number, params: HnswParams = DEFAULT_HNSW, table = 'points'): HnswVectorStore {
+    if (!/^[a-z_]+$/.test(table)) throw new Error(`bad table name ${table}`);
+    if (!db.readonly) db.exec(pointsSchema(table));
+    const store = new HnswVectorStore(db, graphPath, dim, params, table);
     store.load();
     return store;
   }
@@ -89,7 +91,7 @@ export class HnswVectorStore implements VectorStore {
   private load(): void {
     const rows = this.db
       .prepare<[], { label: number; id: string; category: string | null; brand: string | null; price: number | null; in_stock: number; vec: Buffer }>(
-        'SELECT label, id, category, brand, price, in_stock, vec FROM points',
+        `SELECT label, id, category, brand, price, in_stock, vec FROM ${this.table}`,
       )
       .all();
     const maxLabel = rows.reduce((m, r) => Math.max(m, r.label), 0);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { l2normalize, type EmbedRole, type TextEmbedder } from '../../src/embedding/embedder.ts';
+import fs from 'node:fs';
+import { l2normalize, type EmbedRole, type ImageEmbedder, type TextEmbedder } from '../../src/embedding/embedder.ts';
 import { analyze } from '../../src/text/analyze.ts';
 
 /**
@@ -42,5 +43,20 @@ export class FailingEmbedder extends HashEmbedder {
   override async embedTexts(texts: string[], role: EmbedRole): Promise<Float32Array[]> {
     if (this.okCalls-- <= 0) throw new Error('embedder unavailable');
     return super.embedTexts(texts, role);
+  }
+}
+
+/**
+ * Stands in for CLIP in pipeline tests: an "image" is a file whose text content describes it,
+ * embedded in the same space as text queries. Missing files fail like unreadable images do.
+ */
+export class FakeImageEmbedder extends HashEmbedder implements ImageEmbedder {
+  images = 0;
+  constructor(dim = 32) {
+    super(dim, `fake-image:${dim}`);
+  }
+  async embedImages(sources: string[]): Promise<Float32Array[]> {
+    this.images += sources.length;
+    return this.embedTexts(sources.map((s) => fs.readFileSync(s, 'utf8')), 'document');
   }
 }
