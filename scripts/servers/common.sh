@@ -7,6 +7,7 @@ CACHE_ROOT="${SHELF_SERVERS_CACHE:-$REPO_ROOT/.cache/servers}"
 # One Maven local repository for every server, kept inside the cache so all
 # downloads land under .cache/servers/ and a second run downloads nothing.
 M2_REPO="$CACHE_ROOT/m2"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 START_TIMEOUT="${SHELF_SERVERS_TIMEOUT:-120}"
 
 log() { echo "[$NAME] $*" >&2; }
@@ -63,19 +64,33 @@ fail_with_log() {
   exit 1
 }
 
+# start_lock DIR : serialise concurrent "start" calls for one server (held until exit).
+start_lock() {
+  mkdir -p "$1"
+  command -v flock >/dev/null || return 0
+  exec 9>"$1/.start.lock"
+  flock -w "$START_TIMEOUT" 9 || die "another start of $NAME is still running (lock $1/.start.lock)"
+}
+
 need_java() {
   command -v java >/dev/null || die "java not found (need a JDK 17+ on PATH)"
 }
 
 # mvn_run ARGS... : batch-mode Maven with the cache's local repository, retried
-# a few times because registry fetches can fail transiently.
+# a few times because registry fetches can fail transiently. Its output goes to
+# .cache/servers/<name>-maven.log and is shown only when it fails.
 mvn_run() {
   command -v mvn >/dev/null || die "mvn not found (apt-get install -y maven)"
-  local i
+  local i mlog="$CACHE_ROOT/$NAME-maven.log"
+  mkdir -p "$CACHE_ROOT"
+  local force=()
   for i in 1 2 3; do
-    if mvn -B -q -ntp -Dmaven.repo.local="$M2_REPO" "$@"; then return 0; fi
-    log "mvn failed (attempt $i/3), retrying in 5s"
-    sleep 5
+    # -U on retries: do not trust a "not found" that Maven cached on the previous try.
+    if mvn -B -ntp -Dstyle.color=never -Dmaven.repo.local="$M2_REPO" "${force[@]}" "$@" >"$mlog" 2>&1; then return 0; fi
+    force=(-U)
+    if ((i < 3)); then log "mvn failed (attempt $i/3), retrying in 5s"; sleep 5; fi
   done
+  echo "[$NAME] ---- maven errors ($mlog) ----" >&2
+  grep -E '^\[(ERROR|WARNING)\]' "$mlog" | grep -v '^\[ERROR\] *$' | head -n 20 >&2
   return 1
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Apache Kafka (KRaft mode, single node: broker + controller in one JVM) for the
 # integration tests, built from Maven Central jars. See README.md beside this file.
-#   scripts/servers/kafka.sh start|stop|status|fetch|run-class MAINCLASS [ARGS...]
+#   scripts/servers/kafka.sh start|stop|status|fetch|clean|run-class MAINCLASS [ARGS...]
 set -euo pipefail
+# shellcheck disable=SC2034 # NAME is used by common.sh
 NAME=kafka
-# shellcheck source=common.sh
+# shellcheck source=scripts/servers/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 KAFKA_VERSION="${SHELF_KAFKA_VERSION:-3.9.1}"
@@ -28,7 +29,7 @@ fetch() {
   need_java
   log "downloading kafka_2.13:$KAFKA_VERSION and its runtime dependencies (one time)"
   local build="$DIR/resolve"
-  rm -rf "$LIB" "$build"
+  rm -rf "$build" "$LIB.new"
   mkdir -p "$build"
   # kafka_2.13 = broker (kafka.Kafka, kafka.tools.StorageTool); kafka-tools =
   # TopicCommand / console producer & consumer; slf4j-reload4j = the log
@@ -48,10 +49,12 @@ fetch() {
 </project>
 POM
   mvn_run -f "$build/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$LIB" -DoverWriteIfNewer=true \
-    || die "could not resolve kafka_2.13:$KAFKA_VERSION from Maven Central"
-  ls "$LIB"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null || die "kafka_2.13 jar missing after resolve"
-  rm -rf "$build"
+    -DincludeScope=runtime -DoutputDirectory="$LIB.new" -DoverWriteIfNewer=true \
+    || { rm -rf "$build" "$LIB.new"; die "could not resolve kafka_2.13:$KAFKA_VERSION from Maven Central"; }
+  ls "$LIB.new/kafka_2.13-$KAFKA_VERSION.jar" >/dev/null || die "kafka_2.13 jar missing after resolve"
+  # Swap in the new jars only once the whole resolve has succeeded.
+  rm -rf "$build" "$LIB"
+  mv "$LIB.new" "$LIB"
   touch "$STAMP"
 }
 
@@ -121,23 +124,27 @@ broker_answers() {
 }
 
 start() {
-  if pid_alive "$PIDF"; then
+  start_lock "$DIR"
+  if pid_alive "$PIDF" && port_open "$HOST" "$PORT"; then
     echo "READY kafka $HOST:$PORT"
     return 0
   fi
-  port_open "$HOST" "$PORT" && die "port $PORT is already in use by another process (set SHELF_KAFKA_PORT)"
-  port_open "$HOST" "$CONTROLLER_PORT" && die "port $CONTROLLER_PORT is already in use (set SHELF_KAFKA_CONTROLLER_PORT)"
-  need_java
-  fetch
-  mkdir -p "$DIR"
-  : >"$LOGF"
-  write_config
-  format_storage
-  # setsid: the broker outlives this script and its caller's process group.
-  setsid java -Xms256m -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -Djava.awt.headless=true -Dlog4j.configuration="file:$LOG4J" -Dkafka.logs.dir="$DIR" \
-    -cp "$LIB/*" kafka.Kafka "$CONF" </dev/null >>"$LOGF" 2>&1 &
-  echo $! >"$PIDF"
+  if ! pid_alive "$PIDF"; then
+    port_open "$HOST" "$PORT" && die "port $PORT is already in use by another process (set SHELF_KAFKA_PORT)"
+    port_open "$HOST" "$CONTROLLER_PORT" && die "port $CONTROLLER_PORT is already in use (set SHELF_KAFKA_CONTROLLER_PORT)"
+    need_java
+    fetch
+    mkdir -p "$DIR"
+    : >"$LOGF"
+    write_config
+    format_storage
+    # setsid: the broker outlives this script and its caller's process group.
+    setsid java -Xms256m -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -Djava.awt.headless=true -Dlog4j.configuration="file:$LOG4J" -Dkafka.logs.dir="$DIR" \
+      -cp "$LIB/*" kafka.Kafka "$CONF" </dev/null >>"$LOGF" 2>&1 9>&- &
+    echo $! >"$PIDF"
+  fi
+  # (If it was already running but not listening yet, e.g. a concurrent start, just wait.)
   local deadline=$((SECONDS + START_TIMEOUT))
   until port_open "$HOST" "$PORT"; do
     pid_alive "$PIDF" || fail_with_log "$LOGF" "kafka exited during startup"
@@ -167,11 +174,18 @@ status() {
   fi
 }
 
+clean() {
+  pid_alive "$PIDF" && die "running; stop it first"
+  rm -rf "$DATA"
+  echo "CLEANED kafka data"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
   fetch) fetch ;;
+  clean) clean ;;
   # run-class CLASS ARGS... : run a Kafka tool from the cached jars, e.g.
   #   kafka.sh run-class kafka.tools.ConsoleProducer --bootstrap-server 127.0.0.1:9092 --topic t
   run-class)
@@ -181,5 +195,5 @@ case "${1:-}" in
     [[ -f "$TOOLS_LOG4J" ]] || write_tools_log4j
     kafka_java "$@"
     ;;
-  *) echo "usage: $0 start|stop|status|fetch|run-class MAINCLASS [ARGS...]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|fetch|clean|run-class MAINCLASS [ARGS...]" >&2; exit 2 ;;
 esac

@@ -2,8 +2,9 @@
 # Redis (Debian's redis-server) for the integration tests. See README.md beside this file.
 #   scripts/servers/redis.sh start|stop|status
 set -euo pipefail
+# shellcheck disable=SC2034 # NAME is used by common.sh
 NAME=redis
-# shellcheck source=common.sh
+# shellcheck source=scripts/servers/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 HOST=127.0.0.1
@@ -43,6 +44,7 @@ ping() {
 }
 
 start() {
+  start_lock "$DIR"
   mkdir -p "$DIR"
   if pid_alive "$PIDF" && ping; then
     echo "READY redis $HOST:$PORT"
@@ -52,10 +54,10 @@ start() {
   ensure_installed
   : >"$LOGF"
   # No persistence: no RDB snapshots, no AOF. Daemonized; it writes its own pid file.
+  # 9>&-: the daemon must not inherit (and so keep holding) the start lock.
   redis-server --bind "$HOST" --port "$PORT" --protected-mode yes \
     --save '' --appendonly no --dir "$DIR" \
-    --daemonize yes --pidfile "$PIDF" --logfile "$LOGF" \
-    --maxmemory 256mb --maxmemory-policy noeviction \
+    --daemonize yes --pidfile "$PIDF" --logfile "$LOGF" 9>&- \
     || fail_with_log "$LOGF" "redis-server failed to start"
   local deadline=$((SECONDS + START_TIMEOUT))
   until ping; do
