@@ -22,7 +22,8 @@ export function parseEmbedderSpec(
   extra: { queryPrefix?: string; documentPrefix?: string; allowRemote?: boolean; cacheDir?: string } = {},
 ): EmbedderSpec {
   if (model === 'default') return { kind: 'default' };
-  return { kind: 'transformers', path: path.resolve(model), ...extra };
+  // A name that is not a local folder stays as given: with remote loading on it is a hub id.
+  return { kind: 'transformers', path: fs.existsSync(model) ? path.resolve(model) : model, ...extra };
 }
 
 /**
