@@ -101,7 +101,8 @@ async function recall(
         throw new Error(`index was built with embedder ${snapshot.embedderId}, service runs ${embedder.id}: re-run the indexer`);
       }
       const [vec] = await embedder.embedTexts([query.q], 'query');
-      return snapshot.vectors.search(vec!, k, query.filters);
+      // A query with no features (punctuation only) embeds to zero: it has no neighbours.
+      return isZero(vec!) ? [] : snapshot.vectors.search(vec!, k, query.filters);
     }
     case 'image': {
       const model = embedders.image;
@@ -111,7 +112,12 @@ async function recall(
         throw new Error(`images were indexed with ${snapshot.imageEmbedderId}, service runs ${model.id}: re-run the indexer`);
       }
       const [vec] = await model.embedTexts([query.q], 'query');
-      return snapshot.images.search(vec!, k, query.filters);
+      return isZero(vec!) ? [] : snapshot.images.search(vec!, k, query.filters);
     }
   }
+}
+
+function isZero(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
+  return true;
 }

@@ -174,23 +174,37 @@ const LT = 0x3c; // '<'
 const GT = 0x3e; // '>'
 const SPACE = 0x20;
 
-/** Calls emit(hash) for every feature of the token list, in the spec's generation order. */
-function forEachFeatureHash(tokens: Token[], emit: (h: number) => void): void {
+let scratch = new Uint32Array(4096);
+
+/**
+ * Buckets of every feature of the token list, unsorted, in scratch[0..count). Char n-grams are
+ * hashed incrementally (the 4- and 5-gram at a position extend the 3-gram's FNV state), so the
+ * order differs from featureStrings(); only the multiset matters for featurize().
+ */
+function collectBuckets(tokens: Token[], mod: number): number {
+  let count = 0;
+  const push = (h: number): void => {
+    if (count === scratch.length) {
+      const bigger = new Uint32Array(scratch.length * 2);
+      bigger.set(scratch);
+      scratch = bigger;
+    }
+    scratch[count++] = 1 + (h % mod);
+  };
   for (let t = 0; t < tokens.length; t++) {
     const tok = tokens[t]!;
     const w = tok.cps;
     if (tok.kind === 'word') {
       let h = H_W;
       for (const cp of w) h = fnvCp(h, cp);
-      emit(h);
+      push(h);
       if (w.length <= MAX_NGRAM_WORD) {
-        const len = w.length + 2; // wrapped in < >
-        const at = (i: number): number => (i === 0 ? LT : i === len - 1 ? GT : w[i - 1]!);
-        for (let n = NGRAM_MIN; n <= NGRAM_MAX; n++) {
-          for (let s = 0; s + n <= len; s++) {
-            let g = H_C;
-            for (let i = s; i < s + n; i++) g = fnvCp(g, at(i));
-            emit(g);
+        const len = w.length + 2;
+        for (let s = 0; s + NGRAM_MIN <= len; s++) {
+          let g = H_C;
+          for (let i = s; i < s + NGRAM_MAX && i < len; i++) {
+            g = fnvCp(g, i === 0 ? LT : i === len - 1 ? GT : w[i - 1]!);
+            if (i - s + 1 >= NGRAM_MIN) push(g);
           }
         }
       }
@@ -200,15 +214,16 @@ function forEachFeatureHash(tokens: Token[], emit: (h: number) => void): void {
         for (const cp of w) b = fnvCp(b, cp);
         b = fnvCp(b, SPACE);
         for (const cp of next.cps) b = fnvCp(b, cp);
-        emit(b);
+        push(b);
       }
     } else {
       for (let j = 0; j < w.length; j++) {
-        emit(fnvCp(H_H, w[j]!));
-        if (j + 1 < w.length) emit(fnvCp(fnvCp(H_HH, w[j]!), w[j + 1]!));
+        push(fnvCp(H_H, w[j]!));
+        if (j + 1 < w.length) push(fnvCp(fnvCp(H_HH, w[j]!), w[j + 1]!));
       }
     }
   }
+  return count;
 }
 
 export interface Features {
@@ -219,15 +234,20 @@ export interface Features {
 }
 
 export function featurize(text: string, buckets: number): Features {
-  if (!Number.isInteger(buckets) || buckets < 2 || buckets > 2 ** 31) throw new Error(`bad bucket count ${buckets}`);
-  const mod = buckets - 1;
-  const counts = new Map<number, number>();
-  forEachFeatureHash(tokenize(normalizeText(text)), (h) => {
-    const b = 1 + (h % mod);
-    counts.set(b, (counts.get(b) ?? 0) + 1);
-  });
-  const ids = [...counts.keys()].sort((a, b) => a - b);
-  return { ids, weights: ids.map((id) => Math.sqrt(counts.get(id)!)) };
+  if (!Number.isInteger(buckets) || buckets < 2 || buckets > 2 ** 32) throw new Error(`bad bucket count ${buckets}`);
+  const n = collectBuckets(tokenize(normalizeText(text)), buckets - 1);
+  const sorted = scratch.subarray(0, n).sort();
+  const ids: number[] = [];
+  const weights: number[] = [];
+  for (let i = 0; i < n; ) {
+    const id = sorted[i]!;
+    let j = i + 1;
+    while (j < n && sorted[j] === id) j++;
+    ids.push(id);
+    weights.push(Math.sqrt(j - i));
+    i = j;
+  }
+  return { ids, weights };
 }
 
 /** The feature strings in generation order (tests and debugging; not used for serving). */

@@ -1,0 +1,586 @@
+"""Train Shelf's default text embedder: a fastText-style embedding bag over hashed n-grams.
+
+    python3 models/text_embedder/train.py            # data/demo/catalog.jsonl -> models/default/text-embedder/
+
+Model: embedding = normalize(sum_i w_i * E[id_i]) with (id_i, w_i) from features.py (hashed word
+unigrams/bigrams, char 3-5-grams, CJK chars/bigrams; w = sqrt(tf)). E is [buckets, dim]; row 0 is
+the zero padding row.
+
+Objective: symmetric InfoNCE with in-batch negatives over one product per batch row:
+  * anchor = a shopper-like partial-title query (random subset of title words, maybe the last
+    word cut short or with a typo; random 1-4 character spans of CJK titles), or another view of
+    the product (category path words, leaf category, brand, brand + leaf, tags, an attribute, a
+    description sentence), or the title itself;
+  * positive = the full product text (what the indexer embeds, same field order as
+    src/catalog/product.ts productText) or, for non-query views, sometimes the title.
+In-batch "negatives" whose product text contains every word of the anchor (another product in
+the same category for a category anchor, a duplicate title, ...) count as extra positives
+rather than negatives.
+
+Evaluation: recall@10 / MRR@10 of held-out partial-title queries (own product must be in the
+top 10 of all products), for (a) products held out of training and (b) trained products with
+fresh queries; baselines: sparse hashed tf-idf cosine over the same features and the randomly
+initialised bag (= a random projection of those features). The shipped model is then trained
+on every product with the same settings (disable with --no-final-all).
+
+Seeded and deterministic on CPU (fixed thread count); about a minute for the demo catalog (327 rows).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import features as feat  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL_NAME = "shelf-ngram-text-embedder"
+MODEL_VERSION = "v1"
+
+
+# ---- catalog ----------------------------------------------------------------------------------
+
+
+def load_catalog(path: Path) -> list[dict]:
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(r, dict) and isinstance(r.get("title"), str) and r["title"].strip():
+                rows.append(r)
+    return rows
+
+
+def norm_category(c) -> str | None:
+    if not isinstance(c, str):
+        return None
+    parts = [p.strip() for p in c.split("/") if p.strip()]
+    return "/".join(parts) if parts else None
+
+
+def product_text(r: dict) -> str:
+    """Mirror of productText() in src/catalog/product.ts: the text the indexer embeds."""
+    parts = [r["title"]]
+    brand = r.get("brand").strip() if isinstance(r.get("brand"), str) else ""
+    if brand:
+        parts.append(brand)
+    cat = norm_category(r.get("category"))
+    if cat:
+        parts.append(" ".join(cat.split("/")))
+    tags = [t for t in r.get("tags") or [] if isinstance(t, str)]
+    if tags:
+        parts.append(" ".join(tags))
+    attrs = r.get("attributes") if isinstance(r.get("attributes"), dict) else {}
+    if attrs:
+        parts.append(" ".join(f"{k} {v}" for k, v in attrs.items()))
+    desc = r.get("description")
+    if isinstance(desc, str) and desc:
+        parts.append(desc)
+    return ". ".join(parts)
+
+
+SENT_SPLIT = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
+
+
+def product_views(r: dict) -> list[str]:
+    """Texts other than the title that describe the product (anchors for title/doc)."""
+    views: list[str] = []
+    cat = norm_category(r.get("category"))
+    brand = r.get("brand").strip() if isinstance(r.get("brand"), str) else ""
+    if cat:
+        segs = cat.split("/")
+        views.append(" ".join(segs))
+        views.append(segs[-1])
+        if brand:
+            views.append(f"{brand} {segs[-1]}")
+    if brand:
+        views.append(brand)
+    tags = [t for t in r.get("tags") or [] if isinstance(t, str) and t.strip()]
+    if tags:
+        views.append(" ".join(tags))
+        views.extend(tags)
+    attrs = r.get("attributes") if isinstance(r.get("attributes"), dict) else {}
+    for k, v in attrs.items():
+        views.append(f"{v} {k}" if isinstance(v, str) else str(k))
+    desc = r.get("description")
+    if isinstance(desc, str):
+        for s in SENT_SPLIT.split(desc):
+            s = s.strip()
+            if len(s) >= 4:
+                views.append(s[:300])
+                if len(views) > 40:
+                    break
+    return [v for v in views if feat.tokenize(feat.normalize(v))]
+
+
+# ---- shopper-like queries --------------------------------------------------------------------
+
+
+def _typo(w: str, rng: random.Random) -> str:
+    if len(w) < 5:
+        return w
+    i = rng.randrange(1, len(w) - 1)
+    op = rng.random()
+    if op < 0.4:
+        return w[:i] + w[i + 1 :]  # drop
+    if op < 0.8:
+        return w[:i] + w[i + 1] + w[i] + w[i + 2 :] if i + 1 < len(w) else w  # swap
+    return w[:i] + w[i] + w[i:]  # double
+
+
+def make_query(title: str, rng: random.Random, min_units: int = 1) -> str:
+    """A short partial-title query: a few title words in order (last one maybe cut short, maybe a
+    typo) and/or a 1-4 character span of a CJK run."""
+    toks = feat.tokenize(feat.normalize(title))
+    if not toks:
+        return title
+    units: list[tuple[int, str]] = []
+    for i, (kind, t) in enumerate(toks):
+        if kind == "w":
+            units.append((i, t))
+        else:
+            if len(t) <= 2:
+                units.append((i, t))
+            else:
+                n = rng.randint(2, min(4, len(t)))
+                s = rng.randrange(0, len(t) - n + 1)
+                units.append((i, t[s : s + n]))
+    # Prefer informative units: words that are not bare numbers.
+    informative = [u for u in units if not u[1].isdigit()] or units
+    hi = min(3, len(informative))
+    lo = min(min_units, hi)
+    k = rng.randint(lo, hi)
+    if k < hi and rng.random() < 0.3:
+        k += 1
+    chosen = sorted(rng.sample(informative, k))
+    words = [t for _, t in chosen]
+    last = words[-1]
+    if last.isalpha() and len(last) >= 5 and rng.random() < 0.25:
+        words[-1] = last[: rng.randint(3, len(last) - 1)]  # still typing
+    elif rng.random() < 0.1:
+        j = rng.randrange(len(words))
+        words[j] = _typo(words[j], rng)
+    return " ".join(words)
+
+
+# ---- featurized batches ----------------------------------------------------------------------
+
+
+class Featurizer:
+    def __init__(self, buckets: int):
+        self.buckets = buckets
+        self.cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, text: str):
+        """(ids int64, weights float32, unigram-bucket set int64) of one text."""
+        hit = self.cache.get(text)
+        if hit is None:
+            ids, w = feat.featurize(text, self.buckets)
+            toks = feat.tokenize(feat.normalize(text))
+            uni = sorted(
+                {feat.bucket_of(("w:" if k == "w" else "h:") + c, self.buckets) for k, t in toks for c in ([t] if k == "w" else t)}
+            )
+            hit = (np.asarray(ids, np.int64), np.asarray(w, np.float32), np.asarray(uni, np.int64))
+            if len(self.cache) > 500_000:
+                self.cache.clear()
+            self.cache[text] = hit
+        return hit
+
+    def bag(self, texts: list[str]):
+        fs = [self(t) for t in texts]
+        lens = [len(f[0]) for f in fs]
+        ids = torch.from_numpy(np.concatenate([f[0] for f in fs]) if fs else np.zeros(0, np.int64))
+        w = torch.from_numpy(np.concatenate([f[1] for f in fs]) if fs else np.zeros(0, np.float32))
+        offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64))
+        return ids, w, offsets
+
+
+class Postings:
+    """Which products contain a unigram bucket: for the in-batch multi-positive mask."""
+
+    def __init__(self, doc_sets: list[np.ndarray]):
+        post: dict[int, list[int]] = {}
+        for j, s in enumerate(doc_sets):
+            for b in s.tolist():
+                post.setdefault(b, []).append(j)
+        self.post = {b: np.asarray(v, np.int64) for b, v in post.items()}
+        self.empty = np.zeros(0, np.int64)
+
+    def containing_all(self, s: np.ndarray) -> np.ndarray:
+        cand = None
+        for b in s.tolist():
+            p = self.post.get(b, self.empty)
+            cand = p if cand is None else np.intersect1d(cand, p, assume_unique=True)
+            if len(cand) == 0:
+                break
+        return self.empty if cand is None else cand
+
+
+def positive_mask(anchor_sets: list[np.ndarray], batch: list[int], postings: Postings) -> torch.Tensor:
+    """m[i, j] = product batch[j]'s text contains every unigram of anchor i; diagonal always."""
+    n = len(batch)
+    row_of = {p: r for r, p in enumerate(batch)}
+    m = np.eye(n, dtype=bool)
+    for i, s in enumerate(anchor_sets):
+        for p in postings.containing_all(s).tolist():
+            r = row_of.get(p)
+            if r is not None:
+                m[i, r] = True
+    return torch.from_numpy(m)
+
+
+# ---- model -----------------------------------------------------------------------------------
+
+
+def init_table(buckets: int, dim: int, std: float, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    E = torch.randn(buckets, dim, generator=g) * std
+    E[0] = 0
+    return E
+
+
+def embed(E: torch.Tensor, ids: torch.Tensor, w: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    return F.normalize(F.embedding_bag(ids, E, offsets, mode="sum", per_sample_weights=w), dim=-1, eps=1e-12)
+
+
+def embed_all(E: torch.Tensor, fz: Featurizer, texts: list[str], bs: int = 512) -> torch.Tensor:
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(texts), bs):
+            out.append(embed(E, *fz.bag(texts[s : s + bs])))
+    return torch.cat(out) if out else torch.zeros(0, E.shape[1])
+
+
+def rank_metrics(scores: torch.Tensor, gold: list[int], k: int = 10) -> dict:
+    top = scores.topk(min(k, scores.shape[1]), dim=1).indices
+    g = torch.tensor(gold).unsqueeze(1)
+    hit = top == g
+    found = hit.any(1)
+    rr = torch.where(found, 1.0 / (hit.float().argmax(1) + 1).float(), torch.zeros(len(gold)))
+    return {f"recall@{k}": round(found.float().mean().item(), 4), f"mrr@{k}": round(rr.mean().item(), 4)}
+
+
+def tfidf_scores(fz: Featurizer, queries: list[str], docs: list[str], buckets: int) -> torch.Tensor:
+    """Sparse cosine over idf-weighted hashed features: the no-learning lexical baseline."""
+    df = np.zeros(buckets, np.float64)
+    dfeats = [fz(d) for d in docs]
+    for ids, _, _ in dfeats:
+        df[ids] += 1
+    idf = np.log((1 + len(docs)) / (1 + df)) + 1.0
+
+    def sparse(fs):
+        rows, cols, vals = [], [], []
+        for i, (ids, w, _) in enumerate(fs):
+            v = w * idf[ids]
+            v = v / max(np.linalg.norm(v), 1e-12)
+            rows.append(np.full(len(ids), i))
+            cols.append(ids)
+            vals.append(v)
+        idx = torch.from_numpy(np.stack([np.concatenate(rows), np.concatenate(cols)]))
+        return torch.sparse_coo_tensor(idx, torch.from_numpy(np.concatenate(vals)).float(), (len(fs), buckets)).coalesce()
+
+    D = sparse(dfeats)
+    out = []
+    qf = [fz(q) for q in queries]
+    for s in range(0, len(qf), 256):
+        Q = sparse(qf[s : s + 256]).to_dense()
+        out.append(torch.sparse.mm(D, Q.T).T)
+    return torch.cat(out)
+
+
+# ---- training --------------------------------------------------------------------------------
+
+
+def sample_pair(r: dict, title: str, doc: str, views: list[str], rng: random.Random) -> tuple[str, str]:
+    u = rng.random()
+    if u < 0.55 or not views:
+        if u < 0.12:
+            return title, doc
+        return make_query(title, rng), doc
+    v = rng.choice(views)
+    return v, (title if rng.random() < 0.35 else doc)
+
+
+def train(products: list[dict], train_idx: list[int], fz: Featurizer, args, log_prefix: str) -> torch.Tensor:
+    """Returns the trained table E [buckets, dim]. Adam is applied lazily: only the rows a batch
+    touches are gathered, updated and written back (like fastText's sparse updates)."""
+    rng = random.Random(args.seed)
+    E0 = init_table(args.buckets, args.dim, args.init_std, args.seed)
+    E = E0.clone()
+    m1 = torch.zeros_like(E)
+    m2 = torch.zeros_like(E)
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    titles = [p["title"] for p in products]
+    docs = [product_text(p) for p in products]
+    views = [product_views(p) for p in products]
+    postings = Postings([fz(d)[2] for d in docs])
+    n = len(train_idx)
+    bs = min(args.batch, n)
+    steps_per_epoch = max(1, n // bs)
+    total = args.epochs * steps_per_epoch
+    step = 0
+    t0 = time.time()
+    for epoch in range(args.epochs):
+        order = train_idx[:]
+        rng.shuffle(order)
+        run = 0.0
+        for s in range(steps_per_epoch):
+            batch = order[s * bs : (s + 1) * bs]
+            pairs = [sample_pair(products[i], titles[i], docs[i], views[i], rng) for i in batch]
+            anchors = [a for a, _ in pairs]
+            mask = positive_mask([fz(a)[2] for a in anchors], batch, postings).float()
+            a_ids, a_w, a_off = fz.bag(anchors)
+            p_ids, p_w, p_off = fz.bag([p for _, p in pairs])
+            uniq, inv = torch.unique(torch.cat([a_ids, p_ids]), return_inverse=True)
+            sub = E[uniq].requires_grad_()
+            a = embed(sub, inv[: len(a_ids)], a_w, a_off)
+            p = embed(sub, inv[len(a_ids) :], p_w, p_off)
+            logits = a @ p.T / args.temperature
+            loss_a = -(mask / mask.sum(1, keepdim=True) * F.log_softmax(logits, 1)).sum(1).mean()
+            mt = mask.T
+            loss_p = -(mt / mt.sum(1, keepdim=True) * F.log_softmax(logits.T, 1)).sum(1).mean()
+            loss = 0.5 * (loss_a + loss_p)
+            loss.backward()
+            with torch.no_grad():
+                g = sub.grad
+                lr = args.lr * min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / total))
+                mu = m1[uniq].mul_(b1).add_(g, alpha=1 - b1)
+                nu = m2[uniq].mul_(b2).addcmul_(g, g, value=1 - b2)
+                m1[uniq] = mu
+                m2[uniq] = nu
+                t = step + 1
+                upd = (mu / (1 - b1**t)) / ((nu / (1 - b2**t)).sqrt_().add_(eps))
+                old = sub.detach()
+                # Decoupled decay towards the random init (not towards 0): rows keep the random
+                # projection that gives unseen catalogs lexical matching, and learn an offset.
+                E[uniq] = old - lr * (upd + args.anchor_decay * (old - E0[uniq]))
+                E[0] = 0
+            run += loss.item()
+            step += 1
+        if epoch == 0 or (epoch + 1) % max(1, args.epochs // 6) == 0 or epoch + 1 == args.epochs:
+            print(f"{log_prefix} epoch {epoch + 1:4d}/{args.epochs} loss {run / steps_per_epoch:.4f} ({time.time() - t0:.0f}s)", flush=True)
+    return E
+
+
+def evaluate(E: torch.Tensor, fz: Featurizer, products: list[dict], query_idx: list[int], args):
+    rng = random.Random(args.seed + 1_000_003)  # a different stream from training
+    docs = [product_text(p) for p in products]
+    queries = []
+    gold = []
+    for i in query_idx:
+        for _ in range(args.eval_queries_per_product):
+            queries.append(make_query(products[i]["title"], rng, min_units=2))
+            gold.append(i)
+    D = embed_all(E, fz, docs)
+    Q = embed_all(E, fz, queries)
+    return rank_metrics(Q @ D.T, gold), queries, gold
+
+
+def export_onnx(weight: np.ndarray, path: Path, dtype: str) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    E = weight.astype(np.float16 if dtype == "float16" else np.float32)
+    E[0] = 0
+    init = [
+        numpy_helper.from_array(E, "E"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+        numpy_helper.from_array(np.array([1e-12], np.float32), "eps"),
+    ]
+    # rows = E[ids] (cast to float32 after the gather, so only the used rows are converted);
+    # summed = weights[b, 1, n] @ rows[b, n, dim]; embeddings = summed / max(|summed|, eps).
+    nodes = [helper.make_node("Gather", ["E", "ids"], ["rows"], axis=0)]
+    rows = "rows"
+    if dtype == "float16":
+        nodes.append(helper.make_node("Cast", ["rows"], ["rows32"], to=TensorProto.FLOAT))
+        rows = "rows32"
+    nodes += [
+        helper.make_node("Unsqueeze", ["weights", "axis1"], ["w3"]),
+        helper.make_node("MatMul", ["w3", rows], ["summed3"]),
+        helper.make_node("Squeeze", ["summed3", "axis1"], ["summed"]),
+        helper.make_node("Mul", ["summed", "summed"], ["sq"]),
+        helper.make_node("ReduceSum", ["sq", "axis1"], ["sumsq"], keepdims=1),
+        helper.make_node("Sqrt", ["sumsq"], ["norm"]),
+        helper.make_node("Max", ["norm", "eps"], ["safe_norm"]),
+        helper.make_node("Div", ["summed", "safe_norm"], ["embeddings"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ngram_embedding_bag",
+        [
+            helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "n"]),
+            helper.make_tensor_value_info("weights", TensorProto.FLOAT, ["batch", "n"]),
+        ],
+        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", E.shape[1]])],
+        initializer=init,
+    )
+    m = helper.make_model(graph, producer_name="shelf models/text_embedder/train.py", opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(m.SerializeToString())
+
+
+def reference_embed(weight: np.ndarray, text: str, buckets: int) -> np.ndarray:
+    """numpy forward pass of the exported graph (the ONNX model must reproduce it)."""
+    ids, w = feat.featurize(text, buckets)
+    v = (weight[ids].astype(np.float32) * np.asarray(w, np.float32)[:, None]).sum(0) if ids else np.zeros(weight.shape[1], np.float32)
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--catalog", default=str(REPO / "data/demo/catalog.jsonl"))
+    ap.add_argument("--out", default=str(REPO / "models/default/text-embedder"))
+    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--buckets", type=int, default=feat.DEFAULT_BUCKETS)
+    ap.add_argument("--epochs", type=int, default=0, help="0 = derive from --steps")
+    ap.add_argument("--steps", type=int, default=300, help="approximate optimiser steps when --epochs is 0")
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=0.002)
+    ap.add_argument("--temperature", type=float, default=0.05)
+    ap.add_argument("--anchor-decay", type=float, default=5.0, help="decoupled decay of touched rows towards their random init")
+    ap.add_argument("--init-std", type=float, default=0.1)
+    ap.add_argument("--holdout", type=float, default=0.2, help="fraction of products held out for the unseen-product metric")
+    ap.add_argument("--eval-queries-per-product", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest for these tiny ops, and deterministic)")
+    ap.add_argument("--weights-dtype", choices=["float16", "float32"], default="float16")
+    ap.add_argument("--extra-eval", help="another catalog (JSON Lines) to measure the shipped model on, out of domain")
+    ap.add_argument("--no-final-all", action="store_true", help="ship the model trained without the held-out products")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    t_start = time.time()
+
+    catalog = Path(args.catalog)
+    raw = catalog.read_bytes()
+    products = load_catalog(catalog)
+    n = len(products)
+    if n < 20:
+        sys.exit(f"{catalog}: only {n} usable rows")
+    if args.epochs <= 0:
+        per_epoch = max(1, (n - int(n * args.holdout)) // min(args.batch, n))
+        args.epochs = max(3, round(args.steps / per_epoch))
+    print(f"catalog {catalog} rows={n} dim={args.dim} buckets={args.buckets} epochs={args.epochs} batch={args.batch}", flush=True)
+
+    fz = Featurizer(args.buckets)
+    perm = list(range(n))
+    random.Random(args.seed).shuffle(perm)
+    n_hold = max(1, int(n * args.holdout)) if args.holdout > 0 else 0
+    held = sorted(perm[:n_hold])
+    seen = sorted(perm[n_hold:])
+    # Evaluate seen products on a sample of the same size as the held-out set.
+    seen_eval = sorted(random.Random(args.seed + 7).sample(seen, min(len(seen), max(len(held), 200))))
+
+    metrics: dict = {"eval": {"queries": "2-3 unit partial-title queries (words in title order, maybe cut short or with a typo; CJK spans of 2-4 chars) from a seed not used in training", "candidates": n, "k": 10}}
+
+    # Baselines.
+    docs = [product_text(p) for p in products]
+    E_init = init_table(args.buckets, args.dim, args.init_std, args.seed)  # train()'s starting point
+    for name, idx in (("heldout_products", held), ("seen_products", seen_eval)):
+        if not idx:
+            continue
+        m_init, queries, gold = evaluate(E_init, fz, products, idx, args)
+        m_tfidf = rank_metrics(tfidf_scores(fz, queries, docs, args.buckets), gold)
+        metrics[name] = {"queries": len(queries), "tfidf_sparse_baseline": m_tfidf, "random_init_bag": m_init}
+
+    # Phase 1: train without the held-out products, measure.
+    model = train(products, seen, fz, args, "[holdout run]")
+    for name, idx in (("heldout_products", held), ("seen_products", seen_eval)):
+        if idx:
+            metrics[name]["trained"] = evaluate(model, fz, products, idx, args)[0]
+
+    # Phase 2: the shipped model sees every product.
+    if args.no_final_all or not held:
+        final = model
+        shipped: dict = {"trained_on": "all but the held-out products"}
+    else:
+        final = train(products, list(range(n)), fz, args, "[final run]")
+        shipped = {"trained_on": "all products (the held-out numbers above come from the identical run without them)"}
+    W = final.numpy().copy()
+    W[0] = 0
+    W_ship = torch.from_numpy(W.astype(np.float16).astype(np.float32)) if args.weights_dtype == "float16" else torch.from_numpy(W)
+    # The held-out products' queries again, now for the shipped weights as exported (float16).
+    shipped[f"heldout_products_queries_{args.weights_dtype}"] = evaluate(W_ship, fz, products, held or seen_eval, args)[0]
+    metrics["shipped_model"] = shipped
+
+    if args.extra_eval:
+        other = load_catalog(Path(args.extra_eval))
+        idx = sorted(random.Random(args.seed).sample(range(len(other)), min(500, len(other))))
+        m_ship, queries, gold = evaluate(final, fz, other, idx, args)
+        odocs = [product_text(p) for p in other]
+        metrics["out_of_domain"] = {
+            "file": args.extra_eval,
+            "candidates": len(other),
+            "queries": len(queries),
+            "tfidf_sparse_baseline": rank_metrics(tfidf_scores(fz, queries, odocs, args.buckets), gold),
+            "random_init_bag": evaluate(E_init, fz, other, idx, args)[0],
+            "shipped": m_ship,
+        }
+        print(f"out of domain     recall@10: tf-idf baseline {metrics['out_of_domain']['tfidf_sparse_baseline']['recall@10']:.3f} | "
+              f"random bag {metrics['out_of_domain']['random_init_bag']['recall@10']:.3f} | shipped {m_ship['recall@10']:.3f}")
+
+    out = Path(args.out)
+    onnx_path = out / "model.onnx"
+    export_onnx(W, onnx_path, args.weights_dtype)
+    sha_model = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+
+    for name in ("heldout_products", "seen_products"):
+        if name in metrics:
+            m = metrics[name]
+            print(
+                f"{name:17s} recall@10: tf-idf baseline {m['tfidf_sparse_baseline']['recall@10']:.3f} | "
+                f"before training (random bag) {m['random_init_bag']['recall@10']:.3f} | after training {m['trained']['recall@10']:.3f}"
+            )
+    try:
+        rel = str(catalog.resolve().relative_to(REPO))
+    except ValueError:
+        rel = str(catalog)
+    meta = {
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "dim": args.dim,
+        "buckets": args.buckets,
+        "featurizer_version": feat.FEATURIZER_VERSION,
+        "weights_dtype": args.weights_dtype,
+        "trained_on": {"file": rel, "rows": n, "sha256": hashlib.sha256(raw).hexdigest()},
+        "model_sha256": sha_model,
+        "training": {
+            "seed": args.seed,
+            "epochs": args.epochs,
+            "batch": args.batch,
+            "lr": args.lr,
+            "temperature": args.temperature,
+            "init_std": args.init_std,
+            "anchor_decay": args.anchor_decay,
+            "holdout": args.holdout,
+            "objective": "symmetric InfoNCE, in-batch negatives; anchors = partial-title queries / category, brand, tag, attribute, description views / title; positives = product text or title",
+        },
+        "metrics": metrics,
+        "created_by": "models/text_embedder/train.py",
+    }
+    (out / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB, sha256 {sha_model[:12]}) and metadata.json in {time.time() - t_start:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
