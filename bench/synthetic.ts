@@ -3,8 +3,10 @@ import { rng } from './stats.ts';
 
 /**
  * Seeded synthetic catalogs and queries for speed benchmarks (quality figures come from real
- * data in eval/). Words follow a Zipf-like skew, so some query terms hit tens of thousands of
- * products, as "black" or "shoes" do in a real shop.
+ * data in eval/). Words follow a Zipf-like skew calibrated on a real catalog: in Home Depot's
+ * 41k titles the most common words cover 10–30% of products ("x" 28%, "white" 12%, "light"
+ * 8%), and here the most common query words cover 10–20% ("black" ~16%, the top adjective
+ * ~9%, the top product type ~6%), so the BM25 tail is as heavy as a real shop's, not heavier.
  */
 const TAXONOMY: Record<string, Record<string, string[]>> = {
   Electronics: { Audio: ['headphones', 'earbuds', 'speaker', 'soundbar'], Computers: ['laptop', 'monitor', 'keyboard', 'mouse'], Phones: ['smartphone', 'charger', 'phone case', 'power bank'] },
@@ -14,9 +16,22 @@ const TAXONOMY: Record<string, Record<string, string[]>> = {
   Beauty: { Skincare: ['moisturizer', 'serum', 'sunscreen', 'cleanser'], Hair: ['shampoo', 'conditioner', 'hair dryer', 'hair oil'], Oral: ['electric toothbrush', 'toothpaste', 'water flosser', 'mouthwash'] },
   食品饮料: { 零食: ['坚果', '饼干', '巧克力', '薯片'], 饮料: ['绿茶', '咖啡', '矿泉水', '果汁'], 粮油: ['大米', '食用油', '面粉', '挂面'] },
 };
-const ADJECTIVES = ['lightweight', 'premium', 'classic', 'wireless', 'waterproof', 'compact', 'ergonomic', 'organic', 'durable', 'portable', 'breathable', 'insulated', 'stainless', 'non-stick', 'adjustable', 'foldable', 'quiet', 'fast', 'soft', 'slim'];
-const COLORS = ['black', 'white', 'blue', 'red', 'green', 'grey', 'navy', 'pink', 'beige', 'silver'];
-const MATERIALS = ['cotton', 'steel', 'aluminium', 'leather', 'nylon', 'bamboo', 'ceramic', 'polyester', 'wool', 'glass'];
+const ADJECTIVES = [
+  'lightweight', 'premium', 'classic', 'wireless', 'waterproof', 'compact', 'ergonomic', 'organic', 'durable', 'portable',
+  'breathable', 'insulated', 'stainless', 'non-stick', 'adjustable', 'foldable', 'quiet', 'fast', 'soft', 'slim',
+  'heavy-duty', 'vintage', 'modern', 'rechargeable', 'smart', 'eco', 'deluxe', 'mini', 'large', 'professional',
+  'cordless', 'washable', 'reversible', 'padded', 'quick-dry', 'anti-slip', 'ultralight', 'reinforced', 'weatherproof', 'handcrafted',
+  'magnetic', 'stackable', 'collapsible', 'heated', 'cooling', 'scented', 'unscented', 'fragrance-free', 'hypoallergenic', 'shockproof',
+  'dimmable', 'programmable', 'bluetooth', 'noise-cancelling', 'high-speed', 'low-profile', 'wide', 'tall', 'round', 'square',
+];
+const COLORS = ['black', 'white', 'blue', 'red', 'green', 'grey', 'navy', 'pink', 'beige', 'silver', 'gold', 'brown', 'purple', 'orange', 'yellow', 'teal', 'olive', 'cream', 'charcoal', 'burgundy'];
+const MATERIALS = ['cotton', 'steel', 'aluminium', 'leather', 'nylon', 'bamboo', 'ceramic', 'polyester', 'wool', 'glass', 'silicone', 'oak', 'linen', 'titanium', 'cast iron', 'rubber', 'acrylic', 'denim', 'canvas', 'copper'];
+const BENEFITS = [
+  'Built for everyday use.', 'Easy to clean.', 'Backed by a two-year warranty.', 'Fits most standard sizes.', 'Ships in recyclable packaging.',
+  'Designed in Copenhagen.', 'Tested for thousands of cycles.', 'Gift-ready box included.', 'Suitable for travel.', 'Dishwasher safe.',
+  'Machine washable at 30 degrees.', 'Includes a carry pouch.', 'Assembles in minutes.', 'Rated for outdoor use.', 'Certified by independent labs.',
+  'Comes with spare parts.', 'Made to last for years.', 'Works with most accessories.', 'A customer favourite.', 'Limited edition colourway.',
+];
 const ZH_ADJ = ['轻薄', '高端', '经典', '无线', '防水', '便携', '有机', '耐用', '透气', '保温'];
 
 export interface SyntheticCatalog {
@@ -26,7 +41,8 @@ export interface SyntheticCatalog {
 
 export function syntheticCatalog(n: number, seed = 42, queryCount = 1000): SyntheticCatalog {
   const r = rng(seed);
-  const zipf = <T>(xs: readonly T[]): T => xs[Math.min(xs.length - 1, Math.floor(xs.length * r() ** 2))]!;
+  // P(first item) = len^(-1/1.5): about 6% of 72 product types, 7% of 60 adjectives, 14% of 20 colours.
+  const zipf = <T>(xs: readonly T[]): T => xs[Math.min(xs.length - 1, Math.floor(xs.length * r() ** 1.5))]!;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const brands = Array.from({ length: 400 }, (_, i) => brandName(i));
   const leaves: Array<{ path: string; noun: string; zh: boolean }> = [];
@@ -44,7 +60,7 @@ export function syntheticCatalog(n: number, seed = 42, queryCount = 1000): Synth
       : `${brand} ${zipf(ADJECTIVES)} ${color} ${leaf.noun} ${model}`;
     const description = leaf.zh
       ? `${pick(ZH_ADJ)}${leaf.noun}，${pick(ZH_ADJ)}设计，适合日常使用。`
-      : `A ${zipf(ADJECTIVES)} ${leaf.noun} made of ${zipf(MATERIALS)}. ${cap(zipf(ADJECTIVES))} and ${zipf(ADJECTIVES)} for everyday use.`;
+      : `${cap(leaf.noun)} made of ${zipf(MATERIALS)}. ${pick(BENEFITS)} ${pick(BENEFITS)}`;
     products.push({
       id: `s${i}`,
       title,

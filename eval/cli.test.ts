@@ -85,7 +85,7 @@ describe('eval CLI', () => {
   });
 
   it('registers search and both converters', () => {
-    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'convert home-depot', 'convert fashion']);
+    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'tune-fusion', 'convert home-depot', 'convert fashion']);
     expect(mainUsage()).toContain('convert fashion');
   });
 

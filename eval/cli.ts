@@ -2,6 +2,7 @@
  * `npm run eval -- <command> [options]`: offline evaluation tools.
  *
  *   search              index a dataset directory and score bm25 / vector / hybrid
+ *   tune-fusion         choose the RRF vector weight and k on a tune half, report on a test half
  *   convert home-depot  Home Depot search relevance → dataset directory
  *   convert fashion     fashion product sample (weak labels) → dataset directory
  *
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, commandUsage, intOpt, requiredOpt, stringOpt, type Command, type OptionValues } from './command.ts';
 import { fashionCommand } from './convert/fashion.ts';
 import { homeDepotCommand } from './convert/home-depot.ts';
+import { tuneFusionCommand } from './tune-fusion.ts';
 
 const searchCommand: Command = {
   path: ['search'],
@@ -74,7 +76,7 @@ const searchCommand: Command = {
 };
 
 /** Every subcommand. Later issues add `feed`, `ranking`, `coupons` here. */
-export const COMMANDS: Command[] = [searchCommand, homeDepotCommand, fashionCommand];
+export const COMMANDS: Command[] = [searchCommand, tuneFusionCommand, homeDepotCommand, fashionCommand];
 
 export function mainUsage(commands: readonly Command[] = COMMANDS, prefix: string[] = []): string {
   const shown = commands.filter((c) => prefix.every((w, i) => c.path[i] === w));

@@ -21,7 +21,7 @@ const FiltersSchema = z
 
 const SearchBodySchema = z
   .object({
-    q: z.string({ error: 'q is required and must be a string' }).trim().min(1, 'q must not be empty').max(MAX_QUERY_CHARS, `q must be at most ${MAX_QUERY_CHARS} characters`),
+    q: z.string({ error: 'required, as a string' }).trim().min(1, 'must not be empty').max(MAX_QUERY_CHARS, `must be at most ${MAX_QUERY_CHARS} characters`),
     size: z.number().int().min(1).max(100).default(10),
     page: z.number().int().min(1).default(1),
     filters: FiltersSchema.optional(),
