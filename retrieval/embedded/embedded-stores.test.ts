@@ -94,3 +94,37 @@ describe('HnswVectorStore graph recovery', () => {
     s.closeAll();
   });
 });
+
+describe('SQLite FTS5 step-by-step relaxation', () => {
+  const docs = [
+    { id: 'abc', title: 'alpha bravo charlie' },
+    { id: 'ab', title: 'alpha bravo' },
+    { id: 'ac', title: 'alpha charlie' },
+    { id: 'bc', title: 'bravo charlie' },
+    { id: 'a', title: 'alpha only here' },
+    { id: 'c', title: 'charlie only here' },
+    { id: 'none', title: 'delta echo' },
+  ].map((d) => ({ product: { ...d, in_stock: true }, hash: 'h' }));
+
+  it('stops at the first level that fills k and ranks documents with more of the terms higher', async () => {
+    const db = new Database(':memory:');
+    const and = new SqliteTextStore(db, { matchMode: 'and_first' });
+    await and.upsert(docs);
+    const or = new SqliteTextStore(db, { matchMode: 'or' });
+    const full = await or.search('alpha bravo charlie', 10);
+    expect(full.map((h) => h.id).sort()).toEqual(['a', 'ab', 'abc', 'ac', 'bc', 'c']);
+
+    // k=1: all three terms suffice, scored as plain BM25.
+    const all = await and.search('alpha bravo charlie', 1);
+    expect(all.map((h) => h.id)).toEqual(['abc']);
+    expect(all[0]!.score).toBeCloseTo(full.find((h) => h.id === 'abc')!.score, 9);
+    // k=3: level "any two of three" (abc, ab, ac, bc) fills it; single-term documents are out,
+    // and the document with all three terms ranks first.
+    const two = await and.search('alpha bravo charlie', 3);
+    expect(two).toHaveLength(3);
+    expect(two[0]!.id).toBe('abc');
+    expect(two.every((h) => h.id.length >= 2)).toBe(true);
+    // k=10: no level fills it, so the plain OR answers.
+    expect(await and.search('alpha bravo charlie', 10)).toEqual(full);
+  });
+});

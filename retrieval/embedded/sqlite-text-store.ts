@@ -22,7 +22,8 @@ const DEFAULT_WEIGHTS: Record<(typeof FTS_COLUMNS)[number], number> = {
 };
 
 /**
- * and_first: documents with every query term, relaxed to any term when fewer than k match.
+ * and_first: documents with every query term, relaxed one term at a time (all but one, all but
+ * two, ...) until k documents match, then any term.
  * or: any term, always (exact BM25 top-k over the OR, slower on common words).
  */
 export type Bm25MatchMode = 'and_first' | 'or';
@@ -124,17 +125,29 @@ export class SqliteTextStore implements TextStore {
     if (tokens.length === 0 || k <= 0) return [];
     // Every token is quoted: user text can never become FTS5 query syntax.
     const quoted = tokens.map((t) => `"${t.replaceAll('"', '""')}"`);
-    if (this.matchMode === 'or' || quoted.length === 1) return this.run(quoted.join(' OR '), k, filters);
-    // FTS5 scores every matching row before it can sort, and an OR of common words matches most
-    // of a catalog. Documents holding every term rank at the top of the OR list anyway, so ask
-    // for those first and relax to OR only when they are too few (Elasticsearch's
-    // minimum_should_match relaxation, done in two steps).
-    const all = this.run(quoted.join(' AND '), k, filters);
-    if (all.length >= k) return all;
+    const n = quoted.length;
+    if (this.matchMode === 'or' || n === 1) return this.run(quoted.join(' OR '), k, filters);
+    // FTS5 scores every matching row before it can sort (about 0.6 µs a row), and an OR of
+    // common words matches most of a catalog. So relax step by step, as Elasticsearch's
+    // minimum_should_match does: documents with all n terms, then with any n−1, ... and stop at
+    // the first level that fills k. Each level's cost is its own match count, so the work done
+    // is about the size of the smallest answer that fills the page.
+    //
+    // A level is an OR of AND-groups. FTS5's bm25() counts a term once for every matching group
+    // that holds it, so a document with j of the n terms scores C(j−1, m−1) times its plain BM25:
+    // documents that match more of the query rank higher (Lucene's classic coordination factor).
+    // Scores are divided by C(n−1, m−1), so a document with every term keeps its BM25 score.
+    for (let m = n; m >= 2; m--) {
+      const groups = combinations(quoted, m);
+      if (groups.length > MAX_GROUPS) break;
+      const match = groups.map((g) => `(${g.join(' AND ')})`).join(' OR ');
+      const hits = this.run(match, k, filters, binomial(n - 1, m - 1));
+      if (hits.length >= k) return hits;
+    }
     return this.run(quoted.join(' OR '), k, filters);
   }
 
-  private run(match: string, k: number, filters?: Filters): RouteHit[] {
+  private run(match: string, k: number, filters: Filters | undefined, multiplicity = 1): RouteHit[] {
     const where: string[] = ['docs_fts MATCH @match'];
     const params: Record<string, unknown> = { match, k };
     if (filters?.category !== undefined) {
@@ -175,7 +188,7 @@ export class SqliteTextStore implements TextStore {
       this.searchStmts.set(sql, stmt);
     }
     // FTS5's bm25() is negated so that ascending order is best first; report the usual sign.
-    return stmt.all(params).map((r) => ({ id: r.id, score: -r.s }));
+    return stmt.all(params).map((r) => ({ id: r.id, score: -r.s / multiplicity }));
   }
 
   async get(ids: string[]): Promise<Map<string, Product>> {
@@ -199,6 +212,32 @@ export class SqliteTextStore implements TextStore {
   async close(): Promise<void> {
     // The connection is shared with the vector store and owned by the snapshot.
   }
+}
+
+/** Relaxation levels with more AND-groups than this go straight to the plain OR. */
+const MAX_GROUPS = 20;
+
+function combinations<T>(items: readonly T[], m: number): T[][] {
+  const out: T[][] = [];
+  const pick = (start: number, acc: T[]) => {
+    if (acc.length === m) {
+      out.push([...acc]);
+      return;
+    }
+    for (let i = start; i <= items.length - (m - acc.length); i++) {
+      acc.push(items[i]!);
+      pick(i + 1, acc);
+      acc.pop();
+    }
+  };
+  pick(0, []);
+  return out;
+}
+
+function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
 }
 
 function ftsColumns(p: Product): [string, string, string, string, string] {
