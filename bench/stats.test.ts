@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, rng } from './stats.ts';
+import { summarize } from './stats.ts';
+import { syntheticCatalog } from './synthetic.ts';
 
-describe('bench stats', () => {
-  it('nearest-rank percentiles', () => {
-    const v = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect(percentile(v, 50)).toBe(50);
-    expect(percentile(v, 99)).toBe(99);
-    expect(percentile(v, 100)).toBe(100);
-    expect(percentile([5], 99)).toBe(5);
+describe('bench helpers', () => {
+  it('summarises latencies', () => {
+    const s = summarize(Array.from({ length: 101 }, (_, i) => i));
+    expect(s).toEqual({ n: 101, p50_ms: 50, p90_ms: 90, p99_ms: 99, mean_ms: 50 });
   });
-  it('seeded generator repeats', () => {
-    const a = rng(7);
-    const b = rng(7);
-    expect([a(), a(), a()]).toEqual([b(), b(), b()]);
+  it('generates the same catalog for the same seed, and valid products', () => {
+    const a = syntheticCatalog(50, 7, 20);
+    expect(syntheticCatalog(50, 7, 20)).toEqual(a);
+    expect(syntheticCatalog(50, 8, 20)).not.toEqual(a);
+    expect(new Set(a.products.map((p) => p.id)).size).toBe(50);
+    expect(a.queries).toHaveLength(20);
   });
 });

@@ -1,5 +1,5 @@
 import type { ProductInput } from '../src/catalog/product.ts';
-import { rng } from './stats.ts';
+import { mulberry32 as rng } from '../eval/rng.ts';
 
 /**
  * Seeded synthetic catalogs and queries for speed benchmarks (quality figures come from real
