@@ -157,3 +157,19 @@ describe('indexCatalog', () => {
     expect(res.items[0]).toMatchObject({ id: 'c1', price: 89.5, category: 'Sports/Footwear', in_stock: true });
   });
 });
+
+describe('writer lock', () => {
+  it('refuses to write while another live indexer holds the data folder, and takes over a dead one', async () => {
+    const d = path.join(tempDir(), 'data');
+    fs.mkdirSync(d, { recursive: true });
+    const lock = path.join(d, 'indexer.lock');
+    fs.writeFileSync(lock, '1'); // pid 1 is always alive
+    const cat = writeJsonl(path.join(path.dirname(d), 'c.jsonl'), SAMPLE_PRODUCTS.slice(0, 2));
+    await expect(indexCatalog({ catalogPath: cat, dataDir: d, embedder: new HashEmbedder() })).rejects.toThrow(/another indexer \(pid 1\)/);
+    expect(currentGeneration(d)).toBeUndefined();
+    fs.writeFileSync(lock, '999999999'); // no such process
+    const sum = await indexCatalog({ catalogPath: cat, dataDir: d, embedder: new HashEmbedder() });
+    expect(sum.indexed).toBe(2);
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+});
