@@ -19,6 +19,8 @@ describe('npm run index', () => {
     expect(first.status).toBe(0);
     expect(first.stderr).toMatch(/line 9 \(id x\): title/);
     expect(first.stdout).toMatch(/indexed 8, unchanged 0, skipped 1, deleted 0/);
+    // Not a terminal: progress comes as plain lines, ending at 100%.
+    expect(first.stderr).toMatch(/^embed: 8\/8 \(100%\)$/m);
 
     const again = run(['--catalog', catalog, '--data', data, '--json']);
     expect(again.status).toBe(0);
