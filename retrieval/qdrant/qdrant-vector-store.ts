@@ -1,0 +1,260 @@
+import { v5 } from 'uuid';
+import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
+import { filterKey, type VectorPoint, type VectorStore } from '../stores.ts';
+import type { Filters, RouteHit } from '../types.ts';
+
+/**
+ * Production vector store on Qdrant: one collection per catalog, one named vector (`text`,
+ * cosine). Qdrant point ids must be unsigned integers or UUIDs, so each product id is mapped to
+ * a deterministic UUID (v5) and the product id itself is kept in the payload (`product_id`).
+ *
+ * Filters are translated to a Qdrant filter evaluated inside the HNSW search, with the same
+ * semantics as compileFilter() in ../stores.ts:
+ *  - category: case-insensitive '/'-path prefix. Every point stores `category_prefixes`, all the
+ *    '/'-prefixes of its lowercased path, so a prefix filter is one keyword `match: {value}`.
+ *  - brand: case-insensitive equality on `brand_key`.
+ *  - price_min/price_max: inclusive `range` on `price` (a point without a price never matches).
+ *  - in_stock: boolean `match` on `in_stock`.
+ */
+
+export const VECTOR_NAME = 'text';
+export const UPSERT_BATCH = 256;
+const DELETE_BATCH = 1024;
+const SCROLL_PAGE = 1024;
+
+/** Namespace of Shelf's product-id → point-id UUIDs (a fixed, random v4 UUID). */
+export const POINT_ID_NAMESPACE = '0b6f3c9e-5d1a-4e7b-9c2f-7a8d4e1b3f60';
+
+/** Payload indexes the filters rely on, created idempotently when the store opens. */
+export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; type: 'keyword' | 'float' | 'bool' }> = [
+  { field: 'product_id', type: 'keyword' },
+  { field: 'category_prefixes', type: 'keyword' },
+  { field: 'brand_key', type: 'keyword' },
+  { field: 'price', type: 'float' },
+  { field: 'in_stock', type: 'bool' },
+];
+
+/** RFC 4122 name-based UUID, version 5 (SHA-1), from the `uuid` package. */
+export function uuidV5(name: string, namespace: string): string {
+  return v5(name, namespace);
+}
+
+/** The Qdrant point id of a product: deterministic, so re-upserting a product replaces it. */
+export function pointId(productId: string): string {
+  return uuidV5(productId, POINT_ID_NAMESPACE);
+}
+
+/**
+ * Every value `c` for which compileFilter's category test passes on this key: the key itself
+ * and each prefix ending just before a '/'. `categoryKey === c || categoryKey.startsWith(c + '/')`
+ * holds exactly when `c` is in this list.
+ */
+export function categoryPrefixes(categoryKey: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < categoryKey.length; i++) {
+    if (categoryKey[i] === '/') out.push(categoryKey.slice(0, i));
+  }
+  out.push(categoryKey);
+  return [...new Set(out)];
+}
+
+export interface QdrantPayload {
+  product_id: string;
+  hash: string;
+  category_key?: string;
+  category_prefixes?: string[];
+  brand_key?: string;
+  price?: number;
+  in_stock: boolean;
+}
+
+export function pointPayload(p: Pick<VectorPoint, 'product' | 'hash'>): QdrantPayload {
+  const { product, hash } = p;
+  const categoryKey = product.category !== undefined ? filterKey(product.category) : undefined;
+  return {
+    product_id: product.id,
+    hash,
+    ...(categoryKey !== undefined && { category_key: categoryKey, category_prefixes: categoryPrefixes(categoryKey) }),
+    ...(product.brand !== undefined && { brand_key: filterKey(product.brand) }),
+    ...(product.price !== undefined && { price: product.price }),
+    in_stock: product.in_stock,
+  };
+}
+
+/** Translates Shelf filters into a Qdrant filter (all conditions in `must`); undefined when none apply. */
+export function qdrantFilter(f: Filters | undefined): Schemas['Filter'] | undefined {
+  if (!f) return undefined;
+  const must: Schemas['FieldCondition'][] = [];
+  if (f.category !== undefined) {
+    must.push({ key: 'category_prefixes', match: { value: filterKey(f.category).replace(/^\/+|\/+$/g, '') } });
+  }
+  if (f.brand !== undefined) must.push({ key: 'brand_key', match: { value: filterKey(f.brand) } });
+  if (f.price_min !== undefined || f.price_max !== undefined) {
+    must.push({
+      key: 'price',
+      range: {
+        ...(f.price_min !== undefined && { gte: f.price_min }),
+        ...(f.price_max !== undefined && { lte: f.price_max }),
+      },
+    });
+  }
+  if (f.in_stock !== undefined) must.push({ key: 'in_stock', match: { value: f.in_stock } });
+  return must.length > 0 ? { must } : undefined;
+}
+
+export interface QdrantOpenOptions {
+  url: string;
+  apiKey?: string;
+  collection: string;
+  dim: number;
+  /** Request timeout in ms (the client's default is 300 s). */
+  timeoutMs?: number;
+}
+
+export class QdrantVectorStore implements VectorStore {
+  readonly kind = 'qdrant';
+
+  private constructor(
+    private readonly client: QdrantClient,
+    readonly collection: string,
+    readonly dim: number,
+  ) {}
+
+  /** Connects, and creates the collection and its payload indexes when they are missing. */
+  static async open(opts: QdrantOpenOptions): Promise<QdrantVectorStore> {
+    if (!Number.isInteger(opts.dim) || opts.dim <= 0) throw new Error(`bad vector dimension ${opts.dim}`);
+    const client = new QdrantClient({
+      url: opts.url,
+      ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
+      ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
+      checkCompatibility: false,
+    });
+    const store = new QdrantVectorStore(client, opts.collection, opts.dim);
+    await store.ensureCollection();
+    return store;
+  }
+
+  private async ensureCollection(): Promise<void> {
+    const name = this.collection;
+    let info: Schemas['CollectionInfo'] | undefined;
+    if ((await this.client.collectionExists(name)).exists) {
+      info = await this.client.getCollection(name);
+    } else {
+      try {
+        await this.client.createCollection(name, { vectors: { [VECTOR_NAME]: { size: this.dim, distance: 'Cosine' } } });
+      } catch (err) {
+        // Another writer may have created it in between: accept it if it is compatible.
+        if (!(await this.client.collectionExists(name)).exists) throw err;
+        info = await this.client.getCollection(name);
+      }
+    }
+    if (info) this.checkVectors(info);
+    const existing = info?.payload_schema ?? {};
+    for (const { field, type } of PAYLOAD_INDEXES) {
+      const have = existing[field]?.data_type;
+      if (have === type) continue;
+      if (have !== undefined) {
+        throw new Error(`Qdrant collection ${name}: payload index on ${field} is ${have}, expected ${type}`);
+      }
+      await this.client.createPayloadIndex(name, { field_name: field, field_schema: type, wait: true });
+    }
+  }
+
+  private checkVectors(info: Schemas['CollectionInfo']): void {
+    const vectors = info.config.params.vectors;
+    const named = vectors && !('size' in vectors) ? (vectors as Record<string, Schemas['VectorParams'] | undefined>)[VECTOR_NAME] : undefined;
+    if (!named) {
+      throw new Error(`Qdrant collection ${this.collection} has no named vector "${VECTOR_NAME}"`);
+    }
+    if (named.size !== this.dim) {
+      throw new Error(
+        `Qdrant collection ${this.collection}: vector "${VECTOR_NAME}" has dimension ${named.size}, but the embedder produces dimension ${this.dim}`,
+      );
+    }
+    if (named.distance !== 'Cosine') {
+      throw new Error(`Qdrant collection ${this.collection}: vector "${VECTOR_NAME}" uses ${named.distance} distance, expected Cosine`);
+    }
+  }
+
+  async upsert(points: VectorPoint[]): Promise<void> {
+    for (const p of points) {
+      if (p.vector.length !== this.dim) {
+        throw new Error(`vector for ${p.product.id} has ${p.vector.length} dimensions, collection has ${this.dim}`);
+      }
+    }
+    // Later duplicates of an id win, as they would in sequential upserts.
+    const byId = new Map<string, VectorPoint>();
+    for (const p of points) byId.set(p.product.id, p);
+    const all = [...byId.values()];
+    for (let i = 0; i < all.length; i += UPSERT_BATCH) {
+      const batch = all.slice(i, i + UPSERT_BATCH);
+      await this.client.upsert(this.collection, {
+        wait: true,
+        points: batch.map((p) => ({
+          id: pointId(p.product.id),
+          vector: { [VECTOR_NAME]: Array.from(p.vector) },
+          payload: { ...pointPayload(p) },
+        })),
+      });
+    }
+  }
+
+  async delete(ids: string[]): Promise<void> {
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += DELETE_BATCH) {
+      await this.client.delete(this.collection, { wait: true, points: unique.slice(i, i + DELETE_BATCH).map(pointId) });
+    }
+  }
+
+  async search(vector: Float32Array, k: number, filters?: Filters): Promise<RouteHit[]> {
+    if (k <= 0) return [];
+    if (vector.length !== this.dim) {
+      throw new Error(`query vector has ${vector.length} dimensions, collection has ${this.dim}`);
+    }
+    const filter = qdrantFilter(filters);
+    const res = await this.client.query(this.collection, {
+      query: Array.from(vector),
+      using: VECTOR_NAME,
+      limit: k,
+      with_payload: ['product_id'],
+      with_vector: false,
+      ...(filter && { filter }),
+    });
+    const hits: RouteHit[] = [];
+    for (const p of res.points) {
+      const id = p.payload?.['product_id'];
+      if (typeof id === 'string') hits.push({ id, score: p.score });
+    }
+    return hits;
+  }
+
+  async hashes(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    let offset: Schemas['ExtendedPointId'] | undefined;
+    for (;;) {
+      const page = await this.client.scroll(this.collection, {
+        limit: SCROLL_PAGE,
+        with_payload: ['product_id', 'hash'],
+        with_vector: false,
+        ...(offset !== undefined && { offset }),
+      });
+      for (const p of page.points) {
+        const id = p.payload?.['product_id'];
+        const hash = p.payload?.['hash'];
+        if (typeof id === 'string' && typeof hash === 'string') out.set(id, hash);
+      }
+      const next = page.next_page_offset;
+      if (next === undefined || next === null || typeof next === 'object') break;
+      offset = next;
+    }
+    return out;
+  }
+
+  async count(): Promise<number> {
+    return (await this.client.count(this.collection, { exact: true })).count;
+  }
+
+  async close(): Promise<void> {
+    // The REST client holds no resources that need releasing beyond its keep-alive pool.
+  }
+}
