@@ -94,3 +94,36 @@ mvn_run() {
   grep -E '^\[(ERROR|WARNING)\]' "$mlog" | grep -v '^\[ERROR\] *$' | head -n 20 >&2
   return 1
 }
+
+# maven_fetch LIB STAMP LABEL CHECK_JAR DEPENDENCY_XML: resolve the dependencies and their
+# runtime closure from Maven Central into LIB, once (STAMP marks a finished resolve). The
+# resolve goes to LIB.new and replaces LIB only when it succeeded, so a failed download never
+# breaks a working cache.
+maven_fetch() {
+  local lib="$1" stamp="$2" label="$3" check="$4" deps="$5"
+  [[ -f "$stamp" ]] && return 0
+  need_java
+  log "downloading $label and its runtime dependencies (one time)"
+  local build="$DIR/resolve"
+  rm -rf "$build" "$lib.new"
+  mkdir -p "$build"
+  cat >"$build/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>shelf.servers</groupId>
+  <artifactId>$NAME-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+$deps
+  </dependencies>
+</project>
+POM
+  mvn_run -f "$build/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$lib.new" -DoverWriteIfNewer=true \
+    || { rm -rf "$build" "$lib.new"; die "could not resolve $label from Maven Central"; }
+  ls "$lib.new/$check" >/dev/null || die "$check missing after resolve"
+  rm -rf "$build" "$lib"
+  mv "$lib.new" "$lib"
+  touch "$stamp"
+}

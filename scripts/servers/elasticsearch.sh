@@ -26,33 +26,9 @@ STAMP="$LIB/.complete-$ES_VERSION"
 RUNNER_SRC="$SERVERS_DIR/es-runner/src"
 
 fetch() {
-  [[ -f "$STAMP" ]] && return 0
-  need_java
-  log "downloading elasticsearch:$ES_VERSION + transport-netty4 and their runtime dependencies (one time)"
-  local build="$DIR/resolve"
-  rm -rf "$build" "$LIB.new"
-  mkdir -p "$build"
-  cat >"$build/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>shelf.servers</groupId>
-  <artifactId>elasticsearch-runtime</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.elasticsearch</groupId><artifactId>elasticsearch</artifactId><version>$ES_VERSION</version></dependency>
-    <dependency><groupId>org.elasticsearch.plugin</groupId><artifactId>transport-netty4</artifactId><version>$ES_VERSION</version></dependency>
-  </dependencies>
-</project>
-POM
-  mvn_run -f "$build/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$LIB.new" -DoverWriteIfNewer=true \
-    || { rm -rf "$build" "$LIB.new"; die "could not resolve org.elasticsearch:elasticsearch:$ES_VERSION from Maven Central"; }
-  ls "$LIB.new/elasticsearch-$ES_VERSION.jar" >/dev/null || die "elasticsearch jar missing after resolve"
-  # Swap in the new jars only once the whole resolve has succeeded.
-  rm -rf "$build" "$LIB"
-  mv "$LIB.new" "$LIB"
-  touch "$STAMP"
+  maven_fetch "$LIB" "$STAMP" "elasticsearch:$ES_VERSION + transport-netty4" "elasticsearch-$ES_VERSION.jar" \
+"    <dependency><groupId>org.elasticsearch</groupId><artifactId>elasticsearch</artifactId><version>$ES_VERSION</version></dependency>
+    <dependency><groupId>org.elasticsearch.plugin</groupId><artifactId>transport-netty4</artifactId><version>$ES_VERSION</version></dependency>"
 }
 
 # Compile scripts/servers/es-runner/src once; again only when its sources change.

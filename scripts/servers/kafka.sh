@@ -24,38 +24,14 @@ LOGF="$DIR/server.log"
 PIDF="$DIR/kafka.pid"
 STAMP="$LIB/.complete-$KAFKA_VERSION"
 
+# kafka_2.13 = broker (kafka.Kafka, kafka.tools.StorageTool); kafka-tools = TopicCommand /
+# console producer & consumer; slf4j-reload4j = the log binding the Kafka distribution ships
+# (the core pom declares none).
 fetch() {
-  [[ -f "$STAMP" ]] && return 0
-  need_java
-  log "downloading kafka_2.13:$KAFKA_VERSION and its runtime dependencies (one time)"
-  local build="$DIR/resolve"
-  rm -rf "$build" "$LIB.new"
-  mkdir -p "$build"
-  # kafka_2.13 = broker (kafka.Kafka, kafka.tools.StorageTool); kafka-tools =
-  # TopicCommand / console producer & consumer; slf4j-reload4j = the log
-  # binding the Kafka distribution ships (the core pom declares none).
-  cat >"$build/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>shelf.servers</groupId>
-  <artifactId>kafka-runtime</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+  maven_fetch "$LIB" "$STAMP" "kafka_2.13:$KAFKA_VERSION" "kafka_2.13-$KAFKA_VERSION.jar" \
+"    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
-    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>
-  </dependencies>
-</project>
-POM
-  mvn_run -f "$build/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$LIB.new" -DoverWriteIfNewer=true \
-    || { rm -rf "$build" "$LIB.new"; die "could not resolve kafka_2.13:$KAFKA_VERSION from Maven Central"; }
-  ls "$LIB.new/kafka_2.13-$KAFKA_VERSION.jar" >/dev/null || die "kafka_2.13 jar missing after resolve"
-  # Swap in the new jars only once the whole resolve has succeeded.
-  rm -rf "$build" "$LIB"
-  mv "$LIB.new" "$LIB"
-  touch "$STAMP"
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-reload4j</artifactId><version>1.7.36</version></dependency>"
 }
 
 write_config() {
