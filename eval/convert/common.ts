@@ -1,7 +1,11 @@
 /** Helpers shared by the dataset converters. */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import type { ProductInput } from '../../src/catalog/product.ts';
+import { countQrels, writeDataset, type DatasetMeta, type EvalQuery, type Qrels } from '../datasets.ts';
+import { sampleKeepOrder } from '../rng.ts';
 
 /** `/work/shared/datasets`-style folder next to the repository: `<repo>/../shared/datasets`. */
 export const SHARED_DATASETS_DIR = fileURLToPath(new URL('../../../shared/datasets/', import.meta.url));
@@ -62,4 +66,45 @@ export function formatSummary(name: string, s: ConvertSummary): string {
   ];
   for (const n of s.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');
+}
+
+export interface Converted {
+  out: string;
+  products: ProductInput[];
+  /** Every query the source yields, in source order. */
+  queries: EvalQuery[];
+  qrels: Qrels;
+  /** Keep a seeded sample of this many queries, drawn among those with a relevant product. */
+  sample?: { queries: number; seed: number } | undefined;
+  meta: Pick<DatasetMeta, 'name' | 'source' | 'description' | 'grades' | 'weak_labels'>;
+  notes: string[];
+}
+
+/** The end every converter shares: optional query sample, write the dataset folder, summarise. */
+export async function writeConverted(c: Converted): Promise<ConvertSummary> {
+  const hasRelevant = (q: EvalQuery): boolean => [...(c.qrels.get(q.id)?.values() ?? [])].some((g) => g > 0);
+  let chosen = c.queries;
+  if (c.sample) {
+    chosen = sampleKeepOrder(c.queries.filter(hasRelevant), c.sample.queries, c.sample.seed);
+    c.notes.push(`sampled ${chosen.length} of ${c.queries.length} queries (seed ${c.sample.seed}) among those with a relevant product`);
+  }
+  const qrels: Qrels = new Map(chosen.map((q) => [q.id, c.qrels.get(q.id) ?? new Map<string, number>()]));
+  await writeDataset(c.out, {
+    products: c.products,
+    queries: chosen,
+    qrels,
+    meta: {
+      ...c.meta,
+      counts: { products: c.products.length, queries: chosen.length, qrels: countQrels(qrels) },
+      sampling: c.sample ?? null,
+    },
+  });
+  return {
+    out: resolve(c.out),
+    products: c.products.length,
+    queries: chosen.length,
+    qrels: countQrels(qrels),
+    evaluable_queries: chosen.filter(hasRelevant).length,
+    notes: c.notes,
+  };
 }

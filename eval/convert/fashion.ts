@@ -25,11 +25,10 @@
  */
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { countQrels, writeDataset, type EvalQuery, type Qrels } from '../datasets.ts';
-import { sampleKeepOrder } from '../rng.ts';
+import type { EvalQuery, Qrels } from '../datasets.ts';
 import { intOpt, requiredOpt, stringOpt, type Command } from '../command.ts';
 import type { ProductInput } from '../../src/catalog/product.ts';
-import { SHARED_DATASETS_DIR, formatSummary, readCsv, type ConvertSummary } from './common.ts';
+import { SHARED_DATASETS_DIR, formatSummary, readCsv, writeConverted, type ConvertSummary } from './common.ts';
 
 export const DEFAULT_FASHION_SOURCE = join(SHARED_DATASETS_DIR, 'fashion-product-images-sample');
 
@@ -171,17 +170,12 @@ export async function convertFashion(opts: FashionOptions): Promise<ConvertSumma
     qrels.set(id, judged);
   }
 
-  let chosen = queries;
-  if (opts.queries !== undefined) {
-    const seed = opts.seed ?? 1;
-    chosen = sampleKeepOrder(queries, opts.queries, seed);
-    notes.push(`sampled ${chosen.length} of ${queries.length} queries (seed ${seed})`);
-  }
-  const chosenQrels: Qrels = new Map(chosen.map((q) => [q.id, qrels.get(q.id) ?? new Map<string, number>()]));
-  await writeDataset(opts.out, {
+  return writeConverted({
+    out: opts.out,
     products,
-    queries: chosen,
-    qrels: chosenQrels,
+    queries,
+    qrels,
+    sample: opts.queries !== undefined ? { queries: opts.queries, seed: opts.seed ?? 1 } : undefined,
     meta: {
       name: 'fashion-product-images-sample',
       source: csvPath,
@@ -189,18 +183,9 @@ export async function convertFashion(opts: FashionOptions): Promise<ConvertSumma
       grades:
         'WEAK LABELS from attributes: queries "<baseColour> <articleType>" and "<gender> <articleType>"; grade 3 = same articleType and same colour/gender, 1 = same articleType only',
       weak_labels: true,
-      counts: { products: products.length, queries: chosen.length, qrels: countQrels(chosenQrels) },
-      sampling: opts.queries !== undefined ? { queries: opts.queries, seed: opts.seed ?? 1 } : null,
     },
-  });
-  return {
-    out: resolve(opts.out),
-    products: products.length,
-    queries: chosen.length,
-    qrels: countQrels(chosenQrels),
-    evaluable_queries: chosen.length,
     notes,
-  };
+  });
 }
 
 export const fashionCommand: Command = {

@@ -29,10 +29,9 @@
  *   least one product of grade > 0, because queries without one cannot be scored.
  */
 import { join, resolve } from 'node:path';
-import { countQrels, writeDataset, type EvalQuery, type Qrels } from '../datasets.ts';
-import { sampleKeepOrder } from '../rng.ts';
+import type { EvalQuery, Qrels } from '../datasets.ts';
 import { intOpt, requiredOpt, stringOpt, type Command } from '../command.ts';
-import { SHARED_DATASETS_DIR, formatSummary, readCsv, type ConvertSummary } from './common.ts';
+import { SHARED_DATASETS_DIR, formatSummary, readCsv, writeConverted, type ConvertSummary } from './common.ts';
 
 export const DEFAULT_HOME_DEPOT_SOURCE = join(SHARED_DATASETS_DIR, 'home-depot-search');
 
@@ -108,20 +107,13 @@ export async function convertHomeDepot(opts: HomeDepotOptions): Promise<ConvertS
   }
   if (duplicatePairs > 0) notes.push(`${duplicatePairs} (query, product) pairs occurred more than once; their mean relevance was used`);
 
-  const hasRelevant = (q: EvalQuery): boolean => [...(qrels.get(q.id)?.values() ?? [])].some((g) => g > 0);
-  let chosen = queries;
-  if (opts.queries !== undefined) {
-    const seed = opts.seed ?? 1;
-    chosen = sampleKeepOrder(queries.filter(hasRelevant), opts.queries, seed);
-    notes.push(`sampled ${chosen.length} of ${queries.length} queries (seed ${seed}) among those with a relevant product`);
-  }
-  const chosenQrels: Qrels = new Map(chosen.map((q) => [q.id, qrels.get(q.id) ?? new Map<string, number>()]));
-
   const products = [...titles].map(([id, title]) => ({ id, title }));
-  await writeDataset(opts.out, {
+  return writeConverted({
+    out: opts.out,
     products,
-    queries: chosen,
-    qrels: chosenQrels,
+    queries,
+    qrels,
+    sample: opts.queries !== undefined ? { queries: opts.queries, seed: opts.seed ?? 1 } : undefined,
     meta: {
       name: 'home-depot-search',
       source: csvPath,
@@ -130,18 +122,9 @@ export async function convertHomeDepot(opts: HomeDepotOptions): Promise<ConvertS
       grades:
         'grade = clip(round((mean human relevance − 1) × 1.5), 0, 3): relevance 1–1.33 → 0, 1.5–1.75 → 1, 2–2.5 → 2, 2.67–3 → 3',
       weak_labels: false,
-      counts: { products: products.length, queries: chosen.length, qrels: countQrels(chosenQrels) },
-      sampling: opts.queries !== undefined ? { queries: opts.queries, seed: opts.seed ?? 1 } : null,
     },
-  });
-  return {
-    out: resolve(opts.out),
-    products: products.length,
-    queries: chosen.length,
-    qrels: countQrels(chosenQrels),
-    evaluable_queries: chosen.filter(hasRelevant).length,
     notes,
-  };
+  });
 }
 
 export const homeDepotCommand: Command = {
