@@ -12,7 +12,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { UsageError, commandUsage, intOpt, requiredOpt, stringOpt, type Command, type OptionValues } from './command.ts';
+import { ENGINE_OPTIONS, UsageError, commandUsage, intOpt, requiredOpt, stringOpt, type Command, type OptionValues } from './command.ts';
 import { fashionCommand } from './convert/fashion.ts';
 import { homeDepotCommand } from './convert/home-depot.ts';
 import { tuneFusionCommand } from './tune-fusion.ts';
@@ -22,12 +22,12 @@ const searchCommand: Command = {
   summary:
     'Index DIR/products.jsonl, run every judged query of DIR/queries.tsv through bm25-only, vector-only and hybrid search, score against DIR/qrels.tsv and write OUTDIR/search.json, search-queries.tsv and search.html.',
   options: {
-    data: { type: 'string', value: 'DIR', help: 'dataset directory (products.jsonl, queries.tsv, qrels.tsv)', required: true },
+    data: ENGINE_OPTIONS.data,
     out: { type: 'string', value: 'OUTDIR', help: 'where to write the results', required: true },
-    embedder: { type: 'string', value: 'default|PATH', help: 'text embedder: the shipped model or a transformers.js model folder', default: 'default' },
+    embedder: ENGINE_OPTIONS.embedder,
     'query-prefix': { type: 'string', value: 'S', help: 'prefix for query texts (e.g. "query: " for e5)' },
     'doc-prefix': { type: 'string', value: 'S', help: 'prefix for product texts (e.g. "passage: " for e5)' },
-    'index-dir': { type: 'string', value: 'DIR', help: 'keep the index here and reuse it next time (indexing is incremental)', default: 'a temp dir, removed' },
+    'index-dir': ENGINE_OPTIONS['index-dir'],
     limit: { type: 'string', value: 'N', help: 'evaluate only the first N judged queries' },
     retrieval: {
       type: 'string',

@@ -26,6 +26,13 @@ export interface Command {
   run(values: OptionValues): Promise<void>;
 }
 
+/** Options of every command that indexes a dataset folder with the real engine. */
+export const ENGINE_OPTIONS: Record<'data' | 'embedder' | 'index-dir', OptionSpec> = {
+  data: { type: 'string', value: 'DIR', help: 'dataset directory (products.jsonl, queries.tsv, qrels.tsv)', required: true },
+  embedder: { type: 'string', value: 'default|PATH', help: 'text embedder: the shipped model or a transformers.js model folder', default: 'default' },
+  'index-dir': { type: 'string', value: 'DIR', help: 'keep the index here and reuse it next time (indexing is incremental)', default: 'a temp dir, removed' },
+};
+
 /** Wrong arguments: the CLI prints the message and the usage, then exits with code 2. */
 export class UsageError extends Error {
   constructor(

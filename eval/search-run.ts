@@ -5,16 +5,13 @@
  *
  * Kept apart from eval/search-eval.ts so the core and its tests never load the engine.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { loadTextEmbedder, type EmbedderSpec } from '../src/embedding/load.ts';
-import { indexCatalog } from '../indexer/index-catalog.ts';
-import { openSearcher } from '../retrieval/searcher.ts';
-import type { RouteName } from '../retrieval/types.ts';
+import type { EmbedderSpec } from '../src/embedding/load.ts';
 import type { RetrievalConfigInput } from '../retrieval/config.ts';
 import type { TextEmbedder } from '../src/embedding/embedder.ts';
 import { readDataset } from './datasets.ts';
+import { openEvalEngine } from './engine.ts';
 import {
   DEFAULT_MODES,
   SEARCH_DEPTH,
@@ -64,42 +61,20 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
   for (const w of dataset.warnings) log(`warning: ${w}`);
   log(`dataset ${dataDir}: ${dataset.products.length} products, ${dataset.queries.length} queries`);
 
-  const embedder = opts.textEmbedder ?? (await loadTextEmbedder(opts.embedder));
-  const ownIndex = opts.indexDir === undefined;
-  const indexDir = opts.indexDir !== undefined ? resolve(opts.indexDir) : await mkdtemp(join(tmpdir(), 'shelf-eval-index-'));
-  let searcher: Awaited<ReturnType<typeof openSearcher>> | undefined;
+  const engine = await openEvalEngine({
+    productsPath: dataset.productsPath,
+    embedder: opts.embedder,
+    textEmbedder: opts.textEmbedder,
+    indexDir: opts.indexDir,
+    retrieval: { ...opts.retrieval, recall_k: Math.max(SEARCH_DEPTH, opts.retrieval?.recall_k ?? 0) },
+    depth: SEARCH_DEPTH,
+    log,
+  });
   try {
-    log(`indexing into ${indexDir} with embedder ${embedder.id} …`);
-    const stats = await indexCatalog({ catalogPath: dataset.productsPath, dataDir: indexDir, embedder });
-    log(
-      `indexed ${stats.indexed}, unchanged ${stats.unchanged}, skipped ${stats.skipped}, deleted ${stats.deleted} in ${Math.round(stats.took_ms)} ms`,
-    );
-    if (stats.skipped > 0) log(`warning: the indexer skipped ${stats.skipped} products; their judgments can never be retrieved`);
-
-    const retrieval: RetrievalConfigInput = { ...opts.retrieval, recall_k: Math.max(SEARCH_DEPTH, opts.retrieval?.recall_k ?? 0) };
-    searcher = await openSearcher({ dataDir: indexDir, embedder, retrieval });
-    const open = searcher;
-    const degraded: Record<string, number> = {};
-    const degradedReasons = new Set<string>();
-    const search = async (q: string, routes: RouteName[]): Promise<string[]> => {
-      const res = await open.search({ q, size: SEARCH_DEPTH, page: 1, routes });
-      if (res.degraded && res.degraded.length > 0) {
-        const key = routes.join('+');
-        degraded[key] = (degraded[key] ?? 0) + 1;
-        for (const d of res.degraded) degradedReasons.add(`${d.route}: ${d.reason}`);
-      }
-      return res.items.map((i) => i.id);
-    };
-
-    // Warm-up (model load, caches) outside the timed loop. A route failing here fails for every
-    // query (no vectors, embedder mismatch): stop instead of reporting a mode that never ran.
+    const { stats, degraded, search } = engine;
+    // Warm-up (model load, caches) outside the timed loop; stops on a route that never works.
     const first = dataset.queries[0];
-    if (first) {
-      for (const routes of Object.values(modes)) await search(first.query, routes);
-      if (Object.keys(degraded).length > 0) {
-        throw new Error(`a retrieval route fails on the first query: ${[...degradedReasons].join('; ')}`);
-      }
-    }
+    if (first) await engine.assertRoutesWork(first.query, Object.values(modes));
 
     let lastLogged = 0;
     const started = performance.now();
@@ -117,23 +92,21 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
         }
       },
     });
-    if (Object.keys(degraded).length > 0) {
-      log(`warning: degraded results (a route failed) for ${JSON.stringify(degraded)}: ${[...degradedReasons].slice(0, 3).join('; ')}`);
-    }
+    engine.warnDegraded();
 
     const sig = significance(result);
     const datasetName = dataset.meta?.name ?? basename(dataDir);
     const json = buildSearchJson(
       result,
       {
-        embedder: embedder.id,
+        embedder: engine.embedderId,
         dataset: datasetName,
         dataset_dir: dataDir,
         weak_labels: dataset.meta?.weak_labels ?? null,
         grades: dataset.meta?.grades ?? null,
         modes,
         search_depth: SEARCH_DEPTH,
-        retrieval: open.config,
+        retrieval: engine.retrieval,
         index: { indexed: stats.indexed, unchanged: stats.unchanged, skipped: stats.skipped, deleted: stats.deleted, took_ms: Math.round(stats.took_ms) },
         degraded_queries: degraded,
         generated_at: new Date().toISOString(),
@@ -152,7 +125,7 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
         datasetDescription: dataset.meta?.description,
         grades: dataset.meta?.grades,
         weakLabels: dataset.meta?.weak_labels === true,
-        embedder: embedder.id,
+        embedder: engine.embedderId,
         generatedAt: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
         titles: new Map(dataset.products.map((p) => [p.id, p.title])),
         qrels: dataset.qrels,
@@ -161,9 +134,7 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
     );
     return { result, json, files };
   } finally {
-    await searcher?.close();
-    if (!opts.textEmbedder) await embedder.close?.();
-    if (ownIndex) await rm(indexDir, { recursive: true, force: true });
+    await engine.close();
   }
 }
 

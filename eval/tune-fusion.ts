@@ -11,15 +11,13 @@
  * without the engine; `runTuneFusion` loads the embedder, indexer and searcher lazily.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { RetrievalConfigInput } from '../retrieval/config.ts';
 import { reciprocalRankFusion } from '../retrieval/rrf.ts';
 import type { EmbedderSpec } from '../src/embedding/load.ts';
 import type { TextEmbedder } from '../src/embedding/embedder.ts';
-import { UsageError, intOpt, requiredOpt, stringOpt, type Command } from './command.ts';
+import { ENGINE_OPTIONS, UsageError, intOpt, requiredOpt, stringOpt, type Command } from './command.ts';
 import { readDataset, type EvalQuery, type Qrels } from './datasets.ts';
 import { comparePaired, countRelevant, mean, mrrAt, ndcgAt, recallAt, type Judgments } from './metrics.ts';
 
@@ -544,38 +542,19 @@ async function collectRouteLists(
   log: (line: string) => void,
 ) {
   // Loaded lazily: the pure parts and `convert` must work without the engine's native modules.
-  const { loadTextEmbedder } = await import('../src/embedding/load.ts');
-  const { indexCatalog } = await import('../indexer/index-catalog.ts');
-  const { openSearcher } = await import('../retrieval/searcher.ts');
-
-  const embedder = opts.textEmbedder ?? (await loadTextEmbedder(opts.embedder));
-  const ownIndex = opts.indexDir === undefined;
-  const indexDir = opts.indexDir !== undefined ? resolve(opts.indexDir) : await mkdtemp(join(tmpdir(), 'shelf-tune-index-'));
-  const searchers: Array<{ close(): Promise<void> }> = [];
-  const close = async () => {
-    for (const s of searchers) await s.close();
-    if (!opts.textEmbedder) await embedder.close?.();
-    if (ownIndex) await rm(indexDir, { recursive: true, force: true });
-  };
+  const { openEvalEngine } = await import('./engine.ts');
+  const engine = await openEvalEngine({
+    productsPath: dataset.productsPath,
+    embedder: opts.embedder,
+    textEmbedder: opts.textEmbedder,
+    indexDir: opts.indexDir,
+    retrieval: { recall_k: DEPTH },
+    depth: DEPTH,
+    log,
+  });
   try {
-    log(`indexing into ${indexDir} with embedder ${embedder.id} …`);
-    const stats = await indexCatalog({ catalogPath: dataset.productsPath, dataDir: indexDir, embedder });
-    log(`indexed ${stats.indexed}, unchanged ${stats.unchanged}, skipped ${stats.skipped}, deleted ${stats.deleted} in ${Math.round(stats.took_ms)} ms`);
-    if (stats.skipped > 0) log(`warning: the indexer skipped ${stats.skipped} products; their judgments can never be retrieved`);
-
-    const retrieval: RetrievalConfigInput = { recall_k: DEPTH };
-    const searcher = await openSearcher({ dataDir: indexDir, embedder, retrieval });
-    searchers.push(searcher);
-    const degraded: Record<string, number> = {};
-    const reasons = new Set<string>();
-    const run = async (q: string, route: 'bm25' | 'vector'): Promise<string[]> => {
-      const res = await searcher.search({ q, size: DEPTH, page: 1, routes: [route] });
-      if (res.degraded && res.degraded.length > 0) {
-        degraded[route] = (degraded[route] ?? 0) + 1;
-        for (const d of res.degraded) reasons.add(`${d.route}: ${d.reason}`);
-      }
-      return res.items.map((i) => i.id);
-    };
+    const { stats, degraded } = engine;
+    const run = (q: string, route: 'bm25' | 'vector') => engine.search(q, [route]);
 
     // Only evaluable queries are searched (same rule and --limit as attachJudgments).
     const todo: EvalQuery[] = [];
@@ -586,11 +565,7 @@ async function collectRouteLists(
       todo.push(q);
     }
     const first = todo[0];
-    if (first) {
-      await run(first.query, 'bm25');
-      await run(first.query, 'vector');
-      if (Object.keys(degraded).length > 0) throw new Error(`a retrieval route fails on the first query: ${[...reasons].join('; ')}`);
-    }
+    if (first) await engine.assertRoutesWork(first.query, [['bm25'], ['vector']]);
     const rows: RouteListRow[] = [];
     const started = performance.now();
     let lastLogged = started;
@@ -603,12 +578,11 @@ async function collectRouteLists(
       }
     }
     const took_ms = performance.now() - started;
-    if (Object.keys(degraded).length > 0) log(`warning: a route failed on some queries ${JSON.stringify(degraded)}: ${[...reasons].slice(0, 3).join('; ')}`);
+    engine.warnDegraded();
 
     /** Re-runs hybrid search through a searcher configured with `chosen` and compares with `fuse`. */
     const check = async (rowsToCheck: readonly JudgedLists[], chosen: FusionConfig): Promise<SearcherCheck> => {
-      const tuned = await openSearcher({ dataDir: indexDir, embedder, retrieval: { recall_k: DEPTH, rrf_k: chosen.k, weights: { bm25: 1, vector: chosen.w } } });
-      searchers.push(tuned);
+      const tuned = await engine.openSearcher({ recall_k: DEPTH, rrf_k: chosen.k, weights: { bm25: 1, vector: chosen.w } });
       let identical = 0;
       let first_difference: string | undefined;
       for (const r of rowsToCheck) {
@@ -625,17 +599,17 @@ async function collectRouteLists(
     };
 
     return {
-      embedderId: embedder.id,
+      embedderId: engine.embedderId,
       rows,
       took_ms,
       degraded,
-      retrieval: searcher.config,
-      index: { dir: indexDir, indexed: stats.indexed, unchanged: stats.unchanged, skipped: stats.skipped, deleted: stats.deleted, took_ms: Math.round(stats.took_ms) },
+      retrieval: engine.retrieval,
+      index: { dir: engine.indexDir, indexed: stats.indexed, unchanged: stats.unchanged, skipped: stats.skipped, deleted: stats.deleted, took_ms: Math.round(stats.took_ms) },
       check,
-      close,
+      close: engine.close,
     };
   } catch (err) {
-    await close();
+    await engine.close();
     throw err;
   }
 }
@@ -647,10 +621,10 @@ export const tuneFusionCommand: Command = {
   summary:
     'Choose the RRF vector weight and k for a catalog: run every judged query once per route (bm25, vector), fuse offline over a grid, pick on a seeded tune half, report on the test half. Writes OUTDIR/fusion.json and OUTDIR/route-lists.jsonl.',
   options: {
-    data: { type: 'string', value: 'DIR', help: 'dataset directory (products.jsonl, queries.tsv, qrels.tsv)', required: true },
+    data: ENGINE_OPTIONS.data,
     out: { type: 'string', value: 'OUTDIR', help: 'where to write fusion.json (and route-lists.jsonl)', required: true },
-    embedder: { type: 'string', value: 'default|PATH', help: 'text embedder: the shipped model or a transformers.js model folder', default: 'default' },
-    'index-dir': { type: 'string', value: 'DIR', help: 'keep the index here and reuse it next time (indexing is incremental)', default: 'a temp dir, removed' },
+    embedder: ENGINE_OPTIONS.embedder,
+    'index-dir': ENGINE_OPTIONS['index-dir'],
     seed: { type: 'string', value: 'N', help: 'seed of the tune/test split (hash of seed and query id)', default: '1' },
     limit: { type: 'string', value: 'N', help: 'use only the first N judged queries' },
     lists: { type: 'string', value: 'FILE', help: 'route-lists.jsonl of an earlier run: skip indexing and searching (--embedder/--index-dir are ignored)' },
