@@ -45,19 +45,18 @@ export class EmbeddingCache {
     items: Array<{ hash: string; text: string }>,
     opts: { batchSize?: number; onProgress?: (done: number) => void } = {},
   ): Promise<{ vectors: Float32Array[]; hits: number }> {
-    const embedder = model;
     const batchSize = opts.batchSize ?? 64;
     const vectors: Array<Float32Array | undefined> = new Array(items.length);
     const misses: number[] = [];
     items.forEach((it, i) => {
-      const row = this.getStmt.get(embedder.id, it.hash);
-      if (row) vectors[i] = blobToVector(row.vec, embedder.dim);
+      const row = this.getStmt.get(model.id, it.hash);
+      if (row) vectors[i] = blobToVector(row.vec, model.dim);
       else misses.push(i);
     });
     const hits = items.length - misses.length;
     opts.onProgress?.(hits);
     const put = this.db.transaction((batch: Array<{ hash: string; vec: Float32Array }>) => {
-      for (const b of batch) this.putStmt.run(embedder.id, b.hash, Buffer.from(b.vec.buffer, b.vec.byteOffset, b.vec.byteLength));
+      for (const b of batch) this.putStmt.run(model.id, b.hash, Buffer.from(b.vec.buffer, b.vec.byteOffset, b.vec.byteLength));
     });
     for (let start = 0; start < misses.length; start += batchSize) {
       const idx = misses.slice(start, start + batchSize);

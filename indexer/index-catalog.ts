@@ -110,7 +110,8 @@ const WRITE_BATCH = 512;
  */
 async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' | 'errors' | 'took_ms'>> {
   const { dataDir, embedder, progress } = plan;
-  const current = EmbeddedSnapshot.open(dataDir);
+  // Only hashes, products and metadata are needed here, not the vector graphs.
+  const current = EmbeddedSnapshot.open(dataDir, { vectors: false });
   let oldHashes = new Map<string, string>();
   let carried: Product[] = [];
   let fresh = false;

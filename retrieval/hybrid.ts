@@ -32,7 +32,8 @@ export async function hybridSearch(
   const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
     try {
       const hits = await recall(route, snapshot, embedders, query, k);
-      for (const h of hits) {
+      // Per-route scores are only shown in debug output.
+      if (query.debug) for (const h of hits) {
         const s = scores.get(h.id) ?? {};
         s[route] = h.score;
         scores.set(h.id, s);

@@ -65,8 +65,12 @@ export class EmbeddedSnapshot implements IndexSnapshot {
     return this.meta.imageEmbedderId;
   }
 
-  /** Opens the served generation read-only, or undefined when nothing was indexed yet. */
-  static open(dataDir: string, opts: { hnsw?: HnswParams; bm25Match?: Bm25MatchMode } = {}): EmbeddedSnapshot | undefined {
+  /**
+   * Opens the served generation read-only, or undefined when nothing was indexed yet.
+   * `vectors: false` skips loading the HNSW graphs and vectors into memory: for callers that
+   * only read products, hashes and metadata (the indexer's diff).
+   */
+  static open(dataDir: string, opts: { hnsw?: HnswParams; bm25Match?: Bm25MatchMode; vectors?: boolean } = {}): EmbeddedSnapshot | undefined {
     const gen = currentGeneration(dataDir);
     if (!gen) return undefined;
     const dir = path.join(dataDir, gen);
@@ -74,8 +78,9 @@ export class EmbeddedSnapshot implements IndexSnapshot {
     const meta = readMeta(db);
     const text = new SqliteTextStore(db, { ...(opts.bm25Match && { matchMode: opts.bm25Match }) });
     const hnsw = opts.hnsw ?? DEFAULT_HNSW;
-    const vectors = meta.dim ? HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), meta.dim, hnsw) : undefined;
-    const images = meta.imageDim ? HnswVectorStore.open(db, path.join(dir, IMAGE_GRAPH_FILE), meta.imageDim, hnsw, IMAGE_TABLE) : undefined;
+    const withVectors = opts.vectors ?? true;
+    const vectors = withVectors && meta.dim ? HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), meta.dim, hnsw) : undefined;
+    const images = withVectors && meta.imageDim ? HnswVectorStore.open(db, path.join(dir, IMAGE_GRAPH_FILE), meta.imageDim, hnsw, IMAGE_TABLE) : undefined;
     return new EmbeddedSnapshot(gen, meta, text, vectors, images, db);
   }
 

@@ -77,6 +77,7 @@ export class SqliteTextStore implements TextStore {
       ),
       deleteFts: db.prepare('DELETE FROM docs_fts WHERE rowid = ?'),
       hashes: db.prepare<[], { id: string; hash: string }>('SELECT id, hash FROM docs'),
+      byIds: db.prepare<[string], { id: string; doc: string }>('SELECT id, doc FROM docs WHERE id IN (SELECT value FROM json_each(?))'),
       count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM docs'),
     };
   }
@@ -194,10 +195,8 @@ export class SqliteTextStore implements TextStore {
   async get(ids: string[]): Promise<Map<string, Product>> {
     const out = new Map<string, Product>();
     if (ids.length === 0) return out;
-    const rows = this.db
-      .prepare<string[], { id: string; doc: string }>(`SELECT id, doc FROM docs WHERE id IN (${ids.map(() => '?').join(',')})`)
-      .all(...ids);
-    for (const r of rows) out.set(r.id, JSON.parse(r.doc) as Product);
+    // One prepared statement for any number of ids: the list travels as a JSON array.
+    for (const r of this.stmts.byIds.all(JSON.stringify(ids))) out.set(r.id, JSON.parse(r.doc) as Product);
     return out;
   }
 
