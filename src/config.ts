@@ -38,6 +38,21 @@ const EnvSchema = z.object({
   /** How often the service checks for a newer index generation. */
   SHELF_REFRESH_MS: num.int().min(100).default(1000),
   SHELF_LOG_REQUESTS: bool.default(false),
+  // Production engines: each one set replaces its embedded default; unset means embedded.
+  ELASTICSEARCH_URL: z.url().optional(),
+  QDRANT_URL: z.url().optional(),
+  QDRANT_API_KEY: z.string().optional(),
+  /** Comma-separated host:port list. */
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port...]')
+    .optional(),
+  REDIS_URL: z.url().optional(),
+  /** Names every index, collection, topic and key prefix, so several shops can share servers. */
+  SHELF_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,40}$/, 'lowercase letters, digits, - and _')
+    .default('shelf'),
 });
 
 export const ConfigSchema = z.object({
@@ -56,6 +71,14 @@ export const ConfigSchema = z.object({
   retrieval: RetrievalConfigSchema,
   refreshMs: z.number(),
   logRequests: z.boolean(),
+  backends: z.object({
+    namespace: z.string(),
+    elasticsearchUrl: z.string().optional(),
+    qdrantUrl: z.string().optional(),
+    qdrantApiKey: z.string().optional(),
+    kafkaBrokers: z.array(z.string()).optional(),
+    redisUrl: z.string().optional(),
+  }),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -93,5 +116,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     refreshMs: e.SHELF_REFRESH_MS,
     logRequests: e.SHELF_LOG_REQUESTS,
+    backends: {
+      namespace: e.SHELF_NAMESPACE,
+      ...(e.ELASTICSEARCH_URL && { elasticsearchUrl: e.ELASTICSEARCH_URL }),
+      ...(e.QDRANT_URL && { qdrantUrl: e.QDRANT_URL }),
+      ...(e.QDRANT_API_KEY && { qdrantApiKey: e.QDRANT_API_KEY }),
+      ...(e.KAFKA_BROKERS && { kafkaBrokers: e.KAFKA_BROKERS.split(',') }),
+      ...(e.REDIS_URL && { redisUrl: e.REDIS_URL }),
+    },
   });
 }
