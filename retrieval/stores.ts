@@ -38,6 +38,8 @@ export interface VectorStore {
   delete(ids: string[]): Promise<void>;
   /** Nearest neighbours by cosine similarity, filters applied inside the search. Best first. */
   search(vector: Float32Array, k: number, filters?: Filters): Promise<RouteHit[]>;
+  /** Stored vectors of these products (absent ids are left out): user vectors and "similar" need them. */
+  vectorsOf?(ids: readonly string[]): Promise<Map<string, Float32Array>>;
   hashes(): Promise<Map<string, string>>;
   count(): Promise<number>;
   close(): Promise<void>;

@@ -207,6 +207,15 @@ export class HnswVectorStore implements VectorStore {
     if (labels.length > 0) this.dirty = true;
   }
 
+  async vectorsOf(ids: readonly string[]): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const id of ids) {
+      const row = this.stmts.byId.get(id);
+      if (row && this.payload[row.label]) out.set(id, this.vectors.slice(row.label * this.dim, (row.label + 1) * this.dim));
+    }
+    return out;
+  }
+
   async search(vector: Float32Array, k: number, filters?: Filters): Promise<RouteHit[]> {
     if (this.live === 0 || k <= 0) return [];
     if (hasFilters(filters)) {

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * How events turn into state. Half-lives are in event time (the events' `ts`), not wall-clock
+ * time, so replaying the stream rebuilds exactly the same state.
+ */
+export const BehaviorConfigSchema = z
+  .object({
+    /** How much one event of each type moves a user's vectors and affinities (purchase > cart > click > view). */
+    weights: z
+      .object({
+        view: z.number().nonnegative().default(1),
+        click: z.number().nonnegative().default(2),
+        add_to_cart: z.number().nonnegative().default(4),
+        purchase: z.number().nonnegative().default(8),
+      })
+      .prefault({}),
+    /** Short-term interest: what the shopper is doing in this visit. */
+    short_half_life_ms: z.number().positive().default(30 * 60_000),
+    /** Long-term taste. */
+    long_half_life_ms: z.number().positive().default(90 * DAY),
+    /** Category, brand and price affinities. */
+    affinity_half_life_ms: z.number().positive().default(30 * DAY),
+    /** Product popularity for the trending route. */
+    trending_half_life_ms: z.number().positive().default(DAY),
+    recent_items: z.number().int().min(1).max(500).default(50),
+    purchased_items: z.number().int().min(0).max(5000).default(500),
+    /** The last N impressions are remembered so the feed need not repeat them. */
+    shown_items: z.number().int().min(0).max(5000).default(100),
+    affinities: z.number().int().min(1).max(1000).default(50),
+    /** An action pairs with this many of the shopper's previous items for co-occurrence… */
+    cooc_window: z.number().int().min(1).max(50).default(5),
+    /** …if they were touched within this long before it. */
+    cooc_max_gap_ms: z.number().positive().default(DAY),
+  })
+  .strict();
+
+export type BehaviorConfig = z.output<typeof BehaviorConfigSchema>;
+export type BehaviorConfigInput = z.input<typeof BehaviorConfigSchema>;
+
+export const defaultBehaviorConfig = (): BehaviorConfig => BehaviorConfigSchema.parse({});

@@ -1,0 +1,168 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Dependency } from '../../src/dependencies.ts';
+import { StateConflictError, type DeadLetter, type StateCommit, type StateStore } from '../state-store.ts';
+import { decayedAt, forwardWeight, nextEpoch, rescaleFactor, type ForwardDecay } from '../trending.ts';
+import type { UserState } from '../user-state.ts';
+
+export interface SqliteStateOptions {
+  /** File path, or ":memory:" for tests and offline evaluation. */
+  file: string;
+  trendingHalfLifeMs: number;
+  /** Co-occurrence neighbours kept per product. */
+  coocCap?: number;
+  deadLetterCap?: number;
+}
+
+/**
+ * The embedded state store: one SQLite file, each commit one transaction, so a batch's effects
+ * and its event ids land together or not at all (the same guarantee Redis MULTI gives).
+ */
+export class SqliteStateStore implements StateStore {
+  readonly kind = 'sqlite';
+  private readonly db: Database.Database;
+  private decay: ForwardDecay | undefined;
+  private readonly coocCap: number;
+  private readonly deadCap: number;
+  private readonly stmts;
+  private commitsSinceTrim = 0;
+
+  constructor(private readonly opts: SqliteStateOptions) {
+    if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
+    this.db = new Database(opts.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS users (subject TEXT PRIMARY KEY, version INTEGER NOT NULL, json TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS applied (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS trend (scope TEXT NOT NULL, id TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (scope, id)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS trend_top ON trend (scope, score DESC);
+      CREATE TABLE IF NOT EXISTS cooc (a TEXT NOT NULL, b TEXT NOT NULL, w REAL NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS cooc_top ON cooc (a, w DESC);
+      CREATE TABLE IF NOT EXISTS counts (id TEXT PRIMARY KEY, n REAL NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS dead (seq INTEGER PRIMARY KEY AUTOINCREMENT, position TEXT, raw TEXT, reason TEXT, ts INTEGER);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    `);
+    this.coocCap = opts.coocCap ?? 500;
+    this.deadCap = opts.deadLetterCap ?? 10_000;
+    this.stmts = {
+      isApplied: this.db.prepare<[string], { event_id: string }>('SELECT event_id FROM applied WHERE event_id = ?'),
+      markApplied: this.db.prepare<[string]>('INSERT OR IGNORE INTO applied (event_id) VALUES (?)'),
+      getUser: this.db.prepare<[string], { version: number; json: string }>('SELECT version, json FROM users WHERE subject = ?'),
+      putUser: this.db.prepare<[string, number, string]>(
+        'INSERT INTO users (subject, version, json) VALUES (?, ?, ?) ON CONFLICT(subject) DO UPDATE SET version = excluded.version, json = excluded.json',
+      ),
+      addTrend: this.db.prepare<[string, string, number]>(
+        'INSERT INTO trend (scope, id, score) VALUES (?, ?, ?) ON CONFLICT(scope, id) DO UPDATE SET score = score + excluded.score',
+      ),
+      scaleTrend: this.db.prepare<[number]>('UPDATE trend SET score = score * ?'),
+      topTrend: this.db.prepare<[string, number], { id: string; score: number }>('SELECT id, score FROM trend WHERE scope = ? ORDER BY score DESC, id LIMIT ?'),
+      addCooc: this.db.prepare<[string, string, number]>('INSERT INTO cooc (a, b, w) VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE SET w = w + excluded.w'),
+      topCooc: this.db.prepare<[string, number], { id: string; score: number }>('SELECT b AS id, w AS score FROM cooc WHERE a = ? ORDER BY w DESC, b LIMIT ?'),
+      coocSize: this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM cooc WHERE a = ?'),
+      trimCooc: this.db.prepare<[string, string, number]>(
+        'DELETE FROM cooc WHERE a = ? AND b NOT IN (SELECT b FROM cooc WHERE a = ? ORDER BY w DESC, b LIMIT ?)',
+      ),
+      addCount: this.db.prepare<[string, number]>('INSERT INTO counts (id, n) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET n = n + excluded.n'),
+      getCount: this.db.prepare<[string], { n: number }>('SELECT n FROM counts WHERE id = ?'),
+      addDead: this.db.prepare<[string, string, string, number]>('INSERT INTO dead (position, raw, reason, ts) VALUES (?, ?, ?, ?)'),
+      trimDead: this.db.prepare<[number]>('DELETE FROM dead WHERE seq <= (SELECT max(seq) FROM dead) - ?'),
+      listDead: this.db.prepare<[number], DeadLetter>('SELECT position, raw, reason, ts FROM dead ORDER BY seq DESC LIMIT ?'),
+      getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      putMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+    };
+    const epoch = this.stmts.getMeta.get('trend_epoch');
+    if (epoch) this.decay = { epoch: Number(epoch.value), halfLifeMs: opts.trendingHalfLifeMs };
+  }
+
+  async applied(eventIds: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const id of eventIds) if (this.stmts.isApplied.get(id)) out.add(id);
+    return out;
+  }
+
+  async getUsers(subjects: readonly string[]): Promise<Map<string, UserState>> {
+    const out = new Map<string, UserState>();
+    for (const s of subjects) {
+      const row = this.stmts.getUser.get(s);
+      if (row) out.set(s, JSON.parse(row.json) as UserState);
+    }
+    return out;
+  }
+
+  async commit(c: StateCommit): Promise<void> {
+    const touchedCooc = new Set<string>();
+    const run = this.db.transaction(() => {
+      const conflicts = c.users.filter((u) => (this.stmts.getUser.get(u.subject)?.version ?? 0) !== u.version - 1).map((u) => u.subject);
+      if (conflicts.length > 0) throw new StateConflictError(conflicts);
+      for (const u of c.users) this.stmts.putUser.run(u.subject, u.version, JSON.stringify(u));
+      for (const id of c.eventIds) this.stmts.markApplied.run(id);
+      for (const t of c.effects.trending) {
+        if (!this.decay) {
+          this.decay = { epoch: t.ts, halfLifeMs: this.opts.trendingHalfLifeMs };
+          this.stmts.putMeta.run('trend_epoch', String(t.ts));
+        }
+        const next = nextEpoch(t.ts, this.decay);
+        if (next !== undefined) {
+          this.stmts.scaleTrend.run(rescaleFactor(this.decay.epoch, next, this.decay.halfLifeMs));
+          this.decay = { epoch: next, halfLifeMs: this.decay.halfLifeMs };
+          this.stmts.putMeta.run('trend_epoch', String(next));
+        }
+        this.stmts.addTrend.run(t.scope, t.id, forwardWeight(t.w, t.ts, this.decay));
+      }
+      for (const x of c.effects.cooc) {
+        this.stmts.addCooc.run(x.a, x.b, x.w);
+        touchedCooc.add(x.a);
+      }
+      for (const x of c.effects.counts) this.stmts.addCount.run(x.id, x.w);
+      for (const d of c.deadLetters) this.stmts.addDead.run(d.position, d.raw, d.reason, d.ts);
+      if (c.deadLetters.length > 0) this.stmts.trimDead.run(this.deadCap);
+      // Bounding neighbour lists costs a count per touched product; every few commits is enough.
+      if (++this.commitsSinceTrim >= 16) {
+        this.commitsSinceTrim = 0;
+        for (const a of touchedCooc) if (this.stmts.coocSize.get(a)!.n > this.coocCap * 1.5) this.stmts.trimCooc.run(a, a, this.coocCap);
+      }
+    });
+    const before = this.decay;
+    try {
+      run();
+    } catch (err) {
+      this.decay = before;
+      throw err;
+    }
+  }
+
+  async trending(scope: string, k: number): Promise<Array<{ id: string; score: number }>> {
+    const rows = this.stmts.topTrend.all(scope, k);
+    const d = this.decay;
+    const now = Date.now();
+    // Relative order is what matters; decay to now only when it stays representable.
+    return d ? rows.map((r) => ({ id: r.id, score: decayedAt(r.score, Math.max(now, d.epoch), d) || r.score })) : rows;
+  }
+
+  async cooccurring(id: string, k: number): Promise<Array<{ id: string; score: number }>> {
+    return this.stmts.topCooc.all(id, k);
+  }
+
+  async itemCounts(ids: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const id of ids) {
+      const row = this.stmts.getCount.get(id);
+      if (row) out.set(id, row.n);
+    }
+    return out;
+  }
+
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
+    return this.stmts.listDead.all(limit);
+  }
+
+  dependencies(): Dependency[] {
+    return [];
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { defaultBehaviorConfig } from './config.ts';
+import { BehaviorEventSchema, validateEvents, type BehaviorEvent, type BehaviorEventInput } from './event.ts';
+import { applyEvents, emptyUserState, priceBand, queryVector, type ItemInfo, type UserState } from './user-state.ts';
+
+const cfg = defaultBehaviorConfig();
+const T0 = Date.UTC(2026, 0, 1);
+let n = 0;
+const ev = (e: Partial<BehaviorEventInput> & Pick<BehaviorEventInput, 'type'>): BehaviorEvent =>
+  BehaviorEventSchema.parse({ event_id: `e${++n}`, user_id: 'u1', ts: T0, ...e });
+
+const items = new Map<string, ItemInfo>([
+  ['shoe', { vector: new Float32Array([1, 0, 0]), categoryKey: 'sports/shoes', brandKey: 'acme', price: 100 }],
+  ['sock', { vector: new Float32Array([0, 1, 0]), categoryKey: 'sports/socks', brandKey: 'acme', price: 10 }],
+  ['pan', { vector: new Float32Array([0, 0, 1]), categoryKey: 'kitchen', brandKey: 'chef', price: 40 }],
+]);
+
+function run(events: BehaviorEvent[], users = new Map<string, UserState>()) {
+  const r = applyEvents(events, users, items, cfg);
+  return { users, ...r };
+}
+
+describe('event validation', () => {
+  it('accepts valid events and rejects each bad one with its index and field', () => {
+    const { accepted, rejected } = validateEvents([
+      { event_id: 'a', type: 'click', user_id: 'u', product_id: 'p', ts: T0 },
+      { event_id: 'b', type: 'click', user_id: 'u', ts: T0 },
+      { event_id: 'c', type: 'teleport', user_id: 'u', ts: T0 },
+      { event_id: 'd', type: 'view', product_id: 'p', ts: T0 },
+      { event_id: 'e', type: 'view', user_id: 'u', product_id: 'p', ts: '2026-01-01T00:00:00Z' },
+      { event_id: 'f', type: 'view', user_id: 'u', product_id: 'p', ts: T0, colour: 'red' },
+      'nonsense',
+    ]);
+    expect(accepted.map((e) => e.event_id)).toEqual(['a', 'e']);
+    expect(accepted[1]!.ts).toBe(T0);
+    expect(rejected.map((r) => [r.index, r.field])).toEqual([
+      [1, 'product_id'],
+      [2, 'type'],
+      [3, 'user_id'],
+      [5, 'colour'],
+      [6, undefined],
+    ]);
+    expect(rejected[3]!.code).toBe('unknown_field');
+  });
+});
+
+describe('applyEvents', () => {
+  it('weights purchases over carts over clicks over views', () => {
+    const a = run([ev({ type: 'view', product_id: 'shoe' }), ev({ type: 'purchase', product_id: 'sock' })]).users.get('u:u1')!;
+    expect(a.short![1]!).toBeGreaterThan(a.short![0]!);
+    const b = run([ev({ type: 'purchase', product_id: 'shoe' }), ev({ type: 'click', product_id: 'sock' })]).users.get('u:u1')!;
+    expect(b.short![0]!).toBeGreaterThan(b.short![1]!);
+    expect(cfg.weights.purchase).toBeGreaterThan(cfg.weights.add_to_cart);
+    expect(cfg.weights.add_to_cart).toBeGreaterThan(cfg.weights.click);
+    expect(cfg.weights.click).toBeGreaterThan(cfg.weights.view);
+  });
+
+  it('decays short-term interest in event time, long-term barely', () => {
+    const hour = 3_600_000;
+    const s = run([ev({ type: 'click', product_id: 'shoe' }), ev({ type: 'click', product_id: 'pan', ts: T0 + 2 * hour })]).users.get('u:u1')!;
+    // Two hours = four short half-lives: the shoe is nearly forgotten this visit, not overall.
+    expect(s.short![0]! / s.short![2]!).toBeCloseTo(1 / 16, 5);
+    expect(s.long![0]! / s.long![2]!).toBeGreaterThan(0.99);
+    const q = queryVector(s, T0 + 2 * hour, cfg)!;
+    expect(q[2]!).toBeGreaterThan(q[0]!);
+  });
+
+  it('gives the same state whatever order the events arrive in', () => {
+    const evs = [
+      ev({ type: 'view', product_id: 'shoe', ts: T0 }),
+      ev({ type: 'add_to_cart', product_id: 'sock', ts: T0 + 60_000 }),
+      ev({ type: 'purchase', product_id: 'pan', ts: T0 + 120_000 }),
+    ];
+    const a = run(evs).users.get('u:u1')!;
+    const b = run([evs[2]!, evs[0]!, evs[1]!]).users.get('u:u1')!;
+    for (let i = 0; i < 3; i++) {
+      expect(b.short![i]!).toBeCloseTo(a.short![i]!, 10);
+      expect(b.long![i]!).toBeCloseTo(a.long![i]!, 10);
+    }
+    expect(b.categories['kitchen']).toBeCloseTo(a.categories['kitchen']!, 10);
+    expect(b.recent.map((r) => r.id)).toEqual(a.recent.map((r) => r.id));
+  });
+
+  it('keeps recent items, purchases, shown items, affinities and price band', () => {
+    const s = run([
+      ev({ type: 'impression', product_id: 'pan' }),
+      ev({ type: 'click', product_id: 'shoe', ts: T0 + 1 }),
+      ev({ type: 'purchase', product_id: 'sock', ts: T0 + 2, coupon_id: 'c1' }),
+      ev({ type: 'coupon_claim', coupon_id: 'c1', ts: T0 + 3 }),
+    ]).users.get('u:u1')!;
+    expect(s.recent.map((r) => r.id)).toEqual(['sock', 'shoe']);
+    expect(s.purchased).toEqual(['sock']);
+    expect(s.shown).toEqual(['pan']);
+    expect(Object.keys(s.brands)).toEqual(['acme']);
+    expect(s.coupons).toEqual({ claimed: 1, redeemed: 0, coupon_purchases: 1 });
+    const band = priceBand(s)!;
+    expect(band).toBeGreaterThan(10);
+    expect(band).toBeLessThan(100);
+  });
+
+  it('emits co-occurrence with the previous items and trending per category level', () => {
+    const { effects } = run([
+      ev({ type: 'click', product_id: 'shoe' }),
+      ev({ type: 'click', product_id: 'sock', ts: T0 + 1 }),
+      ev({ type: 'click', product_id: 'sock', ts: T0 + 2 }),
+    ]);
+    expect(effects.cooc).toEqual([
+      { a: 'shoe', b: 'sock', w: 1 },
+      { a: 'sock', b: 'shoe', w: 1 },
+    ]);
+    expect(effects.trending.filter((t) => t.id === 'shoe').map((t) => t.scope)).toEqual(['', 'sports', 'sports/shoes']);
+  });
+
+  it('moves a session history to the user on identify, and later session events follow', () => {
+    const users = new Map<string, UserState>();
+    run([ev({ type: 'click', product_id: 'shoe', user_id: undefined, session_id: 's1' })], users);
+    run([ev({ type: 'view', product_id: 'pan', ts: T0 + 5 })], users);
+    run([ev({ type: 'identify', session_id: 's1', ts: T0 + 10 }), ev({ type: 'click', product_id: 'sock', user_id: undefined, session_id: 's1', ts: T0 + 20 })], users);
+    const u = users.get('u:u1')!;
+    expect(u.recent.map((r) => r.id)).toEqual(['sock', 'pan', 'shoe']);
+    expect(u.counts.click).toBe(2);
+    const s = users.get('s:s1')!;
+    expect(s.linked_to).toBe('u:u1');
+    expect(s.recent).toEqual([]);
+  });
+
+  it('bumps the version of every state it changes', () => {
+    const users = new Map([['u:u1', { ...emptyUserState('u:u1'), version: 7 }]]);
+    const { changed } = run([ev({ type: 'view', product_id: 'shoe' })], users);
+    expect(changed.map((c) => c.version)).toEqual([8]);
+  });
+});

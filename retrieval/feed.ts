@@ -1,0 +1,168 @@
+import type { BehaviorConfig } from '../behavior/config.ts';
+import type { StateStore } from '../behavior/state-store.ts';
+import type { UserState } from '../behavior/user-state.ts';
+import type { FeedConfig, FeedRoute } from './feed-config.ts';
+import { categoryScope, itemCfRoute, itemCfSeeds, similarRoute, userVectorRoute, type FeedSources } from './feed-routes.ts';
+import { reciprocalRankFusion, type FusedHit, type RankedList } from './rrf.ts';
+import { compileFilter, filterPayload, type IndexSnapshot } from './stores.ts';
+import type { Filters, Product, RouteHit, SearchItem } from './types.ts';
+
+export interface FeedRequest {
+  /** "u:<user_id>" or "s:<session_id>". */
+  subject: string;
+  size: number;
+  context?: { category?: string | undefined; product_id?: string | undefined } | undefined;
+  exclude?: readonly string[] | undefined;
+  debug?: boolean | undefined;
+  /** Event time to decay state to; defaults to the wall clock. */
+  now?: number | undefined;
+}
+
+export interface FeedItem extends SearchItem {
+  /** Which routes found the item (debug only). */
+  routes?: Partial<Record<FeedRoute, { rank: number; score: number }>>;
+}
+
+export interface FeedResult {
+  items: FeedItem[];
+  /** The state the feed was built from: the user a session is linked to, when it is. */
+  subject: string;
+  /** True when the shopper has no history yet (popular items only). */
+  cold_start: boolean;
+  degraded?: Array<{ route: FeedRoute; reason: string }>;
+}
+
+/** Route lists plus which items must not be shown; shared by the service and offline eval. */
+export interface FeedCandidates {
+  lists: Partial<Record<FeedRoute, RouteHit[]>>;
+  excluded: Set<string>;
+  degraded: Array<{ route: FeedRoute; reason: string }>;
+}
+
+/** Runs every feed route concurrently; a failing route is left out and reported. */
+export async function feedCandidates(
+  src: FeedSources,
+  user: UserState | undefined,
+  req: Pick<FeedRequest, 'context' | 'exclude' | 'now'>,
+  cfg: FeedConfig,
+  behavior: BehaviorConfig,
+  filters: Filters,
+): Promise<FeedCandidates> {
+  const now = req.now ?? Date.now();
+  const contextProduct = req.context?.product_id;
+  const scope = categoryScope(req.context?.category, user);
+  const routes: Record<FeedRoute, () => Promise<RouteHit[]>> = {
+    uservector: () => userVectorRoute(src, user, now, cfg, behavior, filters),
+    itemcf: () => itemCfRoute(src, itemCfSeeds(user, contextProduct, cfg.seeds), cfg),
+    similar: () => similarRoute(src, contextProduct, cfg.recall_k, filters),
+    trending: () => src.trending('', cfg.recall_k),
+    category: async () => (scope !== undefined ? src.trending(scope, cfg.recall_k) : []),
+  };
+  const names = Object.keys(routes) as FeedRoute[];
+  const degraded: FeedCandidates['degraded'] = [];
+  const results = await Promise.all(
+    names.map((r) =>
+      cfg.weights[r] > 0
+        ? routes[r]().catch((err: Error) => {
+            degraded.push({ route: r, reason: err.message });
+            return undefined;
+          })
+        : Promise.resolve(undefined),
+    ),
+  );
+  const lists: FeedCandidates['lists'] = {};
+  names.forEach((r, i) => {
+    if (results[i]) lists[r] = results[i];
+  });
+
+  const excluded = new Set<string>(req.exclude ?? []);
+  if (contextProduct !== undefined) excluded.add(contextProduct);
+  if (user) {
+    if (cfg.exclude_purchased) for (const id of user.purchased) excluded.add(id);
+    for (const id of user.shown.slice(0, cfg.exclude_shown)) excluded.add(id);
+    for (const r of user.recent.slice(0, cfg.exclude_recent)) excluded.add(r.id);
+  }
+  return { lists, excluded, degraded };
+}
+
+/** Weighted RRF of the route lists, excluded items removed. */
+export function fuseFeed(c: Pick<FeedCandidates, 'lists' | 'excluded'>, cfg: FeedConfig): FusedHit[] {
+  const lists: RankedList[] = [];
+  for (const [route, hits] of Object.entries(c.lists) as Array<[FeedRoute, RouteHit[]]>) {
+    const ids = hits.map((h) => h.id).filter((id) => !c.excluded.has(id));
+    if (ids.length > 0) lists.push({ route, ids, weight: cfg.weights[route] });
+  }
+  return reciprocalRankFusion(lists, cfg.rrf_k);
+}
+
+/** The state a feed reads: a linked session reads its user's. */
+export async function loadFeedUser(state: StateStore, subject: string): Promise<{ user: UserState | undefined; subject: string }> {
+  const s = (await state.getUsers([subject])).get(subject);
+  if (s?.linked_to !== undefined) return { user: (await state.getUsers([s.linked_to])).get(s.linked_to), subject: s.linked_to };
+  return { user: s, subject };
+}
+
+/** The feed: recall, fuse, hydrate, drop what is out of stock or outside the context. */
+export async function recommend(
+  snapshot: IndexSnapshot | undefined,
+  state: StateStore,
+  req: FeedRequest,
+  cfg: FeedConfig,
+  behavior: BehaviorConfig,
+): Promise<FeedResult> {
+  const { user, subject } = await loadFeedUser(state, req.subject);
+  const cold = !user || user.recent.length === 0;
+  if (!snapshot) return { items: [], subject, cold_start: cold };
+  const filters: Filters = { in_stock: true, ...(req.context?.category !== undefined && { category: req.context.category }) };
+  const vectors = snapshot.vectors;
+  const src: FeedSources = {
+    trending: (scope, k) => state.trending(scope, k),
+    cooccurring: (id, k) => state.cooccurring(id, k),
+    itemCounts: (ids) => state.itemCounts(ids),
+    vectorSearch: vectors ? (v, k, f) => vectors.search(v, k, f) : undefined,
+    vectorsOf: vectors?.vectorsOf ? (ids) => vectors.vectorsOf!(ids) : undefined,
+  };
+  const cands = await feedCandidates(src, user, req, cfg, behavior, filters);
+  const fused = fuseFeed(cands, cfg);
+  const scores = new Map<string, Partial<Record<FeedRoute, number>>>();
+  if (req.debug) {
+    for (const [route, hits] of Object.entries(cands.lists) as Array<[FeedRoute, RouteHit[]]>) {
+      for (const h of hits) scores.set(h.id, { ...scores.get(h.id), [route]: h.score });
+    }
+  }
+
+  // Trending and co-occurrence know nothing of stock or category: check the page's products,
+  // reading further down the fused list until the page is full.
+  const pass = compileFilter(filters);
+  const items: FeedItem[] = [];
+  for (let start = 0; start < fused.length && items.length < req.size; start += req.size * 2) {
+    const chunk = fused.slice(start, start + req.size * 2);
+    const products = await snapshot.text.get(chunk.map((h) => h.id));
+    for (const hit of chunk) {
+      const p = products.get(hit.id);
+      if (!p || !pass(filterPayload(p))) continue;
+      items.push(toItem(p, hit, req.debug ? scores.get(hit.id) : undefined));
+      if (items.length === req.size) break;
+    }
+  }
+  return { items, subject, cold_start: cold, ...(cands.degraded.length > 0 && { degraded: cands.degraded }) };
+}
+
+function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedRoute, number>> | undefined): FeedItem {
+  const item: FeedItem = {
+    id: p.id,
+    title: p.title,
+    in_stock: p.in_stock,
+    score: hit.score,
+    ...(p.price !== undefined && { price: p.price }),
+    ...(p.currency !== undefined && { currency: p.currency }),
+    ...(p.category !== undefined && { category: p.category }),
+    ...(p.brand !== undefined && { brand: p.brand }),
+    ...(p.image !== undefined && { image: p.image }),
+  };
+  if (scores) {
+    item.routes = {};
+    for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedRoute, number]>) item.routes[route] = { rank, score: scores[route] ?? 0 };
+  }
+  return item;
+}
