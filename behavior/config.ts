@@ -26,7 +26,7 @@ export const BehaviorConfigSchema = z
     affinity_half_life_ms: z.number().positive().default(30 * DAY),
     /** Product popularity for the trending route. */
     trending_half_life_ms: z.number().positive().default(DAY),
-    recent_items: z.number().int().min(1).max(500).default(50),
+    recent_items: z.number().int().min(1).max(500).default(20),
     purchased_items: z.number().int().min(0).max(5000).default(500),
     /** The last N impressions are remembered so the feed need not repeat them. */
     shown_items: z.number().int().min(0).max(5000).default(100),

@@ -78,8 +78,14 @@ export async function applyBatch(
   const users = await loadUsers(events, opts.state);
   const productIds = [...new Set(events.flatMap((e) => (e.product_id !== undefined && e.type !== 'impression' ? [e.product_id] : [])))];
   const items = productIds.length > 0 ? await opts.items.get(productIds) : new Map();
-  const { changed, effects } = applyEvents(events, users, items, opts.config);
-  await opts.state.commit({ eventIds: events.map((e) => e.event_id), users: changed, effects, deadLetters });
+  try {
+    const { changed, effects } = applyEvents(events, users, items, opts.config);
+    await opts.state.commit({ eventIds: events.map((e) => e.event_id), users: changed, effects, deadLetters });
+  } catch (err) {
+    // States were changed in place; a caching store must not keep them.
+    opts.state.forget?.([...users.keys()]);
+    throw err;
+  }
   return { events, duplicates, deadLetters: deadLetters.length };
 }
 

@@ -36,6 +36,8 @@ export interface StateStore {
   /** Which of these event ids have already been applied. */
   applied(eventIds: readonly string[]): Promise<Set<string>>;
   getUsers(subjects: readonly string[]): Promise<Map<string, UserState>>;
+  /** For stores that cache states: drop these, their in-memory copies were changed but not committed. */
+  forget?(subjects: readonly string[]): void;
   /**
    * Applies a commit atomically. Throws StateConflictError when a user state changed since it
    * was read (another consumer wrote it); the caller re-reads and retries the batch.

@@ -61,6 +61,19 @@ export class SqliteEventLog implements EventLog {
     this.appended.emit('append');
   }
 
+  /**
+   * Runs `fn` after every append made through this instance, and lets another instance on the
+   * same file (a consumer thread) be woken with `wake()` instead of waiting for its next poll.
+   */
+  onAppend(fn: () => void): () => void {
+    this.appended.on('append', fn);
+    return () => this.appended.off('append', fn);
+  }
+
+  wake(): void {
+    this.appended.emit('append');
+  }
+
   async consume(opts: ConsumeOptions, handler: (batch: StreamRecord[]) => Promise<void>): Promise<Subscription> {
     const maxBatch = opts.maxBatch ?? 500;
     let position = this.stmts.getOffset.get(opts.group)?.position;

@@ -5,6 +5,7 @@ import type { Dependency } from '../../src/dependencies.ts';
 import { StateConflictError, type DeadLetter, type StateCommit, type StateStore } from '../state-store.ts';
 import { decayedAt, forwardWeight, nextEpoch, rescaleFactor, type ForwardDecay } from '../trending.ts';
 import type { UserState } from '../user-state.ts';
+import { decodeUser, encodeUser } from '../user-codec.ts';
 
 export interface SqliteStateOptions {
   /** File path, or ":memory:" for tests and offline evaluation. */
@@ -13,6 +14,12 @@ export interface SqliteStateOptions {
   /** Co-occurrence neighbours kept per product. */
   coocCap?: number;
   deadLetterCap?: number;
+  /**
+   * Keep this many decoded user states in memory. Only for the one connection that writes (the
+   * consumer): getUsers then hands out the cached objects themselves, and a caller that does not
+   * commit what it changed must call forget().
+   */
+  cacheUsers?: number;
 }
 
 /**
@@ -27,14 +34,17 @@ export class SqliteStateStore implements StateStore {
   private readonly deadCap: number;
   private readonly stmts;
   private commitsSinceTrim = 0;
+  private readonly cache = new Map<string, UserState>();
 
   constructor(private readonly opts: SqliteStateOptions) {
     if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
     this.db = new Database(opts.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
+    // Every batch rewrites the states it touches; keep the hot ones in SQLite's own cache.
+    this.db.pragma('cache_size = -65536');
     this.db.exec(`
-      CREATE TABLE IF NOT EXISTS users (subject TEXT PRIMARY KEY, version INTEGER NOT NULL, json TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS users (subject TEXT PRIMARY KEY, version INTEGER NOT NULL, json TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS applied (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS trend (scope TEXT NOT NULL, id TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (scope, id)) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS trend_top ON trend (scope, score DESC);
@@ -84,9 +94,18 @@ export class SqliteStateStore implements StateStore {
 
   async getUsers(subjects: readonly string[]): Promise<Map<string, UserState>> {
     const out = new Map<string, UserState>();
+    const cap = this.opts.cacheUsers ?? 0;
     for (const s of subjects) {
+      const hit = this.cache.get(s);
+      if (hit) {
+        out.set(s, hit);
+        continue;
+      }
       const row = this.stmts.getUser.get(s);
-      if (row) out.set(s, JSON.parse(row.json) as UserState);
+      if (!row) continue;
+      const u = decodeUser(row.json);
+      out.set(s, u);
+      if (cap > 0) this.remember(u, cap);
     }
     return out;
   }
@@ -96,8 +115,12 @@ export class SqliteStateStore implements StateStore {
     const run = this.db.transaction(() => {
       const conflicts = c.users.filter((u) => (this.stmts.getUser.get(u.subject)?.version ?? 0) !== u.version - 1).map((u) => u.subject);
       if (conflicts.length > 0) throw new StateConflictError(conflicts);
-      for (const u of c.users) this.stmts.putUser.run(u.subject, u.version, JSON.stringify(u));
+      const epoch = this.stmts.getMeta.get('trend_epoch');
+      this.decay = epoch ? { epoch: Number(epoch.value), halfLifeMs: this.opts.trendingHalfLifeMs } : undefined;
+      for (const u of c.users) this.stmts.putUser.run(u.subject, u.version, encodeUser(u));
       for (const id of c.eventIds) this.stmts.markApplied.run(id);
+      // Sum increments per key first: a batch of 1,000 events touches far fewer rows than it has effects.
+      const trend = new Map<string, { scope: string; id: string; w: number }>();
       for (const t of c.effects.trending) {
         if (!this.decay) {
           this.decay = { epoch: t.ts, halfLifeMs: this.opts.trendingHalfLifeMs };
@@ -105,17 +128,30 @@ export class SqliteStateStore implements StateStore {
         }
         const next = nextEpoch(t.ts, this.decay);
         if (next !== undefined) {
+          this.flushTrend(trend);
           this.stmts.scaleTrend.run(rescaleFactor(this.decay.epoch, next, this.decay.halfLifeMs));
           this.decay = { epoch: next, halfLifeMs: this.decay.halfLifeMs };
           this.stmts.putMeta.run('trend_epoch', String(next));
         }
-        this.stmts.addTrend.run(t.scope, t.id, forwardWeight(t.w, t.ts, this.decay));
+        const key = `${t.scope}\u0000${t.id}`;
+        const w = forwardWeight(t.w, t.ts, this.decay);
+        const cur = trend.get(key);
+        if (cur) cur.w += w;
+        else trend.set(key, { scope: t.scope, id: t.id, w });
       }
+      this.flushTrend(trend);
+      const cooc = new Map<string, { a: string; b: string; w: number }>();
       for (const x of c.effects.cooc) {
-        this.stmts.addCooc.run(x.a, x.b, x.w);
+        const key = `${x.a}\u0000${x.b}`;
+        const cur = cooc.get(key);
+        if (cur) cur.w += x.w;
+        else cooc.set(key, { ...x });
         touchedCooc.add(x.a);
       }
-      for (const x of c.effects.counts) this.stmts.addCount.run(x.id, x.w);
+      for (const x of cooc.values()) this.stmts.addCooc.run(x.a, x.b, x.w);
+      const counts = new Map<string, number>();
+      for (const x of c.effects.counts) counts.set(x.id, (counts.get(x.id) ?? 0) + x.w);
+      for (const [id, n] of counts) this.stmts.addCount.run(id, n);
       for (const d of c.deadLetters) this.stmts.addDead.run(d.position, d.raw, d.reason, d.ts);
       if (c.deadLetters.length > 0) this.stmts.trimDead.run(this.deadCap);
       // Bounding neighbour lists costs a count per touched product; every few commits is enough.
@@ -129,12 +165,35 @@ export class SqliteStateStore implements StateStore {
       run();
     } catch (err) {
       this.decay = before;
+      this.forget(c.users.map((u) => u.subject));
       throw err;
     }
+    const cap = this.opts.cacheUsers ?? 0;
+    if (cap > 0) for (const u of c.users) this.remember(u, cap);
+  }
+
+  /** Drops cached states whose in-memory copies may hold uncommitted changes. */
+  forget(subjects: readonly string[]): void {
+    for (const s of subjects) this.cache.delete(s);
+  }
+
+  private remember(u: UserState, cap: number): void {
+    // Map order is insertion order: re-inserting makes this the most recently used.
+    this.cache.delete(u.subject);
+    this.cache.set(u.subject, u);
+    if (this.cache.size > cap) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  private flushTrend(trend: Map<string, { scope: string; id: string; w: number }>): void {
+    for (const t of trend.values()) this.stmts.addTrend.run(t.scope, t.id, t.w);
+    trend.clear();
   }
 
   async trending(scope: string, k: number): Promise<Array<{ id: string; score: number }>> {
     const rows = this.stmts.topTrend.all(scope, k);
+    // Another connection (the consumer thread) may have moved the epoch since this one read it.
+    const epoch = this.stmts.getMeta.get('trend_epoch');
+    if (epoch) this.decay = { epoch: Number(epoch.value), halfLifeMs: this.opts.trendingHalfLifeMs };
     const d = this.decay;
     const now = Date.now();
     // Relative order is what matters; decay to now only when it stays representable.
