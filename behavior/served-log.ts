@@ -2,8 +2,8 @@ import type { EventLog } from './event-log.ts';
 
 /**
  * What a search or feed response showed, keyed by its request_id. Impressions and clicks name
- * the request_id, so training can join them to exactly what was shown, where, and why (the
- * ranking issue adds the feature values used).
+ * the request_id, so training can join them to exactly what was shown, where, and why, with the ranker's
+ * feature values.
  */
 export interface ServedEntry {
   request_id: string;
@@ -11,7 +11,20 @@ export interface ServedEntry {
   ts: number;
   subject?: string | undefined;
   query?: string | undefined;
-  items: Array<{ id: string; position: number; score: number; routes?: string[] }>;
+  items: Array<{
+    id: string;
+    position: number;
+    score: number;
+    routes?: string[];
+    /** Slot in fusion order, before ranking. */
+    fusion_position?: number;
+    p_ctr?: number;
+    p_cvr?: number;
+    /** The exact ranker input (ranking/feature-spec.json order), so training reads what serving saw. */
+    features?: number[];
+  }>;
+  /** How the ranker ordered this response (ranking/ranker.ts). */
+  ranking?: { mode: 'model' | 'heuristic' | 'off'; model_version?: string; feature_spec: string };
 }
 
 /**

@@ -84,9 +84,20 @@ describe('eval CLI', () => {
     expect(io.stdout).toMatch(/--times N\s+how often/);
   });
 
-  it('registers search and both converters', () => {
-    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual(['search', 'tune-fusion', 'convert home-depot', 'convert fashion']);
+  it('registers search, feed and the converters', () => {
+    expect(COMMANDS.map((c) => c.path.join(' '))).toEqual([
+      'search',
+      'tune-fusion',
+      'feed',
+      'ranking',
+      'ranking export',
+      'convert home-depot',
+      'convert fashion',
+      'convert amazon-video',
+      'convert taobao',
+    ]);
     expect(mainUsage()).toContain('convert fashion');
+    expect(mainUsage(COMMANDS, ['convert'])).toContain('convert amazon-video');
   });
 
   it('UsageError thrown by a command exits 2', async () => {

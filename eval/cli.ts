@@ -5,6 +5,10 @@
  *   tune-fusion         choose the RRF vector weight and k on a tune half, report on a test half
  *   convert home-depot  Home Depot search relevance → dataset directory
  *   convert fashion     fashion product sample (weak labels) → dataset directory
+ *   feed                leave-last-out accuracy of the feed routes and the fused feed
+ *   convert amazon-video / convert taobao   sequential behaviour sets → interactions.tsv
+ *   ranking             simulated shoppers → logged impressions → ESMM training → deploy → nDCG@10 of purchases
+ *   ranking export      a service's served log ⋈ events → ranker training data
  *
  * Commands are table entries (eval/command.ts): add one to COMMANDS to extend the CLI.
  * Exit codes: 0 ok, 1 the command failed, 2 bad arguments.
@@ -15,6 +19,10 @@ import { parseArgs } from 'node:util';
 import { ENGINE_OPTIONS, UsageError, commandUsage, intOpt, requiredOpt, stringOpt, type Command, type OptionValues } from './command.ts';
 import { fashionCommand } from './convert/fashion.ts';
 import { homeDepotCommand } from './convert/home-depot.ts';
+import { amazonVideoCommand } from './convert/amazon-video.ts';
+import { taobaoCommand } from './convert/taobao.ts';
+import { feedCommand } from './feed/command.ts';
+import { rankingCommand, rankingExportCommand } from './simulate/command.ts';
 import { tuneFusionCommand } from './tune-fusion.ts';
 
 const searchCommand: Command = {
@@ -75,8 +83,8 @@ const searchCommand: Command = {
   },
 };
 
-/** Every subcommand. Later issues add `feed`, `ranking`, `coupons` here. */
-export const COMMANDS: Command[] = [searchCommand, tuneFusionCommand, homeDepotCommand, fashionCommand];
+/** Every subcommand. Later issues add `ranking`, `coupons` here. */
+export const COMMANDS: Command[] = [searchCommand, tuneFusionCommand, feedCommand, rankingCommand, rankingExportCommand, homeDepotCommand, fashionCommand, amazonVideoCommand, taobaoCommand];
 
 export function mainUsage(commands: readonly Command[] = COMMANDS, prefix: string[] = []): string {
   const shown = commands.filter((c) => prefix.every((w, i) => c.path[i] === w));

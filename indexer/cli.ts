@@ -1,11 +1,16 @@
 import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { openIndexBackend } from '../retrieval/open-backend.ts';
 import { loadConfig } from '../src/config.ts';
+import { requireDependencies } from '../src/dependencies.ts';
 import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../src/embedding/load.ts';
 import { applyChangeFile, indexCatalog, StrictModeError, type IndexSummary } from './index-catalog.ts';
 import { terminalProgress } from './progress.ts';
+import { verifyIndex, type DriftReport, type StoreDrift, type VerifyReport } from './verify.ts';
 
 const USAGE = `usage: npm run index -- --catalog FILE [--data DIR] [--delete-missing] [--strict] [--embedder default|MODEL_DIR]
        npm run index -- --changes FILE [--data DIR] [--strict]
+       npm run index -- --verify [--data DIR] [--check-only]
 
   --catalog FILE     catalog as JSON Lines (.jsonl/.ndjson) or CSV (.csv)
   --changes FILE     JSON Lines of {"op":"upsert"|"delete","product":{...}}
@@ -14,7 +19,14 @@ const USAGE = `usage: npm run index -- --catalog FILE [--data DIR] [--delete-mis
   --strict           fail (exit 1) on any bad row instead of skipping it
   --embedder SPEC    "default" or a transformers.js model folder (default: SHELF_EMBEDDER)
   --image-model DIR  CLIP model folder: also index product images (default: SHELF_IMAGE_MODEL)
-  --json             print the summary as JSON`;
+  --verify           compare ids and content hashes of the vector and BM25 stores and repair
+                     drift (exit 0: consistent or repaired; 1: drift left)
+  --check-only       with --verify: report, do not repair
+  --json             print the summary as JSON
+
+The index goes to Elasticsearch + Qdrant when ELASTICSEARCH_URL and QDRANT_URL are set, else to
+the embedded folder (--data). The embedding cache is always in --data.
+A write that still fails after its retries is printed and makes the run exit 1; --verify repairs.`;
 
 function printSummary(s: IndexSummary, json: boolean): void {
   if (json) {
@@ -24,10 +36,37 @@ function printSummary(s: IndexSummary, json: boolean): void {
   for (const e of s.errors.slice(0, 50)) console.error(`line ${e.line}${e.id ? ` (id ${e.id})` : ''}: ${e.reason}`);
   for (const f of s.imageFailures.slice(0, 20)) console.error(`product ${f.id}: ${f.reason} (indexed without its image)`);
   if (s.errors.length > 50) console.error(`... and ${s.errors.length - 50} more bad rows`);
+  for (const f of s.writeFailures.slice(0, 20)) {
+    console.error(`write failed: ${f.op} of ${f.ids.length} product(s) in the ${f.store} store (${f.ids.slice(0, 3).join(', ')}${f.ids.length > 3 ? ', ...' : ''}): ${f.reason}`);
+  }
+  if (s.writeFailures.length > 0) console.error('the stores may disagree: rerun, or run `npm run index -- --verify` to repair');
   console.log(
     `indexed ${s.indexed}, unchanged ${s.unchanged}, skipped ${s.skipped}, deleted ${s.deleted} ` +
       `(embedded ${s.embedded}) in ${(s.took_ms / 1000).toFixed(1)} s → ${s.generation ?? 'no index'}`,
   );
+}
+
+function describeDrift(name: string, d: StoreDrift): string {
+  return `${name} ${d.count} (missing ${d.missing.length}, extra ${d.extra.length}, mismatched ${d.mismatched.length})`;
+}
+
+function describeReport(r: DriftReport): string {
+  return [`text ${r.text.count}`, describeDrift('vectors', r.vectors), ...(r.images ? [describeDrift('images', r.images)] : [])].join(', ');
+}
+
+function printVerify(r: VerifyReport, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(r));
+    return;
+  }
+  console.log(`verify ${r.before.generation ?? 'no index'}: ${describeReport(r.before)}`);
+  if (r.before.consistent) {
+    console.log('consistent');
+    return;
+  }
+  for (const f of r.failures.slice(0, 20)) console.error(`repair failed: ${f.op} of ${f.ids.length} in the ${f.store} store: ${f.reason}`);
+  if (r.after === r.before) console.log('drift found (not repaired: --check-only)');
+  else console.log(`repaired ${r.repaired}; now ${describeReport(r.after)}: ${r.after.consistent ? 'consistent' : 'STILL INCONSISTENT'}`);
 }
 
 async function main(): Promise<number> {
@@ -42,6 +81,8 @@ async function main(): Promise<number> {
         strict: { type: 'boolean', default: false },
         embedder: { type: 'string' },
         'image-model': { type: 'string' },
+        verify: { type: 'boolean', default: false },
+        'check-only': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -55,8 +96,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (!args.catalog === !args.changes) {
-    console.error(`give exactly one of --catalog or --changes\n\n${USAGE}`);
+  if ([args.catalog, args.changes, args.verify || undefined].filter(Boolean).length !== 1) {
+    console.error(`give exactly one of --catalog, --changes or --verify\n\n${USAGE}`);
     return 2;
   }
   const config = loadConfig({
@@ -65,14 +106,36 @@ async function main(): Promise<number> {
     ...(args.embedder && { SHELF_EMBEDDER: args.embedder }),
     ...(args['image-model'] && { SHELF_IMAGE_MODEL: args['image-model'] }),
   });
+  const backend = openIndexBackend(config);
+  try {
+    // Unreachable servers fail here, with their names, before any embedding work.
+    await requireDependencies(backend.dependencies());
+  } catch (err) {
+    await backend.close();
+    throw err;
+  }
   const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
   const imageEmbedder = await loadImageEmbedder(config.embedder);
   const progress = terminalProgress();
   try {
+    if (args.verify) {
+      const report = await verifyIndex({
+        dataDir: config.dataDir,
+        backend,
+        embedder,
+        imageEmbedder,
+        imageBase: config.catalog ? path.dirname(config.catalog) : undefined,
+        repair: !args['check-only'],
+        progress,
+      });
+      printVerify(report, args.json);
+      return report.after.consistent ? 0 : 1;
+    }
     const summary = args.catalog
       ? await indexCatalog({
           catalogPath: args.catalog,
           dataDir: config.dataDir,
+          backend,
           embedder,
           deleteMissing: args['delete-missing'],
           strict: args.strict,
@@ -82,13 +145,14 @@ async function main(): Promise<number> {
       : await applyChangeFile({
           changesPath: args.changes!,
           dataDir: config.dataDir,
+          backend,
           embedder,
           strict: args.strict,
           progress,
           ...(imageEmbedder && { imageEmbedder }),
         });
     printSummary(summary, args.json);
-    return 0;
+    return summary.writeFailures.length > 0 ? 1 : 0;
   } catch (err) {
     if (err instanceof StrictModeError) {
       for (const e of err.errors.slice(0, 50)) console.error(`line ${e.line}${e.id ? ` (id ${e.id})` : ''}: ${e.reason}`);
@@ -98,6 +162,7 @@ async function main(): Promise<number> {
     throw err;
   } finally {
     await embedder.close?.();
+    await backend.close();
   }
 }
 

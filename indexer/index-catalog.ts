@@ -4,11 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ImageEmbedder, TextEmbedder } from '../src/embedding/embedder.ts';
-import { EmbeddedSnapshot, GenerationWriter } from '../retrieval/embedded/generation.ts';
+import { EmbeddedBackend } from '../retrieval/embedded/embedded-backend.ts';
+import type { IndexBackend } from '../retrieval/index-backend.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { contentHash, textHash } from './hash.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { readChanges } from './changes.ts';
+import type { RetryPolicy } from './retry.ts';
+import { StoreWrites, type WriteFailure } from './store-writes.ts';
 
 export interface IndexSummary {
   /** Products written (new or changed). */
@@ -24,6 +27,11 @@ export interface IndexSummary {
   imageFailures: Array<{ id: string; reason: string }>;
   /** The generation now served (unchanged when there was nothing to do). */
   generation: string | undefined;
+  /**
+   * Incremental writes that still failed after their retries (a fresh build throws instead).
+   * Non-empty means the stores may disagree: the CLI exits non-zero and `--verify` repairs.
+   */
+  writeFailures: WriteFailure[];
   took_ms: number;
 }
 
@@ -33,9 +41,21 @@ export class StrictModeError extends Error {
   }
 }
 
-export interface IndexOptions {
-  catalogPath: string;
+/** Where the index is written, shared by every entry point. */
+export interface IndexTarget {
+  /**
+   * Local folder of the embedding cache; also the index itself when no `backend` is given
+   * (the embedded engine's generations).
+   */
   dataDir: string;
+  /** Where the index lives (embedded folder or Elasticsearch + Qdrant); default: embedded in dataDir. */
+  backend?: IndexBackend | undefined;
+  /** Retries of each store write (default: 3 tries, 250 ms then 500 ms apart). */
+  retry?: RetryPolicy | undefined;
+}
+
+export interface IndexOptions extends IndexTarget {
+  catalogPath: string;
   embedder: TextEmbedder;
   /** Remove indexed products that are absent from the catalog file. */
   deleteMissing?: boolean;
@@ -51,7 +71,7 @@ export async function indexCatalog(opts: IndexOptions): Promise<IndexSummary> {
   const { products, errors } = await readCatalog(opts.catalogPath);
   if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
   const summary = await syncIndex({
-    dataDir: opts.dataDir,
+    ...target(opts),
     embedder: opts.embedder,
     upserts: products,
     deletes: [],
@@ -63,9 +83,8 @@ export async function indexCatalog(opts: IndexOptions): Promise<IndexSummary> {
   return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
 }
 
-export interface ChangeOptions {
+export interface ChangeOptions extends IndexTarget {
   changesPath: string;
-  dataDir: string;
   embedder: TextEmbedder;
   strict?: boolean;
   progress?: Progress;
@@ -78,7 +97,7 @@ export async function applyChangeFile(opts: ChangeOptions): Promise<IndexSummary
   const { upserts, deletes, errors } = await readChanges(opts.changesPath);
   if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
   const summary = await syncIndex({
-    dataDir: opts.dataDir,
+    ...target(opts),
     embedder: opts.embedder,
     upserts,
     deletes,
@@ -90,8 +109,17 @@ export async function applyChangeFile(opts: ChangeOptions): Promise<IndexSummary
   return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
 }
 
-interface SyncPlan {
-  dataDir: string;
+function target(t: IndexTarget): SyncTarget {
+  return { cacheDir: t.dataDir, backend: t.backend ?? new EmbeddedBackend(t.dataDir), retry: t.retry };
+}
+
+interface SyncTarget {
+  cacheDir: string;
+  backend: IndexBackend;
+  retry: RetryPolicy | undefined;
+}
+
+interface SyncPlan extends SyncTarget {
   embedder: TextEmbedder;
   upserts: Product[];
   deletes: string[];
@@ -102,16 +130,18 @@ interface SyncPlan {
 }
 
 const WRITE_BATCH = 512;
+/** Products fetched per request when a rebuild carries the indexed catalog over. */
+const READ_BATCH = 1000;
 
 /**
- * The one write path: diff against the served generation by content hash, embed what changed
- * (through the crash-safe cache), write a new generation, switch. Running it twice with the
- * same input writes nothing the second time.
+ * The one write path: diff against the served index by content hash, embed what changed
+ * (through the crash-safe cache), write, switch. Running it twice with the same input writes
+ * nothing the second time.
  */
 async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' | 'errors' | 'took_ms'>> {
-  const { dataDir, embedder, progress } = plan;
+  const { backend, embedder, progress } = plan;
   // Only hashes, products and metadata are needed here, not the vector graphs.
-  const current = EmbeddedSnapshot.open(dataDir, { vectors: false });
+  const current = await backend.openSnapshot({ vectors: false });
   let oldHashes = new Map<string, string>();
   let carried: Product[] = [];
   let fresh = false;
@@ -127,7 +157,7 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
         // indexed products this run does not mention (unless they are to be deleted).
         const mentioned = new Set([...plan.upserts.map((p) => p.id), ...plan.deletes]);
         const keep = [...oldHashes.keys()].filter((id) => !mentioned.has(id) && !plan.deleteMissing);
-        carried = [...(await current.text.get(keep)).values()];
+        for (let i = 0; i < keep.length; i += READ_BATCH) carried.push(...(await current.text.get(keep.slice(i, i + READ_BATCH))).values());
       }
     }
   } finally {
@@ -155,10 +185,10 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
   const deletedCount = fresh ? [...oldHashes.keys()].filter((id) => !upsertIds.has(id) && !carriedIds.has(id)).length : toDelete.length;
 
   if (!fresh && current && toWrite.length === 0 && toDelete.length === 0) {
-    return { indexed: 0, unchanged, deleted: 0, embedded: 0, imageFailures: [], generation: current.generation };
+    return { indexed: 0, unchanged, deleted: 0, embedded: 0, imageFailures: [], generation: current.generation, writeFailures: [] };
   }
 
-  const cache = new EmbeddingCache(dataDir);
+  const cache = new EmbeddingCache(plan.cacheDir);
   let vectors: Float32Array[];
   let hits: number;
   let images: ImageVectors = { vectors: new Map(), failures: [] };
@@ -175,37 +205,29 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
     cache.close();
   }
 
-  const writer = GenerationWriter.begin(dataDir, {
+  const isFresh = fresh || !current;
+  const writer = await backend.beginWrite({
     embedderId: embedder.id,
     dim: embedder.dim,
-    fresh: fresh || !current,
+    fresh: isFresh,
     ...(plan.imageEmbedder && { image: { embedderId: plan.imageEmbedder.id, dim: plan.imageEmbedder.dim } }),
   });
+  // A fresh build is all or nothing; an incremental one reports what failed and keeps the rest.
+  const writes = new StoreWrites(writer, isFresh ? 'throw' : 'report', plan.retry);
   try {
     progress.start('write', toWrite.length + toDelete.length);
     for (let i = 0; i < toWrite.length; i += WRITE_BATCH) {
       const batch = toWrite.slice(i, i + WRITE_BATCH);
-      await writer.text.upsert(batch);
-      await writer.vectors.upsert(batch.map((b, j) => ({ ...b, vector: vectors[i + j]! })));
-      if (writer.images) {
-        const withImage = batch.filter((b) => images.vectors.has(b.product.id));
-        await writer.images.upsert(withImage.map((b) => ({ ...b, vector: images.vectors.get(b.product.id)! })));
-        // A product whose image was removed (or failed) must not keep an old image vector.
-        await writer.images.delete(batch.filter((b) => !images.vectors.has(b.product.id)).map((b) => b.product.id));
-      }
+      await writes.upsert(batch.map((b, j) => ({ ...b, vector: vectors[i + j]!, image: images.vectors.get(b.product.id) })));
       progress.update(i + batch.length);
     }
-    if (toDelete.length > 0) {
-      await writer.text.delete(toDelete);
-      await writer.vectors.delete(toDelete);
-      await writer.images?.delete(toDelete);
-    }
+    for (let i = 0; i < toDelete.length; i += WRITE_BATCH) await writes.delete(toDelete.slice(i, i + WRITE_BATCH));
     progress.update(toWrite.length + toDelete.length);
     progress.stop();
-    writer.commit();
+    await writer.commit();
   } catch (err) {
     progress.stop();
-    writer.abort();
+    await writer.abort();
     throw err;
   }
   return {
@@ -215,6 +237,7 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
     embedded: toWrite.length - hits,
     imageFailures: images.failures,
     generation: writer.generation,
+    writeFailures: writes.failures,
   };
 }
 
@@ -227,7 +250,7 @@ interface ImageVectors {
  * Image vectors for the products that have an image. The cache key includes the file's size and
  * mtime, so a replaced image file is re-embedded even when the catalog row did not change.
  */
-async function embedImages(
+export async function embedImages(
   cache: EmbeddingCache,
   model: ImageEmbedder,
   items: Array<{ product: Product }>,

@@ -1,11 +1,15 @@
 import type { ImageEmbedder, TextEmbedder } from '../src/embedding/embedder.ts';
 import { RetrievalConfigSchema, type RetrievalConfig, type RetrievalConfigInput } from './config.ts';
-import { EmbeddedSnapshot, currentGeneration } from './embedded/generation.ts';
+import { EmbeddedBackend } from './embedded/embedded-backend.ts';
 import { hybridSearch } from './hybrid.ts';
+import type { IndexBackend } from './index-backend.ts';
+import type { IndexSnapshot } from './stores.ts';
 import type { SearchQuery, SearchResult } from './types.ts';
 
 export interface Searcher {
   search(query: SearchQuery): Promise<SearchResult>;
+  /** Runs `fn` on the served snapshot, which stays open until `fn` settles (feed, similar items). */
+  withSnapshot<T>(fn: (snapshot: IndexSnapshot | undefined) => Promise<T>): Promise<T>;
   /** Switches to a newer index generation if the indexer committed one; true if it did. */
   refresh(): Promise<boolean>;
   readonly generation: string | undefined;
@@ -14,19 +18,29 @@ export interface Searcher {
 }
 
 export interface SearcherOptions {
-  dataDir: string;
+  /** Where the index lives; the caller keeps ownership. Default: the embedded index in `dataDir`. */
+  backend?: IndexBackend;
+  /** The embedded index folder, when no `backend` is given. */
+  dataDir?: string;
   embedder: TextEmbedder | undefined;
   /** Queries the image vectors when the index has them. */
   imageEmbedder?: ImageEmbedder | undefined;
   retrieval?: RetrievalConfigInput;
 }
 
-/** A searcher over the embedded index in `dataDir`, following the indexer's generations. */
+/**
+ * A searcher over the served index, following the indexer's switches: refresh() looks for a
+ * new generation (embedded: the CURRENT file; production: the index behind the alias, whose
+ * metadata names the embedder) and opens it beside the old one.
+ */
 export async function openSearcher(opts: SearcherOptions): Promise<Searcher> {
   const config = RetrievalConfigSchema.parse(opts.retrieval ?? {});
-  let snapshot = EmbeddedSnapshot.open(opts.dataDir, { hnsw: config.hnsw, bm25Match: config.bm25_match });
+  if (!opts.backend && opts.dataDir === undefined) throw new Error('openSearcher needs a backend or a dataDir');
+  const backend = opts.backend ?? new EmbeddedBackend(opts.dataDir!);
+  const open = () => backend.openSnapshot({ retrieval: config });
+  let snapshot: IndexSnapshot | undefined = await open();
   let inFlight = 0;
-  const retired: EmbeddedSnapshot[] = [];
+  const retired: IndexSnapshot[] = [];
 
   const closeRetired = async () => {
     // Close old generations only once no search is using them.
@@ -34,25 +48,30 @@ export async function openSearcher(opts: SearcherOptions): Promise<Searcher> {
     while (retired.length > 0) await retired.pop()!.close();
   };
 
+  const withSnapshot = async <T>(fn: (snap: IndexSnapshot | undefined) => Promise<T>): Promise<T> => {
+    const snap = snapshot;
+    inFlight++;
+    try {
+      return await fn(snap);
+    } finally {
+      inFlight--;
+      if (retired.length > 0) await closeRetired();
+    }
+  };
+
   return {
     config,
     get generation() {
       return snapshot?.generation;
     },
-    async search(query) {
-      const snap = snapshot;
-      inFlight++;
-      try {
-        return await hybridSearch(snap, { text: opts.embedder, image: opts.imageEmbedder }, query, config);
-      } finally {
-        inFlight--;
-        if (retired.length > 0) await closeRetired();
-      }
+    withSnapshot,
+    search(query) {
+      return withSnapshot((snap) => hybridSearch(snap, { text: opts.embedder, image: opts.imageEmbedder }, query, config));
     },
     async refresh() {
-      const gen = currentGeneration(opts.dataDir);
+      const gen = await backend.currentGeneration();
       if (gen === undefined || gen === snapshot?.generation) return false;
-      const next = EmbeddedSnapshot.open(opts.dataDir, { hnsw: config.hnsw, bm25Match: config.bm25_match });
+      const next = await open();
       if (!next) return false;
       if (snapshot) retired.push(snapshot);
       snapshot = next;

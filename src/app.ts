@@ -5,6 +5,16 @@ import type { Searcher } from '../retrieval/searcher.ts';
 import type { TextEmbedder } from './embedding/embedder.ts';
 import { ApiError, errorResponse } from './api/errors.ts';
 import { searchRoutes } from './api/search.ts';
+import { eventRoutes } from './api/events.ts';
+import { feedRoutes } from './api/feed.ts';
+import { similarRoutes } from './api/similar.ts';
+import type { BehaviorConfig } from '../behavior/config.ts';
+import type { EventLog } from '../behavior/event-log.ts';
+import type { ServedLog } from '../behavior/served-log.ts';
+import type { StateStore } from '../behavior/state-store.ts';
+import type { FeedConfig } from '../retrieval/feed-config.ts';
+import type { Ranker } from '../ranking/ranker.ts';
+import { checkDependencies, type Dependency } from './dependencies.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
 export interface AppDeps {
@@ -12,6 +22,18 @@ export interface AppDeps {
   embedder: TextEmbedder | undefined;
   metrics?: Metrics;
   logRequests?: boolean;
+  /** CTR/CVR ranking applied after fusion on search and feed (ranking/ranker.ts). */
+  ranker?: Ranker | undefined;
+  /** Servers the service needs (index back end, and later Kafka, Redis); `/readyz` checks each. */
+  dependencies?: Dependency[];
+  /** The behaviour stream and the state built from it: enables /v1/events, /v1/feed and similar items. */
+  behavior?: {
+    log: EventLog;
+    state: StateStore;
+    served?: ServedLog | undefined;
+    feed: FeedConfig;
+    config: BehaviorConfig;
+  };
 }
 
 /**
@@ -29,16 +51,28 @@ export function createApp(deps: AppDeps) {
     metrics.httpRequests.inc({ route: c.req.routePath, status: String(c.res.status) });
   });
 
-  app.route('/v1/search', searchRoutes({ searcher: deps.searcher, metrics }));
+  app.route('/v1/search', searchRoutes({ searcher: deps.searcher, metrics, served: deps.behavior?.served, ranker: deps.ranker }));
+  if (deps.behavior) {
+    const b = deps.behavior;
+    app.route('/v1/events', eventRoutes({ log: b.log, metrics }));
+    app.route('/v1/feed', feedRoutes({ searcher: deps.searcher, state: b.state, feed: b.feed, behavior: b.config, metrics, served: b.served, ranker: deps.ranker }));
+    app.route('/v1/products', similarRoutes({ searcher: deps.searcher, state: b.state, feed: b.feed }));
+  }
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     const generation = deps.searcher.generation;
-    return c.json({
-      ready: true,
-      index: { generation: generation ?? null, empty: generation === undefined },
-      embedder: deps.embedder ? { id: deps.embedder.id, dim: deps.embedder.dim } : null,
-    });
+    const dependencies = await checkDependencies(deps.dependencies ?? []);
+    const ready = dependencies.every((d) => d.ok);
+    return c.json(
+      {
+        ready,
+        index: { generation: generation ?? null, empty: generation === undefined },
+        embedder: deps.embedder ? { id: deps.embedder.id, dim: deps.embedder.dim } : null,
+        dependencies,
+      },
+      ready ? 200 : 503,
+    );
   });
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
 

@@ -2,6 +2,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { RetrievalConfigSchema } from '../retrieval/config.ts';
+import { FeedConfigSchema } from '../retrieval/feed-config.ts';
+import { BehaviorConfigSchema } from '../behavior/config.ts';
+import { RankConfigSchema } from '../ranking/config.ts';
 
 /** Repository root, so defaults work from any working directory. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -10,6 +13,8 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const num = z.coerce.number();
+/** `VAR=` (as compose files and shells often leave it) means unset, not an invalid value. */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema);
 
 /**
  * Every setting the service reads, from the environment, validated in one place. A bad value
@@ -38,9 +43,9 @@ const EnvSchema = z.object({
   /** How often the service checks for a newer index generation. */
   SHELF_REFRESH_MS: num.int().min(100).default(1000),
   SHELF_LOG_REQUESTS: bool.default(false),
-  // Production engines: each one set replaces its embedded default; unset means embedded.
-  ELASTICSEARCH_URL: z.url().optional(),
-  QDRANT_URL: z.url().optional(),
+  // Production engines, used together: both set replaces the embedded index; unset means embedded.
+  ELASTICSEARCH_URL: unsetIfEmpty(z.url().optional()),
+  QDRANT_URL: unsetIfEmpty(z.url().optional()),
   QDRANT_API_KEY: z.string().optional(),
   /** Comma-separated host:port list. */
   KAFKA_BROKERS: z
@@ -48,6 +53,25 @@ const EnvSchema = z.object({
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port...]')
     .optional(),
   REDIS_URL: z.url().optional(),
+  /**
+   * Where the behaviour consumer runs: its own thread in the service (default), inline on the
+   * request thread, or off when another process consumes the stream.
+   */
+  SHELF_CONSUMER: z.enum(['thread', 'inline', 'off']).default('thread'),
+  /** The feed leaves out the shopper's last N impressions. */
+  SHELF_FEED_EXCLUDE_SHOWN: num.int().min(0).max(1000).optional(),
+  SHELF_SHORT_HALF_LIFE_MS: num.positive().optional(),
+  SHELF_TRENDING_HALF_LIFE_MS: num.positive().optional(),
+  /** Ranking after fusion (ranking/): `model` (heuristic order until a usable model is there) or `off` (fusion order). */
+  SHELF_RANK: z.enum(['model', 'off']).default('model'),
+  /** Folder with model.onnx + metadata.json, polled for new versions; empty: heuristic order. */
+  SHELF_RANK_MODEL_DIR: z.string().default(path.join(ROOT, 'models/ranker/default')),
+  /** Final score = pCTR^A · pCVR^B · price^C. */
+  SHELF_RANK_A: num.min(0).max(10).optional(),
+  SHELF_RANK_B: num.min(0).max(10).optional(),
+  SHELF_RANK_C: num.min(-10).max(10).optional(),
+  SHELF_RANK_WINDOW: num.int().min(1).max(2000).optional(),
+  SHELF_RANK_REFRESH_MS: num.int().min(0).optional(),
   /** Names every index, collection, topic and key prefix, so several shops can share servers. */
   SHELF_NAMESPACE: z
     .string()
@@ -71,6 +95,10 @@ export const ConfigSchema = z.object({
   retrieval: RetrievalConfigSchema,
   refreshMs: z.number(),
   logRequests: z.boolean(),
+  feed: FeedConfigSchema,
+  behavior: BehaviorConfigSchema,
+  consumer: z.enum(['thread', 'inline', 'off']),
+  ranking: RankConfigSchema,
   backends: z.object({
     namespace: z.string(),
     elasticsearchUrl: z.string().optional(),
@@ -92,6 +120,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${msg}`);
   }
   const e = parsed.data;
+  if ((e.ELASTICSEARCH_URL === undefined) !== (e.QDRANT_URL === undefined)) {
+    const [set, unset] = e.ELASTICSEARCH_URL !== undefined ? ['ELASTICSEARCH_URL', 'QDRANT_URL'] : ['QDRANT_URL', 'ELASTICSEARCH_URL'];
+    // The indexer keeps BM25 and vectors consistent by writing both and swapping both at once;
+    // half of an index in a local folder and half on a server could not be swapped together
+    // (nor shared by a second service replica).
+    throw new ConfigError(
+      `invalid configuration: ${set} is set but ${unset} is not. Elasticsearch and Qdrant are used together ` +
+        `(BM25 and vectors are written and switched as one index): set both, or neither for the embedded index`,
+    );
+  }
   return ConfigSchema.parse({
     host: e.SHELF_HOST,
     port: e.PORT,
@@ -116,6 +154,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     refreshMs: e.SHELF_REFRESH_MS,
     logRequests: e.SHELF_LOG_REQUESTS,
+    feed: FeedConfigSchema.parse({ ...(e.SHELF_FEED_EXCLUDE_SHOWN !== undefined && { exclude_shown: e.SHELF_FEED_EXCLUDE_SHOWN }) }),
+    behavior: BehaviorConfigSchema.parse({
+      ...(e.SHELF_SHORT_HALF_LIFE_MS !== undefined && { short_half_life_ms: e.SHELF_SHORT_HALF_LIFE_MS }),
+      ...(e.SHELF_TRENDING_HALF_LIFE_MS !== undefined && { trending_half_life_ms: e.SHELF_TRENDING_HALF_LIFE_MS }),
+    }),
+    consumer: e.SHELF_CONSUMER,
+    ranking: RankConfigSchema.parse({
+      mode: e.SHELF_RANK,
+      ...(e.SHELF_RANK_MODEL_DIR !== '' && { model_dir: path.resolve(e.SHELF_RANK_MODEL_DIR) }),
+      ...(e.SHELF_RANK_A !== undefined && { a: e.SHELF_RANK_A }),
+      ...(e.SHELF_RANK_B !== undefined && { b: e.SHELF_RANK_B }),
+      ...(e.SHELF_RANK_C !== undefined && { c: e.SHELF_RANK_C }),
+      ...(e.SHELF_RANK_WINDOW !== undefined && { window: e.SHELF_RANK_WINDOW }),
+      ...(e.SHELF_RANK_REFRESH_MS !== undefined && { refresh_ms: e.SHELF_RANK_REFRESH_MS }),
+    }),
     backends: {
       namespace: e.SHELF_NAMESPACE,
       ...(e.ELASTICSEARCH_URL && { elasticsearchUrl: e.ELASTICSEARCH_URL }),

@@ -1,10 +1,8 @@
 import { serve } from '@hono/node-server';
-import { indexCatalog } from '../indexer/index-catalog.ts';
 import { terminalProgress } from '../indexer/progress.ts';
-import { openSearcher } from '../retrieval/searcher.ts';
-import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from './embedding/load.ts';
+import { openService } from './service.ts';
 
 /**
  * `npm start`: bring the index up to date with the configured catalog (a no-op when nothing
@@ -14,18 +12,14 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
   const imageEmbedder = await loadImageEmbedder(config.embedder);
-  if (config.catalog && !process.argv.includes('--no-index')) {
-    const s = await indexCatalog({
-      catalogPath: config.catalog,
-      dataDir: config.dataDir,
-      embedder,
-      progress: terminalProgress(),
-      ...(imageEmbedder && { imageEmbedder }),
-    });
-    console.log(`index: ${s.indexed} indexed, ${s.unchanged} unchanged, ${s.skipped} skipped → ${s.generation}`);
-  }
-  const searcher = await openSearcher({ dataDir: config.dataDir, embedder, imageEmbedder, retrieval: config.retrieval });
-  const app = createApp({ searcher, embedder, logRequests: config.logRequests });
+  const service = await openService(config, {
+    embedder,
+    imageEmbedder,
+    catalog: process.argv.includes('--no-index') ? undefined : config.catalog,
+    progress: terminalProgress(),
+    log: (line) => console.log(line),
+  });
+  const { searcher } = service;
   const timer = setInterval(() => {
     searcher.refresh().then(
       (switched) => switched && console.log(`serving index generation ${searcher.generation}`),
@@ -34,13 +28,16 @@ async function main(): Promise<void> {
   }, config.refreshMs);
   timer.unref();
 
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
-    console.log(`shelf listening on http://${config.host}:${info.port} (index ${searcher.generation ?? 'empty'}, embedder ${embedder.id})`);
+  const server = serve({ fetch: service.app.fetch, hostname: config.host, port: config.port }, (info) => {
+    console.log(
+      `shelf listening on http://${config.host}:${info.port} (index ${searcher.generation ?? 'empty'}, embedder ${embedder.id}, ` +
+        `stream ${service.behavior.log.kind}, state ${service.behavior.state.kind})`,
+    );
   });
   const shutdown = () => {
     clearInterval(timer);
     server.close(async () => {
-      await searcher.close();
+      await service.close();
       await embedder.close?.();
       process.exit(0);
     });

@@ -25,6 +25,55 @@ export function createMetrics() {
       labelNames: ['route'] as const,
       registers: [registry],
     }),
+    eventsAccepted: new client.Counter({
+      name: 'shelf_events_accepted_total',
+      help: 'Behaviour events durably appended to the stream, by type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    eventsRejected: new client.Counter({
+      name: 'shelf_events_rejected_total',
+      help: 'Behaviour events rejected by validation',
+      registers: [registry],
+    }),
+    eventsApplied: new client.Counter({
+      name: 'shelf_events_applied_total',
+      help: 'Events whose effects the consumer stored',
+      registers: [registry],
+    }),
+    eventsDuplicate: new client.Counter({
+      name: 'shelf_events_duplicate_total',
+      help: 'Redelivered or repeated events the consumer skipped (already applied)',
+      registers: [registry],
+    }),
+    deadLetters: new client.Counter({
+      name: 'shelf_dead_letters_total',
+      help: 'Stream messages the consumer could not use and dead-lettered',
+      registers: [registry],
+    }),
+    consumerErrors: new client.Counter({
+      name: 'shelf_consumer_errors_total',
+      help: 'Consumer batches that failed and were retried',
+      registers: [registry],
+    }),
+    feedLatency: new client.Histogram({
+      name: 'shelf_feed_duration_seconds',
+      help: 'Feed latency inside the service',
+      labelNames: ['cold_start'] as const,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    feedDegraded: new client.Counter({
+      name: 'shelf_feed_degraded_total',
+      help: 'Feeds answered without a recall route because it failed',
+      labelNames: ['route'] as const,
+      registers: [registry],
+    }),
+    servedLogLost: new client.Counter({
+      name: 'shelf_served_log_lost_total',
+      help: 'Served-response log entries that could not be written',
+      registers: [registry],
+    }),
   };
 }
 

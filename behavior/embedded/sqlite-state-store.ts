@@ -51,7 +51,7 @@ export class SqliteStateStore implements StateStore {
       CREATE TABLE IF NOT EXISTS cooc (a TEXT NOT NULL, b TEXT NOT NULL, w REAL NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS cooc_top ON cooc (a, w DESC);
       CREATE TABLE IF NOT EXISTS counts (id TEXT PRIMARY KEY, n REAL NOT NULL) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS dead (seq INTEGER PRIMARY KEY AUTOINCREMENT, position TEXT, raw TEXT, reason TEXT, ts INTEGER);
+      CREATE TABLE IF NOT EXISTS dead (seq INTEGER PRIMARY KEY AUTOINCREMENT, position TEXT UNIQUE, raw TEXT, reason TEXT, ts INTEGER);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `);
     this.coocCap = opts.coocCap ?? 500;
@@ -76,7 +76,8 @@ export class SqliteStateStore implements StateStore {
       ),
       addCount: this.db.prepare<[string, number]>('INSERT INTO counts (id, n) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET n = n + excluded.n'),
       getCount: this.db.prepare<[string], { n: number }>('SELECT n FROM counts WHERE id = ?'),
-      addDead: this.db.prepare<[string, string, string, number]>('INSERT INTO dead (position, raw, reason, ts) VALUES (?, ?, ?, ?)'),
+      addDead: this.db.prepare<[string, string, string, number]>(// A redelivered bad message is the same dead letter, kept once.
+      'INSERT OR IGNORE INTO dead (position, raw, reason, ts) VALUES (?, ?, ?, ?)'),
       trimDead: this.db.prepare<[number]>('DELETE FROM dead WHERE seq <= (SELECT max(seq) FROM dead) - ?'),
       listDead: this.db.prepare<[number], DeadLetter>('SELECT position, raw, reason, ts FROM dead ORDER BY seq DESC LIMIT ?'),
       getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),

@@ -7,34 +7,52 @@ import type { Filters, RouteHit } from '../types.ts';
  * Production BM25: Elasticsearch 8. One alias per catalog pointing at a concrete index, so a
  * rebuild can build a new index and swap the alias atomically. Text fields use the built-in
  * `cjk` analyzer: Latin words are lowercased standard tokens and CJK runs become bigrams, the
- * same split src/text/analyze.ts makes for the embedded engine. (No English stemming: the
- * `english` analyzer lives in ES's analysis-common module; add a `.en` sub-field where it exists.)
+ * same split src/text/analyze.ts makes for the embedded engine. Fields of running English text
+ * also get a stemmed `.en` sub-field (the `english` analyzer: "running" finds "runs", as Porter
+ * stemming does in the embedded engine) when the cluster has it: it lives in the
+ * analysis-common module, which a stock Elasticsearch ships and the test runner
+ * (scripts/servers/es-runner) does not. Queries name the `.en` fields either way; a field an
+ * index does not map matches nothing.
  *
  * Filters are `filter` clauses of the same bool query as the match, so top-k is taken after
  * filtering, with the semantics of compileFilter() in retrieval/stores.ts.
  */
 export const FIELD_BOOSTS = { title: 4, brand: 2.5, category: 1.5, tags: 1.5, body: 1 } as const;
 
-const INDEX_BODY = {
-  settings: { number_of_shards: 1, number_of_replicas: 0 },
-  mappings: {
+/** Fields of running English text (not brand names) that get a stemmed `.en` sub-field. */
+const STEMMED_FIELDS = ['title', 'category', 'tags', 'body'] as const;
+
+const SEARCH_FIELDS = [
+  ...Object.entries(FIELD_BOOSTS).map(([f, b]) => `${f}^${b}`),
+  ...STEMMED_FIELDS.map((f) => `${f}.en^${FIELD_BOOSTS[f]}`),
+];
+
+const SETTINGS = { number_of_shards: 1, number_of_replicas: 0 };
+
+function indexMappings(english: boolean) {
+  const text = (field: keyof typeof FIELD_BOOSTS) => ({
+    type: 'text' as const,
+    analyzer: 'cjk',
+    ...(english && (STEMMED_FIELDS as readonly string[]).includes(field) && { fields: { en: { type: 'text' as const, analyzer: 'english' } } }),
+  });
+  return {
     dynamic: 'strict' as const,
     properties: {
       id: { type: 'keyword' as const },
       hash: { type: 'keyword' as const },
       doc: { type: 'object' as const, enabled: false },
-      title: { type: 'text' as const, analyzer: 'cjk' },
-      brand: { type: 'text' as const, analyzer: 'cjk' },
-      category: { type: 'text' as const, analyzer: 'cjk' },
-      tags: { type: 'text' as const, analyzer: 'cjk' },
-      body: { type: 'text' as const, analyzer: 'cjk' },
+      title: text('title'),
+      brand: text('brand'),
+      category: text('category'),
+      tags: text('tags'),
+      body: text('body'),
       brand_key: { type: 'keyword' as const },
       category_prefixes: { type: 'keyword' as const },
       price: { type: 'double' as const },
       in_stock: { type: 'boolean' as const },
     },
-  },
-};
+  };
+}
 
 export class BulkError extends Error {
   constructor(readonly failures: Array<{ id: string; reason: string }>) {
@@ -42,12 +60,18 @@ export class BulkError extends Error {
   }
 }
 
+/** How a store makes its writes visible: at once (service writes), or at an explicit refresh (a bulk build). */
+export type RefreshMode = 'wait_for' | 'deferred';
+
 export class ElasticsearchTextStore implements TextStore {
   readonly kind = 'elasticsearch';
 
   private constructor(
     private readonly client: Client,
+    /** An alias or a concrete index name: every request below works with either. */
     readonly alias: string,
+    private readonly ownsClient: boolean,
+    private readonly refresh: RefreshMode,
   ) {}
 
   /** Opens the alias, creating its first index when it does not exist yet. */
@@ -56,13 +80,26 @@ export class ElasticsearchTextStore implements TextStore {
     if (!(await client.indices.existsAlias({ name: opts.alias }))) {
       const index = `${opts.alias}-${Date.now()}`;
       try {
-        await client.indices.create({ index, ...INDEX_BODY, aliases: { [opts.alias]: { is_write_index: true } } });
+        await createIndex(client, index, { aliases: { [opts.alias]: { is_write_index: true } } });
       } catch (err) {
         // Another process created it first: fine, the alias exists now.
         if (!(err instanceof errors.ResponseError && err.body?.error?.type === 'resource_already_exists_exception')) throw err;
       }
     }
-    return new ElasticsearchTextStore(client, opts.alias);
+    return new ElasticsearchTextStore(client, opts.alias, opts.client === undefined, 'wait_for');
+  }
+
+  /**
+   * A store over an existing index or alias on a client the caller owns (close() leaves it
+   * open). `deferred` skips the per-bulk refresh: a fresh build refreshes once, before it is
+   * swapped in, which is several times faster than waiting for a refresh per batch.
+   */
+  static attach(client: Client, indexOrAlias: string, refresh: RefreshMode = 'wait_for'): ElasticsearchTextStore {
+    return new ElasticsearchTextStore(client, indexOrAlias, false, refresh);
+  }
+
+  private get refreshParam(): 'wait_for' | false {
+    return this.refresh === 'wait_for' ? 'wait_for' : false;
   }
 
   async upsert(input: StoredProduct[]): Promise<void> {
@@ -75,7 +112,7 @@ export class ElasticsearchTextStore implements TextStore {
     const docs = input.filter((d) => have.get(d.product.id) !== d.hash);
     if (docs.length === 0) return;
     const operations = docs.flatMap(({ product, hash }) => [{ index: { _index: this.alias, _id: product.id } }, toSource(product, hash)]);
-    const res = await this.client.bulk({ operations, refresh: 'wait_for' });
+    const res = await this.client.bulk({ operations, refresh: this.refreshParam });
     if (res.errors) {
       const failures = res.items
         .map((item, i) => ({ id: docs[i]!.product.id, error: item.index?.error }))
@@ -87,7 +124,7 @@ export class ElasticsearchTextStore implements TextStore {
 
   async delete(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const res = await this.client.bulk({ operations: ids.map((id) => ({ delete: { _index: this.alias, _id: id } })), refresh: 'wait_for' });
+    const res = await this.client.bulk({ operations: ids.map((id) => ({ delete: { _index: this.alias, _id: id } })), refresh: this.refreshParam });
     if (res.errors) {
       // Deleting what is not there is a no-op, as in every store.
       const failures = res.items
@@ -112,7 +149,7 @@ export class ElasticsearchTextStore implements TextStore {
               query,
               type: 'most_fields',
               operator: 'or',
-              fields: Object.entries(FIELD_BOOSTS).map(([f, b]) => `${f}^${b}`),
+              fields: SEARCH_FIELDS,
             },
           },
           filter: filterClauses(filters),
@@ -156,7 +193,35 @@ export class ElasticsearchTextStore implements TextStore {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    if (this.ownsClient) await this.client.close();
+  }
+}
+
+/**
+ * Creates a concrete index with Shelf's mapping. `meta` lands in the mapping's `_meta`, which
+ * lives and dies with the index: the production backend records there how the index's vectors
+ * were made, so the record can never outlive or disagree with the index it describes.
+ */
+export async function createIndex(
+  client: Client,
+  index: string,
+  opts: { meta?: Record<string, unknown>; aliases?: Record<string, { is_write_index?: boolean }> } = {},
+): Promise<{ english: boolean }> {
+  const create = (english: boolean) =>
+    client.indices.create({
+      index,
+      settings: SETTINGS,
+      mappings: { ...indexMappings(english), ...(opts.meta && { _meta: opts.meta }) },
+      ...(opts.aliases && { aliases: opts.aliases }),
+    });
+  try {
+    await create(true);
+    return { english: true };
+  } catch (err) {
+    // A cluster without analysis-common (the test runner) has no `english` analyzer.
+    if (!(err instanceof errors.ResponseError && /analyzer \[english\] has not been configured/.test(JSON.stringify(err.body ?? '')))) throw err;
+    await create(false);
+    return { english: false };
   }
 }
 

@@ -1,15 +1,12 @@
-import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeQdrant, OPENAPI_PATH, OpenApiContract, type JsonObject } from '../../test/fakes/qdrant.ts';
 import type { Product } from '../../src/catalog/product.ts';
 import { compileFilter, filterPayload } from '../stores.ts';
 import type { Filters } from '../types.ts';
+import { aliasTarget, collectionsWithPrefix, dropCollection, swapAlias } from './qdrant-aliases.ts';
 import {
   PAYLOAD_INDEXES,
+  qdrantClient,
   QdrantVectorStore,
   UPSERT_BATCH,
   categoryPrefixes,
@@ -19,412 +16,10 @@ import {
 } from './qdrant-vector-store.ts';
 
 /**
- * Contract tests for the Qdrant adapter, runnable without a Qdrant server.
- *
- * A small HTTP server stands in for Qdrant. For every request it finds the operation in the
- * published OpenAPI description (/work/shared/contracts/qdrant-openapi.json), validates the JSON
- * body against that operation's requestBody schema, and answers with a canned response that is
- * itself validated against the operation's 200 response schema before it is sent. Any mismatch
- * is recorded and fails the test.
- *
- * The canned responses are computed from a tiny in-memory map (brute-force cosine, a naive
- * evaluator for the few filter shapes the adapter emits) only so that they look plausible. This
- * is NOT a Qdrant reimplementation and says nothing about Qdrant's own semantics: those are
- * covered by qdrant-conformance.test.ts against a real server (QDRANT_URL).
+ * Contract tests for the Qdrant adapter, runnable without a Qdrant server, against the
+ * OpenAPI-validating stand-in in test/fakes/qdrant.ts (every request body and canned response
+ * is checked against the published schema).
  */
-
-const OPENAPI_PATH = process.env.QDRANT_OPENAPI ?? fileURLToPath(new URL('../../../shared/contracts/qdrant-openapi.json', import.meta.url));
-const DOC_ID = 'qdrant-openapi.json';
-
-// ajv-formats is CommonJS; under NodeNext its default export is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type JsonObject = { [k: string]: Json };
-
-/**
- * OpenAPI 3.0 writes "T or null" as `anyOf: [T, {nullable: true}]`; ajv refuses `nullable`
- * without `type`, so such a schema becomes `{type: 'null'}` (or `anyOf: [rest, null]`).
- */
-function fixNullable(s: Json): Json {
-  if (Array.isArray(s)) return s.map(fixNullable);
-  if (s === null || typeof s !== 'object') return s;
-  const o: JsonObject = {};
-  for (const [k, v] of Object.entries(s)) o[k] = fixNullable(v);
-  if (o['nullable'] === true && o['type'] === undefined) {
-    delete o['nullable'];
-    const meaningful = Object.keys(o).filter((k) => !['description', 'default', 'example', 'title'].includes(k));
-    return meaningful.length === 0 ? { ...o, type: 'null' } : { anyOf: [o, { type: 'null' }] };
-  }
-  return o;
-}
-
-/** Rewrites document-local refs (`#/components/...`) so a schema cut out of the document still resolves. */
-function rebaseRefs(s: Json): Json {
-  if (Array.isArray(s)) return s.map(rebaseRefs);
-  if (s === null || typeof s !== 'object') return s;
-  const o: JsonObject = {};
-  for (const [k, v] of Object.entries(s)) o[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${DOC_ID}${v}` : rebaseRefs(v);
-  return o;
-}
-
-interface Operation {
-  method: string;
-  template: string;
-  operationId: string;
-  regex: RegExp;
-  params: string[];
-  request?: ValidateFunction;
-  response?: ValidateFunction;
-}
-
-class OpenApiContract {
-  readonly doc: JsonObject;
-  readonly ops: Operation[] = [];
-  private readonly ajv: Ajv;
-
-  constructor(file: string) {
-    this.doc = JSON.parse(fs.readFileSync(file, 'utf8')) as JsonObject;
-    this.ajv = new Ajv({ strict: false, allErrors: true });
-    addFormats(this.ajv);
-    const isInt = (unsigned: boolean) => (n: number) => Number.isInteger(n) && (!unsigned || n >= 0);
-    for (const f of ['uint', 'uint8', 'uint32', 'uint64']) this.ajv.addFormat(f, { type: 'number', validate: isInt(true) });
-    this.ajv.addFormat('int64', { type: 'number', validate: isInt(false) });
-    for (const f of ['float', 'double']) this.ajv.addFormat(f, { type: 'number', validate: (n: number) => Number.isFinite(n) });
-    this.ajv.addFormat('partial-date-time', true);
-    this.ajv.addSchema({ ...(fixNullable(this.doc) as JsonObject), $id: DOC_ID });
-
-    const paths = (this.doc['paths'] ?? {}) as Record<string, Record<string, JsonObject>>;
-    for (const [template, methods] of Object.entries(paths)) {
-      for (const [method, op] of Object.entries(methods)) {
-        if (typeof op !== 'object' || op === null || typeof op['operationId'] !== 'string') continue;
-        const params: string[] = [];
-        const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{([^}]+)\\?\}/g, (_m, name: string) => {
-          params.push(name);
-          return '([^/]+)';
-        });
-        this.ops.push({ method: method.toUpperCase(), template, operationId: op['operationId'], regex: new RegExp(`^${pattern}$`), params });
-      }
-    }
-    // Literal segments win over templates (`/collections/aliases` before `/collections/{name}`).
-    this.ops.sort((a, b) => a.params.length - b.params.length);
-  }
-
-  find(method: string, path: string): { op: Operation; params: Record<string, string> } | undefined {
-    for (const op of this.ops) {
-      if (op.method !== method) continue;
-      const m = op.regex.exec(path);
-      if (!m) continue;
-      const params: Record<string, string> = {};
-      op.params.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1]!)));
-      return { op, params };
-    }
-    return undefined;
-  }
-
-  byId(operationId: string): Operation | undefined {
-    return this.ops.find((o) => o.operationId === operationId);
-  }
-
-  private rawOp(op: Operation): JsonObject {
-    const paths = this.doc['paths'] as Record<string, Record<string, JsonObject>>;
-    return paths[op.template]![op.method.toLowerCase()]!;
-  }
-
-  private readonly compiled = new Map<string, ValidateFunction>();
-
-  private compile(schema: Json): ValidateFunction {
-    const key = JSON.stringify(schema);
-    let v = this.compiled.get(key);
-    if (!v) {
-      v = this.ajv.compile(rebaseRefs(fixNullable(schema)) as JsonObject);
-      this.compiled.set(key, v);
-    }
-    return v;
-  }
-
-  /** Validator of the JSON request body, or undefined when the operation takes none. */
-  requestValidator(op: Operation): ValidateFunction | undefined {
-    if (!op.request) {
-      const schema = (this.rawOp(op)['requestBody'] as JsonObject | undefined)?.['content'] as JsonObject | undefined;
-      const json = (schema?.['application/json'] as JsonObject | undefined)?.['schema'];
-      if (json === undefined) return undefined;
-      op.request = this.compile(json);
-    }
-    return op.request;
-  }
-
-  /**
-   * Checks query parameters against the operation's declared `in: query` parameters: unknown
-   * names are errors, values are coerced from their string form and validated by schema.
-   */
-  queryErrors(op: Operation, query: URLSearchParams): string[] {
-    const declared = ((this.rawOp(op)['parameters'] ?? []) as JsonObject[]).filter((p) => p['in'] === 'query');
-    const errors: string[] = [];
-    for (const [name, raw] of query.entries()) {
-      const param = declared.find((p) => p['name'] === name);
-      if (!param) {
-        errors.push(`${op.operationId}: undeclared query parameter ${name}`);
-        continue;
-      }
-      const validate = this.compile(param['schema'] ?? {});
-      const candidates: unknown[] = [raw];
-      if (raw === 'true' || raw === 'false') candidates.unshift(raw === 'true');
-      if (raw.trim() !== '' && Number.isFinite(Number(raw))) candidates.unshift(Number(raw));
-      if (!candidates.some((v) => validate(v))) errors.push(`${op.operationId}: query ${name}=${raw}: ${JSON.stringify(validate.errors)}`);
-    }
-    return errors;
-  }
-
-  responseValidator(op: Operation): ValidateFunction {
-    if (!op.response) {
-      const ok = ((this.rawOp(op)['responses'] as JsonObject)['200'] as JsonObject | undefined)?.['content'] as JsonObject | undefined;
-      const json = (ok?.['application/json'] as JsonObject | undefined)?.['schema'];
-      if (json === undefined) throw new Error(`${op.operationId} has no 200 application/json response schema`);
-      op.response = this.compile(json);
-    }
-    return op.response;
-  }
-}
-
-interface Recorded {
-  operationId: string;
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: any;
-  response: any;
-}
-
-interface FakePoint {
-  id: string;
-  vector: number[];
-  payload: Record<string, Json>;
-}
-
-interface FakeCollection {
-  dim: number;
-  vectorName: string;
-  indexes: Map<string, string>;
-  points: Map<string, FakePoint>;
-}
-
-/** Naive evaluation of the filter shapes the adapter emits, only to make canned responses plausible. */
-function naiveMatch(filter: any, payload: Record<string, Json>): boolean {
-  if (!filter) return true;
-  const must: any[] = Array.isArray(filter.must) ? filter.must : filter.must ? [filter.must] : [];
-  return must.every((c) => {
-    const v = payload[c.key];
-    if (c.match) return Array.isArray(v) ? v.includes(c.match.value) : v === c.match.value;
-    if (c.range) {
-      if (typeof v !== 'number') return false;
-      const r = c.range;
-      return (r.gte === undefined || v >= r.gte) && (r.lte === undefined || v <= r.lte) && (r.gt === undefined || v > r.gt) && (r.lt === undefined || v < r.lt);
-    }
-    return false;
-  });
-}
-
-function cosine(a: number[], b: number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * (b[i] ?? 0);
-    na += a[i]! * a[i]!;
-    nb += (b[i] ?? 0) * (b[i] ?? 0);
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}
-
-function selectPayload(payload: Record<string, Json>, withPayload: unknown): Record<string, Json> | null {
-  if (withPayload === undefined || withPayload === false) return null;
-  if (Array.isArray(withPayload)) return Object.fromEntries(Object.entries(payload).filter(([k]) => withPayload.includes(k)));
-  return payload;
-}
-
-class FakeQdrant {
-  readonly requests: Recorded[] = [];
-  readonly errors: string[] = [];
-  readonly collections = new Map<string, FakeCollection>();
-  private server!: http.Server;
-  private opCounter = 0;
-  url = '';
-
-  constructor(readonly contract: OpenApiContract) {}
-
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => this.handle(req, Buffer.concat(chunks).toString('utf8'), res));
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  reset(): void {
-    this.requests.length = 0;
-    this.errors.length = 0;
-    this.collections.clear();
-  }
-
-  ops(): string[] {
-    return this.requests.map((r) => r.operationId);
-  }
-
-  private reply(res: http.ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  }
-
-  private handle(req: http.IncomingMessage, raw: string, res: http.ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const method = req.method ?? 'GET';
-    const found = this.contract.find(method, url.pathname);
-    if (!found) {
-      this.errors.push(`${method} ${url.pathname}: no such operation in the OpenAPI description`);
-      return this.reply(res, 404, { status: { error: 'not found' }, time: 0 });
-    }
-    const { op, params } = found;
-    let body: any;
-    if (raw.length > 0) {
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        this.errors.push(`${op.operationId}: request body is not JSON`);
-        return this.reply(res, 400, { status: { error: 'bad json' }, time: 0 });
-      }
-    }
-    const validate = this.contract.requestValidator(op);
-    if (validate) {
-      if (body === undefined) this.errors.push(`${op.operationId}: request body missing`);
-      else if (!validate(body)) this.errors.push(`${op.operationId} request: ${JSON.stringify(validate.errors)}`);
-    } else if (body !== undefined) {
-      this.errors.push(`${op.operationId}: operation takes no request body`);
-    }
-    this.errors.push(...this.contract.queryErrors(op, url.searchParams));
-    const query = Object.fromEntries(url.searchParams.entries());
-    let result: unknown;
-    try {
-      result = this.result(op.operationId, params['collection_name'] ?? '', body ?? {}, query);
-    } catch (e) {
-      const message = (e as Error).message;
-      this.requests.push({ operationId: op.operationId, method, path: url.pathname, query, body, response: undefined });
-      return this.reply(res, 404, { status: { error: message }, time: 0.0001 });
-    }
-    const response = op.operationId === 'root' ? result : { usage: null, time: 0.000123, status: 'ok', result };
-    const check = this.contract.responseValidator(op);
-    if (!check(response)) this.errors.push(`${op.operationId} canned response: ${JSON.stringify(check.errors)}`);
-    this.requests.push({ operationId: op.operationId, method, path: url.pathname, query, body, response });
-    this.reply(res, 200, response);
-  }
-
-  private collection(name: string): FakeCollection {
-    const c = this.collections.get(name);
-    if (!c) throw new Error(`Not found: Collection \`${name}\` doesn't exist!`);
-    return c;
-  }
-
-  private updateResult() {
-    return { operation_id: ++this.opCounter, status: 'completed' };
-  }
-
-  collectionInfo(c: FakeCollection) {
-    return {
-      status: 'green',
-      optimizer_status: 'ok',
-      indexed_vectors_count: 0,
-      points_count: c.points.size,
-      segments_count: 2,
-      config: {
-        params: {
-          vectors: { [c.vectorName]: { size: c.dim, distance: 'Cosine' } },
-          shard_number: 1,
-          replication_factor: 1,
-          write_consistency_factor: 1,
-          on_disk_payload: true,
-        },
-        hnsw_config: { m: 16, ef_construct: 100, full_scan_threshold: 10000, max_indexing_threads: 0, on_disk: false },
-        optimizer_config: {
-          deleted_threshold: 0.2,
-          vacuum_min_vector_number: 1000,
-          default_segment_number: 0,
-          max_segment_size: null,
-          memmap_threshold: null,
-          indexing_threshold: 10000,
-          flush_interval_sec: 5,
-          max_optimization_threads: null,
-        },
-        wal_config: { wal_capacity_mb: 32, wal_segments_ahead: 0 },
-        quantization_config: null,
-      },
-      payload_schema: Object.fromEntries([...c.indexes].map(([field, type]) => [field, { data_type: type, points: c.points.size }])),
-    };
-  }
-
-  private result(operationId: string, name: string, body: any, query: Record<string, string>): unknown {
-    switch (operationId) {
-      case 'root':
-        return { title: 'qdrant - vector search engine', version: '1.19.0', commit: '0000000000000000000000000000000000000000' };
-      case 'collection_exists':
-        return { exists: this.collections.has(name) };
-      case 'get_collection':
-        return this.collectionInfo(this.collection(name));
-      case 'create_collection': {
-        const [vectorName, params] = Object.entries(body.vectors as Record<string, { size: number }>)[0]!;
-        this.collections.set(name, { dim: params.size, vectorName, indexes: new Map(), points: new Map() });
-        return true;
-      }
-      case 'delete_collection':
-        return this.collections.delete(name);
-      case 'create_field_index':
-        this.collection(name).indexes.set(body.field_name, body.field_schema);
-        return this.updateResult();
-      case 'upsert_points': {
-        const c = this.collection(name);
-        for (const p of body.points as Array<{ id: string; vector: Record<string, number[]>; payload: Record<string, Json> }>) {
-          c.points.set(String(p.id), { id: String(p.id), vector: p.vector[c.vectorName] ?? [], payload: p.payload });
-        }
-        return this.updateResult();
-      }
-      case 'delete_points': {
-        const c = this.collection(name);
-        for (const id of body.points as string[]) c.points.delete(String(id));
-        return this.updateResult();
-      }
-      case 'query_points': {
-        const c = this.collection(name);
-        const scored = [...c.points.values()]
-          .filter((p) => naiveMatch(body.filter, p.payload))
-          .map((p) => ({ id: p.id, version: 1, score: cosine(body.query as number[], p.vector), payload: selectPayload(p.payload, body.with_payload) }))
-          .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
-        return { points: scored.slice(0, body.limit ?? 10) };
-      }
-      case 'scroll_points': {
-        const c = this.collection(name);
-        const sorted = [...c.points.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-        const start = body.offset === undefined ? 0 : sorted.findIndex((p) => p.id >= String(body.offset));
-        const limit = body.limit ?? 10;
-        const page = start < 0 ? [] : sorted.slice(start, start + limit);
-        const next = start < 0 ? undefined : sorted[start + limit];
-        return {
-          points: page.map((p) => ({ id: p.id, payload: selectPayload(p.payload, body.with_payload) })),
-          next_page_offset: next ? next.id : null,
-        };
-      }
-      case 'count_points':
-        return { count: [...this.collection(name).points.values()].filter((p) => naiveMatch(body.filter, p.payload)).length };
-      default:
-        throw new Error(`the contract server has no canned response for ${operationId} (${JSON.stringify(query)})`);
-    }
-  }
-}
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -448,7 +43,17 @@ const USED_OPERATIONS: Array<[string, string, string]> = [
   ['query_points', 'POST', '/collections/{collection_name}/points/query'],
   ['scroll_points', 'POST', '/collections/{collection_name}/points/scroll'],
   ['count_points', 'POST', '/collections/{collection_name}/points/count'],
+  // The image store: sets and removes the `image` vector of existing points.
+  ['update_vectors', 'PUT', '/collections/{collection_name}/points/vectors'],
+  ['delete_vectors', 'POST', '/collections/{collection_name}/points/vectors/delete'],
+  // The production back end's rebuild switch and clean-up (qdrant-aliases.ts), and its health check.
+  ['update_aliases', 'POST', '/collections/aliases'],
+  ['get_collections_aliases', 'GET', '/aliases'],
+  ['get_collections', 'GET', '/collections'],
+  ['delete_collection', 'DELETE', '/collections/{collection_name}'],
+  ['root', 'GET', '/'],
 ];
+const BODILESS = ['collection_exists', 'get_collection', 'get_collections_aliases', 'get_collections', 'delete_collection', 'root'];
 
 describe('Qdrant OpenAPI description', () => {
   it('loads, and every operation the adapter uses exists with compilable request and response schemas', () => {
@@ -462,7 +67,7 @@ describe('Qdrant OpenAPI description', () => {
       expect([op!.method, op!.template]).toEqual([method, template]);
       expect(contract.find(method, template.replace('{collection_name}', 'shelf_products'))?.op.operationId).toBe(operationId);
       expect(typeof contract.responseValidator(op!)).toBe('function');
-      const hasBody = !['collection_exists', 'get_collection'].includes(operationId);
+      const hasBody = !BODILESS.includes(operationId);
       expect(contract.requestValidator(op!) !== undefined, operationId).toBe(hasBody);
     }
   });
@@ -535,7 +140,7 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
 
   it('refuses an existing collection without the named vector', async () => {
     await open();
-    fake.collections.get('shelf_test')!.vectorName = 'image';
+    fake.collections.get('shelf_test')!.vectors = { image: DIM };
     await expect(open()).rejects.toThrow(/no named vector "text"/);
   });
 
@@ -667,6 +272,105 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
     expect(scrolls.length).toBe(3);
     expect(scrolls[0]!.body).toEqual({ limit: 1024, with_payload: ['product_id', 'hash'], with_vector: false });
     expect(scrolls[1]!.body.offset).toBe(scrolls[0]!.response.result.next_page_offset);
+  });
+});
+
+describe('the image vector of the same collection, against the OpenAPI contract', () => {
+  const fake = new FakeQdrant(new OpenApiContract(OPENAPI_PATH));
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+  beforeEach(() => fake.reset());
+  afterEach(() => expect(fake.errors).toEqual([]));
+  const vectors = { text: 4, image: 3 };
+
+  it('creates one collection with both named vectors and refuses one whose image dimension differs', async () => {
+    await QdrantVectorStore.open({ url: fake.url, collection: 'c', dim: 4, collectionVectors: vectors });
+    expect(fake.requests[1]!.body).toEqual({ vectors: { text: { size: 4, distance: 'Cosine' }, image: { size: 3, distance: 'Cosine' } } });
+    await expect(QdrantVectorStore.open({ url: fake.url, collection: 'c', dim: 4, collectionVectors: { text: 4, image: 5 } })).rejects.toThrow(
+      /vector "image" has dimension 3, but the embedder produces dimension 5/,
+    );
+    await expect(QdrantVectorStore.open({ url: fake.url, collection: 'c', dim: 4, vector: 'image', collectionVectors: vectors })).rejects.toThrow(/disagrees/);
+  });
+
+  it('sets, searches, lists, counts and removes image vectors on the text store\'s points', async () => {
+    const client = qdrantClient({ url: fake.url });
+    const text = await QdrantVectorStore.open({ url: fake.url, client, collection: 'c', dim: 4, collectionVectors: vectors });
+    const image = await QdrantVectorStore.open({ url: fake.url, client, collection: 'c', dim: 3, vector: 'image', collectionVectors: vectors });
+    await text.upsert(['a', 'b', 'c'].map((id) => ({ product: product(id, { price: id === 'b' ? 30 : 10 }), hash: `h-${id}`, vector: unit([1, 0, 0, 0]) })));
+    fake.requests.length = 0;
+    await image.upsert([
+      { product: product('a'), hash: 'h-a', vector: unit([1, 0, 0]) },
+      { product: product('b'), hash: 'h-b', vector: unit([0.8, 0.2, 0]) },
+    ]);
+    expect(fake.ops()).toEqual(['update_vectors']);
+    expect(fake.requests[0]!.query['wait']).toBe('true');
+    expect(fake.requests[0]!.body.points[0]).toEqual({ id: pointId('a'), vector: { image: [1, 0, 0] } });
+
+    expect((await image.search(unit([1, 0, 0]), 5)).map((h) => h.id)).toEqual(['a', 'b']);
+    expect(fake.requests.at(-1)!.body.using).toBe('image');
+    expect((await image.search(unit([1, 0, 0]), 5, { price_min: 20 })).map((h) => h.id)).toEqual(['b']);
+    expect(await image.count()).toBe(2);
+    expect(fake.requests.at(-1)!.body).toEqual({ exact: true, filter: { must: [{ has_vector: 'image' }] } });
+    expect(await image.hashes()).toEqual(new Map([['a', 'h-a'], ['b', 'h-b']]));
+    expect(await text.count()).toBe(3);
+
+    fake.requests.length = 0;
+    await image.delete(['a', 'no-such-product']);
+    expect(fake.requests[0]!.body).toEqual({ vector: ['image'], filter: { must: [{ has_id: [pointId('a'), pointId('no-such-product')] }] } });
+    expect(await image.count()).toBe(1);
+    expect(await text.count()).toBe(3);
+    // Rewriting a point through the text store drops its image vector (the indexer rewrites it next).
+    await text.upsert([{ product: product('b'), hash: 'h-b2', vector: unit([1, 0, 0, 0]) }]);
+    expect(await image.count()).toBe(0);
+  });
+});
+
+describe('Qdrant aliases against the OpenAPI contract', () => {
+  const fake = new FakeQdrant(new OpenApiContract(OPENAPI_PATH));
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+  beforeEach(() => fake.reset());
+  afterEach(() => expect(fake.errors).toEqual([]));
+
+  it('creates an alias, then moves it with delete + create in ONE request, and searches through it', async () => {
+    const client = qdrantClient({ url: fake.url });
+    const a = await QdrantVectorStore.open({ url: fake.url, client, collection: 'shelf-products-1', dim: 4 });
+    await a.upsert([{ product: product('old'), hash: 'h', vector: unit([1, 0, 0, 0]) }]);
+    const b = await QdrantVectorStore.open({ url: fake.url, client, collection: 'shelf-products-2', dim: 4 });
+    await b.upsert([{ product: product('new'), hash: 'h', vector: unit([1, 0, 0, 0]) }]);
+
+    expect(await aliasTarget(client, 'shelf-products')).toBeUndefined();
+    fake.requests.length = 0;
+    await swapAlias(client, 'shelf-products', 'shelf-products-1');
+    expect(fake.ops()).toEqual(['get_collections_aliases', 'update_aliases']);
+    expect(fake.requests[1]!.body).toEqual({ actions: [{ create_alias: { collection_name: 'shelf-products-1', alias_name: 'shelf-products' } }] });
+    const viaAlias = QdrantVectorStore.attach(client, 'shelf-products', 4);
+    expect((await viaAlias.search(unit([1, 0, 0, 0]), 5)).map((h) => h.id)).toEqual(['old']);
+
+    fake.requests.length = 0;
+    await swapAlias(client, 'shelf-products', 'shelf-products-2');
+    expect(fake.ops()).toEqual(['get_collections_aliases', 'update_aliases']);
+    expect(fake.requests[1]!.body).toEqual({
+      actions: [{ delete_alias: { alias_name: 'shelf-products' } }, { create_alias: { collection_name: 'shelf-products-2', alias_name: 'shelf-products' } }],
+    });
+    // The same store object now reads the new collection: nothing to reopen.
+    expect((await viaAlias.search(unit([1, 0, 0, 0]), 5)).map((h) => h.id)).toEqual(['new']);
+    expect(await aliasTarget(client, 'shelf-products')).toBe('shelf-products-2');
+
+    // Moving it where it already points sends no change.
+    fake.requests.length = 0;
+    await swapAlias(client, 'shelf-products', 'shelf-products-2');
+    expect(fake.ops()).toEqual(['get_collections_aliases']);
+  });
+
+  it('lists collections by prefix and drops them idempotently', async () => {
+    const client = qdrantClient({ url: fake.url });
+    for (const c of ['shelf-products-1', 'shelf-products-2', 'other']) await QdrantVectorStore.open({ url: fake.url, client, collection: c, dim: 4 });
+    expect((await collectionsWithPrefix(client, 'shelf-products-')).sort()).toEqual(['shelf-products-1', 'shelf-products-2']);
+    await dropCollection(client, 'shelf-products-1');
+    await dropCollection(client, 'shelf-products-1');
+    expect(await collectionsWithPrefix(client, 'shelf-products-')).toEqual(['shelf-products-2']);
+    expect(fake.ops().filter((o) => o === 'delete_collection')).toHaveLength(1);
   });
 });
 

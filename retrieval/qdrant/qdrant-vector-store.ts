@@ -4,8 +4,14 @@ import { filterKey, type VectorPoint, type VectorStore } from '../stores.ts';
 import type { Filters, RouteHit } from '../types.ts';
 
 /**
- * Production vector store on Qdrant: one collection per catalog, one named vector (`text`,
- * cosine). Qdrant point ids must be unsigned integers or UUIDs, so each product id is mapped to
+ * Production vector store on Qdrant: one collection per catalog with named cosine vectors,
+ * `text` and, when product images are indexed, `image`. A store reads and writes one of them:
+ *  - the `text` store owns the points: its upsert writes the whole point (payload + text
+ *    vector, which drops any image vector: the indexer writes the image right after), its
+ *    delete removes the point;
+ *  - the `image` store only sets or removes the image vector of existing points, so "has an
+ *    image vector" (`has_vector`) is what it counts, lists and searches.
+ * Qdrant point ids must be unsigned integers or UUIDs, so each product id is mapped to
  * a deterministic UUID (v5) and the product id itself is kept in the payload (`product_id`).
  *
  * Filters are translated to a Qdrant filter evaluated inside the HNSW search, with the same
@@ -18,6 +24,8 @@ import type { Filters, RouteHit } from '../types.ts';
  */
 
 export const VECTOR_NAME = 'text';
+export const IMAGE_VECTOR_NAME = 'image';
+export type VectorName = typeof VECTOR_NAME | typeof IMAGE_VECTOR_NAME;
 export const UPSERT_BATCH = 256;
 const DELETE_BATCH = 1024;
 const SCROLL_PAGE = 1024;
@@ -109,29 +117,61 @@ export interface QdrantOpenOptions {
   dim: number;
   /** Request timeout in ms (the client's default is 300 s). */
   timeoutMs?: number;
+  /** Reuse a client (the production backend shares one across stores). */
+  client?: QdrantClient;
+  /** The named vector this store reads and writes (default `text`). */
+  vector?: VectorName;
+  /** Dimension of every named vector the collection holds, created together (default: this store's only). */
+  collectionVectors?: Partial<Record<VectorName, number>>;
+}
+
+export function qdrantClient(opts: { url: string; apiKey?: string | undefined; timeoutMs?: number | undefined }): QdrantClient {
+  return new QdrantClient({
+    url: opts.url,
+    ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
+    ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
+    checkCompatibility: false,
+  });
 }
 
 export class QdrantVectorStore implements VectorStore {
   readonly kind = 'qdrant';
 
+  /** true for the `text` store, which owns the points; false for the `image` store. */
+  private readonly ownsPoints: boolean;
+
   private constructor(
     private readonly client: QdrantClient,
     readonly collection: string,
     readonly dim: number,
-  ) {}
+    readonly vector: VectorName = VECTOR_NAME,
+    private readonly collectionVectors: Partial<Record<VectorName, number>> = { [vector]: dim },
+  ) {
+    this.ownsPoints = vector === VECTOR_NAME;
+  }
 
   /** Connects, and creates the collection and its payload indexes when they are missing. */
   static async open(opts: QdrantOpenOptions): Promise<QdrantVectorStore> {
-    if (!Number.isInteger(opts.dim) || opts.dim <= 0) throw new Error(`bad vector dimension ${opts.dim}`);
-    const client = new QdrantClient({
-      url: opts.url,
-      ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
-      ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
-      checkCompatibility: false,
-    });
-    const store = new QdrantVectorStore(client, opts.collection, opts.dim);
+    const vector = opts.vector ?? VECTOR_NAME;
+    const all = { ...opts.collectionVectors, [vector]: opts.dim };
+    for (const [name, dim] of Object.entries(all)) {
+      if (!Number.isInteger(dim) || dim <= 0) throw new Error(`bad vector dimension ${dim} for "${name}"`);
+    }
+    if (opts.collectionVectors?.[vector] !== undefined && opts.collectionVectors[vector] !== opts.dim) {
+      throw new Error(`vector "${vector}": dim ${opts.dim} disagrees with collectionVectors (${opts.collectionVectors[vector]})`);
+    }
+    const client = opts.client ?? qdrantClient(opts);
+    const store = new QdrantVectorStore(client, opts.collection, opts.dim, vector, all);
     await store.ensureCollection();
     return store;
+  }
+
+  /**
+   * A store over an existing collection or alias, sending nothing until used: the searcher
+   * reads through the alias, so a rebuild's swap is seen without reopening anything.
+   */
+  static attach(client: QdrantClient, collectionOrAlias: string, dim: number, vector: VectorName = VECTOR_NAME): QdrantVectorStore {
+    return new QdrantVectorStore(client, collectionOrAlias, dim, vector);
   }
 
   private async ensureCollection(): Promise<void> {
@@ -141,7 +181,8 @@ export class QdrantVectorStore implements VectorStore {
       info = await this.client.getCollection(name);
     } else {
       try {
-        await this.client.createCollection(name, { vectors: { [VECTOR_NAME]: { size: this.dim, distance: 'Cosine' } } });
+        const vectors = Object.fromEntries(Object.entries(this.collectionVectors).map(([v, size]) => [v, { size, distance: 'Cosine' as const }]));
+        await this.client.createCollection(name, { vectors });
       } catch (err) {
         // Another writer may have created it in between: accept it if it is compatible.
         if (!(await this.client.collectionExists(name)).exists) throw err;
@@ -162,17 +203,20 @@ export class QdrantVectorStore implements VectorStore {
 
   private checkVectors(info: Schemas['CollectionInfo']): void {
     const vectors = info.config.params.vectors;
-    const named = vectors && !('size' in vectors) ? (vectors as Record<string, Schemas['VectorParams'] | undefined>)[VECTOR_NAME] : undefined;
-    if (!named) {
-      throw new Error(`Qdrant collection ${this.collection} has no named vector "${VECTOR_NAME}"`);
-    }
-    if (named.size !== this.dim) {
-      throw new Error(
-        `Qdrant collection ${this.collection}: vector "${VECTOR_NAME}" has dimension ${named.size}, but the embedder produces dimension ${this.dim}`,
-      );
-    }
-    if (named.distance !== 'Cosine') {
-      throw new Error(`Qdrant collection ${this.collection}: vector "${VECTOR_NAME}" uses ${named.distance} distance, expected Cosine`);
+    const byName = vectors && !('size' in vectors) ? (vectors as Record<string, Schemas['VectorParams'] | undefined>) : {};
+    for (const [name, dim] of Object.entries(this.collectionVectors)) {
+      const named = byName[name];
+      if (!named) {
+        throw new Error(`Qdrant collection ${this.collection} has no named vector "${name}"`);
+      }
+      if (named.size !== dim) {
+        throw new Error(
+          `Qdrant collection ${this.collection}: vector "${name}" has dimension ${named.size}, but the embedder produces dimension ${dim}`,
+        );
+      }
+      if (named.distance !== 'Cosine') {
+        throw new Error(`Qdrant collection ${this.collection}: vector "${name}" uses ${named.distance} distance, expected Cosine`);
+      }
     }
   }
 
@@ -188,6 +232,14 @@ export class QdrantVectorStore implements VectorStore {
     const all = [...byId.values()];
     for (let i = 0; i < all.length; i += UPSERT_BATCH) {
       const batch = all.slice(i, i + UPSERT_BATCH);
+      if (!this.ownsPoints) {
+        // Sets this vector on points the text store wrote; their payload stays as it is.
+        await this.client.updateVectors(this.collection, {
+          wait: true,
+          points: batch.map((p) => ({ id: pointId(p.product.id), vector: { [this.vector]: Array.from(p.vector) } })),
+        });
+        continue;
+      }
       await this.client.upsert(this.collection, {
         wait: true,
         points: batch.map((p) => ({
@@ -202,6 +254,15 @@ export class QdrantVectorStore implements VectorStore {
   async delete(ids: string[]): Promise<void> {
     const unique = [...new Set(ids)];
     for (let i = 0; i < unique.length; i += DELETE_BATCH) {
+      if (!this.ownsPoints) {
+        // By filter, not by id list: ids without a point (or without this vector) are a no-op.
+        await this.client.deleteVectors(this.collection, {
+          wait: true,
+          vector: [this.vector],
+          filter: { must: [{ has_id: unique.slice(i, i + DELETE_BATCH).map(pointId) }] },
+        });
+        continue;
+      }
       await this.client.delete(this.collection, { wait: true, points: unique.slice(i, i + DELETE_BATCH).map(pointId) });
     }
   }
@@ -214,7 +275,7 @@ export class QdrantVectorStore implements VectorStore {
     const filter = qdrantFilter(filters);
     const res = await this.client.query(this.collection, {
       query: Array.from(vector),
-      using: VECTOR_NAME,
+      using: this.vector,
       limit: k,
       with_payload: ['product_id'],
       with_vector: false,
@@ -237,6 +298,7 @@ export class QdrantVectorStore implements VectorStore {
         with_payload: ['product_id', 'hash'],
         with_vector: false,
         ...(offset !== undefined && { offset }),
+        ...(this.hasVectorFilter && { filter: this.hasVectorFilter }),
       });
       for (const p of page.points) {
         const id = p.payload?.['product_id'];
@@ -251,7 +313,12 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   async count(): Promise<number> {
-    return (await this.client.count(this.collection, { exact: true })).count;
+    return (await this.client.count(this.collection, { exact: true, ...(this.hasVectorFilter && { filter: this.hasVectorFilter }) })).count;
+  }
+
+  /** The image store's points are those that have an image vector. */
+  private get hasVectorFilter(): Schemas['Filter'] | undefined {
+    return this.ownsPoints ? undefined : { must: [{ has_vector: this.vector }] };
   }
 
   async close(): Promise<void> {

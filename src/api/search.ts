@@ -2,6 +2,9 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Searcher } from '../../retrieval/searcher.ts';
 import type { SearchQuery } from '../../retrieval/types.ts';
+import type { ServedLog } from '../../behavior/served-log.ts';
+import { rankItems, searchCandidate } from '../../ranking/apply.ts';
+import type { Ranker } from '../../ranking/ranker.ts';
 import type { Metrics } from '../metrics.ts';
 import { ApiError, fromZod } from './errors.ts';
 
@@ -26,6 +29,9 @@ const SearchBodySchema = z
     page: z.number().int().min(1).default(1),
     filters: FiltersSchema.optional(),
     debug: z.boolean().default(false),
+    /** The shopper, for personalised ranking (optional). */
+    user_id: z.string().trim().min(1).max(128).optional(),
+    session_id: z.string().trim().min(1).max(128).optional(),
   })
   .strict();
 
@@ -41,6 +47,8 @@ const GET_FIELDS: Record<string, { target: 'top' | 'filter'; coerce: (s: string)
   size: { target: 'top', coerce: intParam },
   page: { target: 'top', coerce: intParam },
   debug: { target: 'top', coerce: boolParam },
+  user_id: { target: 'top', coerce: (s) => s },
+  session_id: { target: 'top', coerce: (s) => s },
   category: { target: 'filter', coerce: (s) => s },
   brand: { target: 'filter', coerce: (s) => s },
   price_min: { target: 'filter', coerce: numParam },
@@ -82,17 +90,34 @@ export function validateBody(raw: unknown): SearchBody {
   return b;
 }
 
-export function searchRoutes(deps: { searcher: Searcher; metrics: Metrics }) {
+export function searchRoutes(deps: { searcher: Searcher; metrics: Metrics; served?: ServedLog | undefined; ranker?: Ranker | undefined }) {
   const app = new Hono();
 
   const run = async (body: SearchBody, requestId: string) => {
     const t0 = performance.now();
-    const query: SearchQuery = { q: body.q, size: body.size, page: body.page, debug: body.debug, ...(body.filters && { filters: body.filters }) };
+    // Ranking reorders the first `window` fused candidates: fetch them all, with route scores.
+    const ranker = deps.ranker?.status.mode === 'off' ? undefined : deps.ranker;
+    const from = (body.page - 1) * body.size;
+    const query: SearchQuery = ranker
+      ? { q: body.q, size: Math.max(ranker.config.window, body.page * body.size), page: 1, debug: true, ...(body.filters && { filters: body.filters }) }
+      : { q: body.q, size: body.size, page: body.page, debug: body.debug, ...(body.filters && { filters: body.filters }) };
     const result = await deps.searcher.search(query);
+    const subject = body.user_id !== undefined ? `u:${body.user_id}` : body.session_id !== undefined ? `s:${body.session_id}` : undefined;
+    const ranked = ranker && (await rankItems(ranker, { surface: 'search', subject, debug: body.debug, from, to: from + body.size }, result.items, searchCandidate));
+    if (ranked) result.items = ranked.items;
     const tookMs = performance.now() - t0;
     const mode = result.degraded ? 'degraded' : 'hybrid';
     deps.metrics.searchLatency.observe({ mode }, tookMs / 1000);
     for (const d of result.degraded ?? []) deps.metrics.degraded.inc({ route: d.route });
+    deps.served?.record({
+      request_id: requestId,
+      surface: 'search',
+      ts: Date.now(),
+      query: body.q,
+      ...(subject !== undefined && { subject }),
+      items: ranked?.served ?? result.items.map((it, i) => ({ id: it.id, position: from + i, score: it.score })),
+      ...(ranked && { ranking: { mode: ranked.debug.mode, ...(ranked.debug.model_version !== undefined && { model_version: ranked.debug.model_version }), feature_spec: ranked.debug.feature_spec } }),
+    });
     return {
       request_id: requestId,
       items: result.items,
@@ -102,7 +127,7 @@ export function searchRoutes(deps: { searcher: Searcher; metrics: Metrics }) {
       took_ms: Math.round(tookMs * 1000) / 1000,
       ...(result.degraded && { degraded: result.degraded }),
       ...(body.debug && {
-        debug: { generation: deps.searcher.generation, rrf_k: deps.searcher.config.rrf_k, weights: deps.searcher.config.weights },
+        debug: { generation: deps.searcher.generation, rrf_k: deps.searcher.config.rrf_k, weights: deps.searcher.config.weights, ranking: ranked?.debug ?? { mode: 'off' } },
       }),
     };
   };

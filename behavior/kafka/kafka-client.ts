@@ -1,0 +1,79 @@
+import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
+import type { Dependency } from '../../src/dependencies.ts';
+
+export interface KafkaConnection {
+  /** host:port list (config `backends.kafkaBrokers`). */
+  brokers: readonly string[];
+  clientId?: string;
+  /** Attempts after the first failure of a request (default 5, about 6 s in all). */
+  retries?: number;
+  /** Where kafkajs warnings and errors go; the default prints one line each to stderr. */
+  log?: (level: 'warn' | 'error', message: string) => void;
+}
+
+/**
+ * A kafkajs client that speaks only when something is wrong. Its default logger prints every
+ * retry as a multi-line JSON record; one line per warning is what an operator can read.
+ */
+export function createKafka(c: KafkaConnection): Kafka {
+  const log = c.log ?? ((level, message) => console.error(`kafka ${level}: ${message}`));
+  return new Kafka({
+    clientId: c.clientId ?? 'shelf',
+    brokers: [...c.brokers],
+    connectionTimeout: 3000,
+    // Few, short retries: an unreachable cluster should fail start-up in seconds, not minutes.
+    retry: { initialRetryTime: 200, retries: c.retries ?? 5, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        // Deliberate: a send fails after a few retries so the caller can answer 503 rather than
+        // hang; a caller's retry may then duplicate an event, which consumers drop by event_id.
+        if (entry.message.startsWith('Limiting retries for the idempotent producer')) return;
+        const extra = typeof entry.error === 'string' ? `: ${entry.error}` : '';
+        log(level === logLevel.ERROR ? 'error' : 'warn', `${entry.message}${extra}`);
+      },
+  });
+}
+
+/** Rewords kafkajs's connection failures so the message says what to check. */
+export function describeKafkaError(err: unknown, brokers: readonly string[]): Error {
+  const e = err as Error & { cause?: Error; originalError?: Error };
+  const root = e.originalError ?? e.cause ?? e;
+  const unreachable = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|Connection (error|timeout)|connect/i.test(`${e.message} ${root.message}`);
+  if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSConnectionError' || unreachable) {
+    return new Error(`Kafka brokers unreachable (${brokers.join(',')}): ${root.message}. Is Kafka running, and is KAFKA_BROKERS right?`, {
+      cause: err,
+    });
+  }
+  return e instanceof Error ? e : new Error(String(err));
+}
+
+/**
+ * Creates the topic if it is missing. Idempotent: createTopics answers false for an existing
+ * topic, and a concurrent creator's "already exists" is not an error either.
+ */
+export async function ensureTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+  // Asking first keeps the broker's "already exists" answer out of the error log on every start.
+  if ((await admin.listTopics()).includes(topic)) return;
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } catch (err) {
+    if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+  }
+}
+
+/** Start-up and `/readyz` check: a metadata round trip to the cluster. */
+export function kafkaDependency(admin: Admin, brokers: readonly string[]): Dependency {
+  return {
+    name: 'kafka',
+    check: async () => {
+      try {
+        const c = await admin.describeCluster();
+        return `Kafka cluster ${c.clusterId} at ${brokers.join(',')} (${c.brokers.length} broker${c.brokers.length === 1 ? '' : 's'})`;
+      } catch (err) {
+        throw describeKafkaError(err, brokers);
+      }
+    },
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * `npm run eval -- feed`: leave-last-out accuracy of the feed's recall routes and of the fused
+ * feed on a sequential behaviour dataset (eval/sequential-data.ts), next to SASRec's protocol.
+ *
+ *   1. split: per user, last item = test, second-to-last = validation (eval/feed/protocol.ts)
+ *   2. item vectors from item text, else trained on the training interactions (item-vectors.ts)
+ *   3. validation phase: replay histories through the consumer into SQLite (replay.ts), tune the
+ *      route knobs and the fusion on a seeded sample of users' validation items (tune.ts)
+ *   4. test phase: replay histories + validation items, score every route and the fused feed
+ *      on every user's test item, full ranking and 100 sampled negatives, paired tests
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { BehaviorConfigSchema, type BehaviorConfig } from '../../behavior/config.ts';
+import type { StateStore } from '../../behavior/state-store.ts';
+import type { FeedConfig } from '../../retrieval/feed-config.ts';
+import { comparePaired, mean } from '../metrics.ts';
+import { sampleKeepOrder } from '../rng.ts';
+import { readSequentialDataset } from '../sequential-data.ts';
+import { ExactVectors } from './exact-vectors.ts';
+import { itemInfos, itemVectors, resolveMode, type ItemVectorMode, type ItemVectorReport } from './item-vectors.ts';
+import { leaveLastOut, phaseEvents, phaseView, type EvalUser, type Phase, type Split } from './protocol.ts';
+import { replayIntoState } from './replay.ts';
+import { hashString, sampleNegatives, type HitMetrics } from './sampled.ts';
+import { evalSources, type EvalSources } from './sources.ts';
+import { configWith, tuneFeed, type TuneResult } from './tune.ts';
+import { ROUTE_OF, candidatesFor, fusedRanking, routeRanking, scoreRanking, type CaseScore, type EvalRoute, type Scored, type UserCase } from './user-eval.ts';
+
+/**
+ * Trending half-life for this protocol: ~31,700 years, i.e. plain counts. Leave-last-out has no
+ * common clock (SASRec's sets have no times, ours are synthetic per user), so "trending now"
+ * would mean nothing; popularity over the whole training period is the classic baseline.
+ */
+export const OFFLINE_TRENDING_HALF_LIFE_MS = 1e15;
+
+export interface FeedEvalOptions {
+  data: string;
+  out: string;
+  seed?: number;
+  /** Validation users sampled for tuning (seeded). */
+  tuneUsers?: number;
+  /** Evaluate only a seeded sample of this many test users. */
+  users?: number;
+  recallK?: number;
+  repeats?: 'keep' | 'first';
+  itemVectors?: ItemVectorMode;
+  embedder?: string;
+  rounds?: number;
+  negatives?: number;
+  log?: (s: string) => void;
+}
+
+export type MetricTable = Partial<Record<Scored, HitMetrics>>;
+
+export interface Significance {
+  metric: keyof HitMetrics;
+  mean_diff: number;
+  ci95: [number, number];
+  p_value: number;
+  n: number;
+}
+
+export interface FeedJson {
+  full: MetricTable;
+  sampled100: MetricTable;
+  users: number;
+  dataset: string;
+  protocol: Record<string, unknown>;
+  chosen: Pick<FeedConfig, 'weights' | 'rrf_k' | 'recall_k' | 'seeds' | 'cooc_alpha' | 'short_weight'>;
+  beats: Record<'full' | 'sampled100', Partial<Record<EvalRoute, boolean>>>;
+  significance: Record<'full' | 'sampled100', Record<string, Partial<Record<keyof HitMetrics, Significance>>>>;
+  validation: { users: number; full: MetricTable; sampled100: MetricTable; tuning: Omit<TuneResult, 'chosen' | 'users'> };
+  item_vectors: ItemVectorReport;
+  behavior: Pick<BehaviorConfig, 'trending_half_life_ms' | 'short_half_life_ms' | 'long_half_life_ms' | 'cooc_window' | 'cooc_max_gap_ms' | 'recent_items'>;
+  replay: Record<Phase, { events: number; applied: number; dead_letters: number; ms: number }>;
+  timing_ms: Record<string, number>;
+}
+
+function negativesFor(u: EvalUser, split: Split, phase: Phase, n: number, seed: number): string[] {
+  const rated = new Set(u.sequence.map((r) => r.item));
+  return sampleNegatives(split.items, rated, n, (hashString(u.user) ^ seed ^ (phase === 'valid' ? 0x5bd1e995 : 0)) >>> 0);
+}
+
+async function casesFor(users: readonly EvalUser[], split: Split, phase: Phase, state: StateStore, n: number, seed: number): Promise<UserCase[]> {
+  const states = await state.getUsers(users.map((u) => `u:${u.user}`));
+  return users.map((u) => {
+    const { known, target } = phaseView(u, phase);
+    return {
+      user: u.user,
+      state: states.get(`u:${u.user}`),
+      target: target.item,
+      now: target.ts,
+      history: [...new Set(known.map((r) => r.item))],
+      negatives: negativesFor(u, split, phase, n, seed),
+    };
+  });
+}
+
+/** Scores of every route and the fused feed per user, the routes run with the chosen knobs. */
+async function scoreCases(
+  cases: readonly UserCase[],
+  src: EvalSources,
+  chosen: FeedConfig,
+  routes: readonly EvalRoute[],
+  behavior: BehaviorConfig,
+): Promise<Array<Record<Scored, CaseScore>>> {
+  const all = configWith(chosen, Object.fromEntries(routes.map((r) => [ROUTE_OF[r], 1])));
+  const out: Array<Record<Scored, CaseScore>> = [];
+  for (const c of cases) {
+    src.nextUser();
+    const cands = await candidatesFor(src, c, all, behavior);
+    const row = { feed: scoreRanking(fusedRanking(cands, chosen), c) } as Record<Scored, CaseScore>;
+    for (const r of routes) row[r] = scoreRanking(routeRanking(cands, ROUTE_OF[r]), c);
+    out.push(row);
+  }
+  return out;
+}
+
+function table(rows: ReadonlyArray<Record<Scored, CaseScore>>, names: readonly Scored[], protocol: 'full' | 'sampled100'): MetricTable {
+  const t: MetricTable = {};
+  for (const s of names) t[s] = { 'hr@10': mean(rows.map((r) => r[s][protocol]['hr@10'])), 'ndcg@10': mean(rows.map((r) => r[s][protocol]['ndcg@10'])) };
+  return t;
+}
+
+async function replayPhase(split: Split, phase: Phase, behavior: BehaviorConfig, items: Parameters<typeof replayIntoState>[1]['items']) {
+  const t0 = Date.now();
+  const rows = phaseEvents(split, phase);
+  const r = await replayIntoState(rows, { behavior, items, trendingHalfLifeMs: OFFLINE_TRENDING_HALF_LIFE_MS });
+  return { state: r.state, record: { events: rows.length, applied: r.applied, dead_letters: r.deadLetters, ms: Date.now() - t0 } };
+}
+
+export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJson; files: { json: string; html: string; tsv: string } }> {
+  const log = opts.log ?? (() => {});
+  const seed = opts.seed ?? 1;
+  const recallK = opts.recallK ?? 1000;
+  const nNeg = opts.negatives ?? 100;
+  const timing: Record<string, number> = {};
+  let t = Date.now();
+  const lap = (name: string) => {
+    timing[name] = Date.now() - t;
+    t = Date.now();
+  };
+
+  const ds = await readSequentialDataset(opts.data);
+  const split = leaveLastOut(ds.interactions, opts.repeats ?? 'first');
+  if (split.users.length === 0) throw new Error(`${opts.data}: no user has 3 or more interactions`);
+  log(`${ds.meta?.name ?? opts.data}: ${ds.interactions.length} interactions, ${split.users.length} users with ≥ 3, ${split.items.length} items`);
+  lap('read');
+
+  const behavior = BehaviorConfigSchema.parse({ trending_half_life_ms: OFFLINE_TRENDING_HALF_LIFE_MS });
+  const mode = resolveMode(opts.itemVectors ?? 'auto', ds.items);
+  // Embeddings see only the validation phase's training data: no validation or test item.
+  const vec = await itemVectors(mode, ds.items, phaseEvents(split, 'valid'), { ...(opts.embedder !== undefined && { embedder: opts.embedder }), seed });
+  const exact = new ExactVectors(vec.vectors);
+  const items = itemInfos(vec.vectors, ds.items);
+  const hasCategories = [...ds.items.values()].some((it) => it.category !== undefined);
+  const routes: EvalRoute[] = ['popularity', 'itemcf', ...(exact.size > 0 ? (['uservector'] as const) : []), ...(hasCategories ? (['category'] as const) : [])];
+  log(`item vectors: ${vec.report.source}, ${vec.report.items_with_vector} items`);
+  lap('item_vectors');
+
+  // Validation phase: tune.
+  const valid = await replayPhase(split, 'valid', behavior, items);
+  lap('replay_valid');
+  const tuneUsers = sampleKeepOrder(split.users, opts.tuneUsers ?? 1000, seed);
+  const validCases = await casesFor(tuneUsers, split, 'valid', valid.state, nNeg, seed);
+  const validSrc = evalSources(valid.state, exact);
+  log(`tuning on ${validCases.length} validation users`);
+  const tuned = await tuneFeed(validCases, validSrc, behavior, { recallK, hasCategories, hasVectors: exact.size > 0, log });
+  const validRows = await scoreCases(validCases, validSrc, tuned.chosen, routes, behavior);
+  await valid.state.close();
+  lap('tune');
+
+  // Test phase: report.
+  const test = await replayPhase(split, 'test', behavior, items);
+  lap('replay_test');
+  const testUsers = opts.users !== undefined ? sampleKeepOrder(split.users, opts.users, seed) : split.users;
+  const testCases = await casesFor(testUsers, split, 'test', test.state, nNeg, seed);
+  const rows = await scoreCases(testCases, evalSources(test.state, exact), tuned.chosen, routes, behavior);
+  await test.state.close();
+  lap('test');
+
+  // A target no training interaction mentions is out of reach of every route: worth knowing.
+  const trainedItems = new Set(phaseEvents(split, 'test').map((r) => r.item));
+  const coldTargets = testCases.filter((c) => !trainedItems.has(c.target)).length;
+  const scored: Scored[] = [...routes, 'feed'];
+  const json: FeedJson = {
+    full: table(rows, scored, 'full'),
+    sampled100: table(rows, scored, 'sampled100'),
+    users: rows.length,
+    dataset: ds.meta?.name ?? opts.data,
+    protocol: {
+      split: 'leave-last-out: last item test, second-to-last validation, users with < 3 interactions not evaluated',
+      repeats: opts.repeats ?? 'first',
+      full: 'rank among all items except the user\'s earlier items',
+      sampled100: `rank among the target and ${nNeg} distinct random items the user never interacted with; ties (both unranked) at their expected rank`,
+      recall_k: recallK,
+      seed,
+      evaluated_users: testUsers.length === split.users.length ? 'all' : `seeded sample of ${testUsers.length}`,
+      cold_targets: coldTargets,
+      request_time: 'the held-out interaction\'s timestamp',
+    },
+    chosen: pickConfig(tuned.chosen),
+    beats: { full: {}, sampled100: {} },
+    significance: { full: {}, sampled100: {} },
+    validation: { users: validRows.length, full: table(validRows, scored, 'full'), sampled100: table(validRows, scored, 'sampled100'), tuning: { itemcf: tuned.itemcf, uservector: tuned.uservector, fusion: tuned.fusion } },
+    item_vectors: vec.report,
+    behavior: {
+      trending_half_life_ms: behavior.trending_half_life_ms,
+      short_half_life_ms: behavior.short_half_life_ms,
+      long_half_life_ms: behavior.long_half_life_ms,
+      cooc_window: behavior.cooc_window,
+      cooc_max_gap_ms: behavior.cooc_max_gap_ms,
+      recent_items: behavior.recent_items,
+    },
+    replay: { valid: valid.record, test: test.record },
+    timing_ms: timing,
+  };
+  for (const protocol of ['full', 'sampled100'] as const) {
+    for (const r of routes) {
+      const sig: Partial<Record<keyof HitMetrics, Significance>> = {};
+      for (const metric of ['ndcg@10', 'hr@10'] as const) {
+        const c = comparePaired(
+          rows.map((x) => x.feed[protocol][metric]),
+          rows.map((x) => x[r][protocol][metric]),
+          { rounds: opts.rounds ?? 10_000, seed: 42 },
+        );
+        sig[metric] = { metric, mean_diff: c.mean_diff, ci95: [c.ci_low, c.ci_high], p_value: c.p_value, n: c.n };
+      }
+      json.significance[protocol][`feed_vs_${r}`] = sig;
+      json.beats[protocol][r] = sig['ndcg@10']!.mean_diff > 0 && sig['ndcg@10']!.p_value < 0.05;
+    }
+  }
+  lap('significance');
+
+  await mkdir(opts.out, { recursive: true });
+  const files = { json: resolve(join(opts.out, 'feed.json')), html: resolve(join(opts.out, 'feed.html')), tsv: resolve(join(opts.out, 'feed-users.tsv')) };
+  await writeFile(files.json, JSON.stringify(json, null, 2) + '\n');
+  const { renderFeedReport } = await import('./feed-report.ts');
+  await writeFile(files.html, renderFeedReport(json, { generatedAt: new Date().toISOString() }));
+  const header = ['user', 'target', ...scored.flatMap((s) => [`full_ndcg@10_${s}`, `sampled_ndcg@10_${s}`])];
+  const lines = rows.map((r, i) => [testCases[i]!.user, testCases[i]!.target, ...scored.flatMap((s) => [r[s].full['ndcg@10'].toFixed(4), r[s].sampled100['ndcg@10'].toFixed(4)])].join('\t'));
+  await writeFile(files.tsv, [header.join('\t'), ...lines, ''].join('\n'));
+  return { json, files };
+}
+
+function pickConfig(c: FeedConfig): FeedJson['chosen'] {
+  return { weights: c.weights, rrf_k: c.rrf_k, recall_k: c.recall_k, seeds: c.seeds, cooc_alpha: c.cooc_alpha, short_weight: c.short_weight };
+}
+
+export function formatFeedSummary(j: FeedJson): string {
+  const names = Object.keys(j.full) as Scored[];
+  const lines = [`${j.dataset}: ${j.users} test users`, `${'route'.padEnd(12)} full HR@10  full NDCG@10  s100 HR@10  s100 NDCG@10`];
+  for (const s of names) {
+    const f = j.full[s]!;
+    const p = j.sampled100[s]!;
+    lines.push(`${s.padEnd(12)} ${f['hr@10'].toFixed(4).padStart(10)}  ${f['ndcg@10'].toFixed(4).padStart(12)}  ${p['hr@10'].toFixed(4).padStart(10)}  ${p['ndcg@10'].toFixed(4).padStart(12)}`);
+  }
+  lines.push(`chosen: weights ${JSON.stringify(j.chosen.weights)}, rrf_k ${j.chosen.rrf_k}, seeds ${j.chosen.seeds}, cooc_alpha ${j.chosen.cooc_alpha}, short_weight ${j.chosen.short_weight}`);
+  for (const protocol of ['full', 'sampled100'] as const) {
+    for (const [name, sig] of Object.entries(j.significance[protocol])) {
+      const s = sig['ndcg@10']!;
+      lines.push(`${protocol} ${name}: NDCG@10 ${s.mean_diff >= 0 ? '+' : ''}${s.mean_diff.toFixed(4)} [${s.ci95[0].toFixed(4)}, ${s.ci95[1].toFixed(4)}], p = ${s.p_value.toFixed(4)}`);
+    }
+  }
+  return lines.join('\n');
+}

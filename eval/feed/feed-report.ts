@@ -1,0 +1,70 @@
+/**
+ * `feed.html`: a self-contained page (no external scripts or styles) with the test figures of
+ * every route and the fused feed, bar charts, the paired tests and the chosen settings.
+ */
+import { barChartSvg, escapeHtml } from '../search-report.ts';
+import type { FeedJson, MetricTable } from './feed-eval.ts';
+import type { HitMetrics } from './sampled.ts';
+import type { Scored } from './user-eval.ts';
+
+const COLORS: Record<Scored, string> = { popularity: '#bab0ac', itemcf: '#4e79a7', uservector: '#f28e2b', category: '#76b7b2', feed: '#59a14f' };
+const METRICS: Array<keyof HitMetrics> = ['hr@10', 'ndcg@10'];
+const PROTOCOLS = [
+  ['full', 'Full ranking (all items except the user\'s own)'],
+  ['sampled100', 'Sampled: target among 100 random unseen items (SASRec protocol)'],
+] as const;
+
+const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : '–');
+const signed = (x: number): string => (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(4);
+const pText = (p: number): string => (p < 0.001 ? '&lt; 0.001' : p.toFixed(3));
+
+function tableHtml(t: MetricTable): string {
+  const names = Object.keys(t) as Scored[];
+  const rows = METRICS.map((m) => {
+    const best = Math.max(...names.map((s) => t[s]![m]));
+    return `<tr><th>${m.toUpperCase()}</th>${names.map((s) => `<td${t[s]![m] === best ? ' class="best"' : ''}>${fmt(t[s]![m])}</td>`).join('')}</tr>`;
+  });
+  return `<table><thead><tr><th></th>${names.map((s) => `<th>${escapeHtml(s)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+export function renderFeedReport(j: FeedJson, ctx: { generatedAt: string }): string {
+  const body: string[] = [];
+  body.push(`<h1>Feed accuracy — ${escapeHtml(j.dataset)}</h1>`);
+  body.push(
+    `<p class="meta">${j.users} test users · leave-last-out · item vectors: ${escapeHtml(j.item_vectors.source)} · ${escapeHtml(ctx.generatedAt)}</p>`,
+  );
+  const beatsAll = (['full', 'sampled100'] as const).every((p) => Object.values(j.beats[p]).every(Boolean));
+  body.push(
+    `<p class="headline ${beatsAll ? 'good' : 'bad'}">The fused feed ${beatsAll ? 'beats' : 'does <strong>not</strong> beat'} popularity and every single route on NDCG@10 in both protocols (paired randomization test, p &lt; 0.05).</p>`,
+  );
+  for (const [p, title] of PROTOCOLS) {
+    body.push(`<h2>${escapeHtml(title)}</h2>`, tableHtml(j[p]));
+    body.push('<div class="charts">');
+    for (const m of METRICS) {
+      const names = Object.keys(j[p]) as Scored[];
+      body.push(barChartSvg(`${m.toUpperCase()} (${p})`, names.map((s) => ({ label: s, value: j[p][s]![m], color: COLORS[s] }))));
+    }
+    body.push('</div>');
+    body.push('<table><thead><tr><th>feed vs</th><th>metric</th><th>mean diff</th><th>95% CI</th><th>p</th></tr></thead><tbody>');
+    for (const [name, sig] of Object.entries(j.significance[p])) {
+      for (const m of METRICS) {
+        const s = sig[m]!;
+        body.push(`<tr><td>${escapeHtml(name.replace('feed_vs_', ''))}</td><td>${m}</td><td>${signed(s.mean_diff)}</td><td>${signed(s.ci95[0])} … ${signed(s.ci95[1])}</td><td>${pText(s.p_value)}</td></tr>`);
+      }
+    }
+    body.push('</tbody></table>');
+  }
+  body.push('<h2>Chosen on the validation items</h2>');
+  body.push(`<pre>${escapeHtml(JSON.stringify(j.chosen, null, 2))}</pre>`);
+  body.push(`<p>Tuned on ${j.validation.users} users' validation items (never the test items). Validation figures with these settings:</p>`);
+  body.push(tableHtml(j.validation.full), tableHtml(j.validation.sampled100));
+  body.push('<h2>Protocol</h2><ul>');
+  for (const [k, v] of Object.entries(j.protocol)) body.push(`<li><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</li>`);
+  body.push('</ul>');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Feed accuracy — ${escapeHtml(j.dataset)}</title><style>
+body{font:14px/1.45 system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.8em 0}th,td{border:1px solid #ddd;padding:4px 10px;text-align:right}th{background:#f6f6f6}
+td.best{font-weight:700}.meta{color:#666}.headline{padding:.6em 1em;border-radius:4px}.good{background:#e8f5e9}.bad{background:#fdecea}
+.charts{display:flex;flex-wrap:wrap;gap:1em}pre{background:#f6f6f6;padding:.6em}
+</style></head><body>${body.join('\n')}</body></html>\n`;
+}

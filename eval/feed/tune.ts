@@ -1,0 +1,172 @@
+/**
+ * Choosing the feed settings on the validation items only (the test items are never looked at):
+ * first each route's own knobs for that route alone (item-CF: co-occurrence normalisation α and
+ * how many recent items seed it; user vector: the short-term share), then the fusion weights and
+ * rrf_k on the routes as tuned.
+ *
+ * Route knobs maximise full nDCG@10 / (best full nDCG@10 in the grid) + sampled nDCG@10 / (best
+ * sampled in the grid): sampled values are about ten times the full ones, so a plain sum would
+ * tune for the sampled protocol alone. The fusion maximises min(full / best single route's full,
+ * sampled / best single route's sampled) on validation: the fused feed exists to beat every
+ * single route under both protocols, so its weakest relative margin is what is tuned.
+ */
+import type { BehaviorConfig } from '../../behavior/config.ts';
+import { FeedConfigSchema, type FeedConfig, type FeedRoute } from '../../retrieval/feed-config.ts';
+import type { FeedCandidates } from '../../retrieval/feed.ts';
+import type { EvalSources } from './sources.ts';
+import { candidatesFor, fusedRanking, routeRanking, scoreRanking, type CaseScore, type UserCase } from './user-eval.ts';
+
+export const ITEMCF_GRID = { cooc_alpha: [0, 0.25, 0.5], seeds: [3, 5, 10, 20] };
+export const USERVECTOR_GRID = { short_weight: [0, 0.25, 0.5, 0.75, 1] };
+export const FUSION_GRID = {
+  uservector: [0, 0.1, 0.25, 0.5, 0.75, 1],
+  trending: [0, 0.05, 0.1, 0.25],
+  category: [0, 0.25, 0.5, 1],
+  rrf_k: [0, 5, 10, 20, 60],
+};
+
+/** Mean full and sampled nDCG@10 of one setting. */
+export interface GridMeans {
+  full: number;
+  sampled: number;
+}
+
+/** Adds `objective` to every row: each protocol relative to the grid's best on it. */
+/** Adds `objective`: the smaller of the two protocols' ratios to the best single route. */
+export function marginObjective<T extends GridMeans>(rows: readonly T[], bestSingle: GridMeans): Array<T & { objective: number }> {
+  return rows.map((r) => ({ ...r, objective: Math.min(r.full / bestSingle.full, r.sampled / bestSingle.sampled) }));
+}
+
+export function withObjective<T extends GridMeans>(rows: readonly T[]): Array<T & { objective: number }> {
+  const bestFull = Math.max(1e-12, ...rows.map((r) => r.full));
+  const bestSampled = Math.max(1e-12, ...rows.map((r) => r.sampled));
+  return rows.map((r) => ({ ...r, objective: r.full / bestFull + r.sampled / bestSampled }));
+}
+
+/** A feed config where exactly the given routes run (weight 1 unless given). */
+export function configWith(base: Partial<FeedConfig>, weights: Partial<Record<FeedRoute, number>>): FeedConfig {
+  const all: Record<FeedRoute, number> = { uservector: 0, itemcf: 0, similar: 0, trending: 0, category: 0, ...weights };
+  return FeedConfigSchema.parse({ ...base, weights: all, exclude_shown: 0 });
+}
+
+export interface GridRow extends GridMeans {
+  setting: Record<string, number>;
+  objective: number;
+}
+
+export interface TuneResult {
+  chosen: FeedConfig;
+  itemcf: GridRow[];
+  uservector: GridRow[];
+  /** Best 10 fusion settings, best first, and how many were tried. */
+  fusion: { tried: number; best: GridRow[] };
+  users: number;
+}
+
+function accumulate(): { add(s: CaseScore): void; means(): GridMeans } {
+  let full = 0;
+  let sampled = 0;
+  let n = 0;
+  return {
+    add(s) {
+      full += s.full['ndcg@10'];
+      sampled += s.sampled100['ndcg@10'];
+      n++;
+    },
+    means: () => ({ full: n > 0 ? full / n : 0, sampled: n > 0 ? sampled / n : 0 }),
+  };
+}
+
+async function meanOver(cases: readonly UserCase[], src: EvalSources, score: (c: UserCase) => Promise<CaseScore>): Promise<GridMeans> {
+  const acc = accumulate();
+  for (const c of cases) {
+    src.nextUser();
+    acc.add(await score(c));
+  }
+  return acc.means();
+}
+
+/** Best setting of a grid; ties keep the earlier one (grids are listed simplest first). */
+function best(rows: readonly GridRow[]): GridRow {
+  return rows.reduce((a, b) => (b.objective > a.objective + 1e-12 ? b : a));
+}
+
+export async function tuneFeed(
+  cases: readonly UserCase[],
+  src: EvalSources,
+  behavior: BehaviorConfig,
+  opts: { recallK: number; hasCategories: boolean; hasVectors: boolean; log?: (s: string) => void },
+): Promise<TuneResult> {
+  const log = opts.log ?? (() => {});
+  const base = { recall_k: opts.recallK };
+
+  const itemcfRaw: Array<GridMeans & { setting: Record<string, number> }> = [];
+  for (const seeds of ITEMCF_GRID.seeds) {
+    for (const alpha of ITEMCF_GRID.cooc_alpha) {
+      const cfg = configWith({ ...base, seeds, cooc_alpha: alpha }, { itemcf: 1 });
+      const means = await meanOver(cases, src, async (c) => scoreRanking(routeRanking(await candidatesFor(src, c, cfg, behavior), 'itemcf'), c));
+      itemcfRaw.push({ setting: { seeds, cooc_alpha: alpha }, ...means });
+    }
+  }
+  const itemcf: GridRow[] = withObjective(itemcfRaw);
+  const cf = best(itemcf).setting;
+  log(`  itemcf: seeds ${cf.seeds}, cooc_alpha ${cf.cooc_alpha} (validation objective ${best(itemcf).objective.toFixed(4)})`);
+
+  const uservectorRaw: Array<GridMeans & { setting: Record<string, number> }> = [];
+  if (opts.hasVectors) {
+    for (const short of USERVECTOR_GRID.short_weight) {
+      const cfg = configWith({ ...base, short_weight: short }, { uservector: 1 });
+      const means = await meanOver(cases, src, async (c) => scoreRanking(routeRanking(await candidatesFor(src, c, cfg, behavior), 'uservector'), c));
+      uservectorRaw.push({ setting: { short_weight: short }, ...means });
+    }
+  }
+  const uservector: GridRow[] = withObjective(uservectorRaw);
+  const uv = uservector.length > 0 ? best(uservector).setting : { short_weight: 0.7 };
+  if (uservector.length > 0) log(`  uservector: short_weight ${uv.short_weight} (validation objective ${best(uservector).objective.toFixed(4)})`);
+
+  // Every route once per user with the tuned knobs; the fusion grid only re-fuses these lists.
+  const tuned = { ...base, seeds: cf.seeds!, cooc_alpha: cf.cooc_alpha!, short_weight: uv.short_weight! };
+  const all = configWith(tuned, { itemcf: 1, trending: 1, uservector: opts.hasVectors ? 1 : 0, category: opts.hasCategories ? 1 : 0 });
+  const lists: FeedCandidates[] = [];
+  for (const c of cases) {
+    src.nextUser();
+    const cands = await candidatesFor(src, c, all, behavior);
+    // Excluded items removed once here instead of in every one of the grid's fusions.
+    const pruned: FeedCandidates = { lists: {}, excluded: new Set(), degraded: cands.degraded };
+    for (const route of Object.keys(cands.lists) as FeedRoute[]) pruned.lists[route] = cands.lists[route]!.filter((h) => !cands.excluded.has(h.id));
+    lists.push(pruned);
+  }
+  const fusionRaw: Array<GridMeans & { setting: Record<string, number> }> = [];
+  for (const wv of opts.hasVectors ? FUSION_GRID.uservector : [0]) {
+    for (const wt of FUSION_GRID.trending) {
+      for (const wc of opts.hasCategories ? FUSION_GRID.category : [0]) {
+        for (const k of FUSION_GRID.rrf_k) {
+          const cfg = configWith({ ...tuned, rrf_k: k }, { itemcf: 1, uservector: wv, trending: wt, category: wc });
+          const acc = accumulate();
+          cases.forEach((c, i) => acc.add(scoreRanking(fusedRanking(lists[i]!, cfg), c)));
+          fusionRaw.push({ setting: { uservector: wv, itemcf: 1, trending: wt, category: wc, rrf_k: k }, ...acc.means() });
+        }
+      }
+    }
+  }
+  // The best single route per protocol on these users, from the same lists.
+  const singles = (Object.keys(all.weights) as FeedRoute[]).filter((r) => all.weights[r] > 0).map((route) => {
+    const acc = accumulate();
+    cases.forEach((c, i) => acc.add(scoreRanking(routeRanking(lists[i]!, route), c)));
+    return acc.means();
+  });
+  const fusion: GridRow[] = marginObjective(fusionRaw, {
+    full: Math.max(1e-12, ...singles.map((m) => m.full)),
+    sampled: Math.max(1e-12, ...singles.map((m) => m.sampled)),
+  });
+  const f = best(fusion).setting;
+  log(`  fusion: ${JSON.stringify(f)} (validation objective ${best(fusion).objective.toFixed(4)}, ${fusion.length} settings)`);
+  const chosen = configWith({ ...tuned, rrf_k: f.rrf_k! }, { itemcf: 1, uservector: f.uservector!, trending: f.trending!, category: f.category! });
+  return {
+    chosen,
+    itemcf,
+    uservector,
+    fusion: { tried: fusion.length, best: fusion.slice().sort((a, b) => b.objective - a.objective).slice(0, 10) },
+    users: cases.length,
+  };
+}

@@ -1,0 +1,140 @@
+import type { ServedEntry } from '../behavior/served-log.ts';
+import type { FeedItem } from '../retrieval/feed.ts';
+import type { Searcher } from '../retrieval/searcher.ts';
+import { filterKey } from '../retrieval/stores.ts';
+import type { SearchItem } from '../retrieval/types.ts';
+import type { Surface } from './features.ts';
+import type { Candidate } from './inputs.ts';
+import type { RankOutcome, Ranker } from './ranker.ts';
+
+/**
+ * Glue between the API routes and the Ranker: fused items → candidates, ranked candidates →
+ * the page shown (with per-item pCTR, pCVR and final score under debug) and the served-log
+ * items carrying the exact feature vectors.
+ */
+export function searchCandidate(item: SearchItem, position: number): Candidate {
+  const d = item.debug;
+  const routes: Candidate['routes'] = {};
+  if (d?.bm25_rank !== undefined) routes.bm25 = { rank: d.bm25_rank, score: d.bm25_score ?? 0 };
+  if (d?.vector_rank !== undefined) routes.vector = { rank: d.vector_rank, score: d.vector_score ?? 0 };
+  if (d?.image_rank !== undefined) routes.image = { rank: d.image_rank, score: d.image_score ?? 0 };
+  return baseCandidate(item, position, d?.fused_score ?? item.score, routes);
+}
+
+export function feedCandidate(item: FeedItem, position: number): Candidate {
+  const routes: Candidate['routes'] = {};
+  for (const [r, v] of Object.entries(item.routes ?? {})) if (v) routes[r] = { rank: v.rank, score: v.score };
+  return baseCandidate(item, position, item.score, routes);
+}
+
+function baseCandidate(item: SearchItem, position: number, fused: number, routes: Candidate['routes']): Candidate {
+  return {
+    id: item.id,
+    fusion_position: position,
+    fused_score: fused,
+    routes,
+    ...(item.category !== undefined && { category_key: filterKey(item.category) }),
+    ...(item.brand !== undefined && { brand_key: filterKey(item.brand) }),
+    ...(item.price !== undefined && { price: item.price }),
+  };
+}
+
+export interface RankedPage<T> {
+  items: T[];
+  served: ServedEntry['items'];
+  debug: { mode: RankOutcome['mode']; model_version?: string; reason?: string; feature_spec: string; window: number; a: number; b: number; c: number; took_ms: number };
+}
+
+/**
+ * Ranks the first `window` fused items (all in one batch), keeps the rest in fusion order,
+ * returns the slice [from, to). Shown items lose their retrieval debug unless `debug`.
+ */
+export async function rankItems<T extends SearchItem>(
+  ranker: Ranker,
+  req: { surface: Surface; subject?: string | undefined; debug: boolean; from: number; to: number },
+  fused: readonly T[],
+  toCandidate: (item: T, position: number) => Candidate,
+): Promise<RankedPage<T>> {
+  const window = ranker.config.window;
+  const head = fused.slice(0, window);
+  const outcome = await ranker.rank({ surface: req.surface, subject: req.subject }, head.map(toCandidate));
+  const byId = new Map(head.map((it) => [it.id, it]));
+  const order = [
+    ...outcome.items.map((r) => ({ item: byId.get(r.candidate.id)!, r })),
+    ...fused.slice(window).map((item) => ({ item, r: undefined })),
+  ];
+  const items: T[] = [];
+  const served: ServedEntry['items'] = [];
+  order.slice(req.from, req.to).forEach(({ item, r }, i) => {
+    const fusionPosition = r?.candidate.fusion_position ?? fused.indexOf(item);
+    const out = { ...item, score: r ? round(r.score) : item.score } as T & { debug?: Record<string, unknown>; routes?: unknown };
+    if (req.debug) {
+      out.debug = {
+        ...(item.debug ?? {}),
+        fused_score: r?.candidate.fused_score ?? item.score,
+        fusion_position: fusionPosition,
+        ...(r?.p_ctr !== undefined && { p_ctr: round(r.p_ctr), p_cvr: round(r.p_cvr!) }),
+        rank_score: r ? round(r.score) : null,
+      };
+    } else {
+      delete out.debug;
+      delete out.routes;
+    }
+    items.push(out);
+    served.push({
+      id: item.id,
+      position: req.from + i,
+      score: out.score,
+      fusion_position: fusionPosition,
+      ...(r?.p_ctr !== undefined && { p_ctr: r.p_ctr, p_cvr: r.p_cvr! }),
+      ...(r && { features: r.features }),
+    });
+  });
+  return {
+    items,
+    served,
+    debug: {
+      mode: outcome.mode,
+      ...(outcome.model_version !== undefined && { model_version: outcome.model_version }),
+      ...(outcome.reason !== undefined && { reason: outcome.reason }),
+      feature_spec: ranker.status.feature_spec,
+      window,
+      a: ranker.config.a,
+      b: ranker.config.b,
+      c: ranker.config.c,
+      took_ms: round(outcome.took_ms),
+    },
+  };
+}
+
+const round = (x: number) => Math.round(x * 1e9) / 1e9;
+
+/**
+ * Products' updated_at (epoch ms) for the age feature, read from the served index and kept per
+ * index generation (it only changes when the indexer writes a new one).
+ */
+export function productTimes(searcher: Searcher): (ids: readonly string[]) => Promise<Map<string, number>> {
+  let generation: string | undefined;
+  const cache = new Map<string, number | null>();
+  return async (ids) => {
+    if (searcher.generation !== generation) {
+      cache.clear();
+      generation = searcher.generation;
+    }
+    const missing = ids.filter((id) => !cache.has(id));
+    if (missing.length > 0) {
+      const products = await searcher.withSnapshot(async (snap) => (snap ? snap.text.get(missing) : new Map()));
+      for (const id of missing) {
+        const t = products.get(id)?.updated_at;
+        const ms = t !== undefined ? Date.parse(t) : NaN;
+        cache.set(id, Number.isFinite(ms) ? ms : null);
+      }
+    }
+    const out = new Map<string, number>();
+    for (const id of ids) {
+      const v = cache.get(id);
+      if (v !== undefined && v !== null) out.set(id, v);
+    }
+    return out;
+  };
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/**
+ * Ranking knobs, validated once in src/config.ts (env SHELF_RANK*) and passed to the Ranker.
+ * Final score = pCTR^a · pCVR^b · price^c (price term left out when the price is unknown).
+ */
+export const RankConfigSchema = z
+  .object({
+    /** `model`: rank with the model in model_dir (heuristic when there is no usable model); `off`: fusion order. */
+    mode: z.enum(['model', 'off']).default('model'),
+    /** Folder with model.onnx + metadata.json; polled for a new version. Unset: heuristic only. */
+    model_dir: z.string().optional(),
+    a: z.number().min(0).max(10).default(1),
+    b: z.number().min(0).max(10).default(1),
+    c: z.number().min(-10).max(10).default(0),
+    /** How many fused candidates are scored (all in one batch); deeper results stay in fusion order. */
+    window: z.number().int().min(1).max(2000).default(100),
+    /** How often the model folder is checked for a new version; 0 disables. */
+    refresh_ms: z.number().int().min(0).default(2000),
+  })
+  .strict();
+
+export type RankConfig = z.output<typeof RankConfigSchema>;
+export type RankConfigInput = z.input<typeof RankConfigSchema>;

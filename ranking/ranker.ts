@@ -1,0 +1,262 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import client from 'prom-client';
+import type { StateStore } from '../behavior/state-store.ts';
+import type { UserState } from '../behavior/user-state.ts';
+import type { RankConfig } from './config.ts';
+import { FEATURE_NAMES, FEATURE_SPEC_VERSION, featurize, type Surface } from './features.ts';
+import { rawInputs, userContext, type Candidate } from './inputs.ts';
+import { ModelRefusedError, RankModel } from './model.ts';
+
+/**
+ * The ranking stage, applied after fusion on /v1/search and /v1/feed: builds every candidate's
+ * features (ranking/feature-spec.json), scores all of them in one onnxruntime run, and orders
+ * them by pCTR^a · pCVR^b · price^c. Without a usable model (none configured, none found, or
+ * one trained on another feature spec, which is refused with a log line) it orders by the
+ * documented heuristic (heuristicScore) and says so in the response's debug and in
+ * `shelf_rank_requests_total{mode="heuristic"}`.
+ *
+ * The model folder is polled: a new model.onnx + metadata.json pair is loaded and swapped in
+ * without a restart. A refused new version leaves the serving model in place.
+ */
+export type RankMode = 'model' | 'heuristic' | 'off';
+
+export interface RankedCandidate {
+  candidate: Candidate;
+  score: number;
+  p_ctr?: number;
+  p_cvr?: number;
+  /** The exact model input (rounded values, FEATURE_NAMES order): what the served log records. */
+  features: number[];
+}
+
+export interface RankOutcome {
+  mode: RankMode;
+  model_version?: string;
+  /** Why the heuristic is serving (no model, refused model). */
+  reason?: string;
+  items: RankedCandidate[];
+  took_ms: number;
+}
+
+export interface RankStatus {
+  mode: RankMode;
+  model_version?: string;
+  reason?: string;
+  feature_spec: string;
+}
+
+export interface RankerDeps {
+  /** Behaviour state: user affinities, counts, and item popularity. Absent: anonymous, popularity 0. */
+  state?: StateStore | undefined;
+  /** Per-product updated_at (epoch ms) for the age feature; absent: age unknown. */
+  updatedAt?: ((ids: readonly string[]) => Promise<Map<string, number>>) | undefined;
+  registry?: client.Registry | undefined;
+  log?: (line: string) => void;
+}
+
+/**
+ * Documented fallback order when no model serves: fusion score, boosted by the shopper's share
+ * of affinity for the item's category and brand and damped by distance from their price band.
+ * h = fused · (1 + 0.5·cat_share + 0.5·cat_top_share + 0.5·brand_share) / (1 + 0.25·|price_gap|).
+ * For an anonymous shopper this is exactly fusion order.
+ */
+export function heuristicScore(f: readonly number[]): number {
+  const at = (name: string) => f[IDX[name]!]!;
+  const fused = at('fused_score');
+  return (fused * (1 + 0.5 * at('user_cat_share') + 0.5 * at('user_cat_top_share') + 0.5 * at('user_brand_share'))) / (1 + 0.25 * at('price_gap_abs'));
+}
+const IDX: Record<string, number> = Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, i]));
+
+/** pCTR^a · pCVR^b · price^c, in log space; the price term is left out when the price is unknown. */
+export function finalScore(pCtr: number, pCvr: number, price: number | undefined, cfg: Pick<RankConfig, 'a' | 'b' | 'c'>): number {
+  const eps = 1e-9;
+  let s = cfg.a * Math.log(Math.max(eps, pCtr)) + cfg.b * Math.log(Math.max(eps, pCvr));
+  if (cfg.c !== 0 && price !== undefined && price > 0) s += cfg.c * Math.log(price);
+  return Math.exp(s);
+}
+
+export class Ranker {
+  private model: RankModel | undefined;
+  private reason: string | undefined;
+  private signature: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private reloading: Promise<void> | undefined;
+  private readonly metrics;
+  private mode: 'model' | 'heuristic' | 'off';
+  /** Request time for the hour and age features; a simulator replaying event time replaces it. */
+  clock: () => number = Date.now;
+
+  private constructor(
+    private readonly cfg: RankConfig,
+    private readonly deps: RankerDeps,
+  ) {
+    this.mode = cfg.mode;
+    const registers = deps.registry ? [deps.registry] : [];
+    this.metrics = {
+      requests: new client.Counter({ name: 'shelf_rank_requests_total', help: 'Ranked responses by surface and mode (model, heuristic fallback, off)', labelNames: ['surface', 'mode'] as const, registers }),
+      refused: new client.Counter({ name: 'shelf_rank_model_refused_total', help: 'Model versions refused at load (feature spec mismatch, invalid files)', labelNames: ['reason'] as const, registers }),
+      loaded: new client.Counter({ name: 'shelf_rank_model_loads_total', help: 'Model versions loaded and swapped in', registers }),
+      info: new client.Gauge({ name: 'shelf_rank_model_info', help: 'The serving ranking model (1) by version; heuristic when none', labelNames: ['version', 'feature_spec'] as const, registers }),
+      latency: new client.Histogram({ name: 'shelf_rank_duration_seconds', help: 'Featurize + score + sort of one request', labelNames: ['surface'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05], registers }),
+    };
+  }
+
+  static async open(cfg: RankConfig, deps: RankerDeps = {}): Promise<Ranker> {
+    const r = new Ranker(cfg, deps);
+    if (cfg.mode === 'model') {
+      if (cfg.model_dir === undefined) r.reason = 'no model configured (SHELF_RANK_MODEL_DIR)';
+      else {
+        await r.reload();
+        if (cfg.refresh_ms > 0) {
+          r.timer = setInterval(() => void r.reload(), cfg.refresh_ms);
+          r.timer.unref();
+        }
+      }
+    }
+    r.publishInfo();
+    return r;
+  }
+
+  get config(): RankConfig {
+    return this.cfg;
+  }
+
+  /**
+   * Switches ordering at run time: `model` (the model when one is usable), `heuristic` (always the
+   * fallback order, e.g. to log features under a neutral policy) or `off` (fusion order).
+   */
+  setMode(mode: 'model' | 'heuristic' | 'off'): void {
+    this.mode = mode;
+    this.publishInfo();
+  }
+
+  get status(): RankStatus {
+    const mode: RankMode = this.mode === 'off' ? 'off' : this.mode === 'model' && this.model ? 'model' : 'heuristic';
+    return {
+      mode,
+      ...(this.model && mode === 'model' && { model_version: this.model.version }),
+      ...(mode === 'heuristic' && { reason: this.mode === 'heuristic' ? 'heuristic order selected' : (this.reason ?? 'no model') }),
+      feature_spec: FEATURE_SPEC_VERSION,
+    };
+  }
+
+  /** Looks at the model folder now; loads a changed model. Safe to call concurrently. */
+  reload(): Promise<void> {
+    this.reloading ??= this.doReload().finally(() => (this.reloading = undefined));
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<void> {
+    const dir = this.cfg.model_dir!;
+    let sig: string;
+    try {
+      // metadata.json is small: its content (it names the version and the model's sha256) is the signature.
+      const [m, o] = await Promise.all([readFile(join(dir, 'metadata.json')), stat(join(dir, 'model.onnx'))]);
+      sig = `${createHash('sha256').update(m).digest('hex')}:${o.mtimeMs}:${o.size}`;
+    } catch {
+      if (!this.model) this.reason = `no model in ${dir}`;
+      return;
+    }
+    if (sig === this.signature) return;
+    const log = this.deps.log ?? ((line: string) => console.error(line));
+    try {
+      const next = await RankModel.load(dir);
+      const prev = this.model;
+      this.model = next;
+      this.signature = sig;
+      this.reason = undefined;
+      this.metrics.loaded.inc();
+      log(`ranker: serving model ${next.version} (feature spec ${FEATURE_SPEC_VERSION}) from ${dir}${prev ? `, replacing ${prev.version}` : ''}`);
+      this.publishInfo();
+      // Requests in flight hold their own reference; release the old session after they finish.
+      if (prev) setTimeout(() => void prev.close(), 5_000).unref();
+    } catch (err) {
+      if (err instanceof ModelRefusedError && err.reason === 'incomplete') return; // retried at the next poll
+      this.signature = sig;
+      const reason = err instanceof ModelRefusedError ? err.reason : 'invalid_model';
+      this.metrics.refused.inc({ reason });
+      const keep = this.model ? `keeping model ${this.model.version}` : 'falling back to the heuristic order';
+      log(`ranker: ${(err as Error).message}; ${keep}`);
+      if (!this.model) this.reason = (err as Error).message;
+      this.publishInfo();
+    }
+  }
+
+  private publishInfo(): void {
+    this.metrics.info.reset();
+    const s = this.status;
+    this.metrics.info.set({ version: s.model_version ?? s.mode, feature_spec: FEATURE_SPEC_VERSION }, 1);
+  }
+
+  /**
+   * Orders `candidates` (fusion order in, best first out). `user` may be passed when the caller
+   * already read it; else it is read from the state store by `subject`.
+   */
+  async rank(
+    req: { surface: Surface; now?: number; subject?: string | undefined; user?: UserState | undefined },
+    candidates: readonly Candidate[],
+  ): Promise<RankOutcome> {
+    const t0 = performance.now();
+    const now = req.now ?? this.clock();
+    const status = this.status;
+    const state = this.deps.state;
+    const ids = candidates.map((c) => c.id);
+    const [user, counts, updated] = await Promise.all([
+      req.user !== undefined || req.subject === undefined || !state ? Promise.resolve(req.user) : state.getUsers([req.subject]).then((m) => resolveLinked(state, m.get(req.subject!))),
+      state && ids.length > 0 ? state.itemCounts(ids) : Promise.resolve(new Map<string, number>()),
+      this.deps.updatedAt && ids.length > 0 ? this.deps.updatedAt(ids) : Promise.resolve(new Map<string, number>()),
+    ]);
+    const uctx = userContext(user);
+    const ctx = { surface: req.surface, now };
+    const features = candidates.map((c) =>
+      featurize(rawInputs(ctx, { ...c, ...(c.updated_ms === undefined && updated.has(c.id) && { updated_ms: updated.get(c.id) }) }, uctx, counts.get(c.id) ?? 0)),
+    );
+    const model = status.mode === 'model' ? this.model : undefined;
+    let items: RankedCandidate[];
+    if (status.mode === 'off') {
+      items = candidates.map((c, i) => ({ candidate: c, score: c.fused_score, features: features[i]! }));
+    } else if (model) {
+      const { pCtr, pCvr } = await model.predict(features);
+      items = candidates.map((c, i) => ({
+        candidate: c,
+        p_ctr: pCtr[i]!,
+        p_cvr: pCvr[i]!,
+        score: finalScore(pCtr[i]!, pCvr[i]!, c.price, this.cfg),
+        features: features[i]!,
+      }));
+      sortStable(items);
+    } else {
+      items = candidates.map((c, i) => ({ candidate: c, score: heuristicScore(features[i]!), features: features[i]! }));
+      sortStable(items);
+    }
+    const took = performance.now() - t0;
+    this.metrics.requests.inc({ surface: req.surface, mode: model ? 'model' : status.mode });
+    this.metrics.latency.observe({ surface: req.surface }, took / 1000);
+    return {
+      mode: model ? 'model' : status.mode,
+      ...(model && { model_version: model.version }),
+      ...(status.reason !== undefined && { reason: status.reason }),
+      items,
+      took_ms: took,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.reloading;
+    await this.model?.close();
+    this.model = undefined;
+  }
+}
+
+/** Best score first; ties keep fusion order. */
+function sortStable(items: RankedCandidate[]): void {
+  items.sort((a, b) => b.score - a.score || a.candidate.fusion_position - b.candidate.fusion_position);
+}
+
+async function resolveLinked(state: StateStore, s: UserState | undefined): Promise<UserState | undefined> {
+  if (s?.linked_to === undefined) return s;
+  return (await state.getUsers([s.linked_to])).get(s.linked_to);
+}

@@ -1,0 +1,149 @@
+import Database from 'better-sqlite3';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { ServedEntry } from '../behavior/served-log.ts';
+import { FEATURE_COUNT, FEATURE_SPEC_VERSION } from './features.ts';
+
+/**
+ * Training examples: every shown item that was seen (an impression event named its request_id,
+ * or it was clicked; a request with no impression events at all counts every shown item), with
+ * the feature vector the server logged for it and its labels: click, and purchase (a purchase
+ * of the item naming the same request_id; a purchase implies a click). Joined by request_id.
+ */
+export interface TrainingRow {
+  request_id: string;
+  surface: string;
+  subject?: string | undefined;
+  ts: number;
+  /** Slot it was shown in. */
+  position: number;
+  fusion_position?: number | undefined;
+  /** How the response was ordered: model version, heuristic, off. */
+  served_by: string;
+  features: number[];
+  click: 0 | 1;
+  purchase: 0 | 1;
+}
+
+export interface TrainingSummary {
+  feature_spec_version: string;
+  requests: number;
+  impressions: number;
+  clicks: number;
+  purchases: number;
+  by_surface: Record<string, { impressions: number; clicks: number; purchases: number }>;
+  /** Served entries left out: no feature vectors (ranking off) or another feature spec. */
+  skipped_requests: number;
+  /** Click or purchase events whose request_id is not in the served log. */
+  unmatched_events: number;
+}
+
+interface EventLike {
+  type?: string;
+  request_id?: string;
+  product_id?: string;
+}
+
+/** Pure join of served-log entries and behaviour events (JSON strings, stream order). */
+export function joinTraining(served: Iterable<string>, events: Iterable<string>): { rows: TrainingRow[]; summary: TrainingSummary } {
+  const labels = new Map<string, { impressions: Set<string>; clicks: Set<string>; purchases: Set<string> }>();
+  for (const raw of events) {
+    let e: EventLike;
+    try {
+      e = JSON.parse(raw) as EventLike;
+    } catch {
+      continue;
+    }
+    if (e.request_id === undefined || e.product_id === undefined) continue;
+    if (e.type !== 'impression' && e.type !== 'click' && e.type !== 'purchase') continue;
+    let l = labels.get(e.request_id);
+    if (!l) labels.set(e.request_id, (l = { impressions: new Set(), clicks: new Set(), purchases: new Set() }));
+    (e.type === 'impression' ? l.impressions : e.type === 'click' ? l.clicks : l.purchases).add(e.product_id);
+  }
+  const rows: TrainingRow[] = [];
+  const seen = new Set<string>();
+  let skipped = 0;
+  for (const raw of served) {
+    let s: ServedEntry;
+    try {
+      s = JSON.parse(raw) as ServedEntry;
+    } catch {
+      continue;
+    }
+    if (s.surface === 'similar') continue;
+    seen.add(s.request_id);
+    const usable = s.ranking?.feature_spec === FEATURE_SPEC_VERSION && s.items.some((it) => it.features?.length === FEATURE_COUNT);
+    if (!usable) {
+      skipped++;
+      continue;
+    }
+    const l = labels.get(s.request_id);
+    const allSeen = !l || l.impressions.size === 0;
+    for (const it of s.items) {
+      if (it.features?.length !== FEATURE_COUNT) continue;
+      const purchase = l?.purchases.has(it.id) ? 1 : 0;
+      const click = purchase || l?.clicks.has(it.id) ? 1 : 0;
+      if (!allSeen && !click && !l!.impressions.has(it.id)) continue;
+      rows.push({
+        request_id: s.request_id,
+        surface: s.surface,
+        ...(s.subject !== undefined && { subject: s.subject }),
+        ts: s.ts,
+        position: it.position,
+        ...(it.fusion_position !== undefined && { fusion_position: it.fusion_position }),
+        served_by: s.ranking?.model_version ?? s.ranking?.mode ?? 'off',
+        features: it.features,
+        click,
+        purchase,
+      });
+    }
+  }
+  let unmatched = 0;
+  for (const [rid, l] of labels) if (!seen.has(rid)) unmatched += l.clicks.size + l.purchases.size;
+  const by: TrainingSummary['by_surface'] = {};
+  for (const r of rows) {
+    const b = (by[r.surface] ??= { impressions: 0, clicks: 0, purchases: 0 });
+    b.impressions++;
+    b.clicks += r.click;
+    b.purchases += r.purchase;
+  }
+  return {
+    rows,
+    summary: {
+      feature_spec_version: FEATURE_SPEC_VERSION,
+      requests: new Set(rows.map((r) => r.request_id)).size,
+      impressions: rows.length,
+      clicks: rows.reduce((a, r) => a + r.click, 0),
+      purchases: rows.reduce((a, r) => a + r.purchase, 0),
+      by_surface: by,
+      skipped_requests: skipped,
+      unmatched_events: unmatched,
+    },
+  };
+}
+
+/** Every message of an embedded (SQLite) stream file, in order, read-only. */
+export function* readSqliteLog(file: string): Generator<string> {
+  if (!existsSync(file)) return;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    for (const row of db.prepare<[], { value: string }>('SELECT value FROM log ORDER BY position').iterate()) yield row.value;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Joins the embedded served log and event stream of a service data dir into JSON Lines for
+ * models/ranker/train.py (one TrainingRow a line). Kafka deployments read the same two topics.
+ */
+export async function exportTrainingData(dataDir: string, outFile: string): Promise<TrainingSummary> {
+  const dir = path.join(dataDir, 'behavior');
+  const { rows, summary } = joinTraining(readSqliteLog(path.join(dir, 'served.sqlite')), readSqliteLog(path.join(dir, 'events.sqlite')));
+  await mkdir(path.dirname(outFile), { recursive: true });
+  const out = createWriteStream(outFile);
+  for (const r of rows) if (!out.write(JSON.stringify(r) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
+  await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+  return summary;
+}

@@ -1,0 +1,125 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { BehaviorConfig } from '../../behavior/config.ts';
+import type { ServedLog } from '../../behavior/served-log.ts';
+import type { StateStore } from '../../behavior/state-store.ts';
+import type { FeedConfig } from '../../retrieval/feed-config.ts';
+import { recommend, type FeedResult } from '../../retrieval/feed.ts';
+import type { Searcher } from '../../retrieval/searcher.ts';
+import type { Metrics } from '../metrics.ts';
+import { feedCandidate, rankItems } from '../../ranking/apply.ts';
+import type { Ranker } from '../../ranking/ranker.ts';
+import { ApiError, fromZod } from './errors.ts';
+
+const idString = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+
+const FeedBodySchema = z
+  .object({
+    user_id: idString(128).optional(),
+    session_id: idString(128).optional(),
+    size: z.number().int().min(1).max(100).default(10),
+    context: z.object({ category: idString(500).optional(), product_id: idString(256).optional() }).strict().optional(),
+    exclude: z.array(idString(256)).max(1000).optional(),
+    debug: z.boolean().default(false),
+  })
+  .strict();
+
+type FeedBody = z.output<typeof FeedBodySchema>;
+
+export interface FeedDeps {
+  searcher: Searcher;
+  state: StateStore;
+  feed: FeedConfig;
+  behavior: BehaviorConfig;
+  metrics: Metrics;
+  served?: ServedLog | undefined;
+  ranker?: Ranker | undefined;
+}
+
+function validate(raw: unknown): FeedBody {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, 'invalid_body', 'the request body must be a JSON object');
+  const parsed = FeedBodySchema.safeParse(raw);
+  if (!parsed.success) throw fromZod(parsed.error);
+  const b = parsed.data;
+  if (b.user_id === undefined && b.session_id === undefined) throw new ApiError(400, 'missing_subject', 'one of user_id or session_id is required', 'user_id');
+  return b;
+}
+
+/** GET carries the same fields flat: category and product_id are the context, exclude is comma-separated. */
+function fromQuery(q: Record<string, string>): FeedBody {
+  const body: Record<string, unknown> = {};
+  const context: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(q)) {
+    switch (k) {
+      case 'user_id':
+      case 'session_id':
+        body[k] = v;
+        break;
+      case 'size':
+        body.size = /^-?\d+$/.test(v) ? Number(v) : v;
+        break;
+      case 'debug':
+        body.debug = v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v;
+        break;
+      case 'category':
+      case 'product_id':
+        context[k] = v;
+        break;
+      case 'exclude':
+        body.exclude = v.split(',').filter(Boolean);
+        break;
+      default:
+        throw new ApiError(400, 'unknown_parameter', `unknown parameter "${k}"`, k);
+    }
+  }
+  if (Object.keys(context).length > 0) body.context = context;
+  return validate(body);
+}
+
+/** `GET|POST /v1/feed`: the personalised "guess you like" list. */
+export function feedRoutes(deps: FeedDeps) {
+  const app = new Hono();
+  const run = async (b: FeedBody, requestId: string) => {
+    const t0 = performance.now();
+    const subject = b.user_id !== undefined ? `u:${b.user_id}` : `s:${b.session_id!}`;
+    // Ranking reorders the first `window` fused candidates: fetch them all, with their routes.
+    const ranker = deps.ranker?.status.mode === 'off' ? undefined : deps.ranker;
+    const size = ranker ? Math.max(ranker.config.window, b.size) : b.size;
+    const result: FeedResult = await deps.searcher.withSnapshot((snap) =>
+      recommend(snap, deps.state, { subject, size, context: b.context, exclude: b.exclude, debug: b.debug || !!ranker }, deps.feed, deps.behavior),
+    );
+    const ranked = ranker && (await rankItems(ranker, { surface: 'feed', subject: result.subject, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate));
+    if (ranked) result.items = ranked.items;
+    const tookMs = performance.now() - t0;
+    deps.metrics.feedLatency.observe({ cold_start: String(result.cold_start) }, tookMs / 1000);
+    for (const d of result.degraded ?? []) deps.metrics.feedDegraded.inc({ route: d.route });
+    deps.served?.record({
+      request_id: requestId,
+      surface: 'feed',
+      ts: Date.now(),
+      subject: result.subject,
+      items: ranked?.served ?? result.items.map((it, i) => ({ id: it.id, position: i, score: it.score })),
+      ...(ranked && { ranking: { mode: ranked.debug.mode, ...(ranked.debug.model_version !== undefined && { model_version: ranked.debug.model_version }), feature_spec: ranked.debug.feature_spec } }),
+    });
+    return {
+      request_id: requestId,
+      subject: result.subject,
+      cold_start: result.cold_start,
+      items: result.items,
+      took_ms: Math.round(tookMs * 1000) / 1000,
+      ...(result.degraded && { degraded: result.degraded }),
+      ...(b.debug && { debug: { generation: deps.searcher.generation, rrf_k: deps.feed.rrf_k, weights: deps.feed.weights, ranking: ranked?.debug ?? { mode: 'off' } } }),
+    };
+  };
+  app.get('/', async (c) => c.json(await run(fromQuery(c.req.query()), c.get('requestId'))));
+  app.post('/', async (c) => {
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
+    }
+    return c.json(await run(validate(raw), c.get('requestId')));
+  });
+  return app;
+}

@@ -1,0 +1,213 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Client } from '@elastic/elasticsearch';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { indexCatalog } from '../../indexer/index-catalog.ts';
+import { inspect } from '../../indexer/verify.ts';
+import { acquireLock } from '../../retrieval/elasticsearch/es-lock.ts';
+import { collectionsWithPrefix, dropCollection } from '../../retrieval/qdrant/qdrant-aliases.ts';
+import { pointId, qdrantClient, QdrantVectorStore } from '../../retrieval/qdrant/qdrant-vector-store.ts';
+import { ProductionBackend } from '../../retrieval/production/production-backend.ts';
+import { openSearcher } from '../../retrieval/searcher.ts';
+import { ROOT } from '../../src/config.ts';
+import { backendConformance } from '../conformance/backends.ts';
+import { FakeQdrant, OPENAPI_PATH, OpenApiContract } from '../fakes/qdrant.ts';
+import { tempDir } from '../helpers/catalog.ts';
+import { HashEmbedder } from '../helpers/embedders.ts';
+
+/**
+ * The production back end end to end: a REAL Elasticsearch (scripts/servers/elasticsearch.sh)
+ * and the OpenAPI-validating Qdrant stand-in (test/fakes/qdrant.ts: every request and response
+ * checked against Qdrant's published schema). A real Qdrant runs the same code when QDRANT_URL
+ * is set; the vector store itself is covered against one by retrieval/qdrant/qdrant-conformance.test.ts.
+ */
+const node = process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';
+const realQdrant = process.env.QDRANT_URL;
+const fake = new FakeQdrant(new OpenApiContract(OPENAPI_PATH));
+const qdrantUrl = () => realQdrant ?? fake.url;
+const admin = new Client({ node });
+
+beforeAll(async () => {
+  if (!realQdrant) await fake.start();
+});
+afterAll(async () => {
+  if (!realQdrant) await fake.stop();
+  await admin.close();
+});
+afterEach(() => {
+  // No request the back end sent, and no canned answer, broke Qdrant's OpenAPI contract.
+  expect(fake.errors).toEqual([]);
+});
+
+const freshNamespace = () => `it${process.pid}${Math.random().toString(36).slice(2, 8)}`;
+const openBackend = (namespace: string) => new ProductionBackend({ elasticsearchUrl: node, qdrantUrl: qdrantUrl(), namespace });
+
+async function dropNamespace(namespace: string): Promise<void> {
+  await admin.indices.delete({ index: [`${namespace}-products*`, `${namespace}-locks`], ignore_unavailable: true, allow_no_indices: true });
+  const client = qdrantClient({ url: qdrantUrl() });
+  for (const c of await collectionsWithPrefix(client, `${namespace}-products`)) await dropCollection(client, c);
+}
+
+backendConformance(`Elasticsearch at ${node} + Qdrant`, () => {
+  const namespace = freshNamespace();
+  return {
+    open: async () => openBackend(namespace),
+    reopen: async (b) => {
+      await b.close();
+      return openBackend(namespace);
+    },
+    cleanup: () => dropNamespace(namespace),
+  };
+});
+
+describe('production back end: aliases, drift and the CLI', () => {
+  const namespace = freshNamespace();
+  const alias = `${namespace}-products`;
+  const catalog = path.join(ROOT, 'data/demo/catalog.jsonl');
+  const cacheDir = path.join(tempDir(), 'cache');
+  const embedder = new HashEmbedder();
+  let backend: ProductionBackend;
+
+  beforeAll(() => {
+    backend = openBackend(namespace);
+  });
+  afterAll(async () => {
+    await backend.close();
+    await dropNamespace(namespace);
+  });
+
+  const esIndicesBehindAlias = async () => Object.keys(await admin.indices.getAlias({ name: alias }));
+  const namespaceIndices = async () => (await admin.cat.indices({ index: `${alias}*`, format: 'json', h: 'index' })).map((r) => r.index).sort();
+
+  it('a fresh rebuild builds a new index and collection, swaps both aliases, and deletes the old pair', async () => {
+    const first = await indexCatalog({ catalogPath: catalog, dataDir: cacheDir, backend, embedder });
+    expect(first.generation).toMatch(new RegExp(`^${alias}-\\d{17}[0-9a-f]{4}$`));
+    expect(await esIndicesBehindAlias()).toEqual([first.generation]);
+    expect(await namespaceIndices()).toEqual([first.generation]);
+    if (!realQdrant) {
+      expect(fake.aliases.get(alias)).toBe(first.generation);
+      const meta = (await admin.indices.getMapping({ index: first.generation! }))[first.generation!]!.mappings._meta;
+      expect(meta).toMatchObject({ collection: first.generation, embedder_id: embedder.id, dim: 64 });
+    }
+    const searcher = await openSearcher({ backend, embedder });
+    const before = (await searcher.search({ q: 'airpods', size: 3, routes: ['bm25'] })).items[0]!.id;
+
+    // An abandoned half-build (a crash before commit) is swept by the next build.
+    await admin.indices.create({ index: `${alias}-00000000000000000dead` });
+
+    const other = new HashEmbedder(48);
+    const second = await indexCatalog({ catalogPath: catalog, dataDir: cacheDir, backend, embedder: other });
+    expect(second.generation).not.toBe(first.generation);
+    expect(await esIndicesBehindAlias()).toEqual([second.generation]);
+    expect(await namespaceIndices()).toEqual([second.generation]);
+    if (!realQdrant) {
+      expect(fake.aliases.get(alias)).toBe(second.generation);
+      expect(fake.collections.has(first.generation!)).toBe(false);
+      const swaps = fake.requests.filter((r) => r.operationId === 'update_aliases').at(-1)!;
+      expect(swaps.body).toEqual({ actions: [{ delete_alias: { alias_name: alias } }, { create_alias: { collection_name: second.generation, alias_name: alias } }] });
+    }
+    // Searches go through the aliases: the old searcher's text route never broke.
+    expect((await searcher.search({ q: 'airpods', size: 3, routes: ['bm25'] })).items[0]!.id).toBe(before);
+    expect(await searcher.refresh()).toBe(true);
+    expect(searcher.generation).toBe(second.generation);
+    await searcher.close();
+  });
+
+  it('npm run index -- --verify repairs drift made directly in Elasticsearch and in Qdrant', async () => {
+    // Back to the default embedder, which the CLI runs.
+    const { loadTextEmbedder, parseEmbedderSpec } = await import('../../src/embedding/load.ts');
+    const { loadConfig } = await import('../../src/config.ts');
+    const cfg = loadConfig({ SHELF_EMBEDDER: 'default' });
+    const defaultEmbedder = await loadTextEmbedder(parseEmbedderSpec(cfg.embedder.model, cfg.embedder));
+    await indexCatalog({ catalogPath: catalog, dataDir: cacheDir, backend, embedder: defaultEmbedder });
+    expect((await inspect(backend)).consistent).toBe(true);
+
+    // Drift: one product gone from ES only, one point gone from Qdrant only.
+    await admin.delete({ index: alias, id: 'P0001', refresh: true });
+    const q = qdrantClient({ url: qdrantUrl() });
+    await q.delete(alias, { wait: true, points: [pointId('P0002')] });
+    const drift = await inspect(backend);
+    expect(drift.vectors).toMatchObject({ missing: ['P0002'], extra: ['P0001'], mismatched: [] });
+
+    const env = { ELASTICSEARCH_URL: node, QDRANT_URL: qdrantUrl(), SHELF_NAMESPACE: namespace, SHELF_DATA_DIR: cacheDir, SHELF_EMBEDDER: 'default' };
+    const check = await runIndexCli(['--verify', '--check-only'], env);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(/vectors \d+ \(missing 1, extra 1, mismatched 0\)/);
+
+    const fix = await runIndexCli(['--verify'], env);
+    expect(fix.code, fix.stderr).toBe(0);
+    expect(fix.stdout).toMatch(/repaired 2; now .*\(missing 0, extra 0, mismatched 0\): consistent/);
+    expect((await inspect(backend)).consistent).toBe(true);
+
+    // The product deleted from ES is gone from both now; the next catalog run restores it.
+    const again = await indexCatalog({ catalogPath: catalog, dataDir: cacheDir, backend, embedder: defaultEmbedder });
+    expect(again).toMatchObject({ indexed: 1, writeFailures: [] });
+    expect((await inspect(backend)).consistent).toBe(true);
+    await defaultEmbedder.close?.();
+  });
+
+  it('refuses to write vectors of another dimension into the served collection, naming both', async () => {
+    const generation = (await backend.currentGeneration())!;
+    const meta = (await admin.indices.getMapping({ index: generation }))[generation]!.mappings._meta as { dim: number; embedder_id: string; collection: string };
+    await expect(backend.beginWrite({ embedderId: meta.embedder_id, dim: meta.dim + 1, fresh: false })).rejects.toThrow(/rebuild fresh/);
+    await expect(QdrantVectorStore.open({ url: qdrantUrl(), collection: meta.collection, dim: meta.dim + 1 })).rejects.toThrow(
+      new RegExp(`dimension ${meta.dim}, but the embedder produces dimension ${meta.dim + 1}`),
+    );
+  });
+});
+
+describe('production back end: one writer per namespace', () => {
+  const namespace = freshNamespace();
+  afterAll(() => dropNamespace(namespace));
+
+  it('refuses a second writer while the first holds the lease, and takes over an expired one', async () => {
+    const a = new ProductionBackend({ elasticsearchUrl: node, qdrantUrl: qdrantUrl(), namespace, lock: { leaseMs: 60_000 } });
+    const b = new ProductionBackend({ elasticsearchUrl: node, qdrantUrl: qdrantUrl(), namespace, lock: { leaseMs: 60_000 } });
+    const w = await a.beginWrite({ embedderId: 'e', dim: 4, fresh: true });
+    await expect(b.beginWrite({ embedderId: 'e', dim: 4, fresh: true })).rejects.toThrow(/another indexer \(.+:\d+\) is writing/);
+    await w.abort();
+    // Released: the next writer gets in, and its abort leaves nothing behind.
+    const w2 = await b.beginWrite({ embedderId: 'e', dim: 4, fresh: true });
+    await w2.abort();
+    expect(await admin.cat.indices({ index: `${namespace}-products*`, format: 'json' })).toEqual([]);
+
+    // A writer that died keeps the lock only until its lease runs out.
+    const short = new ProductionBackend({ elasticsearchUrl: node, qdrantUrl: qdrantUrl(), namespace, lock: { leaseMs: 300, renewMs: 3_600_000 } });
+    await short.beginWrite({ embedderId: 'e', dim: 4, fresh: true }); // never committed nor aborted
+    await new Promise((r) => setTimeout(r, 400));
+    const w3 = await a.beginWrite({ embedderId: 'e', dim: 4, fresh: true });
+    await w3.commit();
+    expect(await a.currentGeneration()).toBe(w3.generation);
+    expect(await admin.exists({ index: `${namespace}-locks`, id: 'indexer' })).toBe(false);
+    for (const x of [a, b, short]) await x.close();
+  });
+
+  it('a holder whose lease was taken over can neither renew nor release the new one', async () => {
+    const locks = `${namespace}-locks`;
+    const stale = await acquireLock(admin, locks, 'x', { leaseMs: 200, renewMs: 3_600_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const fresh = await acquireLock(admin, locks, 'x', { leaseMs: 60_000 });
+    expect(await stale.renew()).toBe(false);
+    await stale.release();
+    expect(await admin.exists({ index: locks, id: 'x' })).toBe(true);
+    expect(await fresh.renew()).toBe(true);
+    await fresh.release();
+    expect(await admin.exists({ index: locks, id: 'x' })).toBe(false);
+  });
+});
+
+/** The index CLI as a child process, asynchronously: the Qdrant stand-in lives in this process. */
+function runIndexCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'indexer/cli.ts'), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
