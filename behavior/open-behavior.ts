@@ -38,16 +38,27 @@ export async function openBehavior(opts: {
   let log: EventLog;
   let served: EventLog;
   if (opts.backends.kafkaBrokers) {
-    // WIRE-KAFKA
-    throw new Error(`kafka not wired yet (${ns})`);
+    const { KafkaEventLog } = await import('./kafka/kafka-event-log.ts');
+    log = await KafkaEventLog.open({ brokers: opts.backends.kafkaBrokers, namespace: ns });
+    try {
+      served = await KafkaEventLog.open({ brokers: opts.backends.kafkaBrokers, namespace: ns, topic: `${ns}.served` });
+    } catch (err) {
+      await log.close();
+      throw err;
+    }
   } else {
     log = new SqliteEventLog({ file: path.join(dir, 'events.sqlite') });
     served = new SqliteEventLog({ file: path.join(dir, 'served.sqlite') });
   }
   let state: StateStore;
   if (opts.backends.redisUrl) {
-    // WIRE-REDIS
-    throw new Error('redis not wired yet');
+    const { RedisStateStore } = await import('./redis/redis-state-store.ts');
+    try {
+      state = await RedisStateStore.open({ url: opts.backends.redisUrl, namespace: ns, trendingHalfLifeMs: opts.config.trending_half_life_ms });
+    } catch (err) {
+      await Promise.allSettled([log.close(), served.close()]);
+      throw err;
+    }
   } else {
     state = new SqliteStateStore({
       file: path.join(dir, 'state.sqlite'),

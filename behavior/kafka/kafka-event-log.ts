@@ -7,6 +7,8 @@ import { KafkaTopic, type KafkaTopicOptions } from './kafka-topic.ts';
 export interface KafkaEventLogOptions extends KafkaConnection {
   /** Config `backends.namespace`: the topic is `${namespace}.behavior`. */
   namespace: string;
+  /** Another topic than `${namespace}.behavior` (the served-response log uses `${namespace}.served`). */
+  topic?: string;
   /** Partitions when the topic is created (default 6): the most consumers that can share the work. */
   partitions?: number;
   consumer?: KafkaTopicOptions['consumer'];
@@ -29,7 +31,7 @@ export class KafkaEventLog implements EventLog {
   }
 
   static async open(opts: KafkaEventLogOptions): Promise<KafkaEventLog> {
-    return new KafkaEventLog(await KafkaTopic.open({ ...opts, topic: behaviorTopic(opts.namespace), partitions: opts.partitions ?? 6 }));
+    return new KafkaEventLog(await KafkaTopic.open({ ...opts, topic: opts.topic ?? behaviorTopic(opts.namespace), partitions: opts.partitions ?? 6 }));
   }
 
   append(events: readonly BehaviorEvent[]): Promise<void> {
