@@ -43,6 +43,8 @@ const USED_OPERATIONS: Array<[string, string, string]> = [
   ['query_points', 'POST', '/collections/{collection_name}/points/query'],
   ['scroll_points', 'POST', '/collections/{collection_name}/points/scroll'],
   ['count_points', 'POST', '/collections/{collection_name}/points/count'],
+  // Stored vectors of given products: the feed's user vectors and "similar items" read them.
+  ['get_points', 'POST', '/collections/{collection_name}/points'],
   // The image store: sets and removes the `image` vector of existing points.
   ['update_vectors', 'PUT', '/collections/{collection_name}/points/vectors'],
   ['delete_vectors', 'POST', '/collections/{collection_name}/points/vectors/delete'],
@@ -257,6 +259,21 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
       expect(await store.count()).toBe(4);
       expect(fake.requests[0]!.body).toEqual({ exact: true });
     });
+  });
+
+  it('reads stored vectors back by product id, leaving out unknown ids', async () => {
+    const store = await open();
+    await store.upsert([
+      { product: product('a'), hash: 'ha', vector: unit([1, 0, 0, 0]) },
+      { product: product('b'), hash: 'hb', vector: unit([0, 1, 1, 0]) },
+    ]);
+    fake.requests.length = 0;
+    const got = await store.vectorsOf(['b', 'nope', 'a', 'b']);
+    expect([...got.keys()].sort()).toEqual(['a', 'b']);
+    expect(Array.from(got.get('b')!)).toEqual(Array.from(unit([0, 1, 1, 0])));
+    const req = fake.requests.filter((r) => r.operationId === 'get_points');
+    expect(req).toHaveLength(1);
+    expect(req[0]!.body).toEqual({ ids: ['b', 'nope', 'a'].map(pointId), with_payload: ['product_id'], with_vector: ['text'] });
   });
 
   it('reads every hash through paginated scroll', async () => {

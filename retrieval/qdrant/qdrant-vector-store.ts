@@ -289,6 +289,25 @@ export class QdrantVectorStore implements VectorStore {
     return hits;
   }
 
+  async vectorsOf(ids: readonly string[]): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += DELETE_BATCH) {
+      const points = await this.client.retrieve(this.collection, {
+        ids: unique.slice(i, i + DELETE_BATCH).map(pointId),
+        with_payload: ['product_id'],
+        with_vector: [this.vector],
+      });
+      for (const p of points) {
+        const id = p.payload?.['product_id'];
+        // Named vectors come back as {name: number[]}; a point without this vector has no entry.
+        const v = p.vector && !Array.isArray(p.vector) ? (p.vector as Record<string, unknown>)[this.vector] : undefined;
+        if (typeof id === 'string' && Array.isArray(v) && typeof v[0] === 'number') out.set(id, Float32Array.from(v as number[]));
+      }
+    }
+    return out;
+  }
+
   async hashes(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     let offset: Schemas['ExtendedPointId'] | undefined;

@@ -134,6 +134,17 @@ export function vectorStoreConformance(name: string, harness: () => StoreHarness
       expect((await store.search(v, 5, { in_stock: true })).length).toBe(5);
     });
 
+    it('reads stored vectors back by product id (what the feed builds user vectors from)', async () => {
+      expect(store.vectorsOf, `${name} must implement vectorsOf`).toBeDefined();
+      const want = (await embedder.embedTexts([products[2]!.title], 'document'))[0]!;
+      const got = await store.vectorsOf!([products[2]!.id, 'missing-id']);
+      expect([...got.keys()]).toEqual([products[2]!.id]);
+      const v = got.get(products[2]!.id)!;
+      for (let i = 0; i < want.length; i++) expect(v[i]!).toBeCloseTo(want[i]!, 5);
+      await store.delete([products[2]!.id]);
+      expect((await store.vectorsOf!([products[2]!.id])).size).toBe(0);
+    });
+
     it('upsert replaces a vector, delete removes, re-upsert restores', async () => {
       const moved = { ...products[0]!, title: 'Cast iron skillet lookalike' };
       await store.upsert(await points([moved]));

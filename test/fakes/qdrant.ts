@@ -461,6 +461,16 @@ export class FakeQdrant {
           next_page_offset: next ? next.id : null,
         };
       }
+      case 'get_points': {
+        const c = this.collection(name);
+        const wanted = Array.isArray(body.with_vector) ? (body.with_vector as string[]) : body.with_vector === true ? Object.keys(c.vectors) : [];
+        return (body.ids as unknown[]).flatMap((id) => {
+          const p = c.points.get(String(id));
+          if (!p) return [];
+          const vector = Object.fromEntries(wanted.filter((n) => p.vectors[n] !== undefined).map((n) => [n, p.vectors[n]!]));
+          return [{ id: p.id, payload: selectPayload(p.payload, body.with_payload), ...(wanted.length > 0 && { vector }) }];
+        });
+      }
       case 'count_points':
         return { count: [...this.collection(name).points.values()].filter((p) => naiveMatch(body.filter, p)).length };
       default:
