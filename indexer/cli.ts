@@ -1,16 +1,21 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { openIndexBackend } from '../retrieval/open-backend.ts';
-import { loadConfig } from '../src/config.ts';
+import type { CatalogChange } from '../behavior/kafka/catalog-changes.ts';
+import { readRows } from '../src/catalog/read.ts';
+import { loadConfig, type Config } from '../src/config.ts';
 import { requireDependencies } from '../src/dependencies.ts';
 import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../src/embedding/load.ts';
 import { applyChangeFile, indexCatalog, StrictModeError, type IndexSummary } from './index-catalog.ts';
+import { followCatalogChanges, type FollowOptions } from './follow-catalog.ts';
 import { terminalProgress } from './progress.ts';
 import { verifyIndex, type DriftReport, type StoreDrift, type VerifyReport } from './verify.ts';
 
 const USAGE = `usage: npm run index -- --catalog FILE [--data DIR] [--delete-missing] [--strict] [--embedder default|MODEL_DIR]
        npm run index -- --changes FILE [--data DIR] [--strict]
        npm run index -- --verify [--data DIR] [--check-only]
+       npm run index -- --publish FILE      (KAFKA_BROKERS: put a change file on the catalog topic)
+       npm run index -- --follow [--group G] (KAFKA_BROKERS: apply the catalog topic as it arrives)
 
   --catalog FILE     catalog as JSON Lines (.jsonl/.ndjson) or CSV (.csv)
   --changes FILE     JSON Lines of {"op":"upsert"|"delete","product":{...}}
@@ -22,6 +27,9 @@ const USAGE = `usage: npm run index -- --catalog FILE [--data DIR] [--delete-mis
   --verify           compare ids and content hashes of the vector and BM25 stores and repair
                      drift (exit 0: consistent or repaired; 1: drift left)
   --check-only       with --verify: report, do not repair
+  --publish FILE     send each line of a change file to the <namespace>.catalog Kafka topic
+  --follow           consume the catalog topic and apply each batch, committing offsets after the write
+  --group NAME       consumer group for --follow (default shelf-indexer)
   --json             print the summary as JSON
 
 The index goes to Elasticsearch + Qdrant when ELASTICSEARCH_URL and QDRANT_URL are set, else to
@@ -69,6 +77,55 @@ function printVerify(r: VerifyReport, json: boolean): void {
   else console.log(`repaired ${r.repaired}; now ${describeReport(r.after)}: ${r.after.consistent ? 'consistent' : 'STILL INCONSISTENT'}`);
 }
 
+/** `--publish`: a change file onto the catalog topic, one record per valid line, in order. */
+async function publishChanges(file: string, config: Config): Promise<number> {
+  if (!config.backends.kafkaBrokers) throw new Error('--publish needs KAFKA_BROKERS');
+  const { KafkaCatalogChanges } = await import('../behavior/kafka/catalog-changes.ts');
+  const topic = await KafkaCatalogChanges.open({ brokers: config.backends.kafkaBrokers, namespace: config.backends.namespace });
+  try {
+    const lines: CatalogChange[] = [];
+    let bad = 0;
+    for await (const { line, raw } of readRows(file, 'jsonl')) {
+      const ok = typeof raw === 'object' && raw !== null && !(raw instanceof Error) && 'op' in raw && 'product' in raw;
+      if (ok) lines.push(raw as CatalogChange);
+      else {
+        bad++;
+        console.error(`line ${line}: ${raw instanceof Error ? raw.message : 'expected {"op", "product"}'}`);
+      }
+    }
+    for (let i = 0; i < lines.length; i += 1000) await topic.publish(lines.slice(i, i + 1000));
+    console.log(`published ${lines.length} change(s) to ${topic.topic}${bad ? `, ${bad} bad line(s) skipped` : ''}`);
+    return bad > 0 ? 1 : 0;
+  } finally {
+    await topic.close();
+  }
+}
+
+/** `--follow`: runs until SIGINT/SIGTERM, then finishes and commits the batch in hand. */
+async function follow(config: Config, target: Omit<FollowOptions, 'topic' | 'imageBase'>, group: string | undefined): Promise<void> {
+  if (!config.backends.kafkaBrokers) throw new Error('--follow needs KAFKA_BROKERS');
+  const { KafkaCatalogChanges } = await import('../behavior/kafka/catalog-changes.ts');
+  const topic = await KafkaCatalogChanges.open({ brokers: config.backends.kafkaBrokers, namespace: config.backends.namespace });
+  const sub = await followCatalogChanges({
+    ...target,
+    topic,
+    imageBase: config.catalog ? path.dirname(config.catalog) : process.cwd(),
+    ...(group && { group }),
+    onBatch: (s, bad) => {
+      console.log(`applied: ${s.indexed} indexed, ${s.unchanged} unchanged, ${s.deleted} deleted → ${s.generation}`);
+      for (const b of bad) console.error(`skipped ${b.position}: ${b.reason}`);
+    },
+    onError: (err) => console.error(`catalog batch failed, retrying: ${err.message}`),
+  });
+  console.log(`following ${topic.topic}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sub.stop();
+  await topic.close();
+}
+
 async function main(): Promise<number> {
   let args;
   try {
@@ -83,6 +140,9 @@ async function main(): Promise<number> {
         'image-model': { type: 'string' },
         verify: { type: 'boolean', default: false },
         'check-only': { type: 'boolean', default: false },
+        publish: { type: 'string' },
+        follow: { type: 'boolean', default: false },
+        group: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -96,8 +156,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if ([args.catalog, args.changes, args.verify || undefined].filter(Boolean).length !== 1) {
-    console.error(`give exactly one of --catalog, --changes or --verify\n\n${USAGE}`);
+  if ([args.catalog, args.changes, args.verify || undefined, args.publish, args.follow || undefined].filter(Boolean).length !== 1) {
+    console.error(`give exactly one of --catalog, --changes, --verify, --publish or --follow\n\n${USAGE}`);
     return 2;
   }
   const config = loadConfig({
@@ -106,6 +166,7 @@ async function main(): Promise<number> {
     ...(args.embedder && { SHELF_EMBEDDER: args.embedder }),
     ...(args['image-model'] && { SHELF_IMAGE_MODEL: args['image-model'] }),
   });
+  if (args.publish) return publishChanges(args.publish, config);
   const backend = openIndexBackend(config);
   try {
     // Unreachable servers fail here, with their names, before any embedding work.
@@ -130,6 +191,10 @@ async function main(): Promise<number> {
       });
       printVerify(report, args.json);
       return report.after.consistent ? 0 : 1;
+    }
+    if (args.follow) {
+      await follow(config, { dataDir: config.dataDir, backend, embedder, ...(imageEmbedder && { imageEmbedder }) }, args.group);
+      return 0;
     }
     const summary = args.catalog
       ? await indexCatalog({

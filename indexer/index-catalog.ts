@@ -9,7 +9,7 @@ import type { IndexBackend } from '../retrieval/index-backend.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { contentHash, textHash } from './hash.ts';
 import { silentProgress, type Progress } from './progress.ts';
-import { readChanges } from './changes.ts';
+import { readChanges, type ChangeSet } from './changes.ts';
 import type { RetryPolicy } from './retry.ts';
 import { StoreWrites, type WriteFailure } from './store-writes.ts';
 
@@ -93,8 +93,20 @@ export interface ChangeOptions extends IndexTarget {
 
 /** Applies a change file of {op: "upsert"|"delete", product} lines, in file order. */
 export async function applyChangeFile(opts: ChangeOptions): Promise<IndexSummary> {
+  const changes = await readChanges(opts.changesPath);
+  return applyChanges({ ...opts, changes, imageBase: path.dirname(path.resolve(opts.changesPath)) });
+}
+
+export interface ChangeSetOptions extends Omit<ChangeOptions, 'changesPath'> {
+  changes: ChangeSet;
+  /** Relative image paths resolve against this folder. */
+  imageBase: string;
+}
+
+/** Applies changes already read (a change file, or a batch from the catalog topic). */
+export async function applyChanges(opts: ChangeSetOptions): Promise<IndexSummary> {
   const t0 = performance.now();
-  const { upserts, deletes, errors } = await readChanges(opts.changesPath);
+  const { upserts, deletes, errors } = opts.changes;
   if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
   const summary = await syncIndex({
     ...target(opts),
@@ -104,7 +116,7 @@ export async function applyChangeFile(opts: ChangeOptions): Promise<IndexSummary
     deleteMissing: false,
     progress: opts.progress ?? silentProgress,
     imageEmbedder: opts.imageEmbedder,
-    imageBase: path.dirname(path.resolve(opts.changesPath)),
+    imageBase: opts.imageBase,
   });
   return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
 }
