@@ -86,4 +86,9 @@ describe('start-up', () => {
     const config = loadConfig({ SHELF_DATA_DIR: tempDir(), SHELF_CATALOG: '', KAFKA_BROKERS: brokers, REDIS_URL: 'redis://127.0.0.1:1', SHELF_NAMESPACE: `${ns}x` });
     await expect(openService(config, { embedder: new HashEmbedder() })).rejects.toThrow(/Redis unreachable at redis:\/\/127\.0\.0\.1:1/);
   });
+
+  it('fails fast, naming the brokers, when Kafka is unreachable', async () => {
+    const config = loadConfig({ SHELF_DATA_DIR: tempDir(), SHELF_CATALOG: '', KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: redisUrl, SHELF_NAMESPACE: `${ns}y` });
+    await expect(openService(config, { embedder: new HashEmbedder() })).rejects.toThrow(/Kafka brokers unreachable \(127\.0\.0\.1:1\)/);
+  }, 60_000);
 });
