@@ -198,31 +198,52 @@ export class ElasticsearchTextStore implements TextStore {
 }
 
 /**
- * Creates a concrete index with Shelf's mapping. `meta` lands in the mapping's `_meta`, which
- * lives and dies with the index: the production backend records there how the index's vectors
- * were made, so the record can never outlive or disagree with the index it describes.
+ * Creates a concrete index `<base>-<suffix>` through the index template `<base>` (pattern
+ * `<base>-*`), which carries the analyzers, field boosts' fields and settings: every index a
+ * rebuild creates gets the same mapping from one place, and an operator can read or adjust it
+ * with the template API. `meta` lands in the index's own mapping `_meta`, which lives and dies
+ * with the index: the production backend records there how the index's vectors were made, so
+ * the record can never outlive or disagree with the index it describes.
  */
 export async function createIndex(
   client: Client,
   index: string,
   opts: { meta?: Record<string, unknown>; aliases?: Record<string, { is_write_index?: boolean }> } = {},
 ): Promise<{ english: boolean }> {
-  const create = (english: boolean) =>
-    client.indices.create({
+  const base = templateBase(index);
+  const create = async (english: boolean) => {
+    await client.indices.putIndexTemplate({
+      name: base,
+      index_patterns: [`${base}-*`],
+      // Above the built-in templates (priority 0-100), so a stray match never wins.
+      priority: 200,
+      template: { settings: SETTINGS, mappings: indexMappings(english) },
+      _meta: { managed_by: 'shelf', english_subfields: english },
+    });
+    await client.indices.create({
       index,
-      settings: SETTINGS,
-      mappings: { ...indexMappings(english), ...(opts.meta && { _meta: opts.meta }) },
+      ...(opts.meta && { mappings: { _meta: opts.meta } }),
       ...(opts.aliases && { aliases: opts.aliases }),
     });
+  };
   try {
     await create(true);
     return { english: true };
   } catch (err) {
-    // A cluster without analysis-common (the test runner) has no `english` analyzer.
+    // A cluster without analysis-common (the test runner) has no `english` analyzer; it may
+    // refuse the template or, failing that, the index created from it.
     if (!(err instanceof errors.ResponseError && /analyzer \[english\] has not been configured/.test(JSON.stringify(err.body ?? '')))) throw err;
+    await client.indices.delete({ index, ignore_unavailable: true }).catch(() => {});
     await create(false);
     return { english: false };
   }
+}
+
+/** "shelf-products-20261122…" → "shelf-products": the template that every generation shares. */
+export function templateBase(index: string): string {
+  const i = index.lastIndexOf('-');
+  if (i <= 0) throw new Error(`index name "${index}" has no "-<suffix>": cannot name its template`);
+  return index.slice(0, i);
 }
 
 function toSource(p: Product, hash: string) {

@@ -1,4 +1,5 @@
 import { Client } from '@elastic/elasticsearch';
+import { describe, expect, it } from 'vitest';
 import { textStoreConformance } from '../conformance/stores.ts';
 import { ElasticsearchTextStore } from '../../retrieval/elasticsearch/es-text-store.ts';
 
@@ -16,7 +17,30 @@ textStoreConformance(`Elasticsearch at ${node}`, () => {
     cleanup: async () => {
       const admin = new Client({ node });
       await admin.indices.delete({ index: `${alias}-*`, ignore_unavailable: true });
+      await admin.indices.deleteIndexTemplate({ name: alias }).catch(() => {});
       await admin.close();
     },
   };
+});
+
+describe(`Elasticsearch index template at ${node}`, () => {
+  it('gives every index of an alias the analyzers and fields from one template', async () => {
+    const alias = `shelf-test-tpl-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const admin = new Client({ node });
+    try {
+      const store = await ElasticsearchTextStore.open({ node, alias });
+      await store.close();
+      const { index_templates } = await admin.indices.getIndexTemplate({ name: alias });
+      expect(index_templates[0]!.index_template.index_patterns).toEqual([`${alias}-*`]);
+      const indices = Object.keys(await admin.indices.get({ index: alias }));
+      expect(indices).toHaveLength(1);
+      const mapping = (await admin.indices.getMapping({ index: indices[0]! }))[indices[0]!]!.mappings;
+      expect(mapping.properties!['title']).toMatchObject({ type: 'text', analyzer: 'cjk' });
+      expect(mapping.properties!['brand_key']).toMatchObject({ type: 'keyword' });
+    } finally {
+      await admin.indices.delete({ index: `${alias}-*`, ignore_unavailable: true });
+      await admin.indices.deleteIndexTemplate({ name: alias }).catch(() => {});
+      await admin.close();
+    }
+  });
 });
