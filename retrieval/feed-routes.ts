@@ -1,7 +1,8 @@
 import type { BehaviorConfig } from '../behavior/config.ts';
 import { queryVector, topAffinities, type UserState } from '../behavior/user-state.ts';
 import type { FeedConfig } from './feed-config.ts';
-import { filterKey } from './stores.ts';
+import type { StateStore } from '../behavior/state-store.ts';
+import { filterKey, type IndexSnapshot } from './stores.ts';
 import type { Filters, RouteHit } from './types.ts';
 
 /**
@@ -16,6 +17,18 @@ export interface FeedSources {
   /** Undefined when the index has no vectors. */
   vectorSearch?: ((v: Float32Array, k: number, filters?: Filters) => Promise<RouteHit[]>) | undefined;
   vectorsOf?: ((ids: readonly string[]) => Promise<Map<string, Float32Array>>) | undefined;
+}
+
+/** The live sources: the behaviour state store and the served index's vectors. */
+export function feedSources(state: StateStore, snapshot: IndexSnapshot): FeedSources {
+  const vectors = snapshot.vectors;
+  return {
+    trending: (scope, k) => state.trending(scope, k),
+    cooccurring: (id, k) => state.cooccurring(id, k),
+    itemCounts: (ids) => state.itemCounts(ids),
+    vectorSearch: vectors ? (v, k, f) => vectors.search(v, k, f) : undefined,
+    vectorsOf: vectors?.vectorsOf ? (ids) => vectors.vectorsOf!(ids) : undefined,
+  };
 }
 
 export interface Seed {

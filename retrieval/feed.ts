@@ -2,7 +2,8 @@ import type { BehaviorConfig } from '../behavior/config.ts';
 import type { StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
 import type { FeedConfig, FeedRoute } from './feed-config.ts';
-import { categoryScope, itemCfRoute, itemCfSeeds, similarRoute, userVectorRoute, type FeedSources } from './feed-routes.ts';
+import { categoryScope, feedSources, itemCfRoute, itemCfSeeds, similarRoute, userVectorRoute, type FeedSources } from './feed-routes.ts';
+import { firstAccepted, toSearchItem } from './hydrate.ts';
 import { reciprocalRankFusion, type FusedHit, type RankedList } from './rrf.ts';
 import { compileFilter, filterPayload, type IndexSnapshot } from './stores.ts';
 import type { Filters, Product, RouteHit, SearchItem } from './types.ts';
@@ -114,15 +115,7 @@ export async function recommend(
   const cold = !user || user.recent.length === 0;
   if (!snapshot) return { items: [], subject, cold_start: cold };
   const filters: Filters = { in_stock: true, ...(req.context?.category !== undefined && { category: req.context.category }) };
-  const vectors = snapshot.vectors;
-  const src: FeedSources = {
-    trending: (scope, k) => state.trending(scope, k),
-    cooccurring: (id, k) => state.cooccurring(id, k),
-    itemCounts: (ids) => state.itemCounts(ids),
-    vectorSearch: vectors ? (v, k, f) => vectors.search(v, k, f) : undefined,
-    vectorsOf: vectors?.vectorsOf ? (ids) => vectors.vectorsOf!(ids) : undefined,
-  };
-  const cands = await feedCandidates(src, user, req, cfg, behavior, filters);
+  const cands = await feedCandidates(feedSources(state, snapshot), user, req, cfg, behavior, filters);
   const fused = fuseFeed(cands, cfg);
   const scores = new Map<string, Partial<Record<FeedRoute, number>>>();
   if (req.debug) {
@@ -131,35 +124,14 @@ export async function recommend(
     }
   }
 
-  // Trending and co-occurrence know nothing of stock or category: check the page's products,
-  // reading further down the fused list until the page is full.
   const pass = compileFilter(filters);
-  const items: FeedItem[] = [];
-  for (let start = 0; start < fused.length && items.length < req.size; start += req.size * 2) {
-    const chunk = fused.slice(start, start + req.size * 2);
-    const products = await snapshot.text.get(chunk.map((h) => h.id));
-    for (const hit of chunk) {
-      const p = products.get(hit.id);
-      if (!p || !pass(filterPayload(p))) continue;
-      items.push(toItem(p, hit, req.debug ? scores.get(hit.id) : undefined));
-      if (items.length === req.size) break;
-    }
-  }
+  const page = await firstAccepted(snapshot.text, fused, req.size, (p) => pass(filterPayload(p)));
+  const items = page.map(({ hit, product }) => toItem(product, hit, req.debug ? scores.get(hit.id) : undefined));
   return { items, subject, cold_start: cold, ...(cands.degraded.length > 0 && { degraded: cands.degraded }) };
 }
 
 function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedRoute, number>> | undefined): FeedItem {
-  const item: FeedItem = {
-    id: p.id,
-    title: p.title,
-    in_stock: p.in_stock,
-    score: hit.score,
-    ...(p.price !== undefined && { price: p.price }),
-    ...(p.currency !== undefined && { currency: p.currency }),
-    ...(p.category !== undefined && { category: p.category }),
-    ...(p.brand !== undefined && { brand: p.brand }),
-    ...(p.image !== undefined && { image: p.image }),
-  };
+  const item: FeedItem = toSearchItem(p, hit.score);
   if (scores) {
     item.routes = {};
     for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedRoute, number]>) item.routes[route] = { rank, score: scores[route] ?? 0 };

@@ -1,5 +1,6 @@
 import type { ImageEmbedder, TextEmbedder } from '../src/embedding/embedder.ts';
 import type { RetrievalConfig } from './config.ts';
+import { toSearchItem } from './hydrate.ts';
 import { reciprocalRankFusion, type RankedList } from './rrf.ts';
 import type { IndexSnapshot } from './stores.ts';
 import type { RouteHit, RouteName, SearchItem, SearchQuery, SearchResult } from './types.ts';
@@ -59,17 +60,7 @@ export async function hybridSearch(
   for (const hit of pageHits) {
     const p = products.get(hit.id);
     if (!p) continue;
-    const item: SearchItem = {
-      id: p.id,
-      title: p.title,
-      in_stock: p.in_stock,
-      score: hit.score,
-      ...(p.price !== undefined && { price: p.price }),
-      ...(p.currency !== undefined && { currency: p.currency }),
-      ...(p.category !== undefined && { category: p.category }),
-      ...(p.brand !== undefined && { brand: p.brand }),
-      ...(p.image !== undefined && { image: p.image }),
-    };
+    const item: SearchItem = toSearchItem(p, hit.score);
     if (query.debug) {
       const s = scores.get(hit.id) ?? {};
       item.debug = {

@@ -1,6 +1,7 @@
 import type { StateStore } from '../behavior/state-store.ts';
 import type { FeedConfig } from './feed-config.ts';
-import { itemCfRoute, similarRoute, type FeedSources } from './feed-routes.ts';
+import { feedSources, itemCfRoute, similarRoute } from './feed-routes.ts';
+import { firstAccepted, toSearchItem } from './hydrate.ts';
 import { reciprocalRankFusion, type RankedList } from './rrf.ts';
 import { compileFilter, filterPayload, type IndexSnapshot } from './stores.ts';
 import type { RouteHit, SearchItem } from './types.ts';
@@ -24,14 +25,7 @@ export async function similarItems(
   if (!snapshot) return undefined;
   const self = (await snapshot.text.get([id])).get(id);
   if (!self) return undefined;
-  const vectors = snapshot.vectors;
-  const src: FeedSources = {
-    trending: async () => [],
-    cooccurring: (x, k) => state.cooccurring(x, k),
-    itemCounts: (ids) => state.itemCounts(ids),
-    vectorSearch: vectors ? (v, k, f) => vectors.search(v, k, f) : undefined,
-    vectorsOf: vectors?.vectorsOf ? (ids) => vectors.vectorsOf!(ids) : undefined,
-  };
+  const src = feedSources(state, snapshot);
   const degraded: Array<{ route: string; reason: string }> = [];
   const guard = (route: string, p: Promise<RouteHit[]>) =>
     p.catch((err: Error) => {
@@ -49,33 +43,16 @@ export async function similarItems(
   const fused = reciprocalRankFusion(lists, cfg.rrf_k).filter((h) => h.id !== id);
   const scores = { vector: new Map(byVector.map((h) => [h.id, h.score])), cooc: new Map(byCooc.map((h) => [h.id, h.score])) };
   const inStock = compileFilter({ in_stock: true });
-  const items: SimilarItem[] = [];
-  for (let start = 0; start < fused.length && items.length < size; start += size * 2) {
-    const chunk = fused.slice(start, start + size * 2);
-    const products = await snapshot.text.get(chunk.map((h) => h.id));
-    for (const hit of chunk) {
-      const p = products.get(hit.id);
-      if (!p || !inStock(filterPayload(p))) continue;
-      const item: SimilarItem = {
-        id: p.id,
-        title: p.title,
-        in_stock: p.in_stock,
-        score: hit.score,
-        ...(p.price !== undefined && { price: p.price }),
-        ...(p.currency !== undefined && { currency: p.currency }),
-        ...(p.category !== undefined && { category: p.category }),
-        ...(p.brand !== undefined && { brand: p.brand }),
-        ...(p.image !== undefined && { image: p.image }),
+  const page = await firstAccepted(snapshot.text, fused, size, (p) => inStock(filterPayload(p)));
+  const items = page.map(({ hit, product: p }) => {
+    const item: SimilarItem = toSearchItem(p, hit.score);
+    if (debug) {
+      item.routes = {
+        ...(hit.ranks.vector !== undefined && { vector: { rank: hit.ranks.vector, score: scores.vector.get(p.id)! } }),
+        ...(hit.ranks.cooc !== undefined && { cooc: { rank: hit.ranks.cooc, score: scores.cooc.get(p.id)! } }),
       };
-      if (debug) {
-        item.routes = {
-          ...(hit.ranks.vector !== undefined && { vector: { rank: hit.ranks.vector, score: scores.vector.get(p.id)! } }),
-          ...(hit.ranks.cooc !== undefined && { cooc: { rank: hit.ranks.cooc, score: scores.cooc.get(p.id)! } }),
-        };
-      }
-      items.push(item);
-      if (items.length === size) break;
     }
-  }
+    return item;
+  });
   return { items, ...(degraded.length > 0 && { degraded }) };
 }
