@@ -77,7 +77,7 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
     },
   },
   rank: {
-    usage: 'rank --out OUTDIR [--candidates 500] [--iterations 1000] [--model models/ranker/default] [--products N (also search over HTTP, ranking off vs on)] [--queries 1000]',
+    usage: 'rank --out OUTDIR [--candidates 500] [--iterations 1000] [--model models/ranker/default] [--products N (also search over HTTP, ranking off vs on)] [--queries 1000] [--feed-shoppers 200 (0: skip)]',
     async run(argv) {
       const { values } = parseArgs({
         args: argv,
@@ -88,15 +88,19 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
           model: { type: 'string', default: path.join(ROOT, 'models/ranker/default') },
           products: { type: 'string', default: '0' },
           queries: { type: 'string', default: '1000' },
+          'feed-shoppers': { type: 'string', default: '200' },
           seed: { type: 'string', default: '42' },
         },
         strict: true,
       });
       const products = Number(values.products);
       if (!Number.isInteger(products) || products < 0) throw new UsageError(`--products must be an integer >= 0, got "${values.products}"`);
+      const feedShoppers = Number(values['feed-shoppers']);
+      if (!Number.isInteger(feedShoppers) || feedShoppers < 0) throw new UsageError(`--feed-shoppers must be an integer >= 0, got "${values['feed-shoppers']}"`);
       const config = loadConfig({ ...process.env, SHELF_CATALOG: '' });
-      const embedder = products > 0 ? await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder)) : undefined;
+      const embedder = products > 0 || feedShoppers > 0 ? await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder)) : undefined;
       const res = await runRankBench({
+        feedShoppers,
         outDir: values.out,
         candidates: positiveInt(values.candidates, 'candidates'),
         iterations: positiveInt(values.iterations, 'iterations'),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { indexCatalog } from '../indexer/index-catalog.ts';
 import { silentProgress, terminalProgress } from '../indexer/progress.ts';
+import { SqliteStateStore } from '../behavior/embedded/sqlite-state-store.ts';
 import type { StateStore } from '../behavior/state-store.ts';
 import { emptyUserState, type UserState } from '../behavior/user-state.ts';
 import { productTimes } from '../ranking/apply.ts';
@@ -11,7 +12,8 @@ import type { Candidate } from '../ranking/inputs.ts';
 import { Ranker } from '../ranking/ranker.ts';
 import { openSearcher } from '../retrieval/searcher.ts';
 import { createApp } from '../src/app.ts';
-import { ROOT } from '../src/config.ts';
+import { loadConfig, ROOT } from '../src/config.ts';
+import { openService } from '../src/service.ts';
 import type { TextEmbedder } from '../src/embedding/embedder.ts';
 import { mulberry32 } from '../eval/rng.ts';
 import { summarize } from './stats.ts';
@@ -26,6 +28,8 @@ export interface RankBenchOptions {
   /** Also measure search over HTTP with ranking off and on at this many synthetic products (0: skip). */
   products?: number;
   queries?: number;
+  /** Also measure /v1/feed with ranking off and on over the demo catalog with this many shoppers (0: skip). */
+  feedShoppers?: number;
   embedder?: TextEmbedder;
   quiet?: boolean;
 }
@@ -78,7 +82,8 @@ export async function runRankBench(opts: RankBenchOptions) {
     ms.push(performance.now() - s);
   }
   const scoring = summarize(ms);
-  log(`rank ${n} candidates: p50 ${scoring.p50_ms} ms, p99 ${scoring.p99_ms} ms (model ${ranker.status.model_version})`);
+  const version = ranker.status.model_version;
+  log(`rank ${n} candidates: p50 ${scoring.p50_ms} ms, p99 ${scoring.p99_ms} ms (model ${version})`);
   await ranker.close();
 
   let search: Record<string, unknown> | undefined;
@@ -87,19 +92,63 @@ export async function runRankBench(opts: RankBenchOptions) {
     search = await searchWithRanking(opts.products, opts.queries ?? 1000, opts.seed ?? 42, modelDir, opts.embedder, opts.outDir, log, opts.quiet ?? false);
   }
 
+  let feed: Record<string, unknown> | undefined;
+  if (opts.feedShoppers && opts.feedShoppers > 0) {
+    if (!opts.embedder) throw new Error('the feed part needs an embedder');
+    feed = await feedWithRanking(opts.feedShoppers, modelDir, opts.embedder, log);
+  }
+
   const result = {
     candidates: n,
     p50_ms: scoring.p50_ms,
     p99_ms: scoring.p99_ms,
     target_p99_ms: 5,
     scoring: { ...scoring, iterations, includes: 'featurize (user + item + match + context) + one onnxruntime run + sort; state reads from memory' },
-    model: { dir: path.relative(ROOT, modelDir) || modelDir, version: ranker.status.model_version ?? null },
+    model: { dir: path.relative(ROOT, modelDir) || modelDir, version: version ?? null },
     ...(search && { search }),
+    ...(feed && { feed }),
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
   };
   fs.mkdirSync(opts.outDir, { recursive: true });
   fs.writeFileSync(path.join(opts.outDir, 'bench-rank.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
+}
+
+/** /v1/feed in process over the demo catalog: shoppers with 5 clicks each, ranking off vs on, interleaved. */
+async function feedWithRanking(shoppers: number, modelDir: string, embedder: TextEmbedder, log: (s: string) => void) {
+  const dir = fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'shelf-rank-feed-'));
+  const catalog = path.join(ROOT, 'data/demo/catalog.jsonl');
+  const config = loadConfig({ SHELF_DATA_DIR: dir, SHELF_CATALOG: catalog, SHELF_CONSUMER: 'inline', SHELF_RANK_MODEL_DIR: modelDir });
+  const service = await openService(config, { embedder, catalog, log: () => {} });
+  try {
+    const ids = fs.readFileSync(catalog, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+    const events = [];
+    let n = 0;
+    for (let u = 0; u < shoppers; u++) for (let k = 0; k < 5; k++) events.push({ event_id: `b${n++}`, type: 'click', user_id: `u${u}`, product_id: ids[(u * 7 + k * 13) % ids.length], ts: Date.now() - 1000 + k });
+    for (let i = 0; i < events.length; i += 1000) {
+      await service.app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: events.slice(i, i + 1000) }) });
+    }
+    const last = `b${n - 1}`;
+    while (!(await service.behavior.state.applied([last])).has(last)) await new Promise((r) => setTimeout(r, 20));
+    const ms = { off: [] as number[], on: [] as number[] };
+    for (let round = 0; round < 3; round++) {
+      for (let u = 0; u < shoppers; u++) {
+        for (const mode of ['off', 'on'] as const) {
+          service.ranker.setMode(mode === 'on' ? 'model' : 'off');
+          const s = performance.now();
+          const res = await service.app.request(`/v1/feed?user_id=u${u}&size=10`);
+          await res.arrayBuffer();
+          if (round > 0) ms[mode].push(performance.now() - s);
+        }
+      }
+    }
+    const out = { shoppers, catalog: 'data/demo/catalog.jsonl', in_process: true, ranking_off: summarize(ms.off), ranking_on: summarize(ms.on) };
+    log(`feed in process: ranking off p50 ${out.ranking_off.p50_ms} / p99 ${out.ranking_off.p99_ms} ms; on p50 ${out.ranking_on.p50_ms} / p99 ${out.ranking_on.p99_ms} ms`);
+    return out;
+  } finally {
+    await service.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function searchWithRanking(products: number, queryCount: number, seed: number, modelDir: string, embedder: TextEmbedder, outDir: string, log: (s: string) => void, quiet: boolean) {
@@ -114,12 +163,14 @@ async function searchWithRanking(products: number, queryCount: number, seed: num
     await indexCatalog({ catalogPath, dataDir, embedder, progress: quiet ? silentProgress : terminalProgress() });
   }
   const searcher = await openSearcher({ dataDir, embedder });
-  const ranker = await Ranker.open(RankConfigSchema.parse({ model_dir: modelDir, refresh_ms: 0 }), { updatedAt: productTimes(searcher) });
+  // The embedded state store, as served: the ranker reads the shopper and the candidates' popularity from it.
+  const state = new SqliteStateStore({ file: path.join(work, 'state.sqlite'), trendingHalfLifeMs: 86_400_000 });
+  const ranker = await Ranker.open(RankConfigSchema.parse({ model_dir: modelDir, refresh_ms: 0 }), { state, updatedAt: productTimes(searcher) });
   const app = createApp({ searcher, embedder, ranker });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const port = (server.address() as { port: number }).port;
-  const url = (q: string) => `http://127.0.0.1:${port}/v1/search?q=${encodeURIComponent(q)}&size=10`;
+  const url = (q: string) => `http://127.0.0.1:${port}/v1/search?q=${encodeURIComponent(q)}&size=10&user_id=bench`;
   const out: Record<string, ReturnType<typeof summarize>> = {};
   // Interleaved: each query runs with ranking off, then on, so both see the same machine state.
   const ms = { off: [] as number[], on: [] as number[] };
@@ -136,9 +187,10 @@ async function searchWithRanking(products: number, queryCount: number, seed: num
   }
   server.close();
   await ranker.close();
+  await state.close();
   await searcher.close();
   out.ranking_off = summarize(ms.off);
   out.ranking_on = summarize(ms.on);
   log(`search over HTTP at ${products}: ranking off p50 ${out.ranking_off.p50_ms} / p99 ${out.ranking_off.p99_ms} ms; on p50 ${out.ranking_on.p50_ms} / p99 ${out.ranking_on.p99_ms} ms`);
-  return { products, queries: queries.length, window: 100, http: out, target_p99_ms: 20 };
+  return { products, queries: queries.length, window: 100, state: 'embedded SQLite (shopper + item counts read per request)', http: out, target_p99_ms: 20 };
 }

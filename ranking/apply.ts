@@ -87,7 +87,7 @@ export async function rankItems<T extends SearchItem>(
       score: out.score,
       fusion_position: fusionPosition,
       ...(r?.p_ctr !== undefined && { p_ctr: r.p_ctr, p_cvr: r.p_cvr! }),
-      ...(r && { features: r.features }),
+      ...(r && { features: Array.from(r.features) }),
     });
   });
   return {

@@ -119,3 +119,14 @@ describe('ranking feature spec', () => {
     }
   });
 });
+
+describe('raw inputs', () => {
+  it('the hour is the UTC hour of the request time', async () => {
+    const { rawInputs } = await import('./inputs.ts');
+    for (const iso of ['2026-11-22T00:00:00Z', '2026-11-22T13:59:59.999Z', '1969-12-31T23:30:00Z']) {
+      const now = Date.parse(iso);
+      const raw = rawInputs({ surface: 'feed', now }, { id: 'x', fusion_position: 0, fused_score: 0, routes: {} }, undefined, 0);
+      expect(raw.hour).toBe(new Date(now).getUTCHours());
+    }
+  });
+});

@@ -87,54 +87,104 @@ const invRank = (r: { rank: number } | undefined) => (r && r.rank >= 1 ? 1 / Mat
 const log1p0 = (x: number) => Math.log1p(Math.max(0, x));
 const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
 
+const bucketCache = new Map<string, number>();
 export function hashBucket(key: string): number {
-  return fnv1a32(key) % HASH_BUCKETS;
+  let b = bucketCache.get(key);
+  if (b === undefined) {
+    b = fnv1a32(key) % HASH_BUCKETS;
+    if (bucketCache.size > 100_000) bucketCache.clear();
+    bucketCache.set(key, b);
+  }
+  return b;
 }
 
 /** Top-level segment of a category key ("sports/shoes" → "sports"). */
 export function topCategory(categoryKey: string): string {
-  return categoryKey.split('/')[0]!;
+  const i = categoryKey.indexOf('/');
+  return i < 0 ? categoryKey : categoryKey.slice(0, i);
 }
 
 /** The model input for one candidate, as plain numbers (rounded to 1e-6), in FEATURE_NAMES order. */
 export function featurize(raw: RawFeatures): number[] {
+  return Array.from(featurizeInto(raw, new Float64Array(FEATURE_COUNT), 0).subarray(0, FEATURE_COUNT));
+}
+
+/**
+ * Writes the features of one candidate into `out` at `offset` (FEATURE_COUNT values) and returns
+ * `out`: the serving path fills one buffer for a whole request without per-candidate garbage.
+ */
+export function featurizeInto(raw: RawFeatures, out: Float64Array, offset: number): Float64Array {
   const r = raw.routes;
   const it = raw.item;
   const u = raw.user;
-  const out: number[] = [];
+  let k = offset;
+  const put = (x: number) => {
+    out[k++] = round6(x);
+  };
   // match
-  out.push(r.bm25 ? 1 : 0, r.bm25 ? log1p0(r.bm25.score) : 0, invRank(r.bm25));
-  out.push(r.vector ? 1 : 0, r.vector ? clip(r.vector.score, -1, 1) : 0, invRank(r.vector));
-  out.push(invRank(r.image));
-  out.push(invRank(r.uservector), r.uservector ? clip(r.uservector.score, -1, 1) : 0);
-  out.push(invRank(r.itemcf), invRank(r.similar), invRank(r.trending), invRank(r.category));
-  out.push(clip(60 * raw.fused_score, 0, 5), Object.keys(r).length / 5);
+  put(r.bm25 ? 1 : 0);
+  put(r.bm25 ? log1p0(r.bm25.score) : 0);
+  put(invRank(r.bm25));
+  put(r.vector ? 1 : 0);
+  put(r.vector ? clip(r.vector.score, -1, 1) : 0);
+  put(invRank(r.vector));
+  put(invRank(r.image));
+  put(invRank(r.uservector));
+  put(r.uservector ? clip(r.uservector.score, -1, 1) : 0);
+  put(invRank(r.itemcf));
+  put(invRank(r.similar));
+  put(invRank(r.trending));
+  put(invRank(r.category));
+  put(clip(60 * raw.fused_score, 0, 5));
+  let routes = 0;
+  for (const _ in r) routes++;
+  put(routes / 5);
   // item
   const priceKnown = it.price !== null && it.price >= 0;
-  out.push(priceKnown ? log1p0(it.price!) / 10 : 0, priceKnown ? 0 : 1);
-  out.push(log1p0(it.popularity) / 10);
+  put(priceKnown ? log1p0(it.price!) / 10 : 0);
+  put(priceKnown ? 0 : 1);
+  put(log1p0(it.popularity) / 10);
   const ageKnown = it.age_days !== null;
-  out.push(ageKnown ? log1p0(it.age_days!) / 10 : 0, ageKnown ? 0 : 1);
-  const cat = new Array<number>(HASH_BUCKETS).fill(0);
-  if (it.category_key) cat[hashBucket(topCategory(it.category_key))] = 1;
-  const brand = new Array<number>(HASH_BUCKETS).fill(0);
-  if (it.brand_key) brand[hashBucket(it.brand_key)] = 1;
-  out.push(...cat, ...brand);
+  put(ageKnown ? log1p0(it.age_days!) / 10 : 0);
+  put(ageKnown ? 0 : 1);
+  out.fill(0, k, k + 2 * HASH_BUCKETS);
+  if (it.category_key) out[k + hashBucket(topCategory(it.category_key))] = 1;
+  k += HASH_BUCKETS;
+  if (it.brand_key) out[k + hashBucket(it.brand_key)] = 1;
+  k += HASH_BUCKETS;
   // user
   if (u) {
-    out.push(1, ratio(u.cat_affinity, u.cat_total), clip(ratio(u.cat_top_affinity, u.cat_total), 0, 1), ratio(u.brand_affinity, u.brand_total));
+    put(1);
+    put(ratio(u.cat_affinity, u.cat_total));
+    put(clip(ratio(u.cat_top_affinity, u.cat_total), 0, 1));
+    put(ratio(u.brand_affinity, u.brand_total));
     const gapKnown = u.price_band !== null && u.price_band > 0 && it.price !== null && it.price > 0;
     const gap = gapKnown ? clip((Math.log(it.price!) - Math.log(u.price_band!)) / 2, -3, 3) : 0;
-    out.push(gap, Math.abs(gap), gapKnown ? 1 : 0);
+    put(gap);
+    put(Math.abs(gap));
+    put(gapKnown ? 1 : 0);
     const c = u.counts;
-    out.push(log1p0(c.view) / 5, log1p0(c.click) / 5, log1p0(c.add_to_cart) / 5, log1p0(c.purchase) / 5, log1p0(c.impression) / 5);
-    out.push((c.click + 1) / (c.impression + 10), u.recent ? 1 : 0, u.purchased ? 1 : 0);
+    put(log1p0(c.view) / 5);
+    put(log1p0(c.click) / 5);
+    put(log1p0(c.add_to_cart) / 5);
+    put(log1p0(c.purchase) / 5);
+    put(log1p0(c.impression) / 5);
+    put((c.click + 1) / (c.impression + 10));
+    put(u.recent ? 1 : 0);
+    put(u.purchased ? 1 : 0);
   } else {
-    out.push(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0.1, 0, 0);
+    for (let i = 0; i < 12; i++) put(0);
+    put(0.1);
+    put(0);
+    put(0);
   }
   // context
-  out.push(raw.surface === 'search' ? 1 : 0, raw.surface === 'feed' ? 1 : 0, 1 / Math.log2(2 + raw.position));
+  put(raw.surface === 'search' ? 1 : 0);
+  put(raw.surface === 'feed' ? 1 : 0);
+  put(1 / Math.log2(2 + raw.position));
   const angle = (2 * Math.PI * raw.hour) / 24;
-  out.push(Math.sin(angle), Math.cos(angle));
-  return out.map(round6);
+  put(Math.sin(angle));
+  put(Math.cos(angle));
+  if (k - offset !== FEATURE_COUNT) throw new Error(`featurizer wrote ${k - offset} features, spec has ${FEATURE_COUNT}`);
+  return out;
 }

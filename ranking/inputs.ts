@@ -71,7 +71,7 @@ function rawUser(u: UserContext, c: Candidate): RawUser {
     brand_affinity: c.brand_key !== undefined ? (u.state.brands[c.brand_key] ?? 0) : 0,
     brand_total: u.brandTotal,
     price_band: u.band,
-    counts: { ...u.state.counts },
+    counts: u.state.counts,
     recent: u.recent.has(c.id),
     purchased: u.purchased.has(c.id),
   };
@@ -82,7 +82,7 @@ export function rawInputs(ctx: RequestContext, c: Candidate, user: UserContext |
   return {
     surface: ctx.surface,
     position: c.fusion_position,
-    hour: new Date(ctx.now).getUTCHours(),
+    hour: Math.floor((((ctx.now % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000),
     routes: c.routes,
     fused_score: c.fused_score,
     item: {

@@ -74,11 +74,16 @@ export class RankModel {
   }
 
   /** Scores every row in one session run. `rows` are feature vectors in FEATURE_NAMES order. */
-  async predict(rows: readonly number[][]): Promise<{ pCtr: Float32Array; pCvr: Float32Array }> {
+  async predict(rows: ReadonlyArray<ArrayLike<number>>): Promise<{ pCtr: Float32Array; pCvr: Float32Array }> {
     const n = rows.length;
-    if (n === 0) return { pCtr: new Float32Array(0), pCvr: new Float32Array(0) };
     const x = new Float32Array(n * FEATURE_COUNT);
     for (let i = 0; i < n; i++) x.set(rows[i]!, i * FEATURE_COUNT);
+    return this.predictMatrix(x, n);
+  }
+
+  /** Scores `n` rows laid out one after another in `x` (n × FEATURE_COUNT), in one session run. */
+  async predictMatrix(x: Float32Array, n: number): Promise<{ pCtr: Float32Array; pCvr: Float32Array }> {
+    if (n === 0) return { pCtr: new Float32Array(0), pCvr: new Float32Array(0) };
     const out = await this.session.run({ features: new ort.Tensor('float32', x, [n, FEATURE_COUNT]) });
     return { pCtr: out.p_ctr!.data as Float32Array, pCvr: out.p_cvr!.data as Float32Array };
   }

@@ -4,7 +4,7 @@ import client from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers/catalog.ts';
 import { RankConfigSchema } from './config.ts';
-import { FEATURE_COUNT, FEATURE_SPEC_VERSION } from './features.ts';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from './features.ts';
 import type { Candidate } from './inputs.ts';
 import { RankModel } from './model.ts';
 import { Ranker, finalScore, heuristicScore } from './ranker.ts';
@@ -101,10 +101,15 @@ describe('Ranker fallback and refusal', () => {
     expect(r.status).toMatchObject({ mode: 'heuristic', reason: expect.stringMatching(/no model/) });
   });
 
-  it('the heuristic boosts the shopper’s categories and brands', () => {
-    const f = new Array<number>(FEATURE_COUNT).fill(0);
-    const base = heuristicScore(f.map((_, i) => (i === 13 ? 1 : 0)));
-    expect(base).toBe(1);
+  it('the heuristic boosts the shopper’s categories and brands and damps price distance', () => {
+    const f = (set: Record<string, number>) => {
+      const v = new Array<number>(FEATURE_COUNT).fill(0);
+      for (const [k, x] of Object.entries(set)) v[FEATURE_NAMES.indexOf(k)] = x;
+      return v;
+    };
+    expect(heuristicScore(f({ fused_score: 1 }))).toBe(1);
+    expect(heuristicScore(f({ fused_score: 1, user_cat_share: 1, user_cat_top_share: 1, user_brand_share: 1 }))).toBe(2.5);
+    expect(heuristicScore(f({ fused_score: 1, price_gap_abs: 2 }))).toBeCloseTo(1 / 1.5, 12);
   });
 });
 

@@ -5,7 +5,7 @@ import client from 'prom-client';
 import type { StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
 import type { RankConfig } from './config.ts';
-import { FEATURE_NAMES, FEATURE_SPEC_VERSION, featurize, type Surface } from './features.ts';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, featurizeInto, type Surface } from './features.ts';
 import { rawInputs, userContext, type Candidate } from './inputs.ts';
 import { ModelRefusedError, RankModel } from './model.ts';
 
@@ -27,8 +27,8 @@ export interface RankedCandidate {
   score: number;
   p_ctr?: number;
   p_cvr?: number;
-  /** The exact model input (rounded values, FEATURE_NAMES order): what the served log records. */
-  features: number[];
+  /** The exact model input (rounded values, FEATURE_NAMES order; a view into the request's buffer): what the served log records. */
+  features: Float64Array;
 }
 
 export interface RankOutcome {
@@ -62,7 +62,7 @@ export interface RankerDeps {
  * h = fused · (1 + 0.5·cat_share + 0.5·cat_top_share + 0.5·brand_share) / (1 + 0.25·|price_gap|).
  * For an anonymous shopper this is exactly fusion order.
  */
-export function heuristicScore(f: readonly number[]): number {
+export function heuristicScore(f: ArrayLike<number>): number {
   const at = (name: string) => f[IDX[name]!]!;
   const fused = at('fused_score');
   return (fused * (1 + 0.5 * at('user_cat_share') + 0.5 * at('user_cat_top_share') + 0.5 * at('user_brand_share'))) / (1 + 0.25 * at('price_gap_abs'));
@@ -105,14 +105,13 @@ export class Ranker {
 
   static async open(cfg: RankConfig, deps: RankerDeps = {}): Promise<Ranker> {
     const r = new Ranker(cfg, deps);
-    if (cfg.mode === 'model') {
-      if (cfg.model_dir === undefined) r.reason = 'no model configured (SHELF_RANK_MODEL_DIR)';
-      else {
-        await r.reload();
-        if (cfg.refresh_ms > 0) {
-          r.timer = setInterval(() => void r.reload(), cfg.refresh_ms);
-          r.timer.unref();
-        }
+    // The model is loaded (and followed) even when ordering starts `off`, so setMode('model') can switch to it.
+    if (cfg.model_dir === undefined) r.reason = 'no model configured (SHELF_RANK_MODEL_DIR)';
+    else {
+      await r.reload();
+      if (cfg.refresh_ms > 0) {
+        r.timer = setInterval(() => void r.reload(), cfg.refresh_ms);
+        r.timer.unref();
       }
     }
     r.publishInfo();
@@ -210,15 +209,30 @@ export class Ranker {
     ]);
     const uctx = userContext(user);
     const ctx = { surface: req.surface, now };
-    const features = candidates.map((c) =>
-      featurize(rawInputs(ctx, { ...c, ...(c.updated_ms === undefined && updated.has(c.id) && { updated_ms: updated.get(c.id) }) }, uctx, counts.get(c.id) ?? 0)),
-    );
+    // One buffer for the whole request: no per-candidate arrays on the hot path.
+    const n = candidates.length;
+    const buf = new Float64Array(n * FEATURE_COUNT);
+    const features: Float64Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = candidates[i]!;
+      const withAge = c.updated_ms === undefined && updated.has(c.id) ? { ...c, updated_ms: updated.get(c.id) } : c;
+      featurizeInto(rawInputs(ctx, withAge, uctx, counts.get(c.id) ?? 0), buf, i * FEATURE_COUNT);
+      features.push(buf.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT));
+    }
     const model = status.mode === 'model' ? this.model : undefined;
     let items: RankedCandidate[];
     if (status.mode === 'off') {
       items = candidates.map((c, i) => ({ candidate: c, score: c.fused_score, features: features[i]! }));
     } else if (model) {
-      const { pCtr, pCvr } = await model.predict(features);
+      const x = this.takeInput(n * FEATURE_COUNT);
+      x.set(buf);
+      let scores;
+      try {
+        scores = await model.predictMatrix(x.subarray(0, n * FEATURE_COUNT), n);
+      } finally {
+        this.inputs.push(x);
+      }
+      const { pCtr, pCvr } = scores;
       items = candidates.map((c, i) => ({
         candidate: c,
         p_ctr: pCtr[i]!,
@@ -241,6 +255,13 @@ export class Ranker {
       items,
       took_ms: took,
     };
+  }
+
+  /** Model input buffers are reused across requests (a request in flight holds its own). */
+  private readonly inputs: Float32Array[] = [];
+  private takeInput(size: number): Float32Array {
+    const b = this.inputs.pop();
+    return b && b.length >= size ? b : new Float32Array(Math.max(size, 512 * FEATURE_COUNT));
   }
 
   async close(): Promise<void> {

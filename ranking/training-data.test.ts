@@ -47,3 +47,34 @@ describe('training data: served log ⋈ events by request_id', () => {
     expect(summary.unmatched_events).toBe(1);
   });
 });
+
+describe('training data from the behaviour streams', () => {
+  it('reads whole logs through the stream interface (what Kafka deployments use) and via the CLI from a data dir', async () => {
+    const { SqliteEventLog } = await import('../behavior/embedded/sqlite-event-log.ts');
+    const { tempDir } = await import('../test/helpers/catalog.ts');
+    const { exportTrainingDataFrom, readWholeLog } = await import('./training-data.ts');
+    const { main } = await import('../eval/cli.ts');
+    const { readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const dataDir = tempDir();
+    const served = new SqliteEventLog({ file: path.join(dataDir, 'behavior', 'served.sqlite'), pollMs: 10 });
+    const events = new SqliteEventLog({ file: path.join(dataDir, 'behavior', 'events.sqlite'), pollMs: 10 });
+    try {
+      await served.appendRaw([{ value: entry('r1', ['a', 'b']) }, { value: entry('r2', ['c']) }]);
+      await events.appendRaw([{ value: ev('click', 'r1', 'b') }, { value: ev('purchase', 'r2', 'c') }]);
+      expect(await readWholeLog(served, { idleMs: 100 })).toHaveLength(2);
+      const out = path.join(dataDir, 'train.jsonl');
+      const s = await exportTrainingDataFrom({ served, events }, out, { idleMs: 100 });
+      expect(s).toMatchObject({ requests: 2, impressions: 3, clicks: 2, purchases: 1 });
+      expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(3);
+    } finally {
+      await served.close();
+      await events.close();
+    }
+    const cliOut = path.join(dataDir, 'cli.jsonl');
+    const lines: string[] = [];
+    const code = await main(['ranking', 'export', '--data', dataDir, '--out', cliOut], undefined, { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+    expect(code, lines.join('\n')).toBe(0);
+    expect(readFileSync(cliOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l).click)).toEqual([0, 1, 1]);
+  });
+});

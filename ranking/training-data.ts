@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { EventLog } from '../behavior/event-log.ts';
 import type { ServedEntry } from '../behavior/served-log.ts';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION } from './features.ts';
 
@@ -135,15 +136,48 @@ export function* readSqliteLog(file: string): Generator<string> {
 }
 
 /**
- * Joins the embedded served log and event stream of a service data dir into JSON Lines for
- * models/ranker/train.py (one TrainingRow a line). Kafka deployments read the same two topics.
+ * Every message of any stream (Kafka topic or SQLite log), in order, read with a fresh consumer
+ * group from the beginning; done once nothing new arrived for `idleMs` after the first message (or
+ * nothing at all within `firstMs`, for an empty stream).
  */
-export async function exportTrainingData(dataDir: string, outFile: string): Promise<TrainingSummary> {
-  const dir = path.join(dataDir, 'behavior');
-  const { rows, summary } = joinTraining(readSqliteLog(path.join(dir, 'served.sqlite')), readSqliteLog(path.join(dir, 'events.sqlite')));
+export async function readWholeLog(log: EventLog, opts: { idleMs?: number; firstMs?: number; group?: string } = {}): Promise<string[]> {
+  const values: string[] = [];
+  let last: number | undefined;
+  const group = opts.group ?? `shelf-ranking-export-${process.pid}-${Date.now()}`;
+  const sub = await log.consume({ group, fromBeginning: true, maxBatch: 5000 }, async (batch) => {
+    for (const r of batch) values.push(r.value);
+    last = Date.now();
+  });
+  const start = Date.now();
+  const idle = opts.idleMs ?? 2_000;
+  while (last === undefined ? Date.now() - start < (opts.firstMs ?? 20_000) : Date.now() - last < idle) await new Promise((r) => setTimeout(r, 25));
+  await sub.stop();
+  return values;
+}
+
+/** Writes training rows as JSON Lines. */
+async function writeRows(rows: readonly TrainingRow[], outFile: string): Promise<void> {
   await mkdir(path.dirname(outFile), { recursive: true });
   const out = createWriteStream(outFile);
   for (const r of rows) if (!out.write(JSON.stringify(r) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
   await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+}
+
+/**
+ * Joins the embedded served log and event stream of a service data dir into JSON Lines for
+ * models/ranker/train.py (one TrainingRow a line).
+ */
+export async function exportTrainingData(dataDir: string, outFile: string): Promise<TrainingSummary> {
+  const dir = path.join(dataDir, 'behavior');
+  const { rows, summary } = joinTraining(readSqliteLog(path.join(dir, 'served.sqlite')), readSqliteLog(path.join(dir, 'events.sqlite')));
+  await writeRows(rows, outFile);
+  return summary;
+}
+
+/** The same join over any behaviour back end (Kafka topics when KAFKA_BROKERS is configured). */
+export async function exportTrainingDataFrom(logs: { served: EventLog; events: EventLog }, outFile: string, opts?: { idleMs?: number; firstMs?: number }): Promise<TrainingSummary> {
+  const [served, events] = await Promise.all([readWholeLog(logs.served, opts), readWholeLog(logs.events, opts)]);
+  const { rows, summary } = joinTraining(served, events);
+  await writeRows(rows, outFile);
   return summary;
 }

@@ -83,14 +83,30 @@ export const rankingCommand: Command = {
 
 export const rankingExportCommand: Command = {
   path: ['ranking', 'export'],
-  summary: 'Join a service data dir\'s served log (with the logged feature vectors) and behaviour events by request_id into training JSON Lines for models/ranker/train.py.',
+  summary:
+    'Join a service\'s served log (with the logged feature vectors) and behaviour events by request_id into training JSON Lines for models/ranker/train.py. Embedded: the SQLite logs in --data; with KAFKA_BROKERS set: the events and served topics of SHELF_NAMESPACE.',
   options: {
-    data: { type: 'string', value: 'DIR', help: 'the service data dir (SHELF_DATA_DIR, embedded behaviour logs)', required: true },
+    data: { type: 'string', value: 'DIR', help: 'the service data dir (SHELF_DATA_DIR) holding the embedded behaviour logs', default: 'SHELF_DATA_DIR' },
     out: { type: 'string', value: 'FILE', help: 'training JSON Lines to write', required: true },
   },
   async run(values) {
-    const { exportTrainingData } = await import('../../ranking/training-data.ts');
-    const summary = await exportTrainingData(path.resolve(requiredOpt(values, 'data')), path.resolve(requiredOpt(values, 'out')));
+    const { exportTrainingData, exportTrainingDataFrom } = await import('../../ranking/training-data.ts');
+    const { loadConfig } = await import('../../src/config.ts');
+    const data = stringOpt(values, 'data');
+    const config = loadConfig({ ...process.env, SHELF_CATALOG: '', ...(data !== undefined && { SHELF_DATA_DIR: data }) });
+    const out = path.resolve(requiredOpt(values, 'out'));
+    let summary;
+    if (config.backends.kafkaBrokers) {
+      const { openBehavior } = await import('../../behavior/open-behavior.ts');
+      const b = await openBehavior({ dataDir: config.dataDir, backends: config.backends, config: config.behavior });
+      try {
+        summary = await exportTrainingDataFrom({ served: b.served, events: b.log }, out);
+      } finally {
+        await b.close();
+      }
+    } else {
+      summary = await exportTrainingData(config.dataDir, out);
+    }
     console.log(JSON.stringify(summary, null, 2));
   },
 };

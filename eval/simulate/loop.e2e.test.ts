@@ -21,7 +21,7 @@ describe('ranking loop: serve → log → train → deploy → serve', () => {
     'simulated shoppers produce training data, the trained model is picked up live and beats fusion order',
     async () => {
       const workDir = tempDir('shelf-rank-loop-');
-      const res = await runRankingLoop({ workDir, users: 30, maxVisits: 3, perVisit: 5, evalRequests: 4, seed: 7, trainArgs: ['--epochs', '25'] });
+      const res = await runRankingLoop({ workDir, users: 60, maxVisits: 3, perVisit: 5, evalRequests: 4, seed: 7 });
 
       // log: impressions joined with clicks and purchases by request_id, features as served
       const s = res.training.summary;
@@ -56,6 +56,11 @@ describe('ranking loop: serve → log → train → deploy → serve', () => {
         expect(n.requests).toBeGreaterThan(20);
         expect(n.expected.model, `${surface}: ${JSON.stringify(n)}`).toBeGreaterThan(n.expected.fusion);
       }
+
+      // seeded end to end (world, shoppers, request ids, event time, split, torch): same model again
+      const again = await runRankingLoop({ workDir: tempDir('shelf-rank-loop-'), users: 60, maxVisits: 3, perVisit: 5, evalRequests: 1, seed: 7 });
+      expect(again.training.model_version).toBe(res.training.model_version);
+      expect(again.training.summary).toEqual(res.training.summary);
     },
     120_000,
   );

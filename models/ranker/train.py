@@ -13,7 +13,9 @@ trained on the WHOLE impression space with loss BCE(pCTR, click) + BCE(pCTR x pC
 purchase), so pCVR is never fitted on clicked samples only.
 Baselines: a CTR-only tower (BCE on clicks), and a CVR tower trained on clicked samples only
 (the sample-selection-biased model ESMM fixes).
-Split: by request, seeded (a request's impressions stay together), 80% train / 20% test.
+Split: by request, seeded (a request's impressions stay together), 80% train / 20% test; 15% of the
+training requests are held out again for early stopping (each model keeps its epoch with the lowest
+validation loss, patience 5; the clicked-only model gets as many more epochs as it has fewer rows).
 Metrics on the test part: AUC and log-loss of CTR (all impressions, label click), CVR (clicked
 impressions, label purchase), CTCVR (all impressions, label click AND purchase, score pCTR x pCVR),
 and CVR over all impressions ("cvr_all": how well pCVR ranks purchases where it is served).
@@ -150,14 +152,18 @@ def bce(p, y):
     return nn.functional.binary_cross_entropy(p.clamp(1e-7, 1 - 1e-7), y)
 
 
-def fit(model: nn.Module, loss_fn, x: np.ndarray, ys: list[np.ndarray], epochs: int, batch: int, lr: float, seed: int) -> None:
+def fit(model: nn.Module, loss_fn, x: np.ndarray, ys: list[np.ndarray], epochs: int, batch: int, lr: float, seed: int,
+        val: tuple[np.ndarray, list[np.ndarray]] | None = None, patience: int = 5) -> int:
+    """Adam over shuffled mini-batches. With `val`, keeps the weights of the epoch with the lowest
+    validation loss and stops after `patience` epochs without improvement; returns the epochs used."""
     g = torch.Generator().manual_seed(seed)
     xt = torch.from_numpy(x)
     yt = [torch.from_numpy(y) for y in ys]
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-5)
     n = len(x)
-    model.train()
-    for _ in range(epochs):
+    best, best_state, best_epoch = math.inf, None, epochs
+    for epoch in range(epochs):
+        model.train()
         perm = torch.randperm(n, generator=g)
         for i in range(0, n, batch):
             idx = perm[i:i + batch]
@@ -165,7 +171,20 @@ def fit(model: nn.Module, loss_fn, x: np.ndarray, ys: list[np.ndarray], epochs: 
             loss = loss_fn(model, xt[idx], [y[idx] for y in yt])
             loss.backward()
             opt.step()
+        if val is not None:
+            model.eval()
+            with torch.no_grad():
+                v = float(loss_fn(model, torch.from_numpy(val[0]), [torch.from_numpy(y) for y in val[1]]))
+            if v < best - 1e-6:
+                best, best_epoch = v, epoch + 1
+                best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+            elif epoch + 1 - best_epoch >= patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        epochs = best_epoch
     model.eval()
+    return epochs
 
 
 def esmm_loss(m, x, ys):
@@ -185,7 +204,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--data", action="append", required=True, help="training JSON Lines (repeatable)")
     ap.add_argument("--out", required=True, help="model folder to write (model.onnx + metadata.json)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=60, help="at most this many epochs")
+    ap.add_argument("--val-share", type=float, default=0.15,
+                    help="share of the training requests held out for early stopping (0: train all epochs)")
+    ap.add_argument("--patience", type=int, default=5)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--hidden", default="32,16", help="tower layer sizes")
@@ -205,14 +227,25 @@ def main(argv: list[str]) -> int:
     hidden = tuple(int(h) for h in args.hidden.split(",") if h)
     n_in = x.shape[1]
 
+    # Early stopping (optional) on a seeded share of the training requests; the test part is never used.
+    val = train & split_by_request(d["req"], args.seed + 1000, args.val_share) if args.val_share > 0 else np.zeros(len(x), dtype=bool)
+    fit_rows = train & ~val
+    def vset(rows, ys):
+        return (x[rows], [y[rows] for y in ys]) if rows.any() else None
+    used = {}
     esmm = Esmm(n_in, hidden)
-    fit(esmm, esmm_loss, x[train], [click[train], buy[train]], args.epochs, args.batch, args.lr, args.seed)
+    used["multitask"] = fit(esmm, esmm_loss, x[fit_rows], [click[fit_rows], buy[fit_rows]], args.epochs, args.batch, args.lr, args.seed,
+                            vset(val, [click, buy]), args.patience)
     ctr_only = Single(n_in, hidden)
-    fit(ctr_only, single_loss, x[train], [click[train]], args.epochs, args.batch, args.lr, args.seed + 1)
-    clicked_train = train & (click == 1)
+    used["ctr_only"] = fit(ctr_only, single_loss, x[fit_rows], [click[fit_rows]], args.epochs, args.batch, args.lr, args.seed + 1,
+                           vset(val, [click]), args.patience)
+    clicked_fit = fit_rows & (click == 1)
     cvr_naive = Single(n_in, hidden)
-    # Same number of gradient steps as the others would take on the clicked rows only.
-    fit(cvr_naive, single_loss, x[clicked_train], [buy[clicked_train]], args.epochs, args.batch, args.lr, args.seed + 2)
+    # Its data is the clicked rows only: as many epochs (and patience) more as give it the same
+    # number of gradient steps as the models trained on every impression.
+    steps = max(1, round(fit_rows.sum() / max(1, clicked_fit.sum())))
+    used["cvr_clicked_only"] = fit(cvr_naive, single_loss, x[clicked_fit], [buy[clicked_fit]], args.epochs * steps, args.batch, args.lr, args.seed + 2,
+                                   vset(val & (click == 1), [buy]), args.patience * steps)
 
     with torch.no_grad():
         xt = torch.from_numpy(x[test])
@@ -271,7 +304,8 @@ def main(argv: list[str]) -> int:
         "feature_names": FEATURE_NAMES,
         "model_sha256": sha,
         "architecture": {"type": "ESMM", "towers": ["ctr", "cvr"], "hidden": list(hidden), "inputs": n_in},
-        "training": {"seed": args.seed, "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "split": "by request_id, seeded sha256, 20% test", "seconds": round(time.time() - t0, 1)},
+        "training": {"seed": args.seed, "epochs": args.epochs, "epochs_used": used, "val_share": args.val_share, "patience": args.patience,
+                     "batch": args.batch, "lr": args.lr, "split": "by request_id, seeded sha256, 20% test", "seconds": round(time.time() - t0, 1)},
         "metrics": metrics,
         "data": summary,
         "created_by": "models/ranker/train.py",

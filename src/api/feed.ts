@@ -86,7 +86,7 @@ export function feedRoutes(deps: FeedDeps) {
     const ranker = deps.ranker?.status.mode === 'off' ? undefined : deps.ranker;
     const size = ranker ? Math.max(ranker.config.window, b.size) : b.size;
     const result: FeedResult = await deps.searcher.withSnapshot((snap) =>
-      recommend(snap, deps.state, { subject, size, context: b.context, exclude: b.exclude, debug: b.debug || !!ranker }, deps.feed, deps.behavior),
+      recommend(snap, deps.state, { subject, size, context: b.context, exclude: b.exclude, debug: b.debug || !!ranker, ...(deps.ranker && { now: deps.ranker.clock() }) }, deps.feed, deps.behavior),
     );
     const ranked = ranker && (await rankItems(ranker, { surface: 'feed', subject: result.subject, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate));
     if (ranked) result.items = ranked.items;
