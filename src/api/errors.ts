@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Context, HonoRequest } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 
@@ -35,4 +35,13 @@ export function fromZod(error: z.ZodError, prefix: string[] = []): ApiError {
   }
   const field = pathParts.join('.') || undefined;
   return new ApiError(400, 'invalid_parameter', field ? `${field}: ${issue.message}` : issue.message, field);
+}
+
+/** The request body as JSON, or the one 400 every endpoint gives for a body that is not. */
+export async function readJson(req: HonoRequest): Promise<unknown> {
+  try {
+    return await req.json();
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
+  }
 }

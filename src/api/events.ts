@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { EventLog } from '../../behavior/event-log.ts';
 import { validateEvents } from '../../behavior/event.ts';
 import type { Metrics } from '../metrics.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, readJson } from './errors.ts';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
 
@@ -14,12 +14,7 @@ export const MAX_EVENTS_PER_BATCH = 1000;
 export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
   const app = new Hono();
   app.post('/', async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
-    }
+    const raw = await readJson(c.req);
     const list = Array.isArray(raw) ? raw : typeof raw === 'object' && raw !== null ? (raw as { events?: unknown }).events : undefined;
     if (!Array.isArray(list)) throw new ApiError(400, 'invalid_body', 'expected {"events": [...]} or a JSON array of events', 'events');
     if (list.length === 0) throw new ApiError(400, 'invalid_body', 'the batch is empty', 'events');

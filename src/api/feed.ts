@@ -9,7 +9,7 @@ import type { Searcher } from '../../retrieval/searcher.ts';
 import type { Metrics } from '../metrics.ts';
 import { feedCandidate, rankItems } from '../../ranking/apply.ts';
 import type { Ranker } from '../../ranking/ranker.ts';
-import { ApiError, fromZod } from './errors.ts';
+import { ApiError, fromZod, readJson } from './errors.ts';
 
 const idString = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
@@ -113,12 +113,7 @@ export function feedRoutes(deps: FeedDeps) {
   };
   app.get('/', async (c) => c.json(await run(fromQuery(c.req.query()), c.get('requestId'))));
   app.post('/', async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
-    }
+    const raw = await readJson(c.req);
     return c.json(await run(validate(raw), c.get('requestId')));
   });
   return app;

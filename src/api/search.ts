@@ -6,7 +6,7 @@ import type { ServedLog } from '../../behavior/served-log.ts';
 import { rankItems, searchCandidate } from '../../ranking/apply.ts';
 import type { Ranker } from '../../ranking/ranker.ts';
 import type { Metrics } from '../metrics.ts';
-import { ApiError, fromZod } from './errors.ts';
+import { ApiError, fromZod, readJson } from './errors.ts';
 
 const MAX_QUERY_CHARS = 999;
 /** Deep paging past this many results is what export jobs are for, not a search box. */
@@ -134,12 +134,7 @@ export function searchRoutes(deps: { searcher: Searcher; metrics: Metrics; serve
 
   app.get('/', async (c) => c.json(await run(parseSearchParams(c.req.query()), c.get('requestId'))));
   app.post('/', async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
-    }
+    const raw = await readJson(c.req);
     return c.json(await run(validateBody(raw), c.get('requestId')));
   });
   return app;
