@@ -11,8 +11,9 @@ describe('rank benchmark', () => {
     const file = JSON.parse(readFileSync(path.join(out, 'bench-rank.json'), 'utf8')) as Record<string, unknown>;
     expect(file).toMatchObject({ candidates: 500, p50_ms: res.p50_ms, p99_ms: res.p99_ms });
     expect((file.model as { version: string }).version).toMatch(/^ranker-/);
-    // A loose bound (the 5 ms p99 target is measured by the benchmark itself on a quiet machine).
-    expect(res.p50_ms).toBeLessThan(5);
+    // No speed bound here: targets are the benchmark's job (docs/BENCHMARKS.md), not a unit test's.
+    expect(res.p50_ms).toBeGreaterThan(0);
+    expect(res.p99_ms).toBeGreaterThanOrEqual(res.p50_ms);
   });
 
   it('measures the feed with ranking off and on, in process, over the demo catalog', async () => {

@@ -118,6 +118,20 @@ describe('GET /v1/feed', () => {
     expect(user.recent.map((r) => r.id)).toContain('p7');
   });
 
+  it('gives a new anonymous shopper the best-sellers of the page category', async () => {
+    // Kitchen sells (p3), sports sells more (p1, p9): on a kitchen page the category route leads.
+    await post('/v1/events', [
+      ev({ type: 'purchase', user_id: 'k1', product_id: 'p3' }),
+      ev({ type: 'click', user_id: 'k2', product_id: 'p3' }),
+      ev({ type: 'click', user_id: 'k3', product_id: 'p1' }),
+    ]);
+    await settle();
+    const body = await feed('session_id=first-visit&category=Home%20%26%20Kitchen&size=5&debug=true');
+    expect(body.cold_start).toBe(true);
+    expect(body.items.map((i) => i.id)).toEqual(['p3']);
+    expect(body.items[0]!.routes!.category!.rank).toBe(1);
+  });
+
   it('validates its parameters', async () => {
     for (const [q, code] of [
       ['size=5', 'missing_subject'],
