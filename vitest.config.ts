@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{src,indexer,retrieval,behavior,ranking,models,eval,bench,test}/**/*.test.ts'],
+    include: ['{src,indexer,retrieval,behavior,ranking,rerank,coupons,models,eval,bench,test}/**/*.test.ts'],
     exclude: ['**/node_modules/**', 'test/integration/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -25,7 +25,7 @@ const NEEDS_COUPON = new Set<EventType>(['coupon_claim', 'coupon_redeem']);
 const id = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 
 /** Timestamps: epoch milliseconds or an ISO-8601 string; stored as epoch ms. */
-const Timestamp = z.union([
+export const Timestamp = z.union([
   z.number().int().min(0).max(8.64e15),
   z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
 ]);

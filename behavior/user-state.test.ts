@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultBehaviorConfig } from './config.ts';
+import { BehaviorConfigSchema, defaultBehaviorConfig } from './config.ts';
 import { BehaviorEventSchema, validateEvents, type BehaviorEvent, type BehaviorEventInput } from './event.ts';
 import { applyEvents, emptyUserState, priceBand, queryVector, type ItemInfo, type UserState } from './user-state.ts';
 
@@ -106,9 +106,32 @@ describe('applyEvents', () => {
     ]);
     expect(effects.cooc).toEqual([
       { a: 'shoe', b: 'sock', w: 1 },
-      { a: 'sock', b: 'shoe', w: 1 },
+      { a: 'sock', b: 'shoe', w: cfg.cooc_backward_weight },
     ]);
     expect(effects.trending.filter((t) => t.id === 'shoe').map((t) => t.scope)).toEqual(['', 'sports', 'sports/shoes']);
+  });
+
+  it('weights the backward pair (later → earlier item) by cooc_backward_weight', () => {
+    const events = [ev({ type: 'click', product_id: 'shoe' }), ev({ type: 'click', product_id: 'sock', ts: T0 + 1 }), ev({ type: 'click', product_id: 'pan', ts: T0 + 2 })];
+    const pairs = (backward: number) =>
+      applyEvents(events, new Map(), items, BehaviorConfigSchema.parse({ cooc_backward_weight: backward })).effects.cooc;
+    expect(pairs(0.5)).toEqual([
+      { a: 'shoe', b: 'sock', w: 1 },
+      { a: 'sock', b: 'shoe', w: 0.5 },
+      { a: 'sock', b: 'pan', w: 1 },
+      { a: 'pan', b: 'sock', w: 0.5 },
+      { a: 'shoe', b: 'pan', w: 0.5 },
+      { a: 'pan', b: 'shoe', w: 0.25 },
+    ]);
+    expect(pairs(0)).toEqual([
+      { a: 'shoe', b: 'sock', w: 1 },
+      { a: 'sock', b: 'pan', w: 1 },
+      { a: 'shoe', b: 'pan', w: 0.5 },
+    ]);
+    expect(pairs(1).filter((p) => p.a === 'pan')).toEqual([
+      { a: 'pan', b: 'sock', w: 1 },
+      { a: 'pan', b: 'shoe', w: 0.5 },
+    ]);
   });
 
   it('moves a session history to the user on identify, and later session events follow', () => {

@@ -45,7 +45,7 @@ export interface ItemInfo {
 export interface ItemEffects {
   /** Popularity increments, per scope ("" = all products, else a category path prefix). */
   trending: Array<{ scope: string; id: string; w: number; ts: number }>;
-  /** Item-to-item co-occurrence increments (both directions are listed). */
+  /** Item-to-item co-occurrence increments: earlier → later item, and the backward pair scaled by `cooc_backward_weight`. */
   cooc: Array<{ a: string; b: string; w: number }>;
   /** Undecayed interaction totals per product, to normalise co-occurrence. */
   counts: Array<{ id: string; w: number }>;
@@ -197,7 +197,9 @@ function applyOne(s: UserState, e: BehaviorEvent, item: ItemInfo | undefined, cf
   const previous = repeat ? [] : s.recent.filter((r) => r.id !== id && ts - r.ts <= cfg.cooc_max_gap_ms && r.ts <= ts).slice(0, cfg.cooc_window);
   previous.forEach((r, i) => {
     const pw = 1 / (i + 1);
-    fx.cooc.push({ a: r.id, b: id, w: pw }, { a: id, b: r.id, w: pw });
+    // Forward pair (what follows r) at full weight, backward (what preceded id) scaled.
+    fx.cooc.push({ a: r.id, b: id, w: pw });
+    if (cfg.cooc_backward_weight > 0) fx.cooc.push({ a: id, b: r.id, w: pw * cfg.cooc_backward_weight });
   });
   fx.counts.push({ id, w: 1 });
   for (const scope of ['', ...categoryScopes(item?.categoryKey)]) fx.trending.push({ scope, id, w, ts });

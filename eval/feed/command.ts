@@ -9,12 +9,13 @@ export const feedCommand: Command = {
     data: { type: 'string', value: 'DIR', help: 'sequential dataset directory (interactions.tsv, optional items.jsonl)', required: true },
     out: { type: 'string', value: 'OUTDIR', help: 'where to write the results', required: true },
     seed: { type: 'string', value: 'S', help: 'seed of negatives and user samples', default: '1' },
-    'tune-users': { type: 'string', value: 'N', help: 'validation users sampled for tuning', default: '1000' },
+    'tune-users': { type: 'string', value: 'N', help: 'validation users sampled for tuning', default: '2000' },
     users: { type: 'string', value: 'N', help: 'evaluate a seeded sample of N test users', default: 'all' },
     'recall-k': { type: 'string', value: 'N', help: 'candidates per route (unlisted candidates rank last)', default: '1000' },
     repeats: { type: 'string', value: 'first|keep', help: 'drop re-interactions with an item (first) or keep them', default: 'first' },
     'item-vectors': { type: 'string', value: 'auto|text|cooc|none', help: 'item vectors from items.jsonl text (embedder) or trained on co-occurrence', default: 'auto' },
     embedder: { type: 'string', value: 'default|PATH', help: 'text embedder for --item-vectors text', default: 'default' },
+    'cooc-backward-weight': { type: 'string', value: 'W', help: 'reducer weight of the backward co-occurrence pair, 0..1 (0 = forward only)', default: 'the serving default' },
     rounds: { type: 'string', value: 'N', help: 'randomization / bootstrap rounds of the paired tests', default: '10000' },
   },
   details: 'Protocol, tuning and metrics: eval/README.md ("feed").',
@@ -31,6 +32,9 @@ export const feedCommand: Command = {
     const users = intOpt(values, 'users', 1);
     const rounds = intOpt(values, 'rounds', 1);
     const embedder = stringOpt(values, 'embedder');
+    const bwRaw = stringOpt(values, 'cooc-backward-weight');
+    const coocBackwardWeight = bwRaw !== undefined ? Number(bwRaw) : undefined;
+    if (coocBackwardWeight !== undefined && (bwRaw!.trim() === '' || !(coocBackwardWeight >= 0) || coocBackwardWeight > 1)) throw new UsageError(`--cooc-backward-weight must be a number in 0..1, got ${bwRaw}`);
     const { json, files } = await runFeedEval({
       data: requiredOpt(values, 'data'),
       out: requiredOpt(values, 'out'),
@@ -42,6 +46,7 @@ export const feedCommand: Command = {
       ...(recallK !== undefined && { recallK }),
       ...(rounds !== undefined && { rounds }),
       ...(embedder !== undefined && { embedder }),
+      ...(coocBackwardWeight !== undefined && { coocBackwardWeight }),
       log: (s) => console.log(s),
     });
     console.log(formatFeedSummary(json));

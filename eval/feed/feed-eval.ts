@@ -47,6 +47,8 @@ export interface FeedEvalOptions {
   embedder?: string;
   rounds?: number;
   negatives?: number;
+  /** The reducer's cooc_backward_weight for the replays (default: the serving default). */
+  coocBackwardWeight?: number;
   log?: (s: string) => void;
 }
 
@@ -71,7 +73,7 @@ export interface FeedJson {
   significance: Record<'full' | 'sampled100', Record<string, Partial<Record<keyof HitMetrics, Significance>>>>;
   validation: { users: number; full: MetricTable; sampled100: MetricTable; tuning: Omit<TuneResult, 'chosen' | 'users'> };
   item_vectors: ItemVectorReport;
-  behavior: Pick<BehaviorConfig, 'trending_half_life_ms' | 'short_half_life_ms' | 'long_half_life_ms' | 'cooc_window' | 'cooc_max_gap_ms' | 'recent_items'>;
+  behavior: Pick<BehaviorConfig, 'trending_half_life_ms' | 'short_half_life_ms' | 'long_half_life_ms' | 'cooc_window' | 'cooc_max_gap_ms' | 'cooc_backward_weight' | 'recent_items'>;
   replay: Record<Phase, { events: number; applied: number; dead_letters: number; ms: number }>;
   timing_ms: Record<string, number>;
 }
@@ -147,7 +149,10 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   log(`${ds.meta?.name ?? opts.data}: ${ds.interactions.length} interactions, ${split.users.length} users with ≥ 3, ${split.items.length} items`);
   lap('read');
 
-  const behavior = BehaviorConfigSchema.parse({ trending_half_life_ms: OFFLINE_TRENDING_HALF_LIFE_MS });
+  const behavior = BehaviorConfigSchema.parse({
+    trending_half_life_ms: OFFLINE_TRENDING_HALF_LIFE_MS,
+    ...(opts.coocBackwardWeight !== undefined && { cooc_backward_weight: opts.coocBackwardWeight }),
+  });
   const mode = resolveMode(opts.itemVectors ?? 'auto', ds.items);
   // Embeddings see only the validation phase's training data: no validation or test item.
   const vec = await itemVectors(mode, ds.items, phaseEvents(split, 'valid'), { ...(opts.embedder !== undefined && { embedder: opts.embedder }), seed });
@@ -161,7 +166,7 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   // Validation phase: tune.
   const valid = await replayPhase(split, 'valid', behavior, items);
   lap('replay_valid');
-  const tuneUsers = sampleKeepOrder(split.users, opts.tuneUsers ?? 1000, seed);
+  const tuneUsers = sampleKeepOrder(split.users, opts.tuneUsers ?? 2000, seed);
   const validCases = await casesFor(tuneUsers, split, 'valid', valid.state, nNeg, seed);
   const validSrc = evalSources(valid.state, exact);
   log(`tuning on ${validCases.length} validation users`);
@@ -210,6 +215,7 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
       long_half_life_ms: behavior.long_half_life_ms,
       cooc_window: behavior.cooc_window,
       cooc_max_gap_ms: behavior.cooc_max_gap_ms,
+      cooc_backward_weight: behavior.cooc_backward_weight,
       recent_items: behavior.recent_items,
     },
     replay: { valid: valid.record, test: test.record },
@@ -255,7 +261,7 @@ export function formatFeedSummary(j: FeedJson): string {
     const p = j.sampled100[s]!;
     lines.push(`${s.padEnd(12)} ${f['hr@10'].toFixed(4).padStart(10)}  ${f['ndcg@10'].toFixed(4).padStart(12)}  ${p['hr@10'].toFixed(4).padStart(10)}  ${p['ndcg@10'].toFixed(4).padStart(12)}`);
   }
-  lines.push(`chosen: weights ${JSON.stringify(j.chosen.weights)}, rrf_k ${j.chosen.rrf_k}, seeds ${j.chosen.seeds}, cooc_alpha ${j.chosen.cooc_alpha}, short_weight ${j.chosen.short_weight}`);
+  lines.push(`chosen: weights ${JSON.stringify(j.chosen.weights)}, rrf_k ${j.chosen.rrf_k}, seeds ${j.chosen.seeds}, cooc_alpha ${j.chosen.cooc_alpha}, short_weight ${j.chosen.short_weight}, cooc_backward_weight ${j.behavior.cooc_backward_weight}`);
   for (const protocol of ['full', 'sampled100'] as const) {
     for (const [name, sig] of Object.entries(j.significance[protocol])) {
       const s = sig['ndcg@10']!;

@@ -16,13 +16,13 @@ import type { FeedCandidates } from '../../retrieval/feed.ts';
 import type { EvalSources } from './sources.ts';
 import { candidatesFor, fusedRanking, routeRanking, scoreRanking, type CaseScore, type UserCase } from './user-eval.ts';
 
-export const ITEMCF_GRID = { cooc_alpha: [0, 0.25, 0.5], seeds: [3, 5, 10, 20] };
+export const ITEMCF_GRID = { cooc_alpha: [0, 0.25], seeds: [3, 5, 10, 20] };
 export const USERVECTOR_GRID = { short_weight: [0, 0.25, 0.5, 0.75, 1] };
 export const FUSION_GRID = {
   uservector: [0, 0.1, 0.25, 0.5, 0.75, 1],
   trending: [0, 0.05, 0.1, 0.25],
   category: [0, 0.25, 0.5, 1],
-  rrf_k: [0, 5, 10, 20, 60],
+  rrf_k: [0, 5, 10, 20, 60, 120],
 };
 
 /** Mean full and sampled nDCG@10 of one setting. */
