@@ -18,10 +18,14 @@ export interface ServedEntry {
     routes?: string[];
     /** Slot in fusion order, before ranking. */
     fusion_position?: number;
+    /** Slot in ranked order, before diversity (MMR) moved it to `position`; absent when MMR is off. */
+    rank_position?: number;
     p_ctr?: number;
     p_cvr?: number;
     /** The exact ranker input (ranking/feature-spec.json order), so training reads what serving saw. */
     features?: number[];
+    /** The coupon shown on the item (coupons/attach.ts): training data for a discount-aware conversion model. */
+    coupon?: { id: string; discount: number; expected_value: number };
   }>;
   /** How the ranker ordered this response (ranking/ranker.ts). */
   ranking?: { mode: 'model' | 'heuristic' | 'off'; model_version?: string; feature_spec: string };

@@ -7,6 +7,7 @@ import { runKafkaBench } from './kafka-bench.ts';
 import { runSearchBench } from './search-bench.ts';
 import { runFreshnessBench } from './freshness-bench.ts';
 import { runRankBench } from './rank-bench.ts';
+import { runRerankBench } from './rerank-bench.ts';
 
 /** `npm run bench -- <name> ...`: one entry per benchmark; later issues add theirs here. */
 const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<void> }> = {
@@ -109,6 +110,36 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
         queries: positiveInt(values.queries, 'queries'),
         seed: positiveInt(values.seed, 'seed'),
         ...(embedder && { embedder }),
+      });
+      console.log(JSON.stringify(res, null, 2));
+    },
+  },
+  rerank: {
+    usage: 'rerank --out OUTDIR [--items 200] [--top-n 200] [--dim 128] [--page 20] [--coupons 10] [--iterations 1000] [--seed 42]',
+    async run(argv) {
+      const { values } = parseArgs({
+        args: argv,
+        options: {
+          out: { type: 'string', default: 'out/bench' },
+          items: { type: 'string', default: '200' },
+          'top-n': { type: 'string' },
+          dim: { type: 'string', default: '128' },
+          page: { type: 'string', default: '20' },
+          coupons: { type: 'string', default: '10' },
+          iterations: { type: 'string', default: '1000' },
+          seed: { type: 'string', default: '42' },
+        },
+        strict: true,
+      });
+      const res = runRerankBench({
+        outDir: values.out,
+        items: positiveInt(values.items, 'items'),
+        ...(values['top-n'] !== undefined && { topN: positiveInt(values['top-n'], 'top-n') }),
+        dim: positiveInt(values.dim, 'dim'),
+        page: positiveInt(values.page, 'page'),
+        coupons: positiveInt(values.coupons, 'coupons'),
+        iterations: positiveInt(values.iterations, 'iterations'),
+        seed: positiveInt(values.seed, 'seed'),
       });
       console.log(JSON.stringify(res, null, 2));
     },

@@ -91,6 +91,8 @@ describe('eval CLI', () => {
       'feed',
       'ranking',
       'ranking export',
+      'diversity',
+      'coupons',
       'convert home-depot',
       'convert fashion',
       'convert amazon-video',

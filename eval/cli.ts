@@ -9,6 +9,8 @@
  *   convert amazon-video / convert taobao   sequential behaviour sets → interactions.tsv
  *   ranking             simulated shoppers → logged impressions → ESMM training → deploy → nDCG@10 of purchases
  *   ranking export      a service's served log ⋈ events → ranker training data
+ *   diversity           λ sweep of the MMR stage on the simulator: nDCG@10 vs intra-list diversity and category coverage
+ *   coupons             simulated shoppers: coupon targeting by affinity vs everyone vs a random group
  *
  * Commands are table entries (eval/command.ts): add one to COMMANDS to extend the CLI.
  * Exit codes: 0 ok, 1 the command failed, 2 bad arguments.
@@ -20,9 +22,10 @@ import { ENGINE_OPTIONS, UsageError, commandUsage, intOpt, requiredOpt, stringOp
 import { fashionCommand } from './convert/fashion.ts';
 import { homeDepotCommand } from './convert/home-depot.ts';
 import { amazonVideoCommand } from './convert/amazon-video.ts';
+import { couponsCommand } from './coupons/command.ts';
 import { taobaoCommand } from './convert/taobao.ts';
 import { feedCommand } from './feed/command.ts';
-import { rankingCommand, rankingExportCommand } from './simulate/command.ts';
+import { diversityCommand, rankingCommand, rankingExportCommand } from './simulate/command.ts';
 import { tuneFusionCommand } from './tune-fusion.ts';
 
 const searchCommand: Command = {
@@ -84,7 +87,7 @@ const searchCommand: Command = {
 };
 
 /** Every subcommand. Later issues add `ranking`, `coupons` here. */
-export const COMMANDS: Command[] = [searchCommand, tuneFusionCommand, feedCommand, rankingCommand, rankingExportCommand, homeDepotCommand, fashionCommand, amazonVideoCommand, taobaoCommand];
+export const COMMANDS: Command[] = [searchCommand, tuneFusionCommand, feedCommand, rankingCommand, rankingExportCommand, diversityCommand, couponsCommand, homeDepotCommand, fashionCommand, amazonVideoCommand, taobaoCommand];
 
 export function mainUsage(commands: readonly Command[] = COMMANDS, prefix: string[] = []): string {
   const shown = commands.filter((c) => prefix.every((w, i) => c.path[i] === w));

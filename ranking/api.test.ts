@@ -15,6 +15,9 @@ const DEFAULT_MODEL = path.join(ROOT, 'models/ranker/default');
 const CATALOG = path.join(ROOT, 'data/demo/catalog.jsonl');
 const defaultVersion = (JSON.parse(readFileSync(path.join(DEFAULT_MODEL, 'metadata.json'), 'utf8')) as { version: string }).version;
 
+/** These tests pin the ranker's order; diversity (rerank/) has its own API tests. */
+const MMR_OFF = { SHELF_MMR_SEARCH_ENABLED: 'false', SHELF_MMR_FEED_ENABLED: 'false' };
+
 let embedder: TextEmbedder;
 let dataDir: string;
 
@@ -31,7 +34,7 @@ interface Body {
 }
 
 async function withService<T>(env: Record<string, string>, fn: (s: Service) => Promise<T>): Promise<T> {
-  const config = loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', ...env });
+  const config = loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', ...MMR_OFF, ...env });
   const service = await openService(config, { embedder, log: () => {} });
   try {
     return await fn(service);
@@ -66,7 +69,7 @@ beforeAll(async () => {
 describe('ranking on /v1/search and /v1/feed', () => {
   let service: Service;
   beforeAll(async () => {
-    service = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', SHELF_RANK_MODEL_DIR: DEFAULT_MODEL }), { embedder, log: () => {} });
+    service = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', SHELF_RANK_MODEL_DIR: DEFAULT_MODEL, ...MMR_OFF }), { embedder, log: () => {} });
   });
   afterAll(async () => service?.close());
 

@@ -8,12 +8,17 @@ import { searchRoutes } from './api/search.ts';
 import { eventRoutes } from './api/events.ts';
 import { feedRoutes } from './api/feed.ts';
 import { similarRoutes } from './api/similar.ts';
+import { couponAdminRoutes, couponRoutes } from './api/coupons.ts';
+import type { CouponLedger } from '../coupons/ledger.ts';
+import type { CouponConfig } from '../coupons/config.ts';
+import { CouponOffers } from '../coupons/offers.ts';
 import type { BehaviorConfig } from '../behavior/config.ts';
 import type { EventLog } from '../behavior/event-log.ts';
 import type { ServedLog } from '../behavior/served-log.ts';
 import type { StateStore } from '../behavior/state-store.ts';
 import type { FeedConfig } from '../retrieval/feed-config.ts';
 import type { Ranker } from '../ranking/ranker.ts';
+import type { MmrConfig } from '../rerank/config.ts';
 import { checkDependencies, type Dependency } from './dependencies.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 
@@ -24,6 +29,8 @@ export interface AppDeps {
   logRequests?: boolean;
   /** CTR/CVR ranking applied after fusion on search and feed (ranking/ranker.ts). */
   ranker?: Ranker | undefined;
+  /** MMR diversity after ranking, per surface (rerank/); undefined: off. */
+  mmr?: MmrConfig | undefined;
   /** Servers the service needs (index back end, and later Kafka, Redis); `/readyz` checks each. */
   dependencies?: Dependency[];
   /** The behaviour stream and the state built from it: enables /v1/events, /v1/feed and similar items. */
@@ -34,6 +41,15 @@ export interface AppDeps {
     feed: FeedConfig;
     config: BehaviorConfig;
   };
+  /** The coupon ledger: enables /v1/admin/coupons, and /v1/coupons when behaviour is on too. */
+  coupons?: {
+    ledger: CouponLedger;
+    /** SHELF_ADMIN_API_KEY; unset: admin endpoints answer 403 admin_disabled. */
+    adminKey?: string | undefined;
+    vipPurchases?: number | undefined;
+  };
+  /** Coupons on search and feed items (coupons/attach.ts), read from `coupons.ledger`; undefined or disabled: none. */
+  couponTargeting?: CouponConfig | undefined;
 }
 
 /**
@@ -51,12 +67,25 @@ export function createApp(deps: AppDeps) {
     metrics.httpRequests.inc({ route: c.req.routePath, status: String(c.res.status) });
   });
 
-  app.route('/v1/search', searchRoutes({ searcher: deps.searcher, metrics, served: deps.behavior?.served, ranker: deps.ranker }));
+  const offers =
+    deps.coupons && deps.couponTargeting?.enabled
+      ? new CouponOffers(deps.coupons.ledger, deps.couponTargeting, {
+          state: deps.behavior?.state,
+          onAttached: (surface, n) => metrics.couponsAttached.inc({ surface }, n),
+          onDegraded: (surface) => metrics.couponsDegraded.inc({ surface }),
+        })
+      : undefined;
+  app.route('/v1/search', searchRoutes({ searcher: deps.searcher, metrics, served: deps.behavior?.served, ranker: deps.ranker, mmr: deps.mmr?.search, coupons: offers }));
   if (deps.behavior) {
     const b = deps.behavior;
     app.route('/v1/events', eventRoutes({ log: b.log, metrics }));
-    app.route('/v1/feed', feedRoutes({ searcher: deps.searcher, state: b.state, feed: b.feed, behavior: b.config, metrics, served: b.served, ranker: deps.ranker }));
+    app.route('/v1/feed', feedRoutes({ searcher: deps.searcher, state: b.state, feed: b.feed, behavior: b.config, metrics, served: b.served, ranker: deps.ranker, mmr: deps.mmr?.feed, coupons: offers }));
     app.route('/v1/products', similarRoutes({ searcher: deps.searcher, state: b.state, feed: b.feed }));
+  }
+  if (deps.coupons) {
+    const coupons = { ...deps.coupons, metrics };
+    app.route('/v1/admin/coupons', couponAdminRoutes(coupons));
+    if (deps.behavior) app.route('/v1/coupons', couponRoutes({ ...coupons, log: deps.behavior.log, state: deps.behavior.state }));
   }
 
   app.get('/healthz', (c) => c.json({ ok: true }));

@@ -5,6 +5,9 @@ import { RetrievalConfigSchema } from '../retrieval/config.ts';
 import { FeedConfigSchema } from '../retrieval/feed-config.ts';
 import { BehaviorConfigSchema } from '../behavior/config.ts';
 import { RankConfigSchema } from '../ranking/config.ts';
+import { MmrConfigSchema } from '../rerank/config.ts';
+import { DEFAULT_VIP_PURCHASES } from '../coupons/coupon.ts';
+import { CouponConfigSchema } from '../coupons/config.ts';
 
 /** Repository root, so defaults work from any working directory. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,6 +56,15 @@ const EnvSchema = z.object({
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'expected host:port[,host:port...]')
     .optional(),
   REDIS_URL: z.url().optional(),
+  /** Bearer token for /v1/admin/* (coupon catalog); unset disables the admin endpoints. */
+  SHELF_ADMIN_API_KEY: unsetIfEmpty(z.string().min(16, 'must be at least 16 characters').optional()),
+  /** Purchases that put a shopper in the `vip` coupon segment. */
+  SHELF_VIP_PURCHASES: unsetIfEmpty(num.int().min(1).max(1_000_000).optional()),
+  /** Coupons on search and feed items (coupons/affinity.ts): on/off, value threshold, order boost, ledger cache. */
+  SHELF_COUPON_TARGETING: unsetIfEmpty(bool.optional()),
+  SHELF_COUPON_MIN_VALUE: unsetIfEmpty(num.min(-1e9).max(1e9).optional()),
+  SHELF_COUPON_BOOST: unsetIfEmpty(num.min(0).max(100).optional()),
+  SHELF_COUPON_CACHE_MS: unsetIfEmpty(num.int().min(0).max(60_000).optional()),
   /**
    * Where the behaviour consumer runs: its own thread in the service (default), inline on the
    * request thread, or off when another process consumes the stream.
@@ -72,6 +84,21 @@ const EnvSchema = z.object({
   SHELF_RANK_C: num.min(-10).max(10).optional(),
   SHELF_RANK_WINDOW: num.int().min(1).max(2000).optional(),
   SHELF_RANK_REFRESH_MS: num.int().min(0).optional(),
+  /** Diversity (MMR) after ranking, per surface (rerank/config.ts has the defaults and ranges). */
+  SHELF_MMR_SEARCH_ENABLED: unsetIfEmpty(bool.optional()),
+  SHELF_MMR_SEARCH_LAMBDA: unsetIfEmpty(num.optional()),
+  SHELF_MMR_SEARCH_TOP_N: unsetIfEmpty(num.optional()),
+  SHELF_MMR_SEARCH_CATEGORY_WEIGHT: unsetIfEmpty(num.optional()),
+  SHELF_MMR_SEARCH_BRAND_WEIGHT: unsetIfEmpty(num.optional()),
+  SHELF_MMR_SEARCH_MAX_PER_BRAND: unsetIfEmpty(num.optional()),
+  SHELF_MMR_SEARCH_MAX_PER_CATEGORY: unsetIfEmpty(num.optional()),
+  SHELF_MMR_FEED_ENABLED: unsetIfEmpty(bool.optional()),
+  SHELF_MMR_FEED_LAMBDA: unsetIfEmpty(num.optional()),
+  SHELF_MMR_FEED_TOP_N: unsetIfEmpty(num.optional()),
+  SHELF_MMR_FEED_CATEGORY_WEIGHT: unsetIfEmpty(num.optional()),
+  SHELF_MMR_FEED_BRAND_WEIGHT: unsetIfEmpty(num.optional()),
+  SHELF_MMR_FEED_MAX_PER_BRAND: unsetIfEmpty(num.optional()),
+  SHELF_MMR_FEED_MAX_PER_CATEGORY: unsetIfEmpty(num.optional()),
   /** Names every index, collection, topic and key prefix, so several shops can share servers. */
   SHELF_NAMESPACE: z
     .string()
@@ -99,6 +126,12 @@ export const ConfigSchema = z.object({
   behavior: BehaviorConfigSchema,
   consumer: z.enum(['thread', 'inline', 'off']),
   ranking: RankConfigSchema,
+  mmr: MmrConfigSchema,
+  couponTargeting: CouponConfigSchema,
+  coupons: z.object({
+    adminApiKey: z.string().optional(),
+    vipPurchases: z.number().int().min(1),
+  }),
   backends: z.object({
     namespace: z.string(),
     elasticsearchUrl: z.string().optional(),
@@ -129,6 +162,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `invalid configuration: ${set} is set but ${unset} is not. Elasticsearch and Qdrant are used together ` +
         `(BM25 and vectors are written and switched as one index): set both, or neither for the embedded index`,
     );
+  }
+  const mmr = MmrConfigSchema.safeParse({ search: mmrSurface(e, 'SEARCH'), feed: mmrSurface(e, 'FEED') });
+  if (!mmr.success) {
+    // Name the variable, as for every other bad value.
+    const msg = mmr.error.issues.map((i) => `SHELF_MMR_${String(i.path[0]).toUpperCase()}_${String(i.path[1] ?? '').toUpperCase()}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${msg}`);
   }
   return ConfigSchema.parse({
     host: e.SHELF_HOST,
@@ -169,6 +208,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.SHELF_RANK_WINDOW !== undefined && { window: e.SHELF_RANK_WINDOW }),
       ...(e.SHELF_RANK_REFRESH_MS !== undefined && { refresh_ms: e.SHELF_RANK_REFRESH_MS }),
     }),
+    mmr: mmr.data,
+    couponTargeting: CouponConfigSchema.parse({
+      ...(e.SHELF_COUPON_TARGETING !== undefined && { enabled: e.SHELF_COUPON_TARGETING }),
+      ...(e.SHELF_COUPON_MIN_VALUE !== undefined && { min_value: e.SHELF_COUPON_MIN_VALUE }),
+      ...(e.SHELF_COUPON_BOOST !== undefined && { boost: e.SHELF_COUPON_BOOST }),
+      ...(e.SHELF_COUPON_CACHE_MS !== undefined && { cache_ms: e.SHELF_COUPON_CACHE_MS }),
+      vip_purchases: e.SHELF_VIP_PURCHASES ?? DEFAULT_VIP_PURCHASES,
+    }),
+    coupons: {
+      ...(e.SHELF_ADMIN_API_KEY !== undefined && { adminApiKey: e.SHELF_ADMIN_API_KEY }),
+      vipPurchases: e.SHELF_VIP_PURCHASES ?? DEFAULT_VIP_PURCHASES,
+    },
     backends: {
       namespace: e.SHELF_NAMESPACE,
       ...(e.ELASTICSEARCH_URL && { elasticsearchUrl: e.ELASTICSEARCH_URL }),
@@ -178,4 +229,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.REDIS_URL && { redisUrl: e.REDIS_URL }),
     },
   });
+}
+
+type Env = z.output<typeof EnvSchema>;
+const MMR_FIELDS = ['enabled', 'lambda', 'top_n', 'category_weight', 'brand_weight', 'max_per_brand', 'max_per_category'] as const;
+
+/** SHELF_MMR_<SURFACE>_<FIELD> → the surface's MMR settings (only the variables that are set). */
+function mmrSurface(e: Env, surface: 'SEARCH' | 'FEED'): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of MMR_FIELDS) {
+    const v = e[`SHELF_MMR_${surface}_${f.toUpperCase()}` as keyof Env];
+    if (v !== undefined) out[f] = v;
+  }
+  return out;
 }

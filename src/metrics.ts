@@ -69,6 +69,36 @@ export function createMetrics() {
       labelNames: ['route'] as const,
       registers: [registry],
     }),
+    mmrVectorsUnavailable: new client.Counter({
+      name: 'shelf_mmr_vectors_unavailable_total',
+      help: 'Diversity (MMR) passes run on category/brand penalties only because product vectors could not be read',
+      labelNames: ['surface', 'reason'] as const,
+      registers: [registry],
+    }),
+    couponClaims: new client.Counter({
+      name: 'shelf_coupon_claims_total',
+      help: 'Coupon claim requests by outcome (claimed, duplicate, out_of_stock, limit_reached, not_eligible, ...)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    couponRedemptions: new client.Counter({
+      name: 'shelf_coupon_redemptions_total',
+      help: 'Coupon redemption requests by outcome (redeemed, duplicate, budget_exhausted, not_claimed, ...)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    couponsAttached: new client.Counter({
+      name: 'shelf_coupon_attached_total',
+      help: 'Search and feed items shown with a coupon (coupons/attach.ts), by surface',
+      labelNames: ['surface'] as const,
+      registers: [registry],
+    }),
+    couponsDegraded: new client.Counter({
+      name: 'shelf_coupon_degraded_total',
+      help: 'Search and feed pages served without coupons because the ledger or the shopper state failed',
+      labelNames: ['surface'] as const,
+      registers: [registry],
+    }),
     servedLogLost: new client.Counter({
       name: 'shelf_served_log_lost_total',
       help: 'Served-response log entries that could not be written',

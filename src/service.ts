@@ -5,6 +5,8 @@ import { startConsumerThread } from '../behavior/consumer-thread.ts';
 import { SqliteEventLog } from '../behavior/embedded/sqlite-event-log.ts';
 import { indexItems } from '../behavior/index-items.ts';
 import { openBehavior, type Behavior } from '../behavior/open-behavior.ts';
+import type { CouponLedger } from '../coupons/ledger.ts';
+import { openCouponLedger } from '../coupons/open-ledger.ts';
 import { ServedLog } from '../behavior/served-log.ts';
 import type { IndexBackend } from '../retrieval/index-backend.ts';
 import { openIndexBackend } from '../retrieval/open-backend.ts';
@@ -22,6 +24,7 @@ export interface Service {
   searcher: Searcher;
   backend: IndexBackend;
   behavior: Behavior;
+  coupons: CouponLedger;
   consumer: RunningConsumer | undefined;
   ranker: Ranker;
   /** What each response showed (with the ranker's features); flush() before reading the log. */
@@ -50,9 +53,12 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   const log = opts.log ?? (() => {});
   const backend = openIndexBackend(config);
   let behavior: Behavior | undefined;
+  let coupons: CouponLedger | undefined;
   try {
     behavior = await openBehavior({ dataDir: config.dataDir, backends: config.backends, config: config.behavior });
+    coupons = await openCouponLedger({ dataDir: config.dataDir, redisUrl: config.backends.redisUrl, namespace: config.backends.namespace });
     // Start-up refuses to go on while a configured server is unreachable; /readyz reports each.
+    // The ledger shares the behaviour state's Redis, which already reports as `redis`.
     const dependencies: Dependency[] = [...backend.dependencies(), ...behavior.dependencies()];
     const status = await requireDependencies(dependencies);
     for (const d of status) log(`${d.name}: ${d.detail}`);
@@ -101,17 +107,22 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     const app = createApp({
       searcher,
       ranker,
+      mmr: config.mmr,
       embedder,
       metrics,
       logRequests: config.logRequests,
       dependencies,
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
+      coupons: { ledger: coupons, adminKey: config.coupons.adminApiKey, vipPurchases: config.coupons.vipPurchases },
+      couponTargeting: config.couponTargeting,
     });
+    const ledger = coupons;
     return {
       app,
       searcher,
       backend,
       behavior: b,
+      coupons: ledger,
       consumer,
       ranker,
       served,
@@ -123,11 +134,13 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         await served.flush();
         await searcher.close();
         await b.close();
+        await ledger.close();
         await backend.close();
       },
     };
   } catch (err) {
     await behavior?.close().catch(() => {});
+    await coupons?.close().catch(() => {});
     await backend.close().catch(() => {});
     throw err;
   }

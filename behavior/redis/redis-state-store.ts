@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Dependency } from '../../src/dependencies.ts';
 import { StateConflictError, type DeadLetter, type StateCommit, type StateStore } from '../state-store.ts';
 import { decayedAt, forwardWeight, nextEpoch, rescaleFactor } from '../trending.ts';
@@ -11,6 +11,7 @@ import {
   stateKeys,
   type StateKeys,
 } from './redis-keys.ts';
+import { connectRedis, redisDependency } from './redis-connect.ts';
 import { topK, type Scored } from './redis-top.ts';
 
 export interface RedisStateOptions {
@@ -50,21 +51,7 @@ export class RedisStateStore implements StateStore {
 
   /** Connects both connections; fails with a readable message when Redis does not answer. */
   static async open(opts: RedisStateOptions): Promise<RedisStateStore> {
-    const connect = async (name: string) => {
-      const r = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 5, connectionName: `shelf-${name}` });
-      // Failures surface on the commands that hit them; an unhandled 'error' event would crash.
-      let last: Error | undefined;
-      r.on('error', (err: Error) => (last = err));
-      try {
-        await r.connect();
-      } catch (err) {
-        r.disconnect();
-        // connect() only says "Connection is closed"; the 'error' event said why.
-        const why = (last ?? (err as Error)).message.replace(/\.$/, '');
-        throw new Error(`Redis unreachable at ${redact(opts.url)}: ${why}. Is Redis running, and is REDIS_URL right?`, { cause: err });
-      }
-      return r;
-    };
+    const connect = (name: string) => connectRedis(opts.url, name);
     const reader = await connect('state');
     let writer: Redis;
     try {
@@ -239,16 +226,7 @@ export class RedisStateStore implements StateStore {
   }
 
   dependencies(): Dependency[] {
-    return [
-      {
-        name: 'redis',
-        check: async () => {
-          await this.reader.ping();
-          const version = /redis_version:(\S+)/.exec(await this.reader.info('server'))?.[1] ?? 'unknown version';
-          return `Redis ${version} at ${redact(this.opts.url)}`;
-        },
-      },
-    ];
+    return [redisDependency(this.reader, this.opts.url)];
   }
 
   async close(): Promise<void> {
@@ -260,14 +238,4 @@ export class RedisStateStore implements StateStore {
 /** Absent key = version 0: the state a consumer starts a new subject from. */
 function storedVersion(json: string | null | undefined): number {
   return json ? (JSON.parse(json) as UserState).version : 0;
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }

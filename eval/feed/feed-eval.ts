@@ -154,8 +154,13 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
     ...(opts.coocBackwardWeight !== undefined && { cooc_backward_weight: opts.coocBackwardWeight }),
   });
   const mode = resolveMode(opts.itemVectors ?? 'auto', ds.items);
-  // Embeddings see only the validation phase's training data: no validation or test item.
-  const vec = await itemVectors(mode, ds.items, phaseEvents(split, 'valid'), { ...(opts.embedder !== undefined && { embedder: opts.embedder }), seed });
+  // Co-occurrence vectors are retrained per phase on what that phase may see, as a shop retrains
+  // them on all its history: the validation phase's never saw a validation or test item, the test
+  // phase's adds the validation items (never a test item). Vectors a phase behind made the user
+  // vector route weaker on test than on validation, so fusion weights tuned on validation did not
+  // carry over. Text vectors do not depend on interactions: computed once.
+  const vecOpts = { ...(opts.embedder !== undefined && { embedder: opts.embedder }), seed };
+  const vec = await itemVectors(mode, ds.items, phaseEvents(split, 'valid'), { ...vecOpts, phase: 'validation' });
   const exact = new ExactVectors(vec.vectors);
   const items = itemInfos(vec.vectors, ds.items);
   const hasCategories = [...ds.items.values()].some((it) => it.category !== undefined);
@@ -176,11 +181,14 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   lap('tune');
 
   // Test phase: report.
-  const test = await replayPhase(split, 'test', behavior, items);
+  const testVec = mode === 'cooc' ? await itemVectors(mode, ds.items, phaseEvents(split, 'test'), { ...vecOpts, phase: 'test' }) : vec;
+  const testExact = testVec === vec ? exact : new ExactVectors(testVec.vectors);
+  lap('item_vectors_test');
+  const test = await replayPhase(split, 'test', behavior, testVec === vec ? items : itemInfos(testVec.vectors, ds.items));
   lap('replay_test');
   const testUsers = opts.users !== undefined ? sampleKeepOrder(split.users, opts.users, seed) : split.users;
   const testCases = await casesFor(testUsers, split, 'test', test.state, nNeg, seed);
-  const rows = await scoreCases(testCases, evalSources(test.state, exact), tuned.chosen, routes, behavior);
+  const rows = await scoreCases(testCases, evalSources(test.state, testExact), tuned.chosen, routes, behavior);
   await test.state.close();
   lap('test');
 
@@ -208,7 +216,7 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
     beats: { full: {}, sampled100: {} },
     significance: { full: {}, sampled100: {} },
     validation: { users: validRows.length, full: table(validRows, scored, 'full'), sampled100: table(validRows, scored, 'sampled100'), tuning: { itemcf: tuned.itemcf, uservector: tuned.uservector, fusion: tuned.fusion } },
-    item_vectors: vec.report,
+    item_vectors: { ...vec.report, ...(testVec !== vec && { test: testVec.report }) },
     behavior: {
       trending_half_life_ms: behavior.trending_half_life_ms,
       short_half_life_ms: behavior.short_half_life_ms,

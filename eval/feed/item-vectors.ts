@@ -16,6 +16,8 @@ export interface ItemVectorReport {
   /** Embedder id for text; trainer settings and stats for cooc. */
   detail: Record<string, unknown>;
   items_with_vector: number;
+  /** Cooc vectors are retrained for the test phase (validation items added): its report. */
+  test?: ItemVectorReport;
 }
 
 export function textOf(item: CatalogItem): string {
@@ -31,7 +33,7 @@ export async function itemVectors(
   mode: 'text' | 'cooc' | 'none',
   catalog: ReadonlyMap<string, CatalogItem>,
   training: readonly Interaction[],
-  opts: { embedder?: string; dim?: number; seed?: number } = {},
+  opts: { embedder?: string; dim?: number; seed?: number; phase?: string } = {},
 ): Promise<{ vectors: Map<string, Float32Array>; report: ItemVectorReport }> {
   if (mode === 'none') return { vectors: new Map(), report: { source: 'none', detail: {}, items_with_vector: 0 } };
   if (mode === 'cooc') {
@@ -42,7 +44,7 @@ export async function itemVectors(
       vectors: trained.vectors,
       report: {
         source: 'cooc',
-        detail: { method: 'PPMI of windowed co-occurrence + randomized eigendecomposition (models/item_embeddings)', trained_on: 'training interactions of the validation phase only', ...settings, ...trained.stats, eigenvalues: trained.stats.eigenvalues.slice(0, 8) },
+        detail: { method: 'PPMI of windowed co-occurrence + randomized eigendecomposition (models/item_embeddings)', trained_on: `training interactions of the ${opts.phase ?? 'given'} phase only`, ...settings, ...trained.stats, eigenvalues: trained.stats.eigenvalues.slice(0, 8) },
         items_with_vector: trained.vectors.size,
       },
     };

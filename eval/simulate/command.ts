@@ -1,7 +1,7 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { intOpt, requiredOpt, stringOpt, type Command } from '../command.ts';
+import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../command.ts';
 
 /**
  * `npm run eval -- ranking --out OUTDIR`: the whole ranking loop on the simulator (eval/simulate/
@@ -108,5 +108,66 @@ export const rankingExportCommand: Command = {
       summary = await exportTrainingData(config.dataDir, out);
     }
     console.log(JSON.stringify(summary, null, 2));
+  },
+};
+
+/**
+ * `npm run eval -- diversity --out OUTDIR`: the λ sweep of the MMR stage (eval/simulate/
+ * diversity.ts) on the simulator with the shipped default ranker, no training: writes
+ * OUTDIR/diversity.json and OUTDIR/diversity.html.
+ */
+export const diversityCommand: Command = {
+  path: ['diversity'],
+  summary:
+    'Simulated shoppers use the service (shipped default ranker, no training); fresh search and feed answers are diversified by MMR at each λ; report nDCG@10 of purchases, intra-list diversity and category coverage per λ. Writes OUTDIR/diversity.json and diversity.html.',
+  options: {
+    out: { type: 'string', value: 'OUTDIR', help: 'where to write diversity.json and diversity.html', required: true },
+    users: { type: 'string', value: 'N', help: 'simulated shoppers', default: '60' },
+    visits: { type: 'string', value: 'N', help: 'warm-up visits per shopper (from their Taobao shape)', default: '3' },
+    'per-visit': { type: 'string', value: 'N', help: 'warm-up requests per visit at most', default: '4' },
+    'eval-requests': { type: 'string', value: 'N', help: 'fresh requests per shopper', default: '4' },
+    lambdas: { type: 'string', value: 'LIST', help: 'comma-separated λ values in [0, 1]', default: '1,0.9,0.7,0.5,0.3' },
+    seed: { type: 'string', value: 'N', help: 'seed of the world and the shoppers', default: '7' },
+    catalog: { type: 'string', value: 'FILE', help: 'catalog the simulated shop sells', default: 'data/demo/catalog.jsonl' },
+    taobao: { type: 'string', value: 'FILE', help: 'Taobao UserBehavior.csv (session shapes)', default: '../shared/datasets/taobao-userbehavior-sample/UserBehavior.csv' },
+    model: { type: 'string', value: 'DIR', help: 'ranker model folder', default: 'models/ranker/default' },
+  },
+  details: 'All figures are from SIMULATED shoppers over a real catalog. Metrics: see docs/BENCHMARKS.md (Diversity (MMR)).',
+  async run(values) {
+    const out = path.resolve(requiredOpt(values, 'out'));
+    const lambdaText = stringOpt(values, 'lambdas');
+    const lambdas = lambdaText?.split(',').map((x) => Number(x.trim()));
+    if (lambdas && (lambdas.length === 0 || lambdas.some((l) => !Number.isFinite(l) || l < 0 || l > 1))) throw new UsageError(`--lambdas must be numbers in [0, 1], got ${JSON.stringify(lambdaText)}`);
+    const workDir = await mkdtemp(path.join(tmpdir(), 'shelf-diversity-'));
+    const { runDiversityEval } = await import('./diversity.ts');
+    const { renderDiversityReport } = await import('./diversity-report.ts');
+    try {
+      const catalog = stringOpt(values, 'catalog');
+      const taobao = stringOpt(values, 'taobao');
+      const model = stringOpt(values, 'model');
+      const report = await runDiversityEval({
+        workDir,
+        users: intOpt(values, 'users', 1) ?? 60,
+        maxVisits: intOpt(values, 'visits', 1) ?? 3,
+        perVisit: intOpt(values, 'per-visit', 1) ?? 4,
+        evalRequests: intOpt(values, 'eval-requests', 1) ?? 4,
+        seed: intOpt(values, 'seed', 0) ?? 7,
+        ...(lambdas && { lambdas }),
+        ...(catalog !== undefined && { catalog }),
+        ...(taobao !== undefined && { taobao }),
+        ...(model !== undefined && { modelDir: model }),
+        log: (l) => console.error(l),
+      });
+      await mkdir(out, { recursive: true });
+      await writeFile(path.join(out, 'diversity.json'), JSON.stringify(report, null, 2) + '\n');
+      await writeFile(path.join(out, 'diversity.html'), renderDiversityReport(report, new Date().toISOString()));
+      for (const s of ['search', 'feed'] as const) {
+        console.log(`${s} (${report.surfaces[s].requests} requests):`);
+        for (const r of report.surfaces[s].rows) console.log(`  ${r.label.padEnd(18)} nDCG@10 ${r.ndcg10.toFixed(4)} (Δ ${r.ndcg10_vs_ranked.mean_diff.toFixed(4)}, 95% ${r.ndcg10_vs_ranked.ci95.map((x) => x.toFixed(4)).join('…')})  ILD@10 ${r.ild10.toFixed(4)}  coverage@10 ${r.coverage10.toFixed(4)}  new@10 ${r.new10.toFixed(3)}`);
+      }
+      console.log(`wrote ${path.join(out, 'diversity.json')}\n      ${path.join(out, 'diversity.html')}`);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
   },
 };

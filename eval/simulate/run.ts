@@ -66,7 +66,47 @@ export interface LoopResult {
 }
 
 /** Simulated time starts here (fixed, so runs are reproducible; well before any wall clock). */
-const SIM_EPOCH = Date.parse('2025-06-01T08:00:00Z');
+export const SIM_EPOCH = Date.parse('2025-06-01T08:00:00Z');
+
+/** Simulated event time; the service's ranker clock reads it. */
+export interface SimClock {
+  now: number;
+}
+
+/**
+ * Simulated shoppers visit the running service (their Taobao shape spaces the requests), see a
+ * page, click and buy by their hidden preferences, and the events go to /v1/events: this is
+ * what gives the state store its history. The served log records every page.
+ */
+export async function shopPhase(
+  service: Service,
+  world: World,
+  shapes: readonly Shape[],
+  cfg: { seed: number; maxVisits: number; perVisit: number; pageSize: number },
+  clock: SimClock,
+): Promise<{ requests: number; impressions: number; clicks: number; purchases: number }> {
+  const stats = { requests: 0, impressions: 0, clicks: 0, purchases: 0 };
+  for (const [i, user] of world.users.entries()) {
+    const rng = mulberry32(cfg.seed * 1_000_003 + i);
+    const shape: Shape = shapes[i % shapes.length]!;
+    const userStart = SIM_EPOCH + i * 60_000;
+    for (const visit of requestTimes(shape, cfg.maxVisits, cfg.perVisit)) {
+      for (const [k, offset] of visit.entries()) {
+        clock.now = userStart + offset;
+        const surface = rng() < (k === 0 ? 0.6 : 0.5) ? 'search' : 'feed';
+        const res = await request(service, surface, user, world, rng, cfg.pageSize, false);
+        const events = act(user, world, res, clock.now, rng);
+        stats.requests++;
+        stats.impressions += res.items.length;
+        stats.clicks += events.filter((e) => e.type === 'click').length;
+        stats.purchases += events.filter((e) => e.type === 'purchase').length;
+        await postEvents(service, events);
+      }
+    }
+  }
+  await service.served.flush();
+  return stats;
+}
 
 export const DEFAULT_TAOBAO = path.resolve(ROOT, '../shared/datasets/taobao-userbehavior-sample/UserBehavior.csv');
 
@@ -95,36 +135,20 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
     SHELF_RANK: 'model',
     SHELF_RANK_MODEL_DIR: modelDir,
     SHELF_RANK_REFRESH_MS: '100',
+    // This loop compares the ranker's orders; diversity (rerank/) has its own eval (`eval -- diversity`).
+    SHELF_MMR_SEARCH_ENABLED: 'false',
+    SHELF_MMR_FEED_ENABLED: 'false',
   });
   const embedder = o.embedder ?? (await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder)));
   const service = await openService(config, { embedder, catalog: config.catalog, log: (l) => log(`service: ${l}`) });
-  let simNow = SIM_EPOCH;
-  requestSeq = 0;
-  service.ranker.clock = () => simNow;
+  const clock: SimClock = { now: SIM_EPOCH };
+  resetRequestIds();
+  service.ranker.clock = () => clock.now;
   try {
     // ---- 1. serve under the heuristic order, log, and let simulated shoppers act
     service.ranker.setMode('heuristic');
     const t0 = performance.now();
-    const stats = { requests: 0, impressions: 0, clicks: 0, purchases: 0 };
-    for (const [i, user] of world.users.entries()) {
-      const rng = mulberry32(cfg.seed * 1_000_003 + i);
-      const shape: Shape = shapes[i % shapes.length]!;
-      const userStart = SIM_EPOCH + i * 60_000;
-      for (const visit of requestTimes(shape, cfg.maxVisits, cfg.perVisit)) {
-        for (const [k, offset] of visit.entries()) {
-          simNow = userStart + offset;
-          const surface = rng() < (k === 0 ? 0.6 : 0.5) ? 'search' : 'feed';
-          const res = await request(service, surface, user, world, rng, cfg.pageSize, false);
-          const events = act(user, world, res, simNow, rng);
-          stats.requests++;
-          stats.impressions += res.items.length;
-          stats.clicks += events.filter((e) => e.type === 'click').length;
-          stats.purchases += events.filter((e) => e.type === 'purchase').length;
-          await postEvents(service, events);
-        }
-      }
-    }
-    await service.served.flush();
+    const stats = await shopPhase(service, world, shapes, cfg, clock);
     const logSeconds = (performance.now() - t0) / 1000;
     log(`log phase: ${stats.requests} requests, ${stats.impressions} impressions, ${stats.clicks} clicks, ${stats.purchases} purchases in ${logSeconds.toFixed(1)} s`);
 
@@ -157,7 +181,7 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
     let afterDeploy: LoopResult['served_after_deploy'] = { model_version: undefined, has_scores: false };
     for (const [i, user] of world.users.entries()) {
       const rng = mulberry32(cfg.seed * 7_919 + i + 1);
-      simNow = SIM_EPOCH + 30 * 86_400_000 + i * 60_000;
+      clock.now = SIM_EPOCH + 30 * 86_400_000 + i * 60_000;
       for (let r = 0; r < cfg.evalRequests; r++) {
         const surface = rng() < 0.5 ? 'search' : 'feed';
         const query = surface === 'search' ? drawQuery(user, world, rng) : undefined;
@@ -196,17 +220,25 @@ export async function deployModel(from: string, to: string): Promise<void> {
 
 let requestSeq = 0;
 
-interface ShownItem {
+/** Restarts the seeded request ids (a run's ids must not depend on earlier runs in the process). */
+export function resetRequestIds(): void {
+  requestSeq = 0;
+}
+
+export interface ShownItem {
   id: string;
+  score?: number;
+  category?: string;
+  brand?: string;
   debug?: { p_ctr?: number; p_cvr?: number };
 }
-interface Shown {
+export interface Shown {
   request_id: string;
   items: ShownItem[];
   debug?: { ranking?: { model_version?: string } };
 }
 
-async function request(service: Service, surface: 'search' | 'feed', user: SimUser, world: World, rng: Rng, size: number, debug: boolean, fixedQuery?: string): Promise<Shown> {
+export async function request(service: Service, surface: 'search' | 'feed', user: SimUser, world: World, rng: Rng, size: number, debug: boolean, fixedQuery?: string): Promise<Shown> {
   const params = new URLSearchParams({ user_id: user.id, size: String(size), ...(debug && { debug: 'true' }) });
   if (surface === 'search') params.set('q', fixedQuery ?? drawQuery(user, world, rng));
   // A seeded request id (the service keeps a valid X-Request-Id): the training split hashes it.

@@ -52,7 +52,7 @@ export function loadCatalogProducts(file: string): Product[] {
   return out;
 }
 
-function normal(rng: Rng): number {
+export function normal(rng: Rng): number {
   const u = Math.max(1e-12, rng());
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }

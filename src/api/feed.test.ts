@@ -20,8 +20,8 @@ beforeAll(async () => {
     { id: 'p9', title: 'Garmin Forerunner 55 Running Watch', category: 'Sports/Electronics/Watches', brand: 'Garmin', price: 199, in_stock: true },
     { id: 'p10', title: 'Running Socks 3-Pack', category: 'Sports/Footwear/Socks', brand: 'Balega', price: 15, in_stock: false },
   ]);
-  // Ranking off: these tests pin down recall and fusion; ranking has its own tests (ranking/).
-  service = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_RANK: 'off' }), { embedder: new HashEmbedder(), catalog });
+  // Ranking and diversity off: these tests pin down recall and fusion; ranking and MMR have their own tests (ranking/, rerank/).
+  service = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_RANK: 'off', SHELF_MMR_FEED_ENABLED: 'false', SHELF_MMR_SEARCH_ENABLED: 'false' }), { embedder: new HashEmbedder(), catalog });
 });
 afterAll(async () => service?.close());
 

@@ -7,9 +7,14 @@ import type { FeedConfig } from '../../retrieval/feed-config.ts';
 import { recommend, type FeedResult } from '../../retrieval/feed.ts';
 import type { Searcher } from '../../retrieval/searcher.ts';
 import type { Metrics } from '../metrics.ts';
-import { feedCandidate, rankItems } from '../../ranking/apply.ts';
+import { feedCandidate, servedRanking } from '../../ranking/apply.ts';
+import { snapshotVectors } from '../../rerank/apply.ts';
+import type { MmrSurfaceConfig } from '../../rerank/config.ts';
 import type { Ranker } from '../../ranking/ranker.ts';
+import type { CouponOffers } from '../../coupons/offers.ts';
 import { ApiError, fromZod, readJson } from './errors.ts';
+import { couponsOnPage, withCouponDegraded } from './page-coupons.ts';
+import { activeStages, candidateDepth, orderAndPage, type ResultStages } from './results.ts';
 
 const idString = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
@@ -34,6 +39,10 @@ export interface FeedDeps {
   metrics: Metrics;
   served?: ServedLog | undefined;
   ranker?: Ranker | undefined;
+  /** Diversity (MMR) after ranking; undefined: off. */
+  mmr?: MmrSurfaceConfig | undefined;
+  /** Coupons on the page's items (coupons/); undefined: none. */
+  coupons?: CouponOffers | undefined;
 }
 
 function validate(raw: unknown): FeedBody {
@@ -79,17 +88,22 @@ function fromQuery(q: Record<string, string>): FeedBody {
 /** `GET|POST /v1/feed`: the personalised "guess you like" list. */
 export function feedRoutes(deps: FeedDeps) {
   const app = new Hono();
+  const stages: ResultStages = { ranker: deps.ranker, mmr: deps.mmr, vectors: snapshotVectors(deps.searcher), metrics: deps.metrics };
   const run = async (b: FeedBody, requestId: string) => {
     const t0 = performance.now();
     const subject = b.user_id !== undefined ? `u:${b.user_id}` : `s:${b.session_id!}`;
-    // Ranking reorders the first `window` fused candidates: fetch them all, with their routes.
-    const ranker = deps.ranker?.status.mode === 'off' ? undefined : deps.ranker;
-    const size = ranker ? Math.max(ranker.config.window, b.size) : b.size;
+    // Ranking and diversity reorder the first fused candidates: fetch them all, with their routes.
+    const depth = candidateDepth(stages, b.size);
+    const ranked = activeStages(stages).ranker !== undefined;
     const result: FeedResult = await deps.searcher.withSnapshot((snap) =>
-      recommend(snap, deps.state, { subject, size, context: b.context, exclude: b.exclude, debug: b.debug || !!ranker, ...(deps.ranker && { now: deps.ranker.clock() }) }, deps.feed, deps.behavior),
+      recommend(snap, deps.state, { subject, size: depth ?? b.size, context: b.context, exclude: b.exclude, debug: b.debug || ranked, ...(deps.ranker && { now: deps.ranker.clock() }) }, deps.feed, deps.behavior),
     );
-    const ranked = ranker && (await rankItems(ranker, { surface: 'feed', subject: result.subject, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate));
-    if (ranked) result.items = ranked.items;
+    const page = depth !== undefined ? await orderAndPage(stages, { surface: 'feed', subject: result.subject, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate) : undefined;
+    if (page) result.items = page.items;
+    // Coupons go on the final page: order and positions are settled, nothing is returned yet.
+    const coupons = await couponsOnPage(deps.coupons, { surface: 'feed', subject: result.subject, debug: b.debug, from: 0 }, result.items, page?.served);
+    result.items = coupons.items;
+    const degraded = withCouponDegraded(result.degraded, coupons);
     const tookMs = performance.now() - t0;
     deps.metrics.feedLatency.observe({ cold_start: String(result.cold_start) }, tookMs / 1000);
     for (const d of result.degraded ?? []) deps.metrics.feedDegraded.inc({ route: d.route });
@@ -98,8 +112,8 @@ export function feedRoutes(deps: FeedDeps) {
       surface: 'feed',
       ts: Date.now(),
       subject: result.subject,
-      items: ranked?.served ?? result.items.map((it, i) => ({ id: it.id, position: i, score: it.score })),
-      ...(ranked && { ranking: { mode: ranked.debug.mode, ...(ranked.debug.model_version !== undefined && { model_version: ranked.debug.model_version }), feature_spec: ranked.debug.feature_spec } }),
+      items: coupons.served ?? result.items.map((it, i) => ({ id: it.id, position: i, score: it.score })),
+      ...(page?.ranking && { ranking: servedRanking(page.ranking) }),
     });
     return {
       request_id: requestId,
@@ -107,8 +121,8 @@ export function feedRoutes(deps: FeedDeps) {
       cold_start: result.cold_start,
       items: result.items,
       took_ms: Math.round(tookMs * 1000) / 1000,
-      ...(result.degraded && { degraded: result.degraded }),
-      ...(b.debug && { debug: { generation: deps.searcher.generation, rrf_k: deps.feed.rrf_k, weights: deps.feed.weights, ranking: ranked?.debug ?? { mode: 'off' } } }),
+      ...(degraded && { degraded }),
+      ...(b.debug && { debug: { generation: deps.searcher.generation, rrf_k: deps.feed.rrf_k, weights: deps.feed.weights, ranking: page?.ranking ?? { mode: 'off' }, mmr: page?.mmr ?? { enabled: false }, coupons: coupons.debug ?? { enabled: deps.coupons !== undefined } } }),
     };
   };
   app.get('/', async (c) => c.json(await run(fromQuery(c.req.query()), c.get('requestId'))));

@@ -3,10 +3,15 @@ import { z } from 'zod';
 import type { Searcher } from '../../retrieval/searcher.ts';
 import type { SearchQuery } from '../../retrieval/types.ts';
 import type { ServedLog } from '../../behavior/served-log.ts';
-import { rankItems, searchCandidate } from '../../ranking/apply.ts';
+import { searchCandidate, servedRanking } from '../../ranking/apply.ts';
 import type { Ranker } from '../../ranking/ranker.ts';
+import { snapshotVectors } from '../../rerank/apply.ts';
+import type { MmrSurfaceConfig } from '../../rerank/config.ts';
 import type { Metrics } from '../metrics.ts';
+import type { CouponOffers } from '../../coupons/offers.ts';
 import { ApiError, fromZod, readJson } from './errors.ts';
+import { couponsOnPage, withCouponDegraded } from './page-coupons.ts';
+import { candidateDepth, orderAndPage, type ResultStages } from './results.ts';
 
 const MAX_QUERY_CHARS = 999;
 /** Deep paging past this many results is what export jobs are for, not a search box. */
@@ -90,21 +95,35 @@ export function validateBody(raw: unknown): SearchBody {
   return b;
 }
 
-export function searchRoutes(deps: { searcher: Searcher; metrics: Metrics; served?: ServedLog | undefined; ranker?: Ranker | undefined }) {
+export function searchRoutes(deps: {
+  searcher: Searcher;
+  metrics: Metrics;
+  served?: ServedLog | undefined;
+  ranker?: Ranker | undefined;
+  mmr?: MmrSurfaceConfig | undefined;
+  /** Coupons on the page's items (coupons/); undefined: none. */
+  coupons?: CouponOffers | undefined;
+}) {
   const app = new Hono();
+  const stages: ResultStages = { ranker: deps.ranker, mmr: deps.mmr, vectors: snapshotVectors(deps.searcher), metrics: deps.metrics };
 
   const run = async (body: SearchBody, requestId: string) => {
     const t0 = performance.now();
-    // Ranking reorders the first `window` fused candidates: fetch them all, with route scores.
-    const ranker = deps.ranker?.status.mode === 'off' ? undefined : deps.ranker;
     const from = (body.page - 1) * body.size;
-    const query: SearchQuery = ranker
-      ? { q: body.q, size: Math.max(ranker.config.window, body.page * body.size), page: 1, debug: true, ...(body.filters && { filters: body.filters }) }
-      : { q: body.q, size: body.size, page: body.page, debug: body.debug, ...(body.filters && { filters: body.filters }) };
+    // Ranking and diversity reorder the first fused candidates: fetch them all, with route scores.
+    const depth = candidateDepth(stages, body.page * body.size);
+    const query: SearchQuery =
+      depth !== undefined
+        ? { q: body.q, size: depth, page: 1, debug: true, ...(body.filters && { filters: body.filters }) }
+        : { q: body.q, size: body.size, page: body.page, debug: body.debug, ...(body.filters && { filters: body.filters }) };
     const result = await deps.searcher.search(query);
     const subject = body.user_id !== undefined ? `u:${body.user_id}` : body.session_id !== undefined ? `s:${body.session_id}` : undefined;
-    const ranked = ranker && (await rankItems(ranker, { surface: 'search', subject, debug: body.debug, from, to: from + body.size }, result.items, searchCandidate));
-    if (ranked) result.items = ranked.items;
+    const page = depth !== undefined ? await orderAndPage(stages, { surface: 'search', subject, debug: body.debug, from, to: from + body.size }, result.items, searchCandidate) : undefined;
+    if (page) result.items = page.items;
+    // Coupons go on the final page: order and positions are settled, nothing is returned yet.
+    const coupons = await couponsOnPage(deps.coupons, { surface: 'search', subject, debug: body.debug, from }, result.items, page?.served);
+    result.items = coupons.items;
+    const degraded = withCouponDegraded(result.degraded, coupons);
     const tookMs = performance.now() - t0;
     const mode = result.degraded ? 'degraded' : 'hybrid';
     deps.metrics.searchLatency.observe({ mode }, tookMs / 1000);
@@ -115,8 +134,8 @@ export function searchRoutes(deps: { searcher: Searcher; metrics: Metrics; serve
       ts: Date.now(),
       query: body.q,
       ...(subject !== undefined && { subject }),
-      items: ranked?.served ?? result.items.map((it, i) => ({ id: it.id, position: from + i, score: it.score })),
-      ...(ranked && { ranking: { mode: ranked.debug.mode, ...(ranked.debug.model_version !== undefined && { model_version: ranked.debug.model_version }), feature_spec: ranked.debug.feature_spec } }),
+      items: coupons.served ?? result.items.map((it, i) => ({ id: it.id, position: from + i, score: it.score })),
+      ...(page?.ranking && { ranking: servedRanking(page.ranking) }),
     });
     return {
       request_id: requestId,
@@ -125,9 +144,16 @@ export function searchRoutes(deps: { searcher: Searcher; metrics: Metrics; serve
       size: body.size,
       total: result.total_candidates,
       took_ms: Math.round(tookMs * 1000) / 1000,
-      ...(result.degraded && { degraded: result.degraded }),
+      ...(degraded && { degraded }),
       ...(body.debug && {
-        debug: { generation: deps.searcher.generation, rrf_k: deps.searcher.config.rrf_k, weights: deps.searcher.config.weights, ranking: ranked?.debug ?? { mode: 'off' } },
+        debug: {
+          generation: deps.searcher.generation,
+          rrf_k: deps.searcher.config.rrf_k,
+          weights: deps.searcher.config.weights,
+          ranking: page?.ranking ?? { mode: 'off' },
+          mmr: page?.mmr ?? { enabled: false },
+          coupons: coupons.debug ?? { enabled: deps.coupons !== undefined },
+        },
       }),
     };
   };

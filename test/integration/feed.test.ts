@@ -37,7 +37,7 @@ beforeAll(async () => {
     ...SAMPLE_PRODUCTS,
     { id: 'p9', title: 'Garmin Forerunner 55 Running Watch', category: 'Sports/Electronics/Watches', brand: 'Garmin', price: 199, in_stock: true },
   ]);
-  const config = loadConfig({ SHELF_DATA_DIR: path.join(dir, 'data'), SHELF_CATALOG: '', KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, SHELF_NAMESPACE: ns, SHELF_RANK: 'off' });
+  const config = loadConfig({ SHELF_DATA_DIR: path.join(dir, 'data'), SHELF_CATALOG: '', KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, SHELF_NAMESPACE: ns, SHELF_RANK: 'off', SHELF_MMR_FEED_ENABLED: 'false' });
   service = await openService(config, { embedder: new HashEmbedder(), catalog });
 }, 120_000);
 afterAll(async () => service?.close());

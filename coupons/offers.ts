@@ -1,0 +1,100 @@
+import type { StateStore } from '../behavior/state-store.ts';
+import type { UserState } from '../behavior/user-state.ts';
+import { loadFeedUser } from '../retrieval/feed.ts';
+import { attachCoupons, bestOffers, offerable, type CouponPageItem } from './attach.ts';
+import type { CouponConfig } from './config.ts';
+import type { Coupon } from './coupon.ts';
+import type { CouponLedger, CouponStatus } from './ledger.ts';
+
+/** What this stage reads from the ledger: definitions, stock/budget, the shopper's claims. */
+export type CouponReader = Pick<CouponLedger, 'list' | 'status' | 'claimsOf'>;
+
+export interface CouponPageRequest {
+  surface: 'search' | 'feed';
+  /** `u:<user>` or `s:<session>`; absent: an anonymous search (priors, no claims held). */
+  subject?: string | undefined;
+  debug: boolean;
+  /** The ranker's post-click conversion per item, when a model served (ranking/apply.ts served entries). */
+  pCvr?: ReadonlyMap<string, number> | undefined;
+  now?: number;
+}
+
+export interface CouponPage<T> {
+  items: T[];
+  /** Set when the ledger or state failed: the page is served without coupons. */
+  degraded?: { route: 'coupons'; reason: string };
+  debug?: { live: number; offered: number; attached: number; min_value: number; boost: number };
+}
+
+/**
+ * The coupon stage of /v1/search and /v1/feed, run on the final page items (after ranking and
+ * diversity). The coupon list and stock/budget status are read once per `cache_ms` for all
+ * requests; the shopper's claims and state are read once per request, and only when some live
+ * coupon is in stock. Any failure serves the page without coupons and says so (`degraded`, and
+ * the `onDegraded` hook: `shelf_coupon_degraded_total`): coupons never fail a search.
+ */
+export class CouponOffers {
+  private cached: { at: number; coupons: Coupon[]; status: Map<string, CouponStatus> } | undefined;
+  private loading: Promise<{ coupons: Coupon[]; status: Map<string, CouponStatus> }> | undefined;
+  /** Request time; a simulator replaying event time replaces it. */
+  clock: () => number = Date.now;
+
+  constructor(
+    private readonly ledger: CouponReader,
+    private readonly cfg: CouponConfig,
+    private readonly deps: {
+      state?: StateStore | undefined;
+      /** Metrics hooks (src/metrics.ts): items shown with a coupon, pages served without coupons. */
+      onAttached?: ((surface: 'search' | 'feed', n: number) => void) | undefined;
+      onDegraded?: ((surface: 'search' | 'feed') => void) | undefined;
+    } = {},
+  ) {}
+
+  async apply<T extends CouponPageItem>(items: T[], req: CouponPageRequest): Promise<CouponPage<T>> {
+    if (!this.cfg.enabled || items.length === 0) return { items };
+    const now = req.now ?? this.clock();
+    try {
+      const { coupons, status } = await this.catalog(now);
+      const live = offerable(coupons, status, undefined, now);
+      if (live.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };
+      const ids = live.map((c) => c.id);
+      const [shopper, direct] = await Promise.all([this.shopper(req.subject), req.subject !== undefined ? this.ledger.claimsOf(req.subject, ids) : undefined]);
+      const { user } = shopper;
+      // A session linked to a user claims as that user (src/api/coupons.ts): its limit is the user's.
+      const claims = shopper.subject !== req.subject && shopper.subject !== undefined ? await this.ledger.claimsOf(shopper.subject, ids) : direct;
+      const available = offerable(live, status, claims, now);
+      const offers = bestOffers(items, available, { user, now, status, pCvr: req.pCvr }, this.cfg);
+      const out = attachCoupons(items, offers, this.cfg, req.debug);
+      const attached = out.filter((it) => (it as { coupon?: unknown }).coupon !== undefined).length;
+      if (attached > 0) this.deps.onAttached?.(req.surface, attached);
+      return { items: out, ...(req.debug && { debug: this.debugOf(live.length, offers.size, attached) }) };
+    } catch (err) {
+      this.deps.onDegraded?.(req.surface);
+      return { items, degraded: { route: 'coupons', reason: (err as Error).message } };
+    }
+  }
+
+  private debugOf(live: number, offered: number, attached: number) {
+    return { live, offered, attached, min_value: this.cfg.min_value, boost: this.cfg.boost };
+  }
+
+  /** Definitions and status, shared by all requests for `cache_ms`; one ledger read in flight at a time. */
+  private async catalog(now: number): Promise<{ coupons: Coupon[]; status: Map<string, CouponStatus> }> {
+    const c = this.cached;
+    if (c && now - c.at < this.cfg.cache_ms && now >= c.at) return c;
+    this.loading ??= (async () => {
+      // Ended coupons stay in the ledger for its records; only those that can still go live matter here.
+      const coupons = (await this.ledger.list()).filter((x) => x.active && x.valid_until > now);
+      const status = coupons.length > 0 ? await this.ledger.status(coupons.map((x) => x.id)) : new Map<string, CouponStatus>();
+      this.cached = { at: now, coupons, status };
+      return this.cached;
+    })().finally(() => (this.loading = undefined));
+    return this.loading;
+  }
+
+  private async shopper(subject: string | undefined): Promise<{ user: UserState | undefined; subject: string | undefined }> {
+    const state = this.deps.state;
+    if (subject === undefined || !state) return { user: undefined, subject };
+    return loadFeedUser(state, subject);
+  }
+}

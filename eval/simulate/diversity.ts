@@ -1,0 +1,195 @@
+import path from 'node:path';
+import { loadConfig, ROOT } from '../../src/config.ts';
+import type { TextEmbedder } from '../../src/embedding/embedder.ts';
+import { loadTextEmbedder, parseEmbedderSpec } from '../../src/embedding/load.ts';
+import { openService } from '../../src/service.ts';
+import { diversify, snapshotVectors } from '../../rerank/apply.ts';
+import type { MmrSurfaceConfig } from '../../rerank/config.ts';
+import { categoryCoverage, intraListDiversity } from '../../rerank/diversity.ts';
+import { filterKey } from '../../retrieval/stores.ts';
+import type { SearchItem } from '../../retrieval/types.ts';
+import { comparePaired, mean } from '../metrics.ts';
+import { mulberry32 } from '../rng.ts';
+import { loadTaobaoShapes } from './sessions.ts';
+import { DEFAULT_TAOBAO, ndcg, request, resetRequestIds, shopPhase, SIM_EPOCH, type SimClock } from './run.ts';
+import { buildWorld, buyProb, clickProb, drawQuery, loadCatalogProducts } from './world.ts';
+
+/**
+ * What λ costs and buys, on the simulator without training anything: simulated shoppers first
+ * use the service (ranked by the shipped default model, models/ranker/default) so the feed has
+ * history; then fresh search and feed requests are answered in ranked order (MMR off), and the
+ * same diversity stage the service runs (rerank/apply.ts diversify, product vectors from the
+ * served index) reorders each answer for every λ of the sweep. Per λ and surface:
+ *
+ *   nDCG@10   expected nDCG of purchases: gain = P(click)·P(buy | click) from the hidden
+ *             preferences (no sampling noise), ideal = the best order of the compared lists' union
+ *   ILD@10    mean pairwise cosine distance of the shown items' embeddings
+ *   coverage@10  distinct categories among the 10 shown / 10
+ *   new@10    share of the 10 shown that the ranked page did not show
+ *
+ * and the paired nDCG@10 difference to the ranked page (bootstrap 95% interval, randomization p).
+ *
+ * Sweep rows use the surface's configured category/brand weights with caps off, so only λ
+ * moves; a last row is the surface's default settings (with its caps) as served.
+ * All figures are SIMULATED shoppers on a real catalog.
+ */
+export interface DiversityOptions {
+  catalog?: string;
+  taobao?: string;
+  workDir: string;
+  users?: number;
+  maxVisits?: number;
+  perVisit?: number;
+  evalRequests?: number;
+  lambdas?: number[];
+  seed?: number;
+  modelDir?: string;
+  embedder?: TextEmbedder;
+  log?: (line: string) => void;
+}
+
+export interface DiversityRow {
+  label: string;
+  lambda: number;
+  caps: { max_per_brand: number; max_per_category: number };
+  ndcg10: number;
+  /** nDCG@10 minus the ranked page's, paired per request. */
+  ndcg10_vs_ranked: { mean_diff: number; ci95: [number, number]; p_value: number };
+  ild10: number;
+  coverage10: number;
+  new10: number;
+}
+
+export interface DiversityReport {
+  note: string;
+  ranking: { mode: string; model_version?: string | undefined };
+  surfaces: Record<'search' | 'feed', { requests: number; settings: MmrSurfaceConfig; rows: DiversityRow[] }>;
+  warm_up: { requests: number; impressions: number; clicks: number; purchases: number; seconds: number };
+  config: { users: number; maxVisits: number; perVisit: number; evalRequests: number; pageSize: number; seed: number; lambdas: number[]; catalog: string; taobao: string; model_dir: string };
+}
+
+const K = 10;
+export const DEFAULT_LAMBDAS = [1, 0.9, 0.7, 0.5, 0.3];
+
+export async function runDiversityEval(o: DiversityOptions): Promise<DiversityReport> {
+  const cfg = {
+    users: o.users ?? 60,
+    maxVisits: o.maxVisits ?? 3,
+    perVisit: o.perVisit ?? 4,
+    evalRequests: o.evalRequests ?? 4,
+    pageSize: K,
+    seed: o.seed ?? 7,
+    lambdas: o.lambdas ?? DEFAULT_LAMBDAS,
+    catalog: path.resolve(o.catalog ?? path.join(ROOT, 'data/demo/catalog.jsonl')),
+    taobao: path.resolve(o.taobao ?? DEFAULT_TAOBAO),
+    model_dir: path.resolve(o.modelDir ?? path.join(ROOT, 'models/ranker/default')),
+  };
+  const log = o.log ?? (() => {});
+  const world = buildWorld(loadCatalogProducts(cfg.catalog), cfg.users, cfg.seed);
+  const shapes = loadTaobaoShapes(cfg.taobao);
+  if (shapes.length === 0) throw new Error(`${cfg.taobao}: no page views`);
+  const config = loadConfig({
+    SHELF_DATA_DIR: path.join(o.workDir, 'data'),
+    SHELF_CATALOG: cfg.catalog,
+    SHELF_CONSUMER: 'inline',
+    SHELF_RANK: 'model',
+    SHELF_RANK_MODEL_DIR: cfg.model_dir,
+    SHELF_RANK_REFRESH_MS: '0',
+    // Served in ranked order; the sweep below applies MMR to each answer.
+    SHELF_MMR_SEARCH_ENABLED: 'false',
+    SHELF_MMR_FEED_ENABLED: 'false',
+  });
+  const defaults = loadConfig({}).mmr;
+  const embedder = o.embedder ?? (await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder)));
+  const service = await openService(config, { embedder, catalog: config.catalog, log: (l) => log(`service: ${l}`) });
+  const clock: SimClock = { now: SIM_EPOCH };
+  resetRequestIds();
+  service.ranker.clock = () => clock.now;
+  try {
+    const t0 = performance.now();
+    const warm = await shopPhase(service, world, shapes, cfg, clock);
+    const seconds = Math.round((performance.now() - t0) / 100) / 10;
+    log(`warm-up: ${warm.requests} requests, ${warm.clicks} clicks, ${warm.purchases} purchases in ${seconds} s`);
+
+    const vectors = snapshotVectors(service.searcher);
+    const variants = (s: 'search' | 'feed') => [
+      ...cfg.lambdas.map((lambda) => ({ label: `λ=${lambda}`, settings: { ...defaults[s], enabled: true, lambda, max_per_brand: 0, max_per_category: 0 } })),
+      { label: `default (λ=${defaults[s].lambda})`, settings: { ...defaults[s], enabled: true } },
+    ];
+    const sums = { search: newSums(variants('search').length), feed: newSums(variants('feed').length) };
+    for (const [i, user] of world.users.entries()) {
+      const rng = mulberry32(cfg.seed * 7_919 + i + 1);
+      clock.now = SIM_EPOCH + 30 * 86_400_000 + i * 60_000;
+      for (let r = 0; r < cfg.evalRequests; r++) {
+        const surface = rng() < 0.5 ? 'search' : 'feed';
+        const query = surface === 'search' ? drawQuery(user, world, rng) : undefined;
+        // The ranked head MMR would see: top_n items, in the ranker's order, with their scores.
+        const shown = await request(service, surface, user, world, rng, defaults[surface].top_n, false, query);
+        const ranked = shown.items.map((it, p): { item: SearchItem; fusion_position: number } => ({ item: { id: it.id, title: '', in_stock: true, score: it.score ?? 0, category: it.category, brand: it.brand }, fusion_position: p }));
+        if (ranked.length === 0) continue;
+        const lists: string[][] = [];
+        for (const v of variants(surface)) {
+          const d = await diversify(ranked, v.settings, { vectors, pageSize: K });
+          lists.push(d.order.slice(0, K).map((x) => x.item.id));
+        }
+        const union = [...new Set(lists.flat())];
+        const gain = new Map(union.map((id) => {
+          const p = world.byId.get(id);
+          return [id, p ? clickProb(user, p) * buyProb(user, p) : 0] as const;
+        }));
+        const vecs = await vectors(union);
+        const cats = new Map(shown.items.map((it) => [it.id, it.category !== undefined ? filterKey(it.category) : undefined]));
+        const base = new Set(ranked.slice(0, K).map((x) => x.item.id));
+        const acc = sums[surface];
+        acc.ranked.push(ndcg([...base], gain, K));
+        lists.forEach((ids, j) => {
+          acc.ndcg[j]!.push(ndcg(ids, gain, K));
+          acc.ild[j]!.push(intraListDiversity(ids.map((id) => vecs.get(id)), K));
+          acc.coverage[j]!.push(categoryCoverage(ids.map((id) => cats.get(id)), K));
+          acc.fresh[j]!.push(ids.filter((id) => !base.has(id)).length / K);
+        });
+      }
+    }
+    const surfaceReport = (s: 'search' | 'feed') => {
+      const a = sums[s];
+      const avg = (xs: number[]) => r4(mean(xs));
+      return {
+        requests: a.ranked.length,
+        settings: defaults[s],
+        rows: variants(s).map((v, j) => ({
+          label: v.label,
+          lambda: v.settings.lambda,
+          caps: { max_per_brand: v.settings.max_per_brand, max_per_category: v.settings.max_per_category },
+          ndcg10: avg(a.ndcg[j]!),
+          ndcg10_vs_ranked: vsRanked(a.ndcg[j]!, a.ranked),
+          ild10: avg(a.ild[j]!),
+          coverage10: avg(a.coverage[j]!),
+          new10: avg(a.fresh[j]!),
+        })),
+      };
+    };
+    return {
+      note: 'Every figure here comes from SIMULATED shoppers (eval/simulate/world.ts) on a real catalog with real Taobao session shapes; it measures the trade-off, not a real shop.',
+      ranking: { mode: service.ranker.status.mode, model_version: service.ranker.status.model_version },
+      surfaces: { search: surfaceReport('search'), feed: surfaceReport('feed') },
+      warm_up: { ...warm, seconds },
+      config: cfg,
+    };
+  } finally {
+    await service.close();
+  }
+}
+
+/** Per request, per variant: the figures averaged into a row. */
+function newSums(n: number) {
+  const z = () => Array.from({ length: n }, () => [] as number[]);
+  return { ranked: [] as number[], ndcg: z(), ild: z(), coverage: z(), fresh: z() };
+}
+
+const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** Paired difference of nDCG@10 against the ranked page, with its 95% bootstrap interval and randomization p-value. */
+function vsRanked(xs: readonly number[], ranked: readonly number[]): DiversityRow['ndcg10_vs_ranked'] {
+  const c = comparePaired(xs, ranked, { rounds: 2000 });
+  return { mean_diff: r4(c.mean_diff), ci95: [r4(c.ci_low), r4(c.ci_high)], p_value: r4(c.p_value) };
+}

@@ -1,0 +1,239 @@
+import { Hono, type Context, type Next } from 'hono';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import type { EventLog } from '../../behavior/event-log.ts';
+import type { BehaviorEvent } from '../../behavior/event.ts';
+import type { StateStore } from '../../behavior/state-store.ts';
+import { CouponSchema, discountFor, isLive, segmentAllowed, shopperSegments, type Coupon } from '../../coupons/coupon.ts';
+import type { ClaimResult, CouponLedger, CouponStatus, RedeemResult } from '../../coupons/ledger.ts';
+import { loadFeedUser } from '../../retrieval/feed.ts';
+import type { Metrics } from '../metrics.ts';
+import { ApiError, fromZod, readJson } from './errors.ts';
+
+export interface CouponApiDeps {
+  ledger: CouponLedger;
+  metrics: Metrics;
+  /** `SHELF_ADMIN_API_KEY`; undefined disables the admin endpoints (403 admin_disabled). */
+  adminKey?: string | undefined;
+  /** Purchases that make a shopper `vip` (coupons/coupon.ts DEFAULT_VIP_PURCHASES when unset). */
+  vipPurchases?: number | undefined;
+  now?: () => number;
+}
+
+/** The shopper endpoints also need the behaviour stream (claims and redemptions are events) and state (segments). */
+export interface CouponShopperDeps extends CouponApiDeps {
+  log: EventLog;
+  state: StateStore;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * `Authorization: Bearer <SHELF_ADMIN_API_KEY>`. Both sides are hashed first so the comparison
+ * is constant-time whatever the lengths.
+ */
+function requireAdmin(adminKey: string | undefined) {
+  const expected = adminKey === undefined ? undefined : sha256(adminKey);
+  return async (c: Context, next: Next) => {
+    if (!expected) throw new ApiError(403, 'admin_disabled', 'admin endpoints are disabled: set SHELF_ADMIN_API_KEY to enable them');
+    const m = /^Bearer\s+(.+)$/i.exec(c.req.header('Authorization') ?? '');
+    if (!m || !timingSafeEqual(sha256(m[1]!.trim()), expected)) {
+      c.header('WWW-Authenticate', 'Bearer realm="shelf-admin"');
+      throw new ApiError(401, 'unauthorized', 'a valid "Authorization: Bearer <SHELF_ADMIN_API_KEY>" header is required');
+    }
+    await next();
+  };
+}
+
+const withStatus = (coupon: Coupon, status: CouponStatus | undefined) => ({ ...coupon, status: status ?? null });
+
+/** `/v1/admin/coupons`: the catalog of coupon definitions. */
+export function couponAdminRoutes(deps: CouponApiDeps) {
+  const app = new Hono();
+  const { ledger } = deps;
+  app.use('*', requireAdmin(deps.adminKey));
+
+  app.put('/:id', async (c) => {
+    const id = c.req.param('id');
+    const raw = await readJson(c.req);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, 'invalid_body', 'the coupon definition must be a JSON object');
+    const body = raw as Record<string, unknown>;
+    if (body.id !== undefined && body.id !== id) throw new ApiError(400, 'invalid_parameter', `id: "${String(body.id)}" does not match the URL's "${id}"`, 'id');
+    const parsed = CouponSchema.safeParse({ ...body, id });
+    if (!parsed.success) throw fromZod(parsed.error);
+    const result = await ledger.define(parsed.data);
+    const status = (await ledger.status([id])).get(id);
+    return c.json({ result, coupon: withStatus(parsed.data, status) }, result === 'created' ? 201 : 200);
+  });
+
+  app.get('/', async (c) => {
+    const coupons = await ledger.list();
+    const status = await ledger.status(coupons.map((x) => x.id));
+    return c.json({ coupons: coupons.map((x) => withStatus(x, status.get(x.id))) });
+  });
+
+  app.get('/:id', async (c) => {
+    const id = c.req.param('id');
+    const coupon = await ledger.get(id);
+    if (!coupon) throw notFound(id);
+    return c.json({ coupon: withStatus(coupon, (await ledger.status([id])).get(id)) });
+  });
+
+  app.delete('/:id', async (c) => {
+    const id = c.req.param('id');
+    if (!(await ledger.deactivate(id))) throw notFound(id);
+    const coupon = (await ledger.get(id))!;
+    return c.json({ coupon: withStatus(coupon, (await ledger.status([id])).get(id)) });
+  });
+  return app;
+}
+
+const notFound = (id: string) => new ApiError(404, 'coupon_not_found', `no coupon "${id}"`);
+
+const idString = z.string().trim().min(1, 'must not be empty').max(128);
+const ShopperSchema = z.object({ user_id: idString.optional(), session_id: idString.optional() }).strict();
+const RedeemSchema = ShopperSchema.extend({
+  order_amount: z.number().finite().positive().max(1e12),
+  order_id: idString,
+}).strict();
+
+function parseBody<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> & { user_id?: string | undefined; session_id?: string | undefined } {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, 'invalid_body', 'the request body must be a JSON object');
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw fromZod(parsed.error);
+  const b = parsed.data as { user_id?: string; session_id?: string };
+  if (b.user_id === undefined && b.session_id === undefined) throw new ApiError(400, 'missing_subject', 'one of user_id or session_id is required', 'user_id');
+  return parsed.data as z.output<T> & typeof b;
+}
+
+function idempotencyKey(c: Context): string {
+  const key = c.req.header('Idempotency-Key')?.trim();
+  if (!key) throw new ApiError(400, 'missing_idempotency_key', 'an Idempotency-Key header is required (any unique string per attempted claim, reused on retries)', 'Idempotency-Key');
+  if (key.length > 256) throw new ApiError(400, 'invalid_parameter', 'Idempotency-Key: must be at most 256 characters', 'Idempotency-Key');
+  return key;
+}
+
+/**
+ * Deterministic event id: a retried claim or redemption (same coupon, same key) appends the
+ * same event, which the consumer applies once.
+ */
+export function couponEventId(kind: 'claim' | 'redeem', couponId: string, key: string): string {
+  return `coupon-${kind}-${createHash('sha256').update(`${couponId}\n${key}`).digest('hex').slice(0, 40)}`;
+}
+
+/** How each ledger refusal answers over HTTP. */
+const REFUSALS: Record<Exclude<ClaimResult['status'] | RedeemResult['status'], 'claimed' | 'duplicate' | 'redeemed'>, [409 | 404, string]> = {
+  out_of_stock: [409, 'the coupon has no stock left'],
+  limit_reached: [409, 'this shopper has claimed the coupon as many times as it allows'],
+  budget_exhausted: [409, "the coupon's budget is spent"],
+  not_active: [409, 'the coupon is deactivated, not yet valid, or expired'],
+  idempotency_conflict: [409, 'this Idempotency-Key was already used for this coupon by another shopper'],
+  not_claimed: [409, 'this shopper holds no unredeemed claim of the coupon'],
+  not_found: [404, 'no such coupon'],
+};
+
+function refusal(status: keyof typeof REFUSALS, couponId: string): ApiError {
+  const [http, message] = REFUSALS[status];
+  return status === 'not_found' ? notFound(couponId) : new ApiError(http, status, message);
+}
+
+/** `/v1/coupons`: what shoppers can claim, claiming, and redeeming at checkout. */
+export function couponRoutes(deps: CouponShopperDeps) {
+  const app = new Hono();
+  const { ledger, log, state, metrics } = deps;
+  const now = deps.now ?? Date.now;
+
+  /** The subject a claim counts against (a linked session's user), and the shopper's segments. */
+  const shopper = async (b: { user_id?: string | undefined; session_id?: string | undefined }) => {
+    const { user, subject } = await loadFeedUser(state, b.user_id !== undefined ? `u:${b.user_id}` : `s:${b.session_id!}`);
+    return { subject, segments: shopperSegments(user, deps.vipPurchases !== undefined ? { vip_purchases: deps.vipPurchases } : {}) };
+  };
+  const who = (b: { user_id?: string | undefined; session_id?: string | undefined }) =>
+    b.user_id !== undefined ? { user_id: b.user_id } : { session_id: b.session_id! };
+
+  /**
+   * The ledger is the record of truth; the event feeds behaviour state. When the append fails
+   * after the ledger accepted, the client gets 503 and its retry with the same key takes the
+   * duplicate path, which appends the same event id again: the consumer applies it once.
+   */
+  const appendEvent = async (e: BehaviorEvent) => {
+    try {
+      await log.append([e]);
+      metrics.eventsAccepted.inc({ type: e.type });
+    } catch (err) {
+      throw new ApiError(
+        503,
+        'stream_unavailable',
+        `recorded, but the behaviour stream did not accept the ${e.type} event (${(err as Error).message}); retry with the same Idempotency-Key`,
+      );
+    }
+  };
+
+  app.get('/', async (c) => {
+    const q = c.req.query();
+    const b = parseBody(ShopperSchema, q);
+    const { subject, segments } = await shopper(b);
+    const t = now();
+    const coupons = (await ledger.list()).filter((x) => isLive(x, t) && segmentAllowed(x, segments));
+    const ids = coupons.map((x) => x.id);
+    const [status, held] = await Promise.all([ledger.status(ids), ledger.claimsOf(subject, ids)]);
+    const open = coupons.filter((x) => {
+      const s = status.get(x.id);
+      return s !== undefined && s.stock_left > 0 && (s.budget_left === null || s.budget_left > 0) && (held.get(x.id) ?? 0) < x.per_user_limit;
+    });
+    return c.json({
+      subject,
+      coupons: open.map((x) => ({ ...x, stock_left: status.get(x.id)!.stock_left, claimed: held.get(x.id) ?? 0 })),
+    });
+  });
+
+  app.post('/:id/claim', async (c) => {
+    const id = c.req.param('id');
+    const key = idempotencyKey(c);
+    const b = parseBody(ShopperSchema, await readJson(c.req));
+    const coupon = await ledger.get(id);
+    if (!coupon) {
+      metrics.couponClaims.inc({ outcome: 'not_found' });
+      throw notFound(id);
+    }
+    const { subject, segments } = await shopper(b);
+    // Segments come from behaviour state, not the ledger: checked before claiming, so an
+    // ineligible shopper never takes stock.
+    if (!segmentAllowed(coupon, segments)) {
+      metrics.couponClaims.inc({ outcome: 'not_eligible' });
+      throw new ApiError(403, 'not_eligible', `the coupon is for ${coupon.eligibility.segments.join(' or ')} shoppers`);
+    }
+    const r = await ledger.claim({ coupon_id: id, subject, idempotency_key: key, now: now() });
+    metrics.couponClaims.inc({ outcome: r.status });
+    if (r.status !== 'claimed' && r.status !== 'duplicate') throw refusal(r.status, id);
+    await appendEvent({ event_id: couponEventId('claim', id, key), type: 'coupon_claim', ...who(b), coupon_id: id, ts: r.claimed_at! });
+    if (r.status === 'duplicate') c.header('Idempotent-Replayed', 'true');
+    return c.json({ coupon_id: id, subject, claim_id: r.claim_id, claimed_at: r.claimed_at, stock_left: r.stock_left });
+  });
+
+  app.post('/:id/redeem', async (c) => {
+    const id = c.req.param('id');
+    const key = idempotencyKey(c);
+    const b = parseBody(RedeemSchema, await readJson(c.req));
+    const coupon = await ledger.get(id);
+    if (!coupon) {
+      metrics.couponRedemptions.inc({ outcome: 'not_found' });
+      throw notFound(id);
+    }
+    const { subject } = await shopper(b);
+    const discount = discountFor(coupon, b.order_amount);
+    if (discount <= 0) {
+      metrics.couponRedemptions.inc({ outcome: 'min_spend_not_met' });
+      throw new ApiError(409, 'min_spend_not_met', `the order must reach ${coupon.min_spend} for this coupon`, 'order_amount');
+    }
+    const t = now();
+    const r = await ledger.redeem({ coupon_id: id, subject, idempotency_key: key, discount, now: t });
+    metrics.couponRedemptions.inc({ outcome: r.status });
+    if (r.status !== 'redeemed' && r.status !== 'duplicate') throw refusal(r.status, id);
+    // price carries the discount granted, so budget spend can be followed on the stream.
+    await appendEvent({ event_id: couponEventId('redeem', id, key), type: 'coupon_redeem', ...who(b), coupon_id: id, price: r.discount!, ts: t });
+    if (r.status === 'duplicate') c.header('Idempotent-Replayed', 'true');
+    return c.json({ coupon_id: id, subject, order_id: b.order_id, redemption_id: r.redemption_id, discount: r.discount, budget_left: r.budget_left ?? null });
+  });
+  return app;
+}

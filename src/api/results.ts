@@ -1,0 +1,78 @@
+import type { ServedEntry } from '../../behavior/served-log.ts';
+import { fusionOrder, presentPage, rankOrder, type RankDebug } from '../../ranking/apply.ts';
+import type { Surface } from '../../ranking/features.ts';
+import type { Candidate } from '../../ranking/inputs.ts';
+import type { Ranker } from '../../ranking/ranker.ts';
+import { diversify, mmrItemDebug, type Diversified, type MmrDebug, type VectorLoader } from '../../rerank/apply.ts';
+import type { MmrSurfaceConfig } from '../../rerank/config.ts';
+import type { SearchItem } from '../../retrieval/types.ts';
+import type { Metrics } from '../metrics.ts';
+
+/**
+ * Everything between fusion and the response, shared by /v1/search and /v1/feed:
+ *
+ *   fused order → rank (ranking/, unless off) → diversify the head (rerank/, MMR) → page
+ *
+ * The whole order is kept until the page is cut, so MMR can pull a diverse item up from below
+ * the page and the served log records final positions.
+ */
+export interface ResultStages {
+  /** Undefined or mode `off`: fusion order. */
+  ranker?: Ranker | undefined;
+  /** Undefined or disabled: no diversity stage. */
+  mmr?: MmrSurfaceConfig | undefined;
+  vectors: VectorLoader;
+  metrics: Metrics;
+}
+
+export interface ResultPage<T> {
+  items: T[];
+  served: ServedEntry['items'];
+  ranking?: RankDebug | undefined;
+  mmr?: MmrDebug | undefined;
+}
+
+/** The active ranker and MMR settings of a request, or undefined when the stage is off. */
+export function activeStages(s: Pick<ResultStages, 'ranker' | 'mmr'>): { ranker: Ranker | undefined; mmr: MmrSurfaceConfig | undefined } {
+  return { ranker: s.ranker?.status.mode === 'off' ? undefined : s.ranker, mmr: s.mmr?.enabled ? s.mmr : undefined };
+}
+
+/**
+ * How many fused candidates the stages need to see for a page ending at `pageEnd`: the ranking
+ * window, or MMR's top_n when ranking is off (with ranking on, MMR reorders within the window).
+ * Undefined when neither stage is on (retrieval pages by itself).
+ */
+export function candidateDepth(s: Pick<ResultStages, 'ranker' | 'mmr'>, pageEnd: number): number | undefined {
+  const { ranker, mmr } = activeStages(s);
+  if (ranker) return Math.max(ranker.config.window, pageEnd);
+  if (mmr) return Math.max(mmr.top_n, pageEnd);
+  return undefined;
+}
+
+export async function orderAndPage<T extends SearchItem>(
+  stages: ResultStages,
+  req: { surface: Surface; subject?: string | undefined; debug: boolean; from: number; to: number },
+  fused: readonly T[],
+  toCandidate: (item: T, position: number) => Candidate,
+): Promise<ResultPage<T>> {
+  const { ranker, mmr } = activeStages(stages);
+  const ranked = ranker ? await rankOrder(ranker, req, fused, toCandidate) : undefined;
+  let order: Array<Diversified<T>> = ranked?.order ?? fusionOrder(fused);
+  let mmrDebug: MmrDebug | undefined;
+  if (mmr) {
+    const d = await diversify(order, mmr, {
+      vectors: stages.vectors,
+      pageSize: req.to - req.from,
+      depth: req.to,
+      maxDepth: ranker?.config.window,
+      onVectorsUnavailable: (reason) => stages.metrics.mmrVectorsUnavailable.inc({ surface: req.surface, reason }),
+    });
+    order = d.order;
+    mmrDebug = d.debug;
+  }
+  const page = presentPage<T, Diversified<T>>(order, { debug: req.debug, from: req.from, to: req.to, ranked: !!ranker }, (o) => {
+    if (!o.mmr || o.mmr.relevance === undefined) return undefined;
+    return { debug: mmrItemDebug(o.mmr), served: { rank_position: o.mmr.position_before } };
+  });
+  return { ...page, ranking: ranked?.debug, mmr: mmrDebug ?? { enabled: false } };
+}
