@@ -1,7 +1,6 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedEntry } from '../behavior/served-log.ts';
 import { ROOT, loadConfig } from '../src/config.ts';
 import { loadTextEmbedder, parseEmbedderSpec } from '../src/embedding/load.ts';
 import type { TextEmbedder } from '../src/embedding/embedder.ts';
@@ -9,7 +8,7 @@ import { openService, type Service } from '../src/service.ts';
 import { tempDir } from '../test/helpers/catalog.ts';
 import { FEATURE_COUNT, FEATURE_NAMES } from './features.ts';
 import { RankModel } from './model.ts';
-import { readSqliteLog } from './training-data.ts';
+import { servedEntry as servedEntryIn } from '../test/helpers/served.ts';
 
 const DEFAULT_MODEL = path.join(ROOT, 'models/ranker/default');
 const CATALOG = path.join(ROOT, 'data/demo/catalog.jsonl');
@@ -49,14 +48,7 @@ const get = async (s: Service, url: string): Promise<Body> => {
   return (await res.json()) as Body;
 };
 
-async function servedEntry(s: Service, requestId: string): Promise<ServedEntry> {
-  await s.served.flush();
-  for (const raw of readSqliteLog(path.join(dataDir, 'behavior', 'served.sqlite'))) {
-    const e = JSON.parse(raw) as ServedEntry;
-    if (e.request_id === requestId) return e;
-  }
-  throw new Error(`no served entry for ${requestId}`);
-}
+const servedEntry = (s: Service, requestId: string) => servedEntryIn(s, dataDir, requestId);
 
 beforeAll(async () => {
   embedder = await loadTextEmbedder(parseEmbedderSpec('default'));

@@ -1,8 +1,6 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedEntry } from '../behavior/served-log.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FEATURE_COUNT } from '../ranking/features.ts';
-import { readSqliteLog } from '../ranking/training-data.ts';
 import type { Searcher } from '../retrieval/searcher.ts';
 import { filterKey } from '../retrieval/stores.ts';
 import { createApp } from '../src/app.ts';
@@ -14,6 +12,7 @@ import { openService, type Service } from '../src/service.ts';
 import { tempDir } from '../test/helpers/catalog.ts';
 import { diversify, snapshotVectors } from './apply.ts';
 import { categoryCoverage, intraListDiversity } from './diversity.ts';
+import { servedEntry as servedEntryIn } from '../test/helpers/served.ts';
 
 const CATALOG = path.join(ROOT, 'data/demo/catalog.jsonl');
 const DEFAULT_MODEL = path.join(ROOT, 'models/ranker/default');
@@ -58,14 +57,7 @@ const get = async (app: { request(url: string): Response | Promise<Response> }, 
 
 const vectorsOf = (searcher: Searcher, ids: string[]) => searcher.withSnapshot(async (snap) => snap!.vectors!.vectorsOf!(ids));
 
-async function servedEntry(s: Service, requestId: string): Promise<ServedEntry> {
-  await s.served.flush();
-  for (const raw of readSqliteLog(path.join(dataDir, 'behavior', 'served.sqlite'))) {
-    const e = JSON.parse(raw) as ServedEntry;
-    if (e.request_id === requestId) return e;
-  }
-  throw new Error(`no served entry for ${requestId}`);
-}
+const servedEntry = (s: Service, requestId: string) => servedEntryIn(s, dataDir, requestId);
 
 describe('MMR configuration', () => {
   it('diversifies the feed by default and keeps search mild', () => {

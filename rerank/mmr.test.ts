@@ -131,6 +131,45 @@ describe('mmr kernel and depth', () => {
     }
   });
 
+  it('gives the plain greedy result (lazy evaluation changes no pick, penalty or score)', () => {
+    // Reference: every remaining item re-scored against every pick, slot by slot.
+    const greedy = (items: MmrItem[], o: MmrOptions) => {
+      const rel = normaliseRelevance(items.map((it) => it.relevance));
+      const sim = similarity(o.category_weight, o.brand_weight);
+      const left = items.map((_, i) => i);
+      const chosen: number[] = [];
+      const out: Array<{ id: string; penalty: number; cap_relaxed: boolean }> = [];
+      const counts = new Map<string, number>();
+      while (left.length > 0) {
+        if (chosen.length % (o.page_size ?? items.length) === 0) counts.clear();
+        const penalty = (i: number) => Math.max(0, ...chosen.map((j) => sim(items[i]!, items[j]!)));
+        const sc = (i: number) => o.lambda * rel[i]! - (1 - o.lambda) * penalty(i);
+        const fits = (i: number) => o.caps?.per_brand === undefined || items[i]!.brandKey === undefined || (counts.get(items[i]!.brandKey!) ?? 0) < o.caps.per_brand;
+        const pick = (pool: number[]) => pool.reduce((a, b) => (sc(b) > sc(a) ? b : a), pool[0]!);
+        const fitting = left.filter(fits);
+        const i = pick(fitting.length > 0 ? fitting : left);
+        out.push({ id: items[i]!.id, penalty: penalty(i), cap_relaxed: fitting.length === 0 });
+        chosen.push(i);
+        left.splice(left.indexOf(i), 1);
+        if (items[i]!.brandKey !== undefined) counts.set(items[i]!.brandKey!, (counts.get(items[i]!.brandKey!) ?? 0) + 1);
+      }
+      return out;
+    };
+    for (const o of [
+      opts({ lambda: 0.7, category_weight: 0.2, brand_weight: 0.2 }),
+      opts({ lambda: 0.3, category_weight: 0, brand_weight: 0.5, page_size: 8, caps: { per_brand: 2 } }),
+      opts({ lambda: 0.9, category_weight: 0.1, brand_weight: 0.1, page_size: 10, caps: { per_brand: 1 } }),
+    ]) {
+      const got = mmr(window, o).items;
+      const want = greedy(window, o);
+      expect(got.map((p) => p.id)).toEqual(want.map((p) => p.id));
+      got.forEach((p, k) => {
+        expect(p.penalty).toBeCloseTo(want[k]!.penalty, 6);
+        expect(!!p.cap_relaxed).toBe(want[k]!.cap_relaxed);
+      });
+    }
+  });
+
   it('fills only `depth` slots, and deeper pages start where shallower ones ended', () => {
     const o = opts({ lambda: 0.6, category_weight: 0.2, brand_weight: 0.2, page_size: 10, caps: { per_brand: 3 } });
     const full = mmr(window, o).items.map((p) => p.id);

@@ -113,6 +113,15 @@ export function mmr(items: readonly MmrItem[], opts: MmrOptions): MmrResult {
     (perBrand === undefined || it.brandKey === undefined || (brandCount.get(it.brandKey) ?? 0) < perBrand) &&
     (perCategory === undefined || it.categoryKey === undefined || (categoryCount.get(it.categoryKey) ?? 0) < perCategory);
 
+  // Lazy greedy: maxSim[i] only ever grows, so a score computed against the first seen[i] picks
+  // is an upper bound of the exact one. Each slot takes the best bound; if that item has not seen
+  // every pick yet, its similarity to the missing picks is folded in and the slot looks again.
+  // The winner is exact and at least every other item's bound, so the result is the plain greedy
+  // one (same ties: the lower position), while low-relevance items that can never win are never
+  // compared with anything: the similarity work drops from picks × n to a few × picks.
+  const seen = new Int32Array(n);
+  const picked: number[] = [];
+  const score = (i: number) => lambda * rel[i]! - (1 - lambda) * maxSim[i]!;
   for (let slot = 0; slot < picks; slot++) {
     if (slot % pageSize === 0) {
       brandCount = new Map();
@@ -120,29 +129,39 @@ export function mmr(items: readonly MmrItem[], opts: MmrOptions): MmrResult {
     }
     let best = -1;
     let bestScore = -Infinity;
-    let fallback = -1;
-    let fallbackScore = -Infinity;
-    for (let i = 0; i < n; i++) {
-      if (taken[i]) continue;
-      const score = lambda * rel[i]! - (1 - lambda) * maxSim[i]!;
-      // Strictly greater: on a tie the earlier input position (lower i) stays.
-      if (score > fallbackScore) {
-        fallback = i;
-        fallbackScore = score;
+    let capRelaxed = false;
+    for (;;) {
+      best = -1;
+      bestScore = -Infinity;
+      let fallback = -1;
+      let fallbackScore = -Infinity;
+      for (let i = 0; i < n; i++) {
+        if (taken[i]) continue;
+        const sc = score(i);
+        // Strictly greater: on a tie the earlier input position (lower i) stays.
+        if (sc > fallbackScore) {
+          fallback = i;
+          fallbackScore = sc;
+        }
+        if (sc > bestScore && fits(head[i]!)) {
+          best = i;
+          bestScore = sc;
+        }
       }
-      if (score > bestScore && fits(head[i]!)) {
-        best = i;
-        bestScore = score;
+      capRelaxed = best < 0;
+      if (capRelaxed) {
+        best = fallback;
+        bestScore = fallbackScore;
       }
+      // λ = 1 ignores similarity: every bound is exact.
+      if (lambda >= 1 || seen[best] === picked.length) break;
+      for (let k = seen[best]!; k < picked.length; k++) maxSim[best] = Math.max(maxSim[best]!, sim(best, picked[k]!));
+      seen[best] = picked.length;
     }
-    const capRelaxed = best < 0;
-    if (capRelaxed) {
-      best = fallback;
-      bestScore = fallbackScore;
-      relaxed++;
-    }
+    if (capRelaxed) relaxed++;
     const it = head[best]!;
     taken[best] = 1;
+    picked.push(best);
     out.push({
       id: it.id,
       relevance: rel[best]!,
@@ -154,10 +173,6 @@ export function mmr(items: readonly MmrItem[], opts: MmrOptions): MmrResult {
     });
     if (it.brandKey !== undefined) brandCount.set(it.brandKey, (brandCount.get(it.brandKey) ?? 0) + 1);
     if (it.categoryKey !== undefined) categoryCount.set(it.categoryKey, (categoryCount.get(it.categoryKey) ?? 0) + 1);
-    // λ = 1 ignores similarity: skip the pairwise work (and after the last pick it is wasted).
-    if (lambda < 1 && slot + 1 < picks) {
-      for (let i = 0; i < n; i++) if (!taken[i]) maxSim[i] = Math.max(maxSim[i]!, sim(i, best));
-    }
   }
   // Head items beyond the picked depth: not shown by this request, ranked order kept.
   for (let i = 0; i < n; i++) if (!taken[i]) out.push({ id: head[i]!.id, position_before: i, position_after: out.length });
@@ -208,10 +223,10 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 /**
- * similarity() for items of one window, by index, prepared once per call: vectors L2-normalised
- * into one buffer (cosine = dot product), category and brand keys interned to integers. The
- * pairwise loop is the whole cost of MMR (picks × n × dim), so it touches typed arrays only.
- * Same values as similarity() (mmr.test.ts checks it).
+ * similarity() for items of one window, by index: category and brand keys interned to integers
+ * once, each vector's norm computed the first time it is needed (lazy greedy MMR compares only
+ * the few items that can still win a slot, so most are never touched). The pairwise loop is the
+ * whole cost of MMR, so it reads typed arrays only. Same values as similarity() (mmr.test.ts).
  */
 export function pairSimilarity(items: readonly MmrItem[], categoryWeight: number, brandWeight: number): (i: number, j: number) => number {
   const n = items.length;
@@ -219,45 +234,53 @@ export function pairSimilarity(items: readonly MmrItem[], categoryWeight: number
   const wb = brandWeight;
   const wv = Math.max(0, 1 - wc - wb);
   const keysOnly = wc + wb;
-  const intern = (keys: Array<string | undefined>) => {
-    const ids = new Map<string, number>();
-    return Int32Array.from(keys, (k) => (k === undefined ? -1 : (ids.get(k) ?? (ids.set(k, ids.size), ids.size - 1))));
+  const cat = new Int32Array(n);
+  const brand = new Int32Array(n);
+  const cats = new Map<string, number>();
+  const brands = new Map<string, number>();
+  const intern = (ids: Map<string, number>, k: string | undefined) => {
+    if (k === undefined) return -1;
+    let id = ids.get(k);
+    if (id === undefined) ids.set(k, (id = ids.size));
+    return id;
   };
-  const cat = intern(items.map((it) => it.categoryKey));
-  const brand = intern(items.map((it) => it.brandKey));
-  const dims = Int32Array.from(items, (it) => it.vector?.length ?? 0);
-  const dim = Math.max(0, ...dims);
-  const unit = new Float64Array(n * dim);
   for (let i = 0; i < n; i++) {
-    const v = items[i]!.vector;
-    if (!v) continue;
-    let nn = 0;
-    for (let k = 0; k < v.length; k++) nn += v[k]! * v[k]!;
-    const inv = nn > 0 ? 1 / Math.sqrt(nn) : 0;
-    for (let k = 0; k < v.length; k++) unit[i * dim + k] = v[k]! * inv;
+    cat[i] = intern(cats, items[i]!.categoryKey);
+    brand[i] = intern(brands, items[i]!.brandKey);
   }
+  const vectors = items.map((it) => it.vector);
+  const invNorm = new Float64Array(n).fill(-1);
+  const inv = (i: number, v: Float32Array) => {
+    let r = invNorm[i]!;
+    if (r < 0) {
+      let nn = 0;
+      for (let k = 0; k < v.length; k++) nn += v[k]! * v[k]!;
+      invNorm[i] = r = nn > 0 ? 1 / Math.sqrt(nn) : 0;
+    }
+    return r;
+  };
   return (i, j) => {
     const sameCat = cat[i]! >= 0 && cat[i] === cat[j] ? 1 : 0;
     const sameBrand = brand[i]! >= 0 && brand[i] === brand[j] ? 1 : 0;
-    const d = dims[i]!;
-    if (d > 0 && d === dims[j]) {
-      const a = i * dim;
-      const b = j * dim;
+    const a = vectors[i];
+    const b = vectors[j];
+    if (a && b && a.length === b.length) {
       // Four running sums: independent adds pipeline where one chained sum would wait on itself.
       let d0 = 0;
       let d1 = 0;
       let d2 = 0;
       let d3 = 0;
       let k = 0;
+      const d = a.length;
       for (; k + 3 < d; k += 4) {
-        d0 += unit[a + k]! * unit[b + k]!;
-        d1 += unit[a + k + 1]! * unit[b + k + 1]!;
-        d2 += unit[a + k + 2]! * unit[b + k + 2]!;
-        d3 += unit[a + k + 3]! * unit[b + k + 3]!;
+        d0 += a[k]! * b[k]!;
+        d1 += a[k + 1]! * b[k + 1]!;
+        d2 += a[k + 2]! * b[k + 2]!;
+        d3 += a[k + 3]! * b[k + 3]!;
       }
-      for (; k < d; k++) d0 += unit[a + k]! * unit[b + k]!;
-      const dot = d0 + d1 + d2 + d3;
-      return wv * (dot > 0 ? dot : 0) + wc * sameCat + wb * sameBrand;
+      for (; k < d; k++) d0 += a[k]! * b[k]!;
+      const cos = (d0 + d1 + d2 + d3) * inv(i, a) * inv(j, b);
+      return wv * (cos > 0 ? cos : 0) + wc * sameCat + wb * sameBrand;
     }
     return keysOnly > 0 ? (wc * sameCat + wb * sameBrand) / keysOnly : 0;
   };

@@ -9,7 +9,8 @@ export const feedCommand: Command = {
     data: { type: 'string', value: 'DIR', help: 'sequential dataset directory (interactions.tsv, optional items.jsonl)', required: true },
     out: { type: 'string', value: 'OUTDIR', help: 'where to write the results', required: true },
     seed: { type: 'string', value: 'S', help: 'seed of negatives and user samples', default: '1' },
-    'tune-users': { type: 'string', value: 'N', help: 'validation users sampled for tuning', default: '2000' },
+    'tune-users': { type: 'string', value: 'N', help: 'validation users sampled for tuning the route knobs', default: '2000' },
+    'fusion-users': { type: 'string', value: 'N', help: 'validation users sampled for choosing the fusion weights', default: '8000' },
     users: { type: 'string', value: 'N', help: 'evaluate a seeded sample of N test users', default: 'all' },
     'recall-k': { type: 'string', value: 'N', help: 'candidates per route (unlisted candidates rank last)', default: '1000' },
     repeats: { type: 'string', value: 'first|keep', help: 'drop re-interactions with an item (first) or keep them', default: 'first' },
@@ -29,6 +30,7 @@ export const feedCommand: Command = {
     const { runFeedEval, formatFeedSummary } = await import('./feed-eval.ts');
     const seed = intOpt(values, 'seed');
     const tuneUsers = intOpt(values, 'tune-users', 1);
+    const fusionUsers = intOpt(values, 'fusion-users', 1);
     const users = intOpt(values, 'users', 1);
     const rounds = intOpt(values, 'rounds', 1);
     const embedder = stringOpt(values, 'embedder');
@@ -42,6 +44,7 @@ export const feedCommand: Command = {
       itemVectors: itemVectors as 'auto' | 'text' | 'cooc' | 'none',
       ...(seed !== undefined && { seed }),
       ...(tuneUsers !== undefined && { tuneUsers }),
+      ...(fusionUsers !== undefined && { fusionUsers }),
       ...(users !== undefined && { users }),
       ...(recallK !== undefined && { recallK }),
       ...(rounds !== undefined && { rounds }),

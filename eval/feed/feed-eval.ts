@@ -47,6 +47,8 @@ export interface FeedEvalOptions {
   embedder?: string;
   rounds?: number;
   negatives?: number;
+  /** Validation users the fusion weights are chosen on (route knobs use tuneUsers). */
+  fusionUsers?: number;
   /** The reducer's cooc_backward_weight for the replays (default: the serving default). */
   coocBackwardWeight?: number;
   log?: (s: string) => void;
@@ -173,9 +175,11 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   lap('replay_valid');
   const tuneUsers = sampleKeepOrder(split.users, opts.tuneUsers ?? 2000, seed);
   const validCases = await casesFor(tuneUsers, split, 'valid', valid.state, nNeg, seed);
+  const fusionUsers = sampleKeepOrder(split.users, Math.max(opts.fusionUsers ?? 8000, tuneUsers.length), seed);
+  const fusionCases = fusionUsers.length === tuneUsers.length ? validCases : await casesFor(fusionUsers, split, 'valid', valid.state, nNeg, seed);
   const validSrc = evalSources(valid.state, exact);
-  log(`tuning on ${validCases.length} validation users`);
-  const tuned = await tuneFeed(validCases, validSrc, behavior, { recallK, hasCategories, hasVectors: exact.size > 0, log });
+  log(`tuning on ${validCases.length} validation users (fusion weights on ${fusionCases.length})`);
+  const tuned = await tuneFeed(validCases, validSrc, behavior, { recallK, hasCategories, hasVectors: exact.size > 0, fusionCases, log });
   const validRows = await scoreCases(validCases, validSrc, tuned.chosen, routes, behavior);
   await valid.state.close();
   lap('tune');
