@@ -38,11 +38,13 @@ export const BehaviorConfigSchema = z
     /**
      * Weight of the backward pair (current → earlier item) relative to the forward one (earlier →
      * current). Sequences are directed: what follows an item predicts the next action better than
-     * what precedes it. 1 = symmetric co-occurrence, 0 = forward only. 0.5 keeps some of the
-     * backward signal for sparse shops (Amazon Video validation: 1 → 0.5 → 0 raised item-CF full
-     * nDCG@10 0.056 → 0.063 → 0.065; docs/BENCHMARKS.md, "Feed accuracy").
+     * what precedes it. 1 = symmetric co-occurrence, 0 = forward only. On Amazon Video 0.5 raised
+     * item-CF's full nDCG@10 from 0.056 to 0.063 and the fused feed's from 0.057 to 0.063
+     * (docs/BENCHMARKS.md, "Feed accuracy"). The default stays 1 because the shipped ranker
+     * (models/ranker/default) was trained on feeds built with symmetric co-occurrence: a shop that
+     * lowers it (SHELF_COOC_BACKWARD_WEIGHT) should retrain its ranker on the logs that follow.
      */
-    cooc_backward_weight: z.number().min(0).max(1).default(0.5),
+    cooc_backward_weight: z.number().min(0).max(1).default(1),
   })
   .strict();
 

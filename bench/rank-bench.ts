@@ -18,6 +18,7 @@ import type { TextEmbedder } from '../src/embedding/embedder.ts';
 import { mulberry32 } from '../eval/rng.ts';
 import { summarize } from './stats.ts';
 import { syntheticCatalog } from './synthetic.ts';
+import { MmrConfigSchema } from '../rerank/config.ts';
 
 export interface RankBenchOptions {
   outDir: string;
@@ -166,31 +167,42 @@ async function searchWithRanking(products: number, queryCount: number, seed: num
   // The embedded state store, as served: the ranker reads the shopper and the candidates' popularity from it.
   const state = new SqliteStateStore({ file: path.join(work, 'state.sqlite'), trendingHalfLifeMs: 86_400_000 });
   const ranker = await Ranker.open(RankConfigSchema.parse({ model_dir: modelDir, refresh_ms: 0 }), { state, updatedAt: productTimes(searcher) });
-  const app = createApp({ searcher, embedder, ranker });
-  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  const url = (q: string) => `http://127.0.0.1:${port}/v1/search?q=${encodeURIComponent(q)}&size=10&user_id=bench`;
+  // Two apps on the same searcher and ranker: without and with the diversity stage (the
+  // service's default MMR settings for search), each on its own port.
+  const listen = async (app: ReturnType<typeof createApp>) => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    return { server, port: (server.address() as { port: number }).port };
+  };
+  const plain = await listen(createApp({ searcher, embedder, ranker }));
+  const diverse = await listen(createApp({ searcher, embedder, ranker, mmr: MmrConfigSchema.parse({}) }));
+  const url = (port: number, q: string) => `http://127.0.0.1:${port}/v1/search?q=${encodeURIComponent(q)}&size=10&user_id=bench`;
   const out: Record<string, ReturnType<typeof summarize>> = {};
-  // Interleaved: each query runs with ranking off, then on, so both see the same machine state.
-  const ms = { off: [] as number[], on: [] as number[] };
-  for (const q of queries.slice(0, 100)) await (await fetch(url(q))).arrayBuffer();
+  // Interleaved: each query runs with ranking off, on, and on + MMR, so all see the same machine state.
+  const modes = { off: { rank: 'off', port: plain.port }, on: { rank: 'model', port: plain.port }, on_mmr: { rank: 'model', port: diverse.port } } as const;
+  const ms = { off: [] as number[], on: [] as number[], on_mmr: [] as number[] };
+  for (const q of queries.slice(0, 100)) for (const p of [plain.port, diverse.port]) await (await fetch(url(p, q))).arrayBuffer();
   for (const q of queries) {
-    for (const mode of ['off', 'on'] as const) {
-      ranker.setMode(mode === 'on' ? 'model' : 'off');
+    for (const mode of ['off', 'on', 'on_mmr'] as const) {
+      ranker.setMode(modes[mode].rank);
       const s = performance.now();
-      const res = await fetch(url(q));
+      const res = await fetch(url(modes[mode].port, q));
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`HTTP ${res.status} for ${q}`);
       ms[mode].push(performance.now() - s);
     }
   }
-  server.close();
+  plain.server.close();
+  diverse.server.close();
   await ranker.close();
   await state.close();
   await searcher.close();
   out.ranking_off = summarize(ms.off);
   out.ranking_on = summarize(ms.on);
-  log(`search over HTTP at ${products}: ranking off p50 ${out.ranking_off.p50_ms} / p99 ${out.ranking_off.p99_ms} ms; on p50 ${out.ranking_on.p50_ms} / p99 ${out.ranking_on.p99_ms} ms`);
-  return { products, queries: queries.length, window: 100, state: 'embedded SQLite (shopper + item counts read per request)', http: out, target_p99_ms: 20 };
+  out.ranking_on_mmr = summarize(ms.on_mmr);
+  log(
+    `search over HTTP at ${products}: ranking off p50 ${out.ranking_off.p50_ms} / p99 ${out.ranking_off.p99_ms} ms; on p50 ${out.ranking_on.p50_ms} / p99 ${out.ranking_on.p99_ms} ms; ` +
+      `on + MMR p50 ${out.ranking_on_mmr.p50_ms} / p99 ${out.ranking_on_mmr.p99_ms} ms`,
+  );
+  return { products, queries: queries.length, window: 100, state: 'embedded SQLite (shopper + item counts read per request)', mmr: MmrConfigSchema.parse({}).search, http: out, target_p99_ms: 20 };
 }

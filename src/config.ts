@@ -74,6 +74,8 @@ const EnvSchema = z.object({
   SHELF_FEED_EXCLUDE_SHOWN: num.int().min(0).max(1000).optional(),
   SHELF_SHORT_HALF_LIFE_MS: num.positive().optional(),
   SHELF_TRENDING_HALF_LIFE_MS: num.positive().optional(),
+  /** Item-CF: weight of "what came before" against "what came after" an item (1 = symmetric). */
+  SHELF_COOC_BACKWARD_WEIGHT: num.min(0).max(1).optional(),
   /** Ranking after fusion (ranking/): `model` (heuristic order until a usable model is there) or `off` (fusion order). */
   SHELF_RANK: z.enum(['model', 'off']).default('model'),
   /** Folder with model.onnx + metadata.json, polled for new versions; empty: heuristic order. */
@@ -197,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     behavior: BehaviorConfigSchema.parse({
       ...(e.SHELF_SHORT_HALF_LIFE_MS !== undefined && { short_half_life_ms: e.SHELF_SHORT_HALF_LIFE_MS }),
       ...(e.SHELF_TRENDING_HALF_LIFE_MS !== undefined && { trending_half_life_ms: e.SHELF_TRENDING_HALF_LIFE_MS }),
+      ...(e.SHELF_COOC_BACKWARD_WEIGHT !== undefined && { cooc_backward_weight: e.SHELF_COOC_BACKWARD_WEIGHT }),
     }),
     consumer: e.SHELF_CONSUMER,
     ranking: RankConfigSchema.parse({

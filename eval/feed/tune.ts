@@ -8,7 +8,9 @@
  * sampled in the grid): sampled values are about ten times the full ones, so a plain sum would
  * tune for the sampled protocol alone. The fusion maximises min(full / best single route's full,
  * sampled / best single route's sampled) on validation: the fused feed exists to beat every
- * single route under both protocols, so its weakest relative margin is what is tuned.
+ * single route under both protocols, so its weakest relative margin is what is tuned. The whole
+ * fusion grid is scored on the route-tuning users; its best settings again on a larger sample
+ * (`fusionCases`), which chooses.
  */
 import type { BehaviorConfig } from '../../behavior/config.ts';
 import { FeedConfigSchema, type FeedConfig, type FeedRoute } from '../../retrieval/feed-config.ts';
@@ -17,6 +19,8 @@ import type { EvalSources } from './sources.ts';
 import { candidatesFor, fusedRanking, routeRanking, scoreRanking, type CaseScore, type UserCase } from './user-eval.ts';
 
 export const ITEMCF_GRID = { cooc_alpha: [0, 0.25], seeds: [3, 5, 10, 20] };
+/** Fusion settings re-scored on the larger fusion sample. */
+export const FUSION_FINALISTS = 12;
 export const USERVECTOR_GRID = { short_weight: [0, 0.25, 0.5, 0.75, 1] };
 export const FUSION_GRID = {
   uservector: [0, 0.1, 0.25, 0.5, 0.75, 1],
@@ -31,12 +35,12 @@ export interface GridMeans {
   sampled: number;
 }
 
-/** Adds `objective` to every row: each protocol relative to the grid's best on it. */
 /** Adds `objective`: the smaller of the two protocols' ratios to the best single route. */
 export function marginObjective<T extends GridMeans>(rows: readonly T[], bestSingle: GridMeans): Array<T & { objective: number }> {
   return rows.map((r) => ({ ...r, objective: Math.min(r.full / bestSingle.full, r.sampled / bestSingle.sampled) }));
 }
 
+/** Adds `objective` to every row: each protocol relative to the grid's best on it. */
 export function withObjective<T extends GridMeans>(rows: readonly T[]): Array<T & { objective: number }> {
   const bestFull = Math.max(1e-12, ...rows.map((r) => r.full));
   const bestSampled = Math.max(1e-12, ...rows.map((r) => r.sampled));
@@ -100,11 +104,10 @@ export async function tuneFeed(
     hasCategories: boolean;
     hasVectors: boolean;
     /**
-     * Users the fusion weights are chosen on (default: `cases`). The fused feed's margin over
-     * item-CF in the full protocol is a few thousandths of nDCG@10, about one standard error on
-     * 2,000 users: chosen on so few, the best of 144 settings is mostly the luckiest. The fusion
-     * grid only re-fuses lists computed once per user, so it can afford many more users than the
-     * route knobs, which recompute candidates for every setting.
+     * A larger sample the fusion weights are finally chosen on (default: `cases` alone). The fused
+     * feed's margin over item-CF in the full protocol is a few thousandths of nDCG@10, about one
+     * standard error on 2,000 users: chosen on so few, the best of 144 settings is mostly the
+     * luckiest. The grid's best FUSION_FINALISTS are scored again on these users, which decide.
      */
     fusionCases?: readonly UserCase[];
     log?: (s: string) => void;
@@ -140,47 +143,62 @@ export async function tuneFeed(
   // Every route once per user with the tuned knobs; the fusion grid only re-fuses these lists.
   const tuned = { ...base, seeds: cf.seeds!, cooc_alpha: cf.cooc_alpha!, short_weight: uv.short_weight! };
   const all = configWith(tuned, { itemcf: 1, trending: 1, uservector: opts.hasVectors ? 1 : 0, category: opts.hasCategories ? 1 : 0 });
-  const fusionCases = opts.fusionCases ?? cases;
-  const lists: FeedCandidates[] = [];
-  for (const c of fusionCases) {
-    src.nextUser();
-    const cands = await candidatesFor(src, c, all, behavior);
-    // Excluded items removed once here instead of in every one of the grid's fusions.
-    const pruned: FeedCandidates = { lists: {}, excluded: new Set(), degraded: cands.degraded };
-    for (const route of Object.keys(cands.lists) as FeedRoute[]) pruned.lists[route] = cands.lists[route]!.filter((h) => !cands.excluded.has(h.id));
-    lists.push(pruned);
-  }
-  const fusionRaw: Array<GridMeans & { setting: Record<string, number> }> = [];
+  const listsFor = async (users: readonly UserCase[]) => {
+    const lists: FeedCandidates[] = [];
+    for (const c of users) {
+      src.nextUser();
+      const cands = await candidatesFor(src, c, all, behavior);
+      // Excluded items removed once here instead of in every one of the grid's fusions.
+      const pruned: FeedCandidates = { lists: {}, excluded: new Set(), degraded: cands.degraded };
+      for (const route of Object.keys(cands.lists) as FeedRoute[]) pruned.lists[route] = cands.lists[route]!.filter((h) => !cands.excluded.has(h.id));
+      lists.push(pruned);
+    }
+    return lists;
+  };
+  const settings: Array<Record<string, number>> = [];
   for (const wv of opts.hasVectors ? FUSION_GRID.uservector : [0]) {
     for (const wt of FUSION_GRID.trending) {
       for (const wc of opts.hasCategories ? FUSION_GRID.category : [0]) {
-        for (const k of FUSION_GRID.rrf_k) {
-          const cfg = configWith({ ...tuned, rrf_k: k }, { itemcf: 1, uservector: wv, trending: wt, category: wc });
-          const acc = accumulate();
-          fusionCases.forEach((c, i) => acc.add(scoreRanking(fusedRanking(lists[i]!, cfg), c)));
-          fusionRaw.push({ setting: { uservector: wv, itemcf: 1, trending: wt, category: wc, rrf_k: k }, ...acc.means() });
-        }
+        for (const k of FUSION_GRID.rrf_k) settings.push({ uservector: wv, itemcf: 1, trending: wt, category: wc, rrf_k: k });
       }
     }
   }
-  // The best single route per protocol on these users, from the same lists.
-  const singles = (Object.keys(all.weights) as FeedRoute[]).filter((r) => all.weights[r] > 0).map((route) => {
-    const acc = accumulate();
-    fusionCases.forEach((c, i) => acc.add(scoreRanking(routeRanking(lists[i]!, route), c)));
-    return acc.means();
-  });
-  const fusion: GridRow[] = marginObjective(fusionRaw, {
-    full: Math.max(1e-12, ...singles.map((m) => m.full)),
-    sampled: Math.max(1e-12, ...singles.map((m) => m.sampled)),
-  });
+  /** Each setting's means on these users, with the objective against the best single route on them. */
+  const gridOn = (users: readonly UserCase[], lists: readonly FeedCandidates[], grid: ReadonlyArray<Record<string, number>>): GridRow[] => {
+    const rows = grid.map((setting) => {
+      const cfg = configWith({ ...tuned, rrf_k: setting.rrf_k! }, { itemcf: 1, uservector: setting.uservector!, trending: setting.trending!, category: setting.category! });
+      const acc = accumulate();
+      users.forEach((c, i) => acc.add(scoreRanking(fusedRanking(lists[i]!, cfg), c)));
+      return { setting, ...acc.means() };
+    });
+    const singles = (Object.keys(all.weights) as FeedRoute[]).filter((r) => all.weights[r] > 0).map((route) => {
+      const acc = accumulate();
+      users.forEach((c, i) => acc.add(scoreRanking(routeRanking(lists[i]!, route), c)));
+      return acc.means();
+    });
+    return marginObjective(rows, {
+      full: Math.max(1e-12, ...singles.map((m) => m.full)),
+      sampled: Math.max(1e-12, ...singles.map((m) => m.sampled)),
+    });
+  };
+  // The whole grid on the route-tuning users, then the best FINALISTS again on the larger fusion
+  // sample, which picks among them: the grid's cost stays that of the small sample.
+  const coarse = gridOn(cases, await listsFor(cases), settings);
+  let fusion: GridRow[] = coarse;
+  let fusionUsers = cases.length;
+  if (opts.fusionCases && opts.fusionCases.length > cases.length) {
+    const finalists = coarse.slice().sort((a, b) => b.objective - a.objective).slice(0, FUSION_FINALISTS).map((r) => r.setting);
+    fusion = gridOn(opts.fusionCases, await listsFor(opts.fusionCases), finalists);
+    fusionUsers = opts.fusionCases.length;
+  }
   const f = best(fusion).setting;
-  log(`  fusion: ${JSON.stringify(f)} (validation objective ${best(fusion).objective.toFixed(4)}, ${fusion.length} settings, ${fusionCases.length} users)`);
+  log(`  fusion: ${JSON.stringify(f)} (validation objective ${best(fusion).objective.toFixed(4)}: ${coarse.length} settings on ${cases.length} users, the best ${fusion.length} of them on ${fusionUsers})`);
   const chosen = configWith({ ...tuned, rrf_k: f.rrf_k! }, { itemcf: 1, uservector: f.uservector!, trending: f.trending!, category: f.category! });
   return {
     chosen,
     itemcf,
     uservector,
-    fusion: { tried: fusion.length, best: fusion.slice().sort((a, b) => b.objective - a.objective).slice(0, 10), users: fusionCases.length },
+    fusion: { tried: coarse.length, best: fusion.slice().sort((a, b) => b.objective - a.objective).slice(0, 10), users: fusionUsers },
     users: cases.length,
   };
 }

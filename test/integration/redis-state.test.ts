@@ -35,13 +35,12 @@ describe(`Redis state store specifics at ${REDIS_URL}`, () => {
 
   it('keeps only the strongest co-occurrences and the newest dead letters', async () => {
     const store = await open({ coocCap: 2, deadLetterCap: 3 });
-    // hat is viewed after four others: its (backward) neighbours weigh 1, 1/2, 1/3, 1/4 (cooc_window 5)
-    // times the default cooc_backward_weight 0.5.
+    // hat is viewed after four others: its neighbours weigh 1, 1/2, 1/3, 1/4 (cooc_window 5).
     const seq = ['shoe', 'sock', 'pan', 'pot', 'hat'];
     await apply(store, seq.map((p, i) => ev({ type: 'view', product_id: p, user_id: 'cap', ts: T0 + i * 60_000 })));
     expect(await store.cooccurring('hat', 10)).toEqual([
-      { id: 'pot', score: 0.5 },
-      { id: 'pan', score: 0.25 },
+      { id: 'pot', score: 1 },
+      { id: 'pan', score: 0.5 },
     ]);
     const bad = toRecords(['a', 'b', 'c', 'd', 'e']);
     await applyRecords(store, bad);
