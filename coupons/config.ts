@@ -51,7 +51,7 @@ export const CouponConfigSchema = z
     min_value: z.number().min(-1e9).max(1e9).default(0),
     /** Final order boost: score × (1 + boost · expected_value / price). 0 leaves the order alone. */
     boost: z.number().min(0).max(100).default(0),
-    /** How long the coupon list and stock/budget status are reused before the ledger is asked again. */
+    /** How long coupon definitions are reused before the ledger is asked again (stock, budget and claims: every request). */
     cache_ms: z.number().int().min(0).max(60_000).default(1000),
     /** Purchases that make a shopper `vip` for segment eligibility. */
     vip_purchases: z.number().int().min(1).default(5),

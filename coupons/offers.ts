@@ -3,8 +3,8 @@ import type { UserState } from '../behavior/user-state.ts';
 import { loadFeedUser } from '../retrieval/feed.ts';
 import { attachCoupons, bestOffers, offerable, type CouponPageItem } from './attach.ts';
 import type { CouponConfig } from './config.ts';
-import type { Coupon } from './coupon.ts';
-import type { CouponLedger, CouponStatus } from './ledger.ts';
+import { isLive, type Coupon } from './coupon.ts';
+import type { CouponLedger } from './ledger.ts';
 
 /** What this stage reads from the ledger: definitions, stock/budget, the shopper's claims. */
 export type CouponReader = Pick<CouponLedger, 'list' | 'status' | 'claimsOf'>;
@@ -28,14 +28,13 @@ export interface CouponPage<T> {
 
 /**
  * The coupon stage of /v1/search and /v1/feed, run on the final page items (after ranking and
- * diversity). The coupon list and stock/budget status are read once per `cache_ms` for all
- * requests; the shopper's claims and state are read once per request, and only when some live
- * coupon is in stock. Any failure serves the page without coupons and says so (`degraded`, and
+ * diversity). Coupon definitions are read once per `cache_ms` for all requests; stock/budget
+ * status, the shopper's claims and state once per request, and only when some coupon is live. Any failure serves the page without coupons and says so (`degraded`, and
  * the `onDegraded` hook: `shelf_coupon_degraded_total`): coupons never fail a search.
  */
 export class CouponOffers {
-  private cached: { at: number; coupons: Coupon[]; status: Map<string, CouponStatus> } | undefined;
-  private loading: Promise<{ coupons: Coupon[]; status: Map<string, CouponStatus> }> | undefined;
+  private cached: { at: number; coupons: Coupon[] } | undefined;
+  private loading: Promise<Coupon[]> | undefined;
   /** Request time; a simulator replaying event time replaces it. */
   clock: () => number = Date.now;
 
@@ -54,14 +53,21 @@ export class CouponOffers {
     if (!this.cfg.enabled || items.length === 0) return { items };
     const now = req.now ?? this.clock();
     try {
-      const { coupons, status } = await this.catalog(now);
-      const live = offerable(coupons, status, undefined, now);
+      const current = (await this.definitions(now)).filter((c) => isLive(c, now));
+      if (current.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };
+      const ids = current.map((c) => c.id);
+      // Stock and budget are read for every request (one batched read, beside the claims): a
+      // coupon that just ran out is never shown, whatever the definitions' cache.
+      const [status, shopper, direct] = await Promise.all([
+        this.ledger.status(ids),
+        this.shopper(req.subject),
+        req.subject !== undefined ? this.ledger.claimsOf(req.subject, ids) : undefined,
+      ]);
+      const live = offerable(current, status, undefined, now);
       if (live.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };
-      const ids = live.map((c) => c.id);
-      const [shopper, direct] = await Promise.all([this.shopper(req.subject), req.subject !== undefined ? this.ledger.claimsOf(req.subject, ids) : undefined]);
       const { user } = shopper;
       // A session linked to a user claims as that user (src/api/coupons.ts): its limit is the user's.
-      const claims = shopper.subject !== req.subject && shopper.subject !== undefined ? await this.ledger.claimsOf(shopper.subject, ids) : direct;
+      const claims = shopper.subject !== req.subject && shopper.subject !== undefined ? await this.ledger.claimsOf(shopper.subject, live.map((c) => c.id)) : direct;
       const available = offerable(live, status, claims, now);
       const offers = bestOffers(items, available, { user, now, status, pCvr: req.pCvr }, this.cfg);
       const out = attachCoupons(items, offers, this.cfg, req.debug);
@@ -78,16 +84,15 @@ export class CouponOffers {
     return { live, offered, attached, min_value: this.cfg.min_value, boost: this.cfg.boost };
   }
 
-  /** Definitions and status, shared by all requests for `cache_ms`; one ledger read in flight at a time. */
-  private async catalog(now: number): Promise<{ coupons: Coupon[]; status: Map<string, CouponStatus> }> {
+  /** Definitions, shared by all requests for `cache_ms` (they change rarely); one ledger read in flight at a time. */
+  private async definitions(now: number): Promise<Coupon[]> {
     const c = this.cached;
-    if (c && now - c.at < this.cfg.cache_ms && now >= c.at) return c;
+    if (c && now - c.at < this.cfg.cache_ms && now >= c.at) return c.coupons;
     this.loading ??= (async () => {
       // Ended coupons stay in the ledger for its records; only those that can still go live matter here.
       const coupons = (await this.ledger.list()).filter((x) => x.active && x.valid_until > now);
-      const status = coupons.length > 0 ? await this.ledger.status(coupons.map((x) => x.id)) : new Map<string, CouponStatus>();
-      this.cached = { at: now, coupons, status };
-      return this.cached;
+      this.cached = { at: now, coupons };
+      return coupons;
     })().finally(() => (this.loading = undefined));
     return this.loading;
   }

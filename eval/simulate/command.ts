@@ -3,6 +3,57 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../command.ts';
 
+
+/** The simulated shop both commands run: shoppers, their visits, the catalog and session shapes. */
+interface SimDefaults {
+  users: number;
+  visits: number;
+  perVisit: number;
+  evalRequests: number;
+  help: { visits: string; perVisit: string; evalRequests: string; seed: string };
+}
+
+function simulatorOptions(d: SimDefaults): Command['options'] {
+  return {
+    users: { type: 'string', value: 'N', help: 'simulated shoppers', default: String(d.users) },
+    visits: { type: 'string', value: 'N', help: d.help.visits, default: String(d.visits) },
+    'per-visit': { type: 'string', value: 'N', help: d.help.perVisit, default: String(d.perVisit) },
+    'eval-requests': { type: 'string', value: 'N', help: d.help.evalRequests, default: String(d.evalRequests) },
+    seed: { type: 'string', value: 'N', help: d.help.seed, default: '7' },
+    catalog: { type: 'string', value: 'FILE', help: 'catalog the simulated shop sells', default: 'data/demo/catalog.jsonl' },
+    taobao: { type: 'string', value: 'FILE', help: 'Taobao UserBehavior.csv (session shapes)', default: '../shared/datasets/taobao-userbehavior-sample/UserBehavior.csv' },
+  };
+}
+
+function simulatorValues(values: Parameters<Command['run']>[0], d: SimDefaults) {
+  const catalog = stringOpt(values, 'catalog');
+  const taobao = stringOpt(values, 'taobao');
+  return {
+    users: intOpt(values, 'users', 1) ?? d.users,
+    maxVisits: intOpt(values, 'visits', 1) ?? d.visits,
+    perVisit: intOpt(values, 'per-visit', 1) ?? d.perVisit,
+    evalRequests: intOpt(values, 'eval-requests', 1) ?? d.evalRequests,
+    seed: intOpt(values, 'seed', 0) ?? 7,
+    ...(catalog !== undefined && { catalog }),
+    ...(taobao !== undefined && { taobao }),
+  };
+}
+
+const RANKING_SIM: SimDefaults = {
+  users: 150,
+  visits: 4,
+  perVisit: 5,
+  evalRequests: 4,
+  help: { visits: 'visits per shopper (from their Taobao shape)', perVisit: 'requests per visit at most', evalRequests: 'fresh requests per shopper after deployment', seed: 'seed of the world, the shoppers and training' },
+};
+const DIVERSITY_SIM: SimDefaults = {
+  users: 60,
+  visits: 3,
+  perVisit: 4,
+  evalRequests: 4,
+  help: { visits: 'warm-up visits per shopper (from their Taobao shape)', perVisit: 'warm-up requests per visit at most', evalRequests: 'fresh requests per shopper', seed: 'seed of the world and the shoppers' },
+};
+
 /**
  * `npm run eval -- ranking --out OUTDIR`: the whole ranking loop on the simulator (eval/simulate/
  * run.ts), reported as OUTDIR/ranking.json; `--model-out DIR` also keeps the trained model
@@ -15,13 +66,7 @@ export const rankingCommand: Command = {
     'Simulated shoppers (hidden preferences, demo catalog, Taobao session shapes) use the running service; train the ESMM ranker and its single-task baselines on what was logged; deploy it; compare nDCG@10 of purchases of fusion order, the heuristic and the model. Writes OUTDIR/ranking.json and OUTDIR/model/.',
   options: {
     out: { type: 'string', value: 'OUTDIR', help: 'where to write ranking.json and model/', required: true },
-    users: { type: 'string', value: 'N', help: 'simulated shoppers', default: '150' },
-    visits: { type: 'string', value: 'N', help: 'visits per shopper (from their Taobao shape)', default: '4' },
-    'per-visit': { type: 'string', value: 'N', help: 'requests per visit at most', default: '5' },
-    'eval-requests': { type: 'string', value: 'N', help: 'fresh requests per shopper after deployment', default: '4' },
-    seed: { type: 'string', value: 'N', help: 'seed of the world, the shoppers and training', default: '7' },
-    catalog: { type: 'string', value: 'FILE', help: 'catalog the simulated shop sells', default: 'data/demo/catalog.jsonl' },
-    taobao: { type: 'string', value: 'FILE', help: 'Taobao UserBehavior.csv (session shapes)', default: '../shared/datasets/taobao-userbehavior-sample/UserBehavior.csv' },
+    ...simulatorOptions(RANKING_SIM),
     'model-out': { type: 'string', value: 'DIR', help: 'also copy the trained model here (e.g. models/ranker/default)' },
     'work-dir': { type: 'string', value: 'DIR', help: 'keep the scratch data (index, logs, training.jsonl) here', default: 'a temp dir, removed' },
   },
@@ -32,17 +77,9 @@ export const rankingCommand: Command = {
     const workDir = keep ? path.resolve(keep) : await mkdtemp(path.join(tmpdir(), 'shelf-ranking-'));
     const { runRankingLoop } = await import('./run.ts');
     try {
-      const catalog = stringOpt(values, 'catalog');
-      const taobao = stringOpt(values, 'taobao');
       const res = await runRankingLoop({
         workDir,
-        users: intOpt(values, 'users', 1) ?? 150,
-        maxVisits: intOpt(values, 'visits', 1) ?? 4,
-        perVisit: intOpt(values, 'per-visit', 1) ?? 5,
-        evalRequests: intOpt(values, 'eval-requests', 1) ?? 4,
-        seed: intOpt(values, 'seed', 0) ?? 7,
-        ...(catalog !== undefined && { catalog }),
-        ...(taobao !== undefined && { taobao }),
+        ...simulatorValues(values, RANKING_SIM),
         log: (l) => console.error(l),
       });
       const m = res.training.metrics as Record<string, unknown>;
@@ -122,14 +159,8 @@ export const diversityCommand: Command = {
     'Simulated shoppers use the service (shipped default ranker, no training); fresh search and feed answers are diversified by MMR at each λ; report nDCG@10 of purchases, intra-list diversity and category coverage per λ. Writes OUTDIR/diversity.json and diversity.html.',
   options: {
     out: { type: 'string', value: 'OUTDIR', help: 'where to write diversity.json and diversity.html', required: true },
-    users: { type: 'string', value: 'N', help: 'simulated shoppers', default: '60' },
-    visits: { type: 'string', value: 'N', help: 'warm-up visits per shopper (from their Taobao shape)', default: '3' },
-    'per-visit': { type: 'string', value: 'N', help: 'warm-up requests per visit at most', default: '4' },
-    'eval-requests': { type: 'string', value: 'N', help: 'fresh requests per shopper', default: '4' },
+    ...simulatorOptions(DIVERSITY_SIM),
     lambdas: { type: 'string', value: 'LIST', help: 'comma-separated λ values in [0, 1]', default: '1,0.9,0.7,0.5,0.3' },
-    seed: { type: 'string', value: 'N', help: 'seed of the world and the shoppers', default: '7' },
-    catalog: { type: 'string', value: 'FILE', help: 'catalog the simulated shop sells', default: 'data/demo/catalog.jsonl' },
-    taobao: { type: 'string', value: 'FILE', help: 'Taobao UserBehavior.csv (session shapes)', default: '../shared/datasets/taobao-userbehavior-sample/UserBehavior.csv' },
     model: { type: 'string', value: 'DIR', help: 'ranker model folder', default: 'models/ranker/default' },
   },
   details: 'All figures are from SIMULATED shoppers over a real catalog. Metrics: see docs/BENCHMARKS.md (Diversity (MMR)).',
@@ -142,19 +173,11 @@ export const diversityCommand: Command = {
     const { runDiversityEval } = await import('./diversity.ts');
     const { renderDiversityReport } = await import('./diversity-report.ts');
     try {
-      const catalog = stringOpt(values, 'catalog');
-      const taobao = stringOpt(values, 'taobao');
       const model = stringOpt(values, 'model');
       const report = await runDiversityEval({
         workDir,
-        users: intOpt(values, 'users', 1) ?? 60,
-        maxVisits: intOpt(values, 'visits', 1) ?? 3,
-        perVisit: intOpt(values, 'per-visit', 1) ?? 4,
-        evalRequests: intOpt(values, 'eval-requests', 1) ?? 4,
-        seed: intOpt(values, 'seed', 0) ?? 7,
+        ...simulatorValues(values, DIVERSITY_SIM),
         ...(lambdas && { lambdas }),
-        ...(catalog !== undefined && { catalog }),
-        ...(taobao !== undefined && { taobao }),
         ...(model !== undefined && { modelDir: model }),
         log: (l) => console.error(l),
       });
