@@ -14,6 +14,7 @@ const ARMS = [
 ] as const;
 
 const money = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
+const perCoupon = (a: ArmResult) => (a.offered > 0 ? (a.net / a.offered).toFixed(2) : '–');
 
 export function renderCouponReport(r: CouponEvalResult, ctx: { generatedAt: string }): string {
   const arm = (k: (typeof ARMS)[number][0]): ArmResult => r[k];
@@ -23,11 +24,11 @@ export function renderCouponReport(r: CouponEvalResult, ctx: { generatedAt: stri
     `<h1>Coupon targeting — simulated shoppers</h1>`,
     `<p class="meta">${r.data.shoppers} shoppers · ${r.data.held_out_occasions} held-out clicks · ${r.coupon.value}% off · seed ${r.config.seed} · ${escapeHtml(ctx.generatedAt)}</p>`,
     `<p class="warn"><strong>Simulated data.</strong> ${escapeHtml(r.note)}</p>`,
-    `<p class="headline ${beats ? 'good' : 'bad'}">Targeting by affinity ${beats ? 'beats' : 'does <strong>not</strong> beat'} a random group of the same size on net value (incremental GMV − coupon cost): ${money(r.affinity.net)} vs ${money(r.random.net)} USD; everyone: ${money(r.everyone.net)} USD with ${r.everyone.offered} coupons instead of ${r.affinity.offered}.</p>`,
-    '<table><thead><tr><th></th><th>offered</th><th>redeemed</th><th>redemption rate</th><th>incremental GMV</th><th>cost</th><th>net</th></tr></thead><tbody>',
+    `<p class="headline ${beats ? 'good' : 'bad'}">Targeting by affinity ${beats ? 'beats' : 'does <strong>not</strong> beat'} a random group of the same size on net value (incremental GMV − coupon cost): ${money(r.affinity.net)} vs ${money(r.random.net)} USD; everyone: ${money(r.everyone.net)} USD with ${r.everyone.offered} coupons instead of ${r.affinity.offered}. Per coupon handed out (what matters when stock is limited): ${perCoupon(r.affinity)} vs ${perCoupon(r.random)} (random) and ${perCoupon(r.everyone)} (everyone).</p>`,
+    '<table><thead><tr><th></th><th>offered</th><th>redeemed</th><th>redemption rate</th><th>incremental GMV</th><th>cost</th><th>net</th><th>net per coupon</th></tr></thead><tbody>',
     ...ARMS.map(([k, label]) => {
       const a = arm(k);
-      return `<tr><th>${escapeHtml(label)}</th><td>${a.offered}</td><td>${a.redeemed.toFixed(1)}</td><td>${a.redemption_rate.toFixed(4)}</td><td>${money(a.incremental_gmv)}</td><td>${money(a.cost)}</td><td>${money(a.net)}</td></tr>`;
+      return `<tr><th>${escapeHtml(label)}</th><td>${a.offered}</td><td>${a.redeemed.toFixed(1)}</td><td>${a.redemption_rate.toFixed(4)}</td><td>${money(a.incremental_gmv)}</td><td>${money(a.cost)}</td><td>${money(a.net)}</td><td>${perCoupon(a)}</td></tr>`;
     }),
     '</tbody></table>',
     '<div class="charts">',
