@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { loadConfig, ROOT } from '../../src/config.ts';
-import type { TextEmbedder } from '../../src/embedding/embedder.ts';
 import { loadTextEmbedder, parseEmbedderSpec } from '../../src/embedding/load.ts';
 import { openService } from '../../src/service.ts';
 import { diversify, snapshotVectors } from '../../rerank/apply.ts';
@@ -11,7 +10,7 @@ import type { SearchItem } from '../../retrieval/types.ts';
 import { comparePaired, mean } from '../metrics.ts';
 import { mulberry32 } from '../rng.ts';
 import { loadTaobaoShapes } from './sessions.ts';
-import { DEFAULT_TAOBAO, ndcg, request, resetRequestIds, shopPhase, SIM_EPOCH, type SimClock } from './run.ts';
+import { DEFAULT_TAOBAO, ndcg, request, resetRequestIds, shopPhase, SIM_EPOCH, type ShopOptions, type SimClock } from './run.ts';
 import { buildWorld, buyProb, clickProb, drawQuery, loadCatalogProducts } from './world.ts';
 
 /**
@@ -33,19 +32,9 @@ import { buildWorld, buyProb, clickProb, drawQuery, loadCatalogProducts } from '
  * moves; a last row is the surface's default settings (with its caps) as served.
  * All figures are SIMULATED shoppers on a real catalog.
  */
-export interface DiversityOptions {
-  catalog?: string;
-  taobao?: string;
-  workDir: string;
-  users?: number;
-  maxVisits?: number;
-  perVisit?: number;
-  evalRequests?: number;
+export interface DiversityOptions extends ShopOptions {
   lambdas?: number[];
-  seed?: number;
   modelDir?: string;
-  embedder?: TextEmbedder;
-  log?: (line: string) => void;
 }
 
 export interface DiversityRow {

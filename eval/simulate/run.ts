@@ -26,23 +26,27 @@ const run = promisify(execFile);
  * simulated time), so a run is reproducible. All figures it produces come from SIMULATED
  * shoppers over a real catalog and real (Taobao) session shapes.
  */
-export interface LoopOptions {
+/** The simulated shop every simulator command runs: catalog, session shapes, shoppers, visits. */
+export interface ShopOptions {
   catalog?: string;
   taobao?: string;
-  /** Scratch folder: index, behaviour logs, training data, candidate model. */
+  /** Scratch folder: index, behaviour logs (and, for the loop, training data and the candidate model). */
   workDir: string;
   users?: number;
   maxVisits?: number;
   perVisit?: number;
   /** Fresh requests per shopper in the evaluation phase. */
   evalRequests?: number;
-  pageSize?: number;
   seed?: number;
+  embedder?: TextEmbedder;
+  log?: (line: string) => void;
+}
+
+export interface LoopOptions extends ShopOptions {
+  pageSize?: number;
   /** Extra train.py arguments (e.g. --epochs 20). */
   trainArgs?: string[];
   python?: string;
-  embedder?: TextEmbedder;
-  log?: (line: string) => void;
 }
 
 export interface NdcgReport {
