@@ -26,14 +26,6 @@ export const FeedConfigSchema = z
     seeds: z.number().int().min(1).max(100).default(10),
     /** Co-occurrence is divided by count^alpha so that best-sellers do not co-occur with everything. */
     cooc_alpha: z.number().min(0).max(1).default(0.5),
-    /**
-     * Evidence gate of the user-vector route: its fusion weight is scaled by g / (g + n), n = how
-     * many interactions the shopper's most recent item has. Where that item has plenty of history,
-     * item-CF's neighbours are well estimated and lead; where it is rare, the embedding route
-     * carries more. On Amazon Video the fused feed gained over item-CF for shoppers whose last
-     * item had < 100 interactions and lost for the rest (docs/BENCHMARKS.md). 0 = off.
-     */
-    uservector_gate: z.number().min(0).default(0),
     /** Share of the short-term (this visit) vector in the user vector. */
     short_weight: z.number().min(0).max(1).default(0.7),
     /** Items among the shopper's last N impressions are left out; 0 disables. */

@@ -38,8 +38,6 @@ export interface FeedCandidates {
   lists: Partial<Record<FeedRoute, RouteHit[]>>;
   excluded: Set<string>;
   degraded: Array<{ route: FeedRoute; reason: string }>;
-  /** Interactions of the shopper's most recent item: the evidence behind item-CF (uservector_gate). */
-  evidence?: number | undefined;
 }
 
 /** Runs every feed route concurrently; a failing route is left out and reported. */
@@ -77,9 +75,6 @@ export async function feedCandidates(
   names.forEach((r, i) => {
     if (results[i]) lists[r] = results[i];
   });
-  // Read only when it can matter: the gate is on, both routes ran, the shopper has history.
-  const last = user?.recent[0]?.id;
-  const evidence = cfg.uservector_gate > 0 && lists.uservector && lists.itemcf && last !== undefined ? ((await src.itemCounts([last])).get(last) ?? 0) : undefined;
 
   const excluded = new Set<string>(req.exclude ?? []);
   if (contextProduct !== undefined) excluded.add(contextProduct);
@@ -88,24 +83,17 @@ export async function feedCandidates(
     for (const id of user.shown.slice(0, cfg.exclude_shown)) excluded.add(id);
     for (const r of user.recent.slice(0, cfg.exclude_recent)) excluded.add(r.id);
   }
-  return { lists, excluded, degraded, ...(evidence !== undefined && { evidence }) };
+  return { lists, excluded, degraded };
 }
 
 /** Weighted RRF of the route lists, excluded items removed. */
-export function fuseFeed(c: Pick<FeedCandidates, 'lists' | 'excluded' | 'evidence'>, cfg: FeedConfig): FusedHit[] {
+export function fuseFeed(c: Pick<FeedCandidates, 'lists' | 'excluded'>, cfg: FeedConfig): FusedHit[] {
   const lists: RankedList[] = [];
   for (const [route, hits] of Object.entries(c.lists) as Array<[FeedRoute, RouteHit[]]>) {
     const ids = hits.map((h) => h.id).filter((id) => !c.excluded.has(id));
-    if (ids.length > 0) lists.push({ route, ids, weight: routeWeight(route, c.evidence, cfg) });
+    if (ids.length > 0) lists.push({ route, ids, weight: cfg.weights[route] });
   }
   return reciprocalRankFusion(lists, cfg.rrf_k);
-}
-
-/** A route's fusion weight for one request: the user-vector route's gated by item-CF's evidence. */
-export function routeWeight(route: FeedRoute, evidence: number | undefined, cfg: FeedConfig): number {
-  const w = cfg.weights[route];
-  const g = cfg.uservector_gate;
-  return route === 'uservector' && g > 0 && evidence !== undefined ? (w * g) / (g + evidence) : w;
 }
 
 /** The state a feed reads: a linked session reads its user's. */

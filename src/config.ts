@@ -72,8 +72,6 @@ const EnvSchema = z.object({
   SHELF_CONSUMER: z.enum(['thread', 'inline', 'off']).default('thread'),
   /** The feed leaves out the shopper's last N impressions. */
   SHELF_FEED_EXCLUDE_SHOWN: num.int().min(0).max(1000).optional(),
-  /** The user-vector route's weight × g / (g + interactions of the shopper's last item); 0 = off. */
-  SHELF_FEED_USERVECTOR_GATE: num.min(0).max(1e6).optional(),
   SHELF_SHORT_HALF_LIFE_MS: num.positive().optional(),
   SHELF_TRENDING_HALF_LIFE_MS: num.positive().optional(),
   /** Item-CF: weight of "what came before" against "what came after" an item (1 = symmetric). */
@@ -197,10 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     refreshMs: e.SHELF_REFRESH_MS,
     logRequests: e.SHELF_LOG_REQUESTS,
-    feed: FeedConfigSchema.parse({
-      ...(e.SHELF_FEED_EXCLUDE_SHOWN !== undefined && { exclude_shown: e.SHELF_FEED_EXCLUDE_SHOWN }),
-      ...(e.SHELF_FEED_USERVECTOR_GATE !== undefined && { uservector_gate: e.SHELF_FEED_USERVECTOR_GATE }),
-    }),
+    feed: FeedConfigSchema.parse({ ...(e.SHELF_FEED_EXCLUDE_SHOWN !== undefined && { exclude_shown: e.SHELF_FEED_EXCLUDE_SHOWN }) }),
     behavior: BehaviorConfigSchema.parse({
       ...(e.SHELF_SHORT_HALF_LIFE_MS !== undefined && { short_half_life_ms: e.SHELF_SHORT_HALF_LIFE_MS }),
       ...(e.SHELF_TRENDING_HALF_LIFE_MS !== undefined && { trending_half_life_ms: e.SHELF_TRENDING_HALF_LIFE_MS }),

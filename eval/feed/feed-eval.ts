@@ -70,7 +70,7 @@ export interface FeedJson {
   users: number;
   dataset: string;
   protocol: Record<string, unknown>;
-  chosen: Pick<FeedConfig, 'weights' | 'rrf_k' | 'recall_k' | 'seeds' | 'cooc_alpha' | 'short_weight' | 'uservector_gate'>;
+  chosen: Pick<FeedConfig, 'weights' | 'rrf_k' | 'recall_k' | 'seeds' | 'cooc_alpha' | 'short_weight'>;
   beats: Record<'full' | 'sampled100', Partial<Record<EvalRoute, boolean>>>;
   significance: Record<'full' | 'sampled100', Record<string, Partial<Record<keyof HitMetrics, Significance>>>>;
   validation: { users: number; full: MetricTable; sampled100: MetricTable; tuning: Omit<TuneResult, 'chosen' | 'users'> };
@@ -262,7 +262,7 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
 }
 
 function pickConfig(c: FeedConfig): FeedJson['chosen'] {
-  return { weights: c.weights, rrf_k: c.rrf_k, recall_k: c.recall_k, seeds: c.seeds, cooc_alpha: c.cooc_alpha, short_weight: c.short_weight, uservector_gate: c.uservector_gate };
+  return { weights: c.weights, rrf_k: c.rrf_k, recall_k: c.recall_k, seeds: c.seeds, cooc_alpha: c.cooc_alpha, short_weight: c.short_weight };
 }
 
 export function formatFeedSummary(j: FeedJson): string {
@@ -273,7 +273,7 @@ export function formatFeedSummary(j: FeedJson): string {
     const p = j.sampled100[s]!;
     lines.push(`${s.padEnd(12)} ${f['hr@10'].toFixed(4).padStart(10)}  ${f['ndcg@10'].toFixed(4).padStart(12)}  ${p['hr@10'].toFixed(4).padStart(10)}  ${p['ndcg@10'].toFixed(4).padStart(12)}`);
   }
-  lines.push(`chosen: weights ${JSON.stringify(j.chosen.weights)}, rrf_k ${j.chosen.rrf_k}, seeds ${j.chosen.seeds}, cooc_alpha ${j.chosen.cooc_alpha}, short_weight ${j.chosen.short_weight}, uservector_gate ${j.chosen.uservector_gate}, cooc_backward_weight ${j.behavior.cooc_backward_weight}`);
+  lines.push(`chosen: weights ${JSON.stringify(j.chosen.weights)}, rrf_k ${j.chosen.rrf_k}, seeds ${j.chosen.seeds}, cooc_alpha ${j.chosen.cooc_alpha}, short_weight ${j.chosen.short_weight}, cooc_backward_weight ${j.behavior.cooc_backward_weight}`);
   for (const protocol of ['full', 'sampled100'] as const) {
     for (const [name, sig] of Object.entries(j.significance[protocol])) {
       const s = sig['ndcg@10']!;

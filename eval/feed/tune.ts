@@ -27,8 +27,6 @@ export const FUSION_GRID = {
   trending: [0, 0.05, 0.1, 0.25],
   category: [0, 0.25, 0.5, 1],
   rrf_k: [0, 5, 10, 20, 60, 120],
-  /** Tried only with a user-vector weight > 0 (it scales that weight). */
-  uservector_gate: [0, 10, 50],
 };
 
 /** Mean full and sampled nDCG@10 of one setting. */
@@ -144,15 +142,14 @@ export async function tuneFeed(
 
   // Every route once per user with the tuned knobs; the fusion grid only re-fuses these lists.
   const tuned = { ...base, seeds: cf.seeds!, cooc_alpha: cf.cooc_alpha!, short_weight: uv.short_weight! };
-  // uservector_gate > 0 only so that the lists carry item-CF's evidence; the grid sets the gate.
-  const all = configWith({ ...tuned, uservector_gate: 1 }, { itemcf: 1, trending: 1, uservector: opts.hasVectors ? 1 : 0, category: opts.hasCategories ? 1 : 0 });
+  const all = configWith(tuned, { itemcf: 1, trending: 1, uservector: opts.hasVectors ? 1 : 0, category: opts.hasCategories ? 1 : 0 });
   const listsFor = async (users: readonly UserCase[]) => {
     const lists: FeedCandidates[] = [];
     for (const c of users) {
       src.nextUser();
       const cands = await candidatesFor(src, c, all, behavior);
       // Excluded items removed once here instead of in every one of the grid's fusions.
-      const pruned: FeedCandidates = { lists: {}, excluded: new Set(), degraded: cands.degraded, evidence: cands.evidence };
+      const pruned: FeedCandidates = { lists: {}, excluded: new Set(), degraded: cands.degraded };
       for (const route of Object.keys(cands.lists) as FeedRoute[]) pruned.lists[route] = cands.lists[route]!.filter((h) => !cands.excluded.has(h.id));
       lists.push(pruned);
     }
@@ -162,16 +159,14 @@ export async function tuneFeed(
   for (const wv of opts.hasVectors ? FUSION_GRID.uservector : [0]) {
     for (const wt of FUSION_GRID.trending) {
       for (const wc of opts.hasCategories ? FUSION_GRID.category : [0]) {
-        for (const k of FUSION_GRID.rrf_k) {
-          for (const g of wv > 0 ? FUSION_GRID.uservector_gate : [0]) settings.push({ uservector: wv, itemcf: 1, trending: wt, category: wc, rrf_k: k, uservector_gate: g });
-        }
+        for (const k of FUSION_GRID.rrf_k) settings.push({ uservector: wv, itemcf: 1, trending: wt, category: wc, rrf_k: k });
       }
     }
   }
   /** Each setting's means on these users, with the objective against the best single route on them. */
   const gridOn = (users: readonly UserCase[], lists: readonly FeedCandidates[], grid: ReadonlyArray<Record<string, number>>): GridRow[] => {
     const rows = grid.map((setting) => {
-      const cfg = configWith({ ...tuned, rrf_k: setting.rrf_k!, uservector_gate: setting.uservector_gate! }, { itemcf: 1, uservector: setting.uservector!, trending: setting.trending!, category: setting.category! });
+      const cfg = configWith({ ...tuned, rrf_k: setting.rrf_k! }, { itemcf: 1, uservector: setting.uservector!, trending: setting.trending!, category: setting.category! });
       const acc = accumulate();
       users.forEach((c, i) => acc.add(scoreRanking(fusedRanking(lists[i]!, cfg), c)));
       return { setting, ...acc.means() };
@@ -198,7 +193,7 @@ export async function tuneFeed(
   }
   const f = best(fusion).setting;
   log(`  fusion: ${JSON.stringify(f)} (validation objective ${best(fusion).objective.toFixed(4)}: ${coarse.length} settings on ${cases.length} users, the best ${fusion.length} of them on ${fusionUsers})`);
-  const chosen = configWith({ ...tuned, rrf_k: f.rrf_k!, uservector_gate: f.uservector_gate! }, { itemcf: 1, uservector: f.uservector!, trending: f.trending!, category: f.category! });
+  const chosen = configWith({ ...tuned, rrf_k: f.rrf_k! }, { itemcf: 1, uservector: f.uservector!, trending: f.trending!, category: f.category! });
   return {
     chosen,
     itemcf,
