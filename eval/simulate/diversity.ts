@@ -1,7 +1,5 @@
 import path from 'node:path';
 import { loadConfig, ROOT } from '../../src/config.ts';
-import { loadTextEmbedder, parseEmbedderSpec } from '../../src/embedding/load.ts';
-import { openService } from '../../src/service.ts';
 import { diversify, snapshotVectors } from '../../rerank/apply.ts';
 import type { MmrSurfaceConfig } from '../../rerank/config.ts';
 import { categoryCoverage, intraListDiversity } from '../../rerank/diversity.ts';
@@ -9,9 +7,8 @@ import { filterKey } from '../../retrieval/stores.ts';
 import type { SearchItem } from '../../retrieval/types.ts';
 import { comparePaired, mean } from '../metrics.ts';
 import { mulberry32 } from '../rng.ts';
-import { loadTaobaoShapes } from './sessions.ts';
-import { DEFAULT_TAOBAO, ndcg, request, resetRequestIds, shopPhase, SIM_EPOCH, type ShopOptions, type SimClock } from './run.ts';
-import { buildWorld, buyProb, clickProb, drawQuery, loadCatalogProducts } from './world.ts';
+import { ndcg, openSimShop, request, shopPhase, SIM_EPOCH, type ShopOptions } from './run.ts';
+import { buyProb, clickProb, drawQuery } from './world.ts';
 
 /**
  * What λ costs and buys, on the simulator without training anything: simulated shoppers first
@@ -61,39 +58,12 @@ const K = 10;
 export const DEFAULT_LAMBDAS = [1, 0.9, 0.7, 0.5, 0.3];
 
 export async function runDiversityEval(o: DiversityOptions): Promise<DiversityReport> {
-  const cfg = {
-    users: o.users ?? 60,
-    maxVisits: o.maxVisits ?? 3,
-    perVisit: o.perVisit ?? 4,
-    evalRequests: o.evalRequests ?? 4,
-    pageSize: K,
-    seed: o.seed ?? 7,
-    lambdas: o.lambdas ?? DEFAULT_LAMBDAS,
-    catalog: path.resolve(o.catalog ?? path.join(ROOT, 'data/demo/catalog.jsonl')),
-    taobao: path.resolve(o.taobao ?? DEFAULT_TAOBAO),
-    model_dir: path.resolve(o.modelDir ?? path.join(ROOT, 'models/ranker/default')),
-  };
-  const log = o.log ?? (() => {});
-  const world = buildWorld(loadCatalogProducts(cfg.catalog), cfg.users, cfg.seed);
-  const shapes = loadTaobaoShapes(cfg.taobao);
-  if (shapes.length === 0) throw new Error(`${cfg.taobao}: no page views`);
-  const config = loadConfig({
-    SHELF_DATA_DIR: path.join(o.workDir, 'data'),
-    SHELF_CATALOG: cfg.catalog,
-    SHELF_CONSUMER: 'inline',
-    SHELF_RANK: 'model',
-    SHELF_RANK_MODEL_DIR: cfg.model_dir,
-    SHELF_RANK_REFRESH_MS: '0',
-    // Served in ranked order; the sweep below applies MMR to each answer.
-    SHELF_MMR_SEARCH_ENABLED: 'false',
-    SHELF_MMR_FEED_ENABLED: 'false',
-  });
+  const modelDir = path.resolve(o.modelDir ?? path.join(ROOT, 'models/ranker/default'));
+  // Served in ranked order; the sweep below applies MMR to each answer.
+  const shop = await openSimShop(o, { users: 60, maxVisits: 3, perVisit: 4, pageSize: K, modelDir, refreshMs: 0 });
+  const { log, world, shapes, service, clock } = shop;
+  const cfg = { ...shop.cfg, lambdas: o.lambdas ?? DEFAULT_LAMBDAS, model_dir: modelDir };
   const defaults = loadConfig({}).mmr;
-  const embedder = o.embedder ?? (await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder)));
-  const service = await openService(config, { embedder, catalog: config.catalog, log: (l) => log(`service: ${l}`) });
-  const clock: SimClock = { now: SIM_EPOCH };
-  resetRequestIds();
-  service.ranker.clock = () => clock.now;
   try {
     const t0 = performance.now();
     const warm = await shopPhase(service, world, shapes, cfg, clock);

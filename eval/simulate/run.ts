@@ -114,13 +114,22 @@ export async function shopPhase(
 
 export const DEFAULT_TAOBAO = path.resolve(ROOT, '../shared/datasets/taobao-userbehavior-sample/UserBehavior.csv');
 
-export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
+/**
+ * The simulated shop every simulator command starts from: the world (catalog + hidden
+ * preferences), the Taobao session shapes, and the real service over the catalog with an inline
+ * consumer, the ranker reading `modelDir` and its clock on simulated time, MMR off (each command
+ * compares orders itself), request ids reset so a seeded run repeats.
+ */
+export async function openSimShop(
+  o: ShopOptions,
+  d: { users: number; maxVisits: number; perVisit: number; pageSize: number; modelDir: string; refreshMs: number },
+) {
   const cfg = {
-    users: o.users ?? 60,
-    maxVisits: o.maxVisits ?? 4,
-    perVisit: o.perVisit ?? 5,
+    users: o.users ?? d.users,
+    maxVisits: o.maxVisits ?? d.maxVisits,
+    perVisit: o.perVisit ?? d.perVisit,
     evalRequests: o.evalRequests ?? 4,
-    pageSize: o.pageSize ?? 10,
+    pageSize: d.pageSize,
     seed: o.seed ?? 7,
     catalog: path.resolve(o.catalog ?? path.join(ROOT, 'data/demo/catalog.jsonl')),
     taobao: path.resolve(o.taobao ?? DEFAULT_TAOBAO),
@@ -129,17 +138,13 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
   const world = buildWorld(loadCatalogProducts(cfg.catalog), cfg.users, cfg.seed);
   const shapes = loadTaobaoShapes(cfg.taobao);
   if (shapes.length === 0) throw new Error(`${cfg.taobao}: no page views`);
-  const dataDir = path.join(o.workDir, 'data');
-  const modelDir = path.join(o.workDir, 'serving-model');
-  await mkdir(modelDir, { recursive: true });
   const config = loadConfig({
-    SHELF_DATA_DIR: dataDir,
+    SHELF_DATA_DIR: path.join(o.workDir, 'data'),
     SHELF_CATALOG: cfg.catalog,
     SHELF_CONSUMER: 'inline',
     SHELF_RANK: 'model',
-    SHELF_RANK_MODEL_DIR: modelDir,
-    SHELF_RANK_REFRESH_MS: '100',
-    // This loop compares the ranker's orders; diversity (rerank/) has its own eval (`eval -- diversity`).
+    SHELF_RANK_MODEL_DIR: d.modelDir,
+    SHELF_RANK_REFRESH_MS: String(d.refreshMs),
     SHELF_MMR_SEARCH_ENABLED: 'false',
     SHELF_MMR_FEED_ENABLED: 'false',
   });
@@ -148,6 +153,14 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
   const clock: SimClock = { now: SIM_EPOCH };
   resetRequestIds();
   service.ranker.clock = () => clock.now;
+  return { cfg, log, world, shapes, service, clock, dataDir: config.dataDir };
+}
+
+export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
+  const modelDir = path.join(o.workDir, 'serving-model');
+  await mkdir(modelDir, { recursive: true });
+  // This loop compares the ranker's orders; diversity (rerank/) has its own eval (`eval -- diversity`).
+  const { cfg, log, world, shapes, service, clock, dataDir } = await openSimShop(o, { users: 60, maxVisits: 4, perVisit: 5, pageSize: o.pageSize ?? 10, modelDir, refreshMs: 100 });
   try {
     // ---- 1. serve under the heuristic order, log, and let simulated shoppers act
     service.ranker.setMode('heuristic');
