@@ -75,7 +75,8 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
       ...cfg.lambdas.map((lambda) => ({ label: `λ=${lambda}`, settings: { ...defaults[s], enabled: true, lambda, max_per_brand: 0, max_per_category: 0 } })),
       { label: `default (λ=${defaults[s].lambda})`, settings: { ...defaults[s], enabled: true } },
     ];
-    const sums = { search: newSums(variants('search').length), feed: newSums(variants('feed').length) };
+    const sweep = { search: variants('search'), feed: variants('feed') };
+    const sums = { search: newSums(sweep.search.length), feed: newSums(sweep.feed.length) };
     for (const [i, user] of world.users.entries()) {
       const rng = mulberry32(cfg.seed * 7_919 + i + 1);
       clock.now = SIM_EPOCH + 30 * 86_400_000 + i * 60_000;
@@ -86,19 +87,23 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
         const shown = await request(service, surface, user, world, rng, defaults[surface].top_n, false, query);
         const ranked = shown.items.map((it, p): { item: SearchItem; fusion_position: number } => ({ item: { id: it.id, title: '', in_stock: true, score: it.score ?? 0, category: it.category, brand: it.brand }, fusion_position: p }));
         if (ranked.length === 0) continue;
+        // One vector read per request: every variant diversifies the same head.
+        const headVectors = await vectors(ranked.map((x) => x.item.id));
         const lists: string[][] = [];
-        for (const v of variants(surface)) {
-          const d = await diversify(ranked, v.settings, { vectors, pageSize: K });
+        for (const v of sweep[surface]) {
+          const d = await diversify(ranked, v.settings, { vectors: async () => headVectors, pageSize: K, depth: K });
           lists.push(d.order.slice(0, K).map((x) => x.item.id));
         }
-        const union = [...new Set(lists.flat())];
+        const base = new Set(ranked.slice(0, K).map((x) => x.item.id));
+        // The ranked page is judged against the same gains and ideal as the variants, even when
+        // no variant is λ = 1.
+        const union = [...new Set([...base, ...lists.flat()])];
         const gain = new Map(union.map((id) => {
           const p = world.byId.get(id);
           return [id, p ? clickProb(user, p) * buyProb(user, p) : 0] as const;
         }));
-        const vecs = await vectors(union);
+        const vecs = headVectors;
         const cats = new Map(shown.items.map((it) => [it.id, it.category !== undefined ? filterKey(it.category) : undefined]));
-        const base = new Set(ranked.slice(0, K).map((x) => x.item.id));
         const acc = sums[surface];
         acc.ranked.push(ndcg([...base], gain, K));
         lists.forEach((ids, j) => {
@@ -115,7 +120,7 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
       return {
         requests: a.ranked.length,
         settings: defaults[s],
-        rows: variants(s).map((v, j) => ({
+        rows: sweep[s].map((v, j) => ({
           label: v.label,
           lambda: v.settings.lambda,
           caps: { max_per_brand: v.settings.max_per_brand, max_per_category: v.settings.max_per_category },
