@@ -57,18 +57,17 @@ export class CouponOffers {
       if (current.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };
       const ids = current.map((c) => c.id);
       // Stock and budget are read for every request (one batched read, beside the claims): a
-      // coupon that just ran out is never shown, whatever the definitions' cache.
-      const [status, shopper, direct] = await Promise.all([
+      // coupon that just ran out is never shown, whatever the definitions' cache. A session
+      // linked to a user claims as that user (src/api/coupons.ts), so the claims read follows
+      // the state's link.
+      const [status, shopper] = await Promise.all([
         this.ledger.status(ids),
-        this.shopper(req.subject),
-        req.subject !== undefined ? this.ledger.claimsOf(req.subject, ids) : undefined,
+        this.shopper(req.subject).then(async (sh) => ({ ...sh, claims: sh.subject !== undefined ? await this.ledger.claimsOf(sh.subject, ids) : undefined })),
       ]);
       const live = offerable(current, status, undefined, now);
       if (live.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };
-      const { user } = shopper;
-      // A session linked to a user claims as that user (src/api/coupons.ts): its limit is the user's.
-      const claims = shopper.subject !== req.subject && shopper.subject !== undefined ? await this.ledger.claimsOf(shopper.subject, live.map((c) => c.id)) : direct;
-      const available = offerable(live, status, claims, now);
+      const { user, claims } = shopper;
+      const available = live.filter((c) => (claims?.get(c.id) ?? 0) < c.per_user_limit);
       const offers = bestOffers(items, available, { user, now, status, pCvr: req.pCvr }, this.cfg);
       const out = attachCoupons(items, offers, this.cfg, req.debug);
       const attached = out.filter((it) => (it as { coupon?: unknown }).coupon !== undefined).length;

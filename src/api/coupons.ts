@@ -2,10 +2,11 @@ import { Hono, type Context, type Next } from 'hono';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { EventLog } from '../../behavior/event-log.ts';
-import type { BehaviorEvent } from '../../behavior/event.ts';
+import { subjectOf, type BehaviorEvent } from '../../behavior/event.ts';
 import type { StateStore } from '../../behavior/state-store.ts';
 import { CouponSchema, discountFor, isLive, segmentAllowed, shopperSegments, type Coupon } from '../../coupons/coupon.ts';
 import type { ClaimResult, CouponLedger, CouponStatus, RedeemResult } from '../../coupons/ledger.ts';
+import { offerable } from '../../coupons/attach.ts';
 import { loadFeedUser } from '../../retrieval/feed.ts';
 import type { Metrics } from '../metrics.ts';
 import { ApiError, fromZod, readJson } from './errors.ts';
@@ -145,8 +146,15 @@ export function couponRoutes(deps: CouponShopperDeps) {
 
   /** The subject a claim counts against (a linked session's user), and the shopper's segments. */
   const shopper = async (b: { user_id?: string | undefined; session_id?: string | undefined }) => {
-    const { user, subject } = await loadFeedUser(state, b.user_id !== undefined ? `u:${b.user_id}` : `s:${b.session_id!}`);
+    const { user, subject } = await loadFeedUser(state, subjectOf(b));
     return { subject, segments: shopperSegments(user, deps.vipPurchases !== undefined ? { vip_purchases: deps.vipPurchases } : {}) };
+  };
+  /** The coupon, or a 404 counted under the endpoint's outcome metric. */
+  const requireCoupon = async (id: string, outcomes: { inc(labels: { outcome: string }): void }) => {
+    const coupon = await ledger.get(id);
+    if (coupon) return coupon;
+    outcomes.inc({ outcome: 'not_found' });
+    throw notFound(id);
   };
   const who = (b: { user_id?: string | undefined; session_id?: string | undefined }) =>
     b.user_id !== undefined ? { user_id: b.user_id } : { session_id: b.session_id! };
@@ -177,10 +185,7 @@ export function couponRoutes(deps: CouponShopperDeps) {
     const coupons = (await ledger.list()).filter((x) => isLive(x, t) && segmentAllowed(x, segments));
     const ids = coupons.map((x) => x.id);
     const [status, held] = await Promise.all([ledger.status(ids), ledger.claimsOf(subject, ids)]);
-    const open = coupons.filter((x) => {
-      const s = status.get(x.id);
-      return s !== undefined && s.stock_left > 0 && (s.budget_left === null || s.budget_left > 0) && (held.get(x.id) ?? 0) < x.per_user_limit;
-    });
+    const open = offerable(coupons, status, held, t);
     return c.json({
       subject,
       coupons: open.map((x) => ({ ...x, stock_left: status.get(x.id)!.stock_left, claimed: held.get(x.id) ?? 0 })),
@@ -191,11 +196,7 @@ export function couponRoutes(deps: CouponShopperDeps) {
     const id = c.req.param('id');
     const key = idempotencyKey(c);
     const b = parseBody(ShopperSchema, await readJson(c.req));
-    const coupon = await ledger.get(id);
-    if (!coupon) {
-      metrics.couponClaims.inc({ outcome: 'not_found' });
-      throw notFound(id);
-    }
+    const coupon = await requireCoupon(id, metrics.couponClaims);
     const { subject, segments } = await shopper(b);
     // Segments come from behaviour state, not the ledger: checked before claiming, so an
     // ineligible shopper never takes stock.
@@ -215,11 +216,7 @@ export function couponRoutes(deps: CouponShopperDeps) {
     const id = c.req.param('id');
     const key = idempotencyKey(c);
     const b = parseBody(RedeemSchema, await readJson(c.req));
-    const coupon = await ledger.get(id);
-    if (!coupon) {
-      metrics.couponRedemptions.inc({ outcome: 'not_found' });
-      throw notFound(id);
-    }
+    const coupon = await requireCoupon(id, metrics.couponRedemptions);
     const { subject } = await shopper(b);
     const discount = discountFor(coupon, b.order_amount);
     if (discount <= 0) {
