@@ -231,13 +231,15 @@ export class RedisCouponLedger implements CouponLedger {
 
   async status(ids: readonly string[]): Promise<Map<string, CouponStatus>> {
     const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hmget(this.keys.coupon(id), 'def', 'stock', 'claimed', 'redeemed', 'spent', 'budget');
+    // `stock` is written with every definition: its absence means an unknown coupon (the
+    // definition JSON itself is not needed here, and this runs on every search and feed).
+    for (const id of ids) pipe.hmget(this.keys.coupon(id), 'stock', 'claimed', 'redeemed', 'spent', 'budget');
     const res = (await pipe.exec()) ?? [];
     const out = new Map<string, CouponStatus>();
     res.forEach(([err, value], i) => {
       if (err) throw err;
-      const [def, stock, claimed, redeemed, spent, budget] = value as Array<string | null>;
-      if (!def) return;
+      const [stock, claimed, redeemed, spent, budget] = value as Array<string | null>;
+      if (stock === null || stock === undefined) return;
       const spentCents = Number(spent ?? 0);
       out.set(ids[i]!, {
         stock_left: Math.max(0, Number(stock) - Number(claimed ?? 0)),
