@@ -1,4 +1,4 @@
-import { priceBand, type UserState } from '../behavior/user-state.ts';
+import { decayFactor, priceBand, type UserState } from '../behavior/user-state.ts';
 import type { AffinityConfig } from './config.ts';
 
 /**
@@ -78,7 +78,7 @@ export function timeFactor(validUntil: number, now: number, cfg: AffinityConfig)
   const ttl = validUntil - now;
   if (!(ttl > 0)) return 0;
   const usable = cfg.min_ttl_ms > 0 ? Math.min(1, ttl / cfg.min_ttl_ms) : 1;
-  return (1 + cfg.urgency * Math.pow(2, -ttl / cfg.urgency_half_life_ms)) * usable;
+  return (1 + cfg.urgency * decayFactor(ttl, cfg.urgency_half_life_ms)) * usable;
 }
 
 /**

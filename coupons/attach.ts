@@ -119,8 +119,8 @@ export function attachCoupons<T extends CouponPageItem>(items: readonly T[], off
     return next;
   });
   if (cfg.boost > 0) {
-    const position = new Map(items.map((it, i) => [it.id, i]));
-    out.sort((a, b) => b.score - a.score || position.get(a.id)! - position.get(b.id)!);
+    // Array sort is stable: equal scores keep the page's order.
+    out.sort((a, b) => b.score - a.score);
   }
   return out;
 }

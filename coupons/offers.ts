@@ -35,8 +35,6 @@ export interface CouponPage<T> {
 export class CouponOffers {
   private cached: { at: number; coupons: Coupon[] } | undefined;
   private loading: Promise<Coupon[]> | undefined;
-  /** Request time; a simulator replaying event time replaces it. */
-  clock: () => number = Date.now;
 
   constructor(
     private readonly ledger: CouponReader,
@@ -51,7 +49,7 @@ export class CouponOffers {
 
   async apply<T extends CouponPageItem>(items: T[], req: CouponPageRequest): Promise<CouponPage<T>> {
     if (!this.cfg.enabled || items.length === 0) return { items };
-    const now = req.now ?? this.clock();
+    const now = req.now ?? Date.now();
     try {
       const current = (await this.definitions(now)).filter((c) => isLive(c, now));
       if (current.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };

@@ -20,7 +20,7 @@ import { candidatesFor, fusedRanking, routeRanking, scoreRanking, type CaseScore
 
 export const ITEMCF_GRID = { cooc_alpha: [0, 0.25], seeds: [3, 5, 10, 20] };
 /** Fusion settings re-scored on the larger fusion sample. */
-export const FUSION_FINALISTS = 12;
+const FUSION_FINALISTS = 12;
 export const USERVECTOR_GRID = { short_weight: [0, 0.25, 0.5, 0.75, 1] };
 export const FUSION_GRID = {
   uservector: [0, 0.1, 0.25, 0.5, 0.75, 1],
@@ -36,12 +36,12 @@ export interface GridMeans {
 }
 
 /** Adds `objective`: the smaller of the two protocols' ratios to the best single route. */
-export function marginObjective<T extends GridMeans>(rows: readonly T[], bestSingle: GridMeans): Array<T & { objective: number }> {
+function marginObjective<T extends GridMeans>(rows: readonly T[], bestSingle: GridMeans): Array<T & { objective: number }> {
   return rows.map((r) => ({ ...r, objective: Math.min(r.full / bestSingle.full, r.sampled / bestSingle.sampled) }));
 }
 
 /** Adds `objective` to every row: each protocol relative to the grid's best on it. */
-export function withObjective<T extends GridMeans>(rows: readonly T[]): Array<T & { objective: number }> {
+function withObjective<T extends GridMeans>(rows: readonly T[]): Array<T & { objective: number }> {
   const bestFull = Math.max(1e-12, ...rows.map((r) => r.full));
   const bestSampled = Math.max(1e-12, ...rows.map((r) => r.sampled));
   return rows.map((r) => ({ ...r, objective: r.full / bestFull + r.sampled / bestSampled }));
@@ -191,8 +191,9 @@ export async function tuneFeed(
     fusion = gridOn(opts.fusionCases, await listsFor(opts.fusionCases), finalists);
     fusionUsers = opts.fusionCases.length;
   }
-  const f = best(fusion).setting;
-  log(`  fusion: ${JSON.stringify(f)} (validation objective ${best(fusion).objective.toFixed(4)}: ${coarse.length} settings on ${cases.length} users, the best ${fusion.length} of them on ${fusionUsers})`);
+  const top = best(fusion);
+  const f = top.setting;
+  log(`  fusion: ${JSON.stringify(f)} (validation objective ${top.objective.toFixed(4)}: ${coarse.length} settings on ${cases.length} users, the best ${fusion.length} of them on ${fusionUsers})`);
   const chosen = configWith({ ...tuned, rrf_k: f.rrf_k! }, { itemcf: 1, uservector: f.uservector!, trending: f.trending!, category: f.category! });
   return {
     chosen,

@@ -11,6 +11,8 @@ if [[ -x "$PY" ]] && "$PY" -c 'import torch, onnx, numpy' 2>/dev/null; then
 fi
 [[ "$(id -u)" == 0 ]] || { echo "training deps: missing; as root: apt-get install -y python3-torch python3-onnx python3-numpy" >&2; exit 1; }
 export DEBIAN_FRONTEND=noninteractive
+# A fresh image has no package lists: without an update the first install attempt fails.
+apt-get -o DPkg::Lock::Timeout=300 update || true
 for i in 1 2 3; do
   if apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends python3-torch python3-onnx python3-numpy; then break; fi
   echo "training deps: apt-get install failed (attempt $i/3); apt-get update and retry" >&2

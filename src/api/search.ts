@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics.ts';
 import type { CouponOffers } from '../../coupons/offers.ts';
 import { ApiError, fromZod, readJson } from './errors.ts';
 import { couponsOnPage, withCouponDegraded } from './page-coupons.ts';
-import { candidateDepth, orderAndPage, type ResultStages } from './results.ts';
+import { activeStages, candidateDepth, orderAndPage, type ResultStages } from './results.ts';
 
 const MAX_QUERY_CHARS = 999;
 /** Deep paging past this many results is what export jobs are for, not a search box. */
@@ -114,7 +114,8 @@ export function searchRoutes(deps: {
     const depth = candidateDepth(stages, body.page * body.size);
     const query: SearchQuery =
       depth !== undefined
-        ? { q: body.q, size: depth, page: 1, debug: true, ...(body.filters && { filters: body.filters }) }
+        ? // Route scores are the ranker's features; MMR alone needs only the fused order.
+          { q: body.q, size: depth, page: 1, debug: body.debug || activeStages(stages).ranker !== undefined, ...(body.filters && { filters: body.filters }) }
         : { q: body.q, size: body.size, page: body.page, debug: body.debug, ...(body.filters && { filters: body.filters }) };
     const result = await deps.searcher.search(query);
     const subject = body.user_id !== undefined ? `u:${body.user_id}` : body.session_id !== undefined ? `s:${body.session_id}` : undefined;
