@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_VIP_PURCHASES } from './coupon.ts';
 
 const HOUR = 3_600_000;
 
@@ -54,7 +55,7 @@ export const CouponConfigSchema = z
     /** How long coupon definitions are reused before the ledger is asked again (stock, budget and claims: every request). */
     cache_ms: z.number().int().min(0).max(60_000).default(1000),
     /** Purchases that make a shopper `vip` for segment eligibility. */
-    vip_purchases: z.number().int().min(1).default(5),
+    vip_purchases: z.number().int().min(1).default(DEFAULT_VIP_PURCHASES),
     affinity: AffinityConfigSchema.prefault({}),
   })
   .strict();

@@ -6,7 +6,6 @@ import { FeedConfigSchema } from '../retrieval/feed-config.ts';
 import { BehaviorConfigSchema } from '../behavior/config.ts';
 import { RankConfigSchema } from '../ranking/config.ts';
 import { MmrConfigSchema } from '../rerank/config.ts';
-import { DEFAULT_VIP_PURCHASES } from '../coupons/coupon.ts';
 import { CouponConfigSchema } from '../coupons/config.ts';
 
 /** Repository root, so defaults work from any working directory. */
@@ -132,7 +131,6 @@ export const ConfigSchema = z.object({
   couponTargeting: CouponConfigSchema,
   coupons: z.object({
     adminApiKey: z.string().optional(),
-    vipPurchases: z.number().int().min(1),
   }),
   backends: z.object({
     namespace: z.string(),
@@ -217,11 +215,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.SHELF_COUPON_MIN_VALUE !== undefined && { min_value: e.SHELF_COUPON_MIN_VALUE }),
       ...(e.SHELF_COUPON_BOOST !== undefined && { boost: e.SHELF_COUPON_BOOST }),
       ...(e.SHELF_COUPON_CACHE_MS !== undefined && { cache_ms: e.SHELF_COUPON_CACHE_MS }),
-      vip_purchases: e.SHELF_VIP_PURCHASES ?? DEFAULT_VIP_PURCHASES,
+      ...(e.SHELF_VIP_PURCHASES !== undefined && { vip_purchases: e.SHELF_VIP_PURCHASES }),
     }),
     coupons: {
       ...(e.SHELF_ADMIN_API_KEY !== undefined && { adminApiKey: e.SHELF_ADMIN_API_KEY }),
-      vipPurchases: e.SHELF_VIP_PURCHASES ?? DEFAULT_VIP_PURCHASES,
     },
     backends: {
       namespace: e.SHELF_NAMESPACE,

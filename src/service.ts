@@ -113,7 +113,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       logRequests: config.logRequests,
       dependencies,
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
-      coupons: { ledger: coupons, adminKey: config.coupons.adminApiKey, vipPurchases: config.coupons.vipPurchases },
+      coupons: { ledger: coupons, adminKey: config.coupons.adminApiKey, vipPurchases: config.couponTargeting.vip_purchases },
       couponTargeting: config.couponTargeting,
     });
     const ledger = coupons;
