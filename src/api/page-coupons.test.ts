@@ -1,15 +1,14 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServedEntry } from '../../behavior/served-log.ts';
 import { CouponConfigSchema } from '../../coupons/config.ts';
 import { CouponSchema, type CouponInput } from '../../coupons/coupon.ts';
 import type { CouponLedger } from '../../coupons/ledger.ts';
-import { readSqliteLog } from '../../ranking/training-data.ts';
 import { HashEmbedder } from '../../test/helpers/embedders.ts';
 import { tempDir } from '../../test/helpers/catalog.ts';
 import { createApp } from '../app.ts';
 import { loadConfig, ROOT } from '../config.ts';
 import { openService, type Service } from '../service.ts';
+import { servedEntry } from '../../test/helpers/served.ts';
 
 const CATALOG = path.join(ROOT, 'data/demo/catalog.jsonl');
 const HOUR = 3_600_000;
@@ -63,10 +62,7 @@ describe('coupons on /v1/search and /v1/feed (demo catalog, embedded ledger)', (
     const it = body.items.find((i) => i.coupon)!;
     expect(it.coupon!.id).toBe('sports15');
     expect(it.debug).toBeUndefined();
-    await service.served.flush();
-    const entry = [...readSqliteLog(path.join(dataDir, 'behavior', 'served.sqlite'))]
-      .map((raw) => JSON.parse(raw) as ServedEntry)
-      .find((e) => e.request_id === body.request_id)!;
+    const entry = await servedEntry(service, dataDir, body.request_id);
     expect(entry.items.map((i) => i.id)).toEqual(body.items.map((i) => i.id));
     const logged = entry.items.find((i) => i.id === it.id)!;
     expect(logged.coupon).toEqual({ id: 'sports15', discount: it.coupon!.discount, expected_value: it.coupon!.expected_value });
