@@ -58,8 +58,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     behavior = await openBehavior({ dataDir: config.dataDir, backends: config.backends, config: config.behavior });
     coupons = await openCouponLedger({ dataDir: config.dataDir, redisUrl: config.backends.redisUrl, namespace: config.backends.namespace });
     // Start-up refuses to go on while a configured server is unreachable; /readyz reports each.
-    // The ledger shares the behaviour state's Redis, which already reports as `redis`.
-    const dependencies: Dependency[] = [...backend.dependencies(), ...behavior.dependencies()];
+    const dependencies: Dependency[] = [...backend.dependencies(), ...behavior.dependencies(), ...coupons.dependencies()];
     const status = await requireDependencies(dependencies);
     for (const d of status) log(`${d.name}: ${d.detail}`);
     if (opts.catalog) {

@@ -19,9 +19,9 @@ export async function connectRedis(url: string, name: string): Promise<Redis> {
 }
 
 /** `redis` for /readyz and start-up: PING, and the server version from INFO. */
-export function redisDependency(client: Redis, url: string): Dependency {
+export function redisDependency(client: Redis, url: string, name = 'redis'): Dependency {
   return {
-    name: 'redis',
+    name,
     check: async () => {
       await client.ping();
       const version = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown version';

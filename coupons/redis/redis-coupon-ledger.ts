@@ -266,7 +266,8 @@ export class RedisCouponLedger implements CouponLedger {
   }
 
   dependencies(): Dependency[] {
-    return [redisDependency(this.redis, this.opts.url)];
+    // Its own connection to the behaviour state's Redis: checked on its own, named apart.
+    return [redisDependency(this.redis, this.opts.url, 'redis (coupon ledger)')];
   }
 
   async close(): Promise<void> {
