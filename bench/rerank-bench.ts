@@ -8,6 +8,7 @@ import { CouponSchema, type Coupon } from '../coupons/coupon.ts';
 import type { CouponStatus } from '../coupons/ledger.ts';
 import { mulberry32 } from '../eval/rng.ts';
 import { MmrConfigSchema } from '../rerank/config.ts';
+import { filterKey } from '../retrieval/stores.ts';
 import { mmr, type MmrItem } from '../rerank/mmr.ts';
 import { summarize } from './stats.ts';
 
@@ -37,6 +38,9 @@ const BRANDS = ['nike', 'adidas', 'sony', 't-fal', 'lego', 'penguin', '小米', 
  * which are cached (coupon list) or one batched read per request. `iterations` requests after
  * 100 warm-up, cycling through 16 seeded candidate sets.
  */
+/** One category and brand per item, as MMR (keys) and coupon eligibility (names) both see them. */
+const keyed = (category: string, brand: string) => ({ category, brand, categoryKey: filterKey(category), brandKey: filterKey(brand) });
+
 export function runRerankBench(opts: RerankBenchOptions) {
   const n = opts.items ?? 200;
   const dim = opts.dim ?? 128;
@@ -56,10 +60,7 @@ export function runRerankBench(opts: RerankBenchOptions) {
         relevance,
         score: relevance,
         vector,
-        category: CATEGORIES[Math.floor(rnd() * CATEGORIES.length)]!,
-        brand: BRANDS[Math.floor(rnd() * BRANDS.length)]!,
-        categoryKey: CATEGORIES[i % CATEGORIES.length],
-        brandKey: BRANDS[i % BRANDS.length],
+        ...keyed(CATEGORIES[Math.floor(rnd() * CATEGORIES.length)]!, BRANDS[Math.floor(rnd() * BRANDS.length)]!),
         price: 5 + rnd() * 300,
       };
     }),

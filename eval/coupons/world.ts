@@ -1,4 +1,4 @@
-import { buyProb, clickProb, normal, type SimProduct, type SimUser, type World } from '../simulate/world.ts';
+import { buyProb, clickProb, normal, sigmoid, type SimProduct, type SimUser, type World } from '../simulate/world.ts';
 import type { Rng } from '../rng.ts';
 
 /**
@@ -26,7 +26,6 @@ export interface CouponShopper {
   claim: number;
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const logit = (p: number) => Math.log(p / (1 - p));
 
 export function couponShoppers(world: World, rng: Rng): CouponShopper[] {

@@ -90,7 +90,7 @@ export function buildWorld(products: Product[], nUsers: number, seed: number): W
   return { products: sims, byId: new Map(sims.map((s) => [s.product.id, s])), tops, users };
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+export const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 function parts(u: SimUser, p: SimProduct) {
   const cat = u.cats.get(p.top) ?? 0;
