@@ -13,6 +13,8 @@ export interface CouponPageRequest {
   surface: 'search' | 'feed';
   /** `u:<user>` or `s:<session>`; absent: an anonymous search (priors, no claims held). */
   subject?: string | undefined;
+  /** The shopper's state when the caller already loaded it (the feed): `subject` is then the resolved one. */
+  shopper?: { user: UserState | undefined; subject: string } | undefined;
   debug: boolean;
   /** The ranker's post-click conversion per item, when a model served (ranking/apply.ts served entries). */
   pCvr?: ReadonlyMap<string, number> | undefined;
@@ -60,7 +62,7 @@ export class CouponOffers {
       // the state's link.
       const [status, shopper] = await Promise.all([
         this.ledger.status(ids),
-        this.shopper(req.subject).then(async (sh) => ({ ...sh, claims: sh.subject !== undefined ? await this.ledger.claimsOf(sh.subject, ids) : undefined })),
+        (req.shopper ? Promise.resolve(req.shopper) : this.shopper(req.subject)).then(async (sh) => ({ ...sh, claims: sh.subject !== undefined ? await this.ledger.claimsOf(sh.subject, ids) : undefined })),
       ]);
       const live = offerable(current, status, undefined, now);
       if (live.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };

@@ -30,6 +30,8 @@ export interface FeedResult {
   subject: string;
   /** True when the shopper has no history yet (popular items only). */
   cold_start: boolean;
+  /** The state of `subject` the feed was built from, for later stages (not part of the response). */
+  user?: UserState | undefined;
   degraded?: Array<{ route: FeedRoute; reason: string }>;
 }
 
@@ -127,7 +129,7 @@ export async function recommend(
   const pass = compileFilter(filters);
   const page = await firstAccepted(snapshot.text, fused, req.size, (p) => pass(filterPayload(p)));
   const items = page.map(({ hit, product }) => toItem(product, hit, req.debug ? scores.get(hit.id) : undefined));
-  return { items, subject, cold_start: cold, ...(cands.degraded.length > 0 && { degraded: cands.degraded }) };
+  return { items, subject, cold_start: cold, user, ...(cands.degraded.length > 0 && { degraded: cands.degraded }) };
 }
 
 function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedRoute, number>> | undefined): FeedItem {
