@@ -102,6 +102,21 @@ export interface CouponLedger {
 export const toCents = (amount: number): number => Math.round(amount * 100);
 export const fromCents = (cents: number): number => cents / 100;
 
+/** Budget left in currency; null for a coupon without a budget. */
+export const budgetLeft = (budgetCents: number | null, spentCents: number): number | null =>
+  budgetCents === null ? null : fromCents(budgetCents - spentCents);
+
+/** The counters both ledgers keep (money in cents), as `status()` reports them. */
+export function toStatus(c: { stock: number; claimed: number; redeemed: number; spent_cents: number; budget_cents: number | null }): CouponStatus {
+  return {
+    stock_left: Math.max(0, c.stock - c.claimed),
+    claimed: c.claimed,
+    redeemed: c.redeemed,
+    spent: fromCents(c.spent_cents),
+    budget_left: budgetLeft(c.budget_cents, c.spent_cents),
+  };
+}
+
 export const claimId = (couponId: string, n: number): string => `${couponId}#${n}`;
 export const redemptionId = (couponId: string, n: number): string => `${couponId}@${n}`;
 

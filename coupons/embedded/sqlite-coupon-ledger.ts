@@ -4,12 +4,14 @@ import path from 'node:path';
 import type { Dependency } from '../../src/dependencies.ts';
 import { isLive, type Coupon } from '../coupon.ts';
 import {
+  budgetLeft,
   claimId,
   definitionJson,
   fromCents,
   fromDefinition,
   redemptionId,
   toCents,
+  toStatus,
   type ClaimRequest,
   type ClaimResult,
   type CouponLedger,
@@ -137,7 +139,6 @@ export class SqliteCouponLedger implements CouponLedger {
     this.redeemTx = this.db.transaction((r: RedeemRequest): RedeemResult => {
       const c = this.stmts.coupon.get(r.coupon_id);
       if (!c) return { status: 'not_found' };
-      const budgetLeft = (spent: number) => (c.budget_cents === null ? null : fromCents(c.budget_cents - spent));
       const prior = this.stmts.redemptionRecord.get(r.coupon_id, r.idempotency_key);
       if (prior) {
         if (prior.subject !== r.subject) return { status: 'idempotency_conflict' };
@@ -148,17 +149,18 @@ export class SqliteCouponLedger implements CouponLedger {
           budget_left: prior.budget_left_cents === null ? null : fromCents(prior.budget_left_cents),
         };
       }
-      if (!live(c, r.now)) return { status: 'not_active', budget_left: budgetLeft(c.spent_cents) };
+      const leftNow = budgetLeft(c.budget_cents, c.spent_cents);
+      if (!live(c, r.now)) return { status: 'not_active', budget_left: leftNow };
       const holder = this.stmts.holder.get(r.coupon_id, r.subject);
-      if (!holder || holder.claims <= holder.redeemed) return { status: 'not_claimed', budget_left: budgetLeft(c.spent_cents) };
+      if (!holder || holder.claims <= holder.redeemed) return { status: 'not_claimed', budget_left: leftNow };
       const d = toCents(r.discount);
-      if (c.budget_cents !== null && c.spent_cents + d > c.budget_cents) return { status: 'budget_exhausted', budget_left: budgetLeft(c.spent_cents) };
+      if (c.budget_cents !== null && c.spent_cents + d > c.budget_cents) return { status: 'budget_exhausted', budget_left: leftNow };
       const n = c.redeemed + 1;
-      const left = c.budget_cents === null ? null : c.budget_cents - c.spent_cents - d;
+      const leftCents = c.budget_cents === null ? null : c.budget_cents - c.spent_cents - d;
       this.stmts.countRedemption.run(d, r.coupon_id);
       this.stmts.addHolderRedeem.run(r.coupon_id, r.subject);
-      this.stmts.insertRedemption.run(r.coupon_id, r.idempotency_key, r.subject, n, r.now, d, left);
-      return { status: 'redeemed', redemption_id: redemptionId(r.coupon_id, n), discount: fromCents(d), budget_left: left === null ? null : fromCents(left) };
+      this.stmts.insertRedemption.run(r.coupon_id, r.idempotency_key, r.subject, n, r.now, d, leftCents);
+      return { status: 'redeemed', redemption_id: redemptionId(r.coupon_id, n), discount: fromCents(d), budget_left: budgetLeft(c.budget_cents, c.spent_cents + d) };
     });
   }
 
@@ -191,14 +193,7 @@ export class SqliteCouponLedger implements CouponLedger {
     const out = new Map<string, CouponStatus>();
     for (const id of ids) {
       const c = this.stmts.coupon.get(id);
-      if (!c) continue;
-      out.set(id, {
-        stock_left: Math.max(0, c.stock - c.claimed),
-        claimed: c.claimed,
-        redeemed: c.redeemed,
-        spent: fromCents(c.spent_cents),
-        budget_left: c.budget_cents === null ? null : fromCents(c.budget_cents - c.spent_cents),
-      });
+      if (c) out.set(id, toStatus(c));
     }
     return out;
   }

@@ -4,12 +4,14 @@ import { connectRedis, redisDependency } from '../../behavior/redis/redis-connec
 import type { Dependency } from '../../src/dependencies.ts';
 import type { Coupon } from '../coupon.ts';
 import {
+  budgetLeft,
   claimId,
   definitionJson,
   fromCents,
   fromDefinition,
   redemptionId,
   toCents,
+  toStatus,
   type ClaimRequest,
   type ClaimResult,
   type ClaimStatus,
@@ -226,7 +228,7 @@ export class RedisCouponLedger implements CouponLedger {
     if (status === 'not_found') return { status };
     // Refusals carry the cents spent so far; the budget comes from the definition.
     const budget = await this.redis.hget(k.coupon(id), 'budget');
-    return { status, budget_left: budget === null ? null : fromCents(Number(budget) - Number(detail)) };
+    return { status, budget_left: budgetLeft(budget === null ? null : Number(budget), Number(detail)) };
   }
 
   async status(ids: readonly string[]): Promise<Map<string, CouponStatus>> {
@@ -240,14 +242,16 @@ export class RedisCouponLedger implements CouponLedger {
       if (err) throw err;
       const [stock, claimed, redeemed, spent, budget] = value as Array<string | null>;
       if (stock === null || stock === undefined) return;
-      const spentCents = Number(spent ?? 0);
-      out.set(ids[i]!, {
-        stock_left: Math.max(0, Number(stock) - Number(claimed ?? 0)),
-        claimed: Number(claimed ?? 0),
-        redeemed: Number(redeemed ?? 0),
-        spent: fromCents(spentCents),
-        budget_left: budget === null ? null : fromCents(Number(budget) - spentCents),
-      });
+      out.set(
+        ids[i]!,
+        toStatus({
+          stock: Number(stock),
+          claimed: Number(claimed ?? 0),
+          redeemed: Number(redeemed ?? 0),
+          spent_cents: Number(spent ?? 0),
+          budget_cents: budget === null || budget === undefined ? null : Number(budget),
+        }),
+      );
     });
     return out;
   }
