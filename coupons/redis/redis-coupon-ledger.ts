@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { createHash } from 'node:crypto';
 import { connectRedis, redisDependency } from '../../behavior/redis/redis-connect.ts';
 import type { Dependency } from '../../src/dependencies.ts';
 import type { Coupon } from '../coupon.ts';
@@ -70,18 +69,22 @@ redis.call('HSET', KEYS[3], ARGV[1], rec)
 return {'claimed', rec}
 `;
 
-/** KEYS: coupon, holders, redeemers, redemptions. ARGV: idempotency key, subject, now, discount in cents. */
+/**
+ * KEYS: coupon, holders, redeemers, redemptions. ARGV: idempotency key, subject, now, discount in cents.
+ * Refusals return the cents spent and the budget (nil without one), so the budget left needs no
+ * second read.
+ */
 const REDEEM = `${IS_LIVE}
 local c = redis.call('HMGET', KEYS[1], 'active', 'from', 'until', 'budget', 'spent')
 if not c[1] then return {'not_found'} end
 local prior = redis.call('HGET', KEYS[4], ARGV[1])
 if prior then return {'duplicate', prior} end
 local spent = tonumber(c[5] or '0')
-if not live(c[1], c[2], c[3], tonumber(ARGV[3])) then return {'not_active', spent} end
+if not live(c[1], c[2], c[3], tonumber(ARGV[3])) then return {'not_active', spent, c[4]} end
 local held = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
-if held <= tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0') then return {'not_claimed', spent} end
+if held <= tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0') then return {'not_claimed', spent, c[4]} end
 local d = tonumber(ARGV[4])
-if c[4] and spent + d > tonumber(c[4]) then return {'budget_exhausted', spent} end
+if c[4] and spent + d > tonumber(c[4]) then return {'budget_exhausted', spent, c[4]} end
 local n = redis.call('HINCRBY', KEYS[1], 'redeemed', 1)
 spent = redis.call('HINCRBY', KEYS[1], 'spent', d)
 redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
@@ -99,21 +102,31 @@ redis.call('HSET', KEYS[1], 'active', '0')
 return 1
 `;
 
-interface Script {
-  lua: string;
-  sha: string;
+/** The scripts as commands on the ledger's connection, keys first, then ARGV as above. */
+interface LedgerCommands {
+  couponClaim(coupon: string, holders: string, claims: string, key: string, subject: string, now: number): Promise<[ClaimStatus, (string | number)?]>;
+  couponRedeem(
+    coupon: string,
+    holders: string,
+    redeemers: string,
+    redemptions: string,
+    key: string,
+    subject: string,
+    now: number,
+    discountCents: number,
+  ): Promise<[RedeemStatus, (string | number)?, (string | null)?]>;
+  couponDeactivate(coupon: string): Promise<number>;
 }
-const script = (lua: string): Script => ({ lua, sha: createHash('sha1').update(lua).digest('hex') });
-const SCRIPTS = { claim: script(CLAIM), redeem: script(REDEEM), deactivate: script(DEACTIVATE) };
 
-/** EVALSHA, loading the script with EVAL when the server does not have it (first use, restart, SCRIPT FLUSH). */
-async function run(redis: Redis, s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
-  try {
-    return await redis.evalsha(s.sha, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (!(err as Error).message.startsWith('NOSCRIPT')) throw err;
-    return redis.eval(s.lua, keys.length, ...keys, ...args);
-  }
+/**
+ * ioredis sends these as EVALSHA and reloads a script the server lost (restart, SCRIPT FLUSH)
+ * on NOSCRIPT by itself.
+ */
+function withScripts(redis: Redis): Redis & LedgerCommands {
+  redis.defineCommand('couponClaim', { numberOfKeys: 3, lua: CLAIM });
+  redis.defineCommand('couponRedeem', { numberOfKeys: 4, lua: REDEEM });
+  redis.defineCommand('couponDeactivate', { numberOfKeys: 1, lua: DEACTIVATE });
+  return redis as Redis & LedgerCommands;
 }
 
 /** Splits "n|x|left|subject". */
@@ -133,14 +146,14 @@ export class RedisCouponLedger implements CouponLedger {
   private readonly keys;
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis & LedgerCommands,
     private readonly opts: RedisCouponLedgerOptions,
   ) {
     this.keys = couponKeys(opts.namespace);
   }
 
   static async open(opts: RedisCouponLedgerOptions): Promise<RedisCouponLedger> {
-    return new RedisCouponLedger(await connectRedis(opts.url, 'coupons'), opts);
+    return new RedisCouponLedger(withScripts(await connectRedis(opts.url, 'coupons')), opts);
   }
 
   async define(c: Coupon): Promise<'created' | 'updated'> {
@@ -188,20 +201,17 @@ export class RedisCouponLedger implements CouponLedger {
   }
 
   async deactivate(id: string): Promise<boolean> {
-    return (await run(this.redis, SCRIPTS.deactivate, [this.keys.coupon(id)], [])) === 1;
+    return (await this.redis.couponDeactivate(this.keys.coupon(id))) === 1;
   }
 
   async claim(r: ClaimRequest): Promise<ClaimResult> {
     const k = this.keys;
-    const [status, detail] = (await run(this.redis, SCRIPTS.claim, [k.coupon(r.coupon_id), k.holders(r.coupon_id), k.claims(r.coupon_id)], [
-      r.idempotency_key,
-      r.subject,
-      r.now,
-    ])) as [ClaimStatus, string | number | undefined];
+    const id = r.coupon_id;
+    const [status, detail] = await this.redis.couponClaim(k.coupon(id), k.holders(id), k.claims(id), r.idempotency_key, r.subject, r.now);
     if (status === 'claimed' || status === 'duplicate') {
       const rec = parseRecord(String(detail));
       if (rec.subject !== r.subject) return { status: 'idempotency_conflict' };
-      return { status, claim_id: claimId(r.coupon_id, rec.n), claimed_at: rec.x, stock_left: Number(rec.left) };
+      return { status, claim_id: claimId(id, rec.n), claimed_at: rec.x, stock_left: Number(rec.left) };
     }
     return detail === undefined ? { status } : { status, stock_left: Number(detail) };
   }
@@ -209,12 +219,16 @@ export class RedisCouponLedger implements CouponLedger {
   async redeem(r: RedeemRequest): Promise<RedeemResult> {
     const k = this.keys;
     const id = r.coupon_id;
-    const [status, detail] = (await run(this.redis, SCRIPTS.redeem, [k.coupon(id), k.holders(id), k.redeemers(id), k.redemptions(id)], [
+    const [status, detail, budget] = await this.redis.couponRedeem(
+      k.coupon(id),
+      k.holders(id),
+      k.redeemers(id),
+      k.redemptions(id),
       r.idempotency_key,
       r.subject,
       r.now,
       toCents(r.discount),
-    ])) as [RedeemStatus, string | number | undefined];
+    );
     if (status === 'redeemed' || status === 'duplicate') {
       const rec = parseRecord(String(detail));
       if (rec.subject !== r.subject) return { status: 'idempotency_conflict' };
@@ -226,9 +240,7 @@ export class RedisCouponLedger implements CouponLedger {
       };
     }
     if (status === 'not_found') return { status };
-    // Refusals carry the cents spent so far; the budget comes from the definition.
-    const budget = await this.redis.hget(k.coupon(id), 'budget');
-    return { status, budget_left: budgetLeft(budget === null ? null : Number(budget), Number(detail)) };
+    return { status, budget_left: budgetLeft(budget === null || budget === undefined ? null : Number(budget), Number(detail)) };
   }
 
   async status(ids: readonly string[]): Promise<Map<string, CouponStatus>> {
