@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Timestamp } from '../behavior/event.ts';
 import type { UserState } from '../behavior/user-state.ts';
-import { filterKey } from '../retrieval/stores.ts';
+import { filterKey, underCategory } from '../retrieval/stores.ts';
 
 /**
  * A coupon definition, as an admin PUTs it and as the ledger stores it. Stock, claims and the
@@ -105,7 +105,7 @@ export function discountFor(coupon: Coupon, spend: number): number {
 }
 
 interface CompiledEligibility {
-  categories: Array<{ exact: string; prefix: string }>;
+  categories: Array<(categoryKey: string | undefined) => boolean>;
   brands: Set<string>;
 }
 
@@ -116,11 +116,8 @@ function compile(c: Coupon): CompiledEligibility {
   let out = compiled.get(c);
   if (!out) {
     out = {
-      // Same normalisation as a category filter (retrieval/stores.ts compileFilter).
-      categories: c.eligibility.categories.map((cat) => {
-        const exact = filterKey(cat).replace(/^\/+|\/+$/g, '');
-        return { exact, prefix: exact + '/' };
-      }),
+      // The search category filter's own test, so a coupon's category means what a filter does.
+      categories: c.eligibility.categories.map((cat) => underCategory(cat)),
       brands: new Set(c.eligibility.brands.map(filterKey)),
     };
     compiled.set(c, out);
@@ -144,10 +141,7 @@ export function isEligible(
   if (!isLive(coupon, now)) return false;
   if (!segmentAllowed(coupon, segments)) return false;
   const e = compile(coupon);
-  if (e.categories.length > 0) {
-    const key = item.categoryKey;
-    if (key === undefined || !e.categories.some((c) => key === c.exact || key.startsWith(c.prefix))) return false;
-  }
+  if (e.categories.length > 0 && !e.categories.some((under) => under(item.categoryKey))) return false;
   if (e.brands.size > 0 && (item.brandKey === undefined || !e.brands.has(item.brandKey))) return false;
   if (coupon.min_spend !== undefined && (item.price === undefined || item.price < coupon.min_spend)) return false;
   return true;

@@ -80,17 +80,27 @@ export function filterPayload(p: Pick<Product, 'category' | 'brand' | 'price' | 
 }
 
 /**
+ * "A category key is under this category path": the path itself or anything below it, so
+ * "Sports" covers "sports/footwear" but not "sportswear". Normalised once: the returned test
+ * runs per point or per item.
+ */
+export function underCategory(path: string): (categoryKey: string | undefined) => boolean {
+  const cat = filterKey(path).replace(/^\/+|\/+$/g, '');
+  const below = cat + '/';
+  return (key) => key !== undefined && (key === cat || key.startsWith(below));
+}
+
+/**
  * The reference filter semantics every store must match, compiled once per query so that a
  * scan over every point does no string normalisation.
  */
 export function compileFilter(f: Filters | undefined): (p: FilterPayload) => boolean {
   if (!f) return () => true;
-  const cat = f.category !== undefined ? filterKey(f.category).replace(/^\/+|\/+$/g, '') : undefined;
-  const catPrefix = cat !== undefined ? cat + '/' : undefined;
+  const inCategory = f.category !== undefined ? underCategory(f.category) : undefined;
   const brand = f.brand !== undefined ? filterKey(f.brand) : undefined;
   const { price_min, price_max, in_stock } = f;
   return (p) => {
-    if (cat !== undefined && (p.categoryKey === undefined || (p.categoryKey !== cat && !p.categoryKey.startsWith(catPrefix!)))) return false;
+    if (inCategory && !inCategory(p.categoryKey)) return false;
     if (brand !== undefined && p.brandKey !== brand) return false;
     if (price_min !== undefined && (p.price === undefined || p.price < price_min)) return false;
     if (price_max !== undefined && (p.price === undefined || p.price > price_max)) return false;
