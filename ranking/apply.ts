@@ -1,4 +1,5 @@
 import type { ServedEntry } from '../behavior/served-log.ts';
+import type { UserState } from '../behavior/user-state.ts';
 import type { FeedItem } from '../retrieval/feed.ts';
 import type { Searcher } from '../retrieval/searcher.ts';
 import { filterKey } from '../retrieval/stores.ts';
@@ -76,13 +77,13 @@ export function fusionOrder<T>(fused: readonly T[]): Array<Ordered<T>> {
  */
 export async function rankOrder<T extends SearchItem>(
   ranker: Ranker,
-  req: { surface: Surface; subject?: string | undefined },
+  req: { surface: Surface; subject?: string | undefined; shopper?: { user: UserState | undefined } | undefined },
   fused: readonly T[],
   toCandidate: (item: T, position: number) => Candidate,
 ): Promise<{ order: Array<Ordered<T>>; debug: RankDebug }> {
   const window = ranker.config.window;
   const head = fused.slice(0, window);
-  const outcome = await ranker.rank({ surface: req.surface, subject: req.subject }, head.map(toCandidate));
+  const outcome = await ranker.rank({ surface: req.surface, subject: req.subject, shopper: req.shopper }, head.map(toCandidate));
   const byId = new Map(head.map((it) => [it.id, it]));
   const order: Array<Ordered<T>> = [
     ...outcome.items.map((r) => ({ item: byId.get(r.candidate.id)!, fusion_position: r.candidate.fusion_position, r })),

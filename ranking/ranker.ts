@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import client from 'prom-client';
 import type { StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
+import { loadFeedUser } from '../retrieval/feed.ts';
 import type { RankConfig } from './config.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, featurizeInto, type Surface } from './features.ts';
 import { rawInputs, userContext, type Candidate } from './inputs.ts';
@@ -190,11 +191,20 @@ export class Ranker {
   }
 
   /**
-   * Orders `candidates` (fusion order in, best first out). `user` may be passed when the caller
-   * already read it; else it is read from the state store by `subject`.
+   * The state rank() reads for `subject` (a linked session reads its user's) and the subject it
+   * resolves to; undefined without a state store. A request that needs it in later stages too
+   * (coupons) reads it here once and passes it to rank() as `shopper`.
+   */
+  async shopper(subject: string): Promise<{ user: UserState | undefined; subject: string } | undefined> {
+    return this.deps.state ? loadFeedUser(this.deps.state, subject) : undefined;
+  }
+
+  /**
+   * Orders `candidates` (fusion order in, best first out). The shopper's state is `shopper.user`
+   * when the caller already read it (even undefined: no state), else read by `subject`.
    */
   async rank(
-    req: { surface: Surface; now?: number; subject?: string | undefined; user?: UserState | undefined },
+    req: { surface: Surface; now?: number; subject?: string | undefined; shopper?: { user: UserState | undefined } | undefined },
     candidates: readonly Candidate[],
   ): Promise<RankOutcome> {
     const t0 = performance.now();
@@ -203,7 +213,7 @@ export class Ranker {
     const state = this.deps.state;
     const ids = candidates.map((c) => c.id);
     const [user, counts, updated] = await Promise.all([
-      req.user !== undefined || req.subject === undefined || !state ? Promise.resolve(req.user) : state.getUsers([req.subject]).then((m) => resolveLinked(state, m.get(req.subject!))),
+      req.shopper ? Promise.resolve(req.shopper.user) : req.subject !== undefined ? this.shopper(req.subject).then((s) => s?.user) : Promise.resolve(undefined),
       state && ids.length > 0 ? state.itemCounts(ids) : Promise.resolve(new Map<string, number>()),
       this.deps.updatedAt && ids.length > 0 ? this.deps.updatedAt(ids) : Promise.resolve(new Map<string, number>()),
     ]);
@@ -275,9 +285,4 @@ export class Ranker {
 /** Best score first; ties keep fusion order. */
 function sortStable(items: RankedCandidate[]): void {
   items.sort((a, b) => b.score - a.score || a.candidate.fusion_position - b.candidate.fusion_position);
-}
-
-async function resolveLinked(state: StateStore, s: UserState | undefined): Promise<UserState | undefined> {
-  if (s?.linked_to === undefined) return s;
-  return (await state.getUsers([s.linked_to])).get(s.linked_to);
 }

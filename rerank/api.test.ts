@@ -166,6 +166,31 @@ describe('MMR on /v1/search and /v1/feed (demo catalog)', () => {
     });
   });
 
+  it('a page past the head is served without MMR work unless debug asks for it, and is the same page either way', async () => {
+    await withService({ SHELF_MMR_SEARCH_LAMBDA: '0.5' }, async (s) => {
+      let reads = 0;
+      const counting: Searcher = Object.create(s.searcher, {
+        withSnapshot: {
+          value: <T>(fn: (snap: Parameters<Parameters<Searcher['withSnapshot']>[0]>[0]) => Promise<T>) =>
+            s.searcher.withSnapshot((snap) =>
+              fn(snap && Object.assign(Object.create(snap), { vectors: { ...snap.vectors, vectorsOf: (ids: readonly string[]) => (reads++, snap.vectors!.vectorsOf!(ids)) } })),
+            ),
+        },
+      });
+      const app = createApp({ searcher: counting, embedder, ranker: s.ranker, mmr: loadConfig({ SHELF_MMR_SEARCH_LAMBDA: '0.5' }).mmr });
+      // top_n 30 (under the ranking window): page 4 of 10 starts at the head's end.
+      const plain = await get(app, '/v1/search?q=headphones&size=10&page=4&user_id=mia');
+      expect(plain.items.length).toBe(10);
+      expect(reads).toBe(0);
+      const debug = await get(app, '/v1/search?q=headphones&size=10&page=4&user_id=mia&debug=true');
+      expect(reads).toBe(1);
+      expect(debug.debug!.mmr).toMatchObject({ enabled: true, top_n: 30, similarity: 'embeddings' });
+      expect(debug.items.map((it) => it.id)).toEqual(plain.items.map((it) => it.id));
+      await get(app, '/v1/search?q=headphones&size=10&page=3&user_id=mia');
+      expect(reads).toBe(2);
+    });
+  });
+
   it('without product vectors it falls back to category/brand penalties, says so in debug and /metrics, and still answers', async () => {
     await withService({ SHELF_MMR_SEARCH_LAMBDA: '0.5' }, async (s) => {
       const broken: Searcher = Object.create(s.searcher, {

@@ -44,21 +44,30 @@ export interface MmrDebug {
 
 export type Diversified<T> = Ordered<T> & { mmr?: MmrPlacement | undefined };
 
+/**
+ * How many ranked items MMR reorders (before capping by the candidates there are): top_n, but
+ * never past the ranking window, beyond which scores are fusion scores on another scale.
+ * Everything past it keeps its order, so callers size their fetch and skip pages by it.
+ */
+export function mmrHead(cfg: Pick<MmrSurfaceConfig, 'top_n'>, rankWindow: number | undefined): number {
+  return Math.min(cfg.top_n, rankWindow ?? Infinity);
+}
+
 export interface DiversifyContext {
   vectors: VectorLoader;
   /** Caps hold per page of this size. */
   pageSize: number;
   /** End of the page shown: MMR fills slots up to here (see MmrOptions.depth). Default: the head. */
   depth?: number | undefined;
-  /** Ranker window when ranking is on: beyond it scores are fusion scores on another scale. */
-  maxDepth?: number | undefined;
+  /** Ranker window when ranking is on (see mmrHead). */
+  rankWindow?: number | undefined;
   /** Called when vectors could not be read (metrics). */
   onVectorsUnavailable?: ((reason: 'no_vector_store' | 'error') => void) | undefined;
 }
 
 export async function diversify<T extends SearchItem>(order: ReadonlyArray<Ordered<T>>, cfg: MmrSurfaceConfig, ctx: DiversifyContext): Promise<{ order: Array<Diversified<T>>; debug: MmrDebug }> {
   const t0 = performance.now();
-  const n = Math.min(cfg.top_n, ctx.maxDepth ?? Infinity, order.length);
+  const n = Math.min(mmrHead(cfg, ctx.rankWindow), order.length);
   const head = order.slice(0, n);
   let vectors = new Map<string, Float32Array>();
   let reason: string | undefined;

@@ -9,7 +9,7 @@ import type { ClaimResult, CouponLedger, CouponStatus, RedeemResult } from '../.
 import { offerable } from '../../coupons/attach.ts';
 import { loadFeedUser } from '../../retrieval/feed.ts';
 import type { Metrics } from '../metrics.ts';
-import { ApiError, fromZod, readJson } from './errors.ts';
+import { ApiError, fromZod, parseObject, readJson, requireSubject } from './errors.ts';
 
 export interface CouponApiDeps {
   ledger: CouponLedger;
@@ -98,15 +98,6 @@ const RedeemSchema = ShopperSchema.extend({
   order_id: idString,
 }).strict();
 
-function parseBody<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> & { user_id?: string | undefined; session_id?: string | undefined } {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, 'invalid_body', 'the request body must be a JSON object');
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw fromZod(parsed.error);
-  const b = parsed.data as { user_id?: string; session_id?: string };
-  if (b.user_id === undefined && b.session_id === undefined) throw new ApiError(400, 'missing_subject', 'one of user_id or session_id is required', 'user_id');
-  return parsed.data as z.output<T> & typeof b;
-}
-
 function idempotencyKey(c: Context): string {
   const key = c.req.header('Idempotency-Key')?.trim();
   if (!key) throw new ApiError(400, 'missing_idempotency_key', 'an Idempotency-Key header is required (any unique string per attempted claim, reused on retries)', 'Idempotency-Key');
@@ -179,7 +170,7 @@ export function couponRoutes(deps: CouponShopperDeps) {
 
   app.get('/', async (c) => {
     const q = c.req.query();
-    const b = parseBody(ShopperSchema, q);
+    const b = requireSubject(parseObject(ShopperSchema, q));
     const { subject, segments } = await shopper(b);
     const t = now();
     const coupons = (await ledger.list()).filter((x) => isLive(x, t) && segmentAllowed(x, segments));
@@ -195,7 +186,7 @@ export function couponRoutes(deps: CouponShopperDeps) {
   app.post('/:id/claim', async (c) => {
     const id = c.req.param('id');
     const key = idempotencyKey(c);
-    const b = parseBody(ShopperSchema, await readJson(c.req));
+    const b = requireSubject(parseObject(ShopperSchema, await readJson(c.req)));
     const coupon = await requireCoupon(id, metrics.couponClaims);
     const { subject, segments } = await shopper(b);
     // Segments come from behaviour state, not the ledger: checked before claiming, so an
@@ -215,7 +206,7 @@ export function couponRoutes(deps: CouponShopperDeps) {
   app.post('/:id/redeem', async (c) => {
     const id = c.req.param('id');
     const key = idempotencyKey(c);
-    const b = parseBody(RedeemSchema, await readJson(c.req));
+    const b = requireSubject(parseObject(RedeemSchema, await readJson(c.req)));
     const coupon = await requireCoupon(id, metrics.couponRedemptions);
     const { subject } = await shopper(b);
     const discount = discountFor(coupon, b.order_amount);

@@ -45,3 +45,20 @@ export async function readJson(req: HonoRequest): Promise<unknown> {
     throw new ApiError(400, 'invalid_json', 'the request body is not valid JSON');
   }
 }
+
+/**
+ * `raw` (a JSON body, or a GET's query folded into one) parsed by `schema`, or the 400 every
+ * endpoint gives: `invalid_body` when it is not an object, else the first zod issue.
+ */
+export function parseObject<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, 'invalid_body', 'the request body must be a JSON object');
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw fromZod(parsed.error);
+  return parsed.data;
+}
+
+/** For endpoints about one shopper (feed, coupons): the schema leaves both ids optional, one is required. */
+export function requireSubject<B extends { user_id?: string | undefined; session_id?: string | undefined }>(b: B): B {
+  if (b.user_id === undefined && b.session_id === undefined) throw new ApiError(400, 'missing_subject', 'one of user_id or session_id is required', 'user_id');
+  return b;
+}

@@ -12,7 +12,7 @@ import { snapshotVectors } from '../../rerank/apply.ts';
 import type { MmrSurfaceConfig } from '../../rerank/config.ts';
 import type { Ranker } from '../../ranking/ranker.ts';
 import type { CouponOffers } from '../../coupons/offers.ts';
-import { ApiError, fromZod, readJson } from './errors.ts';
+import { ApiError, parseObject, readJson, requireSubject } from './errors.ts';
 import { couponsOnPage, withCouponDegraded } from './page-coupons.ts';
 import { activeStages, candidateDepth, orderAndPage, type ResultStages } from './results.ts';
 
@@ -45,14 +45,7 @@ export interface FeedDeps {
   coupons?: CouponOffers | undefined;
 }
 
-function validate(raw: unknown): FeedBody {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, 'invalid_body', 'the request body must be a JSON object');
-  const parsed = FeedBodySchema.safeParse(raw);
-  if (!parsed.success) throw fromZod(parsed.error);
-  const b = parsed.data;
-  if (b.user_id === undefined && b.session_id === undefined) throw new ApiError(400, 'missing_subject', 'one of user_id or session_id is required', 'user_id');
-  return b;
-}
+const validate = (raw: unknown): FeedBody => requireSubject(parseObject(FeedBodySchema, raw));
 
 /** GET carries the same fields flat: category and product_id are the context, exclude is comma-separated. */
 function fromQuery(q: Record<string, string>): FeedBody {
@@ -98,7 +91,7 @@ export function feedRoutes(deps: FeedDeps) {
     const result: FeedResult = await deps.searcher.withSnapshot((snap) =>
       recommend(snap, deps.state, { subject, size: depth ?? b.size, context: b.context, exclude: b.exclude, debug: b.debug || ranked, ...(deps.ranker && { now: deps.ranker.clock() }) }, deps.feed, deps.behavior),
     );
-    const page = depth !== undefined ? await orderAndPage(stages, { surface: 'feed', subject: result.subject, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate) : undefined;
+    const page = depth !== undefined ? await orderAndPage(stages, { surface: 'feed', subject: result.subject, shopper: { user: result.user }, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate) : undefined;
     if (page) result.items = page.items;
     // Coupons go on the final page: order and positions are settled, nothing is returned yet.
     const coupons = await couponsOnPage(deps.coupons, { surface: 'feed', subject: result.subject, shopper: { user: result.user, subject: result.subject }, debug: b.debug, from: 0 }, result.items, page?.served);

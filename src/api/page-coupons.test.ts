@@ -83,6 +83,23 @@ describe('coupons on /v1/search and /v1/feed (demo catalog, embedded ledger)', (
     await service.coupons.deactivate('everything5');
   });
 
+  it('search and feed read the shopper state once per request, for the ranker and the coupon stage', async () => {
+    const state = service.behavior.state;
+    const getUsers = state.getUsers.bind(state);
+    const reads: string[] = [];
+    state.getUsers = async (ids) => (reads.push(...ids), getUsers(ids));
+    try {
+      const body = await search('running shoes', '&user_id=anna');
+      expect(body.items.some((i) => i.coupon)).toBe(true);
+      expect(reads.filter((id) => id === 'u:anna')).toEqual(['u:anna']);
+      reads.length = 0;
+      await service.app.request('/v1/feed?user_id=anna&size=10');
+      expect(reads.filter((id) => id === 'u:anna')).toEqual(['u:anna']);
+    } finally {
+      state.getUsers = getUsers;
+    }
+  });
+
   it('a failing ledger serves the results without coupons and says so', async () => {
     const broken = { list: async () => Promise.reject(new Error('ledger unreachable')), status: async () => new Map(), claimsOf: async () => new Map() } as unknown as CouponLedger;
     const app = createApp({ searcher: service.searcher, embedder: new HashEmbedder(), coupons: { ledger: broken }, couponTargeting: CouponConfigSchema.parse({}) });

@@ -1,9 +1,10 @@
 import type { ServedEntry } from '../../behavior/served-log.ts';
+import type { UserState } from '../../behavior/user-state.ts';
 import { fusionOrder, presentPage, rankOrder, type RankDebug } from '../../ranking/apply.ts';
 import type { Surface } from '../../ranking/features.ts';
 import type { Candidate } from '../../ranking/inputs.ts';
 import type { Ranker } from '../../ranking/ranker.ts';
-import { diversify, mmrItemDebug, type Diversified, type MmrDebug, type VectorLoader } from '../../rerank/apply.ts';
+import { diversify, mmrHead, mmrItemDebug, type Diversified, type MmrDebug, type VectorLoader } from '../../rerank/apply.ts';
 import type { MmrSurfaceConfig } from '../../rerank/config.ts';
 import type { SearchItem } from '../../retrieval/types.ts';
 import type { Metrics } from '../metrics.ts';
@@ -29,6 +30,7 @@ export interface ResultPage<T> {
   items: T[];
   served: ServedEntry['items'];
   ranking?: RankDebug | undefined;
+  /** Undefined when MMR is on but was skipped (a page past its head, without debug). */
   mmr?: MmrDebug | undefined;
 }
 
@@ -39,19 +41,19 @@ export function activeStages(s: Pick<ResultStages, 'ranker' | 'mmr'>): { ranker:
 
 /**
  * How many fused candidates the stages need to see for a page ending at `pageEnd`: the ranking
- * window, or MMR's top_n when ranking is off (with ranking on, MMR reorders within the window).
- * Undefined when neither stage is on (retrieval pages by itself).
+ * window and the MMR head (which lies within the window when ranking is on). Undefined when
+ * neither stage is on (retrieval pages by itself).
  */
 export function candidateDepth(s: Pick<ResultStages, 'ranker' | 'mmr'>, pageEnd: number): number | undefined {
   const { ranker, mmr } = activeStages(s);
-  if (ranker) return Math.max(ranker.config.window, pageEnd);
-  if (mmr) return Math.max(mmr.top_n, pageEnd);
-  return undefined;
+  if (!ranker && !mmr) return undefined;
+  const window = ranker?.config.window;
+  return Math.max(window ?? 0, mmr ? mmrHead(mmr, window) : 0, pageEnd);
 }
 
 export async function orderAndPage<T extends SearchItem>(
   stages: ResultStages,
-  req: { surface: Surface; subject?: string | undefined; debug: boolean; from: number; to: number },
+  req: { surface: Surface; subject?: string | undefined; shopper?: { user: UserState | undefined } | undefined; debug: boolean; from: number; to: number },
   fused: readonly T[],
   toCandidate: (item: T, position: number) => Candidate,
 ): Promise<ResultPage<T>> {
@@ -59,12 +61,14 @@ export async function orderAndPage<T extends SearchItem>(
   const ranked = ranker ? await rankOrder(ranker, req, fused, toCandidate) : undefined;
   let order: Array<Diversified<T>> = ranked?.order ?? fusionOrder(fused);
   let mmrDebug: MmrDebug | undefined;
-  if (mmr) {
+  // A page starting past the head is the same with or without MMR (it only reorders the head):
+  // skip the vector read and the picks unless debug is there to report them.
+  if (mmr && (req.debug || req.from < mmrHead(mmr, ranker?.config.window))) {
     const d = await diversify(order, mmr, {
       vectors: stages.vectors,
       pageSize: req.to - req.from,
       depth: req.to,
-      maxDepth: ranker?.config.window,
+      rankWindow: ranker?.config.window,
       onVectorsUnavailable: (reason) => stages.metrics.mmrVectorsUnavailable.inc({ surface: req.surface, reason }),
     });
     order = d.order;
@@ -74,5 +78,5 @@ export async function orderAndPage<T extends SearchItem>(
     if (!o.mmr || o.mmr.relevance === undefined) return undefined;
     return { debug: mmrItemDebug(o.mmr), served: { rank_position: o.mmr.position_before } };
   });
-  return { ...page, ranking: ranked?.debug, mmr: mmrDebug ?? { enabled: false } };
+  return { ...page, ranking: ranked?.debug, mmr: mmr ? mmrDebug : { enabled: false } };
 }

@@ -9,7 +9,7 @@ import { snapshotVectors } from '../../rerank/apply.ts';
 import type { MmrSurfaceConfig } from '../../rerank/config.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CouponOffers } from '../../coupons/offers.ts';
-import { ApiError, fromZod, readJson } from './errors.ts';
+import { ApiError, parseObject, readJson } from './errors.ts';
 import { couponsOnPage, withCouponDegraded } from './page-coupons.ts';
 import { activeStages, candidateDepth, orderAndPage, type ResultStages } from './results.ts';
 
@@ -74,17 +74,14 @@ export function parseSearchParams(params: Record<string, string>): SearchBody {
 }
 
 export function validateBody(raw: unknown): SearchBody {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ApiError(400, 'invalid_body', 'the request body must be a JSON object');
-  }
-  const parsed = SearchBodySchema.safeParse(raw);
-  if (!parsed.success) {
-    const err = fromZod(parsed.error);
+  let b: SearchBody;
+  try {
+    b = parseObject(SearchBodySchema, raw);
+  } catch (err) {
     // Keep the documented code for the most common mistake.
-    if (err.field === 'q' && err.code === 'invalid_parameter') throw new ApiError(400, 'invalid_query', err.message, 'q');
+    if (err instanceof ApiError && err.field === 'q' && err.code === 'invalid_parameter') throw new ApiError(400, 'invalid_query', err.message, 'q');
     throw err;
   }
-  const b = parsed.data;
   const f = b.filters;
   if (f?.price_min !== undefined && f.price_max !== undefined && f.price_min > f.price_max) {
     throw new ApiError(400, 'invalid_parameter', 'filters.price_min must not exceed filters.price_max', 'filters.price_min');
@@ -112,17 +109,19 @@ export function searchRoutes(deps: {
     const from = (body.page - 1) * body.size;
     // Ranking and diversity reorder the first fused candidates: fetch them all, with route scores.
     const depth = candidateDepth(stages, body.page * body.size);
+    const ranker = activeStages(stages).ranker;
     const query: SearchQuery =
       depth !== undefined
         ? // Route scores are the ranker's features; MMR alone needs only the fused order.
-          { q: body.q, size: depth, page: 1, debug: body.debug || activeStages(stages).ranker !== undefined, ...(body.filters && { filters: body.filters }) }
+          { q: body.q, size: depth, page: 1, debug: body.debug || ranker !== undefined, ...(body.filters && { filters: body.filters }) }
         : { q: body.q, size: body.size, page: body.page, debug: body.debug, ...(body.filters && { filters: body.filters }) };
-    const result = await deps.searcher.search(query);
     const subject = body.user_id !== undefined ? `u:${body.user_id}` : body.session_id !== undefined ? `s:${body.session_id}` : undefined;
-    const page = depth !== undefined ? await orderAndPage(stages, { surface: 'search', subject, debug: body.debug, from, to: from + body.size }, result.items, searchCandidate) : undefined;
+    // The ranker reads the shopper's state anyway: read it once, beside retrieval, for it and the coupon stage.
+    const [result, shopper] = await Promise.all([deps.searcher.search(query), ranker && subject !== undefined ? ranker.shopper(subject) : undefined]);
+    const page = depth !== undefined ? await orderAndPage(stages, { surface: 'search', subject, shopper, debug: body.debug, from, to: from + body.size }, result.items, searchCandidate) : undefined;
     if (page) result.items = page.items;
     // Coupons go on the final page: order and positions are settled, nothing is returned yet.
-    const coupons = await couponsOnPage(deps.coupons, { surface: 'search', subject, debug: body.debug, from }, result.items, page?.served);
+    const coupons = await couponsOnPage(deps.coupons, { surface: 'search', subject: shopper?.subject ?? subject, shopper, debug: body.debug, from }, result.items, page?.served);
     result.items = coupons.items;
     const degraded = withCouponDegraded(result.degraded, coupons);
     const tookMs = performance.now() - t0;
