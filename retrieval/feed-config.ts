@@ -26,6 +26,16 @@ export const FeedConfigSchema = z
     seeds: z.number().int().min(1).max(100).default(10),
     /** Co-occurrence is divided by count^alpha so that best-sellers do not co-occur with everything. */
     cooc_alpha: z.number().min(0).max(1).default(0.5),
+    /**
+     * Confidence gate. Item-CF is the best predictor of the very next item when the shopper's
+     * recent items co-occur strongly with something (many shoppers made that step); there the
+     * other routes mostly push item-CF's right answers down. When the best item-CF candidate's
+     * score (in item-CF's units: weighted co-occurrence, see `cooc_alpha`) reaches
+     * `itemcf_confident_score`, the other routes' weights are multiplied by
+     * `itemcf_confident_scale`. 0 disables the gate.
+     */
+    itemcf_confident_score: z.number().nonnegative().default(0),
+    itemcf_confident_scale: z.number().min(0).max(1).default(1),
     /** Share of the short-term (this visit) vector in the user vector. */
     short_weight: z.number().min(0).max(1).default(0.7),
     /** Items among the shopper's last N impressions are left out; 0 disables. */

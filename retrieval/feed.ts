@@ -88,14 +88,23 @@ export async function feedCandidates(
   return { lists, excluded, degraded };
 }
 
-/** Weighted RRF of the route lists, excluded items removed. */
+/** Weighted RRF of the route lists, excluded items removed; the item-CF confidence gate applied. */
 export function fuseFeed(c: Pick<FeedCandidates, 'lists' | 'excluded'>, cfg: FeedConfig): FusedHit[] {
+  const others = itemCfConfident(c, cfg) ? cfg.itemcf_confident_scale : 1;
   const lists: RankedList[] = [];
   for (const [route, hits] of Object.entries(c.lists) as Array<[FeedRoute, RouteHit[]]>) {
     const ids = hits.map((h) => h.id).filter((id) => !c.excluded.has(id));
-    if (ids.length > 0) lists.push({ route, ids, weight: cfg.weights[route] });
+    const weight = route === 'itemcf' ? cfg.weights.itemcf : cfg.weights[route] * others;
+    if (ids.length > 0) lists.push({ route, ids, weight });
   }
   return reciprocalRankFusion(lists, cfg.rrf_k);
+}
+
+/** Whether item-CF's best showable candidate scores at least `itemcf_confident_score` (0: gate off). */
+export function itemCfConfident(c: Pick<FeedCandidates, 'lists' | 'excluded'>, cfg: FeedConfig): boolean {
+  if (!(cfg.itemcf_confident_score > 0)) return false;
+  const top = c.lists.itemcf?.find((h) => !c.excluded.has(h.id));
+  return top !== undefined && top.score >= cfg.itemcf_confident_score;
 }
 
 /** The state a feed reads: a linked session reads its user's. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -71,6 +72,11 @@ const EnvSchema = z.object({
   SHELF_CONSUMER: z.enum(['thread', 'inline', 'off']).default('thread'),
   /** The feed leaves out the shopper's last N impressions. */
   SHELF_FEED_EXCLUDE_SHOWN: num.int().min(0).max(1000).optional(),
+  /**
+   * A JSON file of feed settings (retrieval/feed-config.ts), e.g. the `feed-config.json` that
+   * `npm run eval -- feed` writes with the settings it chose on a shop's own history.
+   */
+  SHELF_FEED_CONFIG: unsetIfEmpty(z.string().optional()),
   SHELF_SHORT_HALF_LIFE_MS: num.positive().optional(),
   SHELF_TRENDING_HALF_LIFE_MS: num.positive().optional(),
   /** Item-CF: weight of "what came before" against "what came after" an item (1 = symmetric). */
@@ -193,7 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     refreshMs: e.SHELF_REFRESH_MS,
     logRequests: e.SHELF_LOG_REQUESTS,
-    feed: FeedConfigSchema.parse({ ...(e.SHELF_FEED_EXCLUDE_SHOWN !== undefined && { exclude_shown: e.SHELF_FEED_EXCLUDE_SHOWN }) }),
+    feed: feedConfig(e),
     behavior: BehaviorConfigSchema.parse({
       ...(e.SHELF_SHORT_HALF_LIFE_MS !== undefined && { short_half_life_ms: e.SHELF_SHORT_HALF_LIFE_MS }),
       ...(e.SHELF_TRENDING_HALF_LIFE_MS !== undefined && { trending_half_life_ms: e.SHELF_TRENDING_HALF_LIFE_MS }),
@@ -235,6 +241,31 @@ type Env = z.output<typeof EnvSchema>;
 const MMR_FIELDS = ['enabled', 'lambda', 'top_n', 'category_weight', 'brand_weight', 'max_per_brand', 'max_per_category'] as const;
 
 /** SHELF_MMR_<SURFACE>_<FIELD> → the surface's MMR settings (only the variables that are set). */
+/** The feed settings file, if any, with SHELF_FEED_EXCLUDE_SHOWN on top; errors name the file and field. */
+function feedConfig(e: Env): z.output<typeof FeedConfigSchema> {
+  let fromFile: unknown = {};
+  if (e.SHELF_FEED_CONFIG !== undefined) {
+    const file = path.resolve(e.SHELF_FEED_CONFIG);
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: SHELF_FEED_CONFIG: cannot read ${file} as JSON (${(err as Error).message})`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new ConfigError(`invalid configuration: SHELF_FEED_CONFIG: ${file} must hold a JSON object`);
+    }
+  }
+  const parsed = FeedConfigSchema.safeParse({
+    ...(fromFile as Record<string, unknown>),
+    ...(e.SHELF_FEED_EXCLUDE_SHOWN !== undefined && { exclude_shown: e.SHELF_FEED_EXCLUDE_SHOWN }),
+  });
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: SHELF_FEED_CONFIG (${e.SHELF_FEED_CONFIG}): ${msg}`);
+  }
+  return parsed.data;
+}
+
 function mmrSurface(e: Env, surface: 'SEARCH' | 'FEED'): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of MMR_FIELDS) {

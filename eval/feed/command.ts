@@ -4,7 +4,7 @@ import { UsageError, intOpt, requiredOpt, stringOpt, type Command } from '../com
 export const feedCommand: Command = {
   path: ['feed'],
   summary:
-    'Leave-last-out accuracy of the feed routes (popularity, itemcf, uservector) and the fused feed on DIR/interactions.tsv: tune on validation items, report HR@10/NDCG@10 on test items (full and 100 sampled negatives) in OUTDIR/feed.json, feed.html, feed-users.tsv.',
+    'Leave-last-out accuracy of the feed routes (popularity, itemcf, uservector) and the fused feed on DIR/interactions.tsv: tune on validation items, report HR@10/NDCG@10 on test items (full and 100 sampled negatives) in OUTDIR/feed.json, feed.html, feed-users.tsv, and the chosen settings in OUTDIR/feed-config.json (SHELF_FEED_CONFIG).',
   options: {
     data: { type: 'string', value: 'DIR', help: 'sequential dataset directory (interactions.tsv, optional items.jsonl)', required: true },
     out: { type: 'string', value: 'OUTDIR', help: 'where to write the results', required: true },
@@ -53,6 +53,6 @@ export const feedCommand: Command = {
       log: (s) => console.log(s),
     });
     console.log(formatFeedSummary(json));
-    console.log(`wrote ${files.json}\n      ${files.html}\n      ${files.tsv}`);
+    console.log(`wrote ${files.json}\n      ${files.html}\n      ${files.tsv}\n      ${files.config} (the chosen settings; serve them with SHELF_FEED_CONFIG=${files.config})`);
   },
 };

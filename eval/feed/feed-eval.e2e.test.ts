@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../cli.ts';
 import { mulberry32 } from '../rng.ts';
 import { writeSequentialDataset, type Interaction } from '../sequential-data.ts';
+import { loadConfig } from '../../src/config.ts';
 import type { FeedJson } from './feed-eval.ts';
 
 let dir: string;
@@ -61,6 +62,14 @@ describe('npm run eval -- feed', () => {
       expect(json.significance[protocol].feed_vs_popularity!['ndcg@10']!.p_value).toBeLessThan(0.05);
     }
     expect(json.chosen.weights.itemcf).toBe(1);
+    // the gate was tuned (off is always a candidate) and the chosen settings load as the service's
+    const gate = json.validation.tuning.gate;
+    expect(gate.some((r) => r.setting.itemcf_confident_score === 0)).toBe(true);
+    expect(gate.length).toBeGreaterThan(1);
+    const served = loadConfig({ SHELF_FEED_CONFIG: join(dir, 'out', 'feed-config.json') }).feed;
+    expect(served.weights).toEqual(json.chosen.weights);
+    expect(served.itemcf_confident_score).toBe(json.chosen.itemcf_confident_score);
+    expect(served.rrf_k).toBe(json.chosen.rrf_k);
     expect(json.item_vectors.source).toBe('cooc');
     expect(json.replay.valid.dead_letters).toBe(0);
     // validation replays histories only; test replays histories + validation items

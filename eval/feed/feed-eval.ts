@@ -70,7 +70,7 @@ export interface FeedJson {
   users: number;
   dataset: string;
   protocol: Record<string, unknown>;
-  chosen: Pick<FeedConfig, 'weights' | 'rrf_k' | 'recall_k' | 'seeds' | 'cooc_alpha' | 'short_weight'>;
+  chosen: Pick<FeedConfig, 'weights' | 'rrf_k' | 'recall_k' | 'seeds' | 'cooc_alpha' | 'short_weight' | 'itemcf_confident_score' | 'itemcf_confident_scale'>;
   beats: Record<'full' | 'sampled100', Partial<Record<EvalRoute, boolean>>>;
   significance: Record<'full' | 'sampled100', Record<string, Partial<Record<keyof HitMetrics, Significance>>>>;
   validation: { users: number; full: MetricTable; sampled100: MetricTable; tuning: Omit<TuneResult, 'chosen' | 'users'> };
@@ -133,7 +133,7 @@ async function replayPhase(split: Split, phase: Phase, behavior: BehaviorConfig,
   return { state: r.state, record: { events: rows.length, applied: r.applied, dead_letters: r.deadLetters, ms: Date.now() - t0 } };
 }
 
-export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJson; files: { json: string; html: string; tsv: string } }> {
+export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJson; files: { json: string; html: string; tsv: string; config: string } }> {
   const log = opts.log ?? (() => {});
   const seed = opts.seed ?? 1;
   const recallK = opts.recallK ?? 1000;
@@ -219,7 +219,7 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
     chosen: pickConfig(tuned.chosen),
     beats: { full: {}, sampled100: {} },
     significance: { full: {}, sampled100: {} },
-    validation: { users: validRows.length, full: table(validRows, scored, 'full'), sampled100: table(validRows, scored, 'sampled100'), tuning: { itemcf: tuned.itemcf, uservector: tuned.uservector, fusion: tuned.fusion } },
+    validation: { users: validRows.length, full: table(validRows, scored, 'full'), sampled100: table(validRows, scored, 'sampled100'), tuning: { itemcf: tuned.itemcf, uservector: tuned.uservector, fusion: tuned.fusion, gate: tuned.gate } },
     item_vectors: { ...vec.report, ...(testVec !== vec && { test: testVec.report }) },
     behavior: {
       trending_half_life_ms: behavior.trending_half_life_ms,
@@ -251,8 +251,14 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   lap('significance');
 
   await mkdir(opts.out, { recursive: true });
-  const files = { json: resolve(join(opts.out, 'feed.json')), html: resolve(join(opts.out, 'feed.html')), tsv: resolve(join(opts.out, 'feed-users.tsv')) };
+  const files = {
+    json: resolve(join(opts.out, 'feed.json')),
+    html: resolve(join(opts.out, 'feed.html')),
+    tsv: resolve(join(opts.out, 'feed-users.tsv')),
+    config: resolve(join(opts.out, 'feed-config.json')),
+  };
   await writeFile(files.json, JSON.stringify(json, null, 2) + '\n');
+  await writeFile(files.config, JSON.stringify(servingConfig(tuned.chosen), null, 2) + '\n');
   const { renderFeedReport } = await import('./feed-report.ts');
   await writeFile(files.html, renderFeedReport(json, { generatedAt: new Date().toISOString() }));
   const header = ['user', 'target', ...scored.flatMap((s) => [`full_ndcg@10_${s}`, `sampled_ndcg@10_${s}`])];
@@ -261,8 +267,26 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   return { json, files };
 }
 
+/**
+ * The chosen settings as a service reads them (SHELF_FEED_CONFIG). Recall depth and the
+ * exclusions stay the service's own: the evaluation recalls deeper to rank every item.
+ */
+export function servingConfig(c: FeedConfig): Partial<FeedConfig> {
+  const { recall_k: _depth, exclude_shown: _shown, exclude_purchased: _purchased, exclude_recent: _recent, ...tuned } = c;
+  return tuned;
+}
+
 function pickConfig(c: FeedConfig): FeedJson['chosen'] {
-  return { weights: c.weights, rrf_k: c.rrf_k, recall_k: c.recall_k, seeds: c.seeds, cooc_alpha: c.cooc_alpha, short_weight: c.short_weight };
+  return {
+    weights: c.weights,
+    rrf_k: c.rrf_k,
+    recall_k: c.recall_k,
+    seeds: c.seeds,
+    cooc_alpha: c.cooc_alpha,
+    short_weight: c.short_weight,
+    itemcf_confident_score: c.itemcf_confident_score,
+    itemcf_confident_scale: c.itemcf_confident_scale,
+  };
 }
 
 export function formatFeedSummary(j: FeedJson): string {
@@ -273,7 +297,7 @@ export function formatFeedSummary(j: FeedJson): string {
     const p = j.sampled100[s]!;
     lines.push(`${s.padEnd(12)} ${f['hr@10'].toFixed(4).padStart(10)}  ${f['ndcg@10'].toFixed(4).padStart(12)}  ${p['hr@10'].toFixed(4).padStart(10)}  ${p['ndcg@10'].toFixed(4).padStart(12)}`);
   }
-  lines.push(`chosen: weights ${JSON.stringify(j.chosen.weights)}, rrf_k ${j.chosen.rrf_k}, seeds ${j.chosen.seeds}, cooc_alpha ${j.chosen.cooc_alpha}, short_weight ${j.chosen.short_weight}, cooc_backward_weight ${j.behavior.cooc_backward_weight}`);
+  lines.push(`chosen: weights ${JSON.stringify(j.chosen.weights)}, rrf_k ${j.chosen.rrf_k}, seeds ${j.chosen.seeds}, cooc_alpha ${j.chosen.cooc_alpha}, short_weight ${j.chosen.short_weight}, gate ${j.chosen.itemcf_confident_score > 0 ? `itemcf score ≥ ${j.chosen.itemcf_confident_score.toPrecision(4)} → others × ${j.chosen.itemcf_confident_scale}` : 'off'}, cooc_backward_weight ${j.behavior.cooc_backward_weight}`);
   for (const protocol of ['full', 'sampled100'] as const) {
     for (const [name, sig] of Object.entries(j.significance[protocol])) {
       const s = sig['ndcg@10']!;

@@ -10,7 +10,9 @@
  * sampled / best single route's sampled) on validation: the fused feed exists to beat every
  * single route under both protocols, so its weakest relative margin is what is tuned. The whole
  * fusion grid is scored on the route-tuning users; its best settings again on a larger sample
- * (`fusionCases`), which chooses.
+ * (`fusionCases`), which chooses. Last, on the same larger sample, the item-CF confidence gate
+ * (retrieval/feed-config.ts): its thresholds are quantiles of the users' best item-CF score, so
+ * the grid means the same on any data set, and "off" is one of its settings.
  */
 import type { BehaviorConfig } from '../../behavior/config.ts';
 import { FeedConfigSchema, type FeedConfig, type FeedRoute } from '../../retrieval/feed-config.ts';
@@ -22,6 +24,8 @@ export const ITEMCF_GRID = { cooc_alpha: [0, 0.25], seeds: [3, 5, 10, 20] };
 /** Fusion settings re-scored on the larger fusion sample. */
 const FUSION_FINALISTS = 12;
 export const USERVECTOR_GRID = { short_weight: [0, 0.25, 0.5, 0.75, 1] };
+/** Gate thresholds as quantiles of the tuning users' best item-CF score, and the scales tried. */
+export const GATE_GRID = { quantile: [0.5, 0.75, 0.9], scale: [0, 0.2, 0.4] };
 export const FUSION_GRID = {
   uservector: [0, 0.1, 0.25, 0.5, 0.75, 1],
   trending: [0, 0.05, 0.1, 0.25],
@@ -47,6 +51,14 @@ function withObjective<T extends GridMeans>(rows: readonly T[]): Array<T & { obj
   return rows.map((r) => ({ ...r, objective: r.full / bestFull + r.sampled / bestSampled }));
 }
 
+/** The feed config of one fusion-grid setting (weights, rrf_k, and the gate when set). */
+function fusionConfig(tuned: Partial<FeedConfig>, s: Record<string, number>): FeedConfig {
+  return configWith(
+    { ...tuned, rrf_k: s.rrf_k!, ...(s.itemcf_confident_score !== undefined && { itemcf_confident_score: s.itemcf_confident_score, itemcf_confident_scale: s.itemcf_confident_scale! }) },
+    { itemcf: 1, uservector: s.uservector!, trending: s.trending!, category: s.category! },
+  );
+}
+
 /** A feed config where exactly the given routes run (weight 1 unless given). */
 export function configWith(base: Partial<FeedConfig>, weights: Partial<Record<FeedRoute, number>>): FeedConfig {
   const all: Record<FeedRoute, number> = { uservector: 0, itemcf: 0, similar: 0, trending: 0, category: 0, ...weights };
@@ -64,6 +76,8 @@ export interface TuneResult {
   uservector: GridRow[];
   /** Best 10 fusion settings, best first, and how many were tried. */
   fusion: { tried: number; best: GridRow[]; users: number };
+  /** The confidence gate's settings on the chosen fusion (score 0 = off), best first. */
+  gate: GridRow[];
   users: number;
 }
 
@@ -166,7 +180,7 @@ export async function tuneFeed(
   /** Each setting's means on these users, with the objective against the best single route on them. */
   const gridOn = (users: readonly UserCase[], lists: readonly FeedCandidates[], grid: ReadonlyArray<Record<string, number>>): GridRow[] => {
     const rows = grid.map((setting) => {
-      const cfg = configWith({ ...tuned, rrf_k: setting.rrf_k! }, { itemcf: 1, uservector: setting.uservector!, trending: setting.trending!, category: setting.category! });
+      const cfg = fusionConfig(tuned, setting);
       const acc = accumulate();
       users.forEach((c, i) => acc.add(scoreRanking(fusedRanking(lists[i]!, cfg), c)));
       return { setting, ...acc.means() };
@@ -183,23 +197,41 @@ export async function tuneFeed(
   };
   // The whole grid on the route-tuning users, then the best FINALISTS again on the larger fusion
   // sample, which picks among them: the grid's cost stays that of the small sample.
-  const coarse = gridOn(cases, await listsFor(cases), settings);
+  const coarseLists = await listsFor(cases);
+  const coarse = gridOn(cases, coarseLists, settings);
   let fusion: GridRow[] = coarse;
   let fusionUsers = cases.length;
+  let fusionLists: FeedCandidates[] | undefined;
   if (opts.fusionCases && opts.fusionCases.length > cases.length) {
     const finalists = coarse.slice().sort((a, b) => b.objective - a.objective).slice(0, FUSION_FINALISTS).map((r) => r.setting);
-    fusion = gridOn(opts.fusionCases, await listsFor(opts.fusionCases), finalists);
+    fusionLists = await listsFor(opts.fusionCases);
+    fusion = gridOn(opts.fusionCases, fusionLists, finalists);
     fusionUsers = opts.fusionCases.length;
   }
   const top = best(fusion);
   const f = top.setting;
   log(`  fusion: ${JSON.stringify(f)} (validation objective ${top.objective.toFixed(4)}: ${coarse.length} settings on ${cases.length} users, the best ${fusion.length} of them on ${fusionUsers})`);
-  const chosen = configWith({ ...tuned, rrf_k: f.rrf_k! }, { itemcf: 1, uservector: f.uservector!, trending: f.trending!, category: f.category! });
+
+  const gateUsers = opts.fusionCases && opts.fusionCases.length > cases.length ? opts.fusionCases : cases;
+  const gateLists = gateUsers === cases ? coarseLists : fusionLists!;
+  const tops = gateLists.map((l) => l.lists.itemcf?.[0]?.score).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+  const gateSettings: Array<Record<string, number>> = [{ ...f, itemcf_confident_score: 0, itemcf_confident_scale: 1 }];
+  if (tops.length > 0) {
+    for (const q of GATE_GRID.quantile) {
+      const score = tops[Math.min(tops.length - 1, Math.floor(q * tops.length))]!;
+      for (const scale of GATE_GRID.scale) if (score > 0) gateSettings.push({ ...f, itemcf_confident_score: score, itemcf_confident_scale: scale, quantile: q });
+    }
+  }
+  const gate = gridOn(gateUsers, gateLists, gateSettings);
+  const g = best(gate).setting;
+  log(`  gate: ${g.itemcf_confident_score! > 0 ? `score ≥ ${g.itemcf_confident_score!.toPrecision(4)} (quantile ${g.quantile}) scales the other routes by ${g.itemcf_confident_scale}` : 'off'} (validation objective ${best(gate).objective.toFixed(4)}, off ${gate[0]!.objective.toFixed(4)}, on ${gateUsers.length} users)`);
+  const chosen = fusionConfig(tuned, g);
   return {
     chosen,
     itemcf,
     uservector,
     fusion: { tried: coarse.length, best: fusion.slice().sort((a, b) => b.objective - a.objective).slice(0, 10), users: fusionUsers },
+    gate: gate.slice().sort((a, b) => b.objective - a.objective),
     users: cases.length,
   };
 }

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { FeedConfigSchema } from './feed-config.ts';
+import { fuseFeed, itemCfConfident, type FeedCandidates } from './feed.ts';
+
+const hits = (ids: string[], top = 10) => ids.map((id, i) => ({ id, score: top - i }));
+
+/** Item-CF's answer first; the user vector pushes its own favourite ahead unless item-CF is sure. */
+function candidates(itemcfTop: number, excluded: string[] = []): Pick<FeedCandidates, 'lists' | 'excluded'> {
+  return {
+    lists: { itemcf: hits(['a', 'b', 'c'], itemcfTop), uservector: hits(['x', 'c', 'b']) },
+    excluded: new Set(excluded),
+  };
+}
+
+const gated = FeedConfigSchema.parse({
+  rrf_k: 0,
+  weights: { itemcf: 1, uservector: 1 },
+  itemcf_confident_score: 8,
+  itemcf_confident_scale: 0.2,
+});
+
+describe('fuseFeed item-CF confidence gate', () => {
+  it('leaves the fusion alone when item-CF is not confident', () => {
+    const c = candidates(5);
+    expect(itemCfConfident(c, gated)).toBe(false);
+    const fused = fuseFeed(c, gated);
+    expect(fused.map((h) => h.id)).toEqual(['a', 'x', 'b', 'c']);
+    expect(fused[1]!.score).toBeCloseTo(1, 12);
+  });
+
+  it('scales the other routes down once item-CF is confident', () => {
+    const c = candidates(8);
+    expect(itemCfConfident(c, gated)).toBe(true);
+    const fused = fuseFeed(c, gated);
+    expect(fused.map((h) => h.id)).toEqual(['a', 'b', 'c', 'x']);
+    expect(fused.find((h) => h.id === 'x')!.score).toBeCloseTo(0.2, 12);
+    expect(fused.find((h) => h.id === 'a')!.score).toBeCloseTo(1, 12);
+  });
+
+  it('judges confidence on the best item that can be shown', () => {
+    // 'a' (8.5) would make item-CF confident, but it is excluded: the best showable scores 7.5
+    const c = candidates(8.5, ['a']);
+    expect(itemCfConfident(candidates(8.5), gated)).toBe(true);
+    expect(itemCfConfident(c, gated)).toBe(false);
+    expect(fuseFeed(c, gated).map((h) => h.id)).toEqual(['b', 'x', 'c']);
+  });
+
+  it('is off by default, and keeps scaled-to-zero routes as the tail of the list', () => {
+    const off = FeedConfigSchema.parse({ rrf_k: 0, weights: { itemcf: 1, uservector: 1 } });
+    expect(itemCfConfident(candidates(1000), off)).toBe(false);
+    const zero = FeedConfigSchema.parse({ ...gated, itemcf_confident_scale: 0 });
+    expect(fuseFeed(candidates(8), zero).map((h) => h.id)).toEqual(['a', 'b', 'c', 'x']);
+  });
+
+  it('rejects a scale outside 0..1', () => {
+    expect(FeedConfigSchema.safeParse({ itemcf_confident_scale: 1.5 }).success).toBe(false);
+    expect(FeedConfigSchema.safeParse({ itemcf_confident_score: -1 }).success).toBe(false);
+  });
+});
