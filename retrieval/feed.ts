@@ -32,6 +32,8 @@ export interface FeedResult {
   cold_start: boolean;
   /** The state of `subject` the feed was built from, for later stages (not part of the response). */
   user?: UserState | undefined;
+  /** Whether the item-CF confidence gate scaled the other routes down (debug only). */
+  itemcf_confident?: boolean;
   degraded?: Array<{ route: FeedRoute; reason: string }>;
 }
 
@@ -138,7 +140,14 @@ export async function recommend(
   const pass = compileFilter(filters);
   const page = await firstAccepted(snapshot.text, fused, req.size, (p) => pass(filterPayload(p)));
   const items = page.map(({ hit, product }) => toItem(product, hit, req.debug ? scores.get(hit.id) : undefined));
-  return { items, subject, cold_start: cold, user, ...(cands.degraded.length > 0 && { degraded: cands.degraded }) };
+  return {
+    items,
+    subject,
+    cold_start: cold,
+    user,
+    ...(req.debug && { itemcf_confident: itemCfConfident(cands, cfg) }),
+    ...(cands.degraded.length > 0 && { degraded: cands.degraded }),
+  };
 }
 
 function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedRoute, number>> | undefined): FeedItem {

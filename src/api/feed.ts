@@ -115,7 +115,7 @@ export function feedRoutes(deps: FeedDeps) {
       items: result.items,
       took_ms: Math.round(tookMs * 1000) / 1000,
       ...(degraded && { degraded }),
-      ...(b.debug && { debug: { generation: deps.searcher.generation, rrf_k: deps.feed.rrf_k, weights: deps.feed.weights, ranking: page?.ranking ?? { mode: 'off' }, mmr: page?.mmr ?? { enabled: false }, coupons: coupons.debug ?? { enabled: deps.coupons !== undefined } } }),
+      ...(b.debug && { debug: { generation: deps.searcher.generation, rrf_k: deps.feed.rrf_k, weights: deps.feed.weights, itemcf_gate: { score: deps.feed.itemcf_confident_score, scale: deps.feed.itemcf_confident_scale, confident: result.itemcf_confident ?? false }, ranking: page?.ranking ?? { mode: 'off' }, mmr: page?.mmr ?? { enabled: false }, coupons: coupons.debug ?? { enabled: deps.coupons !== undefined } } }),
     };
   };
   app.get('/', async (c) => c.json(await run(fromQuery(c.req.query()), c.get('requestId'))));

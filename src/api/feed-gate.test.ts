@@ -1,0 +1,64 @@
+/**
+ * The item-CF confidence gate end to end: settings from SHELF_FEED_CONFIG, the gate firing once
+ * shoppers have made the same step often enough, and debug saying so.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../../test/helpers/catalog.ts';
+import { HashEmbedder } from '../../test/helpers/embedders.ts';
+import { loadConfig } from '../config.ts';
+import { openService, type Service } from '../service.ts';
+
+let service: Service;
+let seq = 0;
+const T0 = Date.now();
+
+beforeAll(async () => {
+  const dir = tempDir();
+  const catalog = writeJsonl(path.join(dir, 'c.jsonl'), SAMPLE_PRODUCTS);
+  const feedConfig = path.join(dir, 'feed-config.json');
+  // Item-CF scores are plain co-occurrence counts (cooc_alpha 0); confident from 3 shoppers making the
+  // same step; scale 0: once item-CF is confident, the user-vector route only fills the tail.
+  writeFileSync(feedConfig, JSON.stringify({ weights: { uservector: 1, itemcf: 1, trending: 0, category: 0 }, rrf_k: 0, cooc_alpha: 0, itemcf_confident_score: 3, itemcf_confident_scale: 0 }));
+  const env = { SHELF_DATA_DIR: path.join(dir, 'data'), SHELF_CATALOG: '', SHELF_RANK: 'off', SHELF_MMR_FEED_ENABLED: 'false', SHELF_FEED_CONFIG: feedConfig };
+  service = await openService(loadConfig(env), { embedder: new HashEmbedder(), catalog });
+});
+afterAll(async () => service?.close());
+
+const click = (user: string, product: string) => ({ event_id: `g${++seq}`, ts: T0 + seq, type: 'click', user_id: user, product_id: product });
+async function send(events: unknown[]): Promise<void> {
+  const res = await service.app.request('/v1/events', { method: 'POST', body: JSON.stringify(events), headers: { 'content-type': 'application/json' } });
+  expect(res.status).toBe(200);
+  for (let i = 0; i < 300; i++) {
+    if ((await service.behavior.state.applied([`g${seq}`])).has(`g${seq}`)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('consumer did not catch up');
+}
+type Body = { items: Array<{ id: string; score: number; routes?: Record<string, { rank: number }> }>; debug: { itemcf_gate: { score: number; scale: number; confident: boolean } } };
+const feed = async (user: string): Promise<Body> => (await service.app.request(`/v1/feed?user_id=${user}&size=6&debug=true`)).json() as Promise<Body>;
+
+describe('item-CF confidence gate', () => {
+  it('lets the user vector in while co-occurrence is thin, and puts item-CF first once it is strong', async () => {
+    await send([click('a', 'p1'), click('a', 'p2')]);
+    await send([click('me', 'p1')]);
+    const thin = await feed('me');
+    expect(thin.debug.itemcf_gate).toEqual({ score: 3, scale: 0, confident: false });
+    // Items only the user vector found keep their weight (1 / rank with rrf_k 0) ...
+    const uvOnly = (b: Body) => b.items.filter((it) => it.routes!.itemcf === undefined);
+    expect(uvOnly(thin).length).toBeGreaterThan(0);
+    for (const it of uvOnly(thin)) expect(it.score).toBeCloseTo(1 / it.routes!.uservector!.rank, 9);
+
+    for (const u of ['b', 'c', 'd']) await send([click(u, 'p1'), click(u, 'p2')]);
+    const strong = await feed('me');
+    expect(strong.debug.itemcf_gate.confident).toBe(true);
+    expect(strong.items[0]!.id).toBe('p2');
+    // Every item item-CF found comes before every item only another route found.
+    // ... and lose it once item-CF is confident.
+    expect(uvOnly(strong).length).toBeGreaterThan(0);
+    for (const it of uvOnly(strong)) expect(it.score).toBe(0);
+    const found = strong.items.map((it) => it.routes!.itemcf !== undefined);
+    expect(found.indexOf(false) === -1 || found.lastIndexOf(true) < found.indexOf(false)).toBe(true);
+  });
+});
