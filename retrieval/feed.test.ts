@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FeedConfigSchema } from './feed-config.ts';
-import { fuseFeed, itemCfConfident, type FeedCandidates } from './feed.ts';
+import { fuseFeed, itemCfConfident, withBestSellers, type FeedCandidates } from './feed.ts';
 
 const hits = (ids: string[], top = 10) => ids.map((id, i) => ({ id, score: top - i }));
 
@@ -55,5 +55,17 @@ describe('fuseFeed item-CF confidence gate', () => {
   it('rejects a scale outside 0..1', () => {
     expect(FeedConfigSchema.safeParse({ itemcf_confident_scale: 1.5 }).success).toBe(false);
     expect(FeedConfigSchema.safeParse({ itemcf_confident_score: -1 }).success).toBe(false);
+  });
+});
+
+describe('withBestSellers', () => {
+  it('appends the best-sellers the fused list lacks, after it, leaving out excluded items', () => {
+    const fused = fuseFeed({ lists: { itemcf: hits(['a', 'b']) }, excluded: new Set() }, gated);
+    const out = withBestSellers(fused, hits(['b', 'x', 'gone', 'y']), new Set(['gone']));
+    expect(out.map((h) => h.id)).toEqual(['a', 'b', 'x', 'y']);
+    expect(out.slice(2)).toEqual([
+      { id: 'x', score: 0, ranks: { trending: 1 } },
+      { id: 'y', score: 0, ranks: { trending: 2 } },
+    ]);
   });
 });

@@ -128,8 +128,15 @@ export async function recommend(
   const cold = !user || user.recent.length === 0;
   if (!snapshot) return { items: [], subject, cold_start: cold };
   const filters: Filters = { in_stock: true, ...(req.context?.category !== undefined && { category: req.context.category }) };
-  const cands = await feedCandidates(feedSources(state, snapshot), user, req, cfg, behavior, filters);
-  const fused = fuseFeed(cands, cfg);
+  const src = feedSources(state, snapshot);
+  const cands = await feedCandidates(src, user, req, cfg, behavior, filters);
+  let fused = fuseFeed(cands, cfg);
+  // Settings tuned on shoppers with a history (the feed eval's) may leave trending out; a shopper
+  // the other routes know nothing about must still get a page, so it is topped up with best-sellers.
+  if (fused.length < req.size && cands.lists.trending === undefined) {
+    const scope = req.context?.category !== undefined ? categoryScope(req.context.category, undefined)! : '';
+    fused = withBestSellers(fused, await src.trending(scope, cfg.recall_k), cands.excluded);
+  }
   const scores = new Map<string, Partial<Record<FeedRoute, number>>>();
   if (req.debug) {
     for (const [route, hits] of Object.entries(cands.lists) as Array<[FeedRoute, RouteHit[]]>) {
@@ -139,7 +146,7 @@ export async function recommend(
 
   const pass = compileFilter(filters);
   const page = await firstAccepted(snapshot.text, fused, req.size, (p) => pass(filterPayload(p)));
-  const items = page.map(({ hit, product }) => toItem(product, hit, req.debug ? scores.get(hit.id) : undefined));
+  const items = page.map(({ hit, product }) => toItem(product, hit, req.debug ? (scores.get(hit.id) ?? {}) : undefined));
   return {
     items,
     subject,
@@ -148,6 +155,13 @@ export async function recommend(
     ...(req.debug && { itemcf_confident: itemCfConfident(cands, cfg) }),
     ...(cands.degraded.length > 0 && { degraded: cands.degraded }),
   };
+}
+
+/** `fused` followed by the best-sellers it lacks, at score 0 (they come after every fused item). */
+export function withBestSellers(fused: readonly FusedHit[], bestSellers: readonly RouteHit[], excluded: ReadonlySet<string>): FusedHit[] {
+  const have = new Set(fused.map((h) => h.id));
+  const extra = bestSellers.filter((h) => !have.has(h.id) && !excluded.has(h.id)).map((h, i) => ({ id: h.id, score: 0, ranks: { trending: i + 1 } }));
+  return [...fused, ...extra];
 }
 
 function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedRoute, number>> | undefined): FeedItem {

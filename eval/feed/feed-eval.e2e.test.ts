@@ -67,7 +67,10 @@ describe('npm run eval -- feed', () => {
     expect(gate.some((r) => r.setting.itemcf_confident_score === 0)).toBe(true);
     expect(gate.length).toBeGreaterThan(1);
     const served = loadConfig({ SHELF_FEED_CONFIG: join(dir, 'out', 'feed-config.json') }).feed;
-    expect(served.weights).toEqual(json.chosen.weights);
+    for (const r of ['itemcf', 'trending', 'uservector'] as const) expect(served.weights[r]).toBe(json.chosen.weights[r]);
+    // routes the evaluation does not measure keep the service's weights instead of being switched off
+    expect(json.chosen.weights.similar).toBe(0);
+    expect(served.weights.similar).toBe(loadConfig({}).feed.weights.similar);
     expect(served.itemcf_confident_score).toBe(json.chosen.itemcf_confident_score);
     expect(served.rrf_k).toBe(json.chosen.rrf_k);
     expect(json.item_vectors.source).toBe('cooc');

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BehaviorConfigSchema, type BehaviorConfig } from '../../behavior/config.ts';
 import type { StateStore } from '../../behavior/state-store.ts';
-import type { FeedConfig } from '../../retrieval/feed-config.ts';
+import type { FeedConfig, FeedConfigInput, FeedRoute } from '../../retrieval/feed-config.ts';
 import { comparePaired, mean } from '../metrics.ts';
 import { sampleKeepOrder } from '../rng.ts';
 import { readSequentialDataset } from '../sequential-data.ts';
@@ -258,7 +258,7 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
     config: resolve(join(opts.out, 'feed-config.json')),
   };
   await writeFile(files.json, JSON.stringify(json, null, 2) + '\n');
-  await writeFile(files.config, JSON.stringify(servingConfig(tuned.chosen), null, 2) + '\n');
+  await writeFile(files.config, JSON.stringify(servingConfig(tuned.chosen, routes.map((r) => ROUTE_OF[r])), null, 2) + '\n');
   const { renderFeedReport } = await import('./feed-report.ts');
   await writeFile(files.html, renderFeedReport(json, { generatedAt: new Date().toISOString() }));
   const header = ['user', 'target', ...scored.flatMap((s) => [`full_ndcg@10_${s}`, `sampled_ndcg@10_${s}`])];
@@ -269,11 +269,13 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
 
 /**
  * The chosen settings as a service reads them (SHELF_FEED_CONFIG). Recall depth and the
- * exclusions stay the service's own: the evaluation recalls deeper to rank every item.
+ * exclusions stay the service's own (the evaluation recalls deeper to rank every item), and so
+ * do the weights of routes it did not measure (`similar` needs a context product, `category`
+ * item categories): a 0 written for those would switch them off in serving.
  */
-export function servingConfig(c: FeedConfig): Partial<FeedConfig> {
-  const { recall_k: _depth, exclude_shown: _shown, exclude_purchased: _purchased, exclude_recent: _recent, ...tuned } = c;
-  return tuned;
+export function servingConfig(c: FeedConfig, measured: readonly FeedRoute[]): FeedConfigInput {
+  const { recall_k: _depth, exclude_shown: _shown, exclude_purchased: _purchased, exclude_recent: _recent, weights, ...tuned } = c;
+  return { ...tuned, weights: Object.fromEntries(measured.map((r) => [r, weights[r]])) };
 }
 
 function pickConfig(c: FeedConfig): FeedJson['chosen'] {

@@ -157,9 +157,15 @@ export async function tuneFeed(
   // Every route once per user with the tuned knobs; the fusion grid only re-fuses these lists.
   const tuned = { ...base, seeds: cf.seeds!, cooc_alpha: cf.cooc_alpha!, short_weight: uv.short_weight! };
   const all = configWith(tuned, { itemcf: 1, trending: 1, uservector: opts.hasVectors ? 1 : 0, category: opts.hasCategories ? 1 : 0 });
-  const listsFor = async (users: readonly UserCase[]) => {
+  /** Lists per user; `known` (user → lists) are reused: the tuning users are part of the larger sample. */
+  const listsFor = async (users: readonly UserCase[], known?: ReadonlyMap<string, FeedCandidates>) => {
     const lists: FeedCandidates[] = [];
     for (const c of users) {
+      const have = known?.get(c.user);
+      if (have) {
+        lists.push(have);
+        continue;
+      }
       src.nextUser();
       const cands = await candidatesFor(src, c, all, behavior);
       // Excluded items removed once here instead of in every one of the grid's fusions.
@@ -204,7 +210,7 @@ export async function tuneFeed(
   let fusionLists: FeedCandidates[] | undefined;
   if (opts.fusionCases && opts.fusionCases.length > cases.length) {
     const finalists = coarse.slice().sort((a, b) => b.objective - a.objective).slice(0, FUSION_FINALISTS).map((r) => r.setting);
-    fusionLists = await listsFor(opts.fusionCases);
+    fusionLists = await listsFor(opts.fusionCases, new Map(cases.map((c, i) => [c.user, coarseLists[i]!])));
     fusion = gridOn(opts.fusionCases, fusionLists, finalists);
     fusionUsers = opts.fusionCases.length;
   }

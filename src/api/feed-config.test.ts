@@ -1,6 +1,7 @@
 /**
- * The item-CF confidence gate end to end: settings from SHELF_FEED_CONFIG, the gate firing once
- * shoppers have made the same step often enough, and debug saying so.
+ * Feed settings from SHELF_FEED_CONFIG end to end, as `npm run eval -- feed` may choose them:
+ * the item-CF confidence gate firing once shoppers have made the same step often enough (and debug
+ * saying so), and a page for a new shopper although trending and category are weighted 0.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -60,5 +61,12 @@ describe('item-CF confidence gate', () => {
     for (const it of uvOnly(strong)) expect(it.score).toBe(0);
     const found = strong.items.map((it) => it.routes!.itemcf !== undefined);
     expect(found.indexOf(false) === -1 || found.lastIndexOf(true) < found.indexOf(false)).toBe(true);
+  });
+
+  it('gives a new shopper a page of best-sellers although trending and category are weighted 0', async () => {
+    const body = await feed('nobody-yet');
+    // the two products anyone has touched, most touched first (p1 by 5 shoppers, p2 by 4)
+    expect(body.items.map((i) => i.id)).toEqual(['p1', 'p2']);
+    for (const it of body.items) expect(it.routes).toEqual({ trending: expect.any(Object) });
   });
 });
