@@ -218,8 +218,8 @@ export async function tuneFeed(
   const f = top.setting;
   log(`  fusion: ${JSON.stringify(f)} (validation objective ${top.objective.toFixed(4)}: ${coarse.length} settings on ${cases.length} users, the best ${fusion.length} of them on ${fusionUsers})`);
 
-  const gateUsers = opts.fusionCases && opts.fusionCases.length > cases.length ? opts.fusionCases : cases;
-  const gateLists = gateUsers === cases ? coarseLists : fusionLists!;
+  const gateUsers = fusionLists ? opts.fusionCases! : cases;
+  const gateLists = fusionLists ?? coarseLists;
   const tops = gateLists.map((l) => l.lists.itemcf?.[0]?.score).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
   const gateSettings: Array<Record<string, number>> = [{ ...f, itemcf_confident_score: 0, itemcf_confident_scale: 1 }];
   if (tops.length > 0) {
