@@ -133,9 +133,14 @@ export async function recommend(
   let fused = fuseFeed(cands, cfg);
   // Settings tuned on shoppers with a history (the feed eval's) may leave trending out; a shopper
   // the other routes know nothing about must still get a page, so it is topped up with best-sellers.
-  if (fused.length < req.size && cands.lists.trending === undefined) {
+  // Only when trending is switched off: a trending route that ran and failed is already reported as degraded.
+  if (fused.length < req.size && cfg.weights.trending === 0) {
     const scope = req.context?.category !== undefined ? categoryScope(req.context.category, undefined)! : '';
-    fused = withBestSellers(fused, await src.trending(scope, cfg.recall_k), cands.excluded);
+    try {
+      fused = withBestSellers(fused, await src.trending(scope, cfg.recall_k), cands.excluded);
+    } catch (err) {
+      cands.degraded.push({ route: 'trending', reason: (err as Error).message });
+    }
   }
   const scores = new Map<string, Partial<Record<FeedRoute, number>>>();
   if (req.debug) {
