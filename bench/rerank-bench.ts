@@ -30,6 +30,9 @@ export interface RerankBenchOptions {
 const CATEGORIES = ['sports/footwear/running', 'sports/footwear/trail', 'home & kitchen/cookware', 'electronics/audio', 'books', 'toys/blocks'];
 const BRANDS = ['nike', 'adidas', 'sony', 't-fal', 'lego', 'penguin', '小米', 'asics'];
 
+/** One category and brand per item, as MMR (keys) and coupon eligibility (names) both see them. */
+const keyed = (category: string, brand: string) => ({ category, brand, categoryKey: filterKey(category), brandKey: filterKey(brand) });
+
 /**
  * The stages after ranking, per request: MMR over the ranked head (default 200 items with
  * 128-d vectors, the feed's settings: λ 0.7, at most 3 per brand per page of 20) and coupon
@@ -38,9 +41,6 @@ const BRANDS = ['nike', 'adidas', 'sony', 't-fal', 'lego', 'penguin', '小米', 
  * which are cached (coupon list) or one batched read per request. `iterations` requests after
  * 100 warm-up, cycling through 16 seeded candidate sets.
  */
-/** One category and brand per item, as MMR (keys) and coupon eligibility (names) both see them. */
-const keyed = (category: string, brand: string) => ({ category, brand, categoryKey: filterKey(category), brandKey: filterKey(brand) });
-
 export function runRerankBench(opts: RerankBenchOptions) {
   const n = opts.items ?? 200;
   const dim = opts.dim ?? 128;

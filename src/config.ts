@@ -240,7 +240,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 type Env = z.output<typeof EnvSchema>;
 const MMR_FIELDS = ['enabled', 'lambda', 'top_n', 'category_weight', 'brand_weight', 'max_per_brand', 'max_per_category'] as const;
 
-/** SHELF_MMR_<SURFACE>_<FIELD> → the surface's MMR settings (only the variables that are set). */
 /** The feed settings file, if any, with SHELF_FEED_EXCLUDE_SHOWN on top; errors name the file and field. */
 function feedConfig(e: Env): z.output<typeof FeedConfigSchema> {
   let fromFile: unknown = {};
@@ -266,6 +265,7 @@ function feedConfig(e: Env): z.output<typeof FeedConfigSchema> {
   return parsed.data;
 }
 
+/** SHELF_MMR_<SURFACE>_<FIELD> → the surface's MMR settings (only the variables that are set). */
 function mmrSurface(e: Env, surface: 'SEARCH' | 'FEED'): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of MMR_FIELDS) {
