@@ -46,7 +46,6 @@ export interface AppDeps {
     ledger: CouponLedger;
     /** SHELF_ADMIN_API_KEY; unset: admin endpoints answer 403 admin_disabled. */
     adminKey?: string | undefined;
-    vipPurchases?: number | undefined;
   };
   /** Coupons on search and feed items (coupons/attach.ts), read from `coupons.ledger`; undefined or disabled: none. */
   couponTargeting?: CouponConfig | undefined;
@@ -83,7 +82,8 @@ export function createApp(deps: AppDeps) {
     app.route('/v1/products', similarRoutes({ searcher: deps.searcher, state: b.state, feed: b.feed }));
   }
   if (deps.coupons) {
-    const coupons = { ...deps.coupons, metrics };
+    // The claim API's `vip` segment uses the same threshold as coupons on result items.
+    const coupons = { ...deps.coupons, metrics, vipPurchases: deps.couponTargeting?.vip_purchases };
     app.route('/v1/admin/coupons', couponAdminRoutes(coupons));
     if (deps.behavior) app.route('/v1/coupons', couponRoutes({ ...coupons, log: deps.behavior.log, state: deps.behavior.state }));
   }

@@ -112,7 +112,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       logRequests: config.logRequests,
       dependencies,
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
-      coupons: { ledger: coupons, adminKey: config.coupons.adminApiKey, vipPurchases: config.couponTargeting.vip_purchases },
+      coupons: { ledger: coupons, adminKey: config.coupons.adminApiKey },
       couponTargeting: config.couponTargeting,
     });
     const ledger = coupons;
