@@ -6,9 +6,8 @@ import { categoryCoverage, intraListDiversity } from '../../rerank/diversity.ts'
 import { filterKey } from '../../retrieval/stores.ts';
 import type { SearchItem } from '../../retrieval/types.ts';
 import { comparePaired, mean } from '../metrics.ts';
-import { mulberry32 } from '../rng.ts';
-import { ndcg, openSimShop, request, shopPhase, SIM_EPOCH, type ShopOptions } from './run.ts';
-import { buyProb, clickProb, drawQuery } from './world.ts';
+import { freshRequests, ndcg, openSimShop, request, shopPhase, type ShopOptions } from './run.ts';
+import { buyProb, clickProb } from './world.ts';
 
 /**
  * What λ costs and buys, on the simulator without training anything: simulated shoppers first
@@ -77,42 +76,35 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
     ];
     const sweep = { search: variants('search'), feed: variants('feed') };
     const sums = { search: newSums(sweep.search.length), feed: newSums(sweep.feed.length) };
-    for (const [i, user] of world.users.entries()) {
-      const rng = mulberry32(cfg.seed * 7_919 + i + 1);
-      clock.now = SIM_EPOCH + 30 * 86_400_000 + i * 60_000;
-      for (let r = 0; r < cfg.evalRequests; r++) {
-        const surface = rng() < 0.5 ? 'search' : 'feed';
-        const query = surface === 'search' ? drawQuery(user, world, rng) : undefined;
-        // The ranked head MMR would see: top_n items, in the ranker's order, with their scores.
-        const shown = await request(service, surface, user, world, rng, defaults[surface].top_n, false, query);
-        const ranked = shown.items.map((it, p): { item: SearchItem; fusion_position: number } => ({ item: { id: it.id, title: '', in_stock: true, score: it.score ?? 0, category: it.category, brand: it.brand }, fusion_position: p }));
-        if (ranked.length === 0) continue;
-        // One vector read per request: every variant diversifies the same head.
-        const headVectors = await vectors(ranked.map((x) => x.item.id));
-        const lists: string[][] = [];
-        for (const v of sweep[surface]) {
-          const d = await diversify(ranked, v.settings, { vectors: async () => headVectors, pageSize: K, depth: K });
-          lists.push(d.order.slice(0, K).map((x) => x.item.id));
-        }
-        const base = new Set(ranked.slice(0, K).map((x) => x.item.id));
-        // The ranked page is judged against the same gains and ideal as the variants, even when
-        // no variant is λ = 1.
-        const union = [...new Set([...base, ...lists.flat()])];
-        const gain = new Map(union.map((id) => {
-          const p = world.byId.get(id);
-          return [id, p ? clickProb(user, p) * buyProb(user, p) : 0] as const;
-        }));
-        const vecs = headVectors;
-        const cats = new Map(shown.items.map((it) => [it.id, it.category !== undefined ? filterKey(it.category) : undefined]));
-        const acc = sums[surface];
-        acc.ranked.push(ndcg([...base], gain, K));
-        lists.forEach((ids, j) => {
-          acc.ndcg[j]!.push(ndcg(ids, gain, K));
-          acc.ild[j]!.push(intraListDiversity(ids.map((id) => vecs.get(id)), K));
-          acc.coverage[j]!.push(categoryCoverage(ids.map((id) => cats.get(id)), K));
-          acc.fresh[j]!.push(ids.filter((id) => !base.has(id)).length / K);
-        });
+    for (const { user, rng, surface, query } of freshRequests(world, cfg, clock)) {
+      // The ranked head MMR would see: top_n items, in the ranker's order, with their scores.
+      const shown = await request(service, surface, user, world, rng, defaults[surface].top_n, false, query);
+      const ranked = shown.items.map((it, p): { item: SearchItem; fusion_position: number } => ({ item: { id: it.id, title: '', in_stock: true, score: it.score ?? 0, category: it.category, brand: it.brand }, fusion_position: p }));
+      if (ranked.length === 0) continue;
+      // One vector read per request: every variant diversifies the same head.
+      const headVectors = await vectors(ranked.map((x) => x.item.id));
+      const lists: string[][] = [];
+      for (const v of sweep[surface]) {
+        const d = await diversify(ranked, v.settings, { vectors: async () => headVectors, pageSize: K, depth: K });
+        lists.push(d.order.slice(0, K).map((x) => x.item.id));
       }
+      const base = new Set(ranked.slice(0, K).map((x) => x.item.id));
+      // The ranked page is judged against the same gains and ideal as the variants, even when
+      // no variant is λ = 1.
+      const union = [...new Set([...base, ...lists.flat()])];
+      const gain = new Map(union.map((id) => {
+        const p = world.byId.get(id);
+        return [id, p ? clickProb(user, p) * buyProb(user, p) : 0] as const;
+      }));
+      const cats = new Map(shown.items.map((it) => [it.id, it.category !== undefined ? filterKey(it.category) : undefined]));
+      const acc = sums[surface];
+      acc.ranked.push(ndcg([...base], gain, K));
+      lists.forEach((ids, j) => {
+        acc.ndcg[j]!.push(ndcg(ids, gain, K));
+        acc.ild[j]!.push(intraListDiversity(ids.map((id) => headVectors.get(id)), K));
+        acc.coverage[j]!.push(categoryCoverage(ids.map((id) => cats.get(id)), K));
+        acc.fresh[j]!.push(ids.filter((id) => !base.has(id)).length / K);
+      });
     }
     const surfaceReport = (s: 'search' | 'feed') => {
       const a = sums[s];

@@ -196,21 +196,15 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
     // ---- 4. serve again: fusion vs heuristic vs model on fresh requests (no events sent)
     const acc = { search: newAcc(), feed: newAcc() };
     let afterDeploy: LoopResult['served_after_deploy'] = { model_version: undefined, has_scores: false };
-    for (const [i, user] of world.users.entries()) {
-      const rng = mulberry32(cfg.seed * 7_919 + i + 1);
-      clock.now = SIM_EPOCH + 30 * 86_400_000 + i * 60_000;
-      for (let r = 0; r < cfg.evalRequests; r++) {
-        const surface = rng() < 0.5 ? 'search' : 'feed';
-        const query = surface === 'search' ? drawQuery(user, world, rng) : undefined;
-        const lists: Record<'fusion' | 'heuristic' | 'model', string[]> = { fusion: [], heuristic: [], model: [] };
-        for (const mode of ['off', 'heuristic', 'model'] as const) {
-          service.ranker.setMode(mode);
-          const res = await request(service, surface, user, world, rng, cfg.pageSize, mode === 'model' && i === 0 && r === 0, query);
-          lists[mode === 'off' ? 'fusion' : mode] = res.items.map((it) => it.id);
-          if (res.debug) afterDeploy = { model_version: res.debug.ranking?.model_version, has_scores: res.items.every((it) => typeof it.debug?.p_ctr === 'number' && typeof it.debug?.p_cvr === 'number') };
-        }
-        score(acc[surface], user, world, lists, mulberry32(cfg.seed * 31 + i * 1_000 + r));
+    for (const { i, r, user, rng, surface, query } of freshRequests(world, cfg, clock)) {
+      const lists: Record<'fusion' | 'heuristic' | 'model', string[]> = { fusion: [], heuristic: [], model: [] };
+      for (const mode of ['off', 'heuristic', 'model'] as const) {
+        service.ranker.setMode(mode);
+        const res = await request(service, surface, user, world, rng, cfg.pageSize, mode === 'model' && i === 0 && r === 0, query);
+        lists[mode === 'off' ? 'fusion' : mode] = res.items.map((it) => it.id);
+        if (res.debug) afterDeploy = { model_version: res.debug.ranking?.model_version, has_scores: res.items.every((it) => typeof it.debug?.p_ctr === 'number' && typeof it.debug?.p_cvr === 'number') };
       }
+      score(acc[surface], user, world, lists, mulberry32(cfg.seed * 31 + i * 1_000 + r));
     }
     service.ranker.setMode('model');
     return {
@@ -227,6 +221,27 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
 }
 
 /** Copies a trained model into a served folder: model.onnx first, metadata.json last, each by rename. */
+/**
+ * The evaluation requests after the shopping phase, the same for every evaluation of one world
+ * (the ranking loop, the diversity sweep): per user a seeded generator, a clock 30 days on, and
+ * `evalRequests` draws of surface and query. A generator, so the caller's own draws from `rng`
+ * between two requests stay in the same order.
+ */
+export function* freshRequests(
+  world: World,
+  cfg: { seed: number; evalRequests: number },
+  clock: SimClock,
+): Generator<{ i: number; r: number; user: SimUser; rng: Rng; surface: 'search' | 'feed'; query: string | undefined }> {
+  for (const [i, user] of world.users.entries()) {
+    const rng = mulberry32(cfg.seed * 7_919 + i + 1);
+    clock.now = SIM_EPOCH + 30 * 86_400_000 + i * 60_000;
+    for (let r = 0; r < cfg.evalRequests; r++) {
+      const surface = rng() < 0.5 ? 'search' : 'feed';
+      yield { i, r, user, rng, surface, query: surface === 'search' ? drawQuery(user, world, rng) : undefined };
+    }
+  }
+}
+
 export async function deployModel(from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true });
   for (const f of ['model.onnx', 'metadata.json']) {
