@@ -86,12 +86,13 @@ export function feedRoutes(deps: FeedDeps) {
     const t0 = performance.now();
     const subject = b.user_id !== undefined ? `u:${b.user_id}` : `s:${b.session_id!}`;
     // Ranking and diversity reorder the first fused candidates: fetch them all, with their routes.
-    const depth = candidateDepth(stages, b.size);
-    const ranked = activeStages(stages).ranker !== undefined;
+    const active = activeStages(stages);
+    const depth = candidateDepth(active, b.size);
+    const ranked = active.ranker !== undefined;
     const result: FeedResult = await deps.searcher.withSnapshot((snap) =>
       recommend(snap, deps.state, { subject, size: depth ?? b.size, context: b.context, exclude: b.exclude, debug: b.debug || ranked, ...(deps.ranker && { now: deps.ranker.clock() }) }, deps.feed, deps.behavior),
     );
-    const page = depth !== undefined ? await orderAndPage(stages, { surface: 'feed', subject: result.subject, shopper: { user: result.user }, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate) : undefined;
+    const page = depth !== undefined ? await orderAndPage(active, { surface: 'feed', subject: result.subject, shopper: { user: result.user }, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate) : undefined;
     if (page) result.items = page.items;
     // Coupons go on the final page: order and positions are settled, nothing is returned yet.
     const coupons = await couponsOnPage(deps.coupons, { surface: 'feed', subject: result.subject, shopper: { user: result.user, subject: result.subject }, debug: b.debug, from: 0 }, result.items, page?.served);

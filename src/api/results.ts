@@ -34,30 +34,34 @@ export interface ResultPage<T> {
   mmr?: MmrDebug | undefined;
 }
 
-/** The active ranker and MMR settings of a request, or undefined when the stage is off. */
-export function activeStages(s: Pick<ResultStages, 'ranker' | 'mmr'>): { ranker: Ranker | undefined; mmr: MmrSurfaceConfig | undefined } {
-  return { ranker: s.ranker?.status.mode === 'off' ? undefined : s.ranker, mmr: s.mmr?.enabled ? s.mmr : undefined };
+/**
+ * The stages as one request runs them: `ranker` and `mmr` left out when off. Resolved once per
+ * request and passed on, so a mode switched mid-request (Ranker.setMode, a model deploy) cannot
+ * fetch candidates for one set of stages and then order them with another.
+ */
+export function activeStages(s: ResultStages): ResultStages {
+  return { ...s, ranker: s.ranker?.status.mode === 'off' ? undefined : s.ranker, mmr: s.mmr?.enabled ? s.mmr : undefined };
 }
 
 /**
  * How many fused candidates the stages need to see for a page ending at `pageEnd`: the ranking
  * window and the MMR head (which lies within the window when ranking is on). Undefined when
- * neither stage is on (retrieval pages by itself).
+ * neither stage is on (retrieval pages by itself). `s`: the request's activeStages().
  */
-export function candidateDepth(s: Pick<ResultStages, 'ranker' | 'mmr'>, pageEnd: number): number | undefined {
-  const { ranker, mmr } = activeStages(s);
+export function candidateDepth({ ranker, mmr }: Pick<ResultStages, 'ranker' | 'mmr'>, pageEnd: number): number | undefined {
   if (!ranker && !mmr) return undefined;
   const window = ranker?.config.window;
   return Math.max(window ?? 0, mmr ? mmrHead(mmr, window) : 0, pageEnd);
 }
 
+/** `stages`: the request's activeStages(). */
 export async function orderAndPage<T extends SearchItem>(
   stages: ResultStages,
   req: { surface: Surface; subject?: string | undefined; shopper?: { user: UserState | undefined } | undefined; debug: boolean; from: number; to: number },
   fused: readonly T[],
   toCandidate: (item: T, position: number) => Candidate,
 ): Promise<ResultPage<T>> {
-  const { ranker, mmr } = activeStages(stages);
+  const { ranker, mmr } = stages;
   const ranked = ranker ? await rankOrder(ranker, req, fused, toCandidate) : undefined;
   let order: Array<Diversified<T>> = ranked?.order ?? fusionOrder(fused);
   let mmrDebug: MmrDebug | undefined;
@@ -76,7 +80,7 @@ export async function orderAndPage<T extends SearchItem>(
   }
   const page = presentPage<T, Diversified<T>>(order, { debug: req.debug, from: req.from, to: req.to, ranked: !!ranker }, (o) => {
     if (!o.mmr || o.mmr.relevance === undefined) return undefined;
-    return { debug: mmrItemDebug(o.mmr), served: { rank_position: o.mmr.position_before } };
+    return { debug: req.debug ? mmrItemDebug(o.mmr) : undefined, served: { rank_position: o.mmr.position_before } };
   });
   return { ...page, ranking: ranked?.debug, mmr: mmr ? mmrDebug : { enabled: false } };
 }

@@ -108,8 +108,9 @@ export function searchRoutes(deps: {
     const t0 = performance.now();
     const from = (body.page - 1) * body.size;
     // Ranking and diversity reorder the first fused candidates: fetch them all, with route scores.
-    const depth = candidateDepth(stages, body.page * body.size);
-    const ranker = activeStages(stages).ranker;
+    const active = activeStages(stages);
+    const depth = candidateDepth(active, body.page * body.size);
+    const ranker = active.ranker;
     const query: SearchQuery =
       depth !== undefined
         ? // Route scores are the ranker's features; MMR alone needs only the fused order.
@@ -118,7 +119,7 @@ export function searchRoutes(deps: {
     const subject = body.user_id !== undefined ? `u:${body.user_id}` : body.session_id !== undefined ? `s:${body.session_id}` : undefined;
     // The ranker reads the shopper's state anyway: read it once, beside retrieval, for it and the coupon stage.
     const [result, shopper] = await Promise.all([deps.searcher.search(query), ranker && subject !== undefined ? ranker.shopper(subject) : undefined]);
-    const page = depth !== undefined ? await orderAndPage(stages, { surface: 'search', subject, shopper, debug: body.debug, from, to: from + body.size }, result.items, searchCandidate) : undefined;
+    const page = depth !== undefined ? await orderAndPage(active, { surface: 'search', subject, shopper, debug: body.debug, from, to: from + body.size }, result.items, searchCandidate) : undefined;
     if (page) result.items = page.items;
     // Coupons go on the final page: order and positions are settled, nothing is returned yet.
     const coupons = await couponsOnPage(deps.coupons, { surface: 'search', subject: shopper?.subject ?? subject, shopper, debug: body.debug, from }, result.items, page?.served);
