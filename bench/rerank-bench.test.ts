@@ -15,6 +15,7 @@ describe('rerank benchmark', () => {
     // The workload is real: the seeded page gets coupons attached.
     expect(file.coupon_affinity.attached_per_page).toBeGreaterThan(0);
     // No speed bound here: targets are the benchmark's job (docs/BENCHMARKS.md), not a unit test's.
-    expect(res.p99_ms).toBeGreaterThanOrEqual(res.p50_ms);
+    // The timer measured the work: a broken clock or an empty loop would give 0.
+    expect(res.p50_ms).toBeGreaterThan(0);
   });
 });
