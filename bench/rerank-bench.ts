@@ -7,6 +7,7 @@ import { CouponConfigSchema } from '../coupons/config.ts';
 import { CouponSchema, type Coupon } from '../coupons/coupon.ts';
 import type { CouponStatus } from '../coupons/ledger.ts';
 import { mulberry32 } from '../eval/rng.ts';
+import { mmrOptions } from '../rerank/apply.ts';
 import { MmrConfigSchema } from '../rerank/config.ts';
 import { filterKey } from '../retrieval/stores.ts';
 import { mmr, type MmrItem } from '../rerank/mmr.ts';
@@ -66,16 +67,8 @@ export function runRerankBench(opts: RerankBenchOptions) {
     }),
   );
   const mmrCfg = MmrConfigSchema.parse({}).feed;
-  const mmrOpts = {
-    lambda: mmrCfg.lambda,
-    top_n: opts.topN ?? n,
-    category_weight: mmrCfg.category_weight,
-    brand_weight: mmrCfg.brand_weight,
-    caps: { per_brand: mmrCfg.max_per_brand || undefined, per_category: mmrCfg.max_per_category || undefined },
-    page_size: pageSize,
-    // As the service calls it: slots filled up to the end of the page shown (first page here).
-    depth: pageSize,
-  };
+  // As the service calls it: slots filled up to the end of the page shown (first page here).
+  const mmrOpts = mmrOptions(mmrCfg, opts.topN ?? n, pageSize, pageSize);
 
   const coupons: Coupon[] = Array.from({ length: nCoupons }, (_, i) =>
     CouponSchema.parse({

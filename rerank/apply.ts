@@ -4,7 +4,7 @@ import type { Searcher } from '../retrieval/searcher.ts';
 import { filterKey } from '../retrieval/stores.ts';
 import type { SearchItem } from '../retrieval/types.ts';
 import type { MmrSurfaceConfig } from './config.ts';
-import { mmr, type MmrPlacement } from './mmr.ts';
+import { mmr, type MmrOptions, type MmrPlacement } from './mmr.ts';
 
 /**
  * Glue between the ranked order and the pure MMR (rerank/mmr.ts): reads the head's product
@@ -89,18 +89,7 @@ export async function diversify<T extends SearchItem>(order: ReadonlyArray<Order
       ...(o.item.category !== undefined && { categoryKey: filterKey(o.item.category) }),
       ...(o.item.brand !== undefined && { brandKey: filterKey(o.item.brand) }),
     })),
-    {
-      lambda: cfg.lambda,
-      top_n: n,
-      category_weight: cfg.category_weight,
-      brand_weight: cfg.brand_weight,
-      page_size: ctx.pageSize,
-      ...(ctx.depth !== undefined && { depth: ctx.depth }),
-      caps: {
-        ...(cfg.max_per_brand > 0 && { per_brand: cfg.max_per_brand }),
-        ...(cfg.max_per_category > 0 && { per_category: cfg.max_per_category }),
-      },
-    },
+    mmrOptions(cfg, n, ctx.pageSize, ctx.depth),
   );
   const out: Array<Diversified<T>> = [...result.items.map((p) => ({ ...head[p.position_before]!, mmr: p })), ...order.slice(n)];
   return {
@@ -122,6 +111,22 @@ export async function diversify<T extends SearchItem>(order: ReadonlyArray<Order
 }
 
 /** Per-item debug fields (rounded) for a diversified slot. */
+/** A surface's MMR settings as mmr() takes them; a cap of 0 means no cap. */
+export function mmrOptions(cfg: MmrSurfaceConfig, topN: number, pageSize: number, depth: number | undefined): MmrOptions {
+  return {
+    lambda: cfg.lambda,
+    top_n: topN,
+    category_weight: cfg.category_weight,
+    brand_weight: cfg.brand_weight,
+    page_size: pageSize,
+    ...(depth !== undefined && { depth }),
+    caps: {
+      ...(cfg.max_per_brand > 0 && { per_brand: cfg.max_per_brand }),
+      ...(cfg.max_per_category > 0 && { per_category: cfg.max_per_category }),
+    },
+  };
+}
+
 export function mmrItemDebug(p: MmrPlacement | undefined): Record<string, unknown> | undefined {
   if (!p || p.relevance === undefined) return undefined;
   const r = (x: number) => Math.round(x * 1e6) / 1e6;
