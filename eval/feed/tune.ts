@@ -191,15 +191,22 @@ export async function tuneFeed(
       users.forEach((c, i) => acc.add(scoreRanking(fusedRanking(lists[i]!, cfg), c)));
       return { setting, ...acc.means() };
     });
-    const singles = (Object.keys(all.weights) as FeedRoute[]).filter((r) => all.weights[r] > 0).map((route) => {
-      const acc = accumulate();
-      users.forEach((c, i) => acc.add(scoreRanking(routeRanking(lists[i]!, route), c)));
-      return acc.means();
-    });
-    return marginObjective(rows, {
-      full: Math.max(1e-12, ...singles.map((m) => m.full)),
-      sampled: Math.max(1e-12, ...singles.map((m) => m.sampled)),
-    });
+    return marginObjective(rows, bestSingleOn(users, lists));
+  };
+  /** The best single route's means on these users; the gate reuses the finalists' users and lists. */
+  const bestSingle = new Map<readonly FeedCandidates[], GridMeans>();
+  const bestSingleOn = (users: readonly UserCase[], lists: readonly FeedCandidates[]): GridMeans => {
+    let b = bestSingle.get(lists);
+    if (!b) {
+      const singles = (Object.keys(all.weights) as FeedRoute[]).filter((r) => all.weights[r] > 0).map((route) => {
+        const acc = accumulate();
+        users.forEach((c, i) => acc.add(scoreRanking(routeRanking(lists[i]!, route), c)));
+        return acc.means();
+      });
+      b = { full: Math.max(1e-12, ...singles.map((m) => m.full)), sampled: Math.max(1e-12, ...singles.map((m) => m.sampled)) };
+      bestSingle.set(lists, b);
+    }
+    return b;
   };
   // The whole grid on the route-tuning users, then the best FINALISTS again on the larger fusion
   // sample, which picks among them: the grid's cost stays that of the small sample.
