@@ -130,18 +130,7 @@ export async function recommend(
   const filters: Filters = { in_stock: true, ...(req.context?.category !== undefined && { category: req.context.category }) };
   const src = feedSources(state, snapshot);
   const cands = await feedCandidates(src, user, req, cfg, behavior, filters);
-  let fused = fuseFeed(cands, cfg);
-  // Settings tuned on shoppers with a history (the feed eval's) may leave trending out; a shopper
-  // the other routes know nothing about must still get a page, so it is topped up with best-sellers.
-  // Only when trending is switched off: a trending route that ran and failed is already reported as degraded.
-  if (fused.length < req.size && cfg.weights.trending === 0) {
-    const scope = req.context?.category !== undefined ? categoryScope(req.context.category, undefined)! : '';
-    try {
-      fused = withBestSellers(fused, await src.trending(scope, cfg.recall_k), cands.excluded);
-    } catch (err) {
-      cands.degraded.push({ route: 'trending', reason: (err as Error).message });
-    }
-  }
+  const fused = fuseFeed(cands, cfg);
   const scores = new Map<string, Partial<Record<FeedRoute, number>>>();
   if (req.debug) {
     for (const [route, hits] of Object.entries(cands.lists) as Array<[FeedRoute, RouteHit[]]>) {
@@ -150,7 +139,21 @@ export async function recommend(
   }
 
   const pass = compileFilter(filters);
-  const page = await firstAccepted(snapshot.text, fused, req.size, (p) => pass(filterPayload(p)));
+  const accept = (p: Product) => pass(filterPayload(p));
+  let page = await firstAccepted(snapshot.text, fused, req.size, accept);
+  // Settings tuned on shoppers with a history (the feed eval's) may leave trending out; a shopper
+  // the other routes know nothing about must still get a page, so it is topped up with best-sellers.
+  // Judged on the page after the stock and context filters, which may have emptied it. Only when
+  // trending is switched off: a trending route that ran and failed is already reported as degraded.
+  if (page.length < req.size && cfg.weights.trending === 0) {
+    const scope = req.context?.category !== undefined ? categoryScope(req.context.category, undefined)! : '';
+    try {
+      const extra = withBestSellers(fused, await src.trending(scope, cfg.recall_k), cands.excluded).slice(fused.length);
+      page = [...page, ...(await firstAccepted(snapshot.text, extra, req.size - page.length, accept))];
+    } catch (err) {
+      cands.degraded.push({ route: 'trending', reason: (err as Error).message });
+    }
+  }
   const items = page.map(({ hit, product }) => toItem(product, hit, req.debug ? (scores.get(hit.id) ?? {}) : undefined));
   return {
     items,

@@ -15,24 +15,28 @@ let service: Service;
 let seq = 0;
 const T0 = Date.now();
 
-beforeAll(async () => {
+async function serve(settings: object): Promise<Service> {
   const dir = tempDir();
   const catalog = writeJsonl(path.join(dir, 'c.jsonl'), SAMPLE_PRODUCTS);
   const feedConfig = path.join(dir, 'feed-config.json');
+  writeFileSync(feedConfig, JSON.stringify(settings));
+  const env = { SHELF_DATA_DIR: path.join(dir, 'data'), SHELF_CATALOG: '', SHELF_RANK: 'off', SHELF_MMR_FEED_ENABLED: 'false', SHELF_FEED_CONFIG: feedConfig };
+  return openService(loadConfig(env), { embedder: new HashEmbedder(), catalog });
+}
+
+beforeAll(async () => {
   // Item-CF scores are plain co-occurrence counts (cooc_alpha 0); confident from 3 shoppers making the
   // same step; scale 0: once item-CF is confident, the user-vector route only fills the tail.
-  writeFileSync(feedConfig, JSON.stringify({ weights: { uservector: 1, itemcf: 1, trending: 0, category: 0 }, rrf_k: 0, cooc_alpha: 0, itemcf_confident_score: 3, itemcf_confident_scale: 0 }));
-  const env = { SHELF_DATA_DIR: path.join(dir, 'data'), SHELF_CATALOG: '', SHELF_RANK: 'off', SHELF_MMR_FEED_ENABLED: 'false', SHELF_FEED_CONFIG: feedConfig };
-  service = await openService(loadConfig(env), { embedder: new HashEmbedder(), catalog });
+  service = await serve({ weights: { uservector: 1, itemcf: 1, trending: 0, category: 0 }, rrf_k: 0, cooc_alpha: 0, itemcf_confident_score: 3, itemcf_confident_scale: 0 });
 });
 afterAll(async () => service?.close());
 
 const click = (user: string, product: string) => ({ event_id: `g${++seq}`, ts: T0 + seq, type: 'click', user_id: user, product_id: product });
-async function send(events: unknown[]): Promise<void> {
-  const res = await service.app.request('/v1/events', { method: 'POST', body: JSON.stringify(events), headers: { 'content-type': 'application/json' } });
+async function send(events: unknown[], to = service): Promise<void> {
+  const res = await to.app.request('/v1/events', { method: 'POST', body: JSON.stringify(events), headers: { 'content-type': 'application/json' } });
   expect(res.status).toBe(200);
   for (let i = 0; i < 300; i++) {
-    if ((await service.behavior.state.applied([`g${seq}`])).has(`g${seq}`)) return;
+    if ((await to.behavior.state.applied([`g${seq}`])).has(`g${seq}`)) return;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('consumer did not catch up');
@@ -68,5 +72,23 @@ describe('item-CF confidence gate', () => {
     // the two products anyone has touched, most touched first (p1 by 5 shoppers, p2 by 4)
     expect(body.items.map((i) => i.id)).toEqual(['p1', 'p2']);
     for (const it of body.items) expect(it.routes).toEqual({ trending: expect.any(Object) });
+  });
+
+  it('tops the page up when what the routes found is out of stock', async () => {
+    // Item-CF alone: the only step others made from p1 leads to p4, which is out of stock.
+    const only = await serve({ weights: { uservector: 0, itemcf: 1, trending: 0, category: 0 } });
+    try {
+      for (const u of ['a', 'b']) await send([click(u, 'p1'), click(u, 'p4')], only);
+      await send([click('c', 'p2')], only);
+      await send([click('me', 'p1')], only);
+      const res = await only.app.request('/v1/feed?user_id=me&size=1&debug=true');
+      const body = (await res.json()) as Body;
+      // p4 was found and dropped; the page is not left empty: the best-seller p2 fills it (p1, the
+      // shopper's own recent item, is left out like any recent item).
+      expect(body.items.map((i) => i.id)).toEqual(['p2']);
+      expect(body.items[0]!.routes).toEqual({ trending: expect.any(Object) });
+    } finally {
+      await only.close();
+    }
   });
 });

@@ -7,7 +7,7 @@ import type { BehaviorEvent } from '../../behavior/event.ts';
 import type { KafkaEventLog } from '../../behavior/kafka/kafka-event-log.ts';
 import type { RedisStateStore } from '../../behavior/redis/redis-state-store.ts';
 import { behaviorConfig, items, roundDeep, shoppingStream, snapshot, subjectsOf, waitFor, withoutVersions } from '../helpers/behavior-stream.ts';
-import { dropRedisNamespace, dropTopic, KAFKA_BROKERS, openLog, openState, REDIS_URL, testNamespace } from './helpers/behavior-servers.ts';
+import { dropRedisNamespace, dropTopics, KAFKA_BROKERS, openLog, openState, REDIS_URL, testNamespace } from './helpers/behavior-servers.ts';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/consumer-process.ts');
 const ENGAGEMENTS = new Set(['view', 'click', 'add_to_cart', 'purchase']);
@@ -40,7 +40,7 @@ describe('behaviour consumer over Kafka and Redis, end to end', () => {
   afterAll(async () => {
     for (const s of stores) await s.close();
     await log?.close();
-    await dropTopic(logNs);
+    await dropTopics(logNs);
     for (const ns of Object.values(stateNs)) await dropRedisNamespace(ns);
   });
 

@@ -7,7 +7,7 @@ import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../helpers/catalog.ts';
 import { FlakyBackend } from '../helpers/backends.ts';
 import { HashEmbedder } from '../helpers/embedders.ts';
 import { waitFor } from '../helpers/behavior-stream.ts';
-import { dropTopic, KAFKA_BROKERS, testNamespace } from './helpers/behavior-servers.ts';
+import { dropTopics, KAFKA_BROKERS, SESSION_TIMEOUT_MS, testNamespace } from './helpers/behavior-servers.ts';
 import path from 'node:path';
 
 /**
@@ -22,13 +22,13 @@ describe(`indexer following the Kafka catalog topic at ${KAFKA_BROKERS.join(',')
   let dir: string;
 
   beforeAll(async () => {
-    topic = await KafkaCatalogChanges.open({ brokers: KAFKA_BROKERS, namespace: ns, consumer: { retryMs: 50 } });
+    topic = await KafkaCatalogChanges.open({ brokers: KAFKA_BROKERS, namespace: ns, consumer: { retryMs: 50, sessionTimeoutMs: SESSION_TIMEOUT_MS } });
     dir = tempDir();
     await indexCatalog({ catalogPath: writeJsonl(path.join(dir, 'c.jsonl'), SAMPLE_PRODUCTS), dataDir: dir, embedder });
   });
   afterAll(async () => {
     await topic?.close();
-    await dropTopic(ns);
+    await dropTopics(ns);
   });
 
   it('applies upserts and deletes, retries a failed write, and ignores redelivery', async () => {
@@ -60,7 +60,7 @@ describe(`indexer following the Kafka catalog topic at ${KAFKA_BROKERS.join(',')
     ]);
     // Kafka may hand the four records over in one batch or several.
     const sum = (k: 'indexed' | 'unchanged' | 'deleted') => applied.reduce((n, a) => n + a[k], 0);
-    await waitFor(() => sum('indexed') + sum('deleted') + bad.length >= 4, 'all four changes', 60_000);
+    await waitFor(() => sum('indexed') + sum('deleted') + bad.length >= 4, 'all four changes', 45_000);
     await sub.stop();
     expect(errors.length).toBe(2);
     expect(errors[0]).toMatch(/batch will be retried/);
@@ -77,13 +77,14 @@ describe(`indexer following the Kafka catalog topic at ${KAFKA_BROKERS.join(',')
 
     // The same changes again (a producer retry, a replay): nothing is rewritten.
     const again = await follow();
-    await topic.publish([{ op: 'upsert', product: { id: 'p1', ...SAMPLE_PRODUCTS[0], price: 99 } }, { op: 'delete', product: { id: 'p3' } }]);
+    // Counted before publishing: the consumer may apply the batch before publish() resolves.
     const before = applied.length;
-    await waitFor(() => applied.slice(before).reduce((n, a) => n + a.unchanged, 0) >= 1 && applied.length > before, 'the redelivered changes', 60_000);
+    await topic.publish([{ op: 'upsert', product: { id: 'p1', ...SAMPLE_PRODUCTS[0], price: 99 } }, { op: 'delete', product: { id: 'p3' } }]);
+    await waitFor(() => applied.slice(before).reduce((n, a) => n + a.unchanged, 0) >= 1 && applied.length > before, 'the redelivered changes', 45_000);
     await new Promise((r) => setTimeout(r, 500));
     await again.stop();
     const redelivered = applied.slice(before);
     expect(redelivered.reduce((n, a) => n + a.indexed + a.deleted, 0)).toBe(0);
     expect(redelivered.reduce((n, a) => n + a.unchanged, 0)).toBe(1);
-  });
+  }, 120_000);
 });

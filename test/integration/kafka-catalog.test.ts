@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKafka } from '../../behavior/kafka/kafka-client.ts';
-import { catalogTopic, KafkaCatalogChanges, type CatalogChange, type ParsedChange } from '../../behavior/kafka/catalog-changes.ts';
+import { KafkaCatalogChanges, type CatalogChange, type ParsedChange } from '../../behavior/kafka/catalog-changes.ts';
 import { waitFor } from '../helpers/behavior-stream.ts';
-import { KAFKA_BROKERS, testNamespace } from './helpers/behavior-servers.ts';
+import { dropTopics, KAFKA_BROKERS, testNamespace } from './helpers/behavior-servers.ts';
 
 /** The catalog-changes topic the indexer will follow, against a real Kafka. */
 describe(`Kafka catalog changes at ${KAFKA_BROKERS.join(',')}`, () => {
@@ -13,10 +12,7 @@ describe(`Kafka catalog changes at ${KAFKA_BROKERS.join(',')}`, () => {
   });
   afterAll(async () => {
     await topic?.close();
-    const admin = createKafka({ brokers: KAFKA_BROKERS }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [catalogTopic(ns)] }).catch(() => {});
-    await admin.disconnect();
+    await dropTopics(ns);
   });
 
   it('delivers every change once, in order per product, after a failed batch is retried', async () => {

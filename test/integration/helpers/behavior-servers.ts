@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { createKafka } from '../../../behavior/kafka/kafka-client.ts';
-import { KafkaEventLog, behaviorTopic } from '../../../behavior/kafka/kafka-event-log.ts';
+import { KafkaEventLog } from '../../../behavior/kafka/kafka-event-log.ts';
 import { RedisStateStore } from '../../../behavior/redis/redis-state-store.ts';
 import { behaviorConfig } from '../../helpers/behavior-stream.ts';
 
@@ -36,13 +36,16 @@ export async function dropRedisNamespace(namespace: string): Promise<void> {
   }
 }
 
-export async function dropTopic(namespace: string): Promise<void> {
+/** Deletes every topic the namespace made (behaviour, dead letters, catalog changes). */
+export async function dropTopics(namespace: string): Promise<void> {
   const admin = createKafka({ brokers: KAFKA_BROKERS }).admin();
   await admin.connect();
   try {
-    await admin.deleteTopics({ topics: [behaviorTopic(namespace)] });
+    // Listed first: kafkajs retries deleting a topic that was never made for seconds.
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
   } catch {
-    // Already gone, or never created: either way nothing is left behind.
+    // Already gone: either way nothing is left behind.
   } finally {
     await admin.disconnect();
   }
