@@ -60,7 +60,11 @@ describe(`indexer following the Kafka catalog topic at ${KAFKA_BROKERS.join(',')
     ]);
     // Kafka may hand the four records over in one batch or several.
     const sum = (k: 'indexed' | 'unchanged' | 'deleted') => applied.reduce((n, a) => n + a[k], 0);
-    await waitFor(() => sum('indexed') + sum('deleted') + bad.length >= 4, 'all four changes', 45_000);
+    // What was seen so far, for a wait that times out.
+    const seen = (e: Error) => {
+      throw new Error(`${e.message}; seen: ${JSON.stringify({ applied, bad, errors })}`);
+    };
+    await waitFor(() => sum('indexed') + sum('deleted') + bad.length >= 4, 'all four changes', 45_000).catch(seen);
     await sub.stop();
     expect(errors.length).toBe(2);
     expect(errors[0]).toMatch(/batch will be retried/);
@@ -80,7 +84,7 @@ describe(`indexer following the Kafka catalog topic at ${KAFKA_BROKERS.join(',')
     // Counted before publishing: the consumer may apply the batch before publish() resolves.
     const before = applied.length;
     await topic.publish([{ op: 'upsert', product: { id: 'p1', ...SAMPLE_PRODUCTS[0], price: 99 } }, { op: 'delete', product: { id: 'p3' } }]);
-    await waitFor(() => applied.slice(before).reduce((n, a) => n + a.unchanged, 0) >= 1 && applied.length > before, 'the redelivered changes', 45_000);
+    await waitFor(() => applied.slice(before).reduce((n, a) => n + a.unchanged, 0) >= 1 && applied.length > before, 'the redelivered changes', 45_000).catch(seen);
     await new Promise((r) => setTimeout(r, 500));
     await again.stop();
     const redelivered = applied.slice(before);
