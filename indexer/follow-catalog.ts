@@ -20,7 +20,11 @@ export interface FollowOptions extends Omit<ChangeSetOptions, 'changes' | 'stric
  */
 export async function followCatalogChanges(opts: FollowOptions): Promise<Subscription> {
   const { topic, group, onBatch, onError, ...rest } = opts;
+  // What failed attempts at the batch in hand committed anyway (see carryOver).
+  let carried: { first: string; done: Committed } | undefined;
   return topic.consume({ group: group ?? 'shelf-indexer', fromBeginning: true, ...(onError && { onError }) }, async (batch) => {
+    const first = batch[0]?.position ?? '';
+    if (carried?.first !== first) carried = undefined;
     const collector = new ChangeCollector();
     const bad: Array<{ position: string; reason: string }> = [];
     batch.forEach((rec, i) => {
@@ -30,9 +34,33 @@ export async function followCatalogChanges(opts: FollowOptions): Promise<Subscri
     const changes = collector.result();
     for (const e of changes.errors) bad.push({ position: batch[e.line - 1]!.position, reason: e.reason });
     const summary = await applyChanges({ ...rest, changes: { ...changes, errors: [] } });
+    const done = committed(summary);
     if (summary.writeFailures.length > 0) {
+      carried = { first, done: { indexed: (carried?.done.indexed ?? 0) + done.indexed, deleted: (carried?.done.deleted ?? 0) + done.deleted } };
       throw new Error(`index write failed (${summary.writeFailures.map((f) => `${f.store} ${f.op}: ${f.reason}`).join('; ')}); batch will be retried`);
     }
-    onBatch?.(summary, bad);
+    onBatch?.(carryOver(summary, carried?.done), bad);
+    carried = undefined;
   });
+}
+
+interface Committed {
+  indexed: number;
+  deleted: number;
+}
+
+/** What an attempt wrote for good: a product counts only if no store failed for it. */
+function committed(s: IndexSummary): Committed {
+  const failed = (op: 'upsert' | 'delete') => new Set(s.writeFailures.filter((f) => f.op === op).flatMap((f) => f.ids)).size;
+  return { indexed: s.indexed - failed('upsert'), deleted: s.deleted - failed('delete') };
+}
+
+/**
+ * A failed attempt still commits the writes that worked: the retry then finds those products
+ * unchanged or already gone. Counted where they were written, so a retried batch reports each
+ * change once, as indexed or deleted, and not as unchanged.
+ */
+export function carryOver(s: IndexSummary, done: Committed | undefined): IndexSummary {
+  if (!done) return s;
+  return { ...s, indexed: s.indexed + done.indexed, deleted: s.deleted + done.deleted, unchanged: Math.max(0, s.unchanged - done.indexed) };
 }
