@@ -2,24 +2,22 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../command.ts';
+import { DIVERSITY_SHOP, RANKING_SHOP, type ShopSize } from './defaults.ts';
 
 
 /** The simulated shop both commands run: shoppers, their visits, the catalog and session shapes. */
 interface SimDefaults {
-  users: number;
-  visits: number;
-  perVisit: number;
-  evalRequests: number;
+  shop: ShopSize;
   help: { visits: string; perVisit: string; evalRequests: string; seed: string };
 }
 
 function simulatorOptions(d: SimDefaults): Command['options'] {
   return {
-    users: { type: 'string', value: 'N', help: 'simulated shoppers', default: String(d.users) },
-    visits: { type: 'string', value: 'N', help: d.help.visits, default: String(d.visits) },
-    'per-visit': { type: 'string', value: 'N', help: d.help.perVisit, default: String(d.perVisit) },
-    'eval-requests': { type: 'string', value: 'N', help: d.help.evalRequests, default: String(d.evalRequests) },
-    seed: { type: 'string', value: 'N', help: d.help.seed, default: '7' },
+    users: { type: 'string', value: 'N', help: 'simulated shoppers', default: String(d.shop.users) },
+    visits: { type: 'string', value: 'N', help: d.help.visits, default: String(d.shop.maxVisits) },
+    'per-visit': { type: 'string', value: 'N', help: d.help.perVisit, default: String(d.shop.perVisit) },
+    'eval-requests': { type: 'string', value: 'N', help: d.help.evalRequests, default: String(d.shop.evalRequests) },
+    seed: { type: 'string', value: 'N', help: d.help.seed, default: String(d.shop.seed) },
     catalog: { type: 'string', value: 'FILE', help: 'catalog the simulated shop sells', default: 'data/demo/catalog.jsonl' },
     taobao: { type: 'string', value: 'FILE', help: 'Taobao UserBehavior.csv (session shapes)', default: '../shared/datasets/taobao-userbehavior-sample/UserBehavior.csv' },
   };
@@ -29,28 +27,22 @@ function simulatorValues(values: Parameters<Command['run']>[0], d: SimDefaults) 
   const catalog = stringOpt(values, 'catalog');
   const taobao = stringOpt(values, 'taobao');
   return {
-    users: intOpt(values, 'users', 1) ?? d.users,
-    maxVisits: intOpt(values, 'visits', 1) ?? d.visits,
-    perVisit: intOpt(values, 'per-visit', 1) ?? d.perVisit,
-    evalRequests: intOpt(values, 'eval-requests', 1) ?? d.evalRequests,
-    seed: intOpt(values, 'seed', 0) ?? 7,
+    users: intOpt(values, 'users', 1) ?? d.shop.users,
+    maxVisits: intOpt(values, 'visits', 1) ?? d.shop.maxVisits,
+    perVisit: intOpt(values, 'per-visit', 1) ?? d.shop.perVisit,
+    evalRequests: intOpt(values, 'eval-requests', 1) ?? d.shop.evalRequests,
+    seed: intOpt(values, 'seed', 0) ?? d.shop.seed,
     ...(catalog !== undefined && { catalog }),
     ...(taobao !== undefined && { taobao }),
   };
 }
 
 const RANKING_SIM: SimDefaults = {
-  users: 150,
-  visits: 4,
-  perVisit: 5,
-  evalRequests: 4,
+  shop: RANKING_SHOP,
   help: { visits: 'visits per shopper (from their Taobao shape)', perVisit: 'requests per visit at most', evalRequests: 'fresh requests per shopper after deployment', seed: 'seed of the world, the shoppers and training' },
 };
 const DIVERSITY_SIM: SimDefaults = {
-  users: 60,
-  visits: 3,
-  perVisit: 4,
-  evalRequests: 4,
+  shop: DIVERSITY_SHOP,
   help: { visits: 'warm-up visits per shopper (from their Taobao shape)', perVisit: 'warm-up requests per visit at most', evalRequests: 'fresh requests per shopper', seed: 'seed of the world and the shoppers' },
 };
 

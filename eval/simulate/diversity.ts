@@ -6,6 +6,7 @@ import { categoryCoverage, intraListDiversity } from '../../rerank/diversity.ts'
 import { filterKey } from '../../retrieval/stores.ts';
 import type { SearchItem } from '../../retrieval/types.ts';
 import { comparePaired, mean } from '../metrics.ts';
+import { DIVERSITY_SHOP } from './defaults.ts';
 import { freshRequests, ndcg, openSimShop, request, shopPhase, type ShopOptions } from './run.ts';
 import { buyProb, clickProb } from './world.ts';
 
@@ -59,7 +60,7 @@ export const DEFAULT_LAMBDAS = [1, 0.9, 0.7, 0.5, 0.3];
 export async function runDiversityEval(o: DiversityOptions): Promise<DiversityReport> {
   const modelDir = path.resolve(o.modelDir ?? path.join(ROOT, 'models/ranker/default'));
   // Served in ranked order; the sweep below applies MMR to each answer.
-  const shop = await openSimShop(o, { users: 60, maxVisits: 3, perVisit: 4, pageSize: K, modelDir, refreshMs: 0 });
+  const shop = await openSimShop(o, { ...DIVERSITY_SHOP, pageSize: K, modelDir, refreshMs: 0 });
   const { log, world, shapes, service, clock } = shop;
   const cfg = { ...shop.cfg, lambdas: o.lambdas ?? DEFAULT_LAMBDAS, model_dir: modelDir };
   const defaults = loadConfig({}).mmr;

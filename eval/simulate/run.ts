@@ -8,6 +8,7 @@ import type { TextEmbedder } from '../../src/embedding/embedder.ts';
 import { openService, type Service } from '../../src/service.ts';
 import { exportTrainingData, type TrainingSummary } from '../../ranking/training-data.ts';
 import { mulberry32, type Rng } from '../rng.ts';
+import { RANKING_SHOP, type ShopSize } from './defaults.ts';
 import { loadTaobaoShapes, requestTimes, type Shape } from './sessions.ts';
 import { buildWorld, buyProb, clickProb, drawQuery, examine, loadCatalogProducts, type SimUser, type World } from './world.ts';
 
@@ -122,15 +123,15 @@ export const DEFAULT_TAOBAO = path.resolve(ROOT, '../shared/datasets/taobao-user
  */
 export async function openSimShop(
   o: ShopOptions,
-  d: { users: number; maxVisits: number; perVisit: number; pageSize: number; modelDir: string; refreshMs: number },
+  d: ShopSize & { pageSize: number; modelDir: string; refreshMs: number },
 ) {
   const cfg = {
     users: o.users ?? d.users,
     maxVisits: o.maxVisits ?? d.maxVisits,
     perVisit: o.perVisit ?? d.perVisit,
-    evalRequests: o.evalRequests ?? 4,
+    evalRequests: o.evalRequests ?? d.evalRequests,
     pageSize: d.pageSize,
-    seed: o.seed ?? 7,
+    seed: o.seed ?? d.seed,
     catalog: path.resolve(o.catalog ?? path.join(ROOT, 'data/demo/catalog.jsonl')),
     taobao: path.resolve(o.taobao ?? DEFAULT_TAOBAO),
   };
@@ -160,7 +161,7 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
   const modelDir = path.join(o.workDir, 'serving-model');
   await mkdir(modelDir, { recursive: true });
   // This loop compares the ranker's orders; diversity (rerank/) has its own eval (`eval -- diversity`).
-  const { cfg, log, world, shapes, service, clock, dataDir } = await openSimShop(o, { users: 60, maxVisits: 4, perVisit: 5, pageSize: o.pageSize ?? 10, modelDir, refreshMs: 100 });
+  const { cfg, log, world, shapes, service, clock, dataDir } = await openSimShop(o, { ...RANKING_SHOP, pageSize: o.pageSize ?? 10, modelDir, refreshMs: 100 });
   try {
     // ---- 1. serve under the heuristic order, log, and let simulated shoppers act
     service.ranker.setMode('heuristic');
