@@ -1,6 +1,6 @@
 import type { StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
-import { loadFeedUser } from '../retrieval/feed.ts';
+import { loadShopper } from '../behavior/state-store.ts';
 import { attachCoupons, bestOffers, offerable, type CouponPageItem } from './attach.ts';
 import type { CouponConfig } from './config.ts';
 import { isLive, type Coupon } from './coupon.ts';
@@ -99,6 +99,6 @@ export class CouponOffers {
   private async shopper(subject: string | undefined): Promise<{ user: UserState | undefined; subject: string | undefined }> {
     const state = this.deps.state;
     if (subject === undefined || !state) return { user: undefined, subject };
-    return loadFeedUser(state, subject);
+    return loadShopper(state, subject);
   }
 }

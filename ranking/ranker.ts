@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import client from 'prom-client';
 import type { StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
-import { loadFeedUser } from '../retrieval/feed.ts';
+import { loadShopper } from '../behavior/state-store.ts';
 import type { RankConfig } from './config.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, featurizeInto, type Surface } from './features.ts';
 import { rawInputs, userContext, type Candidate } from './inputs.ts';
@@ -196,7 +196,7 @@ export class Ranker {
    * (coupons) reads it here once and passes it to rank() as `shopper`.
    */
   async shopper(subject: string): Promise<{ user: UserState | undefined; subject: string } | undefined> {
-    return this.deps.state ? loadFeedUser(this.deps.state, subject) : undefined;
+    return this.deps.state ? loadShopper(this.deps.state, subject) : undefined;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { BehaviorConfig } from '../behavior/config.ts';
-import type { StateStore } from '../behavior/state-store.ts';
+import { loadShopper, type StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
 import type { FeedConfig, FeedRoute } from './feed-config.ts';
 import { categoryScope, feedSources, itemCfRoute, itemCfSeeds, similarRoute, userVectorRoute, type FeedSources } from './feed-routes.ts';
@@ -109,13 +109,6 @@ export function itemCfConfident(c: Pick<FeedCandidates, 'lists' | 'excluded'>, c
   return top !== undefined && top.score >= cfg.itemcf_confident_score;
 }
 
-/** The state a feed reads: a linked session reads its user's. */
-export async function loadFeedUser(state: StateStore, subject: string): Promise<{ user: UserState | undefined; subject: string }> {
-  const s = (await state.getUsers([subject])).get(subject);
-  if (s?.linked_to !== undefined) return { user: (await state.getUsers([s.linked_to])).get(s.linked_to), subject: s.linked_to };
-  return { user: s, subject };
-}
-
 /** The feed: recall, fuse, hydrate, drop what is out of stock or outside the context. */
 export async function recommend(
   snapshot: IndexSnapshot | undefined,
@@ -124,7 +117,7 @@ export async function recommend(
   cfg: FeedConfig,
   behavior: BehaviorConfig,
 ): Promise<FeedResult> {
-  const { user, subject } = await loadFeedUser(state, req.subject);
+  const { user, subject } = await loadShopper(state, req.subject);
   const cold = !user || user.recent.length === 0;
   if (!snapshot) return { items: [], subject, cold_start: cold };
   const filters: Filters = { in_stock: true, ...(req.context?.category !== undefined && { category: req.context.category }) };

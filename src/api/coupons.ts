@@ -7,7 +7,7 @@ import type { StateStore } from '../../behavior/state-store.ts';
 import { CouponSchema, discountFor, isLive, segmentAllowed, shopperSegments, type Coupon } from '../../coupons/coupon.ts';
 import type { ClaimResult, CouponLedger, CouponStatus, RedeemResult } from '../../coupons/ledger.ts';
 import { offerable } from '../../coupons/attach.ts';
-import { loadFeedUser } from '../../retrieval/feed.ts';
+import { loadShopper } from '../../behavior/state-store.ts';
 import type { Metrics } from '../metrics.ts';
 import { ApiError, fromZod, parseObject, readJson, requireSubject } from './errors.ts';
 
@@ -137,7 +137,7 @@ export function couponRoutes(deps: CouponShopperDeps) {
 
   /** The subject a claim counts against (a linked session's user), and the shopper's segments. */
   const shopper = async (b: { user_id?: string | undefined; session_id?: string | undefined }) => {
-    const { user, subject } = await loadFeedUser(state, subjectOf(b));
+    const { user, subject } = await loadShopper(state, subjectOf(b));
     return { subject, segments: shopperSegments(user, deps.vipPurchases !== undefined ? { vip_purchases: deps.vipPurchases } : {}) };
   };
   /** The coupon, or a 404 counted under the endpoint's outcome metric. */
