@@ -1,5 +1,5 @@
 import type { UserState } from '../behavior/user-state.ts';
-import { filterKey } from '../retrieval/stores.ts';
+import { productKeys } from '../retrieval/stores.ts';
 import { scoreOffer, shopperPropensity, type Affinity } from './affinity.ts';
 import type { CouponConfig } from './config.ts';
 import { discountFor, isEligible, isLive, shopperSegments, type Coupon, type CouponType } from './coupon.ts';
@@ -68,7 +68,7 @@ export function bestOffers(
   for (const it of items) {
     const price = it.price;
     if (price === undefined || !(price > 0)) continue;
-    const key = { categoryKey: it.category !== undefined ? filterKey(it.category) : undefined, brandKey: it.brand !== undefined ? filterKey(it.brand) : undefined, price };
+    const key = productKeys(it);
     let best: Offer | undefined;
     for (const c of coupons) {
       if (!isEligible(c, key, segments, ctx.now)) continue;

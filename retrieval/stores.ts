@@ -71,8 +71,12 @@ export interface FilterPayload {
 }
 
 export function filterPayload(p: Pick<Product, 'category' | 'brand' | 'price' | 'in_stock'>): FilterPayload {
+  return { in_stock: p.in_stock, ...productKeys(p) };
+}
+
+/** Category, brand and price as filters (and coupon eligibility) compare them. */
+export function productKeys(p: { category?: string | undefined; brand?: string | undefined; price?: number | undefined }): Omit<FilterPayload, 'in_stock'> {
   return {
-    in_stock: p.in_stock,
     ...(p.category !== undefined && { categoryKey: filterKey(p.category) }),
     ...(p.brand !== undefined && { brandKey: filterKey(p.brand) }),
     ...(p.price !== undefined && { price: p.price }),

@@ -3,7 +3,7 @@ import type { BehaviorEvent } from '../../behavior/event.ts';
 import { applyEvents, type ItemInfo, type UserState } from '../../behavior/user-state.ts';
 import { scoreOffer, shopperPropensity } from '../../coupons/affinity.ts';
 import { CouponConfigSchema, type CouponConfigInput } from '../../coupons/config.ts';
-import { filterKey } from '../../retrieval/stores.ts';
+import { productKeys } from '../../retrieval/stores.ts';
 import { mulberry32, shuffled } from '../rng.ts';
 import { buildWorld, loadCatalogProducts, normal, type SimProduct, type SimUser } from '../simulate/world.ts';
 import { couponShoppers, drawClick, occasionTruth, simulateOccasion, type CouponShopper } from './world.ts';
@@ -87,7 +87,7 @@ export function runCouponEval(opts: CouponEvalOptions) {
     }
   }
   const items = new Map<string, ItemInfo>(
-    world.products.map((p) => [p.product.id, { categoryKey: p.product.category ? filterKey(p.product.category) : undefined, brandKey: p.brandKey, price: p.product.price }]),
+    world.products.map((p) => [p.product.id, productKeys(p.product)]),
   );
   const states = new Map<string, UserState>();
   applyEvents(events, states, items, BehaviorConfigSchema.parse({}));
