@@ -2,7 +2,7 @@ import type { UserState } from '../behavior/user-state.ts';
 import { productKeys } from '../retrieval/stores.ts';
 import { scoreOffer, shopperPropensity, type Affinity } from './affinity.ts';
 import type { CouponConfig } from './config.ts';
-import { discountFor, isEligible, isLive, shopperSegments, type Coupon, type CouponType } from './coupon.ts';
+import { discountFor, isLive, itemAllowed, segmentAllowed, shopperSegments, type Coupon, type CouponType } from './coupon.ts';
 import type { CouponStatus } from './ledger.ts';
 
 /**
@@ -62,16 +62,18 @@ export function bestOffers(
   cfg: CouponConfig,
 ): Map<string, Offer> {
   const out = new Map<string, Offer>();
-  if (coupons.length === 0) return out;
   const segments = shopperSegments(ctx.user, { vip_purchases: cfg.vip_purchases });
+  // What depends on the shopper and the time only is decided once per page, not per item.
+  const forShopper = coupons.filter((c) => isLive(c, ctx.now) && segmentAllowed(c, segments));
+  if (forShopper.length === 0) return out;
   const shopper = shopperPropensity(ctx.user, cfg.affinity);
   for (const it of items) {
     const price = it.price;
     if (price === undefined || !(price > 0)) continue;
     const key = productKeys(it);
     let best: Offer | undefined;
-    for (const c of coupons) {
-      if (!isEligible(c, key, segments, ctx.now)) continue;
+    for (const c of forShopper) {
+      if (!itemAllowed(c, key)) continue;
       const discount = discountFor(c, price);
       if (!(discount > 0)) continue;
       const budget = ctx.status.get(c.id)?.budget_left;

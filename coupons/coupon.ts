@@ -138,8 +138,11 @@ export function isEligible(
   segments: ReadonlySet<Segment>,
   now: number,
 ): boolean {
-  if (!isLive(coupon, now)) return false;
-  if (!segmentAllowed(coupon, segments)) return false;
+  return isLive(coupon, now) && segmentAllowed(coupon, segments) && itemAllowed(coupon, item);
+}
+
+/** The item half of `isEligible`: category, brand and min_spend. */
+export function itemAllowed(coupon: Coupon, item: { categoryKey?: string | undefined; brandKey?: string | undefined; price?: number | undefined }): boolean {
   const e = compile(coupon);
   if (e.categories.length > 0 && !e.categories.some((under) => under(item.categoryKey))) return false;
   if (e.brands.size > 0 && (item.brandKey === undefined || !e.brands.has(item.brandKey))) return false;
