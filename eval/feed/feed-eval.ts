@@ -162,9 +162,10 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   // vector route weaker on test than on validation, so fusion weights tuned on validation did not
   // carry over. Text vectors do not depend on interactions: computed once.
   const vecOpts = { ...(opts.embedder !== undefined && { embedder: opts.embedder }), seed };
-  const vec = await itemVectors(mode, ds.items, phaseEvents(split, 'valid'), { ...vecOpts, phase: 'validation' });
-  const exact = new ExactVectors(vec.vectors);
-  const items = itemInfos(vec.vectors, ds.items);
+  // A phase's vectors as the routes read them: exact neighbours, and the item infos the replay keeps.
+  const phaseVectors = (v: Awaited<ReturnType<typeof itemVectors>>) => ({ vec: v, exact: new ExactVectors(v.vectors), items: itemInfos(v.vectors, ds.items) });
+  const validVec = phaseVectors(await itemVectors(mode, ds.items, phaseEvents(split, 'valid'), { ...vecOpts, phase: 'validation' }));
+  const { vec, exact, items } = validVec;
   const hasCategories = [...ds.items.values()].some((it) => it.category !== undefined);
   const routes: EvalRoute[] = ['popularity', 'itemcf', ...(exact.size > 0 ? (['uservector'] as const) : []), ...(hasCategories ? (['category'] as const) : [])];
   log(`item vectors: ${vec.report.source}, ${vec.report.items_with_vector} items`);
@@ -175,24 +176,24 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   lap('replay_valid');
   const tuneUsers = sampleKeepOrder(split.users, opts.tuneUsers ?? 2000, seed);
   const validCases = await casesFor(tuneUsers, split, 'valid', valid.state, nNeg, seed);
-  const fusionUsers = sampleKeepOrder(split.users, Math.max(opts.fusionUsers ?? 8000, tuneUsers.length), seed);
-  const fusionCases = fusionUsers.length === tuneUsers.length ? validCases : await casesFor(fusionUsers, split, 'valid', valid.state, nNeg, seed);
+  // A larger sample chooses the fusion when there are more users than the tuning sample holds.
+  const fusionUsers = sampleKeepOrder(split.users, opts.fusionUsers ?? 8000, seed);
+  const fusionCases = fusionUsers.length > tuneUsers.length ? await casesFor(fusionUsers, split, 'valid', valid.state, nNeg, seed) : undefined;
   const validSrc = evalSources(valid.state, exact);
-  log(`tuning on ${validCases.length} validation users (fusion weights on ${fusionCases.length})`);
-  const tuned = await tuneFeed(validCases, validSrc, behavior, { recallK, hasCategories, hasVectors: exact.size > 0, fusionCases, log });
+  log(`tuning on ${validCases.length} validation users (fusion weights on ${(fusionCases ?? validCases).length})`);
+  const tuned = await tuneFeed(validCases, validSrc, behavior, { recallK, hasCategories, hasVectors: exact.size > 0, ...(fusionCases && { fusionCases }), log });
   const validRows = await scoreCases(validCases, validSrc, tuned.chosen, routes, behavior);
   await valid.state.close();
   lap('tune');
 
   // Test phase: report.
-  const testVec = mode === 'cooc' ? await itemVectors(mode, ds.items, phaseEvents(split, 'test'), { ...vecOpts, phase: 'test' }) : vec;
-  const testExact = testVec === vec ? exact : new ExactVectors(testVec.vectors);
+  const testVec = mode === 'cooc' ? phaseVectors(await itemVectors(mode, ds.items, phaseEvents(split, 'test'), { ...vecOpts, phase: 'test' })) : validVec;
   lap('item_vectors_test');
-  const test = await replayPhase(split, 'test', behavior, testVec === vec ? items : itemInfos(testVec.vectors, ds.items));
+  const test = await replayPhase(split, 'test', behavior, testVec.items);
   lap('replay_test');
   const testUsers = opts.users !== undefined ? sampleKeepOrder(split.users, opts.users, seed) : split.users;
   const testCases = await casesFor(testUsers, split, 'test', test.state, nNeg, seed);
-  const rows = await scoreCases(testCases, evalSources(test.state, testExact), tuned.chosen, routes, behavior);
+  const rows = await scoreCases(testCases, evalSources(test.state, testVec.exact), tuned.chosen, routes, behavior);
   await test.state.close();
   lap('test');
 
@@ -220,7 +221,7 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
     beats: { full: {}, sampled100: {} },
     significance: { full: {}, sampled100: {} },
     validation: { users: validRows.length, full: table(validRows, scored, 'full'), sampled100: table(validRows, scored, 'sampled100'), tuning: { itemcf: tuned.itemcf, uservector: tuned.uservector, fusion: tuned.fusion, gate: tuned.gate } },
-    item_vectors: { ...vec.report, ...(testVec !== vec && { test: testVec.report }) },
+    item_vectors: { ...vec.report, ...(testVec !== validVec && { test: testVec.vec.report }) },
     behavior: {
       trending_half_life_ms: behavior.trending_half_life_ms,
       short_half_life_ms: behavior.short_half_life_ms,
