@@ -54,8 +54,14 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
+/** A shopper's state as requests read it, under the subject it belongs to. */
+export interface Shopper {
+  user: UserState | undefined;
+  subject: string;
+}
+
 /** The state a shopper's requests read: a session linked to a user reads the user's. */
-export async function loadShopper(state: StateStore, subject: string): Promise<{ user: UserState | undefined; subject: string }> {
+export async function loadShopper(state: StateStore, subject: string): Promise<Shopper> {
   const s = (await state.getUsers([subject])).get(subject);
   if (s?.linked_to !== undefined) return { user: (await state.getUsers([s.linked_to])).get(s.linked_to), subject: s.linked_to };
   return { user: s, subject };

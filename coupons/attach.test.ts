@@ -115,8 +115,8 @@ describe('CouponOffers', () => {
   it('reads the coupon list once per cache period and the claims once per request', async () => {
     const calls = { list: 0, claims: 0 };
     const offers = new CouponOffers(ledger([coupon({ id: 'ten' })], calls), cfg(), { state });
-    const a = await offers.apply(ITEMS, { surface: 'search', subject: 'u:h', debug: true, now: NOW });
-    await offers.apply(ITEMS, { surface: 'feed', subject: 'u:h', debug: false, now: NOW + 500 });
+    const a = await offers.apply(ITEMS, { surface: 'search', shopper: 'u:h', debug: true, now: NOW });
+    await offers.apply(ITEMS, { surface: 'feed', shopper: 'u:h', debug: false, now: NOW + 500 });
     expect(calls).toEqual({ list: 1, claims: 2 });
     expect(a.items.filter((i) => (i as { coupon?: unknown }).coupon).length).toBe(3);
     expect(a.debug).toMatchObject({ live: 1, attached: 3 });
@@ -133,15 +133,15 @@ describe('CouponOffers', () => {
       claimsOf: async (subject, ids) => new Map(ids.map((id) => [id, subject === 'u:h' ? 1 : 0])),
     };
     const offers = new CouponOffers(reader, cfg(), { state: linkedState });
-    const res = await offers.apply(ITEMS, { surface: 'feed', subject: 's:x', debug: false, now: NOW });
+    const res = await offers.apply(ITEMS, { surface: 'feed', shopper: 's:x', debug: false, now: NOW });
     expect(res.items.some((i) => (i as { coupon?: unknown }).coupon)).toBe(false);
-    const anon = await offers.apply(ITEMS, { surface: 'feed', subject: 's:other', debug: false, now: NOW });
+    const anon = await offers.apply(ITEMS, { surface: 'feed', shopper: 's:other', debug: false, now: NOW });
     expect(anon.items.some((i) => (i as { coupon?: unknown }).coupon)).toBe(true);
   });
 
   it('a failing ledger serves the page without coupons and says so', async () => {
     const offers = new CouponOffers(ledger([coupon({ id: 'ten' })], { list: 0, claims: 0 }, true), cfg(), { state });
-    const res = await offers.apply(ITEMS, { surface: 'search', subject: 'u:h', debug: false, now: NOW });
+    const res = await offers.apply(ITEMS, { surface: 'search', shopper: 'u:h', debug: false, now: NOW });
     expect(res.items).toBe(ITEMS);
     expect(res.degraded).toEqual({ route: 'coupons', reason: 'ledger down' });
   });

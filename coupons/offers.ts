@@ -1,6 +1,6 @@
 import type { StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
-import { loadShopper } from '../behavior/state-store.ts';
+import { loadShopper, type Shopper } from '../behavior/state-store.ts';
 import { attachCoupons, bestOffers, offerable, type CouponPageItem } from './attach.ts';
 import type { CouponConfig } from './config.ts';
 import { isLive, type Coupon } from './coupon.ts';
@@ -11,10 +11,12 @@ export type CouponReader = Pick<CouponLedger, 'list' | 'status' | 'claimsOf'>;
 
 export interface CouponPageRequest {
   surface: 'search' | 'feed';
-  /** `u:<user>` or `s:<session>`; absent: an anonymous search (priors, no claims held). */
-  subject?: string | undefined;
-  /** The shopper's state when the caller already loaded it (the feed): `subject` is then the resolved one. */
-  shopper?: { user: UserState | undefined; subject: string } | undefined;
+  /**
+   * Who is shopping: their subject (`u:<user>` or `s:<session>`), read here; or their state when
+   * the caller already read it (loadShopper: the subject is then the resolved one). Absent: an
+   * anonymous search (priors, no claims held).
+   */
+  shopper?: string | Shopper | undefined;
   debug: boolean;
   /** The ranker's post-click conversion per item, when a model served (ranking/apply.ts served entries). */
   pCvr?: ReadonlyMap<string, number> | undefined;
@@ -62,7 +64,7 @@ export class CouponOffers {
       // the state's link.
       const [status, shopper] = await Promise.all([
         this.ledger.status(ids),
-        (req.shopper ? Promise.resolve(req.shopper) : this.shopper(req.subject)).then(async (sh) => ({ ...sh, claims: sh.subject !== undefined ? await this.ledger.claimsOf(sh.subject, ids) : undefined })),
+        (typeof req.shopper === 'object' ? Promise.resolve(req.shopper) : this.shopper(req.shopper)).then(async (sh) => ({ ...sh, claims: sh.subject !== undefined ? await this.ledger.claimsOf(sh.subject, ids) : undefined })),
       ]);
       const live = offerable(current, status, undefined, now);
       if (live.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import client from 'prom-client';
 import type { StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
-import { loadShopper } from '../behavior/state-store.ts';
+import { loadShopper, type Shopper } from '../behavior/state-store.ts';
 import type { RankConfig } from './config.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, featurizeInto, type Surface } from './features.ts';
 import { rawInputs, userContext, type Candidate } from './inputs.ts';
@@ -195,7 +195,7 @@ export class Ranker {
    * resolves to; undefined without a state store. A request that needs it in later stages too
    * (coupons) reads it here once and passes it to rank() as `shopper`.
    */
-  async shopper(subject: string): Promise<{ user: UserState | undefined; subject: string } | undefined> {
+  async shopper(subject: string): Promise<Shopper | undefined> {
     return this.deps.state ? loadShopper(this.deps.state, subject) : undefined;
   }
 

@@ -95,7 +95,7 @@ export function feedRoutes(deps: FeedDeps) {
     const page = depth !== undefined ? await orderAndPage(active, { surface: 'feed', subject: result.subject, shopper: { user: result.user }, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate) : undefined;
     if (page) result.items = page.items;
     // Coupons go on the final page: order and positions are settled, nothing is returned yet.
-    const coupons = await couponsOnPage(deps.coupons, { surface: 'feed', subject: result.subject, shopper: { user: result.user, subject: result.subject }, debug: b.debug, from: 0 }, result.items, page?.served);
+    const coupons = await couponsOnPage(deps.coupons, { surface: 'feed', shopper: { user: result.user, subject: result.subject }, debug: b.debug, from: 0 }, result.items, page?.served);
     result.items = coupons.items;
     const degraded = withCouponDegraded(result.degraded, coupons);
     const tookMs = performance.now() - t0;

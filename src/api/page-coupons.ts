@@ -10,14 +10,14 @@ import type { SearchItem } from '../../retrieval/types.ts';
  */
 export async function couponsOnPage<T extends SearchItem>(
   offers: CouponOffers | undefined,
-  req: { surface: 'search' | 'feed'; subject?: string | undefined; shopper?: CouponPageRequest['shopper']; debug: boolean; from: number },
+  req: { surface: 'search' | 'feed'; shopper: CouponPageRequest['shopper']; debug: boolean; from: number },
   items: T[],
   served: ServedEntry['items'] | undefined,
 ): Promise<CouponPage<T> & { served?: ServedEntry['items'] | undefined }> {
   if (!offers) return { items, served };
   const pCvr = new Map<string, number>();
   for (const s of served ?? []) if (s.p_cvr !== undefined) pCvr.set(s.id, s.p_cvr);
-  const page = await offers.apply(items, { surface: req.surface, subject: req.subject, shopper: req.shopper, debug: req.debug, ...(pCvr.size > 0 && { pCvr }) });
+  const page = await offers.apply(items, { surface: req.surface, shopper: req.shopper, debug: req.debug, ...(pCvr.size > 0 && { pCvr }) });
   if (page.items === items) return { ...page, served };
   const byId = new Map((served ?? []).map((s) => [s.id, s]));
   const logged = page.items.map((it, i) => {

@@ -122,7 +122,7 @@ export function searchRoutes(deps: {
     const page = depth !== undefined ? await orderAndPage(active, { surface: 'search', subject, shopper, debug: body.debug, from, to: from + body.size }, result.items, searchCandidate) : undefined;
     if (page) result.items = page.items;
     // Coupons go on the final page: order and positions are settled, nothing is returned yet.
-    const coupons = await couponsOnPage(deps.coupons, { surface: 'search', subject: shopper?.subject ?? subject, shopper, debug: body.debug, from }, result.items, page?.served);
+    const coupons = await couponsOnPage(deps.coupons, { surface: 'search', shopper: shopper ?? subject, debug: body.debug, from }, result.items, page?.served);
     result.items = coupons.items;
     const degraded = withCouponDegraded(result.degraded, coupons);
     const tookMs = performance.now() - t0;
