@@ -8,10 +8,19 @@ import { reciprocalRankFusion, type FusedHit, type RankedList } from './rrf.ts';
 import { compileFilter, filterPayload, type IndexSnapshot } from './stores.ts';
 import type { Filters, Product, RouteHit, SearchItem } from './types.ts';
 
+/** Where a feed item came from: a fused route, or the catalog when nothing else filled the page. */
+export type FeedSource = FeedRoute | 'catalog';
+
 export interface FeedRequest {
   /** "u:<user_id>" or "s:<session_id>". */
   subject: string;
+  /** Candidates wanted: the page, or the deeper window ranking and MMR reorder. */
   size: number;
+  /**
+   * The page the shopper sees (default `size`): what the catalog fills when every route together
+   * found fewer, so a ranking window is never padded with catalog items.
+   */
+  page?: number | undefined;
   context?: { category?: string | undefined; product_id?: string | undefined } | undefined;
   exclude?: readonly string[] | undefined;
   debug?: boolean | undefined;
@@ -21,7 +30,7 @@ export interface FeedRequest {
 
 export interface FeedItem extends SearchItem {
   /** Which routes found the item (debug only). */
-  routes?: Partial<Record<FeedRoute, { rank: number; score: number }>>;
+  routes?: Partial<Record<FeedSource, { rank: number; score: number }>>;
 }
 
 export interface FeedResult {
@@ -34,14 +43,14 @@ export interface FeedResult {
   user?: UserState | undefined;
   /** Whether the item-CF confidence gate scaled the other routes down (debug only). */
   itemcf_confident?: boolean;
-  degraded?: Array<{ route: FeedRoute; reason: string }>;
+  degraded?: Array<{ route: FeedSource; reason: string }>;
 }
 
 /** Route lists plus which items must not be shown; shared by the service and offline eval. */
 export interface FeedCandidates {
   lists: Partial<Record<FeedRoute, RouteHit[]>>;
   excluded: Set<string>;
-  degraded: Array<{ route: FeedRoute; reason: string }>;
+  degraded: Array<{ route: FeedSource; reason: string }>;
 }
 
 /** Runs every feed route concurrently; a failing route is left out and reported. */
@@ -147,6 +156,20 @@ export async function recommend(
       cands.degraded.push({ route: 'trending', reason: (err as Error).message });
     }
   }
+  // Last resort: a shop with no behaviour yet has no best-sellers either. The page is filled from
+  // the catalog (in stock, in context, by id) rather than left empty; ranking and MMR still apply.
+  const shown = Math.min(req.page ?? req.size, req.size);
+  if (page.length < shown) {
+    try {
+      const have = new Set(page.map((p) => p.hit.id));
+      const need = shown - page.length;
+      const browsed = await snapshot.text.browse(need + have.size + cands.excluded.size, filters);
+      const extra = browsed.filter((h) => !have.has(h.id) && !cands.excluded.has(h.id)).map((h, i) => ({ id: h.id, score: 0, ranks: { catalog: i + 1 } }));
+      page = [...page, ...(await firstAccepted(snapshot.text, extra, need, accept))];
+    } catch (err) {
+      cands.degraded.push({ route: 'catalog', reason: (err as Error).message });
+    }
+  }
   const items = page.map(({ hit, product }) => toItem(product, hit, req.debug ? (scores.get(hit.id) ?? {}) : undefined));
   return {
     items,
@@ -169,7 +192,7 @@ function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedRoute, num
   const item: FeedItem = toSearchItem(p, hit.score);
   if (scores) {
     item.routes = {};
-    for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedRoute, number]>) item.routes[route] = { rank, score: scores[route] ?? 0 };
+    for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedSource, number]>) item.routes[route] = { rank, score: route === 'catalog' ? 0 : (scores[route] ?? 0) };
   }
   return item;
 }

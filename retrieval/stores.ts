@@ -19,6 +19,11 @@ export interface TextStore {
   delete(ids: string[]): Promise<void>;
   /** BM25 top-k with filters applied inside the query. Best first. */
   search(query: string, k: number, filters?: Filters): Promise<RouteHit[]>;
+  /**
+   * Products without a query, by id, filters applied (score 0). The feed's last resort when a
+   * shop has no behaviour yet: a new shopper's page is filled from the catalog, not left empty.
+   */
+  browse(k: number, filters?: Filters): Promise<RouteHit[]>;
   /** Full products for hydration of a result page. */
   get(ids: string[]): Promise<Map<string, Product>>;
   /** id → content hash of every stored product. */

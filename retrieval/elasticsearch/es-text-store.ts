@@ -161,6 +161,19 @@ export class ElasticsearchTextStore implements TextStore {
     return res.hits.hits.map((h) => ({ id: h._source!.id, score: h._score ?? 0 }));
   }
 
+  async browse(k: number, filters?: Filters): Promise<RouteHit[]> {
+    if (k <= 0) return [];
+    const res = await this.client.search<{ id: string }>({
+      index: this.alias,
+      size: k,
+      _source: ['id'],
+      track_total_hits: false,
+      query: { bool: { filter: filterClauses(filters) } },
+      sort: [{ id: { order: 'asc' } }],
+    });
+    return res.hits.hits.map((h) => ({ id: h._source!.id, score: 0 }));
+  }
+
   async get(ids: string[]): Promise<Map<string, Product>> {
     const out = new Map<string, Product>();
     if (ids.length === 0) return out;

@@ -149,30 +149,9 @@ export class SqliteTextStore implements TextStore {
   }
 
   private run(match: string, k: number, filters: Filters | undefined, multiplicity = 1): RouteHit[] {
-    const where: string[] = ['docs_fts MATCH @match'];
-    const params: Record<string, unknown> = { match, k };
-    if (filters?.category !== undefined) {
-      const cat = filterKey(filters.category).replace(/^\/+|\/+$/g, '');
-      where.push("(d.category_key = @cat OR d.category_key LIKE @catPrefix ESCAPE '\\')");
-      params.cat = cat;
-      params.catPrefix = cat.replace(/[\\%_]/g, (c) => '\\' + c) + '/%';
-    }
-    if (filters?.brand !== undefined) {
-      where.push('d.brand_key = @brand');
-      params.brand = filterKey(filters.brand);
-    }
-    if (filters?.price_min !== undefined) {
-      where.push('d.price >= @priceMin');
-      params.priceMin = filters.price_min;
-    }
-    if (filters?.price_max !== undefined) {
-      where.push('d.price <= @priceMax');
-      params.priceMax = filters.price_max;
-    }
-    if (filters?.in_stock !== undefined) {
-      where.push('d.in_stock = @inStock');
-      params.inStock = filters.in_stock ? 1 : 0;
-    }
+    const filter = filterSql(filters);
+    const where = ['docs_fts MATCH @match', ...filter.where];
+    const params: Record<string, unknown> = { match, k, ...filter.params };
     // Without filters the join to docs happens for the top k only, not for every match.
     const sql =
       where.length === 1
@@ -190,6 +169,18 @@ export class SqliteTextStore implements TextStore {
     }
     // FTS5's bm25() is negated so that ascending order is best first; report the usual sign.
     return stmt.all(params).map((r) => ({ id: r.id, score: -r.s / multiplicity }));
+  }
+
+  async browse(k: number, filters?: Filters): Promise<RouteHit[]> {
+    if (k <= 0) return [];
+    const filter = filterSql(filters);
+    const sql = `SELECT d.id AS id FROM docs d ${filter.where.length > 0 ? `WHERE ${filter.where.join(' AND ')}` : ''} ORDER BY d.id LIMIT @k`;
+    let stmt = this.searchStmts.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare<Record<string, unknown>, { id: string; s: number }>(sql);
+      this.searchStmts.set(sql, stmt);
+    }
+    return stmt.all({ k, ...filter.params }).map((r) => ({ id: r.id, score: 0 }));
   }
 
   async get(ids: string[]): Promise<Map<string, Product>> {
@@ -250,4 +241,33 @@ function ftsColumns(p: Product): [string, string, string, string, string] {
     analyzedText(p.tags?.join(' ')),
     analyzedText(body),
   ];
+}
+
+/** The filters as SQL over `docs d`, applied inside the query. */
+function filterSql(filters: Filters | undefined): { where: string[]; params: Record<string, unknown> } {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filters?.category !== undefined) {
+    const cat = filterKey(filters.category).replace(/^\/+|\/+$/g, '');
+    where.push("(d.category_key = @cat OR d.category_key LIKE @catPrefix ESCAPE '\\')");
+    params.cat = cat;
+    params.catPrefix = cat.replace(/[\\%_]/g, (c) => '\\' + c) + '/%';
+  }
+  if (filters?.brand !== undefined) {
+    where.push('d.brand_key = @brand');
+    params.brand = filterKey(filters.brand);
+  }
+  if (filters?.price_min !== undefined) {
+    where.push('d.price >= @priceMin');
+    params.priceMin = filters.price_min;
+  }
+  if (filters?.price_max !== undefined) {
+    where.push('d.price <= @priceMax');
+    params.priceMax = filters.price_max;
+  }
+  if (filters?.in_stock !== undefined) {
+    where.push('d.in_stock = @inStock');
+    params.inStock = filters.in_stock ? 1 : 0;
+  }
+  return { where, params };
 }

@@ -1,7 +1,8 @@
 /**
  * Feed settings from SHELF_FEED_CONFIG end to end, as `npm run eval -- feed` may choose them:
  * the item-CF confidence gate firing once shoppers have made the same step often enough (and debug
- * saying so), and a page for a new shopper although trending and category are weighted 0.
+ * saying so), and a page for a new shopper although trending and category are weighted 0, or
+ * although the shop has no events at all.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -69,9 +70,29 @@ describe('item-CF confidence gate', () => {
 
   it('gives a new shopper a page of best-sellers although trending and category are weighted 0', async () => {
     const body = await feed('nobody-yet');
-    // the two products anyone has touched, most touched first (p1 by 5 shoppers, p2 by 4)
-    expect(body.items.map((i) => i.id)).toEqual(['p1', 'p2']);
-    for (const it of body.items) expect(it.routes).toEqual({ trending: expect.any(Object) });
+    // the two products anyone has touched, most touched first (p1 by 5 shoppers, p2 by 4), then the
+    // catalog's in-stock products by id fill the page (p4 is out of stock)
+    expect(body.items.map((i) => i.id)).toEqual(['p1', 'p2', 'p3', 'p5', 'p6', 'p7']);
+    for (const it of body.items.slice(0, 2)) expect(it.routes).toEqual({ trending: expect.any(Object) });
+    for (const it of body.items.slice(2)) expect(it.routes).toEqual({ catalog: expect.any(Object) });
+  });
+
+  it('fills the page of a new shopper from the catalog in a shop with no events yet', async () => {
+    const fresh = await serve({});
+    try {
+      const res = await fresh.app.request('/v1/feed?user_id=first&size=3&debug=true');
+      const body = (await res.json()) as Body & { cold_start: boolean };
+      expect(body.cold_start).toBe(true);
+      expect(body.items.map((i) => i.id)).toEqual(['p1', 'p2', 'p3']);
+      for (const it of body.items) expect(it.routes).toEqual({ catalog: { rank: expect.any(Number), score: 0 } });
+      // In the context category only, and never what is out of stock.
+      const inContext = await fresh.app.request('/v1/feed', { method: 'POST', body: JSON.stringify({ user_id: 'first', size: 5, context: { category: 'Clothing' } }), headers: { 'content-type': 'application/json' } });
+      expect(((await inContext.json()) as Body).items).toEqual([]);
+      const audio = await fresh.app.request('/v1/feed', { method: 'POST', body: JSON.stringify({ user_id: 'first', size: 5, context: { category: 'Electronics/Audio' } }), headers: { 'content-type': 'application/json' } });
+      expect(((await audio.json()) as Body).items.map((i) => i.id)).toEqual(['p7', 'p8']);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('tops the page up when what the routes found is out of stock', async () => {

@@ -90,7 +90,7 @@ export function feedRoutes(deps: FeedDeps) {
     const depth = candidateDepth(active, b.size);
     const ranked = active.ranker !== undefined;
     const result: FeedResult = await deps.searcher.withSnapshot((snap) =>
-      recommend(snap, deps.state, { subject, size: depth ?? b.size, context: b.context, exclude: b.exclude, debug: b.debug || ranked, ...(deps.ranker && { now: deps.ranker.clock() }) }, deps.feed, deps.behavior),
+      recommend(snap, deps.state, { subject, size: depth ?? b.size, page: b.size, context: b.context, exclude: b.exclude, debug: b.debug || ranked, ...(deps.ranker && { now: deps.ranker.clock() }) }, deps.feed, deps.behavior),
     );
     const page = depth !== undefined ? await orderAndPage(active, { surface: 'feed', subject: result.subject, shopper: { user: result.user }, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate) : undefined;
     if (page) result.items = page.items;

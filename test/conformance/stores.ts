@@ -64,6 +64,16 @@ export function textStoreConformance(name: string, harness: () => StoreHarness<T
       expect(ids(await store.search('wireless', 10, { brand: 'Sony', price_max: 100 }))).toEqual([]);
     });
 
+    it('browses without a query: by id, filters applied, at most k', async () => {
+      expect(ids(await store.browse(3))).toEqual(['p1', 'p2', 'p3']);
+      expect(ids(await store.browse(20, { in_stock: true }))).toEqual(['p1', 'p2', 'p3', 'p5', 'p6', 'p7', 'p8']);
+      expect(ids(await store.browse(10, { category: 'Electronics' }))).toEqual(['p7', 'p8']);
+      expect(ids(await store.browse(10, { brand: 'NIKE', in_stock: true }))).toEqual(['p1']);
+      expect(ids(await store.browse(10, { price_min: 200, price_max: 300 }))).toEqual(['p7']);
+      expect(await store.browse(0)).toEqual([]);
+      for (const hit of await store.browse(2)) expect(hit.score).toBe(0);
+    });
+
     it('upsert replaces, delete removes, re-upsert restores', async () => {
       const p3 = { ...products[2]!, title: 'Lodge Cast Iron Grill Pan' };
       await store.upsert(stored([p3]));
