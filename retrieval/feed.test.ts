@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FeedConfigSchema } from './feed-config.ts';
-import { fuseFeed, itemCfConfident, withBestSellers, type FeedCandidates } from './feed.ts';
+import { fuseFeed, itemCfConfident, withFallback, type FeedCandidates } from './feed.ts';
 
 const hits = (ids: string[], top = 10) => ids.map((id, i) => ({ id, score: top - i }));
 
@@ -58,10 +58,10 @@ describe('fuseFeed item-CF confidence gate', () => {
   });
 });
 
-describe('withBestSellers', () => {
+describe('withFallback', () => {
   it('appends the best-sellers the fused list lacks, after it, leaving out excluded items', () => {
     const fused = fuseFeed({ lists: { itemcf: hits(['a', 'b']) }, excluded: new Set() }, gated);
-    const out = withBestSellers(fused, hits(['b', 'x', 'gone', 'y']), new Set(['gone']));
+    const out = withFallback(fused, hits(['b', 'x', 'gone', 'y']), new Set(['gone']), 'trending');
     expect(out.map((h) => h.id)).toEqual(['a', 'b', 'x', 'y']);
     expect(out.slice(2)).toEqual([
       { id: 'x', score: 0, ranks: { trending: 1 } },

@@ -133,7 +133,7 @@ export async function recommend(
   const src = feedSources(state, snapshot);
   const cands = await feedCandidates(src, user, req, cfg, behavior, filters);
   const fused = fuseFeed(cands, cfg);
-  const scores = new Map<string, Partial<Record<FeedRoute, number>>>();
+  const scores = new Map<string, Partial<Record<FeedSource, number>>>();
   if (req.debug) {
     for (const [route, hits] of Object.entries(cands.lists) as Array<[FeedRoute, RouteHit[]]>) {
       for (const h of hits) scores.set(h.id, { ...scores.get(h.id), [route]: h.score });
@@ -143,33 +143,30 @@ export async function recommend(
   const pass = compileFilter(filters);
   const accept = (p: Product) => pass(filterPayload(p));
   let page = await firstAccepted(snapshot.text, fused, req.size, accept);
+  // Fallbacks for a page the routes left short once out-of-stock and out-of-context items are
+  // dropped, in order, each after everything offered before it. `read(need)` gets how many are missing.
+  let offered: FusedHit[] = fused;
+  const fallBack = async (route: 'trending' | 'catalog', limit: number, read: (need: number) => Promise<RouteHit[]>) => {
+    if (page.length >= limit) return;
+    try {
+      const before = offered.length;
+      offered = withFallback(offered, await read(limit - page.length), cands.excluded, route);
+      page = [...page, ...(await firstAccepted(snapshot.text, offered.slice(before), limit - page.length, accept))];
+    } catch (err) {
+      cands.degraded.push({ route, reason: (err as Error).message });
+    }
+  };
   // Settings tuned on shoppers with a history (the feed eval's) may leave trending out; a shopper
   // the other routes know nothing about must still get a page, so it is topped up with best-sellers.
-  // Judged on the page after the stock and context filters, which may have emptied it. Only when
-  // trending is switched off: a trending route that ran and failed is already reported as degraded.
-  if (page.length < req.size && cfg.weights.trending === 0) {
+  // Only when trending is switched off: a trending route that ran and failed is already reported as degraded.
+  if (cfg.weights.trending === 0) {
     const scope = req.context?.category !== undefined ? categoryScope(req.context.category, undefined)! : '';
-    try {
-      const extra = withBestSellers(fused, await src.trending(scope, cfg.recall_k), cands.excluded).slice(fused.length);
-      page = [...page, ...(await firstAccepted(snapshot.text, extra, req.size - page.length, accept))];
-    } catch (err) {
-      cands.degraded.push({ route: 'trending', reason: (err as Error).message });
-    }
+    await fallBack('trending', req.size, () => src.trending(scope, cfg.recall_k));
   }
-  // Last resort: a shop with no behaviour yet has no best-sellers either. The page is filled from
-  // the catalog (in stock, in context, by id) rather than left empty; ranking and MMR still apply.
-  const shown = Math.min(req.page ?? req.size, req.size);
-  if (page.length < shown) {
-    try {
-      const have = new Set(page.map((p) => p.hit.id));
-      const need = shown - page.length;
-      const browsed = await snapshot.text.browse(need + have.size + cands.excluded.size, filters);
-      const extra = browsed.filter((h) => !have.has(h.id) && !cands.excluded.has(h.id)).map((h, i) => ({ id: h.id, score: 0, ranks: { catalog: i + 1 } }));
-      page = [...page, ...(await firstAccepted(snapshot.text, extra, need, accept))];
-    } catch (err) {
-      cands.degraded.push({ route: 'catalog', reason: (err as Error).message });
-    }
-  }
+  // Last resort: a shop with no behaviour yet has no best-sellers either. The page the shopper sees
+  // (never the deeper ranking window) is filled from the catalog: in stock, in context, by id.
+  // Ranking and MMR still apply. Browsed deep enough to skip what is on the page or excluded.
+  await fallBack('catalog', Math.min(req.page ?? req.size, req.size), (need) => snapshot.text.browse(need + page.length + cands.excluded.size, filters));
   const items = page.map(({ hit, product }) => toItem(product, hit, req.debug ? (scores.get(hit.id) ?? {}) : undefined));
   return {
     items,
@@ -181,18 +178,18 @@ export async function recommend(
   };
 }
 
-/** `fused` followed by the best-sellers it lacks, at score 0 (they come after every fused item). */
-export function withBestSellers(fused: readonly FusedHit[], bestSellers: readonly RouteHit[], excluded: ReadonlySet<string>): FusedHit[] {
+/** `fused` followed by the fallback items it lacks, at score 0 (they come after every fused item). */
+export function withFallback(fused: readonly FusedHit[], more: readonly RouteHit[], excluded: ReadonlySet<string>, route: FeedSource): FusedHit[] {
   const have = new Set(fused.map((h) => h.id));
-  const extra = bestSellers.filter((h) => !have.has(h.id) && !excluded.has(h.id)).map((h, i) => ({ id: h.id, score: 0, ranks: { trending: i + 1 } }));
+  const extra = more.filter((h) => !have.has(h.id) && !excluded.has(h.id)).map((h, i) => ({ id: h.id, score: 0, ranks: { [route]: i + 1 } }));
   return [...fused, ...extra];
 }
 
-function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedRoute, number>> | undefined): FeedItem {
+function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedSource, number>> | undefined): FeedItem {
   const item: FeedItem = toSearchItem(p, hit.score);
   if (scores) {
     item.routes = {};
-    for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedSource, number]>) item.routes[route] = { rank, score: route === 'catalog' ? 0 : (scores[route] ?? 0) };
+    for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedSource, number]>) item.routes[route] = { rank, score: scores[route] ?? 0 };
   }
   return item;
 }
