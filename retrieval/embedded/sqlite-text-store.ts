@@ -52,8 +52,8 @@ export class SqliteTextStore implements TextStore {
   private readonly weights: string;
   private readonly stmts;
   private readonly matchMode: Bm25MatchMode;
-  /** One prepared statement per filter shape (at most 2^5), reused across queries. */
-  private readonly searchStmts = new Map<string, Database.Statement<Record<string, unknown>, { id: string; s: number }>>();
+  /** One prepared statement per query shape (search or browse, times at most 2^5 filter shapes), reused. */
+  private readonly shapedStmts = new Map<string, Database.Statement<Record<string, unknown>, unknown>>();
 
   constructor(
     private readonly db: Database.Database,
@@ -162,25 +162,24 @@ export class SqliteTextStore implements TextStore {
              FROM docs_fts JOIN docs d ON d.rowid = docs_fts.rowid
              WHERE ${where.join(' AND ')}
              ORDER BY s LIMIT @k`;
-    let stmt = this.searchStmts.get(sql);
-    if (!stmt) {
-      stmt = this.db.prepare<Record<string, unknown>, { id: string; s: number }>(sql);
-      this.searchStmts.set(sql, stmt);
-    }
     // FTS5's bm25() is negated so that ascending order is best first; report the usual sign.
-    return stmt.all(params).map((r) => ({ id: r.id, score: -r.s / multiplicity }));
+    return this.shaped<{ id: string; s: number }>(sql).all(params).map((r) => ({ id: r.id, score: -r.s / multiplicity }));
   }
 
   async browse(k: number, filters?: Filters): Promise<RouteHit[]> {
     if (k <= 0) return [];
     const filter = filterSql(filters);
     const sql = `SELECT d.id AS id FROM docs d ${filter.where.length > 0 ? `WHERE ${filter.where.join(' AND ')}` : ''} ORDER BY d.id LIMIT @k`;
-    let stmt = this.searchStmts.get(sql);
+    return this.shaped<{ id: string }>(sql).all({ k, ...filter.params }).map((r) => ({ id: r.id, score: 0 }));
+  }
+
+  private shaped<Row>(sql: string): Database.Statement<Record<string, unknown>, Row> {
+    let stmt = this.shapedStmts.get(sql);
     if (!stmt) {
-      stmt = this.db.prepare<Record<string, unknown>, { id: string; s: number }>(sql);
-      this.searchStmts.set(sql, stmt);
+      stmt = this.db.prepare<Record<string, unknown>, unknown>(sql);
+      this.shapedStmts.set(sql, stmt);
     }
-    return stmt.all({ k, ...filter.params }).map((r) => ({ id: r.id, score: 0 }));
+    return stmt as Database.Statement<Record<string, unknown>, Row>;
   }
 
   async get(ids: string[]): Promise<Map<string, Product>> {
