@@ -129,6 +129,9 @@ function withScripts(redis: Redis): Redis & LedgerCommands {
   return redis as Redis & LedgerCommands;
 }
 
+/** A hash field holding cents; absent (a coupon without a budget) is null. */
+const centsOrNull = (v: string | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
+
 /** Splits "n|x|left|subject". */
 function parseRecord(rec: string): { n: number; x: number; left: string; subject: string } {
   const [n, x, left] = rec.split('|', 3) as [string, string, string];
@@ -240,7 +243,7 @@ export class RedisCouponLedger implements CouponLedger {
       };
     }
     if (status === 'not_found') return { status };
-    return { status, budget_left: budgetLeft(budget === null || budget === undefined ? null : Number(budget), Number(detail)) };
+    return { status, budget_left: budgetLeft(centsOrNull(budget), Number(detail)) };
   }
 
   async status(ids: readonly string[]): Promise<Map<string, CouponStatus>> {
@@ -261,7 +264,7 @@ export class RedisCouponLedger implements CouponLedger {
           claimed: Number(claimed ?? 0),
           redeemed: Number(redeemed ?? 0),
           spent_cents: Number(spent ?? 0),
-          budget_cents: budget === null || budget === undefined ? null : Number(budget),
+          budget_cents: centsOrNull(budget),
         }),
       );
     });
