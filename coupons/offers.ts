@@ -1,6 +1,5 @@
-import type { StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
-import { loadShopper, type Shopper } from '../behavior/state-store.ts';
+import { loadShopper, type Shopper, type StateStore } from '../behavior/state-store.ts';
 import { attachCoupons, bestOffers, offerable, type CouponPageItem } from './attach.ts';
 import type { CouponConfig } from './config.ts';
 import { isLive, type Coupon } from './coupon.ts';

@@ -60,7 +60,7 @@ function committed(s: IndexSummary): Committed {
  * unchanged or already gone. Counted where they were written, so a retried batch reports each
  * change once, as indexed or deleted, and not as unchanged.
  */
-export function carryOver(s: IndexSummary, done: Committed | undefined): IndexSummary {
+function carryOver(s: IndexSummary, done: Committed | undefined): IndexSummary {
   if (!done) return s;
   return { ...s, indexed: s.indexed + done.indexed, deleted: s.deleted + done.deleted, unchanged: Math.max(0, s.unchanged - done.indexed) };
 }

@@ -110,7 +110,6 @@ export async function diversify<T extends SearchItem>(order: ReadonlyArray<Order
   };
 }
 
-/** Per-item debug fields (rounded) for a diversified slot. */
 /** A surface's MMR settings as mmr() takes them; a cap of 0 means no cap. */
 export function mmrOptions(cfg: MmrSurfaceConfig, topN: number, pageSize: number, depth: number | undefined): MmrOptions {
   return {
@@ -127,6 +126,7 @@ export function mmrOptions(cfg: MmrSurfaceConfig, topN: number, pageSize: number
   };
 }
 
+/** Per-item debug fields (rounded) for a diversified slot. */
 export function mmrItemDebug(p: MmrPlacement | undefined): Record<string, unknown> | undefined {
   if (!p || p.relevance === undefined) return undefined;
   const r = (x: number) => Math.round(x * 1e6) / 1e6;

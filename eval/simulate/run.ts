@@ -221,7 +221,6 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
   }
 }
 
-/** Copies a trained model into a served folder: model.onnx first, metadata.json last, each by rename. */
 /**
  * The evaluation requests after the shopping phase, the same for every evaluation of one world
  * (the ranking loop, the diversity sweep): per user a seeded generator, a clock 30 days on, and
@@ -243,6 +242,7 @@ export function* freshRequests(
   }
 }
 
+/** Copies a trained model into a served folder: model.onnx first, metadata.json last, each by rename. */
 export async function deployModel(from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true });
   for (const f of ['model.onnx', 'metadata.json']) {

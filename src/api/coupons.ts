@@ -3,11 +3,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { EventLog } from '../../behavior/event-log.ts';
 import { subjectOf, type BehaviorEvent } from '../../behavior/event.ts';
-import type { StateStore } from '../../behavior/state-store.ts';
 import { CouponSchema, discountFor, isLive, segmentAllowed, shopperSegments, type Coupon } from '../../coupons/coupon.ts';
 import type { ClaimResult, CouponLedger, CouponStatus, RedeemResult } from '../../coupons/ledger.ts';
 import { offerable } from '../../coupons/attach.ts';
-import { loadShopper } from '../../behavior/state-store.ts';
+import { loadShopper, type StateStore } from '../../behavior/state-store.ts';
 import type { Metrics } from '../metrics.ts';
 import { ApiError, fromZod, parseObject, readJson, requireSubject } from './errors.ts';
 
