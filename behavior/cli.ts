@@ -17,10 +17,19 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { group: { type: 'string', default: 'shelf-state' } }, strict: true });
   const config = loadConfig();
   const backend = openIndexBackend(config);
-  const behavior = await openBehavior({ dataDir: config.dataDir, backends: config.backends, config: config.behavior, writer: true });
-  for (const s of await requireDependencies([...backend.dependencies(), ...behavior.dependencies()])) console.log(`${s.name}: ${s.detail}`);
+  const behavior = await openBehavior({
+    dataDir: config.dataDir,
+    backends: config.backends,
+    config: config.behavior,
+    writer: true,
+  });
+  for (const s of await requireDependencies([...backend.dependencies(), ...behavior.dependencies()]))
+    console.log(`${s.name}: ${s.detail}`);
   const searcher = await openSearcher({ backend, embedder: undefined, retrieval: config.retrieval });
-  const refresh = setInterval(() => void searcher.refresh().catch((err: Error) => console.error(`index refresh failed: ${err.message}`)), config.refreshMs);
+  const refresh = setInterval(
+    () => void searcher.refresh().catch((err: Error) => console.error(`index refresh failed: ${err.message}`)),
+    config.refreshMs,
+  );
   const consumer = await startConsumer({
     log: behavior.log,
     state: behavior.state,
@@ -32,7 +41,9 @@ async function main(): Promise<void> {
   console.log(`consuming ${behavior.log.kind} → ${behavior.state.kind} as group ${values.group}`);
   const report = setInterval(() => {
     const s = consumer.stats;
-    console.log(`applied ${s.applied}, duplicates ${s.duplicates}, dead letters ${s.deadLetters}, conflicts ${s.conflicts}`);
+    console.log(
+      `applied ${s.applied}, duplicates ${s.duplicates}, dead letters ${s.deadLetters}, conflicts ${s.conflicts}`,
+    );
   }, 10_000);
   const shutdown = async () => {
     clearInterval(report);

@@ -19,11 +19,20 @@ export const BehaviorConfigSchema = z
       })
       .prefault({}),
     /** Short-term interest: what the shopper is doing in this visit. */
-    short_half_life_ms: z.number().positive().default(30 * 60_000),
+    short_half_life_ms: z
+      .number()
+      .positive()
+      .default(30 * 60_000),
     /** Long-term taste. */
-    long_half_life_ms: z.number().positive().default(90 * DAY),
+    long_half_life_ms: z
+      .number()
+      .positive()
+      .default(90 * DAY),
     /** Category, brand and price affinities. */
-    affinity_half_life_ms: z.number().positive().default(30 * DAY),
+    affinity_half_life_ms: z
+      .number()
+      .positive()
+      .default(30 * DAY),
     /** Product popularity for the trending route. */
     trending_half_life_ms: z.number().positive().default(DAY),
     recent_items: z.number().int().min(1).max(500).default(20),

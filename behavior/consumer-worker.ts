@@ -57,7 +57,13 @@ try {
     items,
     config: init.config,
     onApplied: (r) =>
-      send({ type: 'applied', events: r.events.length, duplicates: r.duplicates, deadLetters: r.deadLetters, conflicts: consumer?.stats.conflicts ?? 0 }),
+      send({
+        type: 'applied',
+        events: r.events.length,
+        duplicates: r.duplicates,
+        deadLetters: r.deadLetters,
+        conflicts: consumer?.stats.conflicts ?? 0,
+      }),
     onError: (err) => send({ type: 'error', message: err.message }),
   });
   send({ type: 'ready' });

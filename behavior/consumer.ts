@@ -61,7 +61,8 @@ export async function applyBatch(
   const parsed: BehaviorEvent[] = [];
   for (const rec of batch) {
     const r = parseRecord(rec);
-    if ('reason' in r) deadLetters.push({ position: rec.position, raw: rec.value.slice(0, 10_000), reason: r.reason, ts: Date.now() });
+    if ('reason' in r)
+      deadLetters.push({ position: rec.position, raw: rec.value.slice(0, 10_000), reason: r.reason, ts: Date.now() });
     else parsed.push(r.event);
   }
   const already = parsed.length > 0 ? await opts.state.applied(parsed.map((e) => e.event_id)) : new Set<string>();
@@ -76,7 +77,9 @@ export async function applyBatch(
   if (events.length === 0 && deadLetters.length === 0) return { events, duplicates, deadLetters: 0 };
 
   const users = await loadUsers(events, opts.state);
-  const productIds = [...new Set(events.flatMap((e) => (e.product_id !== undefined && e.type !== 'impression' ? [e.product_id] : [])))];
+  const productIds = [
+    ...new Set(events.flatMap((e) => (e.product_id !== undefined && e.type !== 'impression' ? [e.product_id] : []))),
+  ];
   const items = productIds.length > 0 ? await opts.items.get(productIds) : new Map();
   try {
     const { changed, effects } = applyEvents(events, users, items, opts.config);
@@ -112,7 +115,9 @@ async function loadUsers(events: readonly BehaviorEvent[], state: StateStore): P
     if (e.session_id !== undefined) subjects.add(`s:${e.session_id}`);
   }
   const users = await state.getUsers([...subjects]);
-  const linked = [...users.values()].flatMap((u) => (u.linked_to !== undefined && !users.has(u.linked_to) ? [u.linked_to] : []));
+  const linked = [...users.values()].flatMap((u) =>
+    u.linked_to !== undefined && !users.has(u.linked_to) ? [u.linked_to] : [],
+  );
   if (linked.length > 0) for (const [k, v] of await state.getUsers(linked)) users.set(k, v);
   return users;
 }

@@ -54,7 +54,11 @@ export const BehaviorEventSchema = z
       ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'one of user_id or session_id is required' });
     }
     if (e.type === 'identify' && (e.user_id === undefined || e.session_id === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [e.user_id === undefined ? 'user_id' : 'session_id'], message: 'identify needs both user_id and session_id' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [e.user_id === undefined ? 'user_id' : 'session_id'],
+        message: 'identify needs both user_id and session_id',
+      });
     }
     if (NEEDS_PRODUCT.has(e.type) && e.product_id === undefined) {
       ctx.addIssue({ code: 'custom', path: ['product_id'], message: `required for ${e.type} events` });
@@ -86,14 +90,22 @@ export function validateEvents(raw: readonly unknown[]): { accepted: BehaviorEve
       return;
     }
     const issue = parsed.error.issues[0]!;
-    const eventId = typeof value === 'object' && value !== null && typeof (value as { event_id?: unknown }).event_id === 'string' ? (value as { event_id: string }).event_id : undefined;
+    const eventId =
+      typeof value === 'object' && value !== null && typeof (value as { event_id?: unknown }).event_id === 'string'
+        ? (value as { event_id: string }).event_id
+        : undefined;
     const field = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.map(String).join('.') || undefined;
     rejected.push({
       index,
       ...(eventId !== undefined && { event_id: eventId }),
       code: issue.code === 'unrecognized_keys' ? 'unknown_field' : 'invalid_event',
       ...(field !== undefined && { field }),
-      reason: issue.code === 'unrecognized_keys' ? `unknown field "${field}"` : field ? `${field}: ${issue.message}` : issue.message,
+      reason:
+        issue.code === 'unrecognized_keys'
+          ? `unknown field "${field}"`
+          : field
+            ? `${field}: ${issue.message}`
+            : issue.message,
     });
   });
   return { accepted, rejected };

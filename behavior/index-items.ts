@@ -14,7 +14,10 @@ export function indexItems(searcher: Searcher): ItemLookup {
       searcher.withSnapshot(async (snap) => {
         const out = new Map<string, ItemInfo>();
         if (!snap) return out;
-        const [products, vectors] = await Promise.all([snap.text.get([...ids]), snap.vectors?.vectorsOf?.(ids) ?? Promise.resolve(new Map<string, Float32Array>())]);
+        const [products, vectors] = await Promise.all([
+          snap.text.get([...ids]),
+          snap.vectors?.vectorsOf?.(ids) ?? Promise.resolve(new Map<string, Float32Array>()),
+        ]);
         for (const id of ids) {
           const p = products.get(id);
           const v = vectors.get(id);

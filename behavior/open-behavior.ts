@@ -54,7 +54,11 @@ export async function openBehavior(opts: {
   if (opts.backends.redisUrl) {
     const { RedisStateStore } = await import('./redis/redis-state-store.ts');
     try {
-      state = await RedisStateStore.open({ url: opts.backends.redisUrl, namespace: ns, trendingHalfLifeMs: opts.config.trending_half_life_ms });
+      state = await RedisStateStore.open({
+        url: opts.backends.redisUrl,
+        namespace: ns,
+        trendingHalfLifeMs: opts.config.trending_half_life_ms,
+      });
     } catch (err) {
       await Promise.allSettled([log.close(), served.close()]);
       throw err;

@@ -63,6 +63,7 @@ export interface Shopper {
 /** The state a shopper's requests read: a session linked to a user reads the user's. */
 export async function loadShopper(state: StateStore, subject: string): Promise<Shopper> {
   const s = (await state.getUsers([subject])).get(subject);
-  if (s?.linked_to !== undefined) return { user: (await state.getUsers([s.linked_to])).get(s.linked_to), subject: s.linked_to };
+  if (s?.linked_to !== undefined)
+    return { user: (await state.getUsers([s.linked_to])).get(s.linked_to), subject: s.linked_to };
   return { user: s, subject };
 }

@@ -46,9 +46,13 @@ describe('event validation', () => {
 
 describe('applyEvents', () => {
   it('weights purchases over carts over clicks over views', () => {
-    const a = run([ev({ type: 'view', product_id: 'shoe' }), ev({ type: 'purchase', product_id: 'sock' })]).users.get('u:u1')!;
+    const a = run([ev({ type: 'view', product_id: 'shoe' }), ev({ type: 'purchase', product_id: 'sock' })]).users.get(
+      'u:u1',
+    )!;
     expect(a.short![1]!).toBeGreaterThan(a.short![0]!);
-    const b = run([ev({ type: 'purchase', product_id: 'shoe' }), ev({ type: 'click', product_id: 'sock' })]).users.get('u:u1')!;
+    const b = run([ev({ type: 'purchase', product_id: 'shoe' }), ev({ type: 'click', product_id: 'sock' })]).users.get(
+      'u:u1',
+    )!;
     expect(b.short![0]!).toBeGreaterThan(b.short![1]!);
     expect(cfg.weights.purchase).toBeGreaterThan(cfg.weights.add_to_cart);
     expect(cfg.weights.add_to_cart).toBeGreaterThan(cfg.weights.click);
@@ -57,7 +61,10 @@ describe('applyEvents', () => {
 
   it('decays short-term interest in event time, long-term barely', () => {
     const hour = 3_600_000;
-    const s = run([ev({ type: 'click', product_id: 'shoe' }), ev({ type: 'click', product_id: 'pan', ts: T0 + 2 * hour })]).users.get('u:u1')!;
+    const s = run([
+      ev({ type: 'click', product_id: 'shoe' }),
+      ev({ type: 'click', product_id: 'pan', ts: T0 + 2 * hour }),
+    ]).users.get('u:u1')!;
     // Two hours = four short half-lives: the shoe is nearly forgotten this visit, not overall.
     expect(s.short![0]! / s.short![2]!).toBeCloseTo(1 / 16, 5);
     expect(s.long![0]! / s.long![2]!).toBeGreaterThan(0.99);
@@ -112,9 +119,14 @@ describe('applyEvents', () => {
   });
 
   it('weights the backward pair (later → earlier item) by cooc_backward_weight', () => {
-    const events = [ev({ type: 'click', product_id: 'shoe' }), ev({ type: 'click', product_id: 'sock', ts: T0 + 1 }), ev({ type: 'click', product_id: 'pan', ts: T0 + 2 })];
+    const events = [
+      ev({ type: 'click', product_id: 'shoe' }),
+      ev({ type: 'click', product_id: 'sock', ts: T0 + 1 }),
+      ev({ type: 'click', product_id: 'pan', ts: T0 + 2 }),
+    ];
     const pairs = (backward: number) =>
-      applyEvents(events, new Map(), items, BehaviorConfigSchema.parse({ cooc_backward_weight: backward })).effects.cooc;
+      applyEvents(events, new Map(), items, BehaviorConfigSchema.parse({ cooc_backward_weight: backward })).effects
+        .cooc;
     expect(pairs(0.5)).toEqual([
       { a: 'shoe', b: 'sock', w: 1 },
       { a: 'sock', b: 'shoe', w: 0.5 },
@@ -138,7 +150,13 @@ describe('applyEvents', () => {
     const users = new Map<string, UserState>();
     run([ev({ type: 'click', product_id: 'shoe', user_id: undefined, session_id: 's1' })], users);
     run([ev({ type: 'view', product_id: 'pan', ts: T0 + 5 })], users);
-    run([ev({ type: 'identify', session_id: 's1', ts: T0 + 10 }), ev({ type: 'click', product_id: 'sock', user_id: undefined, session_id: 's1', ts: T0 + 20 })], users);
+    run(
+      [
+        ev({ type: 'identify', session_id: 's1', ts: T0 + 10 }),
+        ev({ type: 'click', product_id: 'sock', user_id: undefined, session_id: 's1', ts: T0 + 20 }),
+      ],
+      users,
+    );
     const u = users.get('u:u1')!;
     expect(u.recent.map((r) => r.id)).toEqual(['sock', 'pan', 'shoe']);
     expect(u.counts.click).toBe(2);

@@ -80,7 +80,10 @@ const ENGAGEMENTS = new Set<string>(['view', 'click', 'add_to_cart', 'purchase']
 /** Category path and its prefixes, so a click on "sports/shoes/running" counts for "sports". */
 export function categoryScopes(categoryKey: string | undefined): string[] {
   if (!categoryKey) return [];
-  const parts = categoryKey.split('/').map((s) => s.trim()).filter(Boolean);
+  const parts = categoryKey
+    .split('/')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
 }
 
@@ -136,7 +139,13 @@ export function applyEvents(
   return { changed: [...changed], effects };
 }
 
-function applyOne(s: UserState, e: BehaviorEvent, item: ItemInfo | undefined, cfg: BehaviorConfig, fx: ItemEffects): void {
+function applyOne(
+  s: UserState,
+  e: BehaviorEvent,
+  item: ItemInfo | undefined,
+  cfg: BehaviorConfig,
+  fx: ItemEffects,
+): void {
   const { ts } = e;
   switch (e.type) {
     case 'impression':
@@ -189,12 +198,15 @@ function applyOne(s: UserState, e: BehaviorEvent, item: ItemInfo | undefined, cf
   prune(s.categories, cfg.affinities);
   prune(s.brands, cfg.affinities);
   const price = e.price ?? item?.price;
-  if (price !== undefined && price > 0) s.price = { w: s.price.w + wa, log_sum: s.price.log_sum + wa * Math.log(price) };
+  if (price !== undefined && price > 0)
+    s.price = { w: s.price.w + wa, log_sum: s.price.log_sum + wa * Math.log(price) };
 
   // Co-occurrence with what the shopper touched just before; dwelling on one product (repeat
   // views of the item already most recent) is one visit, not new evidence.
   const repeat = s.recent[0]?.id === id;
-  const previous = repeat ? [] : s.recent.filter((r) => r.id !== id && ts - r.ts <= cfg.cooc_max_gap_ms && r.ts <= ts).slice(0, cfg.cooc_window);
+  const previous = repeat
+    ? []
+    : s.recent.filter((r) => r.id !== id && ts - r.ts <= cfg.cooc_max_gap_ms && r.ts <= ts).slice(0, cfg.cooc_window);
   previous.forEach((r, i) => {
     const pw = 1 / (i + 1);
     // Forward pair (what follows r) at full weight, backward (what preceded id) scaled.
@@ -219,7 +231,12 @@ function mergeInto(user: UserState, session: UserState, cfg: BehaviorConfig): vo
     if (!b) return a.map((x) => x * fa);
     return a.map((x, i) => x * fa + b[i]! * fb);
   };
-  user.short = add(user.short, align(user, cfg.short_half_life_ms), session.short, align(session, cfg.short_half_life_ms));
+  user.short = add(
+    user.short,
+    align(user, cfg.short_half_life_ms),
+    session.short,
+    align(session, cfg.short_half_life_ms),
+  );
   user.long = add(user.long, align(user, cfg.long_half_life_ms), session.long, align(session, cfg.long_half_life_ms));
   const fu = align(user, cfg.affinity_half_life_ms);
   const fs = align(session, cfg.affinity_half_life_ms);
@@ -231,7 +248,10 @@ function mergeInto(user: UserState, session: UserState, cfg: BehaviorConfig): vo
     for (const [k, v] of Object.entries(srec)) rec[k] = (rec[k] ?? 0) + v * fs;
     prune(rec, cfg.affinities);
   }
-  user.price = { w: user.price.w * fu + session.price.w * fs, log_sum: user.price.log_sum * fu + session.price.log_sum * fs };
+  user.price = {
+    w: user.price.w * fu + session.price.w * fs,
+    log_sum: user.price.log_sum * fu + session.price.log_sum * fs,
+  };
   const recent = new Map<string, { id: string; ts: number; w: number }>();
   for (const r of [...user.recent, ...session.recent]) {
     const prev = recent.get(r.id);
@@ -277,7 +297,12 @@ function prune(r: Record<string, number>, cap: number): void {
  * The vector the feed searches with: short- and long-term interest, each normalised and
  * decayed to `now`, blended so that this visit dominates while it is fresh.
  */
-export function queryVector(s: UserState, now: number, cfg: BehaviorConfig, shortWeight = 0.7): Float32Array | undefined {
+export function queryVector(
+  s: UserState,
+  now: number,
+  cfg: BehaviorConfig,
+  shortWeight = 0.7,
+): Float32Array | undefined {
   const parts: Array<[number[] | null, number]> = [
     [s.short, shortWeight * decayFactor(Math.max(0, now - s.ts), cfg.short_half_life_ms)],
     [s.long, (1 - shortWeight) * decayFactor(Math.max(0, now - s.ts), cfg.long_half_life_ms)],

@@ -87,7 +87,10 @@ export async function runBackendsBench(opts: BackendsBenchOptions) {
     for (const [name, store] of Object.entries(engines)) {
       for (const q of queries.slice(0, WARMUP)) await store.search(q, k);
       latency[name] = {};
-      for (const [mode, filters] of [['plain', undefined], ['filtered', FILTERS]] as const) {
+      for (const [mode, filters] of [
+        ['plain', undefined],
+        ['filtered', FILTERS],
+      ] as const) {
         const ms: number[] = [];
         const tops: string[][] = [];
         for (const q of queries) {
@@ -118,12 +121,21 @@ export async function runBackendsBench(opts: BackendsBenchOptions) {
       filtered_with: FILTERS,
       index: {
         embedded: { seconds: round1(embeddedIndex), products_per_s: rate(embeddedIndex) },
-        elasticsearch: { seconds: round1(esIndex), products_per_s: rate(esIndex), batch: BATCH, refresh: 'once, at the end' },
+        elasticsearch: {
+          seconds: round1(esIndex),
+          products_per_s: rate(esIndex),
+          batch: BATCH,
+          refresh: 'once, at the end',
+        },
       },
       search: latency,
-      'top10_overlap': Math.round((shared / Math.max(1, total)) * 1000) / 1000,
+      top10_overlap: Math.round((shared / Math.max(1, total)) * 1000) / 1000,
       elasticsearch: { version: info.version.number, url: opts.elasticsearchUrl },
-      machine: { cpus: os.cpus().length, node: process.version, loadavg_1m: { before: round1(loadBefore), after: round1(os.loadavg()[0]!) } },
+      machine: {
+        cpus: os.cpus().length,
+        node: process.version,
+        loadavg_1m: { before: round1(loadBefore), after: round1(os.loadavg()[0]!) },
+      },
     };
     fs.mkdirSync(opts.outDir, { recursive: true });
     fs.writeFileSync(path.join(opts.outDir, 'bench-backends.json'), JSON.stringify(result, null, 2) + '\n');

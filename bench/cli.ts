@@ -38,7 +38,8 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
     },
   },
   freshness: {
-    usage: 'freshness --out OUTDIR [--backend embedded|kafka] [--trials 200] [--ingest-seconds 10] [--catalog data/demo/catalog.jsonl]',
+    usage:
+      'freshness --out OUTDIR [--backend embedded|kafka] [--trials 200] [--ingest-seconds 10] [--catalog data/demo/catalog.jsonl]',
     async run(argv) {
       const { values } = parseArgs({
         args: argv,
@@ -52,13 +53,16 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
         strict: true,
       });
       const backend = values.backend;
-      if (backend !== 'embedded' && backend !== 'kafka') throw new UsageError(`--backend must be embedded or kafka, got "${backend}"`);
+      if (backend !== 'embedded' && backend !== 'kafka')
+        throw new UsageError(`--backend must be embedded or kafka, got "${backend}"`);
       const env = { ...process.env };
       if (backend === 'embedded') {
         delete env.KAFKA_BROKERS;
         delete env.REDIS_URL;
       } else if (!env.KAFKA_BROKERS || !env.REDIS_URL) {
-        throw new UsageError('--backend kafka needs KAFKA_BROKERS and REDIS_URL (scripts/servers/kafka.sh and redis.sh start local ones)');
+        throw new UsageError(
+          '--backend kafka needs KAFKA_BROKERS and REDIS_URL (scripts/servers/kafka.sh and redis.sh start local ones)',
+        );
       }
       // The index stays embedded here: this measures the behaviour path, not search.
       delete env.ELASTICSEARCH_URL;
@@ -78,7 +82,8 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
     },
   },
   rank: {
-    usage: 'rank --out OUTDIR [--candidates 500] [--iterations 1000] [--model models/ranker/default] [--products N (also search over HTTP, ranking off vs on)] [--queries 1000] [--feed-shoppers 200 (0: skip)]',
+    usage:
+      'rank --out OUTDIR [--candidates 500] [--iterations 1000] [--model models/ranker/default] [--products N (also search over HTTP, ranking off vs on)] [--queries 1000] [--feed-shoppers 200 (0: skip)]',
     async run(argv) {
       const { values } = parseArgs({
         args: argv,
@@ -95,11 +100,16 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
         strict: true,
       });
       const products = Number(values.products);
-      if (!Number.isInteger(products) || products < 0) throw new UsageError(`--products must be an integer >= 0, got "${values.products}"`);
+      if (!Number.isInteger(products) || products < 0)
+        throw new UsageError(`--products must be an integer >= 0, got "${values.products}"`);
       const feedShoppers = Number(values['feed-shoppers']);
-      if (!Number.isInteger(feedShoppers) || feedShoppers < 0) throw new UsageError(`--feed-shoppers must be an integer >= 0, got "${values['feed-shoppers']}"`);
+      if (!Number.isInteger(feedShoppers) || feedShoppers < 0)
+        throw new UsageError(`--feed-shoppers must be an integer >= 0, got "${values['feed-shoppers']}"`);
       const config = loadConfig({ ...process.env, SHELF_CATALOG: '' });
-      const embedder = products > 0 || feedShoppers > 0 ? await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder)) : undefined;
+      const embedder =
+        products > 0 || feedShoppers > 0
+          ? await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder))
+          : undefined;
       const res = await runRankBench({
         feedShoppers,
         outDir: values.out,
@@ -115,7 +125,8 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
     },
   },
   rerank: {
-    usage: 'rerank --out OUTDIR [--items 200] [--top-n 200] [--dim 128] [--page 20] [--coupons 10] [--iterations 1000] [--seed 42]',
+    usage:
+      'rerank --out OUTDIR [--items 200] [--top-n 200] [--dim 128] [--page 20] [--coupons 10] [--iterations 1000] [--seed 42]',
     async run(argv) {
       const { values } = parseArgs({
         args: argv,
@@ -159,7 +170,10 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
         strict: true,
       });
       const url = process.env.ELASTICSEARCH_URL;
-      if (!url) throw new UsageError('the backends bench compares against a real Elasticsearch: set ELASTICSEARCH_URL (scripts/servers/elasticsearch.sh start)');
+      if (!url)
+        throw new UsageError(
+          'the backends bench compares against a real Elasticsearch: set ELASTICSEARCH_URL (scripts/servers/elasticsearch.sh start)',
+        );
       const res = await runBackendsBench({
         products: positiveInt(values.products, 'products'),
         outDir: values.out,
@@ -172,7 +186,8 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
     },
   },
   kafka: {
-    usage: 'kafka --out OUTDIR [--rate 200] [--seconds 30] [--burst 20000] [--users 1000]   (needs KAFKA_BROKERS and REDIS_URL)',
+    usage:
+      'kafka --out OUTDIR [--rate 200] [--seconds 30] [--burst 20000] [--users 1000]   (needs KAFKA_BROKERS and REDIS_URL)',
     async run(argv) {
       const { values } = parseArgs({
         args: argv,
@@ -187,7 +202,9 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
       });
       const { kafkaBrokers, redisUrl } = loadConfig().backends;
       if (!kafkaBrokers || !redisUrl) {
-        throw new UsageError('the kafka bench needs real servers: set KAFKA_BROKERS and REDIS_URL (scripts/servers/kafka.sh and redis.sh start local ones)');
+        throw new UsageError(
+          'the kafka bench needs real servers: set KAFKA_BROKERS and REDIS_URL (scripts/servers/kafka.sh and redis.sh start local ones)',
+        );
       }
       const res = await runKafkaBench({
         brokers: kafkaBrokers,
@@ -211,7 +228,10 @@ function positiveInt(s: string, name: string): number {
 
 class UsageError extends Error {}
 
-const usage = () => `usage: npm run bench -- <benchmark> [options]\n\n${Object.values(BENCHES).map((b) => `  ${b.usage}`).join('\n')}`;
+const usage = () =>
+  `usage: npm run bench -- <benchmark> [options]\n\n${Object.values(BENCHES)
+    .map((b) => `  ${b.usage}`)
+    .join('\n')}`;
 
 async function main(): Promise<number> {
   const [name, ...rest] = process.argv.slice(2);

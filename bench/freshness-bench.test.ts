@@ -20,7 +20,14 @@ describe('freshness benchmark', () => {
       backend: 'embedded',
     });
     const file = JSON.parse(readFileSync(path.join(out, 'bench-freshness.json'), 'utf8')) as Record<string, unknown>;
-    expect(file).toMatchObject({ backend: 'embedded', stream: 'sqlite', state: 'sqlite', trials: 5, p50_ms: res.p50_ms, p99_ms: res.p99_ms });
+    expect(file).toMatchObject({
+      backend: 'embedded',
+      stream: 'sqlite',
+      state: 'sqlite',
+      trials: 5,
+      p50_ms: res.p50_ms,
+      p99_ms: res.p99_ms,
+    });
     expect(res.p99_ms).toBeGreaterThanOrEqual(res.p50_ms);
     expect(res.events_per_s).toBeGreaterThan(0);
     expect(res.ingested_events % 1000).toBe(0);

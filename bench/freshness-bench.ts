@@ -38,11 +38,16 @@ export async function runFreshnessBench(opts: FreshnessOptions) {
   try {
     const ids = await productIds(opts.catalog);
     const post = async (events: unknown[]) => {
-      const res = await fetch(`${base}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+      const res = await fetch(`${base}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events }),
+      });
       if (res.status !== 200) throw new Error(`POST /v1/events: ${res.status} ${await res.text()}`);
       return (await res.json()) as { accepted: number };
     };
-    const feed = async (user: string) => (await (await fetch(`${base}/v1/feed?user_id=${user}&size=10`)).json()) as { cold_start: boolean };
+    const feed = async (user: string) =>
+      (await (await fetch(`${base}/v1/feed?user_id=${user}&size=10`)).json()) as { cold_start: boolean };
 
     // Warm-up: some history so the feed's routes have data, and JIT-warm code paths.
     const warm = Array.from({ length: 2000 }, (_, i) => ({
@@ -59,7 +64,9 @@ export async function runFreshnessBench(opts: FreshnessOptions) {
     for (let t = 0; t < opts.trials; t++) {
       const user = `fresh-${namespace}-${t}`;
       const t0 = performance.now();
-      await post([{ event_id: `${user}-click`, type: 'click', user_id: user, product_id: ids[t % ids.length]!, ts: Date.now() }]);
+      await post([
+        { event_id: `${user}-click`, type: 'click', user_id: user, product_id: ids[t % ids.length]!, ts: Date.now() },
+      ]);
       for (;;) {
         if (!(await feed(user)).cold_start) break;
         if (performance.now() - t0 > 10_000) throw new Error(`feed for ${user} did not reflect the click within 10 s`);
@@ -125,7 +132,10 @@ export async function runFreshnessBench(opts: FreshnessOptions) {
   }
 }
 
-async function waitApplied(service: { behavior: { state: { applied(ids: string[]): Promise<Set<string>> } } }, id: string): Promise<void> {
+async function waitApplied(
+  service: { behavior: { state: { applied(ids: string[]): Promise<Set<string>> } } },
+  id: string,
+): Promise<void> {
   for (let i = 0; i < 3000; i++) {
     if ((await service.behavior.state.applied([id])).size > 0) return;
     await new Promise((r) => setTimeout(r, 20));

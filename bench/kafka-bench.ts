@@ -51,7 +51,12 @@ export async function runKafkaBench(o: KafkaBenchOptions) {
   const items = new Map<string, ItemInfo>();
   for (let i = 0; i < productCount; i++) {
     const v = new Float32Array(dim).map(() => r() - 0.5);
-    items.set(`p${i}`, { vector: v, categoryKey: `c${i % 20}/s${i % 100}`, brandKey: `b${i % 50}`, price: 5 + (i % 200) });
+    items.set(`p${i}`, {
+      vector: v,
+      categoryKey: `c${i % 20}/s${i % 100}`,
+      brandKey: `b${i % 50}`,
+      price: 5 + (i % 200),
+    });
   }
   let seq = 0;
   const TYPES = ['view', 'view', 'view', 'click', 'click', 'add_to_cart', 'purchase'] as const;
@@ -65,8 +70,15 @@ export async function runKafkaBench(o: KafkaBenchOptions) {
     });
 
   const eventLog = await KafkaEventLog.open({ brokers: o.brokers, namespace: ns });
-  const state = await RedisStateStore.open({ url: o.redisUrl, namespace: ns, trendingHalfLifeMs: config.trending_half_life_ms });
-  const [kafkaInfo, redisInfo] = await Promise.all([eventLog.dependencies()[0]!.check(), state.dependencies()[0]!.check()]);
+  const state = await RedisStateStore.open({
+    url: o.redisUrl,
+    namespace: ns,
+    trendingHalfLifeMs: config.trending_half_life_ms,
+  });
+  const [kafkaInfo, redisInfo] = await Promise.all([
+    eventLog.dependencies()[0]!.check(),
+    state.dependencies()[0]!.check(),
+  ]);
   const sentAt = new Map<string, number>();
   const e2e: number[] = [];
   let applied = 0;
@@ -120,8 +132,15 @@ export async function runKafkaBench(o: KafkaBenchOptions) {
     await Promise.all(pending);
     const sendSeconds = (performance.now() - t0) / 1000;
     await waitApplied(base + total, 'steady phase');
-    const steady = { events: total, achieved_rate: Math.round(total / sendSeconds), e2e: summarize(e2e), append_ack: summarize(acks) };
-    log(`steady: e2e p50 ${steady.e2e.p50_ms} ms, p99 ${steady.e2e.p99_ms} ms; append ack p50 ${steady.append_ack.p50_ms} ms`);
+    const steady = {
+      events: total,
+      achieved_rate: Math.round(total / sendSeconds),
+      e2e: summarize(e2e),
+      append_ack: summarize(acks),
+    };
+    log(
+      `steady: e2e p50 ${steady.e2e.p50_ms} ms, p99 ${steady.e2e.p99_ms} ms; append ack p50 ${steady.append_ack.p50_ms} ms`,
+    );
 
     log(`burst: ${burst} events in appends of 500`);
     const before = applied;
@@ -142,7 +161,16 @@ export async function runKafkaBench(o: KafkaBenchOptions) {
       bench: 'kafka',
       what: 'append() → Kafka (acks=all, idempotent) → behavior/consumer.ts → Redis commit (onApplied), per event',
       servers: { kafka: kafkaInfo, redis: redisInfo },
-      config: { topic_partitions: 6, consumer_max_wait_ms: 50, users, products: productCount, dim, rate, seconds, burst },
+      config: {
+        topic_partitions: 6,
+        consumer_max_wait_ms: 50,
+        users,
+        products: productCount,
+        dim,
+        rate,
+        seconds,
+        burst,
+      },
       machine: { cpus: os.cpus().length, node: process.version },
       steady,
       burst: burstResult,

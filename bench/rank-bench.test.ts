@@ -19,7 +19,13 @@ describe('rank benchmark', () => {
   it('measures the feed with ranking off and on, in process, over the demo catalog', async () => {
     const { loadTextEmbedder, parseEmbedderSpec } = await import('../src/embedding/load.ts');
     const embedder = await loadTextEmbedder(parseEmbedderSpec('default'));
-    const res = await runRankBench({ outDir: tempDir('shelf-rank-bench-'), iterations: 10, feedShoppers: 10, embedder, quiet: true });
+    const res = await runRankBench({
+      outDir: tempDir('shelf-rank-bench-'),
+      iterations: 10,
+      feedShoppers: 10,
+      embedder,
+      quiet: true,
+    });
     const feed = res.feed as { ranking_off: { n: number }; ranking_on: { n: number; p50_ms: number } };
     expect(feed.ranking_off.n).toBe(20);
     expect(feed.ranking_on.n).toBe(20);

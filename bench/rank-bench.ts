@@ -38,7 +38,8 @@ export interface RankBenchOptions {
 /** A state store holding one shopper and popularity for every product, in memory. */
 function memoryState(user: UserState, rnd: () => number): StateStore {
   return {
-    getUsers: async (subjects: readonly string[]) => new Map(subjects.filter((s) => s === user.subject).map((s) => [s, user])),
+    getUsers: async (subjects: readonly string[]) =>
+      new Map(subjects.filter((s) => s === user.subject).map((s) => [s, user])),
     itemCounts: async (ids: readonly string[]) => new Map(ids.map((id) => [id, Math.floor(rnd() * 500)])),
   } as unknown as StateStore;
 }
@@ -60,15 +61,28 @@ export async function runRankBench(opts: RankBenchOptions) {
   user.price = { w: 2, log_sum: 2 * Math.log(80) };
   user.counts = { view: 40, click: 12, add_to_cart: 3, purchase: 2, impression: 300 };
   user.recent = [{ id: 'c7', ts: 1, w: 2 }];
-  const ranker = await Ranker.open(RankConfigSchema.parse({ model_dir: modelDir, refresh_ms: 0, window: Math.max(n, 100) }), { state: memoryState(user, rnd) });
-  if (ranker.status.mode !== 'model') throw new Error(`no usable model in ${modelDir}: ${JSON.stringify(ranker.status)}`);
-  const cats = ['sports/footwear/running', 'home & kitchen/cookware/pans', 'electronics/audio', '图书/教育', 'toys/blocks'];
+  const ranker = await Ranker.open(
+    RankConfigSchema.parse({ model_dir: modelDir, refresh_ms: 0, window: Math.max(n, 100) }),
+    { state: memoryState(user, rnd) },
+  );
+  if (ranker.status.mode !== 'model')
+    throw new Error(`no usable model in ${modelDir}: ${JSON.stringify(ranker.status)}`);
+  const cats = [
+    'sports/footwear/running',
+    'home & kitchen/cookware/pans',
+    'electronics/audio',
+    '图书/教育',
+    'toys/blocks',
+  ];
   const brands = ['nike', 'sony', 't-fal', 'lego', '小米'];
   const candidates: Candidate[] = Array.from({ length: n }, (_, i) => ({
     id: `c${i}`,
     fusion_position: i,
     fused_score: 2 / (61 + i),
-    routes: { bm25: { rank: i + 1, score: 20 - i * 0.02 }, ...(i % 2 === 0 && { vector: { rank: i / 2 + 1, score: 0.8 - i * 0.001 } }) },
+    routes: {
+      bm25: { rank: i + 1, score: 20 - i * 0.02 },
+      ...(i % 2 === 0 && { vector: { rank: i / 2 + 1, score: 0.8 - i * 0.001 } }),
+    },
     category_key: cats[i % cats.length],
     brand_key: brands[i % brands.length],
     price: 5 + rnd() * 500,
@@ -90,7 +104,16 @@ export async function runRankBench(opts: RankBenchOptions) {
   let search: Record<string, unknown> | undefined;
   if (opts.products && opts.products > 0) {
     if (!opts.embedder) throw new Error('the search part needs an embedder');
-    search = await searchWithRanking(opts.products, opts.queries ?? 1000, opts.seed ?? 42, modelDir, opts.embedder, opts.outDir, log, opts.quiet ?? false);
+    search = await searchWithRanking(
+      opts.products,
+      opts.queries ?? 1000,
+      opts.seed ?? 42,
+      modelDir,
+      opts.embedder,
+      opts.outDir,
+      log,
+      opts.quiet ?? false,
+    );
   }
 
   let feed: Record<string, unknown> | undefined;
@@ -104,7 +127,11 @@ export async function runRankBench(opts: RankBenchOptions) {
     p50_ms: scoring.p50_ms,
     p99_ms: scoring.p99_ms,
     target_p99_ms: 5,
-    scoring: { ...scoring, iterations, includes: 'featurize (user + item + match + context) + one onnxruntime run + sort; state reads from memory' },
+    scoring: {
+      ...scoring,
+      iterations,
+      includes: 'featurize (user + item + match + context) + one onnxruntime run + sort; state reads from memory',
+    },
     model: { dir: path.relative(ROOT, modelDir) || modelDir, version: version ?? null },
     ...(search && { search }),
     ...(feed && { feed }),
@@ -119,15 +146,36 @@ export async function runRankBench(opts: RankBenchOptions) {
 async function feedWithRanking(shoppers: number, modelDir: string, embedder: TextEmbedder, log: (s: string) => void) {
   const dir = fs.mkdtempSync(path.join((await import('node:os')).tmpdir(), 'shelf-rank-feed-'));
   const catalog = path.join(ROOT, 'data/demo/catalog.jsonl');
-  const config = loadConfig({ SHELF_DATA_DIR: dir, SHELF_CATALOG: catalog, SHELF_CONSUMER: 'inline', SHELF_RANK_MODEL_DIR: modelDir });
+  const config = loadConfig({
+    SHELF_DATA_DIR: dir,
+    SHELF_CATALOG: catalog,
+    SHELF_CONSUMER: 'inline',
+    SHELF_RANK_MODEL_DIR: modelDir,
+  });
   const service = await openService(config, { embedder, catalog, log: () => {} });
   try {
-    const ids = fs.readFileSync(catalog, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+    const ids = fs
+      .readFileSync(catalog, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { id: string }).id);
     const events = [];
     let n = 0;
-    for (let u = 0; u < shoppers; u++) for (let k = 0; k < 5; k++) events.push({ event_id: `b${n++}`, type: 'click', user_id: `u${u}`, product_id: ids[(u * 7 + k * 13) % ids.length], ts: Date.now() - 1000 + k });
+    for (let u = 0; u < shoppers; u++)
+      for (let k = 0; k < 5; k++)
+        events.push({
+          event_id: `b${n++}`,
+          type: 'click',
+          user_id: `u${u}`,
+          product_id: ids[(u * 7 + k * 13) % ids.length],
+          ts: Date.now() - 1000 + k,
+        });
     for (let i = 0; i < events.length; i += 1000) {
-      await service.app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: events.slice(i, i + 1000) }) });
+      await service.app.request('/v1/events', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: events.slice(i, i + 1000) }),
+      });
     }
     const last = `b${n - 1}`;
     while (!(await service.behavior.state.applied([last])).has(last)) await new Promise((r) => setTimeout(r, 20));
@@ -143,8 +191,16 @@ async function feedWithRanking(shoppers: number, modelDir: string, embedder: Tex
         }
       }
     }
-    const out = { shoppers, catalog: 'data/demo/catalog.jsonl', in_process: true, ranking_off: summarize(ms.off), ranking_on: summarize(ms.on) };
-    log(`feed in process: ranking off p50 ${out.ranking_off.p50_ms} / p99 ${out.ranking_off.p99_ms} ms; on p50 ${out.ranking_on.p50_ms} / p99 ${out.ranking_on.p99_ms} ms`);
+    const out = {
+      shoppers,
+      catalog: 'data/demo/catalog.jsonl',
+      in_process: true,
+      ranking_off: summarize(ms.off),
+      ranking_on: summarize(ms.on),
+    };
+    log(
+      `feed in process: ranking off p50 ${out.ranking_off.p50_ms} / p99 ${out.ranking_off.p99_ms} ms; on p50 ${out.ranking_on.p50_ms} / p99 ${out.ranking_on.p99_ms} ms`,
+    );
     return out;
   } finally {
     await service.close();
@@ -152,7 +208,16 @@ async function feedWithRanking(shoppers: number, modelDir: string, embedder: Tex
   }
 }
 
-async function searchWithRanking(products: number, queryCount: number, seed: number, modelDir: string, embedder: TextEmbedder, outDir: string, log: (s: string) => void, quiet: boolean) {
+async function searchWithRanking(
+  products: number,
+  queryCount: number,
+  seed: number,
+  modelDir: string,
+  embedder: TextEmbedder,
+  outDir: string,
+  log: (s: string) => void,
+  quiet: boolean,
+) {
   const work = path.join(outDir, `work-rank-${products}`);
   const dataDir = path.join(work, 'data');
   const { products: catalog, queries } = syntheticCatalog(products, seed, queryCount);
@@ -166,7 +231,10 @@ async function searchWithRanking(products: number, queryCount: number, seed: num
   const searcher = await openSearcher({ dataDir, embedder });
   // The embedded state store, as served: the ranker reads the shopper and the candidates' popularity from it.
   const state = new SqliteStateStore({ file: path.join(work, 'state.sqlite'), trendingHalfLifeMs: 86_400_000 });
-  const ranker = await Ranker.open(RankConfigSchema.parse({ model_dir: modelDir, refresh_ms: 0 }), { state, updatedAt: productTimes(searcher) });
+  const ranker = await Ranker.open(RankConfigSchema.parse({ model_dir: modelDir, refresh_ms: 0 }), {
+    state,
+    updatedAt: productTimes(searcher),
+  });
   // Two apps on the same searcher and ranker: without and with the diversity stage (the
   // service's default MMR settings for search), each on its own port.
   const listen = async (app: ReturnType<typeof createApp>) => {
@@ -176,12 +244,18 @@ async function searchWithRanking(products: number, queryCount: number, seed: num
   };
   const plain = await listen(createApp({ searcher, embedder, ranker }));
   const diverse = await listen(createApp({ searcher, embedder, ranker, mmr: MmrConfigSchema.parse({}) }));
-  const url = (port: number, q: string) => `http://127.0.0.1:${port}/v1/search?q=${encodeURIComponent(q)}&size=10&user_id=bench`;
+  const url = (port: number, q: string) =>
+    `http://127.0.0.1:${port}/v1/search?q=${encodeURIComponent(q)}&size=10&user_id=bench`;
   const out: Record<string, ReturnType<typeof summarize>> = {};
   // Interleaved: each query runs with ranking off, on, and on + MMR, so all see the same machine state.
-  const modes = { off: { rank: 'off', port: plain.port }, on: { rank: 'model', port: plain.port }, on_mmr: { rank: 'model', port: diverse.port } } as const;
+  const modes = {
+    off: { rank: 'off', port: plain.port },
+    on: { rank: 'model', port: plain.port },
+    on_mmr: { rank: 'model', port: diverse.port },
+  } as const;
   const ms = { off: [] as number[], on: [] as number[], on_mmr: [] as number[] };
-  for (const q of queries.slice(0, 100)) for (const p of [plain.port, diverse.port]) await (await fetch(url(p, q))).arrayBuffer();
+  for (const q of queries.slice(0, 100))
+    for (const p of [plain.port, diverse.port]) await (await fetch(url(p, q))).arrayBuffer();
   for (const q of queries) {
     for (const mode of ['off', 'on', 'on_mmr'] as const) {
       ranker.setMode(modes[mode].rank);
@@ -204,5 +278,13 @@ async function searchWithRanking(products: number, queryCount: number, seed: num
     `search over HTTP at ${products}: ranking off p50 ${out.ranking_off.p50_ms} / p99 ${out.ranking_off.p99_ms} ms; on p50 ${out.ranking_on.p50_ms} / p99 ${out.ranking_on.p99_ms} ms; ` +
       `on + MMR p50 ${out.ranking_on_mmr.p50_ms} / p99 ${out.ranking_on_mmr.p99_ms} ms`,
   );
-  return { products, queries: queries.length, window: 100, state: 'embedded SQLite (shopper + item counts read per request)', mmr: MmrConfigSchema.parse({}).search, http: out, target_p99_ms: 20 };
+  return {
+    products,
+    queries: queries.length,
+    window: 100,
+    state: 'embedded SQLite (shopper + item counts read per request)',
+    mmr: MmrConfigSchema.parse({}).search,
+    http: out,
+    target_p99_ms: 20,
+  };
 }

@@ -28,11 +28,23 @@ export interface RerankBenchOptions {
   quiet?: boolean;
 }
 
-const CATEGORIES = ['sports/footwear/running', 'sports/footwear/trail', 'home & kitchen/cookware', 'electronics/audio', 'books', 'toys/blocks'];
+const CATEGORIES = [
+  'sports/footwear/running',
+  'sports/footwear/trail',
+  'home & kitchen/cookware',
+  'electronics/audio',
+  'books',
+  'toys/blocks',
+];
 const BRANDS = ['nike', 'adidas', 'sony', 't-fal', 'lego', 'penguin', '小米', 'asics'];
 
 /** One category and brand per item, as MMR (keys) and coupon eligibility (names) both see them. */
-const keyed = (category: string, brand: string) => ({ category, brand, categoryKey: filterKey(category), brandKey: filterKey(brand) });
+const keyed = (category: string, brand: string) => ({
+  category,
+  brand,
+  categoryKey: filterKey(category),
+  brandKey: filterKey(brand),
+});
 
 /**
  * The stages after ranking, per request: MMR over the ranked head (default 200 items with
@@ -74,8 +86,16 @@ export function runRerankBench(opts: RerankBenchOptions) {
     CouponSchema.parse({
       id: `c${i}`,
       name: `coupon ${i}`,
-      ...(i % 3 === 0 ? { type: 'percent', value: 5 + i } : i % 3 === 1 ? { type: 'fixed', value: 3 + i } : { type: 'threshold', value: 10, min_spend: 50 + 10 * i }),
-      eligibility: { categories: i % 4 === 1 ? [CATEGORIES[i % CATEGORIES.length]!.split('/')[0]!] : [], brands: i % 5 === 2 ? [BRANDS[i % BRANDS.length]!] : [], segments: i % 7 === 3 ? ['vip'] : [] },
+      ...(i % 3 === 0
+        ? { type: 'percent', value: 5 + i }
+        : i % 3 === 1
+          ? { type: 'fixed', value: 3 + i }
+          : { type: 'threshold', value: 10, min_spend: 50 + 10 * i }),
+      eligibility: {
+        categories: i % 4 === 1 ? [CATEGORIES[i % CATEGORIES.length]!.split('/')[0]!] : [],
+        brands: i % 5 === 2 ? [BRANDS[i % BRANDS.length]!] : [],
+        segments: i % 7 === 3 ? ['vip'] : [],
+      },
       valid_from: NOW - 86_400_000,
       valid_until: NOW + (1 + i) * 86_400_000,
       stock: 1000,
@@ -83,7 +103,12 @@ export function runRerankBench(opts: RerankBenchOptions) {
       ...(i % 2 === 0 && { budget: 5000 }),
     }),
   );
-  const status = new Map<string, CouponStatus>(coupons.map((c) => [c.id, { stock_left: 500, claimed: 500, redeemed: 100, spent: 100, budget_left: c.budget !== undefined ? 4900 : null }]));
+  const status = new Map<string, CouponStatus>(
+    coupons.map((c) => [
+      c.id,
+      { stock_left: 500, claimed: 500, redeemed: 100, spent: 100, budget_left: c.budget !== undefined ? 4900 : null },
+    ]),
+  );
   const claims = new Map(coupons.map((c, i) => [c.id, i % 4 === 0 ? 1 : 0]));
   const user = emptyUserState('u:bench');
   user.coupons = { claimed: 4, redeemed: 3, coupon_purchases: 3 };
@@ -101,7 +126,12 @@ export function runRerankBench(opts: RerankBenchOptions) {
     const offers = bestOffers(page, available, { user, now: NOW, status }, couponCfg);
     const out = attachCoupons(page, offers, couponCfg, false);
     const t2 = performance.now();
-    return { mmr: t1 - t0, coupons: t2 - t1, total: t2 - t0, attached: out.filter((it) => (it as { coupon?: unknown }).coupon).length };
+    return {
+      mmr: t1 - t0,
+      coupons: t2 - t1,
+      total: t2 - t0,
+      attached: out.filter((it) => (it as { coupon?: unknown }).coupon).length,
+    };
   };
   for (let i = 0; i < 100; i++) once(requests[i % requests.length]!);
   const ms = { mmr: [] as number[], coupons: [] as number[], total: [] as number[] };
@@ -124,11 +154,21 @@ export function runRerankBench(opts: RerankBenchOptions) {
     p99_ms: total.p99_ms,
     target_p99_ms: 2,
     total: { ...total, iterations },
-    mmr: { ...summarize(ms.mmr), includes: `mmr() over ${n} items (top ${mmrOpts.top_n} candidates, ${mmrOpts.depth} slots picked), λ ${mmrOpts.lambda}, at most ${mmrCfg.max_per_brand} per brand per page of ${pageSize}, then the page cut` },
-    coupon_affinity: { ...summarize(ms.coupons), includes: `status/claims filter, eligibility, affinity for ${pageSize} items × ${nCoupons} coupons, best pick, attach with boost`, attached_per_page: Math.round((attached / iterations) * 10) / 10 },
+    mmr: {
+      ...summarize(ms.mmr),
+      includes: `mmr() over ${n} items (top ${mmrOpts.top_n} candidates, ${mmrOpts.depth} slots picked), λ ${mmrOpts.lambda}, at most ${mmrCfg.max_per_brand} per brand per page of ${pageSize}, then the page cut`,
+    },
+    coupon_affinity: {
+      ...summarize(ms.coupons),
+      includes: `status/claims filter, eligibility, affinity for ${pageSize} items × ${nCoupons} coupons, best pick, attach with boost`,
+      attached_per_page: Math.round((attached / iterations) * 10) / 10,
+    },
     machine: { cpus: os.cpus().length, node: process.version, loadavg_1m: Math.round(os.loadavg()[0]! * 100) / 100 },
   };
-  if (!opts.quiet) console.error(`rerank: MMR ${n} items p50 ${result.mmr.p50_ms} / p99 ${result.mmr.p99_ms} ms; coupons ${pageSize}×${nCoupons} p50 ${result.coupon_affinity.p50_ms} / p99 ${result.coupon_affinity.p99_ms} ms; together p50 ${total.p50_ms} / p99 ${total.p99_ms} ms`);
+  if (!opts.quiet)
+    console.error(
+      `rerank: MMR ${n} items p50 ${result.mmr.p50_ms} / p99 ${result.mmr.p99_ms} ms; coupons ${pageSize}×${nCoupons} p50 ${result.coupon_affinity.p50_ms} / p99 ${result.coupon_affinity.p99_ms} ms; together p50 ${total.p50_ms} / p99 ${total.p99_ms} ms`,
+    );
   fs.mkdirSync(opts.outDir, { recursive: true });
   fs.writeFileSync(path.join(opts.outDir, 'bench-rerank.json'), JSON.stringify(result, null, 2) + '\n');
   return result;

@@ -8,7 +8,13 @@ import { runSearchBench } from './search-bench.ts';
 describe('search benchmark', () => {
   it('writes bench-search.json with latency, throughput, ANN recall and indexing speed', async () => {
     const out = tempDir();
-    const res = await runSearchBench({ products: 400, outDir: out, embedder: new HashEmbedder(32), queries: 60, quiet: true });
+    const res = await runSearchBench({
+      products: 400,
+      outDir: out,
+      embedder: new HashEmbedder(32),
+      queries: 60,
+      quiet: true,
+    });
     const file = JSON.parse(fs.readFileSync(path.join(out, 'bench-search.json'), 'utf8'));
     expect(file).toEqual(res);
     expect(file.products).toBe(400);

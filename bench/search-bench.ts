@@ -41,7 +41,12 @@ export async function runSearchBench(opts: SearchBenchOptions) {
 
   log(`indexing ${opts.products} products with ${opts.embedder.id}`);
   const t0 = performance.now();
-  const summary = await indexCatalog({ catalogPath, dataDir, embedder: opts.embedder, progress: opts.quiet ? silentProgress : terminalProgress() });
+  const summary = await indexCatalog({
+    catalogPath,
+    dataDir,
+    embedder: opts.embedder,
+    progress: opts.quiet ? silentProgress : terminalProgress(),
+  });
   const indexSeconds = (performance.now() - t0) / 1000;
 
   const searcher = await openSearcher({ dataDir, embedder: opts.embedder });
@@ -95,7 +100,9 @@ export async function runSearchBench(opts: SearchBenchOptions) {
   const concurrentQps = queries.length / ((performance.now() - concStart) / 1000);
   server.close();
   const http = summarize(httpMs);
-  log(`HTTP hybrid: p50 ${http.p50_ms} ms, p99 ${http.p99_ms} ms, ${sequentialQps.toFixed(0)} qps sequential, ${concurrentQps.toFixed(0)} qps with ${concurrency} clients`);
+  log(
+    `HTTP hybrid: p50 ${http.p50_ms} ms, p99 ${http.p99_ms} ms, ${sequentialQps.toFixed(0)} qps sequential, ${concurrentQps.toFixed(0)} qps with ${concurrency} clients`,
+  );
 
   // ANN recall@10: graph search versus exact scan over the same stored vectors.
   const snap = EmbeddedSnapshot.open(dataDir)!;

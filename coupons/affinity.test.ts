@@ -7,7 +7,14 @@ const cfg = CouponConfigSchema.parse({}).affinity;
 const NOW = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 
-function shopper(o: { claimed?: number; redeemed?: number; couponPurchases?: number; purchases?: number; clicks?: number; band?: number }): UserState {
+function shopper(o: {
+  claimed?: number;
+  redeemed?: number;
+  couponPurchases?: number;
+  purchases?: number;
+  clicks?: number;
+  band?: number;
+}): UserState {
   const u = emptyUserState('u:t');
   u.coupons = { claimed: o.claimed ?? 0, redeemed: o.redeemed ?? 0, coupon_purchases: o.couponPurchases ?? 0 };
   u.counts = { ...u.counts, purchase: o.purchases ?? 0, click: o.clicks ?? 0 };
@@ -16,8 +23,12 @@ function shopper(o: { claimed?: number; redeemed?: number; couponPurchases?: num
 }
 
 const offer = (discount: number, validUntil = NOW + 7 * DAY) => ({ discount, validUntil });
-const score = (u: UserState | undefined, price: number, discount: number, extra: { pCvr?: number; validUntil?: number } = {}) =>
-  scoreOffer(shopperPropensity(u, cfg), { price, pCvr: extra.pCvr }, offer(discount, extra.validUntil), NOW, cfg);
+const score = (
+  u: UserState | undefined,
+  price: number,
+  discount: number,
+  extra: { pCvr?: number; validUntil?: number } = {},
+) => scoreOffer(shopperPropensity(u, cfg), { price, pCvr: extra.pCvr }, offer(discount, extra.validUntil), NOW, cfg);
 
 describe('coupon affinity', () => {
   it('anonymous shoppers get the priors, and the value is incremental GMV minus cost', () => {
@@ -32,7 +43,9 @@ describe('coupon affinity', () => {
 
   it('more redemptions of the same claims raise p_redeem and sensitivity', () => {
     const few = score(shopper({ claimed: 6, redeemed: 1, purchases: 4, couponPurchases: 1, clicks: 30 }), 100, 10);
-    const many = score(shopper({ claimed: 6, redeemed: 5, purchases: 8, couponPurchases: 5, clicks: 30 }), 100, 10, { pCvr: few.p_cvr });
+    const many = score(shopper({ claimed: 6, redeemed: 5, purchases: 8, couponPurchases: 5, clicks: 30 }), 100, 10, {
+      pCvr: few.p_cvr,
+    });
     expect(many.p_redeem).toBeGreaterThan(few.p_redeem);
     expect(many.price_sensitivity).toBeGreaterThan(few.price_sensitivity);
     expect(many.value).toBeGreaterThan(few.value);
@@ -69,10 +82,12 @@ describe('coupon affinity', () => {
     const expired = score(undefined, 100, 10, { validUntil: NOW - 1 });
     expect(expired.lift).toBe(0);
     expect(expired.value).toBeLessThan(0);
-    expect(score(undefined, 100, 10, { validUntil: NOW + 6 * 3_600_000 }).lift).toBeGreaterThan(score(undefined, 100, 10).lift);
+    expect(score(undefined, 100, 10, { validUntil: NOW + 6 * 3_600_000 }).lift).toBeGreaterThan(
+      score(undefined, 100, 10).lift,
+    );
   });
 
-  it('an item above the shopper\'s price band makes them more sensitive', () => {
+  it("an item above the shopper's price band makes them more sensitive", () => {
     const u = shopper({ purchases: 2, clicks: 20, band: 50 });
     expect(score(u, 200, 20).price_sensitivity).toBeGreaterThan(score(u, 50, 5).price_sensitivity);
   });

@@ -70,7 +70,13 @@ export function shopperPropensity(user: UserState | undefined, cfg: AffinityConf
   const observed = Math.max(0, logit(withCoupon) - logit(without)) / (cfg.elasticity * cfg.reference_discount || 1);
   const share = (couponPurchases + sp.strength * sp.mean) / (purchases + sp.strength);
   const base_sensitivity = (claimed * observed + cfg.lift_strength * (share / sp.mean)) / (claimed + cfg.lift_strength);
-  return { p_claim, redeem_rate: withCoupon, base_sensitivity, p_cvr_prior: pBar, band: user ? priceBand(user) : undefined };
+  return {
+    p_claim,
+    redeem_rate: withCoupon,
+    base_sensitivity,
+    p_cvr_prior: pBar,
+    band: user ? priceBand(user) : undefined,
+  };
 }
 
 /** Time factor of a coupon valid until `validUntil` seen at `now`. */
@@ -94,7 +100,10 @@ export function scoreOffer(
   cfg: AffinityConfig,
 ): Affinity {
   const { price } = item;
-  const band = shopper.band !== undefined && shopper.band > 0 && price > 0 ? clamp(Math.pow(price / shopper.band, cfg.band_exponent), 0.5, 2) : 1;
+  const band =
+    shopper.band !== undefined && shopper.band > 0 && price > 0
+      ? clamp(Math.pow(price / shopper.band, cfg.band_exponent), 0.5, 2)
+      : 1;
   const s = Math.min(cfg.max_sensitivity, shopper.base_sensitivity * band);
   const p0 = clamp(item.pCvr ?? shopper.p_cvr_prior, 1e-6, 1 - 1e-6);
   const time = timeFactor(offer.validUntil, now, cfg);

@@ -11,8 +11,23 @@ const NOW = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 
 const coupon = (o: Partial<CouponInput> & { id: string }): Coupon =>
-  CouponSchema.parse({ name: o.id, type: 'percent', value: 10, valid_from: NOW - DAY, valid_until: NOW + 7 * DAY, stock: 100, ...o });
-const status = (o: Partial<CouponStatus> = {}): CouponStatus => ({ stock_left: 100, claimed: 0, redeemed: 0, spent: 0, budget_left: null, ...o });
+  CouponSchema.parse({
+    name: o.id,
+    type: 'percent',
+    value: 10,
+    valid_from: NOW - DAY,
+    valid_until: NOW + 7 * DAY,
+    stock: 100,
+    ...o,
+  });
+const status = (o: Partial<CouponStatus> = {}): CouponStatus => ({
+  stock_left: 100,
+  claimed: 0,
+  redeemed: 0,
+  spent: 0,
+  budget_left: null,
+  ...o,
+});
 
 const ITEMS: CouponPageItem[] = [
   { id: 'shoe', score: 0.9, price: 100, category: 'Sports/Footwear', brand: 'Nike' },
@@ -31,44 +46,79 @@ function hunter(): UserState {
 
 const cfg = (o: CouponConfigInput = {}) => CouponConfigSchema.parse(o);
 
-function page(coupons: Coupon[], opts: { user?: UserState | undefined; status?: Map<string, CouponStatus>; claims?: Map<string, number>; cfg?: CouponConfigInput } = {}) {
+function page(
+  coupons: Coupon[],
+  opts: {
+    user?: UserState | undefined;
+    status?: Map<string, CouponStatus>;
+    claims?: Map<string, number>;
+    cfg?: CouponConfigInput;
+  } = {},
+) {
   const st = opts.status ?? new Map(coupons.map((c) => [c.id, status()]));
   const c = cfg(opts.cfg);
   const available = offerable(coupons, st, opts.claims, NOW);
   const offers = bestOffers(ITEMS, available, { user: 'user' in opts ? opts.user : hunter(), now: NOW, status: st }, c);
-  return attachCoupons(ITEMS, offers, c, true) as Array<CouponPageItem & { coupon?: { id: string; discount: number; expected_value: number }; debug?: { coupon_affinity?: Record<string, unknown> } }>;
+  return attachCoupons(ITEMS, offers, c, true) as Array<
+    CouponPageItem & {
+      coupon?: { id: string; discount: number; expected_value: number };
+      debug?: { coupon_affinity?: Record<string, unknown> };
+    }
+  >;
 }
-const withCoupon = (items: ReturnType<typeof page>) => Object.fromEntries(items.filter((i) => i.coupon).map((i) => [i.id, i.coupon!.id]));
+const withCoupon = (items: ReturnType<typeof page>) =>
+  Object.fromEntries(items.filter((i) => i.coupon).map((i) => [i.id, i.coupon!.id]));
 
 describe('attachCoupons', () => {
   it('attaches the best eligible coupon with its discount and expected value, debug shows the breakdown', () => {
-    const items = page([coupon({ id: 'ten' }), coupon({ id: 'fifteen-sports', value: 15, eligibility: { categories: ['sports'] } })]);
+    const items = page([
+      coupon({ id: 'ten' }),
+      coupon({ id: 'fifteen-sports', value: 15, eligibility: { categories: ['sports'] } }),
+    ]);
     expect(withCoupon(items)).toEqual({ shoe: 'fifteen-sports', pan: 'ten', book: 'ten' });
     const shoe = items.find((i) => i.id === 'shoe')!;
     expect(shoe.coupon).toMatchObject({ discount: 15, expected_value: expect.any(Number) });
     expect(shoe.coupon!.expected_value).toBeGreaterThan(0);
-    expect(shoe.debug!.coupon_affinity).toMatchObject({ coupon_id: 'fifteen-sports', shown: true, p_claim: expect.any(Number), lift: expect.any(Number), time_factor: expect.any(Number), value: shoe.coupon!.expected_value });
+    expect(shoe.debug!.coupon_affinity).toMatchObject({
+      coupon_id: 'fifteen-sports',
+      shown: true,
+      p_claim: expect.any(Number),
+      lift: expect.any(Number),
+      time_factor: expect.any(Number),
+      value: shoe.coupon!.expected_value,
+    });
     expect(items.find((i) => i.id === 'noprice')!.coupon).toBeUndefined();
     // The order is untouched without a boost.
     expect(items.map((i) => i.id)).toEqual(ITEMS.map((i) => i.id));
   });
 
   it('never attaches a coupon to an ineligible shopper or item', () => {
-    expect(withCoupon(page([coupon({ id: 'vip', eligibility: { segments: ['vip'] } })], { user: emptyUserState('u:new') }))).toEqual({});
+    expect(
+      withCoupon(page([coupon({ id: 'vip', eligibility: { segments: ['vip'] } })], { user: emptyUserState('u:new') })),
+    ).toEqual({});
     expect(withCoupon(page([coupon({ id: 'new-only', eligibility: { segments: ['new'] } })]))).toEqual({});
     expect(withCoupon(page([coupon({ id: 'nike', eligibility: { brands: ['nike'] } })]))).toEqual({ shoe: 'nike' });
-    expect(withCoupon(page([coupon({ id: 'cook', eligibility: { categories: ['home/cookware'] } })]))).toEqual({ pan: 'cook' });
-    expect(withCoupon(page([coupon({ id: 'big-spend', type: 'threshold', value: 10, min_spend: 50 })]))).toEqual({ shoe: 'big-spend' });
-    expect(withCoupon(page([coupon({ id: 'expired', valid_from: NOW - 2 * DAY, valid_until: NOW - DAY })]))).toEqual({});
+    expect(withCoupon(page([coupon({ id: 'cook', eligibility: { categories: ['home/cookware'] } })]))).toEqual({
+      pan: 'cook',
+    });
+    expect(withCoupon(page([coupon({ id: 'big-spend', type: 'threshold', value: 10, min_spend: 50 })]))).toEqual({
+      shoe: 'big-spend',
+    });
+    expect(withCoupon(page([coupon({ id: 'expired', valid_from: NOW - 2 * DAY, valid_until: NOW - DAY })]))).toEqual(
+      {},
+    );
     expect(withCoupon(page([coupon({ id: 'off', active: false })]))).toEqual({});
   });
 
-  it('never attaches a coupon out of stock, with its budget gone, or at the shopper\'s limit', () => {
+  it("never attaches a coupon out of stock, with its budget gone, or at the shopper's limit", () => {
     const c = coupon({ id: 'c', per_user_limit: 2, budget: 1000 });
     expect(withCoupon(page([c], { status: new Map([['c', status({ stock_left: 0 })]]) }))).toEqual({});
     expect(withCoupon(page([c], { status: new Map([['c', status({ budget_left: 0 })]]) }))).toEqual({});
     // Budget left covers the book's 2.00 off but not the shoe's 10.00.
-    expect(withCoupon(page([c], { status: new Map([['c', status({ budget_left: 5 })]]) }))).toEqual({ pan: 'c', book: 'c' });
+    expect(withCoupon(page([c], { status: new Map([['c', status({ budget_left: 5 })]]) }))).toEqual({
+      pan: 'c',
+      book: 'c',
+    });
     expect(withCoupon(page([c], { claims: new Map([['c', 2]]) }))).toEqual({});
     expect(withCoupon(page([c], { claims: new Map([['c', 1]]) }))).toEqual({ shoe: 'c', pan: 'c', book: 'c' });
     // A coupon the ledger has no status for is not offered.
@@ -110,7 +160,9 @@ describe('CouponOffers', () => {
       return new Map(ids.map((id) => [id, 0]));
     },
   });
-  const state = { getUsers: async (s: readonly string[]) => new Map(s.map((x) => [x, hunter()])) } as unknown as StateStore;
+  const state = {
+    getUsers: async (s: readonly string[]) => new Map(s.map((x) => [x, hunter()])),
+  } as unknown as StateStore;
 
   it('reads the coupon list once per cache period and the claims once per request', async () => {
     const calls = { list: 0, claims: 0 };
@@ -124,9 +176,11 @@ describe('CouponOffers', () => {
     expect(calls).toEqual({ list: 2, claims: 2 });
   });
 
-  it('a session linked to a user is held to the user\'s claims', async () => {
+  it("a session linked to a user is held to the user's claims", async () => {
     const linked = { ...emptyUserState('s:x'), linked_to: 'u:h' };
-    const linkedState = { getUsers: async (s: readonly string[]) => new Map(s.map((x) => [x, x === 's:x' ? linked : hunter()])) } as unknown as StateStore;
+    const linkedState = {
+      getUsers: async (s: readonly string[]) => new Map(s.map((x) => [x, x === 's:x' ? linked : hunter()])),
+    } as unknown as StateStore;
     const reader: CouponReader = {
       list: async () => [coupon({ id: 'ten' })],
       status: async (ids) => new Map(ids.map((id) => [id, status()])),

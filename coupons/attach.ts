@@ -2,7 +2,15 @@ import type { UserState } from '../behavior/user-state.ts';
 import { productKeys } from '../retrieval/stores.ts';
 import { scoreOffer, shopperPropensity, type Affinity } from './affinity.ts';
 import type { CouponConfig } from './config.ts';
-import { discountFor, isLive, itemAllowed, segmentAllowed, shopperSegments, type Coupon, type CouponType } from './coupon.ts';
+import {
+  discountFor,
+  isLive,
+  itemAllowed,
+  segmentAllowed,
+  shopperSegments,
+  type Coupon,
+  type CouponType,
+} from './coupon.ts';
 import type { CouponStatus } from './ledger.ts';
 
 /**
@@ -40,7 +48,12 @@ export interface Offer {
  * Coupons the shopper could claim right now: live, stock left, budget not spent, and fewer
  * claims than `per_user_limit`. `claims` absent (anonymous shopper): none held.
  */
-export function offerable(coupons: readonly Coupon[], status: ReadonlyMap<string, CouponStatus>, claims: ReadonlyMap<string, number> | undefined, now: number): Coupon[] {
+export function offerable(
+  coupons: readonly Coupon[],
+  status: ReadonlyMap<string, CouponStatus>,
+  claims: ReadonlyMap<string, number> | undefined,
+  now: number,
+): Coupon[] {
   return coupons.filter((c) => {
     const s = status.get(c.id);
     // No status means the ledger does not know it: never offer what cannot be claimed.
@@ -58,7 +71,12 @@ export function offerable(coupons: readonly Coupon[], status: ReadonlyMap<string
 export function bestOffers(
   items: readonly CouponPageItem[],
   coupons: readonly Coupon[],
-  ctx: { user: UserState | undefined; now: number; status: ReadonlyMap<string, CouponStatus>; pCvr?: ReadonlyMap<string, number> | undefined },
+  ctx: {
+    user: UserState | undefined;
+    now: number;
+    status: ReadonlyMap<string, CouponStatus>;
+    pCvr?: ReadonlyMap<string, number> | undefined;
+  },
   cfg: CouponConfig,
 ): Map<string, Offer> {
   const out = new Map<string, Offer>();
@@ -78,7 +96,13 @@ export function bestOffers(
       if (!(discount > 0)) continue;
       const budget = ctx.status.get(c.id)?.budget_left;
       if (budget !== undefined && budget !== null && budget < discount) continue;
-      const affinity = scoreOffer(shopper, { price, pCvr: ctx.pCvr?.get(it.id) }, { discount, validUntil: c.valid_until }, ctx.now, cfg.affinity);
+      const affinity = scoreOffer(
+        shopper,
+        { price, pCvr: ctx.pCvr?.get(it.id) },
+        { discount, validUntil: c.valid_until },
+        ctx.now,
+        cfg.affinity,
+      );
       if (!best || affinity.value > best.affinity.value) best = { coupon: c, discount, affinity };
     }
     if (best) out.set(it.id, best);
@@ -94,7 +118,12 @@ export function bestOffers(
  * `debug`: every item with an eligible coupon shows the affinity breakdown of its best offer,
  * shown or not.
  */
-export function attachCoupons<T extends CouponPageItem>(items: readonly T[], offers: ReadonlyMap<string, Offer>, cfg: Pick<CouponConfig, 'min_value' | 'boost'>, debug: boolean): T[] {
+export function attachCoupons<T extends CouponPageItem>(
+  items: readonly T[],
+  offers: ReadonlyMap<string, Offer>,
+  cfg: Pick<CouponConfig, 'min_value' | 'boost'>,
+  debug: boolean,
+): T[] {
   const out = items.map((it) => {
     const offer = offers.get(it.id);
     if (!offer) return it;

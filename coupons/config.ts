@@ -22,9 +22,13 @@ export const AffinityConfigSchema = z
     /** Typical depth of past coupons (discount / price): turns an observed log-odds lift into a sensitivity. */
     reference_discount: z.number().gt(0).max(1).default(0.15),
     /** Share of purchases made with a coupon, shrunk towards `mean` with the weight of `strength` purchases. */
-    coupon_share_prior: z.object({ mean: z.number().gt(0).lt(1).default(0.3), strength: z.number().positive().default(2) }).prefault({}),
+    coupon_share_prior: z
+      .object({ mean: z.number().gt(0).lt(1).default(0.3), strength: z.number().positive().default(2) })
+      .prefault({}),
     /** Post-click conversion when the ranker gave no pCVR: (purchases + strength·mean) / (clicks + strength). */
-    cvr_prior: z.object({ mean: z.number().gt(0).lt(1).default(0.1), strength: z.number().positive().default(10) }).prefault({}),
+    cvr_prior: z
+      .object({ mean: z.number().gt(0).lt(1).default(0.1), strength: z.number().positive().default(10) })
+      .prefault({}),
     /** Items priced above the shopper's band make a discount matter more: factor (price/band)^exponent, clamped to [1/2, 2]. */
     band_exponent: z.number().min(0).max(2).default(0.5),
     /** Largest price sensitivity (1 = the prior shopper). */
@@ -35,7 +39,10 @@ export const AffinityConfigSchema = z
     max_relative_discount: z.number().gt(0).max(1).default(0.5),
     /** Extra pull of a coupon about to expire: time factor 1 + urgency · 2^(−ttl / urgency_half_life_ms). */
     urgency: z.number().min(0).max(5).default(0.5),
-    urgency_half_life_ms: z.number().positive().default(24 * HOUR),
+    urgency_half_life_ms: z
+      .number()
+      .positive()
+      .default(24 * HOUR),
     /** A coupon with less than this left cannot reasonably be used; its time factor falls linearly to 0. */
     min_ttl_ms: z.number().min(0).default(HOUR),
   })

@@ -4,7 +4,15 @@ import { fromZod } from '../src/api/errors.ts';
 import { coupon, HOUR, T0 } from '../test/helpers/coupons.ts';
 import { CouponSchema, discountFor, isEligible, shopperSegments, type CouponInput, type Segment } from './coupon.ts';
 
-const base: CouponInput = { id: 'c1', name: 'c', type: 'fixed', value: 5, valid_from: T0, valid_until: T0 + HOUR, stock: 10 };
+const base: CouponInput = {
+  id: 'c1',
+  name: 'c',
+  type: 'fixed',
+  value: 5,
+  valid_from: T0,
+  valid_until: T0 + HOUR,
+  stock: 10,
+};
 /** The field and reason the API would answer with. */
 const rejection = (overrides: Record<string, unknown>) => {
   const r = CouponSchema.safeParse({ ...base, ...overrides });
@@ -15,8 +23,17 @@ const rejection = (overrides: Record<string, unknown>) => {
 
 describe('CouponSchema', () => {
   it('fills defaults and turns ISO-8601 times into epoch ms', () => {
-    const c = CouponSchema.parse({ ...base, valid_from: '2026-06-01T12:00:00Z', valid_until: '2026-06-02T12:00:00+02:00' });
-    expect(c).toMatchObject({ per_user_limit: 1, active: true, eligibility: { categories: [], brands: [], segments: [] }, valid_from: T0 });
+    const c = CouponSchema.parse({
+      ...base,
+      valid_from: '2026-06-01T12:00:00Z',
+      valid_until: '2026-06-02T12:00:00+02:00',
+    });
+    expect(c).toMatchObject({
+      per_user_limit: 1,
+      active: true,
+      eligibility: { categories: [], brands: [], segments: [] },
+      valid_from: T0,
+    });
     expect(c.valid_until).toBe(T0 + 22 * HOUR);
   });
 
@@ -25,11 +42,26 @@ describe('CouponSchema', () => {
     expect(rejection({ id: 'x'.repeat(129) })).toMatchObject({ field: 'id' });
     expect(rejection({ type: 'bogo' })).toMatchObject({ field: 'type' });
     expect(rejection({ value: 0 })).toMatchObject({ field: 'value' });
-    expect(rejection({ type: 'percent', value: 100 })).toEqual({ field: 'value', message: 'value: a percent coupon takes a value between 0 and 100 (exclusive)' });
-    expect(rejection({ type: 'threshold', value: 20 })).toEqual({ field: 'min_spend', message: 'min_spend: required for threshold coupons' });
-    expect(rejection({ type: 'threshold', value: 20, min_spend: 20 })).toEqual({ field: 'min_spend', message: 'min_spend: must be greater than value for threshold coupons' });
-    expect(rejection({ max_discount: 3 })).toEqual({ field: 'max_discount', message: 'max_discount: only applies to percent coupons' });
-    expect(rejection({ valid_until: T0 })).toEqual({ field: 'valid_until', message: 'valid_until: must be after valid_from' });
+    expect(rejection({ type: 'percent', value: 100 })).toEqual({
+      field: 'value',
+      message: 'value: a percent coupon takes a value between 0 and 100 (exclusive)',
+    });
+    expect(rejection({ type: 'threshold', value: 20 })).toEqual({
+      field: 'min_spend',
+      message: 'min_spend: required for threshold coupons',
+    });
+    expect(rejection({ type: 'threshold', value: 20, min_spend: 20 })).toEqual({
+      field: 'min_spend',
+      message: 'min_spend: must be greater than value for threshold coupons',
+    });
+    expect(rejection({ max_discount: 3 })).toEqual({
+      field: 'max_discount',
+      message: 'max_discount: only applies to percent coupons',
+    });
+    expect(rejection({ valid_until: T0 })).toEqual({
+      field: 'valid_until',
+      message: 'valid_until: must be after valid_from',
+    });
     expect(rejection({ valid_from: 'tomorrow' })).toMatchObject({ field: 'valid_from' });
     expect(rejection({ stock: -1 })).toMatchObject({ field: 'stock' });
     expect(rejection({ stock: 1.5 })).toMatchObject({ field: 'stock' });

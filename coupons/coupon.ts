@@ -61,11 +61,21 @@ export const CouponSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.type === 'percent' && c.value >= 100) {
-      ctx.addIssue({ code: 'custom', path: ['value'], message: 'a percent coupon takes a value between 0 and 100 (exclusive)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: 'a percent coupon takes a value between 0 and 100 (exclusive)',
+      });
     }
     if (c.type === 'threshold') {
-      if (c.min_spend === undefined) ctx.addIssue({ code: 'custom', path: ['min_spend'], message: 'required for threshold coupons' });
-      else if (c.min_spend <= c.value) ctx.addIssue({ code: 'custom', path: ['min_spend'], message: 'must be greater than value for threshold coupons' });
+      if (c.min_spend === undefined)
+        ctx.addIssue({ code: 'custom', path: ['min_spend'], message: 'required for threshold coupons' });
+      else if (c.min_spend <= c.value)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['min_spend'],
+          message: 'must be greater than value for threshold coupons',
+        });
     }
     if (c.max_discount !== undefined && c.type !== 'percent') {
       ctx.addIssue({ code: 'custom', path: ['max_discount'], message: 'only applies to percent coupons' });
@@ -142,7 +152,10 @@ export function isEligible(
 }
 
 /** The item half of `isEligible`: category, brand and min_spend. */
-export function itemAllowed(coupon: Coupon, item: { categoryKey?: string | undefined; brandKey?: string | undefined; price?: number | undefined }): boolean {
+export function itemAllowed(
+  coupon: Coupon,
+  item: { categoryKey?: string | undefined; brandKey?: string | undefined; price?: number | undefined },
+): boolean {
   const e = compile(coupon);
   if (e.categories.length > 0 && !e.categories.some((under) => under(item.categoryKey))) return false;
   if (e.brands.size > 0 && (item.brandKey === undefined || !e.brands.has(item.brandKey))) return false;

@@ -107,7 +107,13 @@ export const budgetLeft = (budgetCents: number | null, spentCents: number): numb
   budgetCents === null ? null : fromCents(budgetCents - spentCents);
 
 /** The counters both ledgers keep (money in cents), as `status()` reports them. */
-export function toStatus(c: { stock: number; claimed: number; redeemed: number; spent_cents: number; budget_cents: number | null }): CouponStatus {
+export function toStatus(c: {
+  stock: number;
+  claimed: number;
+  redeemed: number;
+  spent_cents: number;
+  budget_cents: number | null;
+}): CouponStatus {
   return {
     stock_left: Math.max(0, c.stock - c.claimed),
     claimed: c.claimed,

@@ -63,7 +63,12 @@ export class CouponOffers {
       // the state's link.
       const [status, shopper] = await Promise.all([
         this.ledger.status(ids),
-        (typeof req.shopper === 'object' ? Promise.resolve(req.shopper) : this.shopper(req.shopper)).then(async (sh) => ({ ...sh, claims: sh.subject !== undefined ? await this.ledger.claimsOf(sh.subject, ids) : undefined })),
+        (typeof req.shopper === 'object' ? Promise.resolve(req.shopper) : this.shopper(req.shopper)).then(
+          async (sh) => ({
+            ...sh,
+            claims: sh.subject !== undefined ? await this.ledger.claimsOf(sh.subject, ids) : undefined,
+          }),
+        ),
       ]);
       const live = offerable(current, status, undefined, now);
       if (live.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };
@@ -97,7 +102,9 @@ export class CouponOffers {
     return this.loading;
   }
 
-  private async shopper(subject: string | undefined): Promise<{ user: UserState | undefined; subject: string | undefined }> {
+  private async shopper(
+    subject: string | undefined,
+  ): Promise<{ user: UserState | undefined; subject: string | undefined }> {
     const state = this.deps.state;
     if (subject === undefined || !state) return { user: undefined, subject };
     return loadShopper(state, subject);

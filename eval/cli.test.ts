@@ -24,7 +24,10 @@ const fake: Command[] = [
   {
     path: ['hello'],
     summary: 'Say hello.',
-    options: { name: { type: 'string', value: 'NAME', help: 'who', required: true }, times: { type: 'string', value: 'N', help: 'how often' } },
+    options: {
+      name: { type: 'string', value: 'NAME', help: 'who', required: true },
+      times: { type: 'string', value: 'N', help: 'how often' },
+    },
     async run(values) {
       intOpt(values, 'times', 1);
       if (values.name === 'boom') throw new Error('exploded');
@@ -47,7 +50,14 @@ describe('eval CLI', () => {
   });
 
   it('exits 2 with usage on unknown commands, options, missing or bad values', async () => {
-    for (const argv of [['nope'], ['hello'], ['hello', '--name'], ['hello', '--name', 'x', '--bogus'], ['hello', '--name', 'x', '--times', 'two'], ['hello', 'stray']]) {
+    for (const argv of [
+      ['nope'],
+      ['hello'],
+      ['hello', '--name'],
+      ['hello', '--name', 'x', '--bogus'],
+      ['hello', '--name', 'x', '--times', 'two'],
+      ['hello', 'stray'],
+    ]) {
       const io = capture();
       expect([argv, await main(argv, fake, io)]).toEqual([argv, 2]);
       expect(io.stderr).toContain('Usage:');
@@ -138,7 +148,10 @@ describe('real commands', () => {
   });
 
   it('convert home-depot runs end to end', async () => {
-    await writeFile(join(dir, 'train.csv'), 'id,product_uid,product_title,search_term,relevance\n1,100001,Angle,l bracket,3\n');
+    await writeFile(
+      join(dir, 'train.csv'),
+      'id,product_uid,product_title,search_term,relevance\n1,100001,Angle,l bracket,3\n',
+    );
     const io = capture();
     const code = await main(['convert', 'home-depot', '--source', dir, '--out', join(dir, 'out')], COMMANDS, io);
     expect([code, io.stderr]).toEqual([0, '']);

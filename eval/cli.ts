@@ -18,7 +18,16 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ENGINE_OPTIONS, UsageError, commandUsage, intOpt, requiredOpt, stringOpt, type Command, type OptionValues } from './command.ts';
+import {
+  ENGINE_OPTIONS,
+  UsageError,
+  commandUsage,
+  intOpt,
+  requiredOpt,
+  stringOpt,
+  type Command,
+  type OptionValues,
+} from './command.ts';
 import { fashionCommand } from './convert/fashion.ts';
 import { homeDepotCommand } from './convert/home-depot.ts';
 import { amazonVideoCommand } from './convert/amazon-video.ts';
@@ -69,7 +78,8 @@ const searchCommand: Command = {
       } catch (err) {
         throw new UsageError(`--retrieval is not valid JSON: ${(err as Error).message}`);
       }
-      if (typeof retrieval !== 'object' || retrieval === null || Array.isArray(retrieval)) throw new UsageError('--retrieval must be a JSON object');
+      if (typeof retrieval !== 'object' || retrieval === null || Array.isArray(retrieval))
+        throw new UsageError('--retrieval must be a JSON object');
     }
     // Loaded lazily: `convert` must work without the engine's native modules.
     const { runSearchEvalOnDir, formatRunSummary } = await import('./search-run.ts');
@@ -87,7 +97,19 @@ const searchCommand: Command = {
 };
 
 /** Every subcommand. Later issues add `ranking`, `coupons` here. */
-export const COMMANDS: Command[] = [searchCommand, tuneFusionCommand, feedCommand, rankingCommand, rankingExportCommand, diversityCommand, couponsCommand, homeDepotCommand, fashionCommand, amazonVideoCommand, taobaoCommand];
+export const COMMANDS: Command[] = [
+  searchCommand,
+  tuneFusionCommand,
+  feedCommand,
+  rankingCommand,
+  rankingExportCommand,
+  diversityCommand,
+  couponsCommand,
+  homeDepotCommand,
+  fashionCommand,
+  amazonVideoCommand,
+  taobaoCommand,
+];
 
 export function mainUsage(commands: readonly Command[] = COMMANDS, prefix: string[] = []): string {
   const shown = commands.filter((c) => prefix.every((w, i) => c.path[i] === w));
@@ -122,7 +144,11 @@ const defaultIo: CliIo = {
 };
 
 /** Runs the CLI on argv (without `node script`); returns the exit code instead of exiting. */
-export async function main(argv: readonly string[], commands: readonly Command[] = COMMANDS, io: CliIo = defaultIo): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  commands: readonly Command[] = COMMANDS,
+  io: CliIo = defaultIo,
+): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     const code = argv.length === 0 ? 2 : 0;
     (code === 0 ? io.out : io.err)(mainUsage(commands));
@@ -138,7 +164,9 @@ export async function main(argv: readonly string[], commands: readonly Command[]
         io.out(mainUsage(commands, [argv[0]!]));
         return 0;
       }
-      io.err(`${sub === undefined || sub.startsWith('-') ? `missing ${argv[0]} target` : `unknown ${argv[0]} target: ${sub}`}\n\n${mainUsage(commands, [argv[0]!])}`);
+      io.err(
+        `${sub === undefined || sub.startsWith('-') ? `missing ${argv[0]} target` : `unknown ${argv[0]} target: ${sub}`}\n\n${mainUsage(commands, [argv[0]!])}`,
+      );
       return 2;
     }
     io.err(`unknown command: ${argv[0]}\n\n${mainUsage(commands)}`);
@@ -159,7 +187,8 @@ export async function main(argv: readonly string[], commands: readonly Command[]
     });
     values = parsed.values as OptionValues;
     for (const [name, o] of Object.entries(cmd.options)) {
-      if (o.required && (values[name] === undefined || values[name] === '')) throw new UsageError(`--${name} is required`);
+      if (o.required && (values[name] === undefined || values[name] === ''))
+        throw new UsageError(`--${name} is required`);
     }
   } catch (err) {
     io.err(`${(err as Error).message}\n\n${commandUsage(cmd)}`);
@@ -178,7 +207,8 @@ export async function main(argv: readonly string[], commands: readonly Command[]
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (invokedDirectly) {
   main(process.argv.slice(2)).then(
     (code) => {

@@ -28,9 +28,24 @@ export interface Command {
 
 /** Options of every command that indexes a dataset folder with the real engine. */
 export const ENGINE_OPTIONS: Record<'data' | 'embedder' | 'index-dir', OptionSpec> = {
-  data: { type: 'string', value: 'DIR', help: 'dataset directory (products.jsonl, queries.tsv, qrels.tsv)', required: true },
-  embedder: { type: 'string', value: 'default|PATH', help: 'text embedder: the shipped model or a transformers.js model folder', default: 'default' },
-  'index-dir': { type: 'string', value: 'DIR', help: 'keep the index here and reuse it next time (indexing is incremental)', default: 'a temp dir, removed' },
+  data: {
+    type: 'string',
+    value: 'DIR',
+    help: 'dataset directory (products.jsonl, queries.tsv, qrels.tsv)',
+    required: true,
+  },
+  embedder: {
+    type: 'string',
+    value: 'default|PATH',
+    help: 'text embedder: the shipped model or a transformers.js model folder',
+    default: 'default',
+  },
+  'index-dir': {
+    type: 'string',
+    value: 'DIR',
+    help: 'keep the index here and reuse it next time (indexing is incremental)',
+    default: 'a temp dir, removed',
+  },
 };
 
 /** Wrong arguments: the CLI prints the message and the usage, then exits with code 2. */
@@ -69,10 +84,19 @@ export function commandUsage(cmd: Command, prog = 'npm run eval --'): string {
   const required = Object.entries(cmd.options)
     .filter(([, o]) => o.required)
     .map(([name, o]) => `--${name} ${o.value ?? 'VALUE'}`);
-  const lines = [`Usage: ${prog} ${cmd.path.join(' ')} ${[...required, '[options]'].join(' ')}`, '', cmd.summary, '', 'Options:'];
+  const lines = [
+    `Usage: ${prog} ${cmd.path.join(' ')} ${[...required, '[options]'].join(' ')}`,
+    '',
+    cmd.summary,
+    '',
+    'Options:',
+  ];
   const rows = Object.entries(cmd.options).map(([name, o]) => {
     const flag = `--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
-    const extra = [o.required ? 'required' : undefined, o.default !== undefined ? `default: ${o.default}` : undefined].filter(Boolean);
+    const extra = [
+      o.required ? 'required' : undefined,
+      o.default !== undefined ? `default: ${o.default}` : undefined,
+    ].filter(Boolean);
     return [flag, o.help + (extra.length > 0 ? ` (${extra.join('; ')})` : '')] as const;
   });
   rows.push(['--help', 'show this help']);

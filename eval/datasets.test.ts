@@ -45,7 +45,9 @@ describe('queries.tsv', () => {
   });
 
   it('rejects duplicate ids and empty text', async () => {
-    await expect(readQueries(await file('a.tsv', 'q1\ta\nq1\tb\n'))).rejects.toThrow(/a\.tsv:2: duplicate query id "q1"/);
+    await expect(readQueries(await file('a.tsv', 'q1\ta\nq1\tb\n'))).rejects.toThrow(
+      /a\.tsv:2: duplicate query id "q1"/,
+    );
     await expect(readQueries(await file('b.tsv', 'q1\t \n'))).rejects.toThrow(/b\.tsv:1: query q1 has empty text/);
   });
 
@@ -97,7 +99,13 @@ describe('qrels.tsv', () => {
 
   it('round-trips', async () => {
     const qrels: Qrels = new Map([
-      ['q1', new Map([['p1', 3], ['p2', 1]])],
+      [
+        'q1',
+        new Map([
+          ['p1', 3],
+          ['p2', 1],
+        ]),
+      ],
       ['q2', new Map([['p3', 0]])],
     ]);
     const path = join(dir, 'qrels.tsv');
@@ -114,7 +122,10 @@ describe('qrels.tsv', () => {
 
 describe('products.jsonl', () => {
   it('validates with the catalog schema', async () => {
-    const path = await file('p.jsonl', '{"id": 7, "title": "Drill", "category": " Tools / Power "}\n\n{"id":"8","title":"Saw","stock":0}\n');
+    const path = await file(
+      'p.jsonl',
+      '{"id": 7, "title": "Drill", "category": " Tools / Power "}\n\n{"id":"8","title":"Saw","stock":0}\n',
+    );
     const products = await readProducts(path);
     expect(products).toEqual([
       { id: '7', title: 'Drill', category: 'Tools/Power', in_stock: true },
@@ -123,11 +134,13 @@ describe('products.jsonl', () => {
   });
 
   it('names file and line of bad JSON, a schema error or a duplicate id', async () => {
-    await expect(readProducts(await file('a.jsonl', '{"id":"1","title":"a"}\n{oops\n'))).rejects.toThrow(/a\.jsonl:2: not valid JSON/);
-    await expect(readProducts(await file('b.jsonl', '{"id":"1"}\n'))).rejects.toThrow(/b\.jsonl:1: title/);
-    await expect(readProducts(await file('c.jsonl', '{"id":"1","title":"a"}\n{"id":"1","title":"b"}\n'))).rejects.toThrow(
-      /c\.jsonl:2: duplicate product id "1"/,
+    await expect(readProducts(await file('a.jsonl', '{"id":"1","title":"a"}\n{oops\n'))).rejects.toThrow(
+      /a\.jsonl:2: not valid JSON/,
     );
+    await expect(readProducts(await file('b.jsonl', '{"id":"1"}\n'))).rejects.toThrow(/b\.jsonl:1: title/);
+    await expect(
+      readProducts(await file('c.jsonl', '{"id":"1","title":"a"}\n{"id":"1","title":"b"}\n')),
+    ).rejects.toThrow(/c\.jsonl:2: duplicate product id "1"/);
   });
 });
 
@@ -143,7 +156,13 @@ describe('dataset directory', () => {
         { id: 'q2', query: 'unjudged' },
       ],
       qrels: new Map([
-        ['q1', new Map([['p1', 3], ['p9', 1]])],
+        [
+          'q1',
+          new Map([
+            ['p1', 3],
+            ['p9', 1],
+          ]),
+        ],
         ['q7', new Map([['p2', 2]])],
       ]),
       meta: { name: 'tiny', grades: 'by hand' },

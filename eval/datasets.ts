@@ -107,7 +107,8 @@ export async function readProducts(path: string): Promise<Product[]> {
     }
     const parsed = parseProduct(raw);
     if (!parsed.ok) throw new DatasetFormatError(path, n, parsed.reason);
-    if (seen.has(parsed.product.id)) throw new DatasetFormatError(path, n, `duplicate product id ${JSON.stringify(parsed.product.id)}`);
+    if (seen.has(parsed.product.id))
+      throw new DatasetFormatError(path, n, `duplicate product id ${JSON.stringify(parsed.product.id)}`);
     seen.add(parsed.product.id);
     products.push(parsed.product);
   }
@@ -145,7 +146,10 @@ export async function readQueries(path: string): Promise<EvalQuery[]> {
 
 /** Tabs and line breaks inside query text are replaced by spaces (they would break the format). */
 export function cleanQueryText(text: string): string {
-  return text.replace(/[\t\r\n]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/[\t\r\n]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 export async function writeQueries(path: string, queries: Iterable<EvalQuery>): Promise<void> {
@@ -172,9 +176,11 @@ export async function readQrels(path: string): Promise<Qrels> {
       throw new DatasetFormatError(path, n, `expected 4 fields \`query_id 0 product_id grade\`, found ${parts.length}`);
     }
     const [qid, , pid, gradeText] = parts as [string, string, string, string];
-    if (!/^-?\d+$/.test(gradeText)) throw new DatasetFormatError(path, n, `grade ${JSON.stringify(gradeText)} is not an integer`);
+    if (!/^-?\d+$/.test(gradeText))
+      throw new DatasetFormatError(path, n, `grade ${JSON.stringify(gradeText)} is not an integer`);
     const grade = Number(gradeText);
-    if (grade < 0 || grade > MAX_GRADE) throw new DatasetFormatError(path, n, `grade ${grade} is outside 0..${MAX_GRADE}`);
+    if (grade < 0 || grade > MAX_GRADE)
+      throw new DatasetFormatError(path, n, `grade ${grade} is outside 0..${MAX_GRADE}`);
     let judged = qrels.get(qid);
     if (!judged) {
       judged = new Map();
@@ -182,7 +188,11 @@ export async function readQrels(path: string): Promise<Qrels> {
     }
     const before = judged.get(pid);
     if (before !== undefined && before !== grade) {
-      throw new DatasetFormatError(path, n, `query ${qid} judges product ${pid} twice with different grades (${before}, ${grade})`);
+      throw new DatasetFormatError(
+        path,
+        n,
+        `query ${qid} judges product ${pid} twice with different grades (${before}, ${grade})`,
+      );
     }
     judged.set(pid, grade);
   }
@@ -241,13 +251,18 @@ export async function readDataset(dir: string): Promise<Dataset> {
   await mustExist(productsPath, 'catalog');
   await mustExist(queriesPath, 'queries');
   await mustExist(qrelsPath, 'qrels');
-  const [products, queries, qrels] = await Promise.all([readProducts(productsPath), readQueries(queriesPath), readQrels(qrelsPath)]);
+  const [products, queries, qrels] = await Promise.all([
+    readProducts(productsPath),
+    readQueries(queriesPath),
+    readQrels(qrelsPath),
+  ]);
 
   let meta: DatasetMeta | undefined;
   try {
     meta = JSON.parse(await readFile(join(dir, DATASET_FILES.meta), 'utf8')) as DatasetMeta;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${join(dir, DATASET_FILES.meta)}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`${join(dir, DATASET_FILES.meta)}: ${(err as Error).message}`);
   }
 
   const warnings: string[] = [];
@@ -255,12 +270,16 @@ export async function readDataset(dir: string): Promise<Dataset> {
   const productIds = new Set(products.map((p) => p.id));
   const unknownQueries = [...qrels.keys()].filter((id) => !queryIds.has(id));
   if (unknownQueries.length > 0) {
-    warnings.push(`${unknownQueries.length} query ids in qrels are not in queries.tsv (ignored), e.g. ${unknownQueries.slice(0, 3).join(', ')}`);
+    warnings.push(
+      `${unknownQueries.length} query ids in qrels are not in queries.tsv (ignored), e.g. ${unknownQueries.slice(0, 3).join(', ')}`,
+    );
   }
   let unknownProducts = 0;
   for (const judged of qrels.values()) for (const pid of judged.keys()) if (!productIds.has(pid)) unknownProducts++;
   if (unknownProducts > 0) {
-    warnings.push(`${unknownProducts} qrels point at products missing from products.jsonl (they can never be retrieved)`);
+    warnings.push(
+      `${unknownProducts} qrels point at products missing from products.jsonl (they can never be retrieved)`,
+    );
   }
   const unjudged = queries.filter((q) => !qrels.has(q.id)).length;
   if (unjudged > 0) warnings.push(`${unjudged} queries have no qrels (skipped)`);

@@ -49,7 +49,8 @@ export async function openEvalEngine(opts: EvalEngineOptions): Promise<EvalEngin
   const { log } = opts;
   const embedder = opts.textEmbedder ?? (await loadTextEmbedder(opts.embedder));
   const ownIndex = opts.indexDir === undefined;
-  const indexDir = opts.indexDir !== undefined ? resolve(opts.indexDir) : await mkdtemp(join(tmpdir(), 'shelf-eval-index-'));
+  const indexDir =
+    opts.indexDir !== undefined ? resolve(opts.indexDir) : await mkdtemp(join(tmpdir(), 'shelf-eval-index-'));
   const searchers: Searcher[] = [];
   const close = async () => {
     for (const s of searchers) await s.close();
@@ -59,8 +60,11 @@ export async function openEvalEngine(opts: EvalEngineOptions): Promise<EvalEngin
   try {
     log(`indexing into ${indexDir} with embedder ${embedder.id} …`);
     const stats = await indexCatalog({ catalogPath: opts.productsPath, dataDir: indexDir, embedder });
-    log(`indexed ${stats.indexed}, unchanged ${stats.unchanged}, skipped ${stats.skipped}, deleted ${stats.deleted} in ${Math.round(stats.took_ms)} ms`);
-    if (stats.skipped > 0) log(`warning: the indexer skipped ${stats.skipped} products; their judgments can never be retrieved`);
+    log(
+      `indexed ${stats.indexed}, unchanged ${stats.unchanged}, skipped ${stats.skipped}, deleted ${stats.deleted} in ${Math.round(stats.took_ms)} ms`,
+    );
+    if (stats.skipped > 0)
+      log(`warning: the indexer skipped ${stats.skipped} products; their judgments can never be retrieved`);
 
     const open = async (retrieval: RetrievalConfigInput) => {
       const s = await openSearcher({ dataDir: indexDir, embedder, retrieval });
@@ -88,12 +92,15 @@ export async function openEvalEngine(opts: EvalEngineOptions): Promise<EvalEngin
       degraded,
       async assertRoutesWork(q, routeSets) {
         for (const routes of routeSets) await search(q, routes);
-        if (Object.keys(degraded).length > 0) throw new Error(`a retrieval route fails on the first query: ${[...reasons].join('; ')}`);
+        if (Object.keys(degraded).length > 0)
+          throw new Error(`a retrieval route fails on the first query: ${[...reasons].join('; ')}`);
       },
       openSearcher: open,
       warnDegraded() {
         if (Object.keys(degraded).length > 0) {
-          log(`warning: degraded results (a route failed) for ${JSON.stringify(degraded)}: ${[...reasons].slice(0, 3).join('; ')}`);
+          log(
+            `warning: degraded results (a route failed) for ${JSON.stringify(degraded)}: ${[...reasons].slice(0, 3).join('; ')}`,
+          );
         }
       },
       close,

@@ -140,7 +140,11 @@ function pairedDiffs(a: readonly number[], b: readonly number[]): number[] {
  * difference is equally likely to have either sign. p = (#rounds with |mean| ≥ observed + 1) /
  * (rounds + 1), two-sided; the +1 keeps p > 0 and the test valid with a finite number of rounds.
  */
-export function pairedRandomizationTest(a: readonly number[], b: readonly number[], opts: PairedTestOptions = {}): number {
+export function pairedRandomizationTest(
+  a: readonly number[],
+  b: readonly number[],
+  opts: PairedTestOptions = {},
+): number {
   const diffs = pairedDiffs(a, b);
   const rounds = opts.rounds ?? 10_000;
   const n = diffs.length;
@@ -182,7 +186,11 @@ export function bootstrapMeanDiffCI(
 }
 
 /** Both tests at once: the numbers to report when saying "config A beats config B by …". */
-export function comparePaired(a: readonly number[], b: readonly number[], opts: PairedTestOptions = {}): PairedComparison {
+export function comparePaired(
+  a: readonly number[],
+  b: readonly number[],
+  opts: PairedTestOptions = {},
+): PairedComparison {
   const rounds = opts.rounds ?? 10_000;
   const seed = opts.seed ?? 42;
   const ci = bootstrapMeanDiffCI(a, b, { ...opts, rounds, seed });

@@ -34,6 +34,11 @@ export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
  */
 export function sampleKeepOrder<T>(items: readonly T[], n: number, seed: number): T[] {
   if (n >= items.length) return items.slice();
-  const picked = new Set(shuffled(items.map((_, i) => i), mulberry32(seed)).slice(0, Math.max(0, n)));
+  const picked = new Set(
+    shuffled(
+      items.map((_, i) => i),
+      mulberry32(seed),
+    ).slice(0, Math.max(0, n)),
+  );
   return items.filter((_, i) => picked.has(i));
 }

@@ -20,12 +20,54 @@ beforeAll(async () => {
   data = join(dir, 'data');
   await writeDataset(data, {
     products: [
-      { id: 'p1', title: 'Red running shoes', category: 'Footwear/Running', brand: 'Acme', price: 79.9, currency: 'EUR' },
-      { id: 'p2', title: 'Blue denim jacket', category: 'Apparel/Jackets', brand: 'Denimco', price: 120, currency: 'EUR' },
-      { id: 'p3', title: 'Cordless power drill 18V', category: 'Tools/Power tools', brand: 'Boltix', price: 99, currency: 'EUR' },
-      { id: 'p4', title: 'Stainless steel kitchen knife', category: 'Kitchen/Knives', brand: 'Sharpy', price: 35, currency: 'EUR' },
-      { id: 'p5', title: 'Waterproof hiking boots', category: 'Footwear/Outdoor', brand: 'Acme', price: 149, currency: 'EUR' },
-      { id: 'p6', title: 'Cotton crew neck t-shirt', category: 'Apparel/Tops', brand: 'Basics', price: 15, currency: 'EUR' },
+      {
+        id: 'p1',
+        title: 'Red running shoes',
+        category: 'Footwear/Running',
+        brand: 'Acme',
+        price: 79.9,
+        currency: 'EUR',
+      },
+      {
+        id: 'p2',
+        title: 'Blue denim jacket',
+        category: 'Apparel/Jackets',
+        brand: 'Denimco',
+        price: 120,
+        currency: 'EUR',
+      },
+      {
+        id: 'p3',
+        title: 'Cordless power drill 18V',
+        category: 'Tools/Power tools',
+        brand: 'Boltix',
+        price: 99,
+        currency: 'EUR',
+      },
+      {
+        id: 'p4',
+        title: 'Stainless steel kitchen knife',
+        category: 'Kitchen/Knives',
+        brand: 'Sharpy',
+        price: 35,
+        currency: 'EUR',
+      },
+      {
+        id: 'p5',
+        title: 'Waterproof hiking boots',
+        category: 'Footwear/Outdoor',
+        brand: 'Acme',
+        price: 149,
+        currency: 'EUR',
+      },
+      {
+        id: 'p6',
+        title: 'Cotton crew neck t-shirt',
+        category: 'Apparel/Tops',
+        brand: 'Basics',
+        price: 15,
+        currency: 'EUR',
+      },
     ],
     queries: [
       { id: 'q1', query: 'running shoes' },
@@ -33,9 +75,22 @@ beforeAll(async () => {
       { id: 'q3', query: 'cotton t-shirt' },
     ],
     qrels: new Map([
-      ['q1', new Map([['p1', 3], ['p5', 1], ['p4', 0]])],
+      [
+        'q1',
+        new Map([
+          ['p1', 3],
+          ['p5', 1],
+          ['p4', 0],
+        ]),
+      ],
       ['q2', new Map([['p3', 3]])],
-      ['q3', new Map([['p6', 3], ['p2', 1]])],
+      [
+        'q3',
+        new Map([
+          ['p6', 3],
+          ['p2', 1],
+        ]),
+      ],
     ]),
     meta: { name: 'e2e-tiny', grades: 'by hand' },
   });
@@ -111,7 +166,14 @@ describe('npm run eval -- search (real engine)', () => {
     const indexDir = join(dir, 'index');
     const out = join(dir, 'out-hash');
     const logs: string[] = [];
-    const first = await runSearchEvalOnDir({ data, out, embedder: { kind: 'default' }, textEmbedder: embedder, indexDir, log: (l) => logs.push(l) });
+    const first = await runSearchEvalOnDir({
+      data,
+      out,
+      embedder: { kind: 'default' },
+      textEmbedder: embedder,
+      indexDir,
+      log: (l) => logs.push(l),
+    });
     expectSearchJson(first.json, 'test-hash-trigram-64');
     expect(first.json.index).toMatchObject({ indexed: 6, skipped: 0 });
     expect(await exists(first.files.html)).toBe(true);
@@ -119,7 +181,15 @@ describe('npm run eval -- search (real engine)', () => {
     expect(first.result.rows[1]!.metrics.bm25!['ndcg@10']).toBe(1);
     expect(first.result.rows[1]!.top.bm25![0]).toBe('p3');
 
-    const second = await runSearchEvalOnDir({ data, out, embedder: { kind: 'default' }, textEmbedder: embedder, indexDir, limit: 2, log: () => undefined });
+    const second = await runSearchEvalOnDir({
+      data,
+      out,
+      embedder: { kind: 'default' },
+      textEmbedder: embedder,
+      indexDir,
+      limit: 2,
+      log: () => undefined,
+    });
     expect(second.json.index).toMatchObject({ indexed: 0, unchanged: 6 });
     expect(second.json.queries).toBe(2);
     // The index directory given by the caller is kept.

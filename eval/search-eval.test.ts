@@ -21,7 +21,13 @@ const queries = [
   { id: 'q4', query: 'nothing' }, // no judgments → skipped
 ];
 const qrels: Qrels = new Map([
-  ['q1', new Map([['a', 3], ['b', 1]])],
+  [
+    'q1',
+    new Map([
+      ['a', 3],
+      ['b', 1],
+    ]),
+  ],
   ['q2', new Map([['c', 2]])],
   ['q3', new Map([['d', 0]])],
 ]);
@@ -124,7 +130,11 @@ describe('runSearchEval', () => {
   });
 
   it('builds search.json in the agreed shape', () => {
-    const json = buildSearchJson(result, { embedder: 'fake-1', dataset: 'tiny', extra: 1 }, significance(result, { rounds: 200 }));
+    const json = buildSearchJson(
+      result,
+      { embedder: 'fake-1', dataset: 'tiny', extra: 1 },
+      significance(result, { rounds: 200 }),
+    );
     expect(Object.keys(json).slice(0, 4)).toEqual(['ndcg@10', 'recall@100', 'mrr@10', 'queries']);
     expect(Object.keys(json['ndcg@10'] as object)).toEqual(['bm25', 'vector', 'hybrid']);
     expect((json['mrr@10'] as Record<string, number>).bm25).toBe(0.75);
@@ -191,7 +201,14 @@ describe('runSearchEval', () => {
 describe('runSearchEval options', () => {
   it('stops after --limit evaluable queries and reports progress', async () => {
     const progress: Array<[number, number]> = [];
-    const r = await runSearchEval({ queries, qrels, search, modes: { bm25: ['bm25'] }, limit: 1, onProgress: (d, t) => progress.push([d, t]) });
+    const r = await runSearchEval({
+      queries,
+      qrels,
+      search,
+      modes: { bm25: ['bm25'] },
+      limit: 1,
+      onProgress: (d, t) => progress.push([d, t]),
+    });
     expect(r.queries).toBe(1);
     expect(r.skipped.over_limit).toBe(1);
     expect(progress).toEqual([[1, 1]]);

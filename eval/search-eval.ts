@@ -6,7 +6,16 @@
  */
 import type { RouteName } from '../retrieval/types.ts';
 import type { EvalQuery, Qrels } from './datasets.ts';
-import { comparePaired, countRelevant, mean, mrrAt, ndcgAt, percentile, recallAt, type PairedComparison } from './metrics.ts';
+import {
+  comparePaired,
+  countRelevant,
+  mean,
+  mrrAt,
+  ndcgAt,
+  percentile,
+  recallAt,
+  type PairedComparison,
+} from './metrics.ts';
 
 export const METRICS = ['ndcg@10', 'recall@100', 'mrr@10'] as const;
 export type MetricName = (typeof METRICS)[number];
@@ -121,7 +130,10 @@ export async function runSearchEval(input: RunSearchEvalInput): Promise<SearchEv
   }
 
   const aggregate = Object.fromEntries(
-    METRICS.map((m) => [m, Object.fromEntries(modeNames.map((mode) => [mode, mean(rows.map((r) => r.metrics[mode]![m]))]))]),
+    METRICS.map((m) => [
+      m,
+      Object.fromEntries(modeNames.map((mode) => [mode, mean(rows.map((r) => r.metrics[mode]![m]))])),
+    ]),
   ) as Record<MetricName, Record<string, number>>;
   const latency_ms = Object.fromEntries(
     modeNames.map((mode) => {
@@ -166,7 +178,14 @@ export function significance(
       seed: opts.seed ?? 42,
       level: 0.95,
     });
-    out[`${target}_vs_${base}`] = { metric, mean_diff: c.mean_diff, ci95: [c.ci_low, c.ci_high], p_value: c.p_value, n: c.n, comparison: c };
+    out[`${target}_vs_${base}`] = {
+      metric,
+      mean_diff: c.mean_diff,
+      ci95: [c.ci_low, c.ci_high],
+      p_value: c.p_value,
+      n: c.n,
+      comparison: c,
+    };
   }
   return out;
 }
@@ -184,7 +203,11 @@ export interface HybridGain {
 }
 
 /** How hybrid compares with the better single-route mode on the aggregate metric. */
-export function hybridGain(result: SearchEvalResult, metric: MetricName = 'ndcg@10', target = 'hybrid'): HybridGain | undefined {
+export function hybridGain(
+  result: SearchEvalResult,
+  metric: MetricName = 'ndcg@10',
+  target = 'hybrid',
+): HybridGain | undefined {
   const singles = result.modes.filter((m) => m !== target);
   if (!result.modes.includes(target) || singles.length === 0) return undefined;
   const agg = result.aggregate[metric];
@@ -225,7 +248,8 @@ export function buildSearchJson(
   sig: ReturnType<typeof significance> = significance(result),
 ): Record<string, unknown> {
   const doc: Record<string, unknown> = {};
-  for (const m of METRICS) doc[m] = Object.fromEntries(result.modes.map((mode) => [mode, round(result.aggregate[m][mode]!)]));
+  for (const m of METRICS)
+    doc[m] = Object.fromEntries(result.modes.map((mode) => [mode, round(result.aggregate[m][mode]!)]));
   doc.queries = result.queries;
   const first = Object.values(sig)[0];
   doc.significance = {
@@ -237,7 +261,13 @@ export function buildSearchJson(
     ...Object.fromEntries(
       Object.entries(sig).map(([k, s]) => [
         k,
-        { metric: s.metric, mean_diff: round(s.mean_diff), ci95: [round(s.ci95[0]), round(s.ci95[1])], p_value: round(s.p_value), n: s.n },
+        {
+          metric: s.metric,
+          mean_diff: round(s.mean_diff),
+          ci95: [round(s.ci95[0]), round(s.ci95[1])],
+          p_value: round(s.p_value),
+          n: s.n,
+        },
       ]),
     ),
   };
@@ -255,7 +285,10 @@ export function buildSearchJson(
   doc.embedder = embedder;
   doc.dataset = dataset;
   doc.latency_ms = Object.fromEntries(
-    Object.entries(result.latency_ms).map(([mode, l]) => [mode, { p50: round(l.p50, 2), p99: round(l.p99, 2), mean: round(l.mean, 2) }]),
+    Object.entries(result.latency_ms).map(([mode, l]) => [
+      mode,
+      { p50: round(l.p50, 2), p99: round(l.p99, 2), mean: round(l.mean, 2) },
+    ]),
   );
   doc.skipped_queries = result.skipped;
   for (const [k, v] of Object.entries(rest)) doc[k] = v;
@@ -284,7 +317,12 @@ export interface LossRow {
 }
 
 /** Queries where the target mode lost most against the better single route of that query. */
-export function biggestLosses(result: SearchEvalResult, n = 20, metric: MetricName = 'ndcg@10', target = 'hybrid'): LossRow[] {
+export function biggestLosses(
+  result: SearchEvalResult,
+  n = 20,
+  metric: MetricName = 'ndcg@10',
+  target = 'hybrid',
+): LossRow[] {
   const singles = result.modes.filter((m) => m !== target);
   if (!result.modes.includes(target) || singles.length === 0) return [];
   const out: LossRow[] = [];

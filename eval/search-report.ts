@@ -4,7 +4,14 @@
  * queries where hybrid did worst, with what each mode actually showed.
  */
 import type { Qrels } from './datasets.ts';
-import { METRICS, biggestLosses, hybridGain, type MetricName, type SearchEvalResult, type significance } from './search-eval.ts';
+import {
+  METRICS,
+  biggestLosses,
+  hybridGain,
+  type MetricName,
+  type SearchEvalResult,
+  type significance,
+} from './search-eval.ts';
 
 export interface ReportContext {
   dataset: string;
@@ -123,7 +130,8 @@ export function renderSearchReport(result: SearchEvalResult, ctx: ReportContext)
 
   // Summary table
   body.push('<h2>Summary</h2><table class="summary"><thead><tr><th>metric</th>');
-  for (const m of result.modes) body.push(`<th><span class="sw" style="background:${colors.get(m)}"></span>${escapeHtml(m)}</th>`);
+  for (const m of result.modes)
+    body.push(`<th><span class="sw" style="background:${colors.get(m)}"></span>${escapeHtml(m)}</th>`);
   body.push('</tr></thead><tbody>');
   for (const metric of METRICS) {
     const vals = result.modes.map((m) => result.aggregate[metric][m]!);
@@ -139,7 +147,9 @@ export function renderSearchReport(result: SearchEvalResult, ctx: ReportContext)
   }
   body.push('</tbody></table>');
   if (Object.keys(sig).length > 0) {
-    body.push('<table class="sig"><thead><tr><th>comparison (nDCG@10)</th><th>mean difference</th><th>95% interval</th><th>p-value</th></tr></thead><tbody>');
+    body.push(
+      '<table class="sig"><thead><tr><th>comparison (nDCG@10)</th><th>mean difference</th><th>95% interval</th><th>p-value</th></tr></thead><tbody>',
+    );
     for (const [name, s] of Object.entries(sig)) {
       body.push(
         `<tr><th>${escapeHtml(name.replace(/_vs_/, ' vs '))}</th><td>${signed(s.mean_diff)}</td><td>${signed(s.ci95[0])} … ${signed(
@@ -172,16 +182,15 @@ export function renderSearchReport(result: SearchEvalResult, ctx: ReportContext)
     body.push(
       `<p>The ${losses.length} queries with the largest drop in nDCG@10 from the better single mode of that query to hybrid, with the top 3 titles each mode returned. Badges show the grade (3 = highly relevant, 0 = not relevant, ? = not judged).</p>`,
     );
-    if (losses.length === 0) body.push('<p><em>Hybrid was at least as good as both single modes on every query.</em></p>');
+    if (losses.length === 0)
+      body.push('<p><em>Hybrid was at least as good as both single modes on every query.</em></p>');
     else {
       body.push('<table class="losses"><thead><tr><th>query</th><th>nDCG@10</th>');
       for (const m of result.modes) body.push(`<th>top 3 — ${escapeHtml(m)}</th>`);
       body.push('</tr></thead><tbody>');
       for (const { row, best_single, loss } of losses) {
         const judged = ctx.qrels.get(row.id);
-        const scores = result.modes
-          .map((m) => `${escapeHtml(m)} ${fmt(row.metrics[m]!['ndcg@10'])}`)
-          .join('<br>');
+        const scores = result.modes.map((m) => `${escapeHtml(m)} ${fmt(row.metrics[m]!['ndcg@10'])}`).join('<br>');
         body.push(
           `<tr><td><strong>${escapeHtml(row.query)}</strong><div class="meta">${escapeHtml(row.id)} · ${row.n_relevant} relevant judged · hybrid −${fmt(loss)} vs ${escapeHtml(
             best_single,

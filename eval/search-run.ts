@@ -107,7 +107,13 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
         modes,
         search_depth: SEARCH_DEPTH,
         retrieval: engine.retrieval,
-        index: { indexed: stats.indexed, unchanged: stats.unchanged, skipped: stats.skipped, deleted: stats.deleted, took_ms: Math.round(stats.took_ms) },
+        index: {
+          indexed: stats.indexed,
+          unchanged: stats.unchanged,
+          skipped: stats.skipped,
+          deleted: stats.deleted,
+          took_ms: Math.round(stats.took_ms),
+        },
         degraded_queries: degraded,
         generated_at: new Date().toISOString(),
       },
@@ -115,7 +121,11 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
     );
 
     await mkdir(outDir, { recursive: true });
-    const files = { json: join(outDir, 'search.json'), tsv: join(outDir, 'search-queries.tsv'), html: join(outDir, 'search.html') };
+    const files = {
+      json: join(outDir, 'search.json'),
+      tsv: join(outDir, 'search-queries.tsv'),
+      html: join(outDir, 'search.html'),
+    };
     await writeFile(files.json, JSON.stringify(json, null, 2) + '\n');
     await writeFile(files.tsv, perQueryTsv(result));
     await writeFile(
@@ -151,8 +161,7 @@ export function formatRunSummary(json: Record<string, unknown>): string {
   }
   lines.push(`queries: ${String(json.queries)}`);
   const gain = json.hybrid_vs_best_single as
-    | { best_single: string; abs_diff: number; rel_pct: number; beats_best_single: boolean }
-    | undefined;
+    { best_single: string; abs_diff: number; rel_pct: number; beats_best_single: boolean } | undefined;
   const sig = json.significance as Record<string, { p_value?: number; ci95?: [number, number] }> | undefined;
   if (gain) {
     const s = sig?.[`hybrid_vs_${gain.best_single}`];

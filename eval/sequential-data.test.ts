@@ -2,7 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatInteractions, parseCatalog, parseInteractions, readSequentialDataset, writeSequentialDataset } from './sequential-data.ts';
+import {
+  formatInteractions,
+  parseCatalog,
+  parseInteractions,
+  readSequentialDataset,
+  writeSequentialDataset,
+} from './sequential-data.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -37,7 +43,12 @@ describe('sequential dataset files', () => {
       { user: 'a', item: 'x', ts: 1, type: 'view' as const },
       { user: 'a', item: 'y', ts: 2, type: 'purchase' as const },
     ];
-    await writeSequentialDataset(dir, { interactions, typed: true, items: [{ id: 'x', category: 'c' }], meta: { name: 'n', source: 's', description: 'd', notes: [] } });
+    await writeSequentialDataset(dir, {
+      interactions,
+      typed: true,
+      items: [{ id: 'x', category: 'c' }],
+      meta: { name: 'n', source: 's', description: 'd', notes: [] },
+    });
     const ds = await readSequentialDataset(dir);
     expect(ds.interactions).toEqual(interactions);
     expect(ds.typed).toBe(true);

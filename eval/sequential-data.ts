@@ -69,7 +69,10 @@ async function readOptional(path: string): Promise<string | undefined> {
 }
 
 /** Parses interactions.tsv; the file order is kept (it breaks timestamp ties within a user). */
-export function parseInteractions(text: string, file = 'interactions.tsv'): { interactions: Interaction[]; typed: boolean } {
+export function parseInteractions(
+  text: string,
+  file = 'interactions.tsv',
+): { interactions: Interaction[]; typed: boolean } {
   const interactions: Interaction[] = [];
   let typed = false;
   const lines = text.split('\n');
@@ -82,13 +85,16 @@ export function parseInteractions(text: string, file = 'interactions.tsv'): { in
       continue;
     }
     const where = `${file}:${i + 1}`;
-    if (cells.length < 3 || cells.length > 4) throw new Error(`${where}: expected 3 or 4 tab-separated fields, got ${cells.length}`);
+    if (cells.length < 3 || cells.length > 4)
+      throw new Error(`${where}: expected 3 or 4 tab-separated fields, got ${cells.length}`);
     const [user, item, tsText, typeText] = cells as [string, string, string, string | undefined];
     if (user === '' || item === '') throw new Error(`${where}: empty user_id or item_id`);
-    if (!/^\d+$/.test(tsText)) throw new Error(`${where}: timestamp must be epoch milliseconds, got ${JSON.stringify(tsText)}`);
+    if (!/^\d+$/.test(tsText))
+      throw new Error(`${where}: timestamp must be epoch milliseconds, got ${JSON.stringify(tsText)}`);
     let type: InteractionType = 'purchase';
     if (typeText !== undefined && typeText !== '') {
-      if (!TYPES.has(typeText)) throw new Error(`${where}: unknown type ${JSON.stringify(typeText)} (${INTERACTION_TYPES.join(', ')})`);
+      if (!TYPES.has(typeText))
+        throw new Error(`${where}: unknown type ${JSON.stringify(typeText)} (${INTERACTION_TYPES.join(', ')})`);
       type = typeText as InteractionType;
       typed = true;
     }
@@ -108,7 +114,8 @@ export function parseCatalog(text: string, file = 'items.jsonl'): Map<string, Ca
       throw new Error(`${file}:${i + 1}: not JSON: ${(err as Error).message}`);
     }
     const o = v as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || typeof o.id !== 'string' || o.id === '') throw new Error(`${file}:${i + 1}: needs a string "id"`);
+    if (typeof o !== 'object' || o === null || typeof o.id !== 'string' || o.id === '')
+      throw new Error(`${file}:${i + 1}: needs a string "id"`);
     const item: CatalogItem = { id: o.id };
     for (const k of ['title', 'description', 'category'] as const) if (typeof o[k] === 'string') item[k] = o[k];
     items.set(item.id, item);
@@ -121,7 +128,8 @@ export async function readSequentialDataset(dir: string): Promise<SequentialData
   const { interactions, typed } = parseInteractions(await readText(path), path);
   if (interactions.length === 0) throw new Error(`${path}: no interactions`);
   const catalogText = await readOptional(join(dir, 'items.jsonl'));
-  const items = catalogText !== undefined ? parseCatalog(catalogText, join(dir, 'items.jsonl')) : new Map<string, CatalogItem>();
+  const items =
+    catalogText !== undefined ? parseCatalog(catalogText, join(dir, 'items.jsonl')) : new Map<string, CatalogItem>();
   const metaText = await readOptional(join(dir, 'dataset.json'));
   const meta = metaText !== undefined ? (JSON.parse(metaText) as SequentialMeta) : undefined;
   return { interactions, items, typed, ...(meta && { meta }) };
@@ -139,7 +147,8 @@ export async function writeSequentialDataset(
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const r of ds.interactions) {
-    if (/[\t\n]/.test(r.user) || /[\t\n]/.test(r.item)) throw new Error(`ids must not contain tabs or newlines: ${JSON.stringify(r)}`);
+    if (/[\t\n]/.test(r.user) || /[\t\n]/.test(r.item))
+      throw new Error(`ids must not contain tabs or newlines: ${JSON.stringify(r)}`);
   }
   await writeFile(join(dir, 'interactions.tsv'), formatInteractions(ds.interactions, ds.typed));
   if (ds.items) await writeFile(join(dir, 'items.jsonl'), ds.items.map((it) => JSON.stringify(it)).join('\n') + '\n');

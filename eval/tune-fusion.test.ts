@@ -58,7 +58,8 @@ describe('split', () => {
     expect(a.tune.length + a.test.length).toBe(ids.length);
     const order = new Map(ids.map((q, i) => [q.id, i]));
     for (const half of [a.tune, a.test]) {
-      for (let i = 1; i < half.length; i++) expect(order.get(half[i]!.id)!).toBeGreaterThan(order.get(half[i - 1]!.id)!);
+      for (let i = 1; i < half.length; i++)
+        expect(order.get(half[i]!.id)!).toBeGreaterThan(order.get(half[i - 1]!.id)!);
     }
   });
 
@@ -68,7 +69,10 @@ describe('split', () => {
     expect(a.tune.length / ids.length).toBeLessThan(0.54);
     const other = splitQueries(ids, 2);
     expect(other.tune.map((q) => q.id)).not.toEqual(a.tune.map((q) => q.id));
-    const subset = splitQueries(ids.filter((_, i) => i % 3 === 0), 1);
+    const subset = splitQueries(
+      ids.filter((_, i) => i % 3 === 0),
+      1,
+    );
     const tune = new Set(a.tune.map((q) => q.id));
     for (const q of subset.tune) expect(tune.has(q.id)).toBe(true);
     for (const q of subset.test) expect(tune.has(q.id)).toBe(false);
@@ -133,7 +137,13 @@ describe('grid search', () => {
   it('finds a known optimum and breaks ties toward the earlier grid point', () => {
     // q1 wants a strong vector route (its only relevant product is vector's #1, bm25's #3);
     // q2 wants a weak one (bm25's #1 is relevant, vector's #1 is not).
-    const q1: JudgedLists = { id: 'q1', query: 'x', bm25: ['a', 'b', 'c'], vector: ['c', 'd', 'e'], judged: new Map([['c', 3]]) };
+    const q1: JudgedLists = {
+      id: 'q1',
+      query: 'x',
+      bm25: ['a', 'b', 'c'],
+      vector: ['c', 'd', 'e'],
+      judged: new Map([['c', 3]]),
+    };
     const q2: JudgedLists = { id: 'q2', query: 'y', bm25: ['r', 'f'], vector: ['g'], judged: new Map([['r', 3]]) };
     expect(gridSearch([q1], [0, 0.5, 2], [1]).best).toMatchObject({ w: 2, k: 1, 'ndcg@10_tune': 1 });
     expect(gridSearch([q2], [2, 0.5, 0], [1]).best).toMatchObject({ w: 0.5, k: 1, 'ndcg@10_tune': 1 });
@@ -156,17 +166,34 @@ describe('analysis and outputs', () => {
     expect(a.chosen).toEqual({ w: gridSearch(tune).best.w, k: gridSearch(tune).best.k });
     const half = evaluateHalf(test, a.chosen);
     expect(a.test).toEqual(half);
-    expect(half.perQuery.hybrid_default['ndcg@10']).toEqual(test.map((q) => ndcgAt(10, fuse(q.bm25, q.vector, { w: 1, k: 60 }), q.judged)));
+    expect(half.perQuery.hybrid_default['ndcg@10']).toEqual(
+      test.map((q) => ndcgAt(10, fuse(q.bm25, q.vector, { w: 1, k: 60 }), q.judged)),
+    );
     expect(half.perQuery.bm25['ndcg@10']).toEqual(test.map((q) => ndcgAt(10, q.bm25, q.judged)));
     const sig = a.significance.comparisons.hybrid_tuned_vs_bm25!['ndcg@10'];
     expect(sig.n).toBe(test.length);
     expect(sig.mean_diff).toBeCloseTo(half.aggregate['ndcg@10'].hybrid_tuned - half.aggregate['ndcg@10'].bm25, 12);
 
     const json = buildFusionJson(a, { dataset: 'fake', embedder: 'e', seed: 1, extra: true });
-    expect(Object.keys(json).slice(0, 9)).toEqual(['dataset', 'embedder', 'seed', 'split', 'grid', 'chosen', 'test', 'significance', 'env']);
+    expect(Object.keys(json).slice(0, 9)).toEqual([
+      'dataset',
+      'embedder',
+      'seed',
+      'split',
+      'grid',
+      'chosen',
+      'test',
+      'significance',
+      'env',
+    ]);
     expect(json.chosen).toEqual({ weights: { bm25: 1, vector: a.chosen.w }, rrf_k: a.chosen.k });
     expect(json.env).toBe(`SHELF_WEIGHT_VECTOR=${a.chosen.w} SHELF_RRF_K=${a.chosen.k}`);
-    expect(Object.keys((json.test as Record<string, object>)['ndcg@10']!)).toEqual(['bm25', 'vector', 'hybrid_default', 'hybrid_tuned']);
+    expect(Object.keys((json.test as Record<string, object>)['ndcg@10']!)).toEqual([
+      'bm25',
+      'vector',
+      'hybrid_default',
+      'hybrid_tuned',
+    ]);
     expect(json.significance).toHaveProperty('hybrid_tuned_vs_best_single');
     expect(json.extra).toBe(true);
     expect(formatFusionSummary(a)).toContain('SHELF_WEIGHT_VECTOR=');
@@ -191,7 +218,16 @@ describe('analysis and outputs', () => {
     expect(all.skipped).toEqual({ no_judgments: 1, no_relevant: 1, over_limit: 0 });
     expect(attachJudgments(queries, qrels, lists, 1).skipped.over_limit).toBe(1);
     expect(() => attachJudgments(queries, qrels, new Map([['q1', row('q1', 'one')]]))).toThrow(/no route lists/);
-    expect(() => attachJudgments(queries, qrels, new Map([['q1', row('q1', 'uno')], ['q4', row('q4', 'four')]]))).toThrow(/another dataset/);
+    expect(() =>
+      attachJudgments(
+        queries,
+        qrels,
+        new Map([
+          ['q1', row('q1', 'uno')],
+          ['q4', row('q4', 'four')],
+        ]),
+      ),
+    ).toThrow(/another dataset/);
   });
 
   it('round-trips route-lists.jsonl', async () => {
@@ -200,7 +236,10 @@ describe('analysis and outputs', () => {
       const rows = fakeQueries(5, 9).map(({ judged: _judged, ...r }) => r);
       const { writeFile } = await import('node:fs/promises');
       const path = join(dir, 'l.jsonl');
-      await writeFile(path, routeListsJsonl({ format: 'shelf-route-lists/1', dataset: 'd', embedder: 'e', depth: 100 }, rows));
+      await writeFile(
+        path,
+        routeListsJsonl({ format: 'shelf-route-lists/1', dataset: 'd', embedder: 'e', depth: 100 }, rows),
+      );
       const back = await readRouteLists(path);
       expect(back.meta).toMatchObject({ dataset: 'd', embedder: 'e' });
       expect([...back.rows.values()]).toEqual(rows);
@@ -229,11 +268,33 @@ const PRODUCTS = [
   ['p12', 'Impact driver with two batteries'],
 ] as const;
 const QUERIES: Array<[string, string, Array<[string, number]>]> = [
-  ['q1', 'running shoes', [['p1', 3], ['p11', 2], ['p5', 1]]],
-  ['q2', 'power drill', [['p3', 3], ['p12', 1]]],
+  [
+    'q1',
+    'running shoes',
+    [
+      ['p1', 3],
+      ['p11', 2],
+      ['p5', 1],
+    ],
+  ],
+  [
+    'q2',
+    'power drill',
+    [
+      ['p3', 3],
+      ['p12', 1],
+    ],
+  ],
   ['q3', 'cotton t-shirt', [['p6', 3]]],
   ['q4', 'kitchen knife', [['p4', 3]]],
-  ['q5', 'hiking boots', [['p5', 3], ['p11', 1]]],
+  [
+    'q5',
+    'hiking boots',
+    [
+      ['p5', 3],
+      ['p11', 1],
+    ],
+  ],
   ['q6', 'desk lamp', [['p8', 3]]],
   ['q7', 'coffee mug', [['p9', 3]]],
   ['q8', 'garden bench', [['p7', 3]]],
@@ -273,7 +334,10 @@ describe('tune-fusion through the real indexer and searcher', () => {
       qrels: new Map(QUERIES.map(([id, , judged]) => [id, new Map(judged)])),
       meta: { name: 'tune-tiny' },
     });
-    const { tune, test } = splitQueries(QUERIES.map(([id]) => ({ id })), 1);
+    const { tune, test } = splitQueries(
+      QUERIES.map(([id]) => ({ id })),
+      1,
+    );
     expect(tune.length).toBeGreaterThan(0);
     expect(test.length).toBeGreaterThan(0);
   });
@@ -284,33 +348,60 @@ describe('tune-fusion through the real indexer and searcher', () => {
 
   it('writes fusion.json and route-lists.jsonl, checks the searcher, and reruns from --lists', async () => {
     const out = join(dir, 'out-hash');
-    const first = await runTuneFusion({ data, out, embedder: { kind: 'default' }, textEmbedder: hashEmbedder, indexDir: join(dir, 'index'), rounds: 200, log: () => undefined });
+    const first = await runTuneFusion({
+      data,
+      out,
+      embedder: { kind: 'default' },
+      textEmbedder: hashEmbedder,
+      indexDir: join(dir, 'index'),
+      rounds: 200,
+      log: () => undefined,
+    });
     expect(first.json).toMatchObject({ dataset: 'tune-tiny', embedder: 'test-hash-trigram-64', seed: 1, queries: 10 });
-    expect(first.json.searcher_check).toMatchObject({ identical: (first.json.searcher_check as { queries: number }).queries });
+    expect(first.json.searcher_check).toMatchObject({
+      identical: (first.json.searcher_check as { queries: number }).queries,
+    });
     const lists = await readRouteLists(first.files.lists!);
     expect(lists.rows.size).toBe(10);
     expect(lists.rows.get('q2')!.bm25[0]).toBe('p3');
 
     const out2 = join(dir, 'out-lists');
-    const code = await main(['tune-fusion', '--data', data, '--out', out2, '--lists', first.files.lists!], undefined, quiet);
+    const code = await main(
+      ['tune-fusion', '--data', data, '--out', out2, '--lists', first.files.lists!],
+      undefined,
+      quiet,
+    );
     expect(code).toBe(0);
     const again = JSON.parse(await readFile(join(out2, 'fusion.json'), 'utf8')) as Record<string, unknown>;
-    for (const key of ['split', 'grid', 'chosen', 'test', 'env', 'embedder']) expect([key, again[key]]).toEqual([key, first.json[key]]);
+    for (const key of ['split', 'grid', 'chosen', 'test', 'env', 'embedder'])
+      expect([key, again[key]]).toEqual([key, first.json[key]]);
     expect(existsSync(join(out2, 'route-lists.jsonl'))).toBe(false);
   });
 
   it('rejects bad options with exit code 2', async () => {
-    expect(await main(['tune-fusion', '--data', data], undefined, { out: () => undefined, err: () => undefined })).toBe(2);
-    expect(await main(['tune-fusion', '--data', data, '--out', dir, '--seed', 'x'], undefined, { out: () => undefined, err: () => undefined })).toBe(2);
+    expect(await main(['tune-fusion', '--data', data], undefined, { out: () => undefined, err: () => undefined })).toBe(
+      2,
+    );
+    expect(
+      await main(['tune-fusion', '--data', data, '--out', dir, '--seed', 'x'], undefined, {
+        out: () => undefined,
+        err: () => undefined,
+      }),
+    ).toBe(2);
   });
 
-  it.skipIf(!existsSync(join(DEFAULT_MODEL_DIR, 'metadata.json')))('runs the CLI with the default embedder', async () => {
-    const out = join(dir, 'out-default');
-    const code = await main(['tune-fusion', '--data', data, '--out', out, '--embedder', 'default'], undefined, quiet);
-    expect(code).toBe(0);
-    const json = JSON.parse(await readFile(join(out, 'fusion.json'), 'utf8')) as Record<string, unknown>;
-    expect(json.dataset).toBe('tune-tiny');
-    expect((json.split as { tune: number; test: number }).tune + (json.split as { tune: number; test: number }).test).toBe(10);
-    expect(json.searcher_check).toMatchObject({ identical: (json.searcher_check as { queries: number }).queries });
-  });
+  it.skipIf(!existsSync(join(DEFAULT_MODEL_DIR, 'metadata.json')))(
+    'runs the CLI with the default embedder',
+    async () => {
+      const out = join(dir, 'out-default');
+      const code = await main(['tune-fusion', '--data', data, '--out', out, '--embedder', 'default'], undefined, quiet);
+      expect(code).toBe(0);
+      const json = JSON.parse(await readFile(join(out, 'fusion.json'), 'utf8')) as Record<string, unknown>;
+      expect(json.dataset).toBe('tune-tiny');
+      expect(
+        (json.split as { tune: number; test: number }).tune + (json.split as { tune: number; test: number }).test,
+      ).toBe(10);
+      expect(json.searcher_check).toMatchObject({ identical: (json.searcher_check as { queries: number }).queries });
+    },
+  );
 });

@@ -180,7 +180,10 @@ export function evaluateHalf(queries: readonly JudgedLists[], chosen: FusionConf
     }
   }
   const aggregate = Object.fromEntries(
-    TUNE_METRICS.map((metric) => [metric, Object.fromEntries(TEST_MODES.map((mode) => [mode, mean(perQuery[mode][metric])]))]),
+    TUNE_METRICS.map((metric) => [
+      metric,
+      Object.fromEntries(TEST_MODES.map((mode) => [mode, mean(perQuery[mode][metric])])),
+    ]),
   ) as Record<TuneMetric, Record<TestMode, number>>;
   return { n: queries.length, perQuery, aggregate };
 }
@@ -211,7 +214,11 @@ export function testSignificance(test: HalfReport, opts: { rounds?: number; seed
   for (const base of ['bm25', 'vector', 'hybrid_default'] as const) {
     comparisons[`hybrid_tuned_vs_${base}`] = Object.fromEntries(
       TUNE_METRICS.map((metric) => {
-        const c = comparePaired(test.perQuery.hybrid_tuned[metric], test.perQuery[base][metric], { rounds, seed, level: 0.95 });
+        const c = comparePaired(test.perQuery.hybrid_tuned[metric], test.perQuery[base][metric], {
+          rounds,
+          seed,
+          level: 0.95,
+        });
         return [metric, { mean_diff: c.mean_diff, ci95: [c.ci_low, c.ci_high], p_value: c.p_value, n: c.n }];
       }),
     ) as Record<TuneMetric, SigEntry>;
@@ -252,20 +259,30 @@ export function attachJudgments(
       const l = lists.get(q.id);
       if (!l) missing.push(q.id);
       else if (l.query !== q.query) {
-        throw new Error(`route lists of ${q.id} are for ${JSON.stringify(l.query)}, the dataset says ${JSON.stringify(q.query)}: lists from another dataset?`);
+        throw new Error(
+          `route lists of ${q.id} are for ${JSON.stringify(l.query)}, the dataset says ${JSON.stringify(q.query)}: lists from another dataset?`,
+        );
       } else rows.push({ ...l, judged });
     }
   }
   if (missing.length > 0) {
-    throw new Error(`${missing.length} evaluable queries have no route lists (e.g. ${missing.slice(0, 3).join(', ')}): lists from another dataset or a smaller --limit?`);
+    throw new Error(
+      `${missing.length} evaluable queries have no route lists (e.g. ${missing.slice(0, 3).join(', ')}): lists from another dataset or a smaller --limit?`,
+    );
   }
   return { rows, skipped };
 }
 
-export function analyzeFusion(rows: readonly JudgedLists[], seed: number, opts: { rounds?: number; weights?: readonly number[]; ks?: readonly number[] } = {}): TuneFusionAnalysis {
+export function analyzeFusion(
+  rows: readonly JudgedLists[],
+  seed: number,
+  opts: { rounds?: number; weights?: readonly number[]; ks?: readonly number[] } = {},
+): TuneFusionAnalysis {
   const { tune, test } = splitQueries(rows, seed);
   if (tune.length === 0 || test.length === 0) {
-    throw new Error(`need queries in both halves, got tune ${tune.length} / test ${test.length} (too few queries; try another --seed)`);
+    throw new Error(
+      `need queries in both halves, got tune ${tune.length} / test ${test.length} (too few queries; try another --seed)`,
+    );
   }
   const { grid, best } = gridSearch(tune, opts.weights, opts.ks);
   const chosen = { w: best.w, k: best.k };
@@ -295,7 +312,9 @@ export function buildFusionJson(
 ): Record<string, unknown> {
   const { dataset, embedder, seed, ...extras } = info;
   const byMetric = (h: HalfReport) =>
-    Object.fromEntries(TUNE_METRICS.map((m) => [m, Object.fromEntries(TEST_MODES.map((mode) => [mode, round(h.aggregate[m][mode])]))]));
+    Object.fromEntries(
+      TUNE_METRICS.map((m) => [m, Object.fromEntries(TEST_MODES.map((mode) => [mode, round(h.aggregate[m][mode])]))]),
+    );
   const sig = a.significance;
   return {
     dataset,
@@ -320,7 +339,10 @@ export function buildFusionJson(
 
 function roundSig(v: Record<TuneMetric, SigEntry>): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(v).map(([m, s]) => [m, { mean_diff: round(s.mean_diff), ci95: [round(s.ci95[0]), round(s.ci95[1])], p_value: round(s.p_value), n: s.n }]),
+    Object.entries(v).map(([m, s]) => [
+      m,
+      { mean_diff: round(s.mean_diff), ci95: [round(s.ci95[0]), round(s.ci95[1])], p_value: round(s.p_value), n: s.n },
+    ]),
   );
 }
 
@@ -331,7 +353,9 @@ export function formatFusionSummary(a: TuneFusionAnalysis): string {
   const lines: string[] = [];
   const ks = [...new Set(a.grid.map((p) => p.k))];
   const ws = [...new Set(a.grid.map((p) => p.w))];
-  lines.push(`tune half (${a.split.tune} queries), mean nDCG@10 by vector weight w (rows) and rrf k (columns); bm25 weight 1:`);
+  lines.push(
+    `tune half (${a.split.tune} queries), mean nDCG@10 by vector weight w (rows) and rrf k (columns); bm25 weight 1:`,
+  );
   lines.push(['w \\ k'.padEnd(7), ...ks.map((k) => String(k).padStart(8))].join(''));
   for (const w of ws) {
     const cells = ks.map((k) => {
@@ -349,7 +373,9 @@ export function formatFusionSummary(a: TuneFusionAnalysis): string {
   lines.push(`test half (${a.split.test} queries, not used for the choice):`);
   lines.push(['metric'.padEnd(12), ...TEST_MODES.map((m) => m.padStart(16))].join(''));
   for (const metric of TUNE_METRICS) {
-    lines.push([metric.padEnd(12), ...TEST_MODES.map((m) => a.test.aggregate[metric][m].toFixed(4).padStart(16))].join(''));
+    lines.push(
+      [metric.padEnd(12), ...TEST_MODES.map((m) => a.test.aggregate[metric][m].toFixed(4).padStart(16))].join(''),
+    );
   }
   lines.push('');
   const sig = a.significance;
@@ -408,11 +434,17 @@ export async function readRouteLists(path: string): Promise<{ meta: RouteListsMe
     const o = raw as Record<string, unknown>;
     if (meta === undefined) {
       const m = o?.meta as RouteListsMeta | undefined;
-      if (!m || m.format !== ROUTE_LISTS_FORMAT) throw new Error(`${path}:${n}: expected a {"meta": {"format": "${ROUTE_LISTS_FORMAT}", …}} header line`);
+      if (!m || m.format !== ROUTE_LISTS_FORMAT)
+        throw new Error(`${path}:${n}: expected a {"meta": {"format": "${ROUTE_LISTS_FORMAT}", …}} header line`);
       meta = m;
       continue;
     }
-    if (typeof o?.id !== 'string' || typeof o.query !== 'string' || !isStringArray(o.bm25) || !isStringArray(o.vector)) {
+    if (
+      typeof o?.id !== 'string' ||
+      typeof o.query !== 'string' ||
+      !isStringArray(o.bm25) ||
+      !isStringArray(o.vector)
+    ) {
       throw new Error(`${path}:${n}: expected {"id", "query", "bm25": [ids], "vector": [ids]}`);
     }
     if (rows.has(o.id)) throw new Error(`${path}:${n}: duplicate query id ${JSON.stringify(o.id)}`);
@@ -475,7 +507,8 @@ export async function runTuneFusion(opts: TuneFusionOptions): Promise<TuneFusion
     if (opts.lists !== undefined) {
       const listsPath = resolve(opts.lists);
       const { meta, rows } = await readRouteLists(listsPath);
-      if (meta.dataset !== datasetName) log(`warning: the route lists were made for dataset ${meta.dataset}, not ${datasetName}`);
+      if (meta.dataset !== datasetName)
+        log(`warning: the route lists were made for dataset ${meta.dataset}, not ${datasetName}`);
       embedderId = meta.embedder;
       rowsById = rows;
       extras.lists = { path: listsPath, reused: true, generated_at: meta.generated_at ?? null };
@@ -512,8 +545,14 @@ export async function runTuneFusion(opts: TuneFusionOptions): Promise<TuneFusion
       const { test } = splitQueries(rows, seed);
       const c = await check(test.slice(0, opts.checkQueries ?? 20), analysis.chosen);
       extras.searcher_check = c;
-      if (c.identical !== c.queries) log(`warning: the searcher at the chosen setting differs from the offline fusion on ${c.queries - c.identical}/${c.queries} queries (${c.first_difference})`);
-      else log(`check: the searcher at the chosen setting returns the offline fused ranking on ${c.queries}/${c.queries} test queries`);
+      if (c.identical !== c.queries)
+        log(
+          `warning: the searcher at the chosen setting differs from the offline fusion on ${c.queries - c.identical}/${c.queries} queries (${c.first_difference})`,
+        );
+      else
+        log(
+          `check: the searcher at the chosen setting returns the offline fused ranking on ${c.queries}/${c.queries} test queries`,
+        );
     }
 
     const json = buildFusionJson(analysis, {
@@ -582,7 +621,11 @@ async function collectRouteLists(
 
     /** Re-runs hybrid search through a searcher configured with `chosen` and compares with `fuse`. */
     const check = async (rowsToCheck: readonly JudgedLists[], chosen: FusionConfig): Promise<SearcherCheck> => {
-      const tuned = await engine.openSearcher({ recall_k: DEPTH, rrf_k: chosen.k, weights: { bm25: 1, vector: chosen.w } });
+      const tuned = await engine.openSearcher({
+        recall_k: DEPTH,
+        rrf_k: chosen.k,
+        weights: { bm25: 1, vector: chosen.w },
+      });
       let identical = 0;
       let first_difference: string | undefined;
       for (const r of rowsToCheck) {
@@ -604,7 +647,14 @@ async function collectRouteLists(
       took_ms,
       degraded,
       retrieval: engine.retrieval,
-      index: { dir: engine.indexDir, indexed: stats.indexed, unchanged: stats.unchanged, skipped: stats.skipped, deleted: stats.deleted, took_ms: Math.round(stats.took_ms) },
+      index: {
+        dir: engine.indexDir,
+        indexed: stats.indexed,
+        unchanged: stats.unchanged,
+        skipped: stats.skipped,
+        deleted: stats.deleted,
+        took_ms: Math.round(stats.took_ms),
+      },
       check,
       close: engine.close,
     };
@@ -622,12 +672,21 @@ export const tuneFusionCommand: Command = {
     'Choose the RRF vector weight and k for a catalog: run every judged query once per route (bm25, vector), fuse offline over a grid, pick on a seeded tune half, report on the test half. Writes OUTDIR/fusion.json and OUTDIR/route-lists.jsonl.',
   options: {
     data: ENGINE_OPTIONS.data,
-    out: { type: 'string', value: 'OUTDIR', help: 'where to write fusion.json (and route-lists.jsonl)', required: true },
+    out: {
+      type: 'string',
+      value: 'OUTDIR',
+      help: 'where to write fusion.json (and route-lists.jsonl)',
+      required: true,
+    },
     embedder: ENGINE_OPTIONS.embedder,
     'index-dir': ENGINE_OPTIONS['index-dir'],
     seed: { type: 'string', value: 'N', help: 'seed of the tune/test split (hash of seed and query id)', default: '1' },
     limit: { type: 'string', value: 'N', help: 'use only the first N judged queries' },
-    lists: { type: 'string', value: 'FILE', help: 'route-lists.jsonl of an earlier run: skip indexing and searching (--embedder/--index-dir are ignored)' },
+    lists: {
+      type: 'string',
+      value: 'FILE',
+      help: 'route-lists.jsonl of an earlier run: skip indexing and searching (--embedder/--index-dir are ignored)',
+    },
   },
   details: [
     `Grid: vector weight ${VECTOR_WEIGHTS.join(', ')} (bm25 weight 1) × rrf k ${RRF_KS.join(', ')}; chosen by mean nDCG@10 on the tune half.`,

@@ -7,11 +7,15 @@ import { injectDrift } from '../test/helpers/backends.ts';
 import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../test/helpers/catalog.ts';
 
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'indexer/cli.ts'), ...args], {
-    encoding: 'utf8',
-    // Embedded unless a test names servers, whatever the calling shell exports.
-    env: { ...process.env, SHELF_EMBEDDER: 'default', ELASTICSEARCH_URL: '', QDRANT_URL: '', ...env },
-  });
+  spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'indexer/cli.ts'), ...args],
+    {
+      encoding: 'utf8',
+      // Embedded unless a test names servers, whatever the calling shell exports.
+      env: { ...process.env, SHELF_EMBEDDER: 'default', ELASTICSEARCH_URL: '', QDRANT_URL: '', ...env },
+    },
+  );
 
 describe('npm run index', () => {
   it('indexes, reports bad rows by line, is a no-op on rerun, and --strict fails with exit 1', () => {
@@ -38,7 +42,9 @@ describe('npm run index', () => {
     const dir = tempDir();
     const data = path.join(dir, 'data');
     expect(run(['--catalog', writeJsonl(path.join(dir, 'c.jsonl'), SAMPLE_PRODUCTS), '--data', data]).status).toBe(0);
-    expect(run(['--verify', '--data', data]).stdout).toMatch(/text 8, vectors 8 \(missing 0, extra 0, mismatched 0\)\nconsistent/);
+    expect(run(['--verify', '--data', data]).stdout).toMatch(
+      /text 8, vectors 8 \(missing 0, extra 0, mismatched 0\)\nconsistent/,
+    );
     await injectDrift(new EmbeddedBackend(data), (w) => w.vectors.delete(['p4']));
 
     const check = run(['--verify', '--check-only', '--data', data]);

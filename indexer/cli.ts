@@ -42,12 +42,16 @@ function printSummary(s: IndexSummary, json: boolean): void {
     return;
   }
   for (const e of s.errors.slice(0, 50)) console.error(`line ${e.line}${e.id ? ` (id ${e.id})` : ''}: ${e.reason}`);
-  for (const f of s.imageFailures.slice(0, 20)) console.error(`product ${f.id}: ${f.reason} (indexed without its image)`);
+  for (const f of s.imageFailures.slice(0, 20))
+    console.error(`product ${f.id}: ${f.reason} (indexed without its image)`);
   if (s.errors.length > 50) console.error(`... and ${s.errors.length - 50} more bad rows`);
   for (const f of s.writeFailures.slice(0, 20)) {
-    console.error(`write failed: ${f.op} of ${f.ids.length} product(s) in the ${f.store} store (${f.ids.slice(0, 3).join(', ')}${f.ids.length > 3 ? ', ...' : ''}): ${f.reason}`);
+    console.error(
+      `write failed: ${f.op} of ${f.ids.length} product(s) in the ${f.store} store (${f.ids.slice(0, 3).join(', ')}${f.ids.length > 3 ? ', ...' : ''}): ${f.reason}`,
+    );
   }
-  if (s.writeFailures.length > 0) console.error('the stores may disagree: rerun, or run `npm run index -- --verify` to repair');
+  if (s.writeFailures.length > 0)
+    console.error('the stores may disagree: rerun, or run `npm run index -- --verify` to repair');
   console.log(
     `indexed ${s.indexed}, unchanged ${s.unchanged}, skipped ${s.skipped}, deleted ${s.deleted} ` +
       `(embedded ${s.embedded}) in ${(s.took_ms / 1000).toFixed(1)} s → ${s.generation ?? 'no index'}`,
@@ -59,7 +63,11 @@ function describeDrift(name: string, d: StoreDrift): string {
 }
 
 function describeReport(r: DriftReport): string {
-  return [`text ${r.text.count}`, describeDrift('vectors', r.vectors), ...(r.images ? [describeDrift('images', r.images)] : [])].join(', ');
+  return [
+    `text ${r.text.count}`,
+    describeDrift('vectors', r.vectors),
+    ...(r.images ? [describeDrift('images', r.images)] : []),
+  ].join(', ');
 }
 
 function printVerify(r: VerifyReport, json: boolean): void {
@@ -72,16 +80,23 @@ function printVerify(r: VerifyReport, json: boolean): void {
     console.log('consistent');
     return;
   }
-  for (const f of r.failures.slice(0, 20)) console.error(`repair failed: ${f.op} of ${f.ids.length} in the ${f.store} store: ${f.reason}`);
+  for (const f of r.failures.slice(0, 20))
+    console.error(`repair failed: ${f.op} of ${f.ids.length} in the ${f.store} store: ${f.reason}`);
   if (r.after === r.before) console.log('drift found (not repaired: --check-only)');
-  else console.log(`repaired ${r.repaired}; now ${describeReport(r.after)}: ${r.after.consistent ? 'consistent' : 'STILL INCONSISTENT'}`);
+  else
+    console.log(
+      `repaired ${r.repaired}; now ${describeReport(r.after)}: ${r.after.consistent ? 'consistent' : 'STILL INCONSISTENT'}`,
+    );
 }
 
 /** `--publish`: a change file onto the catalog topic, one record per valid line, in order. */
 async function publishChanges(file: string, config: Config): Promise<number> {
   if (!config.backends.kafkaBrokers) throw new Error('--publish needs KAFKA_BROKERS');
   const { KafkaCatalogChanges } = await import('../behavior/kafka/catalog-changes.ts');
-  const topic = await KafkaCatalogChanges.open({ brokers: config.backends.kafkaBrokers, namespace: config.backends.namespace });
+  const topic = await KafkaCatalogChanges.open({
+    brokers: config.backends.kafkaBrokers,
+    namespace: config.backends.namespace,
+  });
   try {
     const lines: CatalogChange[] = [];
     let bad = 0;
@@ -102,10 +117,17 @@ async function publishChanges(file: string, config: Config): Promise<number> {
 }
 
 /** `--follow`: runs until SIGINT/SIGTERM, then finishes and commits the batch in hand. */
-async function follow(config: Config, target: Omit<FollowOptions, 'topic' | 'imageBase'>, group: string | undefined): Promise<void> {
+async function follow(
+  config: Config,
+  target: Omit<FollowOptions, 'topic' | 'imageBase'>,
+  group: string | undefined,
+): Promise<void> {
   if (!config.backends.kafkaBrokers) throw new Error('--follow needs KAFKA_BROKERS');
   const { KafkaCatalogChanges } = await import('../behavior/kafka/catalog-changes.ts');
-  const topic = await KafkaCatalogChanges.open({ brokers: config.backends.kafkaBrokers, namespace: config.backends.namespace });
+  const topic = await KafkaCatalogChanges.open({
+    brokers: config.backends.kafkaBrokers,
+    namespace: config.backends.namespace,
+  });
   const sub = await followCatalogChanges({
     ...target,
     topic,
@@ -156,7 +178,10 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if ([args.catalog, args.changes, args.verify || undefined, args.publish, args.follow || undefined].filter(Boolean).length !== 1) {
+  if (
+    [args.catalog, args.changes, args.verify || undefined, args.publish, args.follow || undefined].filter(Boolean)
+      .length !== 1
+  ) {
     console.error(`give exactly one of --catalog, --changes, --verify, --publish or --follow\n\n${USAGE}`);
     return 2;
   }
@@ -193,7 +218,11 @@ async function main(): Promise<number> {
       return report.after.consistent ? 0 : 1;
     }
     if (args.follow) {
-      await follow(config, { dataDir: config.dataDir, backend, embedder, ...(imageEmbedder && { imageEmbedder }) }, args.group);
+      await follow(
+        config,
+        { dataDir: config.dataDir, backend, embedder, ...(imageEmbedder && { imageEmbedder }) },
+        args.group,
+      );
       return 0;
     }
     const summary = args.catalog
@@ -220,7 +249,8 @@ async function main(): Promise<number> {
     return summary.writeFailures.length > 0 ? 1 : 0;
   } catch (err) {
     if (err instanceof StrictModeError) {
-      for (const e of err.errors.slice(0, 50)) console.error(`line ${e.line}${e.id ? ` (id ${e.id})` : ''}: ${e.reason}`);
+      for (const e of err.errors.slice(0, 50))
+        console.error(`line ${e.line}${e.id ? ` (id ${e.id})` : ''}: ${e.reason}`);
       console.error(`--strict: ${err.errors.length} bad row(s), nothing indexed`);
       return 1;
     }

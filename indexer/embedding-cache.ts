@@ -22,7 +22,9 @@ export class EmbeddingCache {
     this.db.exec(
       'CREATE TABLE IF NOT EXISTS embeddings (embedder TEXT NOT NULL, hash TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (embedder, hash)) WITHOUT ROWID',
     );
-    this.getStmt = this.db.prepare<[string, string], { vec: Buffer }>('SELECT vec FROM embeddings WHERE embedder = ? AND hash = ?');
+    this.getStmt = this.db.prepare<[string, string], { vec: Buffer }>(
+      'SELECT vec FROM embeddings WHERE embedder = ? AND hash = ?',
+    );
     this.putStmt = this.db.prepare('INSERT OR REPLACE INTO embeddings (embedder, hash, vec) VALUES (?, ?, ?)');
   }
 
@@ -36,7 +38,11 @@ export class EmbeddingCache {
     opts: { batchSize?: number; role?: EmbedRole; onProgress?: (done: number) => void } = {},
   ): Promise<{ vectors: Float32Array[]; hits: number }> {
     const role = opts.role ?? 'document';
-    return this.embedWith({ id: embedder.id, dim: embedder.dim, run: (inputs) => embedder.embedTexts(inputs, role) }, items, opts);
+    return this.embedWith(
+      { id: embedder.id, dim: embedder.dim, run: (inputs) => embedder.embedTexts(inputs, role) },
+      items,
+      opts,
+    );
   }
 
   /** Same, for any model call (image embeddings key their entries by the image model's id). */
@@ -56,7 +62,8 @@ export class EmbeddingCache {
     const hits = items.length - misses.length;
     opts.onProgress?.(hits);
     const put = this.db.transaction((batch: Array<{ hash: string; vec: Float32Array }>) => {
-      for (const b of batch) this.putStmt.run(model.id, b.hash, Buffer.from(b.vec.buffer, b.vec.byteOffset, b.vec.byteLength));
+      for (const b of batch)
+        this.putStmt.run(model.id, b.hash, Buffer.from(b.vec.buffer, b.vec.byteOffset, b.vec.byteLength));
     });
     for (let start = 0; start < misses.length; start += batchSize) {
       const idx = misses.slice(start, start + batchSize);

@@ -22,26 +22,37 @@ export async function followCatalogChanges(opts: FollowOptions): Promise<Subscri
   const { topic, group, onBatch, onError, ...rest } = opts;
   // What failed attempts at the batch in hand committed anyway (see carryOver).
   let carried: { first: string; done: Committed } | undefined;
-  return topic.consume({ group: group ?? 'shelf-indexer', fromBeginning: true, ...(onError && { onError }) }, async (batch) => {
-    const first = batch[0]?.position ?? '';
-    if (carried?.first !== first) carried = undefined;
-    const collector = new ChangeCollector();
-    const bad: Array<{ position: string; reason: string }> = [];
-    batch.forEach((rec, i) => {
-      if ('error' in rec) bad.push({ position: rec.position, reason: rec.error });
-      else collector.add(i + 1, rec.change);
-    });
-    const changes = collector.result();
-    for (const e of changes.errors) bad.push({ position: batch[e.line - 1]!.position, reason: e.reason });
-    const summary = await applyChanges({ ...rest, changes: { ...changes, errors: [] } });
-    const done = committed(summary);
-    if (summary.writeFailures.length > 0) {
-      carried = { first, done: { indexed: (carried?.done.indexed ?? 0) + done.indexed, deleted: (carried?.done.deleted ?? 0) + done.deleted } };
-      throw new Error(`index write failed (${summary.writeFailures.map((f) => `${f.store} ${f.op}: ${f.reason}`).join('; ')}); batch will be retried`);
-    }
-    onBatch?.(carryOver(summary, carried?.done), bad);
-    carried = undefined;
-  });
+  return topic.consume(
+    { group: group ?? 'shelf-indexer', fromBeginning: true, ...(onError && { onError }) },
+    async (batch) => {
+      const first = batch[0]?.position ?? '';
+      if (carried?.first !== first) carried = undefined;
+      const collector = new ChangeCollector();
+      const bad: Array<{ position: string; reason: string }> = [];
+      batch.forEach((rec, i) => {
+        if ('error' in rec) bad.push({ position: rec.position, reason: rec.error });
+        else collector.add(i + 1, rec.change);
+      });
+      const changes = collector.result();
+      for (const e of changes.errors) bad.push({ position: batch[e.line - 1]!.position, reason: e.reason });
+      const summary = await applyChanges({ ...rest, changes: { ...changes, errors: [] } });
+      const done = committed(summary);
+      if (summary.writeFailures.length > 0) {
+        carried = {
+          first,
+          done: {
+            indexed: (carried?.done.indexed ?? 0) + done.indexed,
+            deleted: (carried?.done.deleted ?? 0) + done.deleted,
+          },
+        };
+        throw new Error(
+          `index write failed (${summary.writeFailures.map((f) => `${f.store} ${f.op}: ${f.reason}`).join('; ')}); batch will be retried`,
+        );
+      }
+      onBatch?.(carryOver(summary, carried?.done), bad);
+      carried = undefined;
+    },
+  );
 }
 
 interface Committed {
@@ -51,7 +62,8 @@ interface Committed {
 
 /** What an attempt wrote for good: a product counts only if no store failed for it. */
 function committed(s: IndexSummary): Committed {
-  const failed = (op: 'upsert' | 'delete') => new Set(s.writeFailures.filter((f) => f.op === op).flatMap((f) => f.ids)).size;
+  const failed = (op: 'upsert' | 'delete') =>
+    new Set(s.writeFailures.filter((f) => f.op === op).flatMap((f) => f.ids)).size;
   return { indexed: s.indexed - failed('upsert'), deleted: s.deleted - failed('delete') };
 }
 
@@ -62,5 +74,10 @@ function committed(s: IndexSummary): Committed {
  */
 function carryOver(s: IndexSummary, done: Committed | undefined): IndexSummary {
   if (!done) return s;
-  return { ...s, indexed: s.indexed + done.indexed, deleted: s.deleted + done.deleted, unchanged: Math.max(0, s.unchanged - done.indexed) };
+  return {
+    ...s,
+    indexed: s.indexed + done.indexed,
+    deleted: s.deleted + done.deleted,
+    unchanged: Math.max(0, s.unchanged - done.indexed),
+  };
 }

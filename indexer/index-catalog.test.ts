@@ -76,19 +76,27 @@ describe('indexCatalog', () => {
     expect(sum.errors[3]!.reason).toMatch(/duplicate id/);
 
     const strictDir = path.join(dir, 'strict');
-    await expect(indexCatalog({ catalogPath: catalog, dataDir: strictDir, embedder: new HashEmbedder(), strict: true })).rejects.toBeInstanceOf(
-      StrictModeError,
-    );
+    await expect(
+      indexCatalog({ catalogPath: catalog, dataDir: strictDir, embedder: new HashEmbedder(), strict: true }),
+    ).rejects.toBeInstanceOf(StrictModeError);
     expect(currentGeneration(strictDir)).toBeUndefined();
   });
 
   it('removes products absent from the file only with deleteMissing', async () => {
     await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
-    writeJsonl(catalog, SAMPLE_PRODUCTS.filter((p) => p.id !== 'p3'));
+    writeJsonl(
+      catalog,
+      SAMPLE_PRODUCTS.filter((p) => p.id !== 'p3'),
+    );
     const keep = await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
     expect(keep.deleted).toBe(0);
     expect(await ids('cast iron skillet')).toContain('p3');
-    const del = await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder(), deleteMissing: true });
+    const del = await indexCatalog({
+      catalogPath: catalog,
+      dataDir,
+      embedder: new HashEmbedder(),
+      deleteMissing: true,
+    });
     expect(del).toMatchObject({ deleted: 1, indexed: 0, unchanged: 7 });
     expect(await ids('cast iron skillet')).not.toContain('p3');
   });
@@ -115,10 +123,16 @@ describe('indexCatalog', () => {
   it('a crash mid-run leaves the served generation intact, and the rerun resumes from the cache', async () => {
     await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
     const gen = currentGeneration(dataDir);
-    const bigger = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, title: `Widget model ${i} deluxe`, price: i }));
+    const bigger = Array.from({ length: 300 }, (_, i) => ({
+      id: `n${i}`,
+      title: `Widget model ${i} deluxe`,
+      price: i,
+    }));
     writeJsonl(catalog, [...SAMPLE_PRODUCTS, ...bigger]);
     // 64 texts per batch: two batches succeed, the third throws.
-    await expect(indexCatalog({ catalogPath: catalog, dataDir, embedder: new FailingEmbedder(2) })).rejects.toThrow(/unavailable/);
+    await expect(indexCatalog({ catalogPath: catalog, dataDir, embedder: new FailingEmbedder(2) })).rejects.toThrow(
+      /unavailable/,
+    );
     expect(currentGeneration(dataDir)).toBe(gen);
     expect((await ids('widget')).filter((id) => id.startsWith('n'))).toEqual([]);
     expect(fs.readdirSync(dataDir).filter((f) => f.startsWith('gen-'))).toEqual([gen]);
@@ -165,7 +179,9 @@ describe('writer lock', () => {
     const lock = path.join(d, 'indexer.lock');
     fs.writeFileSync(lock, '1'); // pid 1 is always alive
     const cat = writeJsonl(path.join(path.dirname(d), 'c.jsonl'), SAMPLE_PRODUCTS.slice(0, 2));
-    await expect(indexCatalog({ catalogPath: cat, dataDir: d, embedder: new HashEmbedder() })).rejects.toThrow(/another indexer \(pid 1\)/);
+    await expect(indexCatalog({ catalogPath: cat, dataDir: d, embedder: new HashEmbedder() })).rejects.toThrow(
+      /another indexer \(pid 1\)/,
+    );
     expect(currentGeneration(d)).toBeUndefined();
     fs.writeFileSync(lock, '999999999'); // no such process
     const sum = await indexCatalog({ catalogPath: cat, dataDir: d, embedder: new HashEmbedder() });

@@ -37,7 +37,12 @@ export interface IndexSummary {
 
 export class StrictModeError extends Error {
   constructor(readonly errors: RowError[]) {
-    super(`${errors.length} bad row(s); --strict refuses to index: ${errors.slice(0, 3).map((e) => `line ${e.line}: ${e.reason}`).join('; ')}`);
+    super(
+      `${errors.length} bad row(s); --strict refuses to index: ${errors
+        .slice(0, 3)
+        .map((e) => `line ${e.line}: ${e.reason}`)
+        .join('; ')}`,
+    );
   }
 }
 
@@ -169,7 +174,8 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
         // indexed products this run does not mention (unless they are to be deleted).
         const mentioned = new Set([...plan.upserts.map((p) => p.id), ...plan.deletes]);
         const keep = [...oldHashes.keys()].filter((id) => !mentioned.has(id) && !plan.deleteMissing);
-        for (let i = 0; i < keep.length; i += READ_BATCH) carried.push(...(await current.text.get(keep.slice(i, i + READ_BATCH))).values());
+        for (let i = 0; i < keep.length; i += READ_BATCH)
+          carried.push(...(await current.text.get(keep.slice(i, i + READ_BATCH))).values());
       }
     }
   } finally {
@@ -194,10 +200,20 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
       ];
   const carriedIds = new Set(carried.map((p) => p.id));
   // A fresh rebuild drops by omission whatever is neither upserted nor carried over.
-  const deletedCount = fresh ? [...oldHashes.keys()].filter((id) => !upsertIds.has(id) && !carriedIds.has(id)).length : toDelete.length;
+  const deletedCount = fresh
+    ? [...oldHashes.keys()].filter((id) => !upsertIds.has(id) && !carriedIds.has(id)).length
+    : toDelete.length;
 
   if (!fresh && current && toWrite.length === 0 && toDelete.length === 0) {
-    return { indexed: 0, unchanged, deleted: 0, embedded: 0, imageFailures: [], generation: current.generation, writeFailures: [] };
+    return {
+      indexed: 0,
+      unchanged,
+      deleted: 0,
+      embedded: 0,
+      imageFailures: [],
+      generation: current.generation,
+      writeFailures: [],
+    };
   }
 
   const cache = new EmbeddingCache(plan.cacheDir);
@@ -230,7 +246,9 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
     progress.start('write', toWrite.length + toDelete.length);
     for (let i = 0; i < toWrite.length; i += WRITE_BATCH) {
       const batch = toWrite.slice(i, i + WRITE_BATCH);
-      await writes.upsert(batch.map((b, j) => ({ ...b, vector: vectors[i + j]!, image: images.vectors.get(b.product.id) })));
+      await writes.upsert(
+        batch.map((b, j) => ({ ...b, vector: vectors[i + j]!, image: images.vectors.get(b.product.id) })),
+      );
       progress.update(i + batch.length);
     }
     for (let i = 0; i < toDelete.length; i += WRITE_BATCH) await writes.delete(toDelete.slice(i, i + WRITE_BATCH));
@@ -280,11 +298,18 @@ export async function embedImages(
         const st = fs.statSync(src);
         stamp = `${st.size}:${st.mtimeMs}`;
       } catch (err) {
-        out.failures.push({ id: product.id, reason: `image ${product.image}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+        out.failures.push({
+          id: product.id,
+          reason: `image ${product.image}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        });
         continue;
       }
     }
-    jobs.push({ id: product.id, hash: createHash('sha256').update(`${src}\n${stamp}`).digest('hex').slice(0, 32), text: src });
+    jobs.push({
+      id: product.id,
+      hash: createHash('sha256').update(`${src}\n${stamp}`).digest('hex').slice(0, 32),
+      text: src,
+    });
   }
   progress.start('images', jobs.length);
   const run = async (inputs: string[]) => model.embedImages(inputs);

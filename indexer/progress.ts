@@ -19,7 +19,11 @@ function barProgress(stream: NodeJS.WriteStream): Progress {
     start(phase, total) {
       bar?.stop();
       bar = new cliProgress.SingleBar(
-        { stream, format: `${phase.padEnd(8)} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left`, hideCursor: true },
+        {
+          stream,
+          format: `${phase.padEnd(8)} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left`,
+          hideCursor: true,
+        },
         cliProgress.Presets.shades_classic,
       );
       bar.start(total, 0);

@@ -39,7 +39,12 @@ export class StoreWrites {
     private readonly policy: RetryPolicy = DEFAULT_RETRY,
   ) {}
 
-  private async attempt(store: StoreName, op: WriteFailure['op'], ids: string[], fn: () => Promise<void>): Promise<boolean> {
+  private async attempt(
+    store: StoreName,
+    op: WriteFailure['op'],
+    ids: string[],
+    fn: () => Promise<void>,
+  ): Promise<boolean> {
     if (ids.length === 0) return true;
     try {
       await retry(fn, this.policy);
@@ -60,16 +65,24 @@ export class StoreWrites {
     if (images) {
       const withImage = items.filter((i) => i.image !== undefined);
       const ok =
-        (await this.attempt('images', 'upsert', withImage.map((i) => i.product.id), () =>
-          images.upsert(withImage.map(({ product, hash, image }) => ({ product, hash, vector: image! }))),
+        (await this.attempt(
+          'images',
+          'upsert',
+          withImage.map((i) => i.product.id),
+          () => images.upsert(withImage.map(({ product, hash, image }) => ({ product, hash, vector: image! }))),
         )) &&
         // A product whose image was removed (or failed) must not keep an old image vector.
-        (await this.attempt('images', 'delete', items.filter((i) => i.image === undefined).map((i) => i.product.id), () =>
-          images.delete(items.filter((i) => i.image === undefined).map((i) => i.product.id)),
+        (await this.attempt(
+          'images',
+          'delete',
+          items.filter((i) => i.image === undefined).map((i) => i.product.id),
+          () => images.delete(items.filter((i) => i.image === undefined).map((i) => i.product.id)),
         ));
       if (!ok) return;
     }
-    await this.attempt('text', 'upsert', ids, () => this.writer.text.upsert(items.map(({ product, hash }) => ({ product, hash }))));
+    await this.attempt('text', 'upsert', ids, () =>
+      this.writer.text.upsert(items.map(({ product, hash }) => ({ product, hash }))),
+    );
   }
 
   /** Deletes from the vector store(s), then the text store. */
@@ -81,9 +94,18 @@ export class StoreWrites {
   }
 
   /** Upserts into one vector store only (a repair: the text store already holds these products). */
-  async upsertVectorsOnly(points: Array<{ product: Product; hash: string; vector: Float32Array }>, store: 'vectors' | 'images'): Promise<void> {
+  async upsertVectorsOnly(
+    points: Array<{ product: Product; hash: string; vector: Float32Array }>,
+    store: 'vectors' | 'images',
+  ): Promise<void> {
     const target = store === 'vectors' ? this.writer.vectors : this.writer.images;
-    if (target) await this.attempt(store, 'upsert', points.map((p) => p.product.id), () => target.upsert(points));
+    if (target)
+      await this.attempt(
+        store,
+        'upsert',
+        points.map((p) => p.product.id),
+        () => target.upsert(points),
+      );
   }
 
   /** Deletes from one vector store only: points whose product the text store no longer has. */

@@ -48,7 +48,9 @@ describe('store writes: retry, abort, report', () => {
 
   it('aborts a fresh build when a store keeps failing: nothing half-built is served', async () => {
     const backend = new FlakyBackend(dataDir, { store: 'vectors', op: 'upsert', failures: Infinity });
-    await expect(indexCatalog({ catalogPath: catalog, dataDir, backend, embedder, retry: NO_WAIT })).rejects.toThrow(/vectors store unavailable/);
+    await expect(indexCatalog({ catalogPath: catalog, dataDir, backend, embedder, retry: NO_WAIT })).rejects.toThrow(
+      /vectors store unavailable/,
+    );
     expect(await backend.currentGeneration()).toBeUndefined();
     expect(backend.calls).toBe(3);
   });
@@ -61,7 +63,9 @@ describe('store writes: retry, abort, report', () => {
       { op: 'delete', product: { id: 'p3' } },
     ]);
     const sum = await applyChangeFile({ changesPath: changes, dataDir, backend, embedder, retry: NO_WAIT });
-    expect(sum.writeFailures).toEqual([{ store: 'vectors', op: 'upsert', ids: ['p9'], reason: 'vectors store unavailable' }]);
+    expect(sum.writeFailures).toEqual([
+      { store: 'vectors', op: 'upsert', ids: ['p9'], reason: 'vectors store unavailable' },
+    ]);
     // The delete went through; the failed upsert was kept out of the text store too, so the
     // stores still agree and the product still counts as new.
     const snap = (await backend.openSnapshot())!;
@@ -79,7 +83,13 @@ describe('store writes: retry, abort, report', () => {
     await indexCatalog({ catalogPath: catalog, dataDir, embedder });
     const backend = new FlakyBackend(dataDir, { store: 'text', op: 'upsert', failures: Infinity });
     const changed = { ...SAMPLE_PRODUCTS[2]!, title: 'Lodge Cast Iron Grill Pan' };
-    const sum = await applyChangeFile({ changesPath: writeJsonl(path.join(dir, 'ch.jsonl'), [{ op: 'upsert', product: changed }]), dataDir, backend, embedder, retry: NO_WAIT });
+    const sum = await applyChangeFile({
+      changesPath: writeJsonl(path.join(dir, 'ch.jsonl'), [{ op: 'upsert', product: changed }]),
+      dataDir,
+      backend,
+      embedder,
+      retry: NO_WAIT,
+    });
     expect(sum.writeFailures).toMatchObject([{ store: 'text', op: 'upsert', ids: ['p3'] }]);
     expect((await inspect(backend)).vectors.mismatched).toEqual(['p3']);
 
@@ -109,14 +119,21 @@ describe('verifyIndex', () => {
     expect(await vectorIds('Nike Air Zoom Pegasus Running Shoes')).not.toContain('p1');
 
     const check = await verifyIndex({ dataDir, embedder, repair: false });
-    expect(check.before).toMatchObject({ consistent: false, text: { count: 8 }, vectors: { count: 7, missing: ['p1', 'p5'], extra: ['ghost'], mismatched: ['p3'] } });
+    expect(check.before).toMatchObject({
+      consistent: false,
+      text: { count: 8 },
+      vectors: { count: 7, missing: ['p1', 'p5'], extra: ['ghost'], mismatched: ['p3'] },
+    });
     expect(check.after).toBe(check.before);
 
     const textsBefore = embedder.texts;
     const report = await verifyIndex({ dataDir, embedder });
     expect(report.repaired).toBe(4);
     expect(report.failures).toEqual([]);
-    expect(report.after).toMatchObject({ consistent: true, vectors: { count: 8, missing: [], extra: [], mismatched: [] } });
+    expect(report.after).toMatchObject({
+      consistent: true,
+      vectors: { count: 8, missing: [], extra: [], mismatched: [] },
+    });
     // Re-embedding went through the cache: the model ran for nothing it had seen.
     expect(embedder.texts).toBe(textsBefore);
     expect((await vectorIds('Nike Air Zoom Pegasus Running Shoes'))[0]).toBe('p1');
@@ -140,7 +157,9 @@ describe('verifyIndex', () => {
   it('refuses to repair with another embedder than the index was built with', async () => {
     await indexCatalog({ catalogPath: catalog, dataDir, embedder });
     await injectDrift(new EmbeddedBackend(dataDir), (w) => w.vectors.delete(['p2']));
-    await expect(verifyIndex({ dataDir, embedder: new HashEmbedder(32) })).rejects.toThrow(/built with embedder hash-test:64.*rebuild/);
+    await expect(verifyIndex({ dataDir, embedder: new HashEmbedder(32) })).rejects.toThrow(
+      /built with embedder hash-test:64.*rebuild/,
+    );
   });
 
   it('an empty index is consistent', async () => {

@@ -83,19 +83,30 @@ export async function verifyIndex(opts: VerifyOptions): Promise<VerifyReport> {
 /** Compares the served index's stores; no writes. */
 export async function inspect(backend: IndexBackend): Promise<DriftReport> {
   const snap = await backend.openSnapshot();
-  if (!snap) return { generation: undefined, text: { count: 0 }, vectors: drift(new Map(), new Map()), consistent: true };
+  if (!snap)
+    return { generation: undefined, text: { count: 0 }, vectors: drift(new Map(), new Map()), consistent: true };
   try {
     const text = await snap.text.hashes();
     const vectors = drift(text, snap.vectors ? await snap.vectors.hashes() : new Map());
     const images = snap.images ? drift(text, await snap.images.hashes(), { ignoreMissing: true }) : undefined;
     const clean = (d: StoreDrift | undefined) => !d || d.missing.length + d.extra.length + d.mismatched.length === 0;
-    return { generation: snap.generation, text: { count: text.size }, vectors, images, consistent: clean(vectors) && clean(images) };
+    return {
+      generation: snap.generation,
+      text: { count: text.size },
+      vectors,
+      images,
+      consistent: clean(vectors) && clean(images),
+    };
   } finally {
     await snap.close();
   }
 }
 
-function drift(text: Map<string, string>, other: Map<string, string>, opts: { ignoreMissing?: boolean } = {}): StoreDrift {
+function drift(
+  text: Map<string, string>,
+  other: Map<string, string>,
+  opts: { ignoreMissing?: boolean } = {},
+): StoreDrift {
   const d: StoreDrift = { count: other.size, missing: [], extra: [], mismatched: [] };
   for (const [id, hash] of text) {
     const h = other.get(id);
@@ -107,18 +118,32 @@ function drift(text: Map<string, string>, other: Map<string, string>, opts: { ig
   return d;
 }
 
-async function repair(backend: IndexBackend, found: DriftReport, opts: VerifyOptions): Promise<{ repaired: number; failures: WriteFailure[] }> {
+async function repair(
+  backend: IndexBackend,
+  found: DriftReport,
+  opts: VerifyOptions,
+): Promise<{ repaired: number; failures: WriteFailure[] }> {
   const snap = await backend.openSnapshot({ vectors: false });
   if (!snap) return { repaired: 0, failures: [] };
   const { meta } = snap;
   await snap.close();
   const { embedder, imageEmbedder } = opts;
   if (meta.embedderId !== embedder.id || meta.dim !== embedder.dim) {
-    throw new Error(`the index was built with embedder ${meta.embedderId} (${meta.dim}-d), not ${embedder.id} (${embedder.dim}-d): rebuild with --catalog instead`);
+    throw new Error(
+      `the index was built with embedder ${meta.embedderId} (${meta.dim}-d), not ${embedder.id} (${embedder.dim}-d): rebuild with --catalog instead`,
+    );
   }
-  const imageMeta = meta.imageEmbedderId !== undefined && meta.imageDim !== undefined ? { embedderId: meta.imageEmbedderId, dim: meta.imageDim } : undefined;
+  const imageMeta =
+    meta.imageEmbedderId !== undefined && meta.imageDim !== undefined
+      ? { embedderId: meta.imageEmbedderId, dim: meta.imageDim }
+      : undefined;
   // The writer must keep the served image index as it is, whatever model this run has.
-  const writer = await backend.beginWrite({ embedderId: embedder.id, dim: embedder.dim, fresh: false, image: imageMeta });
+  const writer = await backend.beginWrite({
+    embedderId: embedder.id,
+    dim: embedder.dim,
+    fresh: false,
+    image: imageMeta,
+  });
   const writes = new StoreWrites(writer, 'report', opts.retry);
   const progress = opts.progress ?? silentProgress;
   let repaired = 0;
@@ -132,8 +157,14 @@ async function repair(backend: IndexBackend, found: DriftReport, opts: VerifyOpt
     progress.start('repair', stale.length);
     for (let i = 0; i < stale.length; i += WRITE_BATCH) {
       const items = await storedProducts(writer.text, hashes, stale.slice(i, i + WRITE_BATCH));
-      const { vectors } = await cache.embed(embedder, items.map(({ product }) => ({ hash: textHash(product), text: productText(product) })));
-      await writes.upsertVectorsOnly(items.map((it, j) => ({ ...it, vector: vectors[j]! })), 'vectors');
+      const { vectors } = await cache.embed(
+        embedder,
+        items.map(({ product }) => ({ hash: textHash(product), text: productText(product) })),
+      );
+      await writes.upsertVectorsOnly(
+        items.map((it, j) => ({ ...it, vector: vectors[j]! })),
+        'vectors',
+      );
       repaired += items.length;
       progress.update(Math.min(i + WRITE_BATCH, stale.length));
     }
@@ -145,8 +176,16 @@ async function repair(backend: IndexBackend, found: DriftReport, opts: VerifyOpt
       repaired += im.extra.length;
       if (imageEmbedder && imageEmbedder.id === imageMeta?.embedderId) {
         const items = await storedProducts(writer.text, hashes, im.mismatched);
-        const { vectors } = await embedImages(cache, imageEmbedder, items, opts.imageBase ?? process.cwd(), silentProgress);
-        const points = items.filter((it) => vectors.has(it.product.id)).map((it) => ({ ...it, vector: vectors.get(it.product.id)! }));
+        const { vectors } = await embedImages(
+          cache,
+          imageEmbedder,
+          items,
+          opts.imageBase ?? process.cwd(),
+          silentProgress,
+        );
+        const points = items
+          .filter((it) => vectors.has(it.product.id))
+          .map((it) => ({ ...it, vector: vectors.get(it.product.id)! }));
         await writes.upsertVectorsOnly(points, 'images');
         repaired += points.length;
       }
@@ -164,10 +203,15 @@ async function repair(backend: IndexBackend, found: DriftReport, opts: VerifyOpt
 }
 
 /** Products with the hash the text store keeps for them (the reference the vectors must match). */
-async function storedProducts(text: TextStore, hashes: Map<string, string>, ids: string[]): Promise<Array<{ product: Product; hash: string }>> {
+async function storedProducts(
+  text: TextStore,
+  hashes: Map<string, string>,
+  ids: string[],
+): Promise<Array<{ product: Product; hash: string }>> {
   const out: Array<{ product: Product; hash: string }> = [];
   for (let i = 0; i < ids.length; i += READ_BATCH) {
-    for (const [id, product] of await text.get(ids.slice(i, i + READ_BATCH))) out.push({ product, hash: hashes.get(id)! });
+    for (const [id, product] of await text.get(ids.slice(i, i + READ_BATCH)))
+      out.push({ product, hash: hashes.get(id)! });
   }
   return out;
 }

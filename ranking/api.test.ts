@@ -12,7 +12,9 @@ import { servedEntry as servedEntryIn } from '../test/helpers/served.ts';
 
 const DEFAULT_MODEL = path.join(ROOT, 'models/ranker/default');
 const CATALOG = path.join(ROOT, 'data/demo/catalog.jsonl');
-const defaultVersion = (JSON.parse(readFileSync(path.join(DEFAULT_MODEL, 'metadata.json'), 'utf8')) as { version: string }).version;
+const defaultVersion = (
+  JSON.parse(readFileSync(path.join(DEFAULT_MODEL, 'metadata.json'), 'utf8')) as { version: string }
+).version;
 
 /** These tests pin the ranker's order; diversity (rerank/) has its own API tests. */
 const MMR_OFF = { SHELF_MMR_SEARCH_ENABLED: 'false', SHELF_MMR_FEED_ENABLED: 'false' };
@@ -23,7 +25,13 @@ let dataDir: string;
 interface Item {
   id: string;
   score: number;
-  debug?: { p_ctr?: number; p_cvr?: number; rank_score?: number | null; fusion_position?: number; fused_score?: number };
+  debug?: {
+    p_ctr?: number;
+    p_cvr?: number;
+    rank_score?: number | null;
+    fusion_position?: number;
+    fused_score?: number;
+  };
   routes?: unknown;
 }
 interface Body {
@@ -33,7 +41,13 @@ interface Body {
 }
 
 async function withService<T>(env: Record<string, string>, fn: (s: Service) => Promise<T>): Promise<T> {
-  const config = loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', ...MMR_OFF, ...env });
+  const config = loadConfig({
+    SHELF_DATA_DIR: dataDir,
+    SHELF_CATALOG: '',
+    SHELF_CONSUMER: 'inline',
+    ...MMR_OFF,
+    ...env,
+  });
   const service = await openService(config, { embedder, log: () => {} });
   try {
     return await fn(service);
@@ -61,13 +75,26 @@ beforeAll(async () => {
 describe('ranking on /v1/search and /v1/feed', () => {
   let service: Service;
   beforeAll(async () => {
-    service = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', SHELF_RANK_MODEL_DIR: DEFAULT_MODEL, ...MMR_OFF }), { embedder, log: () => {} });
+    service = await openService(
+      loadConfig({
+        SHELF_DATA_DIR: dataDir,
+        SHELF_CATALOG: '',
+        SHELF_CONSUMER: 'inline',
+        SHELF_RANK_MODEL_DIR: DEFAULT_MODEL,
+        ...MMR_OFF,
+      }),
+      { embedder, log: () => {} },
+    );
   });
   afterAll(async () => service?.close());
 
   it('search: debug names the serving model and shows pCTR, pCVR and the final score per item, best first', async () => {
     const body = await get(service, '/v1/search?q=headphones&size=10&debug=true&user_id=alice');
-    expect(body.debug!.ranking).toMatchObject({ mode: 'model', model_version: defaultVersion, feature_spec: 'rank-features-v1' });
+    expect(body.debug!.ranking).toMatchObject({
+      mode: 'model',
+      model_version: defaultVersion,
+      feature_spec: 'rank-features-v1',
+    });
     expect(body.items.length).toBeGreaterThan(2);
     for (const it of body.items) {
       expect(it.debug!.p_ctr).toBeGreaterThan(0);
@@ -105,10 +132,21 @@ describe('ranking on /v1/search and /v1/feed', () => {
 
   it('feed: ranked after fusion, with pCTR/pCVR in debug and features in the served log', async () => {
     const ts = Date.now();
-    const events = ['P0150', 'P0151', 'P0152'].map((id, i) => ({ event_id: `f${i}`, type: 'click', user_id: 'carol', product_id: id, ts: ts + i }));
-    const res = await service.app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+    const events = ['P0150', 'P0151', 'P0152'].map((id, i) => ({
+      event_id: `f${i}`,
+      type: 'click',
+      user_id: 'carol',
+      product_id: id,
+      ts: ts + i,
+    }));
+    const res = await service.app.request('/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
     expect(res.status).toBe(200);
-    for (let i = 0; i < 300 && !(await service.behavior.state.applied(['f2'])).has('f2'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 300 && !(await service.behavior.state.applied(['f2'])).has('f2'); i++)
+      await new Promise((r) => setTimeout(r, 10));
     const body = await get(service, '/v1/feed?user_id=carol&size=8&debug=true');
     expect(body.debug!.ranking).toMatchObject({ mode: 'model', model_version: defaultVersion });
     expect(body.items.length).toBe(8);
@@ -145,12 +183,17 @@ describe('ranking configuration', () => {
     mkdirSync(dir, { recursive: true });
     copyFileSync(path.join(DEFAULT_MODEL, 'model.onnx'), path.join(dir, 'model.onnx'));
     const meta = JSON.parse(readFileSync(path.join(DEFAULT_MODEL, 'metadata.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify({ ...meta, feature_spec_version: 'rank-features-v0' }));
+    writeFileSync(
+      path.join(dir, 'metadata.json'),
+      JSON.stringify({ ...meta, feature_spec_version: 'rank-features-v0' }),
+    );
     await withService({ SHELF_RANK_MODEL_DIR: dir }, async (s) => {
       const body = await get(s, '/v1/search?q=headphones&size=5&debug=true');
       expect(body.debug!.ranking.mode).toBe('heuristic');
       expect(body.debug!.ranking.reason).toMatch(/feature spec rank-features-v0.*refused/);
-      expect(body.items.every((it) => it.debug!.p_ctr === undefined && typeof it.debug!.rank_score === 'number')).toBe(true);
+      expect(body.items.every((it) => it.debug!.p_ctr === undefined && typeof it.debug!.rank_score === 'number')).toBe(
+        true,
+      );
       const metrics = await (await s.app.request('/metrics')).text();
       expect(metrics).toMatch(/shelf_rank_requests_total\{surface="search",mode="heuristic"\} 1/);
       expect(metrics).toMatch(/shelf_rank_model_refused_total\{reason="feature_spec_mismatch"\} 1/);

@@ -62,7 +62,11 @@ export interface RankDebug {
 
 /** What the served log keeps of the ranking debug. */
 export function servedRanking(d: RankDebug): NonNullable<ServedEntry['ranking']> {
-  return { mode: d.mode, ...(d.model_version !== undefined && { model_version: d.model_version }), feature_spec: d.feature_spec };
+  return {
+    mode: d.mode,
+    ...(d.model_version !== undefined && { model_version: d.model_version }),
+    feature_spec: d.feature_spec,
+  };
 }
 
 /** Fusion order as an Ordered list (ranking off). */
@@ -83,7 +87,10 @@ export async function rankOrder<T extends SearchItem>(
 ): Promise<{ order: Array<Ordered<T>>; debug: RankDebug }> {
   const window = ranker.config.window;
   const head = fused.slice(0, window);
-  const outcome = await ranker.rank({ surface: req.surface, subject: req.subject, shopper: req.shopper }, head.map(toCandidate));
+  const outcome = await ranker.rank(
+    { surface: req.surface, subject: req.subject, shopper: req.shopper },
+    head.map(toCandidate),
+  );
   const byId = new Map(head.map((it) => [it.id, it]));
   const order: Array<Ordered<T>> = [
     ...outcome.items.map((r) => ({ item: byId.get(r.candidate.id)!, fusion_position: r.candidate.fusion_position, r })),

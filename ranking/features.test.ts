@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../eval/rng.ts';
-import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, expandSpecNames, featurize, loadFeatureSpec, type RawFeatures } from './features.ts';
+import {
+  FEATURE_COUNT,
+  FEATURE_NAMES,
+  FEATURE_SPEC_VERSION,
+  expandSpecNames,
+  featurize,
+  loadFeatureSpec,
+  type RawFeatures,
+} from './features.ts';
 
 const vectors = JSON.parse(readFileSync(new URL('../models/ranker/feature_vectors.json', import.meta.url), 'utf8')) as {
   feature_spec_version: string;
@@ -46,7 +54,17 @@ describe('ranking feature spec', () => {
       routes: { bm25: { rank: 1, score: 10 } },
       fused_score: 1 / 61,
       item: { category_key: 'sports/shoes', brand_key: 'nike', price: 100, popularity: 10, age_days: 3 },
-      user: { cat_affinity: 1, cat_top_affinity: 2, cat_total: 4, brand_affinity: 1, brand_total: 2, price_band: 100, counts: { view: 1, click: 1, add_to_cart: 0, purchase: 0, impression: 5 }, recent: false, purchased: false },
+      user: {
+        cat_affinity: 1,
+        cat_top_affinity: 2,
+        cat_total: 4,
+        brand_affinity: 1,
+        brand_total: 2,
+        price_band: 100,
+        counts: { view: 1, click: 1, add_to_cart: 0, purchase: 0, impression: 5 },
+        recent: false,
+        purchased: false,
+      },
     };
     const f = featurize(base);
     const at = (name: string, v: number[] = f) => v[FEATURE_NAMES.indexOf(name)]!;
@@ -68,10 +86,13 @@ describe('ranking feature spec', () => {
 
   it.skipIf(!existsSync(PY))('Python recomputes what TypeScript computes for random inputs', () => {
     const rnd = mulberry32(123);
-    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const cases = Array.from({ length: 200 }, () => {
       const surface = pick(['search', 'feed'] as const);
-      const names = surface === 'search' ? ['bm25', 'vector', 'image'] : ['uservector', 'itemcf', 'similar', 'trending', 'category'];
+      const names =
+        surface === 'search'
+          ? ['bm25', 'vector', 'image']
+          : ['uservector', 'itemcf', 'similar', 'trending', 'category'];
       const routes: RawFeatures['routes'] = {};
       for (const n of names) if (rnd() < 0.6) routes[n] = { rank: 1 + Math.floor(rnd() * 500), score: rnd() * 20 - 1 };
       const total = rnd() * 30;
@@ -98,7 +119,13 @@ describe('ranking feature spec', () => {
                 brand_affinity: rnd() * 3,
                 brand_total: pick([0, 3]),
                 price_band: pick([null, rnd() * 800]),
-                counts: { view: Math.floor(rnd() * 50), click: Math.floor(rnd() * 9), add_to_cart: 1, purchase: 0, impression: Math.floor(rnd() * 300) },
+                counts: {
+                  view: Math.floor(rnd() * 50),
+                  click: Math.floor(rnd() * 9),
+                  add_to_cart: 1,
+                  purchase: 0,
+                  impression: Math.floor(rnd() * 300),
+                },
                 recent: rnd() < 0.5,
                 purchased: rnd() < 0.5,
               },
@@ -125,7 +152,12 @@ describe('raw inputs', () => {
     const { rawInputs } = await import('./inputs.ts');
     for (const iso of ['2026-11-22T00:00:00Z', '2026-11-22T13:59:59.999Z', '1969-12-31T23:30:00Z']) {
       const now = Date.parse(iso);
-      const raw = rawInputs({ surface: 'feed', now }, { id: 'x', fusion_position: 0, fused_score: 0, routes: {} }, undefined, 0);
+      const raw = rawInputs(
+        { surface: 'feed', now },
+        { id: 'x', fusion_position: 0, fused_score: 0, routes: {} },
+        undefined,
+        0,
+      );
       expect(raw.hour).toBe(new Date(now).getUTCHours());
     }
   });

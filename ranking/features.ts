@@ -51,15 +51,48 @@ export interface RawFeatures {
 
 /** Feature names in input order (spec entries with a width expand to name_0..name_{w-1}). */
 export const FEATURE_NAMES: readonly string[] = [
-  'bm25_present', 'bm25_score', 'bm25_rank', 'vector_present', 'vector_score', 'vector_rank', 'image_rank',
-  'uservector_rank', 'uservector_score', 'itemcf_rank', 'similar_rank', 'trending_rank', 'category_rank',
-  'fused_score', 'route_count',
-  'price', 'price_missing', 'popularity', 'age', 'age_missing',
+  'bm25_present',
+  'bm25_score',
+  'bm25_rank',
+  'vector_present',
+  'vector_score',
+  'vector_rank',
+  'image_rank',
+  'uservector_rank',
+  'uservector_score',
+  'itemcf_rank',
+  'similar_rank',
+  'trending_rank',
+  'category_rank',
+  'fused_score',
+  'route_count',
+  'price',
+  'price_missing',
+  'popularity',
+  'age',
+  'age_missing',
   ...Array.from({ length: HASH_BUCKETS }, (_, i) => `category_hash_${i}`),
   ...Array.from({ length: HASH_BUCKETS }, (_, i) => `brand_hash_${i}`),
-  'user_known', 'user_cat_share', 'user_cat_top_share', 'user_brand_share', 'price_gap', 'price_gap_abs', 'price_band_known',
-  'user_views', 'user_clicks', 'user_carts', 'user_purchases', 'user_impressions', 'user_ctr', 'item_recent', 'item_purchased',
-  'surface_search', 'surface_feed', 'position', 'hour_sin', 'hour_cos',
+  'user_known',
+  'user_cat_share',
+  'user_cat_top_share',
+  'user_brand_share',
+  'price_gap',
+  'price_gap_abs',
+  'price_band_known',
+  'user_views',
+  'user_clicks',
+  'user_carts',
+  'user_purchases',
+  'user_impressions',
+  'user_ctr',
+  'item_recent',
+  'item_purchased',
+  'surface_search',
+  'surface_feed',
+  'position',
+  'hour_sin',
+  'hour_cos',
 ];
 export const FEATURE_COUNT = FEATURE_NAMES.length;
 
@@ -75,7 +108,9 @@ export function loadFeatureSpec(): FeatureSpec {
 
 /** The spec's names expanded (width n → name_0..name_{n-1}), in order. */
 export function expandSpecNames(spec: FeatureSpec): string[] {
-  return spec.features.flatMap((f) => (f.width ? Array.from({ length: f.width }, (_, i) => `${f.name}_${i}`) : [f.name]));
+  return spec.features.flatMap((f) =>
+    f.width ? Array.from({ length: f.width }, (_, i) => `${f.name}_${i}`) : [f.name],
+  );
 }
 
 const round6 = (x: number): number => {
@@ -185,6 +220,7 @@ export function featurizeInto(raw: RawFeatures, out: Float64Array, offset: numbe
   const angle = (2 * Math.PI * raw.hour) / 24;
   put(Math.sin(angle));
   put(Math.cos(angle));
-  if (k - offset !== FEATURE_COUNT) throw new Error(`featurizer wrote ${k - offset} features, spec has ${FEATURE_COUNT}`);
+  if (k - offset !== FEATURE_COUNT)
+    throw new Error(`featurizer wrote ${k - offset} features, spec has ${FEATURE_COUNT}`);
   return out;
 }

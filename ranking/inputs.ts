@@ -78,7 +78,12 @@ function rawUser(u: UserContext, c: Candidate): RawUser {
 }
 
 /** The raw feature inputs of one candidate (ranking/feature-spec.json, "raw_input"). Pure. */
-export function rawInputs(ctx: RequestContext, c: Candidate, user: UserContext | undefined, popularity: number): RawFeatures {
+export function rawInputs(
+  ctx: RequestContext,
+  c: Candidate,
+  user: UserContext | undefined,
+  popularity: number,
+): RawFeatures {
   return {
     surface: ctx.surface,
     position: c.fusion_position,

@@ -54,21 +54,41 @@ export class RankModel {
       );
     }
     if (!Array.isArray(meta.feature_names) || meta.feature_names.join('\n') !== FEATURE_NAMES.join('\n')) {
-      throw new ModelRefusedError(`model ${meta.version} in ${dir} lists other feature names than ${FEATURE_SPEC_VERSION}: refused`, 'feature_spec_mismatch');
+      throw new ModelRefusedError(
+        `model ${meta.version} in ${dir} lists other feature names than ${FEATURE_SPEC_VERSION}: refused`,
+        'feature_spec_mismatch',
+      );
     }
-    if (typeof meta.version !== 'string' || meta.version === '') throw new ModelRefusedError(`${metaPath}: no version`, 'invalid_model');
+    if (typeof meta.version !== 'string' || meta.version === '')
+      throw new ModelRefusedError(`${metaPath}: no version`, 'invalid_model');
     const bytes = await readFile(join(dir, 'model.onnx'));
     const sha = createHash('sha256').update(bytes).digest('hex');
     // A deploy writes model.onnx first, then metadata.json: between the two they disagree.
-    if (meta.model_sha256 !== sha) throw new ModelRefusedError(`${dir}: model.onnx does not match metadata.json (deploy in progress?)`, 'incomplete');
+    if (meta.model_sha256 !== sha)
+      throw new ModelRefusedError(
+        `${dir}: model.onnx does not match metadata.json (deploy in progress?)`,
+        'incomplete',
+      );
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+      session = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
     } catch (err) {
       throw new ModelRefusedError(`${dir}/model.onnx: ${(err as Error).message}`, 'invalid_model');
     }
-    if (!session.inputNames.includes('features') || !session.outputNames.includes('p_ctr') || !session.outputNames.includes('p_cvr')) {
-      throw new ModelRefusedError(`${dir}/model.onnx: expected input "features" and outputs "p_ctr", "p_cvr"`, 'invalid_model');
+    if (
+      !session.inputNames.includes('features') ||
+      !session.outputNames.includes('p_ctr') ||
+      !session.outputNames.includes('p_cvr')
+    ) {
+      throw new ModelRefusedError(
+        `${dir}/model.onnx: expected input "features" and outputs "p_ctr", "p_cvr"`,
+        'invalid_model',
+      );
     }
     return new RankModel(session, meta);
   }

@@ -38,7 +38,11 @@ function modelCopy(edit: (m: Record<string, unknown>) => void): string {
   return dir;
 }
 
-async function openRanker(input: Parameters<typeof RankConfigSchema.parse>[0], registry = new client.Registry(), log: string[] = []) {
+async function openRanker(
+  input: Parameters<typeof RankConfigSchema.parse>[0],
+  registry = new client.Registry(),
+  log: string[] = [],
+) {
   const r = await Ranker.open(RankConfigSchema.parse(input), { registry, log: (l) => log.push(l) });
   open.push(r);
   return r;
@@ -58,7 +62,8 @@ describe('Ranker with the shipped model', () => {
       expect(it.score).toBeCloseTo(it.p_ctr! * it.p_cvr!, 9);
       expect(it.features).toHaveLength(FEATURE_COUNT);
     }
-    for (let i = 1; i < out.items.length; i++) expect(out.items[i - 1]!.score).toBeGreaterThanOrEqual(out.items[i]!.score);
+    for (let i = 1; i < out.items.length; i++)
+      expect(out.items[i - 1]!.score).toBeGreaterThanOrEqual(out.items[i]!.score);
     // One batch: the same features scored by the model directly give the same probabilities.
     const model = await RankModel.load(DEFAULT_MODEL);
     const direct = await model.predict(out.items.map((it) => it.features));
@@ -85,7 +90,11 @@ describe('Ranker fallback and refusal', () => {
     const r = await openRanker({ model_dir: dir, refresh_ms: 0 }, registry, log);
     expect(r.status.mode).toBe('heuristic');
     expect(r.status.reason).toMatch(/feature spec rank-features-v0/);
-    expect(log.join('\n')).toMatch(new RegExp(`trained on feature spec rank-features-v0, this build computes ${FEATURE_SPEC_VERSION}: refused; falling back to the heuristic order`));
+    expect(log.join('\n')).toMatch(
+      new RegExp(
+        `trained on feature spec rank-features-v0, this build computes ${FEATURE_SPEC_VERSION}: refused; falling back to the heuristic order`,
+      ),
+    );
     const out = await r.rank({ surface: 'search' }, candidates(20));
     expect(out.mode).toBe('heuristic');
     expect(out.items[0]!.p_ctr).toBeUndefined();
@@ -108,7 +117,9 @@ describe('Ranker fallback and refusal', () => {
       return v;
     };
     expect(heuristicScore(f({ fused_score: 1 }))).toBe(1);
-    expect(heuristicScore(f({ fused_score: 1, user_cat_share: 1, user_cat_top_share: 1, user_brand_share: 1 }))).toBe(2.5);
+    expect(heuristicScore(f({ fused_score: 1, user_cat_share: 1, user_cat_top_share: 1, user_brand_share: 1 }))).toBe(
+      2.5,
+    );
     expect(heuristicScore(f({ fused_score: 1, price_gap_abs: 2 }))).toBeCloseTo(1 / 1.5, 12);
   });
 });
@@ -134,8 +145,12 @@ describe('Ranker hot reload', () => {
     const log: string[] = [];
     const r = await openRanker({ model_dir: dir, refresh_ms: 50 }, new client.Registry(), log);
     const meta = JSON.parse(readFileSync(path.join(dir, 'metadata.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify({ ...meta, version: 'bad', feature_spec_version: 'rank-features-v9' }));
-    for (let i = 0; i < 100 && !log.some((l) => /refused/.test(l)); i++) await new Promise((res) => setTimeout(res, 20));
+    writeFileSync(
+      path.join(dir, 'metadata.json'),
+      JSON.stringify({ ...meta, version: 'bad', feature_spec_version: 'rank-features-v9' }),
+    );
+    for (let i = 0; i < 100 && !log.some((l) => /refused/.test(l)); i++)
+      await new Promise((res) => setTimeout(res, 20));
     expect(log.some((l) => /rank-features-v9.*refused; keeping model good/.test(l))).toBe(true);
     expect(r.status.model_version).toBe('good');
   });

@@ -65,12 +65,20 @@ export interface RankerDeps {
 export function heuristicScore(f: ArrayLike<number>): number {
   const at = (name: string) => f[IDX[name]!]!;
   const fused = at('fused_score');
-  return (fused * (1 + 0.5 * at('user_cat_share') + 0.5 * at('user_cat_top_share') + 0.5 * at('user_brand_share'))) / (1 + 0.25 * at('price_gap_abs'));
+  return (
+    (fused * (1 + 0.5 * at('user_cat_share') + 0.5 * at('user_cat_top_share') + 0.5 * at('user_brand_share'))) /
+    (1 + 0.25 * at('price_gap_abs'))
+  );
 }
 const IDX: Record<string, number> = Object.fromEntries(FEATURE_NAMES.map((n, i) => [n, i]));
 
 /** pCTR^a · pCVR^b · price^c, in log space; the price term is left out when the price is unknown. */
-export function finalScore(pCtr: number, pCvr: number, price: number | undefined, cfg: Pick<RankConfig, 'a' | 'b' | 'c'>): number {
+export function finalScore(
+  pCtr: number,
+  pCvr: number,
+  price: number | undefined,
+  cfg: Pick<RankConfig, 'a' | 'b' | 'c'>,
+): number {
   const eps = 1e-9;
   let s = cfg.a * Math.log(Math.max(eps, pCtr)) + cfg.b * Math.log(Math.max(eps, pCvr));
   if (cfg.c !== 0 && price !== undefined && price > 0) s += cfg.c * Math.log(price);
@@ -95,11 +103,36 @@ export class Ranker {
     this.mode = cfg.mode;
     const registers = deps.registry ? [deps.registry] : [];
     this.metrics = {
-      requests: new client.Counter({ name: 'shelf_rank_requests_total', help: 'Ranked responses by surface and mode (model, heuristic fallback, off)', labelNames: ['surface', 'mode'] as const, registers }),
-      refused: new client.Counter({ name: 'shelf_rank_model_refused_total', help: 'Model versions refused at load (feature spec mismatch, invalid files)', labelNames: ['reason'] as const, registers }),
-      loaded: new client.Counter({ name: 'shelf_rank_model_loads_total', help: 'Model versions loaded and swapped in', registers }),
-      info: new client.Gauge({ name: 'shelf_rank_model_info', help: 'The serving ranking model (1) by version; heuristic when none', labelNames: ['version', 'feature_spec'] as const, registers }),
-      latency: new client.Histogram({ name: 'shelf_rank_duration_seconds', help: 'Featurize + score + sort of one request', labelNames: ['surface'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05], registers }),
+      requests: new client.Counter({
+        name: 'shelf_rank_requests_total',
+        help: 'Ranked responses by surface and mode (model, heuristic fallback, off)',
+        labelNames: ['surface', 'mode'] as const,
+        registers,
+      }),
+      refused: new client.Counter({
+        name: 'shelf_rank_model_refused_total',
+        help: 'Model versions refused at load (feature spec mismatch, invalid files)',
+        labelNames: ['reason'] as const,
+        registers,
+      }),
+      loaded: new client.Counter({
+        name: 'shelf_rank_model_loads_total',
+        help: 'Model versions loaded and swapped in',
+        registers,
+      }),
+      info: new client.Gauge({
+        name: 'shelf_rank_model_info',
+        help: 'The serving ranking model (1) by version; heuristic when none',
+        labelNames: ['version', 'feature_spec'] as const,
+        registers,
+      }),
+      latency: new client.Histogram({
+        name: 'shelf_rank_duration_seconds',
+        help: 'Featurize + score + sort of one request',
+        labelNames: ['surface'] as const,
+        buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05],
+        registers,
+      }),
     };
   }
 
@@ -136,7 +169,9 @@ export class Ranker {
     return {
       mode,
       ...(this.model && mode === 'model' && { model_version: this.model.version }),
-      ...(mode === 'heuristic' && { reason: this.mode === 'heuristic' ? 'heuristic order selected' : (this.reason ?? 'no model') }),
+      ...(mode === 'heuristic' && {
+        reason: this.mode === 'heuristic' ? 'heuristic order selected' : (this.reason ?? 'no model'),
+      }),
       feature_spec: FEATURE_SPEC_VERSION,
     };
   }
@@ -167,7 +202,9 @@ export class Ranker {
       this.signature = sig;
       this.reason = undefined;
       this.metrics.loaded.inc();
-      log(`ranker: serving model ${next.version} (feature spec ${FEATURE_SPEC_VERSION}) from ${dir}${prev ? `, replacing ${prev.version}` : ''}`);
+      log(
+        `ranker: serving model ${next.version} (feature spec ${FEATURE_SPEC_VERSION}) from ${dir}${prev ? `, replacing ${prev.version}` : ''}`,
+      );
       this.publishInfo();
       // Requests in flight hold their own reference; release the old session after they finish.
       if (prev) setTimeout(() => void prev.close(), 5_000).unref();
@@ -203,7 +240,12 @@ export class Ranker {
    * when the caller already read it (even undefined: no state), else read by `subject`.
    */
   async rank(
-    req: { surface: Surface; now?: number; subject?: string | undefined; shopper?: { user: UserState | undefined } | undefined },
+    req: {
+      surface: Surface;
+      now?: number;
+      subject?: string | undefined;
+      shopper?: { user: UserState | undefined } | undefined;
+    },
     candidates: readonly Candidate[],
   ): Promise<RankOutcome> {
     const t0 = performance.now();
@@ -212,7 +254,11 @@ export class Ranker {
     const state = this.deps.state;
     const ids = candidates.map((c) => c.id);
     const [user, counts, updated] = await Promise.all([
-      req.shopper ? Promise.resolve(req.shopper.user) : req.subject !== undefined ? this.shopper(req.subject).then((s) => s?.user) : Promise.resolve(undefined),
+      req.shopper
+        ? Promise.resolve(req.shopper.user)
+        : req.subject !== undefined
+          ? this.shopper(req.subject).then((s) => s?.user)
+          : Promise.resolve(undefined),
       state && ids.length > 0 ? state.itemCounts(ids) : Promise.resolve(new Map<string, number>()),
       this.deps.updatedAt && ids.length > 0 ? this.deps.updatedAt(ids) : Promise.resolve(new Map<string, number>()),
     ]);

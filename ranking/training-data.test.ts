@@ -14,7 +14,8 @@ const entry = (rid: string, ids: string[], extra: Partial<ServedEntry> = {}): st
     items: ids.map((id, i) => ({ id, position: i, score: 1, fusion_position: i + 1, features: x(i) })),
     ...extra,
   } satisfies ServedEntry);
-const ev = (type: string, rid: string, pid: string) => JSON.stringify({ event_id: `${type}${rid}${pid}`, type, user_id: 'a', request_id: rid, product_id: pid, ts: 2 });
+const ev = (type: string, rid: string, pid: string) =>
+  JSON.stringify({ event_id: `${type}${rid}${pid}`, type, user_id: 'a', request_id: rid, product_id: pid, ts: 2 });
 
 describe('training data: served log ⋈ events by request_id', () => {
   it('labels impressions with clicks and purchases and keeps the logged vectors', () => {
@@ -27,7 +28,14 @@ describe('training data: served log ⋈ events by request_id', () => {
       [0, 0, 0, 0, 'm1'],
       [1, 1, 1, 1, 'm1'],
     ]);
-    expect(summary).toMatchObject({ requests: 1, impressions: 2, clicks: 1, purchases: 1, skipped_requests: 0, unmatched_events: 0 });
+    expect(summary).toMatchObject({
+      requests: 1,
+      impressions: 2,
+      clicks: 1,
+      purchases: 1,
+      skipped_requests: 0,
+      unmatched_events: 0,
+    });
   });
 
   it('a purchase implies a click; a request without impression events counts every shown item', () => {
@@ -39,9 +47,17 @@ describe('training data: served log ⋈ events by request_id', () => {
   });
 
   it('skips responses without features or with another spec, and counts events of unknown requests', () => {
-    const noFeatures = JSON.stringify({ request_id: 'r3', surface: 'feed', ts: 1, items: [{ id: 'a', position: 0, score: 1 }] });
+    const noFeatures = JSON.stringify({
+      request_id: 'r3',
+      surface: 'feed',
+      ts: 1,
+      items: [{ id: 'a', position: 0, score: 1 }],
+    });
     const otherSpec = entry('r4', ['a'], { ranking: { mode: 'model', feature_spec: 'rank-features-v0' } });
-    const { rows, summary } = joinTraining([noFeatures, otherSpec, 'not json'], [ev('click', 'r3', 'a'), ev('click', 'zz', 'a')]);
+    const { rows, summary } = joinTraining(
+      [noFeatures, otherSpec, 'not json'],
+      [ev('click', 'r3', 'a'), ev('click', 'zz', 'a')],
+    );
     expect(rows).toEqual([]);
     expect(summary.skipped_requests).toBe(2);
     expect(summary.unmatched_events).toBe(1);
@@ -73,8 +89,16 @@ describe('training data from the behaviour streams', () => {
     }
     const cliOut = path.join(dataDir, 'cli.jsonl');
     const lines: string[] = [];
-    const code = await main(['ranking', 'export', '--data', dataDir, '--out', cliOut], undefined, { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+    const code = await main(['ranking', 'export', '--data', dataDir, '--out', cliOut], undefined, {
+      out: (t) => lines.push(t),
+      err: (t) => lines.push(t),
+    });
     expect(code, lines.join('\n')).toBe(0);
-    expect(readFileSync(cliOut, 'utf8').trim().split('\n').map((l) => JSON.parse(l).click)).toEqual([0, 1, 1]);
+    expect(
+      readFileSync(cliOut, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).click),
+    ).toEqual([0, 1, 1]);
   });
 });

@@ -47,7 +47,10 @@ interface EventLike {
 }
 
 /** Pure join of served-log entries and behaviour events (JSON strings, stream order). */
-export function joinTraining(served: Iterable<string>, events: Iterable<string>): { rows: TrainingRow[]; summary: TrainingSummary } {
+export function joinTraining(
+  served: Iterable<string>,
+  events: Iterable<string>,
+): { rows: TrainingRow[]; summary: TrainingSummary } {
   const labels = new Map<string, { impressions: Set<string>; clicks: Set<string>; purchases: Set<string> }>();
   for (const raw of events) {
     let e: EventLike;
@@ -74,7 +77,8 @@ export function joinTraining(served: Iterable<string>, events: Iterable<string>)
     }
     if (s.surface === 'similar') continue;
     seen.add(s.request_id);
-    const usable = s.ranking?.feature_spec === FEATURE_SPEC_VERSION && s.items.some((it) => it.features?.length === FEATURE_COUNT);
+    const usable =
+      s.ranking?.feature_spec === FEATURE_SPEC_VERSION && s.items.some((it) => it.features?.length === FEATURE_COUNT);
     if (!usable) {
       skipped++;
       continue;
@@ -129,7 +133,8 @@ export function* readSqliteLog(file: string): Generator<string> {
   if (!existsSync(file)) return;
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    for (const row of db.prepare<[], { value: string }>('SELECT value FROM log ORDER BY position').iterate()) yield row.value;
+    for (const row of db.prepare<[], { value: string }>('SELECT value FROM log ORDER BY position').iterate())
+      yield row.value;
   } finally {
     db.close();
   }
@@ -140,7 +145,10 @@ export function* readSqliteLog(file: string): Generator<string> {
  * group from the beginning; done once nothing new arrived for `idleMs` after the first message (or
  * nothing at all within `firstMs`, for an empty stream).
  */
-export async function readWholeLog(log: EventLog, opts: { idleMs?: number; firstMs?: number; group?: string } = {}): Promise<string[]> {
+export async function readWholeLog(
+  log: EventLog,
+  opts: { idleMs?: number; firstMs?: number; group?: string } = {},
+): Promise<string[]> {
   const values: string[] = [];
   let last: number | undefined;
   const group = opts.group ?? `shelf-ranking-export-${process.pid}-${Date.now()}`;
@@ -150,7 +158,8 @@ export async function readWholeLog(log: EventLog, opts: { idleMs?: number; first
   });
   const start = Date.now();
   const idle = opts.idleMs ?? 2_000;
-  while (last === undefined ? Date.now() - start < (opts.firstMs ?? 20_000) : Date.now() - last < idle) await new Promise((r) => setTimeout(r, 25));
+  while (last === undefined ? Date.now() - start < (opts.firstMs ?? 20_000) : Date.now() - last < idle)
+    await new Promise((r) => setTimeout(r, 25));
   await sub.stop();
   return values;
 }
@@ -159,7 +168,8 @@ export async function readWholeLog(log: EventLog, opts: { idleMs?: number; first
 async function writeRows(rows: readonly TrainingRow[], outFile: string): Promise<void> {
   await mkdir(path.dirname(outFile), { recursive: true });
   const out = createWriteStream(outFile);
-  for (const r of rows) if (!out.write(JSON.stringify(r) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
+  for (const r of rows)
+    if (!out.write(JSON.stringify(r) + '\n')) await new Promise<void>((res) => out.once('drain', () => res()));
   await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
 }
 
@@ -169,13 +179,20 @@ async function writeRows(rows: readonly TrainingRow[], outFile: string): Promise
  */
 export async function exportTrainingData(dataDir: string, outFile: string): Promise<TrainingSummary> {
   const dir = path.join(dataDir, 'behavior');
-  const { rows, summary } = joinTraining(readSqliteLog(path.join(dir, 'served.sqlite')), readSqliteLog(path.join(dir, 'events.sqlite')));
+  const { rows, summary } = joinTraining(
+    readSqliteLog(path.join(dir, 'served.sqlite')),
+    readSqliteLog(path.join(dir, 'events.sqlite')),
+  );
   await writeRows(rows, outFile);
   return summary;
 }
 
 /** The same join over any behaviour back end (Kafka topics when KAFKA_BROKERS is configured). */
-export async function exportTrainingDataFrom(logs: { served: EventLog; events: EventLog }, outFile: string, opts?: { idleMs?: number; firstMs?: number }): Promise<TrainingSummary> {
+export async function exportTrainingDataFrom(
+  logs: { served: EventLog; events: EventLog },
+  outFile: string,
+  opts?: { idleMs?: number; firstMs?: number },
+): Promise<TrainingSummary> {
   const [served, events] = await Promise.all([readWholeLog(logs.served, opts), readWholeLog(logs.events, opts)]);
   const { rows, summary } = joinTraining(served, events);
   await writeRows(rows, outFile);

@@ -65,7 +65,11 @@ export interface DiversifyContext {
   onVectorsUnavailable?: ((reason: 'no_vector_store' | 'error') => void) | undefined;
 }
 
-export async function diversify<T extends SearchItem>(order: ReadonlyArray<Ordered<T>>, cfg: MmrSurfaceConfig, ctx: DiversifyContext): Promise<{ order: Array<Diversified<T>>; debug: MmrDebug }> {
+export async function diversify<T extends SearchItem>(
+  order: ReadonlyArray<Ordered<T>>,
+  cfg: MmrSurfaceConfig,
+  ctx: DiversifyContext,
+): Promise<{ order: Array<Diversified<T>>; debug: MmrDebug }> {
   const t0 = performance.now();
   const n = Math.min(mmrHead(cfg, ctx.rankWindow), order.length);
   const head = order.slice(0, n);
@@ -91,7 +95,10 @@ export async function diversify<T extends SearchItem>(order: ReadonlyArray<Order
     })),
     mmrOptions(cfg, n, ctx.pageSize, ctx.depth),
   );
-  const out: Array<Diversified<T>> = [...result.items.map((p) => ({ ...head[p.position_before]!, mmr: p })), ...order.slice(n)];
+  const out: Array<Diversified<T>> = [
+    ...result.items.map((p) => ({ ...head[p.position_before]!, mmr: p })),
+    ...order.slice(n),
+  ];
   return {
     order: out,
     debug: {
@@ -111,7 +118,12 @@ export async function diversify<T extends SearchItem>(order: ReadonlyArray<Order
 }
 
 /** A surface's MMR settings as mmr() takes them; a cap of 0 means no cap. */
-export function mmrOptions(cfg: MmrSurfaceConfig, topN: number, pageSize: number, depth: number | undefined): MmrOptions {
+export function mmrOptions(
+  cfg: MmrSurfaceConfig,
+  topN: number,
+  pageSize: number,
+  depth: number | undefined,
+): MmrOptions {
   return {
     lambda: cfg.lambda,
     top_n: topN,

@@ -33,10 +33,29 @@ const surface = (d: MmrDefaults) =>
       max_per_category: z.number().int().min(0).max(1000).default(d.max_per_category),
     })
     .strict()
-    .refine((c) => c.category_weight + c.brand_weight <= 1, { message: 'category_weight + brand_weight must be at most 1 (the rest is the embedding similarity)', path: ['brand_weight'] });
+    .refine((c) => c.category_weight + c.brand_weight <= 1, {
+      message: 'category_weight + brand_weight must be at most 1 (the rest is the embedding similarity)',
+      path: ['brand_weight'],
+    });
 
-const SEARCH_DEFAULTS = { enabled: true, lambda: 0.85, top_n: 30, category_weight: 0.1, brand_weight: 0.1, max_per_brand: 0, max_per_category: 0 };
-const FEED_DEFAULTS = { enabled: true, lambda: 0.7, top_n: 50, category_weight: 0.2, brand_weight: 0.2, max_per_brand: 3, max_per_category: 0 };
+const SEARCH_DEFAULTS = {
+  enabled: true,
+  lambda: 0.85,
+  top_n: 30,
+  category_weight: 0.1,
+  brand_weight: 0.1,
+  max_per_brand: 0,
+  max_per_category: 0,
+};
+const FEED_DEFAULTS = {
+  enabled: true,
+  lambda: 0.7,
+  top_n: 50,
+  category_weight: 0.2,
+  brand_weight: 0.2,
+  max_per_brand: 3,
+  max_per_category: 0,
+};
 
 /** One surface's settings (parsed alone it fills the search defaults; MmrConfigSchema fills each surface's own). */
 export const MmrSurfaceSchema = surface(SEARCH_DEFAULTS);

@@ -3,7 +3,13 @@ import { categoryCoverage, intraListDiversity } from './diversity.ts';
 import { mmr, normaliseRelevance, pairSimilarity, similarity, type MmrItem, type MmrOptions } from './mmr.ts';
 
 const v = (...xs: number[]) => Float32Array.from(xs);
-const opts = (o: Partial<MmrOptions> = {}): MmrOptions => ({ lambda: 0.5, top_n: 100, category_weight: 0, brand_weight: 0, ...o });
+const opts = (o: Partial<MmrOptions> = {}): MmrOptions => ({
+  lambda: 0.5,
+  top_n: 100,
+  category_weight: 0,
+  brand_weight: 0,
+  ...o,
+});
 const ids = (items: MmrItem[], o: Partial<MmrOptions>) => mmr(items, opts(o)).items.map((p) => p.id);
 
 /** a and a2 are near-duplicates; b and c point elsewhere. Relevance strictly decreasing. */
@@ -16,7 +22,13 @@ const DUPES: MmrItem[] = [
 
 describe('mmr', () => {
   it('is the identity at λ = 1 without caps, whatever the vectors and keys', () => {
-    const items: MmrItem[] = Array.from({ length: 12 }, (_, i) => ({ id: `p${i}`, relevance: 10 - Math.floor(i / 3), vector: v(1, 0), brandKey: 'x', categoryKey: 'y' }));
+    const items: MmrItem[] = Array.from({ length: 12 }, (_, i) => ({
+      id: `p${i}`,
+      relevance: 10 - Math.floor(i / 3),
+      vector: v(1, 0),
+      brandKey: 'x',
+      categoryKey: 'y',
+    }));
     const out = mmr(items, opts({ lambda: 1, category_weight: 0.3, brand_weight: 0.3 }));
     expect(out.items.map((p) => p.id)).toEqual(items.map((it) => it.id));
     expect(out.items.every((p) => p.position_before === p.position_after)).toBe(true);
@@ -37,12 +49,20 @@ describe('mmr', () => {
   it('blends same-category and same-brand penalties, with or without vectors', () => {
     const sim = similarity(0.3, 0.2);
     const x = { id: 'x', relevance: 1, vector: v(1, 0), categoryKey: 'shoes', brandKey: 'nike' };
-    expect(sim(x, { id: 'y', relevance: 1, vector: v(0, 1), categoryKey: 'shoes', brandKey: 'nike' })).toBeCloseTo(0.5, 9);
+    expect(sim(x, { id: 'y', relevance: 1, vector: v(0, 1), categoryKey: 'shoes', brandKey: 'nike' })).toBeCloseTo(
+      0.5,
+      9,
+    );
     expect(sim(x, { id: 'y', relevance: 1, vector: v(1, 0), categoryKey: 'shoes' })).toBeCloseTo(0.5 + 0.3, 9);
     expect(sim(x, { id: 'y', relevance: 1, vector: v(-1, 0) })).toBe(0); // unlike is not a bonus
     // No vectors: the key weights are rescaled to the whole [0, 1] range.
-    expect(sim({ id: 'x', relevance: 1, brandKey: 'nike' }, { id: 'y', relevance: 1, brandKey: 'nike' })).toBeCloseTo(0.4, 9);
-    expect(similarity(0, 0)({ id: 'x', relevance: 1, brandKey: 'n' }, { id: 'y', relevance: 1, brandKey: 'n' })).toBe(0);
+    expect(sim({ id: 'x', relevance: 1, brandKey: 'nike' }, { id: 'y', relevance: 1, brandKey: 'nike' })).toBeCloseTo(
+      0.4,
+      9,
+    );
+    expect(similarity(0, 0)({ id: 'x', relevance: 1, brandKey: 'n' }, { id: 'y', relevance: 1, brandKey: 'n' })).toBe(
+      0,
+    );
   });
 
   it('pushes a second item of the same brand down on brand penalty alone', () => {
@@ -62,7 +82,14 @@ describe('mmr', () => {
       { id: 'p1', relevance: 4, brandKey: 'puma', categoryKey: 'socks' },
     ];
     // Page size 3, at most 2 Nike per page: page 1 = n1 n2 a1, page 2 starts fresh.
-    expect(ids(items, { lambda: 1, page_size: 3, caps: { per_brand: 2 } })).toEqual(['n1', 'n2', 'a1', 'n3', 'n4', 'p1']);
+    expect(ids(items, { lambda: 1, page_size: 3, caps: { per_brand: 2 } })).toEqual([
+      'n1',
+      'n2',
+      'a1',
+      'n3',
+      'n4',
+      'p1',
+    ]);
     // At most 1 per category: socks comes up to slot 2; then only shoes remain, taken anyway (relaxed).
     const byCat = mmr(items, opts({ lambda: 1, page_size: 3, caps: { per_category: 1 } }));
     expect(byCat.items.map((p) => p.id)).toEqual(['n1', 'p1', 'n2', 'n3', 'n4', 'a1']);
@@ -92,7 +119,11 @@ describe('mmr', () => {
   });
 
   it('reorders only the first top_n items; the rest keep their order and carry no MMR figures', () => {
-    const items = [...DUPES, { id: 'd', relevance: 0.7, vector: v(1, 0, 0) }, { id: 'e', relevance: 0.6, vector: v(0, 1, 0) }];
+    const items = [
+      ...DUPES,
+      { id: 'd', relevance: 0.7, vector: v(1, 0, 0) },
+      { id: 'e', relevance: 0.6, vector: v(0, 1, 0) },
+    ];
     const out = mmr(items, opts({ lambda: 0.3, top_n: 4 }));
     expect(out.items.slice(4).map((p) => [p.id, p.position_before, p.position_after, p.relevance, p.penalty])).toEqual([
       ['d', 4, 4, undefined, undefined],
@@ -112,7 +143,7 @@ describe('mmr', () => {
 describe('mmr kernel and depth', () => {
   // A seeded window: some items without vectors, shared categories and brands, negative cosines.
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const window: MmrItem[] = Array.from({ length: 60 }, (_, i) => ({
     id: `p${i}`,
     relevance: 1 - i / 60 + rnd() * 0.05,
@@ -122,10 +153,15 @@ describe('mmr kernel and depth', () => {
   }));
 
   it('the per-call kernel gives the documented similarity for every pair', () => {
-    for (const [wc, wb] of [[0, 0], [0.2, 0.2], [0.5, 0.1]] as const) {
+    for (const [wc, wb] of [
+      [0, 0],
+      [0.2, 0.2],
+      [0.5, 0.1],
+    ] as const) {
       const ref = similarity(wc, wb);
       const fast = pairSimilarity(window, wc, wb);
-      for (let i = 0; i < window.length; i++) for (let j = 0; j < window.length; j++) expect(fast(i, j)).toBeCloseTo(ref(window[i]!, window[j]!), 6);
+      for (let i = 0; i < window.length; i++)
+        for (let j = 0; j < window.length; j++) expect(fast(i, j)).toBeCloseTo(ref(window[i]!, window[j]!), 6);
     }
   });
 
@@ -142,14 +178,18 @@ describe('mmr kernel and depth', () => {
         if (chosen.length % (o.page_size ?? items.length) === 0) counts.clear();
         const penalty = (i: number) => Math.max(0, ...chosen.map((j) => sim(items[i]!, items[j]!)));
         const sc = (i: number) => o.lambda * rel[i]! - (1 - o.lambda) * penalty(i);
-        const fits = (i: number) => o.caps?.per_brand === undefined || items[i]!.brandKey === undefined || (counts.get(items[i]!.brandKey!) ?? 0) < o.caps.per_brand;
+        const fits = (i: number) =>
+          o.caps?.per_brand === undefined ||
+          items[i]!.brandKey === undefined ||
+          (counts.get(items[i]!.brandKey!) ?? 0) < o.caps.per_brand;
         const pick = (pool: number[]) => pool.reduce((a, b) => (sc(b) > sc(a) ? b : a), pool[0]!);
         const fitting = left.filter(fits);
         const i = pick(fitting.length > 0 ? fitting : left);
         out.push({ id: items[i]!.id, penalty: penalty(i), cap_relaxed: fitting.length === 0 });
         chosen.push(i);
         left.splice(left.indexOf(i), 1);
-        if (items[i]!.brandKey !== undefined) counts.set(items[i]!.brandKey!, (counts.get(items[i]!.brandKey!) ?? 0) + 1);
+        if (items[i]!.brandKey !== undefined)
+          counts.set(items[i]!.brandKey!, (counts.get(items[i]!.brandKey!) ?? 0) + 1);
       }
       return out;
     };

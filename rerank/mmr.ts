@@ -111,7 +111,9 @@ export function mmr(items: readonly MmrItem[], opts: MmrOptions): MmrResult {
   let categoryCount = new Map<string, number>();
   const fits = (it: MmrItem) =>
     (perBrand === undefined || it.brandKey === undefined || (brandCount.get(it.brandKey) ?? 0) < perBrand) &&
-    (perCategory === undefined || it.categoryKey === undefined || (categoryCount.get(it.categoryKey) ?? 0) < perCategory);
+    (perCategory === undefined ||
+      it.categoryKey === undefined ||
+      (categoryCount.get(it.categoryKey) ?? 0) < perCategory);
 
   // Lazy greedy: maxSim[i] only ever grows, so a score computed against the first seen[i] picks
   // is an upper bound of the exact one. Each slot takes the best bound; if that item has not seen
@@ -175,7 +177,8 @@ export function mmr(items: readonly MmrItem[], opts: MmrOptions): MmrResult {
     if (it.categoryKey !== undefined) categoryCount.set(it.categoryKey, (categoryCount.get(it.categoryKey) ?? 0) + 1);
   }
   // Head items beyond the picked depth: not shown by this request, ranked order kept.
-  for (let i = 0; i < n; i++) if (!taken[i]) out.push({ id: head[i]!.id, position_before: i, position_after: out.length });
+  for (let i = 0; i < n; i++)
+    if (!taken[i]) out.push({ id: head[i]!.id, position_before: i, position_after: out.length });
   for (let i = n; i < items.length; i++) out.push({ id: items[i]!.id, position_before: i, position_after: i });
   return { items: out, caps_relaxed: relaxed };
 }
@@ -228,7 +231,11 @@ export function cosine(a: Float32Array, b: Float32Array): number {
  * the few items that can still win a slot, so most are never touched). The pairwise loop is the
  * whole cost of MMR, so it reads typed arrays only. Same values as similarity() (mmr.test.ts).
  */
-export function pairSimilarity(items: readonly MmrItem[], categoryWeight: number, brandWeight: number): (i: number, j: number) => number {
+export function pairSimilarity(
+  items: readonly MmrItem[],
+  categoryWeight: number,
+  brandWeight: number,
+): (i: number, j: number) => number {
   const n = items.length;
   const wc = categoryWeight;
   const wb = brandWeight;

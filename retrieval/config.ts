@@ -6,7 +6,11 @@ export const RetrievalConfigSchema = z.object({
   /** RRF constant: larger flattens the advantage of top ranks. */
   rrf_k: z.number().nonnegative().default(60),
   weights: z
-    .object({ bm25: z.number().nonnegative().default(1), vector: z.number().nonnegative().default(1), image: z.number().nonnegative().default(0.5) })
+    .object({
+      bm25: z.number().nonnegative().default(1),
+      vector: z.number().nonnegative().default(1),
+      image: z.number().nonnegative().default(0.5),
+    })
     .prefault({}),
   /** How BM25 matches multi-word queries; see retrieval/embedded/sqlite-text-store.ts. */
   bm25_match: z.enum(['and_first', 'or']).default('and_first'),

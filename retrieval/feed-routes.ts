@@ -94,7 +94,12 @@ export async function userVectorRoute(
 }
 
 /** Nearest neighbours of one product's own vector, itself left out. */
-export async function similarRoute(src: FeedSources, productId: string | undefined, k: number, filters?: Filters): Promise<RouteHit[]> {
+export async function similarRoute(
+  src: FeedSources,
+  productId: string | undefined,
+  k: number,
+  filters?: Filters,
+): Promise<RouteHit[]> {
   if (productId === undefined || !src.vectorSearch || !src.vectorsOf) return [];
   const v = (await src.vectorsOf([productId])).get(productId);
   if (!v) return [];

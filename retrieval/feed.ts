@@ -2,7 +2,15 @@ import type { BehaviorConfig } from '../behavior/config.ts';
 import { loadShopper, type StateStore } from '../behavior/state-store.ts';
 import type { UserState } from '../behavior/user-state.ts';
 import type { FeedConfig, FeedRoute } from './feed-config.ts';
-import { categoryScope, feedSources, itemCfRoute, itemCfSeeds, similarRoute, userVectorRoute, type FeedSources } from './feed-routes.ts';
+import {
+  categoryScope,
+  feedSources,
+  itemCfRoute,
+  itemCfSeeds,
+  similarRoute,
+  userVectorRoute,
+  type FeedSources,
+} from './feed-routes.ts';
 import { firstAccepted, toSearchItem } from './hydrate.ts';
 import { reciprocalRankFusion, type FusedHit, type RankedList } from './rrf.ts';
 import { compileFilter, filterPayload, type IndexSnapshot } from './stores.ts';
@@ -129,7 +137,10 @@ export async function recommend(
   const { user, subject } = await loadShopper(state, req.subject);
   const cold = !user || user.recent.length === 0;
   if (!snapshot) return { items: [], subject, cold_start: cold };
-  const filters: Filters = { in_stock: true, ...(req.context?.category !== undefined && { category: req.context.category }) };
+  const filters: Filters = {
+    in_stock: true,
+    ...(req.context?.category !== undefined && { category: req.context.category }),
+  };
   const src = feedSources(state, snapshot);
   const cands = await feedCandidates(src, user, req, cfg, behavior, filters);
   const fused = fuseFeed(cands, cfg);
@@ -146,7 +157,11 @@ export async function recommend(
   // Fallbacks for a page the routes left short once out-of-stock and out-of-context items are
   // dropped, in order, each after everything offered before it. `read(need)` gets how many are missing.
   let offered: FusedHit[] = fused;
-  const fallBack = async (route: 'trending' | 'catalog', limit: number, read: (need: number) => Promise<RouteHit[]>) => {
+  const fallBack = async (
+    route: 'trending' | 'catalog',
+    limit: number,
+    read: (need: number) => Promise<RouteHit[]>,
+  ) => {
     if (page.length >= limit) return;
     try {
       const before = offered.length;
@@ -166,8 +181,12 @@ export async function recommend(
   // Last resort: a shop with no behaviour yet has no best-sellers either. The page the shopper sees
   // (never the deeper ranking window) is filled from the catalog: in stock, in context, by id.
   // Ranking and MMR still apply. Browsed deep enough to skip what is on the page or excluded.
-  await fallBack('catalog', Math.min(req.page ?? req.size, req.size), (need) => snapshot.text.browse(need + page.length + cands.excluded.size, filters));
-  const items = page.map(({ hit, product }) => toItem(product, hit, req.debug ? (scores.get(hit.id) ?? {}) : undefined));
+  await fallBack('catalog', Math.min(req.page ?? req.size, req.size), (need) =>
+    snapshot.text.browse(need + page.length + cands.excluded.size, filters),
+  );
+  const items = page.map(({ hit, product }) =>
+    toItem(product, hit, req.debug ? (scores.get(hit.id) ?? {}) : undefined),
+  );
   return {
     items,
     subject,
@@ -179,9 +198,16 @@ export async function recommend(
 }
 
 /** `fused` followed by the fallback items it lacks, at score 0 (they come after every fused item). */
-export function withFallback(fused: readonly FusedHit[], more: readonly RouteHit[], excluded: ReadonlySet<string>, route: FeedSource): FusedHit[] {
+export function withFallback(
+  fused: readonly FusedHit[],
+  more: readonly RouteHit[],
+  excluded: ReadonlySet<string>,
+  route: FeedSource,
+): FusedHit[] {
   const have = new Set(fused.map((h) => h.id));
-  const extra = more.filter((h) => !have.has(h.id) && !excluded.has(h.id)).map((h, i) => ({ id: h.id, score: 0, ranks: { [route]: i + 1 } }));
+  const extra = more
+    .filter((h) => !have.has(h.id) && !excluded.has(h.id))
+    .map((h, i) => ({ id: h.id, score: 0, ranks: { [route]: i + 1 } }));
   return [...fused, ...extra];
 }
 
@@ -189,7 +215,8 @@ function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedSource, nu
   const item: FeedItem = toSearchItem(p, hit.score);
   if (scores) {
     item.routes = {};
-    for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedSource, number]>) item.routes[route] = { rank, score: scores[route] ?? 0 };
+    for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedSource, number]>)
+      item.routes[route] = { rank, score: scores[route] ?? 0 };
   }
   return item;
 }

@@ -25,8 +25,11 @@ export async function hybridSearch(
   if (!snapshot) return { items: [], total_candidates: 0 };
   const page = query.page ?? 1;
   const k = Math.max(cfg.recall_k, page * query.size);
-  const routes: RouteName[] =
-    query.routes ?? ['bm25', ...(snapshot.vectors ? (['vector'] as const) : []), ...(snapshot.images && embedders.image ? (['image'] as const) : [])];
+  const routes: RouteName[] = query.routes ?? [
+    'bm25',
+    ...(snapshot.vectors ? (['vector'] as const) : []),
+    ...(snapshot.images && embedders.image ? (['image'] as const) : []),
+  ];
   const degraded: NonNullable<SearchResult['degraded']> = [];
   const scores = new Map<string, Partial<Record<RouteName, number>>>();
 
@@ -34,11 +37,12 @@ export async function hybridSearch(
     try {
       const hits = await recall(route, snapshot, embedders, query, k);
       // Per-route scores are only shown in debug output.
-      if (query.debug) for (const h of hits) {
-        const s = scores.get(h.id) ?? {};
-        s[route] = h.score;
-        scores.set(h.id, s);
-      }
+      if (query.debug)
+        for (const h of hits) {
+          const s = scores.get(h.id) ?? {};
+          s[route] = h.score;
+          scores.set(h.id, s);
+        }
       return hits;
     } catch (err) {
       degraded.push({ route, reason: (err as Error).message });
@@ -90,7 +94,9 @@ async function recall(
       if (!snapshot.vectors) throw new Error('the index has no vectors');
       if (!embedder) throw new Error('no text embedder is configured');
       if (snapshot.embedderId !== embedder.id) {
-        throw new Error(`index was built with embedder ${snapshot.embedderId}, service runs ${embedder.id}: re-run the indexer`);
+        throw new Error(
+          `index was built with embedder ${snapshot.embedderId}, service runs ${embedder.id}: re-run the indexer`,
+        );
       }
       const [vec] = await embedder.embedTexts([query.q], 'query');
       // A query with no features (punctuation only) embeds to zero: it has no neighbours.
@@ -101,7 +107,9 @@ async function recall(
       if (!snapshot.images) throw new Error('the index has no image vectors');
       if (!model) throw new Error('no image model is configured');
       if (snapshot.imageEmbedderId !== model.id) {
-        throw new Error(`images were indexed with ${snapshot.imageEmbedderId}, service runs ${model.id}: re-run the indexer`);
+        throw new Error(
+          `images were indexed with ${snapshot.imageEmbedderId}, service runs ${model.id}: re-run the indexer`,
+        );
       }
       const [vec] = await model.embedTexts([query.q], 'query');
       return isZero(vec!) ? [] : snapshot.images.search(vec!, k, query.filters);

@@ -16,7 +16,9 @@ describe('searcher', () => {
     expect(await s.refresh()).toBe(false);
 
     await applyChangeFile({
-      changesPath: writeJsonl(path.join(dir, 'ch.jsonl'), [{ op: 'upsert', product: { id: 'p9', title: 'Kindle Paperwhite e-reader' } }]),
+      changesPath: writeJsonl(path.join(dir, 'ch.jsonl'), [
+        { op: 'upsert', product: { id: 'p9', title: 'Kindle Paperwhite e-reader' } },
+      ]),
       dataDir,
       embedder,
     });

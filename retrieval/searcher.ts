@@ -66,7 +66,9 @@ export async function openSearcher(opts: SearcherOptions): Promise<Searcher> {
     },
     withSnapshot,
     search(query) {
-      return withSnapshot((snap) => hybridSearch(snap, { text: opts.embedder, image: opts.imageEmbedder }, query, config));
+      return withSnapshot((snap) =>
+        hybridSearch(snap, { text: opts.embedder, image: opts.imageEmbedder }, query, config),
+      );
     },
     async refresh() {
       const gen = await backend.currentGeneration();

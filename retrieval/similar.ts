@@ -41,7 +41,10 @@ export async function similarItems(
     { route: 'cooc', ids: byCooc.map((h) => h.id), weight: cfg.weights.itemcf },
   ];
   const fused = reciprocalRankFusion(lists, cfg.rrf_k).filter((h) => h.id !== id);
-  const scores = { vector: new Map(byVector.map((h) => [h.id, h.score])), cooc: new Map(byCooc.map((h) => [h.id, h.score])) };
+  const scores = {
+    vector: new Map(byVector.map((h) => [h.id, h.score])),
+    cooc: new Map(byCooc.map((h) => [h.id, h.score])),
+  };
   const inStock = compileFilter({ in_stock: true });
   const page = await firstAccepted(snapshot.text, fused, size, (p) => inStock(filterPayload(p)));
   const items = page.map(({ hit, product: p }) => {

@@ -80,7 +80,11 @@ export function filterPayload(p: Pick<Product, 'category' | 'brand' | 'price' | 
 }
 
 /** Category, brand and price as filters (and coupon eligibility) compare them. */
-export function productKeys(p: { category?: string | undefined; brand?: string | undefined; price?: number | undefined }): Omit<FilterPayload, 'in_stock'> {
+export function productKeys(p: {
+  category?: string | undefined;
+  brand?: string | undefined;
+  price?: number | undefined;
+}): Omit<FilterPayload, 'in_stock'> {
   return {
     ...(p.category !== undefined && { categoryKey: filterKey(p.category) }),
     ...(p.brand !== undefined && { brandKey: filterKey(p.brand) }),

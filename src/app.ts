@@ -74,18 +74,42 @@ export function createApp(deps: AppDeps) {
           onDegraded: (surface) => metrics.couponsDegraded.inc({ surface }),
         })
       : undefined;
-  app.route('/v1/search', searchRoutes({ searcher: deps.searcher, metrics, served: deps.behavior?.served, ranker: deps.ranker, mmr: deps.mmr?.search, coupons: offers }));
+  app.route(
+    '/v1/search',
+    searchRoutes({
+      searcher: deps.searcher,
+      metrics,
+      served: deps.behavior?.served,
+      ranker: deps.ranker,
+      mmr: deps.mmr?.search,
+      coupons: offers,
+    }),
+  );
   if (deps.behavior) {
     const b = deps.behavior;
     app.route('/v1/events', eventRoutes({ log: b.log, metrics }));
-    app.route('/v1/feed', feedRoutes({ searcher: deps.searcher, state: b.state, feed: b.feed, behavior: b.config, metrics, served: b.served, ranker: deps.ranker, mmr: deps.mmr?.feed, coupons: offers }));
+    app.route(
+      '/v1/feed',
+      feedRoutes({
+        searcher: deps.searcher,
+        state: b.state,
+        feed: b.feed,
+        behavior: b.config,
+        metrics,
+        served: b.served,
+        ranker: deps.ranker,
+        mmr: deps.mmr?.feed,
+        coupons: offers,
+      }),
+    );
     app.route('/v1/products', similarRoutes({ searcher: deps.searcher, state: b.state, feed: b.feed }));
   }
   if (deps.coupons) {
     // The claim API's `vip` segment uses the same threshold as coupons on result items.
     const coupons = { ...deps.coupons, metrics, vipPurchases: deps.couponTargeting?.vip_purchases };
     app.route('/v1/admin/coupons', couponAdminRoutes(coupons));
-    if (deps.behavior) app.route('/v1/coupons', couponRoutes({ ...coupons, log: deps.behavior.log, state: deps.behavior.state }));
+    if (deps.behavior)
+      app.route('/v1/coupons', couponRoutes({ ...coupons, log: deps.behavior.log, state: deps.behavior.state }));
   }
 
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -103,7 +127,9 @@ export function createApp(deps: AppDeps) {
       ready ? 200 : 503,
     );
   });
-  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+  app.get('/metrics', async (c) =>
+    c.text(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }),
+  );
 
   app.notFound((c) => errorResponse(c, new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {

@@ -12,7 +12,11 @@ describe('index back end selection', () => {
   });
 
   it('is Elasticsearch + Qdrant, named by the namespace, when both are', async () => {
-    const config = loadConfig({ ELASTICSEARCH_URL: 'http://127.0.0.1:9', QDRANT_URL: 'http://127.0.0.1:9', SHELF_NAMESPACE: 'shop1' });
+    const config = loadConfig({
+      ELASTICSEARCH_URL: 'http://127.0.0.1:9',
+      QDRANT_URL: 'http://127.0.0.1:9',
+      SHELF_NAMESPACE: 'shop1',
+    });
     const backend = openIndexBackend(config);
     expect(backend).toBeInstanceOf(ProductionBackend);
     expect((backend as ProductionBackend).alias).toBe('shop1-products');
@@ -22,7 +26,11 @@ describe('index back end selection', () => {
 
   it('refuses one server without the other, saying why', () => {
     expect(() => loadConfig({ ELASTICSEARCH_URL: 'http://127.0.0.1:9200' })).toThrow(ConfigError);
-    expect(() => loadConfig({ ELASTICSEARCH_URL: 'http://127.0.0.1:9200' })).toThrow(/ELASTICSEARCH_URL is set but QDRANT_URL is not.*set both, or neither/);
-    expect(() => loadConfig({ QDRANT_URL: 'http://127.0.0.1:6333' })).toThrow(/QDRANT_URL is set but ELASTICSEARCH_URL is not/);
+    expect(() => loadConfig({ ELASTICSEARCH_URL: 'http://127.0.0.1:9200' })).toThrow(
+      /ELASTICSEARCH_URL is set but QDRANT_URL is not.*set both, or neither/,
+    );
+    expect(() => loadConfig({ QDRANT_URL: 'http://127.0.0.1:6333' })).toThrow(
+      /QDRANT_URL is set but ELASTICSEARCH_URL is not/,
+    );
   });
 });

@@ -14,7 +14,15 @@ const file = (name: string, text: string) => {
 
 describe('SHELF_FEED_CONFIG', () => {
   it('reads feed settings from a JSON file, the rest keeping their defaults', () => {
-    const p = file('ok.json', JSON.stringify({ weights: { uservector: 0.25, trending: 0 }, rrf_k: 60, itemcf_confident_score: 11.5, itemcf_confident_scale: 0.2 }));
+    const p = file(
+      'ok.json',
+      JSON.stringify({
+        weights: { uservector: 0.25, trending: 0 },
+        rrf_k: 60,
+        itemcf_confident_score: 11.5,
+        itemcf_confident_scale: 0.2,
+      }),
+    );
     const feed = loadConfig({ SHELF_FEED_CONFIG: p }).feed;
     expect(feed.weights).toMatchObject({ uservector: 0.25, itemcf: 1, trending: 0, category: 0.6 });
     expect(feed.itemcf_confident_score).toBe(11.5);

@@ -160,7 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   if ((e.ELASTICSEARCH_URL === undefined) !== (e.QDRANT_URL === undefined)) {
-    const [set, unset] = e.ELASTICSEARCH_URL !== undefined ? ['ELASTICSEARCH_URL', 'QDRANT_URL'] : ['QDRANT_URL', 'ELASTICSEARCH_URL'];
+    const [set, unset] =
+      e.ELASTICSEARCH_URL !== undefined ? ['ELASTICSEARCH_URL', 'QDRANT_URL'] : ['QDRANT_URL', 'ELASTICSEARCH_URL'];
     // The indexer keeps BM25 and vectors consistent by writing both and swapping both at once;
     // half of an index in a local folder and half on a server could not be swapped together
     // (nor shared by a second service replica).
@@ -172,7 +173,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const mmr = MmrConfigSchema.safeParse({ search: mmrSurface(e, 'SEARCH'), feed: mmrSurface(e, 'FEED') });
   if (!mmr.success) {
     // Name the variable, as for every other bad value.
-    const msg = mmr.error.issues.map((i) => `SHELF_MMR_${String(i.path[0]).toUpperCase()}_${String(i.path[1] ?? '').toUpperCase()}: ${i.message}`).join('; ');
+    const msg = mmr.error.issues
+      .map((i) => `SHELF_MMR_${String(i.path[0]).toUpperCase()}_${String(i.path[1] ?? '').toUpperCase()}: ${i.message}`)
+      .join('; ');
     throw new ConfigError(`invalid configuration: ${msg}`);
   }
   return ConfigSchema.parse({
@@ -238,7 +241,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 type Env = z.output<typeof EnvSchema>;
-const MMR_FIELDS = ['enabled', 'lambda', 'top_n', 'category_weight', 'brand_weight', 'max_per_brand', 'max_per_category'] as const;
+const MMR_FIELDS = [
+  'enabled',
+  'lambda',
+  'top_n',
+  'category_weight',
+  'brand_weight',
+  'max_per_brand',
+  'max_per_category',
+] as const;
 
 /** The feed settings file, if any, with SHELF_FEED_EXCLUDE_SHOWN on top; errors name the file and field. */
 function feedConfig(e: Env): z.output<typeof FeedConfigSchema> {
@@ -248,7 +259,9 @@ function feedConfig(e: Env): z.output<typeof FeedConfigSchema> {
     try {
       fromFile = JSON.parse(readFileSync(file, 'utf8'));
     } catch (err) {
-      throw new ConfigError(`invalid configuration: SHELF_FEED_CONFIG: cannot read ${file} as JSON (${(err as Error).message})`);
+      throw new ConfigError(
+        `invalid configuration: SHELF_FEED_CONFIG: cannot read ${file} as JSON (${(err as Error).message})`,
+      );
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
       throw new ConfigError(`invalid configuration: SHELF_FEED_CONFIG: ${file} must hold a JSON object`);

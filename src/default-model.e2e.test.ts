@@ -30,7 +30,9 @@ describe('default model on the demo catalog', () => {
   const search = async (qs: string) => {
     const res = await app.request(`/v1/search?${qs}`);
     expect(res.status).toBe(200);
-    return res.json() as Promise<{ items: Array<{ id: string; title: string; category?: string; debug?: Record<string, number> }> }>;
+    return res.json() as Promise<{
+      items: Array<{ id: string; title: string; category?: string; debug?: Record<string, number> }>;
+    }>;
   };
 
   it('answers English and Chinese queries with both routes contributing', async () => {

@@ -23,7 +23,10 @@ describe('/readyz', () => {
     const app = createApp({ searcher, embedder: undefined, dependencies: [up('qdrant'), down('elasticsearch')] });
     const res = await app.request('/readyz');
     expect(res.status).toBe(503);
-    const body = (await res.json()) as { ready: boolean; dependencies: Array<{ name: string; ok: boolean; detail: string }> };
+    const body = (await res.json()) as {
+      ready: boolean;
+      dependencies: Array<{ name: string; ok: boolean; detail: string }>;
+    };
     expect(body.ready).toBe(false);
     expect(body.dependencies.map(({ name, ok, detail }) => ({ name, ok, detail }))).toEqual([
       { name: 'qdrant', ok: true, detail: 'qdrant 1.0' },
@@ -32,7 +35,11 @@ describe('/readyz', () => {
   });
 
   it('is ready when every dependency answers', async () => {
-    const res = await createApp({ searcher, embedder: undefined, dependencies: [up('elasticsearch'), up('qdrant')] }).request('/readyz');
+    const res = await createApp({
+      searcher,
+      embedder: undefined,
+      dependencies: [up('elasticsearch'), up('qdrant')],
+    }).request('/readyz');
     expect(res.status).toBe(200);
     expect(((await res.json()) as { ready: boolean }).ready).toBe(true);
   });

@@ -56,9 +56,17 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   let coupons: CouponLedger | undefined;
   try {
     behavior = await openBehavior({ dataDir: config.dataDir, backends: config.backends, config: config.behavior });
-    coupons = await openCouponLedger({ dataDir: config.dataDir, redisUrl: config.backends.redisUrl, namespace: config.backends.namespace });
+    coupons = await openCouponLedger({
+      dataDir: config.dataDir,
+      redisUrl: config.backends.redisUrl,
+      namespace: config.backends.namespace,
+    });
     // Start-up refuses to go on while a configured server is unreachable; /readyz reports each.
-    const dependencies: Dependency[] = [...backend.dependencies(), ...behavior.dependencies(), ...coupons.dependencies()];
+    const dependencies: Dependency[] = [
+      ...backend.dependencies(),
+      ...behavior.dependencies(),
+      ...coupons.dependencies(),
+    ];
     const status = await requireDependencies(dependencies);
     for (const d of status) log(`${d.name}: ${d.detail}`);
     if (opts.catalog) {
@@ -71,7 +79,10 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         ...(imageEmbedder && { imageEmbedder }),
       });
       log(`index: ${s.indexed} indexed, ${s.unchanged} unchanged, ${s.skipped} skipped → ${s.generation}`);
-      for (const f of s.writeFailures) log(`index: ${f.op} of ${f.ids.length} product(s) failed in the ${f.store} store: ${f.reason} (run npm run index -- --verify)`);
+      for (const f of s.writeFailures)
+        log(
+          `index: ${f.op} of ${f.ids.length} product(s) failed in the ${f.store} store: ${f.reason} (run npm run index -- --verify)`,
+        );
     }
     const metrics = createMetrics();
     const searcher = await openSearcher({ backend, embedder, imageEmbedder, retrieval: config.retrieval });
@@ -89,7 +100,14 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     const items = indexItems(searcher);
     let consumer: RunningConsumer | undefined;
     if (config.consumer === 'thread') {
-      const thread = await startConsumerThread({ dataDir: config.dataDir, backends: config.backends, config: config.behavior, items, onApplied, onError });
+      const thread = await startConsumerThread({
+        dataDir: config.dataDir,
+        backends: config.backends,
+        config: config.behavior,
+        items,
+        onApplied,
+        onError,
+      });
       if (b.log instanceof SqliteEventLog) b.log.onAppend(() => thread.wake());
       consumer = thread;
     } else if (config.consumer === 'inline') {
@@ -102,7 +120,12 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         onError,
       });
     }
-    const ranker = await Ranker.open(config.ranking, { state: b.state, updatedAt: productTimes(searcher), registry: metrics.registry, log: (l) => (opts.log ? opts.log(l) : console.error(l)) });
+    const ranker = await Ranker.open(config.ranking, {
+      state: b.state,
+      updatedAt: productTimes(searcher),
+      registry: metrics.registry,
+      log: (l) => (opts.log ? opts.log(l) : console.error(l)),
+    });
     const app = createApp({
       searcher,
       ranker,

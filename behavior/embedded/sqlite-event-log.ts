@@ -103,7 +103,11 @@ export class SqliteEventLog implements EventLog {
           await sleep(this.opts.pollMs ?? 250);
           continue;
         }
-        const batch: StreamRecord[] = rows.map((r) => ({ position: String(r.position), key: r.key ?? undefined, value: r.value }));
+        const batch: StreamRecord[] = rows.map((r) => ({
+          position: String(r.position),
+          key: r.key ?? undefined,
+          value: r.value,
+        }));
         try {
           await handler(batch);
         } catch (err) {

@@ -59,7 +59,9 @@ export class SqliteStateStore implements StateStore {
     this.stmts = {
       isApplied: this.db.prepare<[string], { event_id: string }>('SELECT event_id FROM applied WHERE event_id = ?'),
       markApplied: this.db.prepare<[string]>('INSERT OR IGNORE INTO applied (event_id) VALUES (?)'),
-      getUser: this.db.prepare<[string], { version: number; json: string }>('SELECT version, json FROM users WHERE subject = ?'),
+      getUser: this.db.prepare<[string], { version: number; json: string }>(
+        'SELECT version, json FROM users WHERE subject = ?',
+      ),
       putUser: this.db.prepare<[string, number, string]>(
         'INSERT INTO users (subject, version, json) VALUES (?, ?, ?) ON CONFLICT(subject) DO UPDATE SET version = excluded.version, json = excluded.json',
       ),
@@ -67,21 +69,34 @@ export class SqliteStateStore implements StateStore {
         'INSERT INTO trend (scope, id, score) VALUES (?, ?, ?) ON CONFLICT(scope, id) DO UPDATE SET score = score + excluded.score',
       ),
       scaleTrend: this.db.prepare<[number]>('UPDATE trend SET score = score * ?'),
-      topTrend: this.db.prepare<[string, number], { id: string; score: number }>('SELECT id, score FROM trend WHERE scope = ? ORDER BY score DESC, id LIMIT ?'),
-      addCooc: this.db.prepare<[string, string, number]>('INSERT INTO cooc (a, b, w) VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE SET w = w + excluded.w'),
-      topCooc: this.db.prepare<[string, number], { id: string; score: number }>('SELECT b AS id, w AS score FROM cooc WHERE a = ? ORDER BY w DESC, b LIMIT ?'),
+      topTrend: this.db.prepare<[string, number], { id: string; score: number }>(
+        'SELECT id, score FROM trend WHERE scope = ? ORDER BY score DESC, id LIMIT ?',
+      ),
+      addCooc: this.db.prepare<[string, string, number]>(
+        'INSERT INTO cooc (a, b, w) VALUES (?, ?, ?) ON CONFLICT(a, b) DO UPDATE SET w = w + excluded.w',
+      ),
+      topCooc: this.db.prepare<[string, number], { id: string; score: number }>(
+        'SELECT b AS id, w AS score FROM cooc WHERE a = ? ORDER BY w DESC, b LIMIT ?',
+      ),
       coocSize: this.db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM cooc WHERE a = ?'),
       trimCooc: this.db.prepare<[string, string, number]>(
         'DELETE FROM cooc WHERE a = ? AND b NOT IN (SELECT b FROM cooc WHERE a = ? ORDER BY w DESC, b LIMIT ?)',
       ),
-      addCount: this.db.prepare<[string, number]>('INSERT INTO counts (id, n) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET n = n + excluded.n'),
+      addCount: this.db.prepare<[string, number]>(
+        'INSERT INTO counts (id, n) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET n = n + excluded.n',
+      ),
       getCount: this.db.prepare<[string], { n: number }>('SELECT n FROM counts WHERE id = ?'),
-      addDead: this.db.prepare<[string, string, string, number]>(// A redelivered bad message is the same dead letter, kept once.
-      'INSERT OR IGNORE INTO dead (position, raw, reason, ts) VALUES (?, ?, ?, ?)'),
+      addDead: this.db.prepare<[string, string, string, number]>( // A redelivered bad message is the same dead letter, kept once.
+        'INSERT OR IGNORE INTO dead (position, raw, reason, ts) VALUES (?, ?, ?, ?)',
+      ),
       trimDead: this.db.prepare<[number]>('DELETE FROM dead WHERE seq <= (SELECT max(seq) FROM dead) - ?'),
-      listDead: this.db.prepare<[number], DeadLetter>('SELECT position, raw, reason, ts FROM dead ORDER BY seq DESC LIMIT ?'),
+      listDead: this.db.prepare<[number], DeadLetter>(
+        'SELECT position, raw, reason, ts FROM dead ORDER BY seq DESC LIMIT ?',
+      ),
       getMeta: this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-      putMeta: this.db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      putMeta: this.db.prepare<[string, string]>(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+      ),
     };
     const epoch = this.stmts.getMeta.get('trend_epoch');
     if (epoch) this.decay = { epoch: Number(epoch.value), halfLifeMs: opts.trendingHalfLifeMs };
@@ -114,7 +129,9 @@ export class SqliteStateStore implements StateStore {
   async commit(c: StateCommit): Promise<void> {
     const touchedCooc = new Set<string>();
     const run = this.db.transaction(() => {
-      const conflicts = c.users.filter((u) => (this.stmts.getUser.get(u.subject)?.version ?? 0) !== u.version - 1).map((u) => u.subject);
+      const conflicts = c.users
+        .filter((u) => (this.stmts.getUser.get(u.subject)?.version ?? 0) !== u.version - 1)
+        .map((u) => u.subject);
       if (conflicts.length > 0) throw new StateConflictError(conflicts);
       const epoch = this.stmts.getMeta.get('trend_epoch');
       this.decay = epoch ? { epoch: Number(epoch.value), halfLifeMs: this.opts.trendingHalfLifeMs } : undefined;
@@ -158,7 +175,8 @@ export class SqliteStateStore implements StateStore {
       // Bounding neighbour lists costs a count per touched product; every few commits is enough.
       if (++this.commitsSinceTrim >= 16) {
         this.commitsSinceTrim = 0;
-        for (const a of touchedCooc) if (this.stmts.coocSize.get(a)!.n > this.coocCap * 1.5) this.stmts.trimCooc.run(a, a, this.coocCap);
+        for (const a of touchedCooc)
+          if (this.stmts.coocSize.get(a)!.n > this.coocCap * 1.5) this.stmts.trimCooc.run(a, a, this.coocCap);
       }
     });
     const before = this.decay;

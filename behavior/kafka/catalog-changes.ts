@@ -5,7 +5,9 @@ import type { KafkaConnection } from './kafka-client.ts';
 import { KafkaTopic, type KafkaTopicOptions } from './kafka-topic.ts';
 
 /** One line of a change file (indexer/changes.ts), as carried on the catalog topic. */
-export type CatalogChange = { op: 'upsert'; product: { id: string | number; [field: string]: unknown } } | { op: 'delete'; product: { id: string | number } };
+export type CatalogChange =
+  | { op: 'upsert'; product: { id: string | number; [field: string]: unknown } }
+  | { op: 'delete'; product: { id: string | number } };
 
 /**
  * Only the envelope is checked here: the indexer validates the product itself, and reports a
@@ -16,7 +18,8 @@ const EnvelopeSchema = z.object({
   product: z.looseObject({ id: z.union([z.string().min(1), z.number()]) }),
 });
 
-export type ParsedChange = { position: string; change: CatalogChange } | { position: string; error: string; raw: string };
+export type ParsedChange =
+  { position: string; change: CatalogChange } | { position: string; error: string; raw: string };
 
 export function parseCatalogChange(rec: StreamRecord): ParsedChange {
   let json: unknown;
@@ -55,7 +58,9 @@ export class KafkaCatalogChanges {
   }
 
   static async open(opts: CatalogChangesOptions): Promise<KafkaCatalogChanges> {
-    return new KafkaCatalogChanges(await KafkaTopic.open({ ...opts, topic: catalogTopic(opts.namespace), partitions: opts.partitions ?? 3 }));
+    return new KafkaCatalogChanges(
+      await KafkaTopic.open({ ...opts, topic: catalogTopic(opts.namespace), partitions: opts.partitions ?? 3 }),
+    );
   }
 
   /** Resolves once every change is acknowledged by all in-sync replicas. */

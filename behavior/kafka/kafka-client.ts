@@ -40,11 +40,16 @@ export function createKafka(c: KafkaConnection): Kafka {
 export function describeKafkaError(err: unknown, brokers: readonly string[]): Error {
   const e = err as Error & { cause?: Error; originalError?: Error };
   const root = e.originalError ?? e.cause ?? e;
-  const unreachable = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|Connection (error|timeout)|connect/i.test(`${e.message} ${root.message}`);
+  const unreachable = /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|Connection (error|timeout)|connect/i.test(
+    `${e.message} ${root.message}`,
+  );
   if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSConnectionError' || unreachable) {
-    return new Error(`Kafka brokers unreachable (${brokers.join(',')}): ${root.message}. Is Kafka running, and is KAFKA_BROKERS right?`, {
-      cause: err,
-    });
+    return new Error(
+      `Kafka brokers unreachable (${brokers.join(',')}): ${root.message}. Is Kafka running, and is KAFKA_BROKERS right?`,
+      {
+        cause: err,
+      },
+    );
   }
   return e instanceof Error ? e : new Error(String(err));
 }

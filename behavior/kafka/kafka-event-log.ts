@@ -31,7 +31,13 @@ export class KafkaEventLog implements EventLog {
   }
 
   static async open(opts: KafkaEventLogOptions): Promise<KafkaEventLog> {
-    return new KafkaEventLog(await KafkaTopic.open({ ...opts, topic: opts.topic ?? behaviorTopic(opts.namespace), partitions: opts.partitions ?? 6 }));
+    return new KafkaEventLog(
+      await KafkaTopic.open({
+        ...opts,
+        topic: opts.topic ?? behaviorTopic(opts.namespace),
+        partitions: opts.partitions ?? 6,
+      }),
+    );
   }
 
   append(events: readonly BehaviorEvent[]): Promise<void> {

@@ -50,7 +50,9 @@ describe('BatchingSender', () => {
 
   it('splits a backlog larger than one request', async () => {
     const sent: Message[][] = [];
-    const producer = { send: async ({ messages }: { messages: Message[] }) => void sent.push(messages) } as unknown as Producer;
+    const producer = {
+      send: async ({ messages }: { messages: Message[] }) => void sent.push(messages),
+    } as unknown as Producer;
     const s = new BatchingSender(producer, 't', 1000);
     const big = (i: number) => ({ value: 'y'.repeat(200) + i });
     await Promise.all([s.send([{ value: 'x' }]), ...[0, 1, 2].map((i) => s.send([big(i)]))]);
@@ -66,17 +68,26 @@ describe('parseCatalogChange', () => {
       position: '0:7',
       change: { op: 'upsert', product: { id: 'p1', title: 'Shoe' } },
     });
-    expect(parseCatalogChange(rec('{"op":"delete","product":{"id":42}}'))).toMatchObject({ change: { op: 'delete', product: { id: 42 } } });
-    expect(parseCatalogChange(rec('{"op":"rename","product":{"id":"p1"}}'))).toMatchObject({ error: expect.stringMatching(/^op:/) });
-    expect(parseCatalogChange(rec('{"op":"delete","product":{}}'))).toMatchObject({ error: expect.stringMatching(/^product\.id:/) });
+    expect(parseCatalogChange(rec('{"op":"delete","product":{"id":42}}'))).toMatchObject({
+      change: { op: 'delete', product: { id: 42 } },
+    });
+    expect(parseCatalogChange(rec('{"op":"rename","product":{"id":"p1"}}'))).toMatchObject({
+      error: expect.stringMatching(/^op:/),
+    });
+    expect(parseCatalogChange(rec('{"op":"delete","product":{}}'))).toMatchObject({
+      error: expect.stringMatching(/^product\.id:/),
+    });
     expect(parseCatalogChange(rec('{oops'))).toMatchObject({ error: expect.stringMatching(/^not JSON/), raw: '{oops' });
   });
 });
 
 describe('unreachable brokers', () => {
   it('says which brokers did not answer and what to check', async () => {
-    const err = await KafkaEventLog.open({ brokers: ['127.0.0.1:1'], namespace: 'x', retries: 1, log: () => {} }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/^Kafka brokers unreachable \(127\.0\.0\.1:1\): .*ECONNREFUSED.*KAFKA_BROKERS/);
+    const err = await KafkaEventLog.open({ brokers: ['127.0.0.1:1'], namespace: 'x', retries: 1, log: () => {} }).catch(
+      (e: Error) => e,
+    );
+    expect((err as Error).message).toMatch(
+      /^Kafka brokers unreachable \(127\.0\.0\.1:1\): .*ECONNREFUSED.*KAFKA_BROKERS/,
+    );
   });
-
 });

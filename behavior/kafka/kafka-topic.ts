@@ -61,7 +61,12 @@ export class KafkaTopic {
   async consume(opts: ConsumeOptions, handler: (batch: StreamRecord[]) => Promise<void>): Promise<Subscription> {
     let inner: Subscription;
     try {
-      inner = await consumeTopic(this.kafka, this.admin, { ...this.opts.consumer, ...opts, topic: this.opts.topic }, handler);
+      inner = await consumeTopic(
+        this.kafka,
+        this.admin,
+        { ...this.opts.consumer, ...opts, topic: this.opts.topic },
+        handler,
+      );
     } catch (err) {
       throw describeKafkaError(err, this.opts.brokers);
     }

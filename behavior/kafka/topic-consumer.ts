@@ -78,7 +78,12 @@ export async function consumeTopic(
           const last = chunk.at(-1)!.offset;
           resolveOffset(last);
           await commitOffsetsIfNecessary({
-            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
+            topics: [
+              {
+                topic: batch.topic,
+                partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }],
+              },
+            ],
           });
           await heartbeat();
         }
@@ -141,7 +146,13 @@ function waitForJoin(consumer: Consumer, topic: string, anchor: Anchor | undefin
  * Commits a new group's start, so it survives a stop before anything was consumed. kafkajs
  * silently drops commits made before its join has fully returned, so check and repeat.
  */
-async function commitStart(consumer: Consumer, admin: Admin, group: string, topic: string, anchor: Anchor): Promise<void> {
+async function commitStart(
+  consumer: Consumer,
+  admin: Admin,
+  group: string,
+  topic: string,
+  anchor: Anchor,
+): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
     await consumer.commitOffsets(anchor.map((p) => ({ topic, ...p })));
     const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });

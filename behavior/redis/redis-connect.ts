@@ -13,7 +13,9 @@ export async function connectRedis(url: string, name: string): Promise<Redis> {
     r.disconnect();
     // connect() only says "Connection is closed"; the 'error' event said why.
     const why = (last ?? (err as Error)).message.replace(/\.$/, '');
-    throw new Error(`Redis unreachable at ${redact(url)}: ${why}. Is Redis running, and is REDIS_URL right?`, { cause: err });
+    throw new Error(`Redis unreachable at ${redact(url)}: ${why}. Is Redis running, and is REDIS_URL right?`, {
+      cause: err,
+    });
   }
   return r;
 }

@@ -110,7 +110,11 @@ export class RedisStateStore implements StateStore {
     const subjects = c.users.map((u) => u.subject);
     const deadPositions = [...new Set(c.deadLetters.map((d) => d.position))];
     const trending = c.effects.trending.length > 0;
-    const watched = [...subjects.map(k.user), ...deadPositions.map(k.deadAt), ...(trending ? [k.meta, k.trendScopes] : [])];
+    const watched = [
+      ...subjects.map(k.user),
+      ...deadPositions.map(k.deadAt),
+      ...(trending ? [k.meta, k.trendScopes] : []),
+    ];
     if (watched.length > 0) await w.watch(...watched);
     let sent = false;
     try {
@@ -166,7 +170,12 @@ export class RedisStateStore implements StateStore {
    * epoch moved) happens inside the same transaction, at the event whose exponent passes the
    * limit, so a replay of the stream rescales at the same points and gives the same sums.
    */
-  private queueTrending(m: ReturnType<Redis['multi']>, effects: StateCommit['effects']['trending'], epochRaw: string | null, scopes: Set<string>): void {
+  private queueTrending(
+    m: ReturnType<Redis['multi']>,
+    effects: StateCommit['effects']['trending'],
+    epochRaw: string | null,
+    scopes: Set<string>,
+  ): void {
     const k = this.keys;
     const h = this.opts.trendingHalfLifeMs;
     let epoch = epochRaw === null ? undefined : Number(epochRaw);
@@ -194,7 +203,11 @@ export class RedisStateStore implements StateStore {
   async trending(scope: string, k: number): Promise<Scored[]> {
     if (k <= 0) return [];
     // One transaction, so the sums and the epoch they are relative to belong together.
-    const res = await this.reader.multi().zrevrange(this.keys.trend(scope), 0, k - 1, 'WITHSCORES').hget(this.keys.meta, 'trend_epoch').exec();
+    const res = await this.reader
+      .multi()
+      .zrevrange(this.keys.trend(scope), 0, k - 1, 'WITHSCORES')
+      .hget(this.keys.meta, 'trend_epoch')
+      .exec();
     const head = res?.[0]?.[1] as string[] | undefined;
     const epochRaw = res?.[1]?.[1] as string | null | undefined;
     const rows = await topK(this.reader, this.keys.trend(scope), k, head ?? []);

@@ -26,7 +26,10 @@ couponLedgerConformance('SQLite', () => {
 });
 
 /** A worker thread with its own connection and its share of the storm; `start` sends it off once every thread is ready. */
-function claimThread(file: string, requests: StormRequest[]): { ready: Promise<void>; start(): void; results: Promise<ClaimResult[]> } {
+function claimThread(
+  file: string,
+  requests: StormRequest[],
+): { ready: Promise<void>; start(): void; results: Promise<ClaimResult[]> } {
   const entry = new URL('../../test/helpers/coupon-claim-worker.ts', import.meta.url).href;
   const boot = `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(entry)});`;
   const worker = new Worker(boot, { eval: true, workerData: { file, couponId: 'summer10', now: T0, requests } });

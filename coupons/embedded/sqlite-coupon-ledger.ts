@@ -88,11 +88,15 @@ export class SqliteCouponLedger implements CouponLedger {
            valid_until = excluded.valid_until, stock = excluded.stock, per_user_limit = excluded.per_user_limit, budget_cents = excluded.budget_cents`,
       ),
       deactivate: this.db.prepare<[string]>('UPDATE coupons SET active = 0 WHERE id = ?'),
-      holder: this.db.prepare<[string, string], { claims: number; redeemed: number }>('SELECT claims, redeemed FROM holders WHERE coupon_id = ? AND subject = ?'),
+      holder: this.db.prepare<[string, string], { claims: number; redeemed: number }>(
+        'SELECT claims, redeemed FROM holders WHERE coupon_id = ? AND subject = ?',
+      ),
       addHolderClaim: this.db.prepare<[string, string]>(
         'INSERT INTO holders (coupon_id, subject, claims) VALUES (?, ?, 1) ON CONFLICT(coupon_id, subject) DO UPDATE SET claims = claims + 1',
       ),
-      addHolderRedeem: this.db.prepare<[string, string]>('UPDATE holders SET redeemed = redeemed + 1 WHERE coupon_id = ? AND subject = ?'),
+      addHolderRedeem: this.db.prepare<[string, string]>(
+        'UPDATE holders SET redeemed = redeemed + 1 WHERE coupon_id = ? AND subject = ?',
+      ),
       claimRecord: this.db.prepare<[string, string], { subject: string; n: number; at: number; stock_left: number }>(
         'SELECT subject, n, at, stock_left FROM claims WHERE coupon_id = ? AND idem_key = ?',
       ),
@@ -100,18 +104,30 @@ export class SqliteCouponLedger implements CouponLedger {
         'INSERT INTO claims (coupon_id, idem_key, subject, n, at, stock_left) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       countClaim: this.db.prepare<[string]>('UPDATE coupons SET claimed = claimed + 1 WHERE id = ?'),
-      redemptionRecord: this.db.prepare<[string, string], { subject: string; n: number; discount_cents: number; budget_left_cents: number | null }>(
-        'SELECT subject, n, discount_cents, budget_left_cents FROM redemptions WHERE coupon_id = ? AND idem_key = ?',
-      ),
+      redemptionRecord: this.db.prepare<
+        [string, string],
+        { subject: string; n: number; discount_cents: number; budget_left_cents: number | null }
+      >('SELECT subject, n, discount_cents, budget_left_cents FROM redemptions WHERE coupon_id = ? AND idem_key = ?'),
       insertRedemption: this.db.prepare<[string, string, string, number, number, number, number | null]>(
         'INSERT INTO redemptions (coupon_id, idem_key, subject, n, at, discount_cents, budget_left_cents) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
-      countRedemption: this.db.prepare<[number, string]>('UPDATE coupons SET redeemed = redeemed + 1, spent_cents = spent_cents + ? WHERE id = ?'),
+      countRedemption: this.db.prepare<[number, string]>(
+        'UPDATE coupons SET redeemed = redeemed + 1, spent_cents = spent_cents + ? WHERE id = ?',
+      ),
     };
 
     this.defineTx = this.db.transaction((c: Coupon): 'created' | 'updated' => {
       const existed = this.stmts.coupon.get(c.id) !== undefined;
-      this.stmts.insert.run(c.id, definitionJson(c), c.active ? 1 : 0, c.valid_from, c.valid_until, c.stock, c.per_user_limit, c.budget === undefined ? null : toCents(c.budget));
+      this.stmts.insert.run(
+        c.id,
+        definitionJson(c),
+        c.active ? 1 : 0,
+        c.valid_from,
+        c.valid_until,
+        c.stock,
+        c.per_user_limit,
+        c.budget === undefined ? null : toCents(c.budget),
+      );
       return existed ? 'updated' : 'created';
     });
 
@@ -122,10 +138,16 @@ export class SqliteCouponLedger implements CouponLedger {
       const prior = this.stmts.claimRecord.get(r.coupon_id, r.idempotency_key);
       if (prior) {
         if (prior.subject !== r.subject) return { status: 'idempotency_conflict' };
-        return { status: 'duplicate', claim_id: claimId(r.coupon_id, prior.n), claimed_at: prior.at, stock_left: prior.stock_left };
+        return {
+          status: 'duplicate',
+          claim_id: claimId(r.coupon_id, prior.n),
+          claimed_at: prior.at,
+          stock_left: prior.stock_left,
+        };
       }
       if (!live(c, r.now)) return { status: 'not_active', stock_left: stockLeft };
-      if (c.budget_cents !== null && c.spent_cents >= c.budget_cents) return { status: 'budget_exhausted', stock_left: stockLeft };
+      if (c.budget_cents !== null && c.spent_cents >= c.budget_cents)
+        return { status: 'budget_exhausted', stock_left: stockLeft };
       const held = this.stmts.holder.get(r.coupon_id, r.subject)?.claims ?? 0;
       if (held >= c.per_user_limit) return { status: 'limit_reached', stock_left: stockLeft };
       if (stockLeft <= 0) return { status: 'out_of_stock', stock_left: 0 };
@@ -154,13 +176,19 @@ export class SqliteCouponLedger implements CouponLedger {
       const holder = this.stmts.holder.get(r.coupon_id, r.subject);
       if (!holder || holder.claims <= holder.redeemed) return { status: 'not_claimed', budget_left: leftNow };
       const d = toCents(r.discount);
-      if (c.budget_cents !== null && c.spent_cents + d > c.budget_cents) return { status: 'budget_exhausted', budget_left: leftNow };
+      if (c.budget_cents !== null && c.spent_cents + d > c.budget_cents)
+        return { status: 'budget_exhausted', budget_left: leftNow };
       const n = c.redeemed + 1;
       const leftCents = c.budget_cents === null ? null : c.budget_cents - c.spent_cents - d;
       this.stmts.countRedemption.run(d, r.coupon_id);
       this.stmts.addHolderRedeem.run(r.coupon_id, r.subject);
       this.stmts.insertRedemption.run(r.coupon_id, r.idempotency_key, r.subject, n, r.now, d, leftCents);
-      return { status: 'redeemed', redemption_id: redemptionId(r.coupon_id, n), discount: fromCents(d), budget_left: budgetLeft(c.budget_cents, c.spent_cents + d) };
+      return {
+        status: 'redeemed',
+        redemption_id: redemptionId(r.coupon_id, n),
+        discount: fromCents(d),
+        budget_left: budgetLeft(c.budget_cents, c.spent_cents + d),
+      };
     });
   }
 

@@ -104,7 +104,14 @@ return 1
 
 /** The scripts as commands on the ledger's connection, keys first, then ARGV as above. */
 interface LedgerCommands {
-  couponClaim(coupon: string, holders: string, claims: string, key: string, subject: string, now: number): Promise<[ClaimStatus, (string | number)?]>;
+  couponClaim(
+    coupon: string,
+    holders: string,
+    claims: string,
+    key: string,
+    subject: string,
+    now: number,
+  ): Promise<[ClaimStatus, (string | number)?]>;
   couponRedeem(
     coupon: string,
     holders: string,
@@ -210,7 +217,14 @@ export class RedisCouponLedger implements CouponLedger {
   async claim(r: ClaimRequest): Promise<ClaimResult> {
     const k = this.keys;
     const id = r.coupon_id;
-    const [status, detail] = await this.redis.couponClaim(k.coupon(id), k.holders(id), k.claims(id), r.idempotency_key, r.subject, r.now);
+    const [status, detail] = await this.redis.couponClaim(
+      k.coupon(id),
+      k.holders(id),
+      k.claims(id),
+      r.idempotency_key,
+      r.subject,
+      r.now,
+    );
     if (status === 'claimed' || status === 'duplicate') {
       const rec = parseRecord(String(detail));
       if (rec.subject !== r.subject) return { status: 'idempotency_conflict' };

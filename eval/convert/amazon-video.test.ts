@@ -37,7 +37,9 @@ describe('amazon-video converter', () => {
     const ds = await readSequentialDataset(join(dir, 'out'));
     expect(ds.typed).toBe(false);
     expect(ds.items.size).toBe(0);
-    expect(ds.interactions.filter((r) => r.user === '1').map((r) => r.ts)).toEqual([0, 1, 2].map((i) => SYNTHETIC_START_MS + i * SYNTHETIC_STEP_MS));
+    expect(ds.interactions.filter((r) => r.user === '1').map((r) => r.ts)).toEqual(
+      [0, 1, 2].map((i) => SYNTHETIC_START_MS + i * SYNTHETIC_STEP_MS),
+    );
     expect(ds.meta?.notes.join(' ')).toContain('synthetic');
   });
 });

@@ -40,7 +40,10 @@ export function parseSasrecSequences(text: string, file = 'Video.txt'): Interact
   return out;
 }
 
-export async function convertAmazonVideo(opts: { source?: string | undefined; out: string }): Promise<SequentialSummary> {
+export async function convertAmazonVideo(opts: {
+  source?: string | undefined;
+  out: string;
+}): Promise<SequentialSummary> {
   const path = join(resolve(opts.source ?? DEFAULT_AMAZON_VIDEO_SOURCE), 'Video.txt');
   let text: string;
   try {
@@ -56,7 +59,8 @@ export async function convertAmazonVideo(opts: { source?: string | undefined; ou
     meta: {
       name: 'amazon-video-sasrec',
       source: path,
-      description: 'Amazon "Video Games" review sequences as preprocessed by SASRec (5-core, ids remapped, no item text).',
+      description:
+        'Amazon "Video Games" review sequences as preprocessed by SASRec (5-core, ids remapped, no item text).',
       notes: [
         'timestamps are synthetic: the i-th interaction of every user is at 2018-01-01T00:00Z + i hours; only the order within a user is real',
         'every interaction is a review, read as a purchase',
@@ -67,13 +71,27 @@ export async function convertAmazonVideo(opts: { source?: string | undefined; ou
 
 export const amazonVideoCommand: Command = {
   path: ['convert', 'amazon-video'],
-  summary: 'Convert SASRec\'s Amazon Video Games sequences (Video.txt) into a sequential dataset for `feed` (synthetic hourly timestamps).',
+  summary:
+    "Convert SASRec's Amazon Video Games sequences (Video.txt) into a sequential dataset for `feed` (synthetic hourly timestamps).",
   options: {
-    out: { type: 'string', value: 'DIR', help: 'output directory (interactions.tsv, dataset.json)', default: '.cache/eval/amazon-video' },
-    source: { type: 'string', value: 'DIR', help: 'directory holding Video.txt', default: '../shared/datasets/amazon-video-sasrec' },
+    out: {
+      type: 'string',
+      value: 'DIR',
+      help: 'output directory (interactions.tsv, dataset.json)',
+      default: '.cache/eval/amazon-video',
+    },
+    source: {
+      type: 'string',
+      value: 'DIR',
+      help: 'directory holding Video.txt',
+      default: '../shared/datasets/amazon-video-sasrec',
+    },
   },
   async run(values) {
-    const summary = await convertAmazonVideo({ out: stringOpt(values, 'out') || '.cache/eval/amazon-video', source: stringOpt(values, 'source') });
+    const summary = await convertAmazonVideo({
+      out: stringOpt(values, 'out') || '.cache/eval/amazon-video',
+      source: stringOpt(values, 'source'),
+    });
     console.log(formatSequentialSummary('amazon-video', summary));
   },
 };

@@ -38,7 +38,8 @@ export async function readCsv(path: string, requiredColumns: readonly string[]):
   if (!header) throw new Error(`${path}: empty file`);
   const index = new Map(header.map((name, i) => [name, i]));
   const missing = requiredColumns.filter((c) => !index.has(c));
-  if (missing.length > 0) throw new Error(`${path}: missing column(s) ${missing.join(', ')} (header: ${header.join(', ')})`);
+  if (missing.length > 0)
+    throw new Error(`${path}: missing column(s) ${missing.join(', ')} (header: ${header.join(', ')})`);
   const rows = records.slice(1).map((cells, i) => ({
     row: i + 1,
     get(column: string): string {
@@ -86,7 +87,9 @@ export async function writeConverted(c: Converted): Promise<ConvertSummary> {
   let chosen = c.queries;
   if (c.sample) {
     chosen = sampleKeepOrder(c.queries.filter(hasRelevant), c.sample.queries, c.sample.seed);
-    c.notes.push(`sampled ${chosen.length} of ${c.queries.length} queries (seed ${c.sample.seed}) among those with a relevant product`);
+    c.notes.push(
+      `sampled ${chosen.length} of ${c.queries.length} queries (seed ${c.sample.seed}) among those with a relevant product`,
+    );
   }
   const qrels: Qrels = new Map(chosen.map((q) => [q.id, c.qrels.get(q.id) ?? new Map<string, number>()]));
   await writeDataset(c.out, {

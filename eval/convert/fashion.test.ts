@@ -56,7 +56,10 @@ describe('fashion converter', () => {
       image: join(src, 'images', '1.jpg'),
       in_stock: true,
     });
-    expect(ds.products[2]).toMatchObject({ brand: 'Puma', attributes: { gender: 'Men', baseColour: 'Blue', season: 'Summer' } });
+    expect(ds.products[2]).toMatchObject({
+      brand: 'Puma',
+      attributes: { gender: 'Men', baseColour: 'Blue', season: 'Summer' },
+    });
     expect(ds.products[2]?.image).toBeUndefined();
 
     expect(ds.queries.map((q) => q.query)).toEqual([

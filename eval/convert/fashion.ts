@@ -98,7 +98,9 @@ export async function convertFashion(opts: FashionOptions): Promise<ConvertSumma
       noName++;
       continue;
     }
-    const category = [r.get('masterCategory'), r.get('subCategory'), r.get('articleType')].filter((s) => s !== '').join('/');
+    const category = [r.get('masterCategory'), r.get('subCategory'), r.get('articleType')]
+      .filter((s) => s !== '')
+      .join('/');
     const attributes: Record<string, string> = {};
     for (const key of ['gender', 'baseColour', 'season', 'usage']) {
       const v = r.get(key);
@@ -192,8 +194,18 @@ export const fashionCommand: Command = {
   path: ['convert', 'fashion'],
   summary: 'Convert the fashion product sample (styles.csv + images/) into an eval dataset with weak labels.',
   options: {
-    out: { type: 'string', value: 'DIR', help: 'output directory (products.jsonl, queries.tsv, qrels.tsv)', required: true },
-    source: { type: 'string', value: 'DIR', help: 'directory holding styles.csv and images/', default: '../shared/datasets/fashion-product-images-sample' },
+    out: {
+      type: 'string',
+      value: 'DIR',
+      help: 'output directory (products.jsonl, queries.tsv, qrels.tsv)',
+      required: true,
+    },
+    source: {
+      type: 'string',
+      value: 'DIR',
+      help: 'directory holding styles.csv and images/',
+      default: '../shared/datasets/fashion-product-images-sample',
+    },
     queries: { type: 'string', value: 'N', help: 'sample N queries', default: 'all' },
     seed: { type: 'string', value: 'S', help: 'seed of the query sample', default: '1' },
   },

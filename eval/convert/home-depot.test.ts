@@ -100,9 +100,16 @@ describe('home-depot converter', () => {
   it('reports the row of a bad relevance and missing columns', async () => {
     const src = join(dir, 'src');
     await mkdir(src);
-    await writeFile(join(src, 'train.csv'), 'id,product_uid,product_title,search_term,relevance\n1,100001,A,a,3\n2,100002,B,b,high\n');
-    await expect(convertHomeDepot({ source: src, out: join(dir, 'o') })).rejects.toThrow(/train\.csv data row 2: relevance "high"/);
+    await writeFile(
+      join(src, 'train.csv'),
+      'id,product_uid,product_title,search_term,relevance\n1,100001,A,a,3\n2,100002,B,b,high\n',
+    );
+    await expect(convertHomeDepot({ source: src, out: join(dir, 'o') })).rejects.toThrow(
+      /train\.csv data row 2: relevance "high"/,
+    );
     await writeFile(join(src, 'train.csv'), 'id,product_uid,search_term\n1,100001,a\n');
-    await expect(convertHomeDepot({ source: src, out: join(dir, 'o') })).rejects.toThrow(/missing column\(s\) product_title, relevance/);
+    await expect(convertHomeDepot({ source: src, out: join(dir, 'o') })).rejects.toThrow(
+      /missing column\(s\) product_title, relevance/,
+    );
   });
 });

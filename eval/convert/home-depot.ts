@@ -93,7 +93,8 @@ export async function convertHomeDepot(opts: HomeDepotOptions): Promise<ConvertS
     if (values) values.push(relevance);
     else byProduct.set(uid, [relevance]);
   }
-  if (titleConflicts > 0) notes.push(`${titleConflicts} rows repeat a product_uid with a different title; the first title was kept`);
+  if (titleConflicts > 0)
+    notes.push(`${titleConflicts} rows repeat a product_uid with a different title; the first title was kept`);
 
   const qrels: Qrels = new Map();
   let duplicatePairs = 0;
@@ -105,7 +106,8 @@ export async function convertHomeDepot(opts: HomeDepotOptions): Promise<ConvertS
     }
     qrels.set(qid, graded);
   }
-  if (duplicatePairs > 0) notes.push(`${duplicatePairs} (query, product) pairs occurred more than once; their mean relevance was used`);
+  if (duplicatePairs > 0)
+    notes.push(`${duplicatePairs} (query, product) pairs occurred more than once; their mean relevance was used`);
 
   const products = [...titles].map(([id, title]) => ({ id, title }));
   return writeConverted({
@@ -131,9 +133,24 @@ export const homeDepotCommand: Command = {
   path: ['convert', 'home-depot'],
   summary: 'Convert the Home Depot search relevance data (train.csv) into an eval dataset directory.',
   options: {
-    out: { type: 'string', value: 'DIR', help: 'output directory (products.jsonl, queries.tsv, qrels.tsv)', required: true },
-    source: { type: 'string', value: 'DIR', help: 'directory holding train.csv', default: '../shared/datasets/home-depot-search' },
-    queries: { type: 'string', value: 'N', help: 'sample N queries with at least one relevant product', default: 'all' },
+    out: {
+      type: 'string',
+      value: 'DIR',
+      help: 'output directory (products.jsonl, queries.tsv, qrels.tsv)',
+      required: true,
+    },
+    source: {
+      type: 'string',
+      value: 'DIR',
+      help: 'directory holding train.csv',
+      default: '../shared/datasets/home-depot-search',
+    },
+    queries: {
+      type: 'string',
+      value: 'N',
+      help: 'sample N queries with at least one relevant product',
+      default: 'all',
+    },
     seed: { type: 'string', value: 'S', help: 'seed of the query sample', default: '1' },
   },
   details: 'Grades: clip(round((relevance − 1) × 1.5), 0, 3). The corpus always holds every product.',

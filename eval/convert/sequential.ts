@@ -29,7 +29,12 @@ export async function writeConvertedSequential(c: {
     items.add(r.item);
   }
   const counts = { interactions: c.interactions.length, users: perUser.size, items: items.size };
-  await writeSequentialDataset(c.out, { interactions: c.interactions, typed: c.typed, ...(c.items && { items: c.items }), meta: { ...c.meta, counts } });
+  await writeSequentialDataset(c.out, {
+    interactions: c.interactions,
+    typed: c.typed,
+    ...(c.items && { items: c.items }),
+    meta: { ...c.meta, counts },
+  });
   return {
     out: resolve(c.out),
     ...counts,

@@ -13,7 +13,13 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const CSV = ['7,100,c1,pv,1511544070', '7,101,c2,buy,1511544000', '8,100,c9,cart,1511540000', '7,102,c1,fav,1511544070', ''].join('\n');
+const CSV = [
+  '7,100,c1,pv,1511544070',
+  '7,101,c2,buy,1511544000',
+  '8,100,c9,cart,1511540000',
+  '7,102,c1,fav,1511544070',
+  '',
+].join('\n');
 
 describe('taobao converter', () => {
   it('maps behaviour types, sorts each user by time and keeps the first category', () => {

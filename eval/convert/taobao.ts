@@ -20,9 +20,17 @@ import { formatSequentialSummary, writeConvertedSequential, type SequentialSumma
 
 export const DEFAULT_TAOBAO_SOURCE = join(SHARED_DATASETS_DIR, 'taobao-userbehavior-sample');
 
-export const TAOBAO_TYPES: Readonly<Record<string, InteractionType>> = { pv: 'view', cart: 'add_to_cart', fav: 'click', buy: 'purchase' };
+export const TAOBAO_TYPES: Readonly<Record<string, InteractionType>> = {
+  pv: 'view',
+  cart: 'add_to_cart',
+  fav: 'click',
+  buy: 'purchase',
+};
 
-export function parseTaobao(text: string, file = 'UserBehavior.csv'): { interactions: Interaction[]; items: CatalogItem[] } {
+export function parseTaobao(
+  text: string,
+  file = 'UserBehavior.csv',
+): { interactions: Interaction[]; items: CatalogItem[] } {
   const rows: Array<Interaction & { order: number }> = [];
   const items = new Map<string, CatalogItem>();
   text.split('\n').forEach((raw, i) => {
@@ -35,7 +43,8 @@ export function parseTaobao(text: string, file = 'UserBehavior.csv'): { interact
     if (i === 0 && !/^\d+$/.test(seconds)) return; // a header row, if someone added one
     const type = TAOBAO_TYPES[behavior];
     if (!type) throw new Error(`${where}: unknown behavior_type ${JSON.stringify(behavior)} (pv, cart, fav, buy)`);
-    if (!/^\d+$/.test(seconds)) throw new Error(`${where}: timestamp must be unix seconds, got ${JSON.stringify(seconds)}`);
+    if (!/^\d+$/.test(seconds))
+      throw new Error(`${where}: timestamp must be unix seconds, got ${JSON.stringify(seconds)}`);
     if (user === '' || item === '') throw new Error(`${where}: empty user_id or item_id`);
     rows.push({ user, item, ts: Number(seconds) * 1000, type, order: rows.length });
     if (!items.has(item)) items.set(item, category !== '' ? { id: item, category } : { id: item });
@@ -44,7 +53,10 @@ export function parseTaobao(text: string, file = 'UserBehavior.csv'): { interact
   const firstSeen = new Map<string, number>();
   for (const r of rows) if (!firstSeen.has(r.user)) firstSeen.set(r.user, r.order);
   rows.sort((a, b) => firstSeen.get(a.user)! - firstSeen.get(b.user)! || a.ts - b.ts || a.order - b.order);
-  return { interactions: rows.map(({ user, item, ts, type }) => ({ user, item, ts, type })), items: [...items.values()] };
+  return {
+    interactions: rows.map(({ user, item, ts, type }) => ({ user, item, ts, type })),
+    items: [...items.values()],
+  };
 }
 
 export async function convertTaobao(opts: { source?: string | undefined; out: string }): Promise<SequentialSummary> {
@@ -64,21 +76,40 @@ export async function convertTaobao(opts: { source?: string | undefined; out: st
     meta: {
       name: 'taobao-userbehavior-sample',
       source: path,
-      description: 'A 43-user slice of Taobao UserBehavior (Tianchi 649): page views, carts, favourites and purchases with real times.',
-      notes: ['behaviour types: pv → view, cart → add_to_cart, fav → click, buy → purchase', 'each user\'s events sorted by time', 'items.jsonl: category only, no text'],
+      description:
+        'A 43-user slice of Taobao UserBehavior (Tianchi 649): page views, carts, favourites and purchases with real times.',
+      notes: [
+        'behaviour types: pv → view, cart → add_to_cart, fav → click, buy → purchase',
+        "each user's events sorted by time",
+        'items.jsonl: category only, no text',
+      ],
     },
   });
 }
 
 export const taobaoCommand: Command = {
   path: ['convert', 'taobao'],
-  summary: 'Convert the Taobao UserBehavior sample (UserBehavior.csv) into a sequential dataset for `feed` (typed events, item categories).',
+  summary:
+    'Convert the Taobao UserBehavior sample (UserBehavior.csv) into a sequential dataset for `feed` (typed events, item categories).',
   options: {
-    out: { type: 'string', value: 'DIR', help: 'output directory (interactions.tsv, items.jsonl, dataset.json)', default: '.cache/eval/taobao' },
-    source: { type: 'string', value: 'DIR', help: 'directory holding UserBehavior.csv', default: '../shared/datasets/taobao-userbehavior-sample' },
+    out: {
+      type: 'string',
+      value: 'DIR',
+      help: 'output directory (interactions.tsv, items.jsonl, dataset.json)',
+      default: '.cache/eval/taobao',
+    },
+    source: {
+      type: 'string',
+      value: 'DIR',
+      help: 'directory holding UserBehavior.csv',
+      default: '../shared/datasets/taobao-userbehavior-sample',
+    },
   },
   async run(values) {
-    const summary = await convertTaobao({ out: stringOpt(values, 'out') || '.cache/eval/taobao', source: stringOpt(values, 'source') });
+    const summary = await convertTaobao({
+      out: stringOpt(values, 'out') || '.cache/eval/taobao',
+      source: stringOpt(values, 'source'),
+    });
     console.log(formatSequentialSummary('taobao', summary));
   },
 };

@@ -13,7 +13,13 @@ describe('npm run eval -- coupons', () => {
     expect(code, lines.join('\n')).toBe(0);
     const r = JSON.parse(readFileSync(path.join(out, 'coupons.json'), 'utf8')) as Record<string, any>;
     for (const arm of ['affinity', 'everyone', 'random']) {
-      expect(r[arm]).toMatchObject({ redemption_rate: expect.any(Number), incremental_gmv: expect.any(Number), cost: expect.any(Number), offered: expect.any(Number), net: expect.any(Number) });
+      expect(r[arm]).toMatchObject({
+        redemption_rate: expect.any(Number),
+        incremental_gmv: expect.any(Number),
+        cost: expect.any(Number),
+        offered: expect.any(Number),
+        net: expect.any(Number),
+      });
       expect(r[arm].net).toBeCloseTo(r[arm].incremental_gmv - r[arm].cost, 1);
     }
     expect(r.note).toMatch(/SIMULATED/);
@@ -31,7 +37,14 @@ describe('npm run eval -- coupons', () => {
   it('is deterministic for a seed', async () => {
     const { runCouponEval } = await import('./run.ts');
     const { ROOT } = await import('../../src/config.ts');
-    const opts = { catalog: path.join(ROOT, 'data/demo/catalog.jsonl'), users: 100, historyVisits: 10, occasions: 2, discount: 15, seed: 3 };
+    const opts = {
+      catalog: path.join(ROOT, 'data/demo/catalog.jsonl'),
+      users: 100,
+      historyVisits: 10,
+      occasions: 2,
+      discount: 15,
+      seed: 3,
+    };
     expect(runCouponEval(opts)).toEqual(runCouponEval(opts));
   });
 });

@@ -14,21 +14,38 @@ export const couponsCommand: Command = {
   options: {
     out: { type: 'string', value: 'OUTDIR', help: 'where to write coupons.json and coupons.html', required: true },
     users: { type: 'string', value: 'N', help: 'simulated shoppers', default: '2000' },
-    history: { type: 'string', value: 'N', help: 'clicked products per shopper in the history period (30 days)', default: '20' },
+    history: {
+      type: 'string',
+      value: 'N',
+      help: 'clicked products per shopper in the history period (30 days)',
+      default: '20',
+    },
     occasions: { type: 'string', value: 'N', help: 'held-out clicks per shopper', default: '3' },
     discount: { type: 'string', value: 'PCT', help: 'percent off of the held-out coupon', default: '15' },
-    'min-value': { type: 'string', value: 'X', help: 'affinity threshold (expected value per click-through)', default: '0 (SHELF_COUPON_MIN_VALUE default)' },
+    'min-value': {
+      type: 'string',
+      value: 'X',
+      help: 'affinity threshold (expected value per click-through)',
+      default: '0 (SHELF_COUPON_MIN_VALUE default)',
+    },
     seed: { type: 'string', value: 'N', help: 'seed of the world, the history and the random arm', default: '7' },
-    catalog: { type: 'string', value: 'FILE', help: 'catalog the simulated shop sells', default: 'data/demo/catalog.jsonl' },
+    catalog: {
+      type: 'string',
+      value: 'FILE',
+      help: 'catalog the simulated shop sells',
+      default: 'data/demo/catalog.jsonl',
+    },
   },
-  details: 'All figures come from SIMULATED shoppers over a real catalog; see docs/BENCHMARKS.md ("Coupon targeting — simulated data").',
+  details:
+    'All figures come from SIMULATED shoppers over a real catalog; see docs/BENCHMARKS.md ("Coupon targeting — simulated data").',
   async run(values) {
     const out = path.resolve(requiredOpt(values, 'out'));
     const discount = intOpt(values, 'discount', 1) ?? 15;
     if (discount >= 100) throw new UsageError(`--discount must be below 100, got ${discount}`);
     const minValueText = stringOpt(values, 'min-value');
     const minValue = minValueText !== undefined ? Number(minValueText) : undefined;
-    if (minValue !== undefined && !Number.isFinite(minValue)) throw new UsageError(`--min-value must be a number, got ${JSON.stringify(minValueText)}`);
+    if (minValue !== undefined && !Number.isFinite(minValue))
+      throw new UsageError(`--min-value must be a number, got ${JSON.stringify(minValueText)}`);
     const { ROOT } = await import('../../src/config.ts');
     const { runCouponEval } = await import('./run.ts');
     const { renderCouponReport } = await import('./report.ts');
@@ -47,7 +64,8 @@ export const couponsCommand: Command = {
     const line = (name: string, a: typeof res.affinity) =>
       `${name.padEnd(18)} offered ${String(a.offered).padStart(6)}  redemption ${a.redemption_rate.toFixed(4)}  incremental GMV ${a.incremental_gmv.toFixed(0).padStart(8)}  cost ${a.cost.toFixed(0).padStart(7)}  net ${a.net.toFixed(0).padStart(7)}`;
     console.log('SIMULATED shoppers (hidden coupon sensitivity); USD, expectations under the true probabilities');
-    for (const k of ['affinity', 'affinity_with_pcvr', 'everyone', 'random', 'oracle'] as const) console.log(line(k, res[k]));
+    for (const k of ['affinity', 'affinity_with_pcvr', 'everyone', 'random', 'oracle'] as const)
+      console.log(line(k, res[k]));
     console.log(`wrote ${path.join(out, 'coupons.json')} and coupons.html`);
   },
 };

@@ -32,8 +32,14 @@ export function renderCouponReport(r: CouponEvalResult, ctx: { generatedAt: stri
     }),
     '</tbody></table>',
     '<div class="charts">',
-    barChartSvg('Net value, share of the best arm', ARMS.map(([k, , color]) => ({ label: k, value: Math.max(0, arm(k).net) / best, color }))),
-    barChartSvg('Redemption rate', ARMS.map(([k, , color]) => ({ label: k, value: arm(k).redemption_rate, color }))),
+    barChartSvg(
+      'Net value, share of the best arm',
+      ARMS.map(([k, , color]) => ({ label: k, value: Math.max(0, arm(k).net) / best, color })),
+    ),
+    barChartSvg(
+      'Redemption rate',
+      ARMS.map(([k, , color]) => ({ label: k, value: arm(k).redemption_rate, color })),
+    ),
     '</div>',
     '<h2>Settings</h2>',
     `<pre>${escapeHtml(JSON.stringify({ coupon: r.coupon, data: r.data, config: r.config }, null, 2))}</pre>`,

@@ -81,14 +81,19 @@ export function runCouponEval(opts: CouponEvalOptions) {
       const coupon_id = `hist-${pct}`;
       if (o.claimed) ev({ type: 'coupon_claim', user_id, coupon_id, ts: ts + 2 });
       if (o.bought) {
-        ev({ type: 'purchase', user_id, product_id: product.product.id, price: product.product.price!, ts: ts + 3, ...(o.claimed && { coupon_id }) });
+        ev({
+          type: 'purchase',
+          user_id,
+          product_id: product.product.id,
+          price: product.product.price!,
+          ts: ts + 3,
+          ...(o.claimed && { coupon_id }),
+        });
         if (o.claimed) ev({ type: 'coupon_redeem', user_id, coupon_id, ts: ts + 3 });
       }
     }
   }
-  const items = new Map<string, ItemInfo>(
-    world.products.map((p) => [p.product.id, productKeys(p.product)]),
-  );
+  const items = new Map<string, ItemInfo>(world.products.map((p) => [p.product.id, productKeys(p.product)]));
   const states = new Map<string, UserState>();
   applyEvents(events, states, items, BehaviorConfigSchema.parse({}));
 
@@ -121,7 +126,15 @@ export function runCouponEval(opts: CouponEvalOptions) {
       // A stand-in for a trained ranker's pCVR: the true no-coupon conversion, blurred on the log-odds.
       const pCvr = 1 / (1 + Math.exp(-(Math.log(t.p0 / (1 - t.p0)) + RANKER_NOISE * normal(rng))));
       const withPcvr = scoreOffer(propensity, { price, pCvr }, { discount, validUntil }, now, cfg.affinity);
-      occasions.push({ shopper: s, value: a.value, valueWithPcvr: withPcvr.value, claim: t.claim, redeem: t.claim * t.p1, gmv: t.claim * (t.p1 - t.p0) * price * usd, cost: t.claim * t.p1 * discount * usd });
+      occasions.push({
+        shopper: s,
+        value: a.value,
+        valueWithPcvr: withPcvr.value,
+        claim: t.claim,
+        redeem: t.claim * t.p1,
+        gmv: t.claim * (t.p1 - t.p0) * price * usd,
+        cost: t.claim * t.p1 * discount * usd,
+      });
     }
   }
 
@@ -145,7 +158,8 @@ export function runCouponEval(opts: CouponEvalOptions) {
   const targetedWithPcvr = occasions.filter((o) => o.valueWithPcvr > cfg.min_value);
   const random = shuffled(occasions, mulberry32(opts.seed + 101)).slice(0, targeted.length);
   const oracle = occasions.filter((o) => o.gmv - o.cost > 0);
-  const sensitive = (os: readonly Occasion[]) => (os.length > 0 ? Math.round((os.filter((o) => o.shopper.sensitivity >= 1).length / os.length) * 1000) / 1000 : 0);
+  const sensitive = (os: readonly Occasion[]) =>
+    os.length > 0 ? Math.round((os.filter((o) => o.shopper.sensitivity >= 1).length / os.length) * 1000) / 1000 : 0;
   return {
     note: 'SIMULATED data: shoppers with hidden coupon sensitivity, baseline purchase propensity and claim propensity (eval/coupons/world.ts) over the real demo catalog; outcomes are expectations under the true probabilities. It measures the targeting logic against a known truth, not a real shop.',
     affinity: arm(targeted),
@@ -155,7 +169,13 @@ export function runCouponEval(opts: CouponEvalOptions) {
     affinity_with_pcvr: arm(targetedWithPcvr),
     /** Ceiling: offered exactly where the true expected net is positive (needs the hidden truth). */
     oracle: arm(oracle),
-    share_coupon_driven: { affinity: sensitive(targeted), affinity_with_pcvr: sensitive(targetedWithPcvr), everyone: sensitive(occasions), random: sensitive(random), oracle: sensitive(oracle) },
+    share_coupon_driven: {
+      affinity: sensitive(targeted),
+      affinity_with_pcvr: sensitive(targetedWithPcvr),
+      everyone: sensitive(occasions),
+      random: sensitive(random),
+      oracle: sensitive(oracle),
+    },
     data: {
       shoppers: shoppers.length,
       history_events: events.length,
@@ -163,7 +183,13 @@ export function runCouponEval(opts: CouponEvalOptions) {
       held_out_occasions: occasions.length,
     },
     coupon: { type: 'percent', value: opts.discount, valid_for_days: 7 },
-    config: { seed: opts.seed, ranker_pcvr_noise: RANKER_NOISE, min_value: cfg.min_value, affinity: cfg.affinity, currency: 'USD (CNY at 1/7.1)' },
+    config: {
+      seed: opts.seed,
+      ranker_pcvr_noise: RANKER_NOISE,
+      min_value: cfg.min_value,
+      affinity: cfg.affinity,
+      currency: 'USD (CNY at 1/7.1)',
+    },
   };
 }
 

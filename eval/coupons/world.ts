@@ -38,7 +38,12 @@ export function couponShoppers(world: World, rng: Rng): CouponShopper[] {
 }
 
 /** A product the shopper clicks: drawn from their categories, accepted with the click probability. */
-export function drawClick(s: CouponShopper, world: World, pools: Map<SimUser, SimProduct[]>, rng: Rng): { product: SimProduct; viewed: SimProduct[] } {
+export function drawClick(
+  s: CouponShopper,
+  world: World,
+  pools: Map<SimUser, SimProduct[]>,
+  rng: Rng,
+): { product: SimProduct; viewed: SimProduct[] } {
   let pool = pools.get(s.user);
   if (!pool) {
     pool = world.products.filter((p) => s.user.cats.has(p.top) && (p.product.price ?? 0) > 0);
@@ -54,7 +59,11 @@ export function drawClick(s: CouponShopper, world: World, pools: Map<SimUser, Si
 }
 
 /** The true probabilities after a click when a coupon with `discount` off is offered (0: none). */
-export function occasionTruth(s: CouponShopper, p: SimProduct, discount: number): { claim: number; p0: number; p1: number } {
+export function occasionTruth(
+  s: CouponShopper,
+  p: SimProduct,
+  discount: number,
+): { claim: number; p0: number; p1: number } {
   const base = logit(Math.min(1 - 1e-9, Math.max(1e-9, buyProb(s.user, p)))) + s.baseline;
   const shift = discount > 0 ? (TRUE_ELASTICITY * s.sensitivity * discount) / p.product.price! : 0;
   return { claim: discount > 0 ? s.claim : 0, p0: sigmoid(base), p1: sigmoid(base + shift) };

@@ -6,27 +6,75 @@ export const feedCommand: Command = {
   summary:
     'Leave-last-out accuracy of the feed routes (popularity, itemcf, uservector) and the fused feed on DIR/interactions.tsv: tune on validation items, report HR@10/NDCG@10 on test items (full and 100 sampled negatives) in OUTDIR/feed.json, feed.html, feed-users.tsv, and the chosen settings in OUTDIR/feed-config.json (SHELF_FEED_CONFIG).',
   options: {
-    data: { type: 'string', value: 'DIR', help: 'sequential dataset directory (interactions.tsv, optional items.jsonl)', required: true },
+    data: {
+      type: 'string',
+      value: 'DIR',
+      help: 'sequential dataset directory (interactions.tsv, optional items.jsonl)',
+      required: true,
+    },
     out: { type: 'string', value: 'OUTDIR', help: 'where to write the results', required: true },
     seed: { type: 'string', value: 'S', help: 'seed of negatives and user samples', default: '1' },
-    'tune-users': { type: 'string', value: 'N', help: 'validation users sampled for tuning the route knobs', default: '2000' },
-    'fusion-users': { type: 'string', value: 'N', help: 'validation users sampled for choosing the fusion weights', default: '8000' },
+    'tune-users': {
+      type: 'string',
+      value: 'N',
+      help: 'validation users sampled for tuning the route knobs',
+      default: '2000',
+    },
+    'fusion-users': {
+      type: 'string',
+      value: 'N',
+      help: 'validation users sampled for choosing the fusion weights',
+      default: '8000',
+    },
     users: { type: 'string', value: 'N', help: 'evaluate a seeded sample of N test users', default: 'all' },
-    'recall-k': { type: 'string', value: 'N', help: 'candidates per route (unlisted candidates rank last)', default: '1000' },
-    repeats: { type: 'string', value: 'first|keep', help: 'drop re-interactions with an item (first) or keep them', default: 'first' },
-    'item-vectors': { type: 'string', value: 'auto|text|cooc|none', help: 'item vectors from items.jsonl text (embedder) or trained on co-occurrence', default: 'auto' },
-    embedder: { type: 'string', value: 'default|PATH', help: 'text embedder for --item-vectors text', default: 'default' },
-    'cooc-backward-weight': { type: 'string', value: 'W', help: 'reducer weight of the backward co-occurrence pair, 0..1 (0 = forward only)', default: 'the serving default' },
-    rounds: { type: 'string', value: 'N', help: 'randomization / bootstrap rounds of the paired tests', default: '10000' },
+    'recall-k': {
+      type: 'string',
+      value: 'N',
+      help: 'candidates per route (unlisted candidates rank last)',
+      default: '1000',
+    },
+    repeats: {
+      type: 'string',
+      value: 'first|keep',
+      help: 'drop re-interactions with an item (first) or keep them',
+      default: 'first',
+    },
+    'item-vectors': {
+      type: 'string',
+      value: 'auto|text|cooc|none',
+      help: 'item vectors from items.jsonl text (embedder) or trained on co-occurrence',
+      default: 'auto',
+    },
+    embedder: {
+      type: 'string',
+      value: 'default|PATH',
+      help: 'text embedder for --item-vectors text',
+      default: 'default',
+    },
+    'cooc-backward-weight': {
+      type: 'string',
+      value: 'W',
+      help: 'reducer weight of the backward co-occurrence pair, 0..1 (0 = forward only)',
+      default: 'the serving default',
+    },
+    rounds: {
+      type: 'string',
+      value: 'N',
+      help: 'randomization / bootstrap rounds of the paired tests',
+      default: '10000',
+    },
   },
   details: 'Protocol, tuning and metrics: eval/README.md ("feed").',
   async run(values) {
     const repeats = stringOpt(values, 'repeats') ?? 'first';
-    if (repeats !== 'first' && repeats !== 'keep') throw new UsageError(`--repeats must be first or keep, got ${repeats}`);
+    if (repeats !== 'first' && repeats !== 'keep')
+      throw new UsageError(`--repeats must be first or keep, got ${repeats}`);
     const itemVectors = stringOpt(values, 'item-vectors') ?? 'auto';
-    if (!['auto', 'text', 'cooc', 'none'].includes(itemVectors)) throw new UsageError(`--item-vectors must be auto, text, cooc or none, got ${itemVectors}`);
+    if (!['auto', 'text', 'cooc', 'none'].includes(itemVectors))
+      throw new UsageError(`--item-vectors must be auto, text, cooc or none, got ${itemVectors}`);
     const recallK = intOpt(values, 'recall-k', 10);
-    if (recallK !== undefined && recallK > 2000) throw new UsageError('--recall-k must be at most 2000 (the feed config limit)');
+    if (recallK !== undefined && recallK > 2000)
+      throw new UsageError('--recall-k must be at most 2000 (the feed config limit)');
     const { runFeedEval, formatFeedSummary } = await import('./feed-eval.ts');
     const seed = intOpt(values, 'seed');
     const tuneUsers = intOpt(values, 'tune-users', 1);
@@ -36,7 +84,11 @@ export const feedCommand: Command = {
     const embedder = stringOpt(values, 'embedder');
     const bwRaw = stringOpt(values, 'cooc-backward-weight');
     const coocBackwardWeight = bwRaw !== undefined ? Number(bwRaw) : undefined;
-    if (coocBackwardWeight !== undefined && (bwRaw!.trim() === '' || !(coocBackwardWeight >= 0) || coocBackwardWeight > 1)) throw new UsageError(`--cooc-backward-weight must be a number in 0..1, got ${bwRaw}`);
+    if (
+      coocBackwardWeight !== undefined &&
+      (bwRaw!.trim() === '' || !(coocBackwardWeight >= 0) || coocBackwardWeight > 1)
+    )
+      throw new UsageError(`--cooc-backward-weight must be a number in 0..1, got ${bwRaw}`);
     const { json, files } = await runFeedEval({
       data: requiredOpt(values, 'data'),
       out: requiredOpt(values, 'out'),
@@ -53,6 +105,8 @@ export const feedCommand: Command = {
       log: (s) => console.log(s),
     });
     console.log(formatFeedSummary(json));
-    console.log(`wrote ${files.json}\n      ${files.html}\n      ${files.tsv}\n      ${files.config} (the chosen settings; serve them with SHELF_FEED_CONFIG=${files.config})`);
+    console.log(
+      `wrote ${files.json}\n      ${files.html}\n      ${files.tsv}\n      ${files.config} (the chosen settings; serve them with SHELF_FEED_CONFIG=${files.config})`,
+    );
   },
 };

@@ -6,11 +6,19 @@ describe('exact vector scan', () => {
   it('returns the same top k as a full sort', () => {
     const rng = mulberry32(3);
     const vectors = new Map<string, Float32Array>();
-    for (let i = 0; i < 300; i++) vectors.set(`p${i}`, Float32Array.from({ length: 8 }, () => rng() - 0.5));
+    for (let i = 0; i < 300; i++)
+      vectors.set(
+        `p${i}`,
+        Float32Array.from({ length: 8 }, () => rng() - 0.5),
+      );
     const index = new ExactVectors(vectors);
     const q = Float32Array.from({ length: 8 }, () => rng() - 0.5);
     const dot = (v: Float32Array) => v.reduce((s, x, j) => s + x * q[j]!, 0);
-    const expected = [...vectors.entries()].map(([id, v]) => ({ id, s: Math.fround(dot(v)) })).sort((a, b) => b.s - a.s).slice(0, 25).map((x) => x.id);
+    const expected = [...vectors.entries()]
+      .map(([id, v]) => ({ id, s: Math.fround(dot(v)) }))
+      .sort((a, b) => b.s - a.s)
+      .slice(0, 25)
+      .map((x) => x.id);
     expect(index.search(q, 25).map((h) => h.id)).toEqual(expected);
     expect(index.search(q, 1000)).toHaveLength(300);
   });

@@ -23,7 +23,8 @@ function chainData(users: number, seed: number): Interaction[] {
     const chain = Math.floor(rng() * 6);
     const steps = 5 + Math.floor(rng() * 3);
     const start = Math.floor(rng() * (12 - steps));
-    for (let j = 0; j < steps; j++) rows.push({ user: `u${u}`, item: `c${chain}-${start + j}`, ts: 1_600_000_000_000 + j * 3_600_000, type: 'view' });
+    for (let j = 0; j < steps; j++)
+      rows.push({ user: `u${u}`, item: `c${chain}-${start + j}`, ts: 1_600_000_000_000 + j * 3_600_000, type: 'view' });
   }
   return rows;
 }
@@ -44,7 +45,19 @@ describe('npm run eval -- feed', () => {
   it('writes feed.json in which the fused feed beats popularity, with significance', async () => {
     const out: string[] = [];
     const code = await main(
-      ['feed', '--data', join(dir, 'data'), '--out', join(dir, 'out'), '--tune-users', '80', '--rounds', '500', '--recall-k', '60'],
+      [
+        'feed',
+        '--data',
+        join(dir, 'data'),
+        '--out',
+        join(dir, 'out'),
+        '--tune-users',
+        '80',
+        '--rounds',
+        '500',
+        '--recall-k',
+        '60',
+      ],
       undefined,
       { out: (t) => out.push(t), err: (t) => out.push(t) },
     );
@@ -67,7 +80,8 @@ describe('npm run eval -- feed', () => {
     expect(gate.some((r) => r.setting.itemcf_confident_score === 0)).toBe(true);
     expect(gate.length).toBeGreaterThan(1);
     const served = loadConfig({ SHELF_FEED_CONFIG: join(dir, 'out', 'feed-config.json') }).feed;
-    for (const r of ['itemcf', 'trending', 'uservector'] as const) expect(served.weights[r]).toBe(json.chosen.weights[r]);
+    for (const r of ['itemcf', 'trending', 'uservector'] as const)
+      expect(served.weights[r]).toBe(json.chosen.weights[r]);
     // routes the evaluation does not measure keep the service's weights instead of being switched off
     expect(json.chosen.weights.similar).toBe(0);
     expect(served.weights.similar).toBe(loadConfig({}).feed.weights.similar);

@@ -24,7 +24,17 @@ import { replayIntoState } from './replay.ts';
 import { hashString, sampleNegatives, type HitMetrics } from './sampled.ts';
 import { evalSources, type EvalSources } from './sources.ts';
 import { configWith, tuneFeed, type TuneResult } from './tune.ts';
-import { ROUTE_OF, candidatesFor, fusedRanking, routeRanking, scoreRanking, type CaseScore, type EvalRoute, type Scored, type UserCase } from './user-eval.ts';
+import {
+  ROUTE_OF,
+  candidatesFor,
+  fusedRanking,
+  routeRanking,
+  scoreRanking,
+  type CaseScore,
+  type EvalRoute,
+  type Scored,
+  type UserCase,
+} from './user-eval.ts';
 
 /**
  * Trending half-life for this protocol: ~31,700 years, i.e. plain counts. Leave-last-out has no
@@ -70,22 +80,58 @@ export interface FeedJson {
   users: number;
   dataset: string;
   protocol: Record<string, unknown>;
-  chosen: Pick<FeedConfig, 'weights' | 'rrf_k' | 'recall_k' | 'seeds' | 'cooc_alpha' | 'short_weight' | 'itemcf_confident_score' | 'itemcf_confident_scale'>;
+  chosen: Pick<
+    FeedConfig,
+    | 'weights'
+    | 'rrf_k'
+    | 'recall_k'
+    | 'seeds'
+    | 'cooc_alpha'
+    | 'short_weight'
+    | 'itemcf_confident_score'
+    | 'itemcf_confident_scale'
+  >;
   beats: Record<'full' | 'sampled100', Partial<Record<EvalRoute, boolean>>>;
   significance: Record<'full' | 'sampled100', Record<string, Partial<Record<keyof HitMetrics, Significance>>>>;
-  validation: { users: number; full: MetricTable; sampled100: MetricTable; tuning: Omit<TuneResult, 'chosen' | 'users'> };
+  validation: {
+    users: number;
+    full: MetricTable;
+    sampled100: MetricTable;
+    tuning: Omit<TuneResult, 'chosen' | 'users'>;
+  };
   item_vectors: ItemVectorReport;
-  behavior: Pick<BehaviorConfig, 'trending_half_life_ms' | 'short_half_life_ms' | 'long_half_life_ms' | 'cooc_window' | 'cooc_max_gap_ms' | 'cooc_backward_weight' | 'recent_items'>;
+  behavior: Pick<
+    BehaviorConfig,
+    | 'trending_half_life_ms'
+    | 'short_half_life_ms'
+    | 'long_half_life_ms'
+    | 'cooc_window'
+    | 'cooc_max_gap_ms'
+    | 'cooc_backward_weight'
+    | 'recent_items'
+  >;
   replay: Record<Phase, { events: number; applied: number; dead_letters: number; ms: number }>;
   timing_ms: Record<string, number>;
 }
 
 function negativesFor(u: EvalUser, split: Split, phase: Phase, n: number, seed: number): string[] {
   const rated = new Set(u.sequence.map((r) => r.item));
-  return sampleNegatives(split.items, rated, n, (hashString(u.user) ^ seed ^ (phase === 'valid' ? 0x5bd1e995 : 0)) >>> 0);
+  return sampleNegatives(
+    split.items,
+    rated,
+    n,
+    (hashString(u.user) ^ seed ^ (phase === 'valid' ? 0x5bd1e995 : 0)) >>> 0,
+  );
 }
 
-async function casesFor(users: readonly EvalUser[], split: Split, phase: Phase, state: StateStore, n: number, seed: number): Promise<UserCase[]> {
+async function casesFor(
+  users: readonly EvalUser[],
+  split: Split,
+  phase: Phase,
+  state: StateStore,
+  n: number,
+  seed: number,
+): Promise<UserCase[]> {
   const states = await state.getUsers(users.map((u) => `u:${u.user}`));
   return users.map((u) => {
     const { known, target } = phaseView(u, phase);
@@ -120,20 +166,38 @@ async function scoreCases(
   return out;
 }
 
-function table(rows: ReadonlyArray<Record<Scored, CaseScore>>, names: readonly Scored[], protocol: 'full' | 'sampled100'): MetricTable {
+function table(
+  rows: ReadonlyArray<Record<Scored, CaseScore>>,
+  names: readonly Scored[],
+  protocol: 'full' | 'sampled100',
+): MetricTable {
   const t: MetricTable = {};
-  for (const s of names) t[s] = { 'hr@10': mean(rows.map((r) => r[s][protocol]['hr@10'])), 'ndcg@10': mean(rows.map((r) => r[s][protocol]['ndcg@10'])) };
+  for (const s of names)
+    t[s] = {
+      'hr@10': mean(rows.map((r) => r[s][protocol]['hr@10'])),
+      'ndcg@10': mean(rows.map((r) => r[s][protocol]['ndcg@10'])),
+    };
   return t;
 }
 
-async function replayPhase(split: Split, phase: Phase, behavior: BehaviorConfig, items: Parameters<typeof replayIntoState>[1]['items']) {
+async function replayPhase(
+  split: Split,
+  phase: Phase,
+  behavior: BehaviorConfig,
+  items: Parameters<typeof replayIntoState>[1]['items'],
+) {
   const t0 = Date.now();
   const rows = phaseEvents(split, phase);
   const r = await replayIntoState(rows, { behavior, items, trendingHalfLifeMs: OFFLINE_TRENDING_HALF_LIFE_MS });
-  return { state: r.state, record: { events: rows.length, applied: r.applied, dead_letters: r.deadLetters, ms: Date.now() - t0 } };
+  return {
+    state: r.state,
+    record: { events: rows.length, applied: r.applied, dead_letters: r.deadLetters, ms: Date.now() - t0 },
+  };
 }
 
-export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJson; files: { json: string; html: string; tsv: string; config: string } }> {
+export async function runFeedEval(
+  opts: FeedEvalOptions,
+): Promise<{ json: FeedJson; files: { json: string; html: string; tsv: string; config: string } }> {
   const log = opts.log ?? (() => {});
   const seed = opts.seed ?? 1;
   const recallK = opts.recallK ?? 1000;
@@ -148,7 +212,9 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   const ds = await readSequentialDataset(opts.data);
   const split = leaveLastOut(ds.interactions, opts.repeats ?? 'first');
   if (split.users.length === 0) throw new Error(`${opts.data}: no user has 3 or more interactions`);
-  log(`${ds.meta?.name ?? opts.data}: ${ds.interactions.length} interactions, ${split.users.length} users with ≥ 3, ${split.items.length} items`);
+  log(
+    `${ds.meta?.name ?? opts.data}: ${ds.interactions.length} interactions, ${split.users.length} users with ≥ 3, ${split.items.length} items`,
+  );
   lap('read');
 
   const behavior = BehaviorConfigSchema.parse({
@@ -163,11 +229,22 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   // carry over. Text vectors do not depend on interactions: computed once.
   const vecOpts = { ...(opts.embedder !== undefined && { embedder: opts.embedder }), seed };
   // A phase's vectors as the routes read them: exact neighbours, and the item infos the replay keeps.
-  const phaseVectors = (v: Awaited<ReturnType<typeof itemVectors>>) => ({ vec: v, exact: new ExactVectors(v.vectors), items: itemInfos(v.vectors, ds.items) });
-  const validVec = phaseVectors(await itemVectors(mode, ds.items, phaseEvents(split, 'valid'), { ...vecOpts, phase: 'validation' }));
+  const phaseVectors = (v: Awaited<ReturnType<typeof itemVectors>>) => ({
+    vec: v,
+    exact: new ExactVectors(v.vectors),
+    items: itemInfos(v.vectors, ds.items),
+  });
+  const validVec = phaseVectors(
+    await itemVectors(mode, ds.items, phaseEvents(split, 'valid'), { ...vecOpts, phase: 'validation' }),
+  );
   const { vec, exact, items } = validVec;
   const hasCategories = [...ds.items.values()].some((it) => it.category !== undefined);
-  const routes: EvalRoute[] = ['popularity', 'itemcf', ...(exact.size > 0 ? (['uservector'] as const) : []), ...(hasCategories ? (['category'] as const) : [])];
+  const routes: EvalRoute[] = [
+    'popularity',
+    'itemcf',
+    ...(exact.size > 0 ? (['uservector'] as const) : []),
+    ...(hasCategories ? (['category'] as const) : []),
+  ];
   log(`item vectors: ${vec.report.source}, ${vec.report.items_with_vector} items`);
   lap('item_vectors');
 
@@ -178,16 +255,28 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
   const validCases = await casesFor(tuneUsers, split, 'valid', valid.state, nNeg, seed);
   // A larger sample chooses the fusion when there are more users than the tuning sample holds.
   const fusionUsers = sampleKeepOrder(split.users, opts.fusionUsers ?? 8000, seed);
-  const fusionCases = fusionUsers.length > tuneUsers.length ? await casesFor(fusionUsers, split, 'valid', valid.state, nNeg, seed) : undefined;
+  const fusionCases =
+    fusionUsers.length > tuneUsers.length
+      ? await casesFor(fusionUsers, split, 'valid', valid.state, nNeg, seed)
+      : undefined;
   const validSrc = evalSources(valid.state, exact);
   log(`tuning on ${validCases.length} validation users (fusion weights on ${(fusionCases ?? validCases).length})`);
-  const tuned = await tuneFeed(validCases, validSrc, behavior, { recallK, hasCategories, hasVectors: exact.size > 0, ...(fusionCases && { fusionCases }), log });
+  const tuned = await tuneFeed(validCases, validSrc, behavior, {
+    recallK,
+    hasCategories,
+    hasVectors: exact.size > 0,
+    ...(fusionCases && { fusionCases }),
+    log,
+  });
   const validRows = await scoreCases(validCases, validSrc, tuned.chosen, routes, behavior);
   await valid.state.close();
   lap('tune');
 
   // Test phase: report.
-  const testVec = mode === 'cooc' ? phaseVectors(await itemVectors(mode, ds.items, phaseEvents(split, 'test'), { ...vecOpts, phase: 'test' })) : validVec;
+  const testVec =
+    mode === 'cooc'
+      ? phaseVectors(await itemVectors(mode, ds.items, phaseEvents(split, 'test'), { ...vecOpts, phase: 'test' }))
+      : validVec;
   lap('item_vectors_test');
   const test = await replayPhase(split, 'test', behavior, testVec.items);
   lap('replay_test');
@@ -209,18 +298,23 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
     protocol: {
       split: 'leave-last-out: last item test, second-to-last validation, users with < 3 interactions not evaluated',
       repeats: opts.repeats ?? 'first',
-      full: 'rank among all items except the user\'s earlier items',
+      full: "rank among all items except the user's earlier items",
       sampled100: `rank among the target and ${nNeg} distinct random items the user never interacted with; ties (both unranked) at their expected rank`,
       recall_k: recallK,
       seed,
       evaluated_users: testUsers.length === split.users.length ? 'all' : `seeded sample of ${testUsers.length}`,
       cold_targets: coldTargets,
-      request_time: 'the held-out interaction\'s timestamp',
+      request_time: "the held-out interaction's timestamp",
     },
     chosen: pickConfig(tuned.chosen),
     beats: { full: {}, sampled100: {} },
     significance: { full: {}, sampled100: {} },
-    validation: { users: validRows.length, full: table(validRows, scored, 'full'), sampled100: table(validRows, scored, 'sampled100'), tuning: { itemcf: tuned.itemcf, uservector: tuned.uservector, fusion: tuned.fusion, gate: tuned.gate } },
+    validation: {
+      users: validRows.length,
+      full: table(validRows, scored, 'full'),
+      sampled100: table(validRows, scored, 'sampled100'),
+      tuning: { itemcf: tuned.itemcf, uservector: tuned.uservector, fusion: tuned.fusion, gate: tuned.gate },
+    },
     item_vectors: { ...vec.report, ...(testVec !== validVec && { test: testVec.vec.report }) },
     behavior: {
       trending_half_life_ms: behavior.trending_half_life_ms,
@@ -259,11 +353,27 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
     config: resolve(join(opts.out, 'feed-config.json')),
   };
   await writeFile(files.json, JSON.stringify(json, null, 2) + '\n');
-  await writeFile(files.config, JSON.stringify(servingConfig(tuned.chosen, routes.map((r) => ROUTE_OF[r])), null, 2) + '\n');
+  await writeFile(
+    files.config,
+    JSON.stringify(
+      servingConfig(
+        tuned.chosen,
+        routes.map((r) => ROUTE_OF[r]),
+      ),
+      null,
+      2,
+    ) + '\n',
+  );
   const { renderFeedReport } = await import('./feed-report.ts');
   await writeFile(files.html, renderFeedReport(json, { generatedAt: new Date().toISOString() }));
   const header = ['user', 'target', ...scored.flatMap((s) => [`full_ndcg@10_${s}`, `sampled_ndcg@10_${s}`])];
-  const lines = rows.map((r, i) => [testCases[i]!.user, testCases[i]!.target, ...scored.flatMap((s) => [r[s].full['ndcg@10'].toFixed(4), r[s].sampled100['ndcg@10'].toFixed(4)])].join('\t'));
+  const lines = rows.map((r, i) =>
+    [
+      testCases[i]!.user,
+      testCases[i]!.target,
+      ...scored.flatMap((s) => [r[s].full['ndcg@10'].toFixed(4), r[s].sampled100['ndcg@10'].toFixed(4)]),
+    ].join('\t'),
+  );
   await writeFile(files.tsv, [header.join('\t'), ...lines, ''].join('\n'));
   return { json, files };
 }
@@ -275,7 +385,14 @@ export async function runFeedEval(opts: FeedEvalOptions): Promise<{ json: FeedJs
  * item categories): a 0 written for those would switch them off in serving.
  */
 export function servingConfig(c: FeedConfig, measured: readonly FeedRoute[]): FeedConfigInput {
-  const { recall_k: _depth, exclude_shown: _shown, exclude_purchased: _purchased, exclude_recent: _recent, weights, ...tuned } = c;
+  const {
+    recall_k: _depth,
+    exclude_shown: _shown,
+    exclude_purchased: _purchased,
+    exclude_recent: _recent,
+    weights,
+    ...tuned
+  } = c;
   return { ...tuned, weights: Object.fromEntries(measured.map((r) => [r, weights[r]])) };
 }
 
@@ -294,17 +411,26 @@ function pickConfig(c: FeedConfig): FeedJson['chosen'] {
 
 export function formatFeedSummary(j: FeedJson): string {
   const names = Object.keys(j.full) as Scored[];
-  const lines = [`${j.dataset}: ${j.users} test users`, `${'route'.padEnd(12)} full HR@10  full NDCG@10  s100 HR@10  s100 NDCG@10`];
+  const lines = [
+    `${j.dataset}: ${j.users} test users`,
+    `${'route'.padEnd(12)} full HR@10  full NDCG@10  s100 HR@10  s100 NDCG@10`,
+  ];
   for (const s of names) {
     const f = j.full[s]!;
     const p = j.sampled100[s]!;
-    lines.push(`${s.padEnd(12)} ${f['hr@10'].toFixed(4).padStart(10)}  ${f['ndcg@10'].toFixed(4).padStart(12)}  ${p['hr@10'].toFixed(4).padStart(10)}  ${p['ndcg@10'].toFixed(4).padStart(12)}`);
+    lines.push(
+      `${s.padEnd(12)} ${f['hr@10'].toFixed(4).padStart(10)}  ${f['ndcg@10'].toFixed(4).padStart(12)}  ${p['hr@10'].toFixed(4).padStart(10)}  ${p['ndcg@10'].toFixed(4).padStart(12)}`,
+    );
   }
-  lines.push(`chosen: weights ${JSON.stringify(j.chosen.weights)}, rrf_k ${j.chosen.rrf_k}, seeds ${j.chosen.seeds}, cooc_alpha ${j.chosen.cooc_alpha}, short_weight ${j.chosen.short_weight}, gate ${j.chosen.itemcf_confident_score > 0 ? `itemcf score ≥ ${j.chosen.itemcf_confident_score.toPrecision(4)} → others × ${j.chosen.itemcf_confident_scale}` : 'off'}, cooc_backward_weight ${j.behavior.cooc_backward_weight}`);
+  lines.push(
+    `chosen: weights ${JSON.stringify(j.chosen.weights)}, rrf_k ${j.chosen.rrf_k}, seeds ${j.chosen.seeds}, cooc_alpha ${j.chosen.cooc_alpha}, short_weight ${j.chosen.short_weight}, gate ${j.chosen.itemcf_confident_score > 0 ? `itemcf score ≥ ${j.chosen.itemcf_confident_score.toPrecision(4)} → others × ${j.chosen.itemcf_confident_scale}` : 'off'}, cooc_backward_weight ${j.behavior.cooc_backward_weight}`,
+  );
   for (const protocol of ['full', 'sampled100'] as const) {
     for (const [name, sig] of Object.entries(j.significance[protocol])) {
       const s = sig['ndcg@10']!;
-      lines.push(`${protocol} ${name}: NDCG@10 ${s.mean_diff >= 0 ? '+' : ''}${s.mean_diff.toFixed(4)} [${s.ci95[0].toFixed(4)}, ${s.ci95[1].toFixed(4)}], p = ${s.p_value.toFixed(4)}`);
+      lines.push(
+        `${protocol} ${name}: NDCG@10 ${s.mean_diff >= 0 ? '+' : ''}${s.mean_diff.toFixed(4)} [${s.ci95[0].toFixed(4)}, ${s.ci95[1].toFixed(4)}], p = ${s.p_value.toFixed(4)}`,
+      );
     }
   }
   return lines.join('\n');

@@ -7,10 +7,16 @@ import type { FeedJson, MetricTable } from './feed-eval.ts';
 import type { HitMetrics } from './sampled.ts';
 import type { Scored } from './user-eval.ts';
 
-const COLORS: Record<Scored, string> = { popularity: '#bab0ac', itemcf: '#4e79a7', uservector: '#f28e2b', category: '#76b7b2', feed: '#59a14f' };
+const COLORS: Record<Scored, string> = {
+  popularity: '#bab0ac',
+  itemcf: '#4e79a7',
+  uservector: '#f28e2b',
+  category: '#76b7b2',
+  feed: '#59a14f',
+};
 const METRICS: Array<keyof HitMetrics> = ['hr@10', 'ndcg@10'];
 const PROTOCOLS = [
-  ['full', 'Full ranking (all items except the user\'s own)'],
+  ['full', "Full ranking (all items except the user's own)"],
   ['sampled100', 'Sampled: target among 100 random unseen items (SASRec protocol)'],
 ] as const;
 
@@ -42,24 +48,36 @@ export function renderFeedReport(j: FeedJson, ctx: { generatedAt: string }): str
     body.push('<div class="charts">');
     for (const m of METRICS) {
       const names = Object.keys(j[p]) as Scored[];
-      body.push(barChartSvg(`${m.toUpperCase()} (${p})`, names.map((s) => ({ label: s, value: j[p][s]![m], color: COLORS[s] }))));
+      body.push(
+        barChartSvg(
+          `${m.toUpperCase()} (${p})`,
+          names.map((s) => ({ label: s, value: j[p][s]![m], color: COLORS[s] })),
+        ),
+      );
     }
     body.push('</div>');
-    body.push('<table><thead><tr><th>feed vs</th><th>metric</th><th>mean diff</th><th>95% CI</th><th>p</th></tr></thead><tbody>');
+    body.push(
+      '<table><thead><tr><th>feed vs</th><th>metric</th><th>mean diff</th><th>95% CI</th><th>p</th></tr></thead><tbody>',
+    );
     for (const [name, sig] of Object.entries(j.significance[p])) {
       for (const m of METRICS) {
         const s = sig[m]!;
-        body.push(`<tr><td>${escapeHtml(name.replace('feed_vs_', ''))}</td><td>${m}</td><td>${signed(s.mean_diff)}</td><td>${signed(s.ci95[0])} … ${signed(s.ci95[1])}</td><td>${pText(s.p_value)}</td></tr>`);
+        body.push(
+          `<tr><td>${escapeHtml(name.replace('feed_vs_', ''))}</td><td>${m}</td><td>${signed(s.mean_diff)}</td><td>${signed(s.ci95[0])} … ${signed(s.ci95[1])}</td><td>${pText(s.p_value)}</td></tr>`,
+        );
       }
     }
     body.push('</tbody></table>');
   }
   body.push('<h2>Chosen on the validation items</h2>');
   body.push(`<pre>${escapeHtml(JSON.stringify(j.chosen, null, 2))}</pre>`);
-  body.push(`<p>Tuned on ${j.validation.users} users' validation items (never the test items). Validation figures with these settings:</p>`);
+  body.push(
+    `<p>Tuned on ${j.validation.users} users' validation items (never the test items). Validation figures with these settings:</p>`,
+  );
   body.push(tableHtml(j.validation.full), tableHtml(j.validation.sampled100));
   body.push('<h2>Protocol</h2><ul>');
-  for (const [k, v] of Object.entries(j.protocol)) body.push(`<li><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</li>`);
+  for (const [k, v] of Object.entries(j.protocol))
+    body.push(`<li><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</li>`);
   body.push('</ul>');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Feed accuracy — ${escapeHtml(j.dataset)}</title><style>
 body{font:14px/1.45 system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}

@@ -38,13 +38,26 @@ export async function itemVectors(
   if (mode === 'none') return { vectors: new Map(), report: { source: 'none', detail: {}, items_with_vector: 0 } };
   if (mode === 'cooc') {
     const sequences = [...groupByUser(training).values()].map((rows) => rows.map((r) => r.item));
-    const settings = { dim: opts.dim ?? 64, window: 5, smoothing: 0.75, oversample: 16, iterations: 3, seed: opts.seed ?? 1 };
+    const settings = {
+      dim: opts.dim ?? 64,
+      window: 5,
+      smoothing: 0.75,
+      oversample: 16,
+      iterations: 3,
+      seed: opts.seed ?? 1,
+    };
     const trained = trainItemEmbeddings(sequences, settings);
     return {
       vectors: trained.vectors,
       report: {
         source: 'cooc',
-        detail: { method: 'PPMI of windowed co-occurrence + randomized eigendecomposition (models/item_embeddings)', trained_on: `training interactions of the ${opts.phase ?? 'given'} phase only`, ...settings, ...trained.stats, eigenvalues: trained.stats.eigenvalues.slice(0, 8) },
+        detail: {
+          method: 'PPMI of windowed co-occurrence + randomized eigendecomposition (models/item_embeddings)',
+          trained_on: `training interactions of the ${opts.phase ?? 'given'} phase only`,
+          ...settings,
+          ...trained.stats,
+          eigenvalues: trained.stats.eigenvalues.slice(0, 8),
+        },
         items_with_vector: trained.vectors.size,
       },
     };
@@ -59,15 +72,22 @@ export async function itemVectors(
       const out = await embedder.embedTexts(chunk.map(textOf), 'document');
       chunk.forEach((it, j) => vectors.set(it.id, out[j]!));
     }
-    return { vectors, report: { source: 'text', detail: { embedder: embedder.id, dim: embedder.dim }, items_with_vector: vectors.size } };
+    return {
+      vectors,
+      report: { source: 'text', detail: { embedder: embedder.id, dim: embedder.dim }, items_with_vector: vectors.size },
+    };
   } finally {
     await embedder.close?.();
   }
 }
 
-export function itemInfos(vectors: ReadonlyMap<string, Float32Array>, catalog: ReadonlyMap<string, CatalogItem>): Map<string, ItemInfo> {
+export function itemInfos(
+  vectors: ReadonlyMap<string, Float32Array>,
+  catalog: ReadonlyMap<string, CatalogItem>,
+): Map<string, ItemInfo> {
   const out = new Map<string, ItemInfo>();
   for (const [id, vector] of vectors) out.set(id, { vector });
-  for (const [id, it] of catalog) if (it.category !== undefined) out.set(id, { ...out.get(id), categoryKey: it.category });
+  for (const [id, it] of catalog)
+    if (it.category !== undefined) out.set(id, { ...out.get(id), categoryKey: it.category });
   return out;
 }

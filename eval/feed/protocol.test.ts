@@ -5,10 +5,22 @@ import { dropRepeats, groupByUser, leaveLastOut, phaseEvents, phaseView } from '
 const row = (user: string, item: string, ts: number): Interaction => ({ user, item, ts, type: 'view' });
 
 describe('leave-last-out split', () => {
-  const rows = [row('a', 'x', 3), row('a', 'w', 1), row('a', 'y', 4), row('a', 'z', 5), row('b', 'x', 1), row('b', 'y', 2), row('a', 'v', 2)];
+  const rows = [
+    row('a', 'x', 3),
+    row('a', 'w', 1),
+    row('a', 'y', 4),
+    row('a', 'z', 5),
+    row('b', 'x', 1),
+    row('b', 'y', 2),
+    row('a', 'v', 2),
+  ];
 
   it('orders each user by time and holds out the last two items', () => {
-    expect(groupByUser(rows).get('a')!.map((r) => r.item)).toEqual(['w', 'v', 'x', 'y', 'z']);
+    expect(
+      groupByUser(rows)
+        .get('a')!
+        .map((r) => r.item),
+    ).toEqual(['w', 'v', 'x', 'y', 'z']);
     const split = leaveLastOut(rows);
     expect(split.users.map((u) => u.user)).toEqual(['a']);
     const a = split.users[0]!;
@@ -17,7 +29,7 @@ describe('leave-last-out split', () => {
     expect(split.items.sort()).toEqual(['v', 'w', 'x', 'y', 'z']);
   });
 
-  it('never replays a phase\'s own targets (or later items) into its state', () => {
+  it("never replays a phase's own targets (or later items) into its state", () => {
     const split = leaveLastOut(rows);
     const valid = phaseEvents(split, 'valid');
     expect(valid.filter((r) => r.user === 'a').map((r) => r.item)).toEqual(['w', 'v', 'x']);

@@ -20,7 +20,12 @@ describe('replaying interactions through the consumer', () => {
   it('builds user state, co-occurrence and popularity with the serving reducer', async () => {
     const behavior = BehaviorConfigSchema.parse({ trending_half_life_ms: 1e15 });
     const vec = Float32Array.from([1, 0]);
-    const { state, applied, deadLetters } = await replayIntoState(rows, { behavior, items: new Map([['x', { vector: vec }]]), trendingHalfLifeMs: 1e15, batchSize: 2 });
+    const { state, applied, deadLetters } = await replayIntoState(rows, {
+      behavior,
+      items: new Map([['x', { vector: vec }]]),
+      trendingHalfLifeMs: 1e15,
+      batchSize: 2,
+    });
     try {
       expect([applied, deadLetters]).toEqual([3, 0]);
       const a = (await state.getUsers(['u:a'])).get('u:a')!;

@@ -18,8 +18,18 @@ export function toStreamRecords(rows: readonly Interaction[]): StreamRecord[] {
   const order = rows.map((_, i) => i).sort((a, b) => rows[a]!.ts - rows[b]!.ts || a - b);
   return order.map((i, position) => {
     const r = rows[i]!;
-    const event: BehaviorEventInput = { event_id: `e${i}`, type: r.type, user_id: r.user, product_id: r.item, ts: r.ts };
-    return { position: String(position), key: partitionKey({ user_id: r.user, type: r.type }), value: JSON.stringify(event) };
+    const event: BehaviorEventInput = {
+      event_id: `e${i}`,
+      type: r.type,
+      user_id: r.user,
+      product_id: r.item,
+      ts: r.ts,
+    };
+    return {
+      position: String(position),
+      key: partitionKey({ user_id: r.user, type: r.type }),
+      value: JSON.stringify(event),
+    };
   });
 }
 
@@ -30,7 +40,10 @@ export interface ReplayOptions {
   batchSize?: number;
 }
 
-export async function replayIntoState(rows: readonly Interaction[], opts: ReplayOptions): Promise<{ state: SqliteStateStore; applied: number; deadLetters: number }> {
+export async function replayIntoState(
+  rows: readonly Interaction[],
+  opts: ReplayOptions,
+): Promise<{ state: SqliteStateStore; applied: number; deadLetters: number }> {
   const state = new SqliteStateStore({ file: ':memory:', trendingHalfLifeMs: opts.trendingHalfLifeMs });
   const records = toStreamRecords(rows);
   const items = staticItems(opts.items);

@@ -31,7 +31,10 @@ describe('sampled-100 and full metrics', () => {
     const judged = new Map([['t', 1]]);
     expect(fullMetrics(ranking, 't')['ndcg@10']).toBeCloseTo(ndcgAt(10, ranking, judged), 12);
     expect(fullMetrics(ranking, 't')['hr@10']).toBe(recallAt(10, ranking, judged));
-    expect(fullMetrics([...Array.from({ length: 10 }, (_, i) => `x${i}`), 't'], 't')).toEqual({ 'hr@10': 0, 'ndcg@10': 0 });
+    expect(fullMetrics([...Array.from({ length: 10 }, (_, i) => `x${i}`), 't'], 't')).toEqual({
+      'hr@10': 0,
+      'ndcg@10': 0,
+    });
   });
 
   it('samples distinct negatives outside the excluded set, reproducibly', () => {

@@ -26,7 +26,12 @@ export function hashString(s: string): number {
  * replacement and excludes only training items; distinct negatives outside the whole sequence
  * make every one of the 100 a real negative.
  */
-export function sampleNegatives(universe: readonly string[], exclude: ReadonlySet<string>, n: number, seed: number): string[] {
+export function sampleNegatives(
+  universe: readonly string[],
+  exclude: ReadonlySet<string>,
+  n: number,
+  seed: number,
+): string[] {
   const rng = mulberry32(seed);
   const picked = new Set<string>();
   // Rejection sampling is fast while most of the universe is allowed; a bounded number of

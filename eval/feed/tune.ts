@@ -40,7 +40,10 @@ export interface GridMeans {
 }
 
 /** Adds `objective`: the smaller of the two protocols' ratios to the best single route. */
-function marginObjective<T extends GridMeans>(rows: readonly T[], bestSingle: GridMeans): Array<T & { objective: number }> {
+function marginObjective<T extends GridMeans>(
+  rows: readonly T[],
+  bestSingle: GridMeans,
+): Array<T & { objective: number }> {
   return rows.map((r) => ({ ...r, objective: Math.min(r.full / bestSingle.full, r.sampled / bestSingle.sampled) }));
 }
 
@@ -54,7 +57,14 @@ function withObjective<T extends GridMeans>(rows: readonly T[]): Array<T & { obj
 /** The feed config of one fusion-grid setting (weights, rrf_k, and the gate when set). */
 function fusionConfig(tuned: Partial<FeedConfig>, s: Record<string, number>): FeedConfig {
   return configWith(
-    { ...tuned, rrf_k: s.rrf_k!, ...(s.itemcf_confident_score !== undefined && { itemcf_confident_score: s.itemcf_confident_score, itemcf_confident_scale: s.itemcf_confident_scale! }) },
+    {
+      ...tuned,
+      rrf_k: s.rrf_k!,
+      ...(s.itemcf_confident_score !== undefined && {
+        itemcf_confident_score: s.itemcf_confident_score,
+        itemcf_confident_scale: s.itemcf_confident_scale!,
+      }),
+    },
     { itemcf: 1, uservector: s.uservector!, trending: s.trending!, category: s.category! },
   );
 }
@@ -95,7 +105,11 @@ function accumulate(): { add(s: CaseScore): void; means(): GridMeans } {
   };
 }
 
-async function meanOver(cases: readonly UserCase[], src: EvalSources, score: (c: UserCase) => Promise<CaseScore>): Promise<GridMeans> {
+async function meanOver(
+  cases: readonly UserCase[],
+  src: EvalSources,
+  score: (c: UserCase) => Promise<CaseScore>,
+): Promise<GridMeans> {
   const acc = accumulate();
   for (const c of cases) {
     src.nextUser();
@@ -134,29 +148,43 @@ export async function tuneFeed(
   for (const seeds of ITEMCF_GRID.seeds) {
     for (const alpha of ITEMCF_GRID.cooc_alpha) {
       const cfg = configWith({ ...base, seeds, cooc_alpha: alpha }, { itemcf: 1 });
-      const means = await meanOver(cases, src, async (c) => scoreRanking(routeRanking(await candidatesFor(src, c, cfg, behavior), 'itemcf'), c));
+      const means = await meanOver(cases, src, async (c) =>
+        scoreRanking(routeRanking(await candidatesFor(src, c, cfg, behavior), 'itemcf'), c),
+      );
       itemcfRaw.push({ setting: { seeds, cooc_alpha: alpha }, ...means });
     }
   }
   const itemcf: GridRow[] = withObjective(itemcfRaw);
   const cf = best(itemcf).setting;
-  log(`  itemcf: seeds ${cf.seeds}, cooc_alpha ${cf.cooc_alpha} (validation objective ${best(itemcf).objective.toFixed(4)})`);
+  log(
+    `  itemcf: seeds ${cf.seeds}, cooc_alpha ${cf.cooc_alpha} (validation objective ${best(itemcf).objective.toFixed(4)})`,
+  );
 
   const uservectorRaw: Array<GridMeans & { setting: Record<string, number> }> = [];
   if (opts.hasVectors) {
     for (const short of USERVECTOR_GRID.short_weight) {
       const cfg = configWith({ ...base, short_weight: short }, { uservector: 1 });
-      const means = await meanOver(cases, src, async (c) => scoreRanking(routeRanking(await candidatesFor(src, c, cfg, behavior), 'uservector'), c));
+      const means = await meanOver(cases, src, async (c) =>
+        scoreRanking(routeRanking(await candidatesFor(src, c, cfg, behavior), 'uservector'), c),
+      );
       uservectorRaw.push({ setting: { short_weight: short }, ...means });
     }
   }
   const uservector: GridRow[] = withObjective(uservectorRaw);
   const uv = uservector.length > 0 ? best(uservector).setting : { short_weight: 0.7 };
-  if (uservector.length > 0) log(`  uservector: short_weight ${uv.short_weight} (validation objective ${best(uservector).objective.toFixed(4)})`);
+  if (uservector.length > 0)
+    log(
+      `  uservector: short_weight ${uv.short_weight} (validation objective ${best(uservector).objective.toFixed(4)})`,
+    );
 
   // Every route once per user with the tuned knobs; the fusion grid only re-fuses these lists.
   const tuned = { ...base, seeds: cf.seeds!, cooc_alpha: cf.cooc_alpha!, short_weight: uv.short_weight! };
-  const all = configWith(tuned, { itemcf: 1, trending: 1, uservector: opts.hasVectors ? 1 : 0, category: opts.hasCategories ? 1 : 0 });
+  const all = configWith(tuned, {
+    itemcf: 1,
+    trending: 1,
+    uservector: opts.hasVectors ? 1 : 0,
+    category: opts.hasCategories ? 1 : 0,
+  });
   /** Lists per user; `known` (user → lists) are reused: the tuning users are part of the larger sample. */
   const listsFor = async (users: readonly UserCase[], known?: ReadonlyMap<string, FeedCandidates>) => {
     const lists: FeedCandidates[] = [];
@@ -170,7 +198,8 @@ export async function tuneFeed(
       const cands = await candidatesFor(src, c, all, behavior);
       // Excluded items removed once here instead of in every one of the grid's fusions.
       const pruned: FeedCandidates = { lists: {}, excluded: new Set(), degraded: cands.degraded };
-      for (const route of Object.keys(cands.lists) as FeedRoute[]) pruned.lists[route] = cands.lists[route]!.filter((h) => !cands.excluded.has(h.id));
+      for (const route of Object.keys(cands.lists) as FeedRoute[])
+        pruned.lists[route] = cands.lists[route]!.filter((h) => !cands.excluded.has(h.id));
       lists.push(pruned);
     }
     return lists;
@@ -179,12 +208,17 @@ export async function tuneFeed(
   for (const wv of opts.hasVectors ? FUSION_GRID.uservector : [0]) {
     for (const wt of FUSION_GRID.trending) {
       for (const wc of opts.hasCategories ? FUSION_GRID.category : [0]) {
-        for (const k of FUSION_GRID.rrf_k) settings.push({ uservector: wv, itemcf: 1, trending: wt, category: wc, rrf_k: k });
+        for (const k of FUSION_GRID.rrf_k)
+          settings.push({ uservector: wv, itemcf: 1, trending: wt, category: wc, rrf_k: k });
       }
     }
   }
   /** Each setting's means on these users, with the objective against the best single route on them. */
-  const gridOn = (users: readonly UserCase[], lists: readonly FeedCandidates[], grid: ReadonlyArray<Record<string, number>>): GridRow[] => {
+  const gridOn = (
+    users: readonly UserCase[],
+    lists: readonly FeedCandidates[],
+    grid: ReadonlyArray<Record<string, number>>,
+  ): GridRow[] => {
     const rows = grid.map((setting) => {
       const cfg = fusionConfig(tuned, setting);
       const acc = accumulate();
@@ -198,12 +232,17 @@ export async function tuneFeed(
   const bestSingleOn = (users: readonly UserCase[], lists: readonly FeedCandidates[]): GridMeans => {
     let b = bestSingle.get(lists);
     if (!b) {
-      const singles = (Object.keys(all.weights) as FeedRoute[]).filter((r) => all.weights[r] > 0).map((route) => {
-        const acc = accumulate();
-        users.forEach((c, i) => acc.add(scoreRanking(routeRanking(lists[i]!, route), c)));
-        return acc.means();
-      });
-      b = { full: Math.max(1e-12, ...singles.map((m) => m.full)), sampled: Math.max(1e-12, ...singles.map((m) => m.sampled)) };
+      const singles = (Object.keys(all.weights) as FeedRoute[])
+        .filter((r) => all.weights[r] > 0)
+        .map((route) => {
+          const acc = accumulate();
+          users.forEach((c, i) => acc.add(scoreRanking(routeRanking(lists[i]!, route), c)));
+          return acc.means();
+        });
+      b = {
+        full: Math.max(1e-12, ...singles.map((m) => m.full)),
+        sampled: Math.max(1e-12, ...singles.map((m) => m.sampled)),
+      };
       bestSingle.set(lists, b);
     }
     return b;
@@ -216,34 +255,54 @@ export async function tuneFeed(
   let fusionUsers = cases.length;
   let fusionLists: FeedCandidates[] | undefined;
   if (opts.fusionCases && opts.fusionCases.length > cases.length) {
-    const finalists = coarse.slice().sort((a, b) => b.objective - a.objective).slice(0, FUSION_FINALISTS).map((r) => r.setting);
+    const finalists = coarse
+      .slice()
+      .sort((a, b) => b.objective - a.objective)
+      .slice(0, FUSION_FINALISTS)
+      .map((r) => r.setting);
     fusionLists = await listsFor(opts.fusionCases, new Map(cases.map((c, i) => [c.user, coarseLists[i]!])));
     fusion = gridOn(opts.fusionCases, fusionLists, finalists);
     fusionUsers = opts.fusionCases.length;
   }
   const top = best(fusion);
   const f = top.setting;
-  log(`  fusion: ${JSON.stringify(f)} (validation objective ${top.objective.toFixed(4)}: ${coarse.length} settings on ${cases.length} users, the best ${fusion.length} of them on ${fusionUsers})`);
+  log(
+    `  fusion: ${JSON.stringify(f)} (validation objective ${top.objective.toFixed(4)}: ${coarse.length} settings on ${cases.length} users, the best ${fusion.length} of them on ${fusionUsers})`,
+  );
 
   const gateUsers = fusionLists ? opts.fusionCases! : cases;
   const gateLists = fusionLists ?? coarseLists;
-  const tops = gateLists.map((l) => l.lists.itemcf?.[0]?.score).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+  const tops = gateLists
+    .map((l) => l.lists.itemcf?.[0]?.score)
+    .filter((x): x is number => x !== undefined)
+    .sort((a, b) => a - b);
   const gateSettings: Array<Record<string, number>> = [{ ...f, itemcf_confident_score: 0, itemcf_confident_scale: 1 }];
   if (tops.length > 0) {
     for (const q of GATE_GRID.quantile) {
       const score = tops[Math.min(tops.length - 1, Math.floor(q * tops.length))]!;
-      for (const scale of GATE_GRID.scale) if (score > 0) gateSettings.push({ ...f, itemcf_confident_score: score, itemcf_confident_scale: scale, quantile: q });
+      for (const scale of GATE_GRID.scale)
+        if (score > 0)
+          gateSettings.push({ ...f, itemcf_confident_score: score, itemcf_confident_scale: scale, quantile: q });
     }
   }
   const gate = gridOn(gateUsers, gateLists, gateSettings);
   const g = best(gate).setting;
-  log(`  gate: ${g.itemcf_confident_score! > 0 ? `score ≥ ${g.itemcf_confident_score!.toPrecision(4)} (quantile ${g.quantile}) scales the other routes by ${g.itemcf_confident_scale}` : 'off'} (validation objective ${best(gate).objective.toFixed(4)}, off ${gate[0]!.objective.toFixed(4)}, on ${gateUsers.length} users)`);
+  log(
+    `  gate: ${g.itemcf_confident_score! > 0 ? `score ≥ ${g.itemcf_confident_score!.toPrecision(4)} (quantile ${g.quantile}) scales the other routes by ${g.itemcf_confident_scale}` : 'off'} (validation objective ${best(gate).objective.toFixed(4)}, off ${gate[0]!.objective.toFixed(4)}, on ${gateUsers.length} users)`,
+  );
   const chosen = fusionConfig(tuned, g);
   return {
     chosen,
     itemcf,
     uservector,
-    fusion: { tried: coarse.length, best: fusion.slice().sort((a, b) => b.objective - a.objective).slice(0, 10), users: fusionUsers },
+    fusion: {
+      tried: coarse.length,
+      best: fusion
+        .slice()
+        .sort((a, b) => b.objective - a.objective)
+        .slice(0, 10),
+      users: fusionUsers,
+    },
     gate: gate.slice().sort((a, b) => b.objective - a.objective),
     users: cases.length,
   };

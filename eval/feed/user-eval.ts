@@ -10,7 +10,12 @@ import type { FeedSources } from '../../retrieval/feed-routes.ts';
 import { fullMetrics, sampledMetrics, type HitMetrics } from './sampled.ts';
 
 /** Names in feed.json; `popularity` is the feed's trending route. */
-export const ROUTE_OF = { popularity: 'trending', itemcf: 'itemcf', uservector: 'uservector', category: 'category' } as const satisfies Record<string, FeedRoute>;
+export const ROUTE_OF = {
+  popularity: 'trending',
+  itemcf: 'itemcf',
+  uservector: 'uservector',
+  category: 'category',
+} as const satisfies Record<string, FeedRoute>;
 export type EvalRoute = keyof typeof ROUTE_OF;
 export type Scored = EvalRoute | 'feed';
 
@@ -36,7 +41,12 @@ export function scoreRanking(ranking: readonly string[], c: UserCase): CaseScore
 }
 
 /** Every route list for one user (only routes with weight > 0 in `cfg` run, as in serving). */
-export function candidatesFor(src: FeedSources, c: UserCase, cfg: FeedConfig, behavior: BehaviorConfig): Promise<FeedCandidates> {
+export function candidatesFor(
+  src: FeedSources,
+  c: UserCase,
+  cfg: FeedConfig,
+  behavior: BehaviorConfig,
+): Promise<FeedCandidates> {
   return feedCandidates(src, c.state, { now: c.now, exclude: c.history }, cfg, behavior, {});
 }
 
@@ -52,7 +62,9 @@ export function routeRanking(cands: FeedCandidates, route: FeedRoute): string[] 
  */
 export function fusedRanking(cands: FeedCandidates, cfg: FeedConfig): string[] {
   const lists: FeedCandidates['lists'] = {};
-  for (const [route, hits] of Object.entries(cands.lists) as Array<[FeedRoute, NonNullable<FeedCandidates['lists'][FeedRoute]>]>) {
+  for (const [route, hits] of Object.entries(cands.lists) as Array<
+    [FeedRoute, NonNullable<FeedCandidates['lists'][FeedRoute]>]
+  >) {
     if (cfg.weights[route] > 0) lists[route] = hits;
   }
   return fuseFeed({ lists, excluded: cands.excluded }, cfg).map((h) => h.id);

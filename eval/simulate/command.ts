@@ -4,7 +4,6 @@ import path from 'node:path';
 import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../command.ts';
 import { DIVERSITY_SHOP, RANKING_SHOP, type ShopSize } from './defaults.ts';
 
-
 /** The simulated shop both commands run: shoppers, their visits, the catalog and session shapes. */
 interface SimDefaults {
   shop: ShopSize;
@@ -18,8 +17,18 @@ function simulatorOptions(d: SimDefaults): Command['options'] {
     'per-visit': { type: 'string', value: 'N', help: d.help.perVisit, default: String(d.shop.perVisit) },
     'eval-requests': { type: 'string', value: 'N', help: d.help.evalRequests, default: String(d.shop.evalRequests) },
     seed: { type: 'string', value: 'N', help: d.help.seed, default: String(d.shop.seed) },
-    catalog: { type: 'string', value: 'FILE', help: 'catalog the simulated shop sells', default: 'data/demo/catalog.jsonl' },
-    taobao: { type: 'string', value: 'FILE', help: 'Taobao UserBehavior.csv (session shapes)', default: '../shared/datasets/taobao-userbehavior-sample/UserBehavior.csv' },
+    catalog: {
+      type: 'string',
+      value: 'FILE',
+      help: 'catalog the simulated shop sells',
+      default: 'data/demo/catalog.jsonl',
+    },
+    taobao: {
+      type: 'string',
+      value: 'FILE',
+      help: 'Taobao UserBehavior.csv (session shapes)',
+      default: '../shared/datasets/taobao-userbehavior-sample/UserBehavior.csv',
+    },
   };
 }
 
@@ -39,11 +48,21 @@ function simulatorValues(values: Parameters<Command['run']>[0], d: SimDefaults) 
 
 const RANKING_SIM: SimDefaults = {
   shop: RANKING_SHOP,
-  help: { visits: 'visits per shopper (from their Taobao shape)', perVisit: 'requests per visit at most', evalRequests: 'fresh requests per shopper after deployment', seed: 'seed of the world, the shoppers and training' },
+  help: {
+    visits: 'visits per shopper (from their Taobao shape)',
+    perVisit: 'requests per visit at most',
+    evalRequests: 'fresh requests per shopper after deployment',
+    seed: 'seed of the world, the shoppers and training',
+  },
 };
 const DIVERSITY_SIM: SimDefaults = {
   shop: DIVERSITY_SHOP,
-  help: { visits: 'warm-up visits per shopper (from their Taobao shape)', perVisit: 'warm-up requests per visit at most', evalRequests: 'fresh requests per shopper', seed: 'seed of the world and the shoppers' },
+  help: {
+    visits: 'warm-up visits per shopper (from their Taobao shape)',
+    perVisit: 'warm-up requests per visit at most',
+    evalRequests: 'fresh requests per shopper',
+    seed: 'seed of the world and the shoppers',
+  },
 };
 
 /**
@@ -59,10 +78,20 @@ export const rankingCommand: Command = {
   options: {
     out: { type: 'string', value: 'OUTDIR', help: 'where to write ranking.json and model/', required: true },
     ...simulatorOptions(RANKING_SIM),
-    'model-out': { type: 'string', value: 'DIR', help: 'also copy the trained model here (e.g. models/ranker/default)' },
-    'work-dir': { type: 'string', value: 'DIR', help: 'keep the scratch data (index, logs, training.jsonl) here', default: 'a temp dir, removed' },
+    'model-out': {
+      type: 'string',
+      value: 'DIR',
+      help: 'also copy the trained model here (e.g. models/ranker/default)',
+    },
+    'work-dir': {
+      type: 'string',
+      value: 'DIR',
+      help: 'keep the scratch data (index, logs, training.jsonl) here',
+      default: 'a temp dir, removed',
+    },
   },
-  details: 'All figures are from SIMULATED shoppers over a real catalog. Metrics: see docs/BENCHMARKS.md (ranking section).',
+  details:
+    'All figures are from SIMULATED shoppers over a real catalog. Metrics: see docs/BENCHMARKS.md (ranking section).',
   async run(values) {
     const out = path.resolve(requiredOpt(values, 'out'));
     const keep = stringOpt(values, 'work-dir');
@@ -101,8 +130,12 @@ export const rankingCommand: Command = {
       }
       const f = (x: unknown) => JSON.stringify(x);
       console.log(`model ${res.training.model_version}: multitask auc ${f((m.multitask as { auc: unknown }).auc)}`);
-      console.log(`nDCG@10 of purchases (search): fusion ${res.ndcg10.search.fusion}, heuristic ${res.ndcg10.search.heuristic}, model ${res.ndcg10.search.model}`);
-      console.log(`nDCG@10 of purchases (feed):   fusion ${res.ndcg10.feed.fusion}, heuristic ${res.ndcg10.feed.heuristic}, model ${res.ndcg10.feed.model}`);
+      console.log(
+        `nDCG@10 of purchases (search): fusion ${res.ndcg10.search.fusion}, heuristic ${res.ndcg10.search.heuristic}, model ${res.ndcg10.search.model}`,
+      );
+      console.log(
+        `nDCG@10 of purchases (feed):   fusion ${res.ndcg10.feed.fusion}, heuristic ${res.ndcg10.feed.heuristic}, model ${res.ndcg10.feed.model}`,
+      );
       console.log(`wrote ${path.join(out, 'ranking.json')}${modelOut ? ` and ${path.resolve(modelOut)}` : ''}`);
     } finally {
       if (!keep) await rm(workDir, { recursive: true, force: true });
@@ -113,16 +146,25 @@ export const rankingCommand: Command = {
 export const rankingExportCommand: Command = {
   path: ['ranking', 'export'],
   summary:
-    'Join a service\'s served log (with the logged feature vectors) and behaviour events by request_id into training JSON Lines for models/ranker/train.py. Embedded: the SQLite logs in --data; with KAFKA_BROKERS set: the events and served topics of SHELF_NAMESPACE.',
+    "Join a service's served log (with the logged feature vectors) and behaviour events by request_id into training JSON Lines for models/ranker/train.py. Embedded: the SQLite logs in --data; with KAFKA_BROKERS set: the events and served topics of SHELF_NAMESPACE.",
   options: {
-    data: { type: 'string', value: 'DIR', help: 'the service data dir (SHELF_DATA_DIR) holding the embedded behaviour logs', default: 'SHELF_DATA_DIR' },
+    data: {
+      type: 'string',
+      value: 'DIR',
+      help: 'the service data dir (SHELF_DATA_DIR) holding the embedded behaviour logs',
+      default: 'SHELF_DATA_DIR',
+    },
     out: { type: 'string', value: 'FILE', help: 'training JSON Lines to write', required: true },
   },
   async run(values) {
     const { exportTrainingData, exportTrainingDataFrom } = await import('../../ranking/training-data.ts');
     const { loadConfig } = await import('../../src/config.ts');
     const data = stringOpt(values, 'data');
-    const config = loadConfig({ ...process.env, SHELF_CATALOG: '', ...(data !== undefined && { SHELF_DATA_DIR: data }) });
+    const config = loadConfig({
+      ...process.env,
+      SHELF_CATALOG: '',
+      ...(data !== undefined && { SHELF_DATA_DIR: data }),
+    });
     const out = path.resolve(requiredOpt(values, 'out'));
     let summary;
     if (config.backends.kafkaBrokers) {
@@ -152,15 +194,22 @@ export const diversityCommand: Command = {
   options: {
     out: { type: 'string', value: 'OUTDIR', help: 'where to write diversity.json and diversity.html', required: true },
     ...simulatorOptions(DIVERSITY_SIM),
-    lambdas: { type: 'string', value: 'LIST', help: 'comma-separated λ values in [0, 1]', default: '1,0.9,0.7,0.5,0.3' },
+    lambdas: {
+      type: 'string',
+      value: 'LIST',
+      help: 'comma-separated λ values in [0, 1]',
+      default: '1,0.9,0.7,0.5,0.3',
+    },
     model: { type: 'string', value: 'DIR', help: 'ranker model folder', default: 'models/ranker/default' },
   },
-  details: 'All figures are from SIMULATED shoppers over a real catalog. Metrics: see docs/BENCHMARKS.md (Diversity (MMR)).',
+  details:
+    'All figures are from SIMULATED shoppers over a real catalog. Metrics: see docs/BENCHMARKS.md (Diversity (MMR)).',
   async run(values) {
     const out = path.resolve(requiredOpt(values, 'out'));
     const lambdaText = stringOpt(values, 'lambdas');
     const lambdas = lambdaText?.split(',').map((x) => Number(x.trim()));
-    if (lambdas && (lambdas.length === 0 || lambdas.some((l) => !Number.isFinite(l) || l < 0 || l > 1))) throw new UsageError(`--lambdas must be numbers in [0, 1], got ${JSON.stringify(lambdaText)}`);
+    if (lambdas && (lambdas.length === 0 || lambdas.some((l) => !Number.isFinite(l) || l < 0 || l > 1)))
+      throw new UsageError(`--lambdas must be numbers in [0, 1], got ${JSON.stringify(lambdaText)}`);
     const workDir = await mkdtemp(path.join(tmpdir(), 'shelf-diversity-'));
     const { runDiversityEval } = await import('./diversity.ts');
     const { renderDiversityReport } = await import('./diversity-report.ts');
@@ -178,7 +227,10 @@ export const diversityCommand: Command = {
       await writeFile(path.join(out, 'diversity.html'), renderDiversityReport(report, new Date().toISOString()));
       for (const s of ['search', 'feed'] as const) {
         console.log(`${s} (${report.surfaces[s].requests} requests):`);
-        for (const r of report.surfaces[s].rows) console.log(`  ${r.label.padEnd(18)} nDCG@10 ${r.ndcg10.toFixed(4)} (Δ ${r.ndcg10_vs_ranked.mean_diff.toFixed(4)}, 95% ${r.ndcg10_vs_ranked.ci95.map((x) => x.toFixed(4)).join('…')})  ILD@10 ${r.ild10.toFixed(4)}  coverage@10 ${r.coverage10.toFixed(4)}  new@10 ${r.new10.toFixed(3)}`);
+        for (const r of report.surfaces[s].rows)
+          console.log(
+            `  ${r.label.padEnd(18)} nDCG@10 ${r.ndcg10.toFixed(4)} (Δ ${r.ndcg10_vs_ranked.mean_diff.toFixed(4)}, 95% ${r.ndcg10_vs_ranked.ci95.map((x) => x.toFixed(4)).join('…')})  ILD@10 ${r.ild10.toFixed(4)}  coverage@10 ${r.coverage10.toFixed(4)}  new@10 ${r.new10.toFixed(3)}`,
+          );
       }
       console.log(`wrote ${path.join(out, 'diversity.json')}\n      ${path.join(out, 'diversity.html')}`);
     } finally {

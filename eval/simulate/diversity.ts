@@ -51,7 +51,18 @@ export interface DiversityReport {
   ranking: { mode: string; model_version?: string | undefined };
   surfaces: Record<'search' | 'feed', { requests: number; settings: MmrSurfaceConfig; rows: DiversityRow[] }>;
   warm_up: { requests: number; impressions: number; clicks: number; purchases: number; seconds: number };
-  config: { users: number; maxVisits: number; perVisit: number; evalRequests: number; pageSize: number; seed: number; lambdas: number[]; catalog: string; taobao: string; model_dir: string };
+  config: {
+    users: number;
+    maxVisits: number;
+    perVisit: number;
+    evalRequests: number;
+    pageSize: number;
+    seed: number;
+    lambdas: number[];
+    catalog: string;
+    taobao: string;
+    model_dir: string;
+  };
 }
 
 const K = 10;
@@ -72,7 +83,10 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
 
     const vectors = snapshotVectors(service.searcher);
     const variants = (s: 'search' | 'feed') => [
-      ...cfg.lambdas.map((lambda) => ({ label: `λ=${lambda}`, settings: { ...defaults[s], enabled: true, lambda, max_per_brand: 0, max_per_category: 0 } })),
+      ...cfg.lambdas.map((lambda) => ({
+        label: `λ=${lambda}`,
+        settings: { ...defaults[s], enabled: true, lambda, max_per_brand: 0, max_per_category: 0 },
+      })),
       { label: `default (λ=${defaults[s].lambda})`, settings: { ...defaults[s], enabled: true } },
     ];
     const sweep = { search: variants('search'), feed: variants('feed') };
@@ -80,7 +94,10 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
     for (const { user, rng, surface, query } of freshRequests(world, cfg, clock)) {
       // The ranked head MMR would see: top_n items, in the ranker's order, with their scores.
       const shown = await request(service, surface, user, world, rng, defaults[surface].top_n, false, query);
-      const ranked = shown.items.map((it, p): { item: SearchItem; fusion_position: number } => ({ item: { id: it.id, title: '', in_stock: true, score: it.score ?? 0, category: it.category, brand: it.brand }, fusion_position: p }));
+      const ranked = shown.items.map((it, p): { item: SearchItem; fusion_position: number } => ({
+        item: { id: it.id, title: '', in_stock: true, score: it.score ?? 0, category: it.category, brand: it.brand },
+        fusion_position: p,
+      }));
       if (ranked.length === 0) continue;
       // One vector read per request: every variant diversifies the same head.
       const headVectors = await vectors(ranked.map((x) => x.item.id));
@@ -93,17 +110,31 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
       // The ranked page is judged against the same gains and ideal as the variants, even when
       // no variant is λ = 1.
       const union = [...new Set([...base, ...lists.flat()])];
-      const gain = new Map(union.map((id) => {
-        const p = world.byId.get(id);
-        return [id, p ? clickProb(user, p) * buyProb(user, p) : 0] as const;
-      }));
-      const cats = new Map(shown.items.map((it) => [it.id, it.category !== undefined ? filterKey(it.category) : undefined]));
+      const gain = new Map(
+        union.map((id) => {
+          const p = world.byId.get(id);
+          return [id, p ? clickProb(user, p) * buyProb(user, p) : 0] as const;
+        }),
+      );
+      const cats = new Map(
+        shown.items.map((it) => [it.id, it.category !== undefined ? filterKey(it.category) : undefined]),
+      );
       const acc = sums[surface];
       acc.ranked.push(ndcg([...base], gain, K));
       lists.forEach((ids, j) => {
         acc.ndcg[j]!.push(ndcg(ids, gain, K));
-        acc.ild[j]!.push(intraListDiversity(ids.map((id) => headVectors.get(id)), K));
-        acc.coverage[j]!.push(categoryCoverage(ids.map((id) => cats.get(id)), K));
+        acc.ild[j]!.push(
+          intraListDiversity(
+            ids.map((id) => headVectors.get(id)),
+            K,
+          ),
+        );
+        acc.coverage[j]!.push(
+          categoryCoverage(
+            ids.map((id) => cats.get(id)),
+            K,
+          ),
+        );
         acc.fresh[j]!.push(ids.filter((id) => !base.has(id)).length / K);
       });
     }

@@ -31,19 +31,28 @@ describe('ranking loop: serve → log → train → deploy → serve', () => {
       expect(s.by_surface.search!.impressions).toBeGreaterThan(0);
       expect(s.by_surface.feed!.impressions).toBeGreaterThan(0);
       expect(s.unmatched_events).toBe(0);
-      const row = JSON.parse(readFileSync(path.join(workDir, 'training.jsonl'), 'utf8').split('\n')[0]!) as { features: number[]; served_by: string };
+      const row = JSON.parse(readFileSync(path.join(workDir, 'training.jsonl'), 'utf8').split('\n')[0]!) as {
+        features: number[];
+        served_by: string;
+      };
       expect(row.features).toHaveLength(FEATURE_COUNT);
       expect(row.served_by).toBe('heuristic');
 
       // train: ESMM and both baselines evaluated on held-out requests
-      const m = res.training.metrics as Record<string, { auc: Record<string, number>; logloss: Record<string, number> }>;
+      const m = res.training.metrics as Record<
+        string,
+        { auc: Record<string, number>; logloss: Record<string, number> }
+      >;
       for (const k of ['ctr', 'cvr', 'ctcvr'] as const) {
         expect(m.multitask!.auc[k]).toBeGreaterThan(0.5);
         expect(m.multitask!.logloss[k]).toBeGreaterThan(0);
       }
       expect(m.ctr_only!.auc.ctr).toBeGreaterThan(0.5);
       expect(m.cvr_clicked_only!.auc.cvr).toBeGreaterThan(0);
-      const meta = JSON.parse(readFileSync(path.join(workDir, 'serving-model', 'metadata.json'), 'utf8')) as { version: string; feature_spec_version: string };
+      const meta = JSON.parse(readFileSync(path.join(workDir, 'serving-model', 'metadata.json'), 'utf8')) as {
+        version: string;
+        feature_spec_version: string;
+      };
       expect(meta.version).toBe(res.training.model_version);
 
       // deploy + serve: picked up without a restart, named in debug, with pCTR/pCVR per item
@@ -58,7 +67,14 @@ describe('ranking loop: serve → log → train → deploy → serve', () => {
       }
 
       // seeded end to end (world, shoppers, request ids, event time, split, torch): same model again
-      const again = await runRankingLoop({ workDir: tempDir('shelf-rank-loop-'), users: 60, maxVisits: 3, perVisit: 5, evalRequests: 1, seed: 7 });
+      const again = await runRankingLoop({
+        workDir: tempDir('shelf-rank-loop-'),
+        users: 60,
+        maxVisits: 3,
+        perVisit: 5,
+        evalRequests: 1,
+        seed: 7,
+      });
       expect(again.training.model_version).toBe(res.training.model_version);
       expect(again.training.summary).toEqual(res.training.summary);
     },

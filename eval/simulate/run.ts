@@ -10,7 +10,16 @@ import { exportTrainingData, type TrainingSummary } from '../../ranking/training
 import { mulberry32, type Rng } from '../rng.ts';
 import { RANKING_SHOP, type ShopSize } from './defaults.ts';
 import { loadTaobaoShapes, requestTimes, type Shape } from './sessions.ts';
-import { buildWorld, buyProb, clickProb, drawQuery, examine, loadCatalogProducts, type SimUser, type World } from './world.ts';
+import {
+  buildWorld,
+  buyProb,
+  clickProb,
+  drawQuery,
+  examine,
+  loadCatalogProducts,
+  type SimUser,
+  type World,
+} from './world.ts';
 
 const run = promisify(execFile);
 
@@ -67,7 +76,10 @@ export interface LoopResult {
   ndcg10: { search: NdcgReport; feed: NdcgReport };
   served_after_deploy: { model_version: string | undefined; has_scores: boolean };
   log_phase: { requests: number; impressions: number; clicks: number; purchases: number; seconds: number };
-  config: Required<Pick<LoopOptions, 'users' | 'maxVisits' | 'perVisit' | 'evalRequests' | 'pageSize' | 'seed'>> & { catalog: string; taobao: string };
+  config: Required<Pick<LoopOptions, 'users' | 'maxVisits' | 'perVisit' | 'evalRequests' | 'pageSize' | 'seed'>> & {
+    catalog: string;
+    taobao: string;
+  };
 }
 
 /** Simulated time starts here (fixed, so runs are reproducible; well before any wall clock). */
@@ -161,14 +173,21 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
   const modelDir = path.join(o.workDir, 'serving-model');
   await mkdir(modelDir, { recursive: true });
   // This loop compares the ranker's orders; diversity (rerank/) has its own eval (`eval -- diversity`).
-  const { cfg, log, world, shapes, service, clock, dataDir } = await openSimShop(o, { ...RANKING_SHOP, pageSize: o.pageSize ?? 10, modelDir, refreshMs: 100 });
+  const { cfg, log, world, shapes, service, clock, dataDir } = await openSimShop(o, {
+    ...RANKING_SHOP,
+    pageSize: o.pageSize ?? 10,
+    modelDir,
+    refreshMs: 100,
+  });
   try {
     // ---- 1. serve under the heuristic order, log, and let simulated shoppers act
     service.ranker.setMode('heuristic');
     const t0 = performance.now();
     const stats = await shopPhase(service, world, shapes, cfg, clock);
     const logSeconds = (performance.now() - t0) / 1000;
-    log(`log phase: ${stats.requests} requests, ${stats.impressions} impressions, ${stats.clicks} clicks, ${stats.purchases} purchases in ${logSeconds.toFixed(1)} s`);
+    log(
+      `log phase: ${stats.requests} requests, ${stats.impressions} impressions, ${stats.clicks} clicks, ${stats.purchases} purchases in ${logSeconds.toFixed(1)} s`,
+    );
 
     // ---- 2. export what was served and what happened, train
     const trainFile = path.join(o.workDir, 'training.jsonl');
@@ -177,10 +196,24 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
     const t1 = performance.now();
     const { stdout } = await run(
       o.python ?? '/usr/bin/python3',
-      [path.join(ROOT, 'models/ranker/train.py'), '--data', trainFile, '--out', candidate, '--seed', String(cfg.seed), '--source', `simulator: ${path.basename(cfg.catalog)}, ${cfg.users} simulated shoppers, Taobao session shapes, seed ${cfg.seed}`, ...(o.trainArgs ?? [])],
+      [
+        path.join(ROOT, 'models/ranker/train.py'),
+        '--data',
+        trainFile,
+        '--out',
+        candidate,
+        '--seed',
+        String(cfg.seed),
+        '--source',
+        `simulator: ${path.basename(cfg.catalog)}, ${cfg.users} simulated shoppers, Taobao session shapes, seed ${cfg.seed}`,
+        ...(o.trainArgs ?? []),
+      ],
       { maxBuffer: 64 << 20 },
     );
-    const trained = JSON.parse(stdout.trim().split('\n').at(-1)!) as { version: string; metrics: Record<string, unknown> };
+    const trained = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      version: string;
+      metrics: Record<string, unknown>;
+    };
     const trainSeconds = (performance.now() - t1) / 1000;
     log(`trained ${trained.version} in ${trainSeconds.toFixed(1)} s`);
 
@@ -189,7 +222,10 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
     await deployModel(candidate, modelDir);
     service.ranker.setMode('model');
     while (service.ranker.status.model_version !== trained.version) {
-      if (performance.now() - t2 > 15_000) throw new Error(`the service did not pick up model ${trained.version}: ${JSON.stringify(service.ranker.status)}`);
+      if (performance.now() - t2 > 15_000)
+        throw new Error(
+          `the service did not pick up model ${trained.version}: ${JSON.stringify(service.ranker.status)}`,
+        );
       await sleep(20);
     }
     const pickedUp = performance.now() - t2;
@@ -201,9 +237,24 @@ export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
       const lists: Record<'fusion' | 'heuristic' | 'model', string[]> = { fusion: [], heuristic: [], model: [] };
       for (const mode of ['off', 'heuristic', 'model'] as const) {
         service.ranker.setMode(mode);
-        const res = await request(service, surface, user, world, rng, cfg.pageSize, mode === 'model' && i === 0 && r === 0, query);
+        const res = await request(
+          service,
+          surface,
+          user,
+          world,
+          rng,
+          cfg.pageSize,
+          mode === 'model' && i === 0 && r === 0,
+          query,
+        );
         lists[mode === 'off' ? 'fusion' : mode] = res.items.map((it) => it.id);
-        if (res.debug) afterDeploy = { model_version: res.debug.ranking?.model_version, has_scores: res.items.every((it) => typeof it.debug?.p_ctr === 'number' && typeof it.debug?.p_cvr === 'number') };
+        if (res.debug)
+          afterDeploy = {
+            model_version: res.debug.ranking?.model_version,
+            has_scores: res.items.every(
+              (it) => typeof it.debug?.p_ctr === 'number' && typeof it.debug?.p_cvr === 'number',
+            ),
+          };
       }
       score(acc[surface], user, world, lists, mulberry32(cfg.seed * 31 + i * 1_000 + r));
     }
@@ -271,11 +322,22 @@ export interface Shown {
   debug?: { ranking?: { model_version?: string } };
 }
 
-export async function request(service: Service, surface: 'search' | 'feed', user: SimUser, world: World, rng: Rng, size: number, debug: boolean, fixedQuery?: string): Promise<Shown> {
+export async function request(
+  service: Service,
+  surface: 'search' | 'feed',
+  user: SimUser,
+  world: World,
+  rng: Rng,
+  size: number,
+  debug: boolean,
+  fixedQuery?: string,
+): Promise<Shown> {
   const params = new URLSearchParams({ user_id: user.id, size: String(size), ...(debug && { debug: 'true' }) });
   if (surface === 'search') params.set('q', fixedQuery ?? drawQuery(user, world, rng));
   // A seeded request id (the service keeps a valid X-Request-Id): the training split hashes it.
-  const res = await service.app.request(`/v1/${surface}?${params}`, { headers: { 'X-Request-Id': `sim-${user.id}-${++requestSeq}` } });
+  const res = await service.app.request(`/v1/${surface}?${params}`, {
+    headers: { 'X-Request-Id': `sim-${user.id}-${++requestSeq}` },
+  });
   if (res.status !== 200) throw new Error(`${surface} answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as Shown;
 }
@@ -296,11 +358,33 @@ function act(user: SimUser, world: World, shown: Shown, ts: number, rng: Rng): S
   const base = { user_id: user.id, request_id: shown.request_id };
   shown.items.forEach((it, k) => {
     const p = world.byId.get(it.id);
-    out.push({ ...base, event_id: `${shown.request_id}:i:${k}`, type: 'impression', product_id: it.id, position: k, ts: ts + 100 });
+    out.push({
+      ...base,
+      event_id: `${shown.request_id}:i:${k}`,
+      type: 'impression',
+      product_id: it.id,
+      position: k,
+      ts: ts + 100,
+    });
     if (!p) return;
     if (rng() < examine(k) * clickProb(user, p)) {
-      out.push({ ...base, event_id: `${shown.request_id}:c:${k}`, type: 'click', product_id: it.id, position: k, ts: ts + 2_000 + k });
-      if (rng() < buyProb(user, p)) out.push({ ...base, event_id: `${shown.request_id}:p:${k}`, type: 'purchase', product_id: it.id, position: k, ts: ts + 60_000 + k });
+      out.push({
+        ...base,
+        event_id: `${shown.request_id}:c:${k}`,
+        type: 'click',
+        product_id: it.id,
+        position: k,
+        ts: ts + 2_000 + k,
+      });
+      if (rng() < buyProb(user, p))
+        out.push({
+          ...base,
+          event_id: `${shown.request_id}:p:${k}`,
+          type: 'purchase',
+          product_id: it.id,
+          position: k,
+          ts: ts + 60_000 + k,
+        });
     }
   });
   return out;
@@ -309,7 +393,11 @@ function act(user: SimUser, world: World, shown: Shown, ts: number, rng: Rng): S
 /** Posts the events and waits until the consumer applied them, so the next request sees them. */
 async function postEvents(service: Service, events: SimEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const res = await service.app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+  const res = await service.app.request('/v1/events', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ events }),
+  });
   if (res.status !== 200) throw new Error(`events answered ${res.status}: ${await res.text()}`);
   const last = events.at(-1)!.event_id;
   const t0 = performance.now();
@@ -325,19 +413,32 @@ interface Acc {
   sums: Record<'fusion' | 'heuristic' | 'model', number>;
   expected: Record<'fusion' | 'heuristic' | 'model', number>;
 }
-const newAcc = (): Acc => ({ requests: 0, judged: 0, sums: { fusion: 0, heuristic: 0, model: 0 }, expected: { fusion: 0, heuristic: 0, model: 0 } });
+const newAcc = (): Acc => ({
+  requests: 0,
+  judged: 0,
+  sums: { fusion: 0, heuristic: 0, model: 0 },
+  expected: { fusion: 0, heuristic: 0, model: 0 },
+});
 
 /**
  * nDCG@10 of purchases: each item of the union of the three lists is bought or not (one draw of
  * P(click | examined) · P(buy | click), shared by the three orders); the ideal is the union's
  * purchases first. The expected variant uses the probability itself as the gain.
  */
-function score(acc: Acc, user: SimUser, world: World, lists: Record<'fusion' | 'heuristic' | 'model', string[]>, rng: Rng): void {
+function score(
+  acc: Acc,
+  user: SimUser,
+  world: World,
+  lists: Record<'fusion' | 'heuristic' | 'model', string[]>,
+  rng: Rng,
+): void {
   const union = [...new Set([...lists.fusion, ...lists.heuristic, ...lists.model])].sort();
-  const p = new Map(union.map((id) => {
-    const sp = world.byId.get(id);
-    return [id, sp ? clickProb(user, sp) * buyProb(user, sp) : 0] as const;
-  }));
+  const p = new Map(
+    union.map((id) => {
+      const sp = world.byId.get(id);
+      return [id, sp ? clickProb(user, sp) * buyProb(user, sp) : 0] as const;
+    }),
+  );
   const bought = new Map(union.map((id) => [id, rng() < p.get(id)! ? 1 : 0] as const));
   acc.requests++;
   const k = 10;
@@ -353,7 +454,10 @@ export function ndcg(list: readonly string[], gain: ReadonlyMap<string, number>,
   const disc = (i: number) => 1 / Math.log2(i + 2);
   let dcg = 0;
   list.slice(0, k).forEach((id, i) => (dcg += (gain.get(id) ?? 0) * disc(i)));
-  const ideal = [...gain.values()].sort((a, b) => b - a).slice(0, k).reduce((s, g, i) => s + g * disc(i), 0);
+  const ideal = [...gain.values()]
+    .sort((a, b) => b - a)
+    .slice(0, k)
+    .reduce((s, g, i) => s + g * disc(i), 0);
   return ideal > 0 ? dcg / ideal : 0;
 }
 
@@ -365,7 +469,11 @@ function report(a: Acc): NdcgReport {
     fusion: avg(a.sums.fusion, a.judged),
     heuristic: avg(a.sums.heuristic, a.judged),
     model: avg(a.sums.model, a.judged),
-    expected: { fusion: avg(a.expected.fusion, a.requests), heuristic: avg(a.expected.heuristic, a.requests), model: avg(a.expected.model, a.requests) },
+    expected: {
+      fusion: avg(a.expected.fusion, a.requests),
+      heuristic: avg(a.expected.heuristic, a.requests),
+      model: avg(a.expected.model, a.requests),
+    },
   };
 }
 

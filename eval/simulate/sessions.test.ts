@@ -5,7 +5,9 @@ import { ndcg } from './run.ts';
 
 describe('simulator', () => {
   it('splits real Taobao page views into visits at 30-minute gaps', () => {
-    const csv = ['1,10,5,pv,1000', '1,11,5,pv,1060', '1,12,5,buy,1100', '1,13,5,pv,4000', '2,10,5,pv,50', ''].join('\n');
+    const csv = ['1,10,5,pv,1000', '1,11,5,pv,1060', '1,12,5,buy,1100', '1,13,5,pv,4000', '2,10,5,pv,50', ''].join(
+      '\n',
+    );
     const shapes = parseTaobaoShapes(csv);
     expect(shapes.map((s) => s.taobaoUser)).toEqual(['1', '2']);
     expect(shapes[0]!.visits.map((v) => v.offsets)).toEqual([[0, 60], [3000]]);
@@ -29,7 +31,11 @@ describe('simulator', () => {
   });
 
   it('nDCG@k is 1 for the ideal order and lower otherwise', () => {
-    const g = new Map([['a', 1], ['b', 0], ['c', 1]]);
+    const g = new Map([
+      ['a', 1],
+      ['b', 0],
+      ['c', 1],
+    ]);
     expect(ndcg(['a', 'c', 'b'], g, 10)).toBe(1);
     expect(ndcg(['b', 'a', 'c'], g, 10)).toBeLessThan(1);
   });

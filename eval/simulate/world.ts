@@ -69,7 +69,10 @@ export function buildWorld(products: Product[], nUsers: number, seed: number): W
   const tops = [...new Set(sims.map((s) => s.top).filter(Boolean))].sort();
   const medianLogPrice = new Map<string, number>();
   for (const t of tops) {
-    const ps = sims.filter((s) => s.top === t && (s.product.price ?? 0) > 0).map((s) => Math.log(s.product.price!)).sort((a, b) => a - b);
+    const ps = sims
+      .filter((s) => s.top === t && (s.product.price ?? 0) > 0)
+      .map((s) => Math.log(s.product.price!))
+      .sort((a, b) => a - b);
     medianLogPrice.set(t, ps.length > 0 ? ps[Math.floor(ps.length / 2)]! : 0);
   }
   const users: SimUser[] = [];
@@ -96,7 +99,8 @@ function parts(u: SimUser, p: SimProduct) {
   const cat = u.cats.get(p.top) ?? 0;
   const brand = p.brandKey !== undefined && u.brands.has(p.brandKey) ? 1 : 0;
   const price = p.product.price;
-  const gap = price !== undefined && price > 0 ? (Math.log(price) - (u.logPrice.get(p.top) ?? Math.log(price))) / 0.7 : 0;
+  const gap =
+    price !== undefined && price > 0 ? (Math.log(price) - (u.logPrice.get(p.top) ?? Math.log(price))) / 0.7 : 0;
   return { cat, brand, gap };
 }
 
@@ -121,7 +125,8 @@ export function drawQuery(u: SimUser, w: World, rng: Rng): string {
   const pool = weighted.length > 0 ? weighted : w.products;
   // Favour the strongest category, like a shopper searching for what they came for.
   let pick = pool[Math.floor(rng() * pool.length)]!;
-  for (let tries = 0; tries < 5 && rng() > (u.cats.get(pick.top) ?? 0); tries++) pick = pool[Math.floor(rng() * pool.length)]!;
+  for (let tries = 0; tries < 5 && rng() > (u.cats.get(pick.top) ?? 0); tries++)
+    pick = pool[Math.floor(rng() * pool.length)]!;
   const tags = pick.product.tags ?? [];
   if (tags.length > 0 && rng() < 0.7) return tags[Math.floor(rng() * tags.length)]!;
   const words = pick.product.title.split(/\s+/).filter(Boolean);

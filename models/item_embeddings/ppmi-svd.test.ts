@@ -30,7 +30,16 @@ describe('item embeddings from co-occurrence', () => {
   });
 
   it('PPMI keeps only pairs that co-occur more than chance', () => {
-    const { ids, matrix } = ppmiMatrix([['a', 'b'], ['a', 'b'], ['c', 'd'], ['a', 'c']], 1, 1);
+    const { ids, matrix } = ppmiMatrix(
+      [
+        ['a', 'b'],
+        ['a', 'b'],
+        ['c', 'd'],
+        ['a', 'c'],
+      ],
+      1,
+      1,
+    );
     expect(ids).toEqual(['a', 'b', 'c', 'd']);
     expect(matrix.vals.every((v) => v > 0)).toBe(true);
   });

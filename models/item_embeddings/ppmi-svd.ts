@@ -37,7 +37,11 @@ export interface ItemEmbeddings {
 }
 
 /** Symmetric windowed co-occurrence counts → PPMI matrix over the items that co-occur. */
-export function ppmiMatrix(sequences: ReadonlyArray<readonly string[]>, window: number, smoothing: number): { ids: string[]; matrix: Csr } {
+export function ppmiMatrix(
+  sequences: ReadonlyArray<readonly string[]>,
+  window: number,
+  smoothing: number,
+): { ids: string[]; matrix: Csr } {
   const index = new Map<string, number>();
   const rows: Array<Map<number, number>> = [];
   const idOf = (item: string): number => {
@@ -66,30 +70,40 @@ export function ppmiMatrix(sequences: ReadonlyArray<readonly string[]>, window: 
   const smoothed = sums.map((s) => Math.pow(s, smoothing));
   const smoothedTotal = smoothed.reduce((s, v) => s + v, 0);
   // PMI(i, j) = log P(i, j) − log Pα(i) − log Pα(j), Pα(i) = count(i)^α / Σ count^α.
-  const ppmi = rows.map((r, i) =>
-    new Map(
-      [...r.entries()].flatMap(([j, n]) => {
-        const pmi = Math.log(n / total) - Math.log(smoothed[i]! / smoothedTotal) - Math.log(smoothed[j]! / smoothedTotal);
-        return pmi > 0 ? [[j, pmi] as const] : [];
-      }),
-    ),
+  const ppmi = rows.map(
+    (r, i) =>
+      new Map(
+        [...r.entries()].flatMap(([j, n]) => {
+          const pmi =
+            Math.log(n / total) - Math.log(smoothed[i]! / smoothedTotal) - Math.log(smoothed[j]! / smoothedTotal);
+          return pmi > 0 ? [[j, pmi] as const] : [];
+        }),
+      ),
   );
   const ids = [...index.keys()];
   return { ids, matrix: csrFromRows(ppmi) };
 }
 
 /** Top-`dim` eigenpairs (largest eigenvalues) of a symmetric sparse matrix. */
-export function randomizedEigen(a: Csr, dim: number, oversample: number, iterations: number, seed: number): { values: number[]; vectors: Dense } {
+export function randomizedEigen(
+  a: Csr,
+  dim: number,
+  oversample: number,
+  iterations: number,
+  seed: number,
+): { values: number[]; vectors: Dense } {
   const l = Math.min(a.n, dim + oversample);
   const rng = mulberry32(seed);
   const omega = dense(a.n, l);
   // Gaussian start (Box–Muller): any full-rank random start works; Gaussian is the textbook one.
-  for (let i = 0; i < omega.data.length; i++) omega.data[i] = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+  for (let i = 0; i < omega.data.length; i++)
+    omega.data[i] = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
   let q = orthonormalize(spmm(a, omega));
   for (let it = 0; it < iterations; it++) q = orthonormalize(spmm(a, q));
   const aq = spmm(a, q);
   const t = gram(q, aq); // Qᵀ A Q, l × l, symmetric up to rounding
-  for (let r = 0; r < l; r++) for (let c = r + 1; c < l; c++) t[r * l + c] = t[c * l + r] = (t[r * l + c]! + t[c * l + r]!) / 2;
+  for (let r = 0; r < l; r++)
+    for (let c = r + 1; c < l; c++) t[r * l + c] = t[c * l + r] = (t[r * l + c]! + t[c * l + r]!) / 2;
   const eig = jacobiEigen(t, l);
   const order = [...eig.values.keys()].sort((x, y) => eig.values[y]! - eig.values[x]!).slice(0, Math.min(dim, l));
   const vectors = dense(a.n, order.length);
@@ -105,12 +119,16 @@ export function randomizedEigen(a: Csr, dim: number, oversample: number, iterati
   return { values: order.map((e) => eig.values[e]!), vectors };
 }
 
-export function trainItemEmbeddings(sequences: ReadonlyArray<readonly string[]>, opts: ItemEmbeddingOptions = {}): ItemEmbeddings {
+export function trainItemEmbeddings(
+  sequences: ReadonlyArray<readonly string[]>,
+  opts: ItemEmbeddingOptions = {},
+): ItemEmbeddings {
   const started = Date.now();
   const dim = opts.dim ?? 64;
   const { ids, matrix } = ppmiMatrix(sequences, opts.window ?? 5, opts.smoothing ?? 0.75);
   const vectors = new Map<string, Float32Array>();
-  if (ids.length === 0) return { vectors, dim, stats: { items: 0, nonzeros: 0, eigenvalues: [], ms: Date.now() - started } };
+  if (ids.length === 0)
+    return { vectors, dim, stats: { items: 0, nonzeros: 0, eigenvalues: [], ms: Date.now() - started } };
   const eig = randomizedEigen(matrix, dim, opts.oversample ?? 16, opts.iterations ?? 3, opts.seed ?? 1);
   const kept = eig.values.map((v) => Math.sqrt(Math.max(0, v)));
   ids.forEach((id, i) => {
@@ -126,5 +144,9 @@ export function trainItemEmbeddings(sequences: ReadonlyArray<readonly string[]>,
     for (let k = 0; k < dim; k++) v[k]! *= inv;
     vectors.set(id, v);
   });
-  return { vectors, dim, stats: { items: ids.length, nonzeros: matrix.vals.length, eigenvalues: eig.values, ms: Date.now() - started } };
+  return {
+    vectors,
+    dim,
+    stats: { items: ids.length, nonzeros: matrix.vals.length, eigenvalues: eig.values, ms: Date.now() - started },
+  };
 }

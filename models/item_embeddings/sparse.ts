@@ -104,7 +104,11 @@ export function gram(a: Dense, b: Dense): Float64Array {
  * rotations. Returns eigenvalues and eigenvectors (columns of `vectors`, row-major m × m),
  * unsorted.
  */
-export function jacobiEigen(matrix: Float64Array, m: number, sweeps = 60): { values: Float64Array; vectors: Float64Array } {
+export function jacobiEigen(
+  matrix: Float64Array,
+  m: number,
+  sweeps = 60,
+): { values: Float64Array; vectors: Float64Array } {
   const a = Float64Array.from(matrix);
   const v = new Float64Array(m * m);
   for (let i = 0; i < m; i++) v[i * m + i] = 1;

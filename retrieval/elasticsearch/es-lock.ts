@@ -28,7 +28,12 @@ export interface LockHandle {
   release(): Promise<void>;
 }
 
-export async function acquireLock(client: Client, index: string, id: string, opts: LockOptions = {}): Promise<LockHandle> {
+export async function acquireLock(
+  client: Client,
+  index: string,
+  id: string,
+  opts: LockOptions = {},
+): Promise<LockHandle> {
   const leaseMs = opts.leaseMs ?? 120_000;
   const renewMs = opts.renewMs ?? leaseMs / 4;
   const owner = `${os.hostname()}:${process.pid}`;
@@ -40,12 +45,19 @@ export async function acquireLock(client: Client, index: string, id: string, opt
       // a holder whose lease expired and was taken over must not overwrite or delete the new one.
       let version = await client.create({ index, id, document: lease() });
       let held = true;
-      const lost = (err: unknown) => err instanceof errors.ResponseError && (err.statusCode === 409 || err.statusCode === 404);
+      const lost = (err: unknown) =>
+        err instanceof errors.ResponseError && (err.statusCode === 409 || err.statusCode === 404);
       const handle: LockHandle = {
         async renew() {
           if (!held) return false;
           try {
-            version = await client.update({ index, id, doc: lease(), if_seq_no: version._seq_no!, if_primary_term: version._primary_term! });
+            version = await client.update({
+              index,
+              id,
+              doc: lease(),
+              if_seq_no: version._seq_no!,
+              if_primary_term: version._primary_term!,
+            });
             return true;
           } catch (err) {
             if (!lost(err)) throw err;
@@ -58,9 +70,11 @@ export async function acquireLock(client: Client, index: string, id: string, opt
           clearInterval(timer);
           if (!held) return;
           held = false;
-          await client.delete({ index, id, if_seq_no: version._seq_no!, if_primary_term: version._primary_term! }).catch((err: unknown) => {
-            if (!lost(err)) throw err;
-          });
+          await client
+            .delete({ index, id, if_seq_no: version._seq_no!, if_primary_term: version._primary_term! })
+            .catch((err: unknown) => {
+              if (!lost(err)) throw err;
+            });
         },
       };
       // Any failure other than a lost lease only shortens the lease; the write itself goes on.

@@ -2,7 +2,11 @@ import { errors, type Client } from '@elastic/elasticsearch';
 import { describe, expect, it } from 'vitest';
 import { createIndex, templateBase } from './es-text-store.ts';
 
-type Template = { name: string; index_patterns: string[]; template: { mappings: { properties: Record<string, { fields?: unknown }> } } };
+type Template = {
+  name: string;
+  index_patterns: string[];
+  template: { mappings: { properties: Record<string, { fields?: unknown }> } };
+};
 type Create = { index: string; mappings?: { _meta?: unknown } };
 
 /** A client that records templates and index creations, failing like a cluster without analysis-common when told to. */
@@ -12,7 +16,13 @@ function recordingClient(hasEnglish: boolean, failsAt: 'template' | 'create' = '
   let current: Template | undefined;
   const englishError = () =>
     new errors.ResponseError({
-      body: { error: { type: 'mapper_parsing_exception', reason: 'Failed to parse mapping: analyzer [english] has not been configured in mappings' }, status: 400 },
+      body: {
+        error: {
+          type: 'mapper_parsing_exception',
+          reason: 'Failed to parse mapping: analyzer [english] has not been configured in mappings',
+        },
+        status: 400,
+      },
       statusCode: 400,
       headers: {},
       warnings: null,
@@ -22,13 +32,15 @@ function recordingClient(hasEnglish: boolean, failsAt: 'template' | 'create' = '
     indices: {
       putIndexTemplate: async (req: Template) => {
         templates.push(req);
-        if (!hasEnglish && failsAt === 'template' && JSON.stringify(req).includes('"analyzer":"english"')) throw englishError();
+        if (!hasEnglish && failsAt === 'template' && JSON.stringify(req).includes('"analyzer":"english"'))
+          throw englishError();
         current = req;
         return { acknowledged: true };
       },
       create: async (req: Create) => {
         creates.push(req);
-        if (!hasEnglish && failsAt === 'create' && JSON.stringify(current).includes('"analyzer":"english"')) throw englishError();
+        if (!hasEnglish && failsAt === 'create' && JSON.stringify(current).includes('"analyzer":"english"'))
+          throw englishError();
         return { acknowledged: true };
       },
       delete: async () => ({ acknowledged: true }),
@@ -45,7 +57,8 @@ describe('Elasticsearch index template', () => {
     expect(templates[0]!.name).toBe('shelf-products');
     expect(templates[0]!.index_patterns).toEqual(['shelf-products-*']);
     const props = templates[0]!.template.mappings.properties;
-    for (const f of ['title', 'category', 'tags', 'body']) expect(props[f]!.fields).toEqual({ en: { type: 'text', analyzer: 'english' } });
+    for (const f of ['title', 'category', 'tags', 'body'])
+      expect(props[f]!.fields).toEqual({ en: { type: 'text', analyzer: 'english' } });
     expect(props['brand']!.fields).toBeUndefined();
     // The index itself only adds its own record.
     expect(creates).toEqual([{ index: 'shelf-products-20261122', mappings: { _meta: { dim: 3 } } }]);

@@ -33,7 +33,10 @@ function indexMappings(english: boolean) {
   const text = (field: keyof typeof FIELD_BOOSTS) => ({
     type: 'text' as const,
     analyzer: 'cjk',
-    ...(english && (STEMMED_FIELDS as readonly string[]).includes(field) && { fields: { en: { type: 'text' as const, analyzer: 'english' } } }),
+    ...(english &&
+      (STEMMED_FIELDS as readonly string[]).includes(field) && {
+        fields: { en: { type: 'text' as const, analyzer: 'english' } },
+      }),
   });
   return {
     dynamic: 'strict' as const,
@@ -56,7 +59,12 @@ function indexMappings(english: boolean) {
 
 export class BulkError extends Error {
   constructor(readonly failures: Array<{ id: string; reason: string }>) {
-    super(`${failures.length} document(s) failed: ${failures.slice(0, 3).map((f) => `${f.id}: ${f.reason}`).join('; ')}`);
+    super(
+      `${failures.length} document(s) failed: ${failures
+        .slice(0, 3)
+        .map((f) => `${f.id}: ${f.reason}`)
+        .join('; ')}`,
+    );
   }
 }
 
@@ -83,7 +91,8 @@ export class ElasticsearchTextStore implements TextStore {
         await createIndex(client, index, { aliases: { [opts.alias]: { is_write_index: true } } });
       } catch (err) {
         // Another process created it first: fine, the alias exists now.
-        if (!(err instanceof errors.ResponseError && err.body?.error?.type === 'resource_already_exists_exception')) throw err;
+        if (!(err instanceof errors.ResponseError && err.body?.error?.type === 'resource_already_exists_exception'))
+          throw err;
       }
     }
     return new ElasticsearchTextStore(client, opts.alias, opts.client === undefined, 'wait_for');
@@ -106,12 +115,19 @@ export class ElasticsearchTextStore implements TextStore {
     if (input.length === 0) return;
     // Rewriting an unchanged document is not free in Lucene: the old copy lingers as a deleted
     // doc and shifts BM25 statistics until a merge. Skip what is already stored with this hash.
-    const stored = await this.client.mget<{ hash: string }>({ index: this.alias, ids: input.map((d) => d.product.id), _source: ['hash'] });
+    const stored = await this.client.mget<{ hash: string }>({
+      index: this.alias,
+      ids: input.map((d) => d.product.id),
+      _source: ['hash'],
+    });
     const have = new Map<string, string>();
     for (const d of stored.docs) if ('found' in d && d.found && d._source) have.set(d._id, d._source.hash);
     const docs = input.filter((d) => have.get(d.product.id) !== d.hash);
     if (docs.length === 0) return;
-    const operations = docs.flatMap(({ product, hash }) => [{ index: { _index: this.alias, _id: product.id } }, toSource(product, hash)]);
+    const operations = docs.flatMap(({ product, hash }) => [
+      { index: { _index: this.alias, _id: product.id } },
+      toSource(product, hash),
+    ]);
     const res = await this.client.bulk({ operations, refresh: this.refreshParam });
     if (res.errors) {
       const failures = res.items
@@ -124,7 +140,10 @@ export class ElasticsearchTextStore implements TextStore {
 
   async delete(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const res = await this.client.bulk({ operations: ids.map((id) => ({ delete: { _index: this.alias, _id: id } })), refresh: this.refreshParam });
+    const res = await this.client.bulk({
+      operations: ids.map((id) => ({ delete: { _index: this.alias, _id: id } })),
+      refresh: this.refreshParam,
+    });
     if (res.errors) {
       // Deleting what is not there is a no-op, as in every store.
       const failures = res.items
@@ -245,7 +264,11 @@ export async function createIndex(
   } catch (err) {
     // A cluster without analysis-common (the test runner) has no `english` analyzer; it may
     // refuse the template or, failing that, the index created from it.
-    if (!(err instanceof errors.ResponseError && /analyzer \[english\] has not been configured/.test(JSON.stringify(err.body ?? '')))) throw err;
+    if (!(
+      err instanceof errors.ResponseError &&
+      /analyzer \[english\] has not been configured/.test(JSON.stringify(err.body ?? ''))
+    ))
+      throw err;
     await client.indices.delete({ index, ignore_unavailable: true }).catch(() => {});
     await create(false);
     return { english: false };
@@ -269,7 +292,17 @@ function toSource(p: Product, hash: string) {
     brand: p.brand ?? null,
     category: p.category ? p.category.split('/').join(' ') : null,
     tags: p.tags?.join(' ') ?? null,
-    body: [p.description, p.attributes ? Object.entries(p.attributes).map(([k, v]) => `${k} ${v}`).join(' ') : undefined].filter(Boolean).join(' ') || null,
+    body:
+      [
+        p.description,
+        p.attributes
+          ? Object.entries(p.attributes)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(' ')
+          : undefined,
+      ]
+        .filter(Boolean)
+        .join(' ') || null,
     brand_key: p.brand ? filterKey(p.brand) : null,
     // Every prefix of the path, so "category starts with X" is one exact term lookup.
     category_prefixes: cat.map((_, i) => cat.slice(0, i + 1).join('/')),
@@ -281,10 +314,18 @@ function toSource(p: Product, hash: string) {
 export function filterClauses(f: Filters | undefined): object[] {
   if (!f) return [];
   const out: object[] = [];
-  if (f.category !== undefined) out.push({ term: { category_prefixes: filterKey(f.category).replace(/^\/+|\/+$/g, '') } });
+  if (f.category !== undefined)
+    out.push({ term: { category_prefixes: filterKey(f.category).replace(/^\/+|\/+$/g, '') } });
   if (f.brand !== undefined) out.push({ term: { brand_key: filterKey(f.brand) } });
   if (f.price_min !== undefined || f.price_max !== undefined) {
-    out.push({ range: { price: { ...(f.price_min !== undefined && { gte: f.price_min }), ...(f.price_max !== undefined && { lte: f.price_max }) } } });
+    out.push({
+      range: {
+        price: {
+          ...(f.price_min !== undefined && { gte: f.price_min }),
+          ...(f.price_max !== undefined && { lte: f.price_max }),
+        },
+      },
+    });
   }
   if (f.in_stock !== undefined) out.push({ term: { in_stock: f.in_stock } });
   return out;

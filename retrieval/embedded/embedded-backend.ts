@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import type { Dependency } from '../../src/dependencies.ts';
-import type { BackendSnapshot, IndexBackend, IndexWriter, OpenSnapshotOptions, WriteOptions } from '../index-backend.ts';
+import type {
+  BackendSnapshot,
+  IndexBackend,
+  IndexWriter,
+  OpenSnapshotOptions,
+  WriteOptions,
+} from '../index-backend.ts';
 import { EmbeddedSnapshot, GenerationWriter, currentGeneration } from './generation.ts';
 
 /**

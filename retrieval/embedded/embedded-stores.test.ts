@@ -86,7 +86,13 @@ describe('HnswVectorStore graph recovery', () => {
     const graph = path.join(s.dir, 'vectors.hnsw');
     const store = HnswVectorStore.open(s.openDb(), graph, 4);
     const v = (x: number[]) => new Float32Array(x);
-    await store.upsert(products.slice(0, 3).map((product, i) => ({ product, hash: 'h', vector: v([i === 0 ? 1 : 0, i === 1 ? 1 : 0, i === 2 ? 1 : 0, 0]) })));
+    await store.upsert(
+      products.slice(0, 3).map((product, i) => ({
+        product,
+        hash: 'h',
+        vector: v([i === 0 ? 1 : 0, i === 1 ? 1 : 0, i === 2 ? 1 : 0, 0]),
+      })),
+    );
     s.closeAll(); // no flush: the graph file was never written
     expect(fs.existsSync(graph)).toBe(false);
     const again = HnswVectorStore.open(s.openDb(), graph, 4);

@@ -70,7 +70,10 @@ export class EmbeddedSnapshot implements IndexSnapshot {
    * `vectors: false` skips loading the HNSW graphs and vectors into memory: for callers that
    * only read products, hashes and metadata (the indexer's diff).
    */
-  static open(dataDir: string, opts: { hnsw?: HnswParams; bm25Match?: Bm25MatchMode; vectors?: boolean } = {}): EmbeddedSnapshot | undefined {
+  static open(
+    dataDir: string,
+    opts: { hnsw?: HnswParams; bm25Match?: Bm25MatchMode; vectors?: boolean } = {},
+  ): EmbeddedSnapshot | undefined {
     const gen = currentGeneration(dataDir);
     if (!gen) return undefined;
     const dir = path.join(dataDir, gen);
@@ -79,8 +82,12 @@ export class EmbeddedSnapshot implements IndexSnapshot {
     const text = new SqliteTextStore(db, { ...(opts.bm25Match && { matchMode: opts.bm25Match }) });
     const hnsw = opts.hnsw ?? DEFAULT_HNSW;
     const withVectors = opts.vectors ?? true;
-    const vectors = withVectors && meta.dim ? HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), meta.dim, hnsw) : undefined;
-    const images = withVectors && meta.imageDim ? HnswVectorStore.open(db, path.join(dir, IMAGE_GRAPH_FILE), meta.imageDim, hnsw, IMAGE_TABLE) : undefined;
+    const vectors =
+      withVectors && meta.dim ? HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), meta.dim, hnsw) : undefined;
+    const images =
+      withVectors && meta.imageDim
+        ? HnswVectorStore.open(db, path.join(dir, IMAGE_GRAPH_FILE), meta.imageDim, hnsw, IMAGE_TABLE)
+        : undefined;
     return new EmbeddedSnapshot(gen, meta, text, vectors, images, db);
   }
 
@@ -140,7 +147,9 @@ export class GenerationWriter {
       const setMeta = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
       const prevDim = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'dim'").get();
       if (prevDim && Number(prevDim.value) !== opts.dim) {
-        throw new Error(`generation ${base} has ${prevDim.value}-dimensional vectors, the embedder gives ${opts.dim}: rebuild with a fresh generation`);
+        throw new Error(
+          `generation ${base} has ${prevDim.value}-dimensional vectors, the embedder gives ${opts.dim}: rebuild with a fresh generation`,
+        );
       }
       setMeta.run('embedder_id', opts.embedderId);
       setMeta.run('dim', String(opts.dim));
@@ -149,7 +158,9 @@ export class GenerationWriter {
         setMeta.run('image_embedder_id', opts.image.embedderId);
         setMeta.run('image_dim', String(opts.image.dim));
       } else {
-        db.exec(`DELETE FROM meta WHERE key IN ('image_embedder_id', 'image_dim'); DROP TABLE IF EXISTS ${IMAGE_TABLE}`);
+        db.exec(
+          `DELETE FROM meta WHERE key IN ('image_embedder_id', 'image_dim'); DROP TABLE IF EXISTS ${IMAGE_TABLE}`,
+        );
       }
       const text = new SqliteTextStore(db);
       const vectors = HnswVectorStore.open(db, path.join(dir, GRAPH_FILE), opts.dim, opts.hnsw);
@@ -217,7 +228,8 @@ function sweepAbandoned(dataDir: string, current: string | undefined): void {
 
 function pruneGenerations(dataDir: string, keep: string[]): void {
   for (const name of fs.readdirSync(dataDir)) {
-    if (GEN_RE.test(name) && !keep.includes(name)) fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
+    if (GEN_RE.test(name) && !keep.includes(name))
+      fs.rmSync(path.join(dataDir, name), { recursive: true, force: true });
   }
 }
 

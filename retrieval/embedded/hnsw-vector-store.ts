@@ -1,7 +1,14 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import hnswlib from 'hnswlib-node';
-import { compileFilter, filterPayload, hasFilters, type FilterPayload, type VectorPoint, type VectorStore } from '../stores.ts';
+import {
+  compileFilter,
+  filterPayload,
+  hasFilters,
+  type FilterPayload,
+  type VectorPoint,
+  type VectorStore,
+} from '../stores.ts';
 import type { Filters, RouteHit } from '../types.ts';
 
 const { HierarchicalNSW } = hnswlib;
@@ -80,7 +87,13 @@ export class HnswVectorStore implements VectorStore {
    * Opens (or creates) the store. The graph is loaded from `graphPath` when it is present and
    * matches the table; otherwise it is rebuilt from the stored vectors.
    */
-  static open(db: Database.Database, graphPath: string, dim: number, params: HnswParams = DEFAULT_HNSW, table = 'points'): HnswVectorStore {
+  static open(
+    db: Database.Database,
+    graphPath: string,
+    dim: number,
+    params: HnswParams = DEFAULT_HNSW,
+    table = 'points',
+  ): HnswVectorStore {
     if (!/^[a-z_]+$/.test(table)) throw new Error(`bad table name ${table}`);
     if (!db.readonly) db.exec(pointsSchema(table));
     const store = new HnswVectorStore(db, graphPath, dim, params, table);
@@ -90,9 +103,18 @@ export class HnswVectorStore implements VectorStore {
 
   private load(): void {
     const rows = this.db
-      .prepare<[], { label: number; id: string; category: string | null; brand: string | null; price: number | null; in_stock: number; vec: Buffer }>(
-        `SELECT label, id, category, brand, price, in_stock, vec FROM ${this.table}`,
-      )
+      .prepare<
+        [],
+        {
+          label: number;
+          id: string;
+          category: string | null;
+          brand: string | null;
+          price: number | null;
+          in_stock: number;
+          vec: Buffer;
+        }
+      >(`SELECT label, id, category, brand, price, in_stock, vec FROM ${this.table}`)
       .all();
     const maxLabel = rows.reduce((m, r) => Math.max(m, r.label), 0);
     this.ensureCapacity(maxLabel + 1);
@@ -211,7 +233,8 @@ export class HnswVectorStore implements VectorStore {
     const out = new Map<string, Float32Array>();
     for (const id of ids) {
       const row = this.stmts.byId.get(id);
-      if (row && this.payload[row.label]) out.set(id, this.vectors.slice(row.label * this.dim, (row.label + 1) * this.dim));
+      if (row && this.payload[row.label])
+        out.set(id, this.vectors.slice(row.label * this.dim, (row.label + 1) * this.dim));
     }
     return out;
   }
@@ -226,7 +249,8 @@ export class HnswVectorStore implements VectorStore {
         if (p && pass(p)) allowed.push(label);
       }
       if (allowed.length === 0) return [];
-      if (allowed.length <= Math.max(k * 4, this.live * this.params.exactScanShare)) return this.exactScan(vector, k, allowed);
+      if (allowed.length <= Math.max(k * 4, this.live * this.params.exactScanShare))
+        return this.exactScan(vector, k, allowed);
       const allowedSet = new Set(allowed);
       return this.graphSearch(vector, Math.min(k, allowed.length), (label) => allowedSet.has(label));
     }
@@ -283,7 +307,13 @@ export class HnswVectorStore implements VectorStore {
   }
 }
 
-function rowPayload(r: { id: string; category: string | null; brand: string | null; price: number | null; in_stock: number }): Payload {
+function rowPayload(r: {
+  id: string;
+  category: string | null;
+  brand: string | null;
+  price: number | null;
+  in_stock: number;
+}): Payload {
   return {
     id: r.id,
     ...filterPayload({
@@ -296,7 +326,8 @@ function rowPayload(r: { id: string; category: string | null; brand: string | nu
 }
 
 export function blobToVector(blob: Buffer, dim: number): Float32Array {
-  if (blob.byteLength !== dim * 4) throw new Error(`stored vector has ${blob.byteLength / 4} dimensions, expected ${dim}`);
+  if (blob.byteLength !== dim * 4)
+    throw new Error(`stored vector has ${blob.byteLength / 4} dimensions, expected ${dim}`);
   // Copy: the Buffer may be a view into a pooled allocation with any alignment.
   return new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
 }

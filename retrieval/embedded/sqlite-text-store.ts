@@ -72,12 +72,12 @@ export class SqliteTextStore implements TextStore {
         'UPDATE docs SET hash=@hash, doc=@doc, category_key=@category_key, brand_key=@brand_key, price=@price, in_stock=@in_stock WHERE rowid=@rowid',
       ),
       deleteDoc: db.prepare('DELETE FROM docs WHERE rowid = ?'),
-      insertFts: db.prepare(
-        `INSERT INTO docs_fts (rowid, ${FTS_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
+      insertFts: db.prepare(`INSERT INTO docs_fts (rowid, ${FTS_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?)`),
       deleteFts: db.prepare('DELETE FROM docs_fts WHERE rowid = ?'),
       hashes: db.prepare<[], { id: string; hash: string }>('SELECT id, hash FROM docs'),
-      byIds: db.prepare<[string], { id: string; doc: string }>('SELECT id, doc FROM docs WHERE id IN (SELECT value FROM json_each(?))'),
+      byIds: db.prepare<[string], { id: string; doc: string }>(
+        'SELECT id, doc FROM docs WHERE id IN (SELECT value FROM json_each(?))',
+      ),
       count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM docs'),
     };
   }
@@ -163,14 +163,18 @@ export class SqliteTextStore implements TextStore {
              WHERE ${where.join(' AND ')}
              ORDER BY s LIMIT @k`;
     // FTS5's bm25() is negated so that ascending order is best first; report the usual sign.
-    return this.shaped<{ id: string; s: number }>(sql).all(params).map((r) => ({ id: r.id, score: -r.s / multiplicity }));
+    return this.shaped<{ id: string; s: number }>(sql)
+      .all(params)
+      .map((r) => ({ id: r.id, score: -r.s / multiplicity }));
   }
 
   async browse(k: number, filters?: Filters): Promise<RouteHit[]> {
     if (k <= 0) return [];
     const filter = filterSql(filters);
     const sql = `SELECT d.id AS id FROM docs d ${filter.where.length > 0 ? `WHERE ${filter.where.join(' AND ')}` : ''} ORDER BY d.id LIMIT @k`;
-    return this.shaped<{ id: string }>(sql).all({ k, ...filter.params }).map((r) => ({ id: r.id, score: 0 }));
+    return this.shaped<{ id: string }>(sql)
+      .all({ k, ...filter.params })
+      .map((r) => ({ id: r.id, score: 0 }));
   }
 
   private shaped<Row>(sql: string): Database.Statement<Record<string, unknown>, Row> {
@@ -230,7 +234,14 @@ function binomial(n: number, k: number): number {
 }
 
 function ftsColumns(p: Product): [string, string, string, string, string] {
-  const body = [p.description, p.attributes ? Object.entries(p.attributes).map(([k, v]) => `${k} ${v}`).join(' ') : undefined]
+  const body = [
+    p.description,
+    p.attributes
+      ? Object.entries(p.attributes)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' ')
+      : undefined,
+  ]
     .filter(Boolean)
     .join(' ');
   return [

@@ -3,11 +3,22 @@ import { Client } from '@elastic/elasticsearch';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { z } from 'zod';
 import type { Dependency } from '../../src/dependencies.ts';
-import { aliasIndices, deleteIndices, indexMeta, indicesWithPrefix, swapAlias as swapEsAlias } from '../elasticsearch/es-aliases.ts';
+import {
+  aliasIndices,
+  deleteIndices,
+  indexMeta,
+  indicesWithPrefix,
+  swapAlias as swapEsAlias,
+} from '../elasticsearch/es-aliases.ts';
 import { acquireLock, type LockOptions } from '../elasticsearch/es-lock.ts';
 import { createIndex, ElasticsearchTextStore } from '../elasticsearch/es-text-store.ts';
 import type { BackendSnapshot, IndexBackend, IndexMeta, IndexWriter, WriteOptions } from '../index-backend.ts';
-import { aliasTarget, collectionsWithPrefix, dropCollection, swapAlias as swapQdrantAlias } from '../qdrant/qdrant-aliases.ts';
+import {
+  aliasTarget,
+  collectionsWithPrefix,
+  dropCollection,
+  swapAlias as swapQdrantAlias,
+} from '../qdrant/qdrant-aliases.ts';
 import { IMAGE_VECTOR_NAME, qdrantClient, QdrantVectorStore, VECTOR_NAME } from '../qdrant/qdrant-vector-store.ts';
 
 /**
@@ -64,7 +75,10 @@ export class ProductionBackend implements IndexBackend {
 
   async currentGeneration(): Promise<string | undefined> {
     const indices = await aliasIndices(this.es, this.alias);
-    if (indices.length > 1) throw new Error(`Elasticsearch alias ${this.alias} points at ${indices.length} indices (${indices.join(', ')}): expected one`);
+    if (indices.length > 1)
+      throw new Error(
+        `Elasticsearch alias ${this.alias} points at ${indices.length} indices (${indices.join(', ')}): expected one`,
+      );
     return indices[0];
   }
 
@@ -73,7 +87,9 @@ export class ProductionBackend implements IndexBackend {
     if (index === undefined) return undefined;
     const parsed = MetaSchema.safeParse(await indexMeta(this.es, index));
     if (!parsed.success) {
-      throw new Error(`Elasticsearch index ${index} (alias ${this.alias}) has no Shelf _meta: it was not built by this indexer; rebuild`);
+      throw new Error(
+        `Elasticsearch index ${index} (alias ${this.alias}) has no Shelf _meta: it was not built by this indexer; rebuild`,
+      );
     }
     return { index, meta: parsed.data };
   }
@@ -83,7 +99,12 @@ export class ProductionBackend implements IndexBackend {
     const served = await this.served();
     if (!served) return undefined;
     const m = served.meta;
-    const meta: IndexMeta = { embedderId: m.embedder_id, dim: m.dim, imageEmbedderId: m.image_embedder_id, imageDim: m.image_dim };
+    const meta: IndexMeta = {
+      embedderId: m.embedder_id,
+      dim: m.dim,
+      imageEmbedderId: m.image_embedder_id,
+      imageDim: m.image_dim,
+    };
     return {
       generation: served.index,
       meta,
@@ -92,7 +113,10 @@ export class ProductionBackend implements IndexBackend {
       // Through the aliases: a swap is visible to the next request without reopening.
       text: ElasticsearchTextStore.attach(this.es, this.alias),
       vectors: QdrantVectorStore.attach(this.qdrant, this.alias, m.dim),
-      images: m.image_dim !== undefined ? QdrantVectorStore.attach(this.qdrant, this.alias, m.image_dim, IMAGE_VECTOR_NAME) : undefined,
+      images:
+        m.image_dim !== undefined
+          ? QdrantVectorStore.attach(this.qdrant, this.alias, m.image_dim, IMAGE_VECTOR_NAME)
+          : undefined,
       // The clients belong to the backend.
       close: async () => {},
     };
@@ -129,19 +153,26 @@ export class ProductionBackend implements IndexBackend {
     const collectionVectors = { [VECTOR_NAME]: opts.dim, ...(opts.image && { [IMAGE_VECTOR_NAME]: opts.image.dim }) };
     const common = { url: this.opts.qdrantUrl, client: this.qdrant, collection, collectionVectors };
     const vectors = await QdrantVectorStore.open({ ...common, dim: opts.dim });
-    const images = opts.image ? await QdrantVectorStore.open({ ...common, dim: opts.image.dim, vector: IMAGE_VECTOR_NAME }) : undefined;
+    const images = opts.image
+      ? await QdrantVectorStore.open({ ...common, dim: opts.image.dim, vector: IMAGE_VECTOR_NAME })
+      : undefined;
     return { vectors, images };
   }
 
   /** Incremental: writes land in the served index and collection and are visible at once. */
   private async liveWriter(served: { index: string; meta: Meta }, opts: WriteOptions): Promise<IndexWriter> {
     const m = served.meta;
-    const describe = (id: string | undefined, dim: number | undefined) => (id === undefined ? 'none' : `${id} (${dim}-d)`);
+    const describe = (id: string | undefined, dim: number | undefined) =>
+      id === undefined ? 'none' : `${id} (${dim}-d)`;
     if (m.dim !== opts.dim || m.embedder_id !== opts.embedderId) {
-      throw new Error(`${served.index} holds ${describe(m.embedder_id, m.dim)} vectors, not ${describe(opts.embedderId, opts.dim)}: rebuild fresh`);
+      throw new Error(
+        `${served.index} holds ${describe(m.embedder_id, m.dim)} vectors, not ${describe(opts.embedderId, opts.dim)}: rebuild fresh`,
+      );
     }
     if (m.image_embedder_id !== opts.image?.embedderId || m.image_dim !== opts.image?.dim) {
-      throw new Error(`${served.index} holds image vectors ${describe(m.image_embedder_id, m.image_dim)}, not ${describe(opts.image?.embedderId, opts.image?.dim)}: rebuild fresh`);
+      throw new Error(
+        `${served.index} holds image vectors ${describe(m.image_embedder_id, m.image_dim)}, not ${describe(opts.image?.embedderId, opts.image?.dim)}: rebuild fresh`,
+      );
     }
     // Recreates a lost collection (empty: `--verify` then re-embeds it from the cache).
     const { vectors, images } = await this.openVectors(m.collection, opts);
@@ -157,10 +188,17 @@ export class ProductionBackend implements IndexBackend {
     };
   }
 
-  private async freshWriter(served: { index: string; meta: Meta } | undefined, opts: WriteOptions): Promise<IndexWriter> {
+  private async freshWriter(
+    served: { index: string; meta: Meta } | undefined,
+    opts: WriteOptions,
+  ): Promise<IndexWriter> {
     if (served) await this.reconcileQdrantAlias(served.meta.collection);
     await this.sweepAbandoned(served);
-    const stamp = new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 17) + randomBytes(2).toString('hex');
+    const stamp =
+      new Date()
+        .toISOString()
+        .replace(/[^0-9]/g, '')
+        .slice(0, 17) + randomBytes(2).toString('hex');
     const name = `${this.alias}-${stamp}`;
     const meta: Meta = {
       shelf_generation: name,
@@ -210,7 +248,10 @@ export class ProductionBackend implements IndexBackend {
    * collection (or, after a lost collection was recreated, at none): ES's _meta decides.
    */
   private async reconcileQdrantAlias(collection: string): Promise<void> {
-    if ((await aliasTarget(this.qdrant, this.alias)) !== collection && (await this.qdrant.collectionExists(collection)).exists) {
+    if (
+      (await aliasTarget(this.qdrant, this.alias)) !== collection &&
+      (await this.qdrant.collectionExists(collection)).exists
+    ) {
       await swapQdrantAlias(this.qdrant, this.alias, collection);
     }
   }
@@ -219,9 +260,13 @@ export class ProductionBackend implements IndexBackend {
   private async sweepAbandoned(served: { index: string; meta: Meta } | undefined): Promise<void> {
     const prefix = `${this.alias}-`;
     const keepIndex = served?.index;
-    await deleteIndices(this.es, (await indicesWithPrefix(this.es, prefix)).filter((i) => i !== keepIndex));
+    await deleteIndices(
+      this.es,
+      (await indicesWithPrefix(this.es, prefix)).filter((i) => i !== keepIndex),
+    );
     const keep = new Set([served?.meta.collection, await aliasTarget(this.qdrant, this.alias)]);
-    for (const c of await collectionsWithPrefix(this.qdrant, prefix)) if (!keep.has(c)) await dropCollection(this.qdrant, c);
+    for (const c of await collectionsWithPrefix(this.qdrant, prefix))
+      if (!keep.has(c)) await dropCollection(this.qdrant, c);
   }
 
   dependencies(): Dependency[] {

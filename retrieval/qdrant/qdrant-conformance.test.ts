@@ -18,7 +18,8 @@ const DIM = 64; // HashEmbedder's dimension in the conformance suite.
 describe.skipIf(!url)('Qdrant (real server at QDRANT_URL)', () => {
   vectorStoreConformance('qdrant', () => {
     const collection = `shelf_conformance_${randomUUID().replace(/-/g, '')}`;
-    const open = () => QdrantVectorStore.open({ url: url!, ...(apiKey !== undefined && { apiKey }), collection, dim: DIM });
+    const open = () =>
+      QdrantVectorStore.open({ url: url!, ...(apiKey !== undefined && { apiKey }), collection, dim: DIM });
     return {
       open,
       reopen: async (store) => {
@@ -26,7 +27,11 @@ describe.skipIf(!url)('Qdrant (real server at QDRANT_URL)', () => {
         return open();
       },
       cleanup: async () => {
-        const client = new QdrantClient({ url: url!, ...(apiKey !== undefined && { apiKey }), checkCompatibility: false });
+        const client = new QdrantClient({
+          url: url!,
+          ...(apiKey !== undefined && { apiKey }),
+          checkCompatibility: false,
+        });
         if ((await client.collectionExists(collection)).exists) await client.deleteCollection(collection);
       },
     };

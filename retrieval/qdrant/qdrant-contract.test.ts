@@ -55,7 +55,14 @@ const USED_OPERATIONS: Array<[string, string, string]> = [
   ['delete_collection', 'DELETE', '/collections/{collection_name}'],
   ['root', 'GET', '/'],
 ];
-const BODILESS = ['collection_exists', 'get_collection', 'get_collections_aliases', 'get_collections', 'delete_collection', 'root'];
+const BODILESS = [
+  'collection_exists',
+  'get_collection',
+  'get_collections_aliases',
+  'get_collections',
+  'delete_collection',
+  'root',
+];
 
 describe('Qdrant OpenAPI description', () => {
   it('loads, and every operation the adapter uses exists with compilable request and response schemas', () => {
@@ -67,7 +74,9 @@ describe('Qdrant OpenAPI description', () => {
       const op = contract.byId(operationId);
       expect(op, operationId).toBeDefined();
       expect([op!.method, op!.template]).toEqual([method, template]);
-      expect(contract.find(method, template.replace('{collection_name}', 'shelf_products'))?.op.operationId).toBe(operationId);
+      expect(contract.find(method, template.replace('{collection_name}', 'shelf_products'))?.op.operationId).toBe(
+        operationId,
+      );
       expect(typeof contract.responseValidator(op!)).toBe('function');
       const hasBody = !BODILESS.includes(operationId);
       expect(contract.requestValidator(op!) !== undefined, operationId).toBe(hasBody);
@@ -93,14 +102,26 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
     const res = await fetch(`${fake.url}/collections/shelf_test/points/query`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: [1, 0], limit: 'ten', filter: { must: [{ key: 'brand_key', match: { value: { nested: true } } }] } }),
+      body: JSON.stringify({
+        query: [1, 0],
+        limit: 'ten',
+        filter: { must: [{ key: 'brand_key', match: { value: { nested: true } } }] },
+      }),
     });
     await res.text();
     expect(fake.errors.length).toBe(1);
     expect(fake.errors[0]).toMatch(/query_points request/);
     fake.errors.length = 0;
-    await (await fetch(`${fake.url}/collections/shelf_test/points?wait=maybe&fast=1`, { method: 'PUT', body: '{"points":[]}' })).text();
-    expect(fake.errors).toEqual([expect.stringMatching(/query wait=maybe/), expect.stringMatching(/undeclared query parameter fast/)]);
+    await (
+      await fetch(`${fake.url}/collections/shelf_test/points?wait=maybe&fast=1`, {
+        method: 'PUT',
+        body: '{"points":[]}',
+      })
+    ).text();
+    expect(fake.errors).toEqual([
+      expect.stringMatching(/query wait=maybe/),
+      expect.stringMatching(/undeclared query parameter fast/),
+    ]);
     fake.errors.length = 0;
     const bad = contract.responseValidator(contract.byId('query_points')!);
     expect(bad({ status: 'ok', time: 0, result: { points: [{ id: 'x', score: 1 }] } })).toBe(false); // version missing
@@ -108,7 +129,11 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
 
   it('creates the collection with the named cosine vector and every payload index', async () => {
     await open();
-    expect(fake.ops()).toEqual(['collection_exists', 'create_collection', ...PAYLOAD_INDEXES.map(() => 'create_field_index')]);
+    expect(fake.ops()).toEqual([
+      'collection_exists',
+      'create_collection',
+      ...PAYLOAD_INDEXES.map(() => 'create_field_index'),
+    ]);
     const create = fake.requests[1]!;
     expect(create.path).toBe('/collections/shelf_test');
     expect(create.body).toEqual({ vectors: { text: { size: DIM, distance: 'Cosine' } } });
@@ -150,13 +175,22 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
     const store = await open();
     fake.requests.length = 0;
     const points = Array.from({ length: 600 }, (_, i) => ({
-      product: product(`p${i}`, { category: 'Sports/Footwear/Running Shoes', brand: ' Nike ', price: i, in_stock: i % 2 === 0 }),
+      product: product(`p${i}`, {
+        category: 'Sports/Footwear/Running Shoes',
+        brand: ' Nike ',
+        price: i,
+        in_stock: i % 2 === 0,
+      }),
       hash: `h${i}`,
       vector: unit([1, i, 0, 1]),
     }));
     await store.upsert(points);
     expect(fake.ops()).toEqual(['upsert_points', 'upsert_points', 'upsert_points']);
-    expect(fake.requests.map((r) => r.body.points.length)).toEqual([UPSERT_BATCH, UPSERT_BATCH, 600 - 2 * UPSERT_BATCH]);
+    expect(fake.requests.map((r) => r.body.points.length)).toEqual([
+      UPSERT_BATCH,
+      UPSERT_BATCH,
+      600 - 2 * UPSERT_BATCH,
+    ]);
     expect(fake.requests.every((r) => r.query['wait'] === 'true' && r.method === 'PUT')).toBe(true);
     const first = fake.requests[0]!.body.points[0];
     expect(first.id).toBe(pointId('p0'));
@@ -181,7 +215,9 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
   it('rejects vectors of the wrong dimension before sending anything', async () => {
     const store = await open();
     fake.requests.length = 0;
-    await expect(store.upsert([{ product: product('x'), hash: 'h', vector: new Float32Array(DIM + 1) }])).rejects.toThrow(/dimension/);
+    await expect(
+      store.upsert([{ product: product('x'), hash: 'h', vector: new Float32Array(DIM + 1) }]),
+    ).rejects.toThrow(/dimension/);
     await expect(store.search(new Float32Array(DIM + 1), 3)).rejects.toThrow(/dimension/);
     expect(fake.requests).toEqual([]);
   });
@@ -193,7 +229,12 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
       product('c', { category: 'Electronics/Audio', brand: 'Sony', price: 300, in_stock: true }),
       product('d', { category: 'Sportswear', brand: 'NIKE', in_stock: true }),
     ];
-    const vectors: Record<string, number[]> = { a: [1, 0, 0, 0], b: [0.9, 0.1, 0, 0], c: [0, 1, 0, 0], d: [0.5, 0.5, 0, 0] };
+    const vectors: Record<string, number[]> = {
+      a: [1, 0, 0, 0],
+      b: [0.9, 0.1, 0, 0],
+      c: [0, 1, 0, 0],
+      d: [0.5, 0.5, 0, 0],
+    };
     let store: QdrantVectorStore;
     beforeEach(async () => {
       store = await open();
@@ -204,14 +245,24 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
     it('queries the named vector with limit k, product ids only in the payload, and parses the points', async () => {
       const hits = await store.search(unit([1, 0, 0, 0]), 2);
       expect(fake.ops()).toEqual(['query_points']);
-      expect(fake.requests[0]!.body).toEqual({ query: [1, 0, 0, 0], using: 'text', limit: 2, with_payload: ['product_id'], with_vector: false });
+      expect(fake.requests[0]!.body).toEqual({
+        query: [1, 0, 0, 0],
+        using: 'text',
+        limit: 2,
+        with_payload: ['product_id'],
+        with_vector: false,
+      });
       expect(hits.map((h) => h.id)).toEqual(['a', 'b']);
       expect(hits[0]!.score).toBeCloseTo(1, 6);
       expect(await store.search(unit([1, 0, 0, 0]), 0)).toEqual([]);
     });
 
     const cases: Array<[string, Filters, unknown]> = [
-      ['category prefix', { category: ' sports/ ' }, { must: [{ key: 'category_prefixes', match: { value: 'sports' } }] }],
+      [
+        'category prefix',
+        { category: ' sports/ ' },
+        { must: [{ key: 'category_prefixes', match: { value: 'sports' } }] },
+      ],
       ['brand', { brand: 'NIKE' }, { must: [{ key: 'brand_key', match: { value: 'nike' } }] }],
       ['price_min', { price_min: 100 }, { must: [{ key: 'price', range: { gte: 100 } }] }],
       ['price_max', { price_max: 100 }, { must: [{ key: 'price', range: { lte: 100 } }] }],
@@ -223,12 +274,23 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
         expect(fake.requests[0]!.body.filter).toEqual(expected);
         // The naive canned answer agrees with the reference semantics on this tiny catalog.
         const pass = compileFilter(filters);
-        expect(hits.map((h) => h.id).sort()).toEqual(catalog.filter((p) => pass(filterPayload(p))).map((p) => p.id).sort());
+        expect(hits.map((h) => h.id).sort()).toEqual(
+          catalog
+            .filter((p) => pass(filterPayload(p)))
+            .map((p) => p.id)
+            .sort(),
+        );
       });
     }
 
     it('combines category prefix, brand, price range and in_stock into one must filter', async () => {
-      await store.search(unit([1, 0, 0, 0]), 5, { category: 'Sports/Footwear', brand: ' Nike', price_min: 100, price_max: 150, in_stock: true });
+      await store.search(unit([1, 0, 0, 0]), 5, {
+        category: 'Sports/Footwear',
+        brand: ' Nike',
+        price_min: 100,
+        price_max: 150,
+        in_stock: true,
+      });
       expect(fake.requests[0]!.body.filter).toEqual({
         must: [
           { key: 'category_prefixes', match: { value: 'sports/footwear' } },
@@ -273,13 +335,21 @@ describe('QdrantVectorStore against the OpenAPI contract', () => {
     expect(Array.from(got.get('b')!)).toEqual(Array.from(unit([0, 1, 1, 0])));
     const req = fake.requests.filter((r) => r.operationId === 'get_points');
     expect(req).toHaveLength(1);
-    expect(req[0]!.body).toEqual({ ids: ['b', 'nope', 'a'].map(pointId), with_payload: ['product_id'], with_vector: ['text'] });
+    expect(req[0]!.body).toEqual({
+      ids: ['b', 'nope', 'a'].map(pointId),
+      with_payload: ['product_id'],
+      with_vector: ['text'],
+    });
   });
 
   it('reads every hash through paginated scroll', async () => {
     const store = await open();
     const n = 2100;
-    const points = Array.from({ length: n }, (_, i) => ({ product: product(`p${i}`), hash: `h${i}`, vector: unit([1, 1, i, 0]) }));
+    const points = Array.from({ length: n }, (_, i) => ({
+      product: product(`p${i}`),
+      hash: `h${i}`,
+      vector: unit([1, 1, i, 0]),
+    }));
     await store.upsert(points);
     fake.requests.length = 0;
     const hashes = await store.hashes();
@@ -302,18 +372,41 @@ describe('the image vector of the same collection, against the OpenAPI contract'
 
   it('creates one collection with both named vectors and refuses one whose image dimension differs', async () => {
     await QdrantVectorStore.open({ url: fake.url, collection: 'c', dim: 4, collectionVectors: vectors });
-    expect(fake.requests[1]!.body).toEqual({ vectors: { text: { size: 4, distance: 'Cosine' }, image: { size: 3, distance: 'Cosine' } } });
-    await expect(QdrantVectorStore.open({ url: fake.url, collection: 'c', dim: 4, collectionVectors: { text: 4, image: 5 } })).rejects.toThrow(
-      /vector "image" has dimension 3, but the embedder produces dimension 5/,
-    );
-    await expect(QdrantVectorStore.open({ url: fake.url, collection: 'c', dim: 4, vector: 'image', collectionVectors: vectors })).rejects.toThrow(/disagrees/);
+    expect(fake.requests[1]!.body).toEqual({
+      vectors: { text: { size: 4, distance: 'Cosine' }, image: { size: 3, distance: 'Cosine' } },
+    });
+    await expect(
+      QdrantVectorStore.open({ url: fake.url, collection: 'c', dim: 4, collectionVectors: { text: 4, image: 5 } }),
+    ).rejects.toThrow(/vector "image" has dimension 3, but the embedder produces dimension 5/);
+    await expect(
+      QdrantVectorStore.open({ url: fake.url, collection: 'c', dim: 4, vector: 'image', collectionVectors: vectors }),
+    ).rejects.toThrow(/disagrees/);
   });
 
-  it('sets, searches, lists, counts and removes image vectors on the text store\'s points', async () => {
+  it("sets, searches, lists, counts and removes image vectors on the text store's points", async () => {
     const client = qdrantClient({ url: fake.url });
-    const text = await QdrantVectorStore.open({ url: fake.url, client, collection: 'c', dim: 4, collectionVectors: vectors });
-    const image = await QdrantVectorStore.open({ url: fake.url, client, collection: 'c', dim: 3, vector: 'image', collectionVectors: vectors });
-    await text.upsert(['a', 'b', 'c'].map((id) => ({ product: product(id, { price: id === 'b' ? 30 : 10 }), hash: `h-${id}`, vector: unit([1, 0, 0, 0]) })));
+    const text = await QdrantVectorStore.open({
+      url: fake.url,
+      client,
+      collection: 'c',
+      dim: 4,
+      collectionVectors: vectors,
+    });
+    const image = await QdrantVectorStore.open({
+      url: fake.url,
+      client,
+      collection: 'c',
+      dim: 3,
+      vector: 'image',
+      collectionVectors: vectors,
+    });
+    await text.upsert(
+      ['a', 'b', 'c'].map((id) => ({
+        product: product(id, { price: id === 'b' ? 30 : 10 }),
+        hash: `h-${id}`,
+        vector: unit([1, 0, 0, 0]),
+      })),
+    );
     fake.requests.length = 0;
     await image.upsert([
       { product: product('a'), hash: 'h-a', vector: unit([1, 0, 0]) },
@@ -328,12 +421,20 @@ describe('the image vector of the same collection, against the OpenAPI contract'
     expect((await image.search(unit([1, 0, 0]), 5, { price_min: 20 })).map((h) => h.id)).toEqual(['b']);
     expect(await image.count()).toBe(2);
     expect(fake.requests.at(-1)!.body).toEqual({ exact: true, filter: { must: [{ has_vector: 'image' }] } });
-    expect(await image.hashes()).toEqual(new Map([['a', 'h-a'], ['b', 'h-b']]));
+    expect(await image.hashes()).toEqual(
+      new Map([
+        ['a', 'h-a'],
+        ['b', 'h-b'],
+      ]),
+    );
     expect(await text.count()).toBe(3);
 
     fake.requests.length = 0;
     await image.delete(['a', 'no-such-product']);
-    expect(fake.requests[0]!.body).toEqual({ vector: ['image'], filter: { must: [{ has_id: [pointId('a'), pointId('no-such-product')] }] } });
+    expect(fake.requests[0]!.body).toEqual({
+      vector: ['image'],
+      filter: { must: [{ has_id: [pointId('a'), pointId('no-such-product')] }] },
+    });
     expect(await image.count()).toBe(1);
     expect(await text.count()).toBe(3);
     // Rewriting a point through the text store drops its image vector (the indexer rewrites it next).
@@ -360,7 +461,9 @@ describe('Qdrant aliases against the OpenAPI contract', () => {
     fake.requests.length = 0;
     await swapAlias(client, 'shelf-products', 'shelf-products-1');
     expect(fake.ops()).toEqual(['get_collections_aliases', 'update_aliases']);
-    expect(fake.requests[1]!.body).toEqual({ actions: [{ create_alias: { collection_name: 'shelf-products-1', alias_name: 'shelf-products' } }] });
+    expect(fake.requests[1]!.body).toEqual({
+      actions: [{ create_alias: { collection_name: 'shelf-products-1', alias_name: 'shelf-products' } }],
+    });
     const viaAlias = QdrantVectorStore.attach(client, 'shelf-products', 4);
     expect((await viaAlias.search(unit([1, 0, 0, 0]), 5)).map((h) => h.id)).toEqual(['old']);
 
@@ -368,7 +471,10 @@ describe('Qdrant aliases against the OpenAPI contract', () => {
     await swapAlias(client, 'shelf-products', 'shelf-products-2');
     expect(fake.ops()).toEqual(['get_collections_aliases', 'update_aliases']);
     expect(fake.requests[1]!.body).toEqual({
-      actions: [{ delete_alias: { alias_name: 'shelf-products' } }, { create_alias: { collection_name: 'shelf-products-2', alias_name: 'shelf-products' } }],
+      actions: [
+        { delete_alias: { alias_name: 'shelf-products' } },
+        { create_alias: { collection_name: 'shelf-products-2', alias_name: 'shelf-products' } },
+      ],
     });
     // The same store object now reads the new collection: nothing to reopen.
     expect((await viaAlias.search(unit([1, 0, 0, 0]), 5)).map((h) => h.id)).toEqual(['new']);
@@ -382,8 +488,12 @@ describe('Qdrant aliases against the OpenAPI contract', () => {
 
   it('lists collections by prefix and drops them idempotently', async () => {
     const client = qdrantClient({ url: fake.url });
-    for (const c of ['shelf-products-1', 'shelf-products-2', 'other']) await QdrantVectorStore.open({ url: fake.url, client, collection: c, dim: 4 });
-    expect((await collectionsWithPrefix(client, 'shelf-products-')).sort()).toEqual(['shelf-products-1', 'shelf-products-2']);
+    for (const c of ['shelf-products-1', 'shelf-products-2', 'other'])
+      await QdrantVectorStore.open({ url: fake.url, client, collection: c, dim: 4 });
+    expect((await collectionsWithPrefix(client, 'shelf-products-')).sort()).toEqual([
+      'shelf-products-1',
+      'shelf-products-2',
+    ]);
     await dropCollection(client, 'shelf-products-1');
     await dropCollection(client, 'shelf-products-1');
     expect(await collectionsWithPrefix(client, 'shelf-products-')).toEqual(['shelf-products-2']);
@@ -394,7 +504,9 @@ describe('Qdrant aliases against the OpenAPI contract', () => {
 describe('point ids and filter translation', () => {
   it('derives RFC 4122 v5 UUIDs', () => {
     // Reference vector: uuid5(NAMESPACE_DNS, 'www.example.com') (Python's uuid module).
-    expect(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
+    expect(uuidV5('www.example.com', '6ba7b810-9dad-11d1-80b4-00c04fd430c8')).toBe(
+      '2ed6657d-e927-568b-95e1-2665a8aea6a2',
+    );
     expect(pointId('p1')).toBe(pointId('p1'));
     expect(pointId('p1')).not.toBe(pointId('p2'));
     expect(pointId('p1')).not.toBe(pointId('P1'));
@@ -402,9 +514,32 @@ describe('point ids and filter translation', () => {
   });
 
   it('category prefixes match compileFilter exactly', () => {
-    expect(categoryPrefixes('sports/footwear/running shoes')).toEqual(['sports', 'sports/footwear', 'sports/footwear/running shoes']);
-    const categories = ['Sports/Footwear/Running Shoes', 'Sportswear', 'sports/', '/Home/Kitchen', 'A//B', 'Electronics'];
-    const queries = ['Sports', 'sport', 'SPORTS/FOOTWEAR/', 'sportswear', '/home', 'home', 'a', 'a/', 'a//b', 'electronics/audio', ''];
+    expect(categoryPrefixes('sports/footwear/running shoes')).toEqual([
+      'sports',
+      'sports/footwear',
+      'sports/footwear/running shoes',
+    ]);
+    const categories = [
+      'Sports/Footwear/Running Shoes',
+      'Sportswear',
+      'sports/',
+      '/Home/Kitchen',
+      'A//B',
+      'Electronics',
+    ];
+    const queries = [
+      'Sports',
+      'sport',
+      'SPORTS/FOOTWEAR/',
+      'sportswear',
+      '/home',
+      'home',
+      'a',
+      'a/',
+      'a//b',
+      'electronics/audio',
+      '',
+    ];
     for (const category of categories) {
       const payload = filterPayload(product('x', { category }));
       const prefixes = categoryPrefixes(payload.categoryKey!);

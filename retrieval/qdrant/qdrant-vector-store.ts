@@ -125,7 +125,11 @@ export interface QdrantOpenOptions {
   collectionVectors?: Partial<Record<VectorName, number>>;
 }
 
-export function qdrantClient(opts: { url: string; apiKey?: string | undefined; timeoutMs?: number | undefined }): QdrantClient {
+export function qdrantClient(opts: {
+  url: string;
+  apiKey?: string | undefined;
+  timeoutMs?: number | undefined;
+}): QdrantClient {
   return new QdrantClient({
     url: opts.url,
     ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
@@ -158,7 +162,9 @@ export class QdrantVectorStore implements VectorStore {
       if (!Number.isInteger(dim) || dim <= 0) throw new Error(`bad vector dimension ${dim} for "${name}"`);
     }
     if (opts.collectionVectors?.[vector] !== undefined && opts.collectionVectors[vector] !== opts.dim) {
-      throw new Error(`vector "${vector}": dim ${opts.dim} disagrees with collectionVectors (${opts.collectionVectors[vector]})`);
+      throw new Error(
+        `vector "${vector}": dim ${opts.dim} disagrees with collectionVectors (${opts.collectionVectors[vector]})`,
+      );
     }
     const client = opts.client ?? qdrantClient(opts);
     const store = new QdrantVectorStore(client, opts.collection, opts.dim, vector, all);
@@ -170,7 +176,12 @@ export class QdrantVectorStore implements VectorStore {
    * A store over an existing collection or alias, sending nothing until used: the searcher
    * reads through the alias, so a rebuild's swap is seen without reopening anything.
    */
-  static attach(client: QdrantClient, collectionOrAlias: string, dim: number, vector: VectorName = VECTOR_NAME): QdrantVectorStore {
+  static attach(
+    client: QdrantClient,
+    collectionOrAlias: string,
+    dim: number,
+    vector: VectorName = VECTOR_NAME,
+  ): QdrantVectorStore {
     return new QdrantVectorStore(client, collectionOrAlias, dim, vector);
   }
 
@@ -181,7 +192,9 @@ export class QdrantVectorStore implements VectorStore {
       info = await this.client.getCollection(name);
     } else {
       try {
-        const vectors = Object.fromEntries(Object.entries(this.collectionVectors).map(([v, size]) => [v, { size, distance: 'Cosine' as const }]));
+        const vectors = Object.fromEntries(
+          Object.entries(this.collectionVectors).map(([v, size]) => [v, { size, distance: 'Cosine' as const }]),
+        );
         await this.client.createCollection(name, { vectors });
       } catch (err) {
         // Another writer may have created it in between: accept it if it is compatible.
@@ -203,7 +216,8 @@ export class QdrantVectorStore implements VectorStore {
 
   private checkVectors(info: Schemas['CollectionInfo']): void {
     const vectors = info.config.params.vectors;
-    const byName = vectors && !('size' in vectors) ? (vectors as Record<string, Schemas['VectorParams'] | undefined>) : {};
+    const byName =
+      vectors && !('size' in vectors) ? (vectors as Record<string, Schemas['VectorParams'] | undefined>) : {};
     for (const [name, dim] of Object.entries(this.collectionVectors)) {
       const named = byName[name];
       if (!named) {
@@ -215,7 +229,9 @@ export class QdrantVectorStore implements VectorStore {
         );
       }
       if (named.distance !== 'Cosine') {
-        throw new Error(`Qdrant collection ${this.collection}: vector "${name}" uses ${named.distance} distance, expected Cosine`);
+        throw new Error(
+          `Qdrant collection ${this.collection}: vector "${name}" uses ${named.distance} distance, expected Cosine`,
+        );
       }
     }
   }
@@ -302,7 +318,8 @@ export class QdrantVectorStore implements VectorStore {
         const id = p.payload?.['product_id'];
         // Named vectors come back as {name: number[]}; a point without this vector has no entry.
         const v = p.vector && !Array.isArray(p.vector) ? (p.vector as Record<string, unknown>)[this.vector] : undefined;
-        if (typeof id === 'string' && Array.isArray(v) && typeof v[0] === 'number') out.set(id, Float32Array.from(v as number[]));
+        if (typeof id === 'string' && Array.isArray(v) && typeof v[0] === 'number')
+          out.set(id, Float32Array.from(v as number[]));
       }
     }
     return out;
@@ -332,7 +349,12 @@ export class QdrantVectorStore implements VectorStore {
   }
 
   async count(): Promise<number> {
-    return (await this.client.count(this.collection, { exact: true, ...(this.hasVectorFilter && { filter: this.hasVectorFilter }) })).count;
+    return (
+      await this.client.count(this.collection, {
+        exact: true,
+        ...(this.hasVectorFilter && { filter: this.hasVectorFilter }),
+      })
+    ).count;
   }
 
   /** The image store's points are those that have an image vector. */

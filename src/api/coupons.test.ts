@@ -20,7 +20,14 @@ let seq = 0;
 
 beforeAll(async () => {
   const dataDir = path.join(tempDir(), 'data');
-  config = loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_RANK: 'off', SHELF_CONSUMER: 'inline', SHELF_ADMIN_API_KEY: KEY, SHELF_VIP_PURCHASES: '2' });
+  config = loadConfig({
+    SHELF_DATA_DIR: dataDir,
+    SHELF_CATALOG: '',
+    SHELF_RANK: 'off',
+    SHELF_CONSUMER: 'inline',
+    SHELF_ADMIN_API_KEY: KEY,
+    SHELF_VIP_PURCHASES: '2',
+  });
   service = await openService(config, { embedder: new HashEmbedder() });
 });
 afterAll(async () => service?.close());
@@ -40,9 +47,21 @@ const claim = (id: string, body: unknown, key: string | null = `k${++seq}`) =>
     headers: { 'content-type': 'application/json', ...(key !== null && { 'idempotency-key': key }) },
   });
 const redeem = (id: string, body: unknown, key = `r${++seq}`) =>
-  service.app.request(`/v1/coupons/${id}/redeem`, { method: 'POST', body: json(body), headers: { 'content-type': 'application/json', 'idempotency-key': key } });
+  service.app.request(`/v1/coupons/${id}/redeem`, {
+    method: 'POST',
+    body: json(body),
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+  });
 const define = async (id: string, def: Record<string, unknown> = {}) => {
-  const res = await admin('PUT', `/v1/admin/coupons/${id}`, { name: id, type: 'fixed', value: 10, valid_from: NOW - DAY, valid_until: NOW + DAY, stock: 100, ...def });
+  const res = await admin('PUT', `/v1/admin/coupons/${id}`, {
+    name: id,
+    type: 'fixed',
+    value: 10,
+    valid_from: NOW - DAY,
+    valid_until: NOW + DAY,
+    stock: 100,
+    ...def,
+  });
   expect(res.status, await res.clone().text()).toBeLessThan(300);
   return res;
 };
@@ -75,11 +94,21 @@ describe('coupon admin API', () => {
   });
 
   it('creates, replaces, reads, lists and deactivates coupons', async () => {
-    const created = await define('adm-1', { valid_from: new Date(NOW - DAY).toISOString(), budget: 100, eligibility: { brands: ['Nike'] } });
+    const created = await define('adm-1', {
+      valid_from: new Date(NOW - DAY).toISOString(),
+      budget: 100,
+      eligibility: { brands: ['Nike'] },
+    });
     expect(created.status).toBe(201);
     const body = await created.json();
     expect(body.result).toBe('created');
-    expect(body.coupon).toMatchObject({ id: 'adm-1', valid_from: NOW - DAY, per_user_limit: 1, active: true, status: { stock_left: 100, claimed: 0, budget_left: 100 } });
+    expect(body.coupon).toMatchObject({
+      id: 'adm-1',
+      valid_from: NOW - DAY,
+      per_user_limit: 1,
+      active: true,
+      status: { stock_left: 100, claimed: 0, budget_left: 100 },
+    });
     const replaced = await define('adm-1', { stock: 5 });
     expect(replaced.status).toBe(200);
     expect((await replaced.json()).result).toBe('updated');
@@ -96,7 +125,15 @@ describe('coupon admin API', () => {
 
   it('rejects invalid definitions with the field and reason', async () => {
     const bad = async (def: Record<string, unknown>, field: string, id = 'bad-1') => {
-      const res = await admin('PUT', `/v1/admin/coupons/${id}`, { name: 'x', type: 'fixed', value: 10, valid_from: NOW, valid_until: NOW + DAY, stock: 1, ...def });
+      const res = await admin('PUT', `/v1/admin/coupons/${id}`, {
+        name: 'x',
+        type: 'fixed',
+        value: 10,
+        valid_from: NOW,
+        valid_until: NOW + DAY,
+        stock: 1,
+        ...def,
+      });
       expect(res.status).toBe(400);
       const e = (await res.json()).error;
       expect(e.field).toBe(field);
@@ -151,8 +188,22 @@ describe('POST /v1/coupons/:id/claim', () => {
   it('refuses shoppers outside the coupon segments, from their behaviour', async () => {
     await define('c-vip', { eligibility: { segments: ['vip'] } });
     await define('c-new', { eligibility: { segments: ['new'] } });
-    const events = [1, 2].map((i) => ({ event_id: `vip-buy-${i}`, type: 'purchase', user_id: 'vip', product_id: `p${i}`, ts: NOW }));
-    expect((await service.app.request('/v1/events', { method: 'POST', body: json({ events }), headers: { 'content-type': 'application/json' } })).status).toBe(200);
+    const events = [1, 2].map((i) => ({
+      event_id: `vip-buy-${i}`,
+      type: 'purchase',
+      user_id: 'vip',
+      product_id: `p${i}`,
+      ts: NOW,
+    }));
+    expect(
+      (
+        await service.app.request('/v1/events', {
+          method: 'POST',
+          body: json({ events }),
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(200);
     await applied(events.map((e) => e.event_id));
     const res = await claim('c-vip', { session_id: 'anon' });
     expect(res.status).toBe(403);
@@ -178,9 +229,18 @@ describe('POST /v1/coupons/:id/claim', () => {
         appended.push(...events);
       },
     } as EventLog;
-    const app = createApp({ searcher: service.searcher, embedder: undefined, behavior: { state: service.behavior.state, feed: config.feed, config: config.behavior, log }, coupons: { ledger: service.coupons } });
+    const app = createApp({
+      searcher: service.searcher,
+      embedder: undefined,
+      behavior: { state: service.behavior.state, feed: config.feed, config: config.behavior, log },
+      coupons: { ledger: service.coupons },
+    });
     const send = () =>
-      app.request('/v1/coupons/c-flaky/claim', { method: 'POST', body: json({ user_id: 'flo' }), headers: { 'content-type': 'application/json', 'idempotency-key': 'flo-1' } });
+      app.request('/v1/coupons/c-flaky/claim', {
+        method: 'POST',
+        body: json({ user_id: 'flo' }),
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'flo-1' },
+      });
     const failed = await send();
     expect(failed.status).toBe(503);
     expect((await failed.json()).error.code).toBe('stream_unavailable');
@@ -188,7 +248,9 @@ describe('POST /v1/coupons/:id/claim', () => {
     expect(retried.status).toBe(200);
     expect(retried.headers.get('idempotent-replayed')).toBe('true');
     expect((await retried.json()).claim_id).toBe('c-flaky#1');
-    expect(appended.map((e) => [e.event_id, e.type, e.coupon_id])).toEqual([[couponEventId('claim', 'c-flaky', 'flo-1'), 'coupon_claim', 'c-flaky']]);
+    expect(appended.map((e) => [e.event_id, e.type, e.coupon_id])).toEqual([
+      [couponEventId('claim', 'c-flaky', 'flo-1'), 'coupon_claim', 'c-flaky'],
+    ]);
     expect((await service.coupons.status(['c-flaky'])).get('c-flaky')!.claimed).toBe(1);
   });
 
@@ -200,7 +262,11 @@ describe('POST /v1/coupons/:id/claim', () => {
       responses.map(async (res) => {
         const body = await res.json();
         if (res.status !== 200) return { status: body.error.code };
-        return { status: res.headers.get('idempotent-replayed') ? 'duplicate' : 'claimed', claim_id: body.claim_id, stock_left: body.stock_left };
+        return {
+          status: res.headers.get('idempotent-replayed') ? 'duplicate' : 'claimed',
+          claim_id: body.claim_id,
+          stock_left: body.stock_left,
+        };
       }),
     );
     expectStormOutcome(requests, results, 100);

@@ -3,7 +3,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { EventLog } from '../../behavior/event-log.ts';
 import { subjectOf, type BehaviorEvent } from '../../behavior/event.ts';
-import { CouponSchema, discountFor, isLive, segmentAllowed, shopperSegments, type Coupon } from '../../coupons/coupon.ts';
+import {
+  CouponSchema,
+  discountFor,
+  isLive,
+  segmentAllowed,
+  shopperSegments,
+  type Coupon,
+} from '../../coupons/coupon.ts';
 import type { ClaimResult, CouponLedger, CouponStatus, RedeemResult } from '../../coupons/ledger.ts';
 import { offerable } from '../../coupons/attach.ts';
 import { loadShopper, type StateStore } from '../../behavior/state-store.ts';
@@ -35,11 +42,16 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
 function requireAdmin(adminKey: string | undefined) {
   const expected = adminKey === undefined ? undefined : sha256(adminKey);
   return async (c: Context, next: Next) => {
-    if (!expected) throw new ApiError(403, 'admin_disabled', 'admin endpoints are disabled: set SHELF_ADMIN_API_KEY to enable them');
+    if (!expected)
+      throw new ApiError(403, 'admin_disabled', 'admin endpoints are disabled: set SHELF_ADMIN_API_KEY to enable them');
     const m = /^Bearer\s+(.+)$/i.exec(c.req.header('Authorization') ?? '');
     if (!m || !timingSafeEqual(sha256(m[1]!.trim()), expected)) {
       c.header('WWW-Authenticate', 'Bearer realm="shelf-admin"');
-      throw new ApiError(401, 'unauthorized', 'a valid "Authorization: Bearer <SHELF_ADMIN_API_KEY>" header is required');
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'a valid "Authorization: Bearer <SHELF_ADMIN_API_KEY>" header is required',
+      );
     }
     await next();
   };
@@ -56,9 +68,11 @@ export function couponAdminRoutes(deps: CouponApiDeps) {
   app.put('/:id', async (c) => {
     const id = c.req.param('id');
     const raw = await readJson(c.req);
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, 'invalid_body', 'the coupon definition must be a JSON object');
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      throw new ApiError(400, 'invalid_body', 'the coupon definition must be a JSON object');
     const body = raw as Record<string, unknown>;
-    if (body.id !== undefined && body.id !== id) throw new ApiError(400, 'invalid_parameter', `id: "${String(body.id)}" does not match the URL's "${id}"`, 'id');
+    if (body.id !== undefined && body.id !== id)
+      throw new ApiError(400, 'invalid_parameter', `id: "${String(body.id)}" does not match the URL's "${id}"`, 'id');
     const parsed = CouponSchema.safeParse({ ...body, id });
     if (!parsed.success) throw fromZod(parsed.error);
     const result = await ledger.define(parsed.data);
@@ -99,8 +113,15 @@ const RedeemSchema = ShopperSchema.extend({
 
 function idempotencyKey(c: Context): string {
   const key = c.req.header('Idempotency-Key')?.trim();
-  if (!key) throw new ApiError(400, 'missing_idempotency_key', 'an Idempotency-Key header is required (any unique string per attempted claim, reused on retries)', 'Idempotency-Key');
-  if (key.length > 256) throw new ApiError(400, 'invalid_parameter', 'Idempotency-Key: must be at most 256 characters', 'Idempotency-Key');
+  if (!key)
+    throw new ApiError(
+      400,
+      'missing_idempotency_key',
+      'an Idempotency-Key header is required (any unique string per attempted claim, reused on retries)',
+      'Idempotency-Key',
+    );
+  if (key.length > 256)
+    throw new ApiError(400, 'invalid_parameter', 'Idempotency-Key: must be at most 256 characters', 'Idempotency-Key');
   return key;
 }
 
@@ -113,7 +134,10 @@ export function couponEventId(kind: 'claim' | 'redeem', couponId: string, key: s
 }
 
 /** How each ledger refusal answers over HTTP. */
-const REFUSALS: Record<Exclude<ClaimResult['status'] | RedeemResult['status'], 'claimed' | 'duplicate' | 'redeemed'>, [409 | 404, string]> = {
+const REFUSALS: Record<
+  Exclude<ClaimResult['status'] | RedeemResult['status'], 'claimed' | 'duplicate' | 'redeemed'>,
+  [409 | 404, string]
+> = {
   out_of_stock: [409, 'the coupon has no stock left'],
   limit_reached: [409, 'this shopper has claimed the coupon as many times as it allows'],
   budget_exhausted: [409, "the coupon's budget is spent"],
@@ -137,7 +161,10 @@ export function couponRoutes(deps: CouponShopperDeps) {
   /** The subject a claim counts against (a linked session's user), and the shopper's segments. */
   const shopper = async (b: { user_id?: string | undefined; session_id?: string | undefined }) => {
     const { user, subject } = await loadShopper(state, subjectOf(b));
-    return { subject, segments: shopperSegments(user, deps.vipPurchases !== undefined ? { vip_purchases: deps.vipPurchases } : {}) };
+    return {
+      subject,
+      segments: shopperSegments(user, deps.vipPurchases !== undefined ? { vip_purchases: deps.vipPurchases } : {}),
+    };
   };
   /** The coupon, or a 404 counted under the endpoint's outcome metric. */
   const requireCoupon = async (id: string, outcomes: { inc(labels: { outcome: string }): void }) => {
@@ -197,7 +224,13 @@ export function couponRoutes(deps: CouponShopperDeps) {
     const r = await ledger.claim({ coupon_id: id, subject, idempotency_key: key, now: now() });
     metrics.couponClaims.inc({ outcome: r.status });
     if (r.status !== 'claimed' && r.status !== 'duplicate') throw refusal(r.status, id);
-    await appendEvent({ event_id: couponEventId('claim', id, key), type: 'coupon_claim', ...who(b), coupon_id: id, ts: r.claimed_at! });
+    await appendEvent({
+      event_id: couponEventId('claim', id, key),
+      type: 'coupon_claim',
+      ...who(b),
+      coupon_id: id,
+      ts: r.claimed_at!,
+    });
     if (r.status === 'duplicate') c.header('Idempotent-Replayed', 'true');
     return c.json({ coupon_id: id, subject, claim_id: r.claim_id, claimed_at: r.claimed_at, stock_left: r.stock_left });
   });
@@ -211,16 +244,35 @@ export function couponRoutes(deps: CouponShopperDeps) {
     const discount = discountFor(coupon, b.order_amount);
     if (discount <= 0) {
       metrics.couponRedemptions.inc({ outcome: 'min_spend_not_met' });
-      throw new ApiError(409, 'min_spend_not_met', `the order must reach ${coupon.min_spend} for this coupon`, 'order_amount');
+      throw new ApiError(
+        409,
+        'min_spend_not_met',
+        `the order must reach ${coupon.min_spend} for this coupon`,
+        'order_amount',
+      );
     }
     const t = now();
     const r = await ledger.redeem({ coupon_id: id, subject, idempotency_key: key, discount, now: t });
     metrics.couponRedemptions.inc({ outcome: r.status });
     if (r.status !== 'redeemed' && r.status !== 'duplicate') throw refusal(r.status, id);
     // price carries the discount granted, so budget spend can be followed on the stream.
-    await appendEvent({ event_id: couponEventId('redeem', id, key), type: 'coupon_redeem', ...who(b), coupon_id: id, price: r.discount!, ts: t });
+    await appendEvent({
+      event_id: couponEventId('redeem', id, key),
+      type: 'coupon_redeem',
+      ...who(b),
+      coupon_id: id,
+      price: r.discount!,
+      ts: t,
+    });
     if (r.status === 'duplicate') c.header('Idempotent-Replayed', 'true');
-    return c.json({ coupon_id: id, subject, order_id: b.order_id, redemption_id: r.redemption_id, discount: r.discount, budget_left: r.budget_left ?? null });
+    return c.json({
+      coupon_id: id,
+      subject,
+      order_id: b.order_id,
+      redemption_id: r.redemption_id,
+      discount: r.discount,
+      budget_left: r.budget_left ?? null,
+    });
   });
   return app;
 }

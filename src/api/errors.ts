@@ -19,7 +19,9 @@ export class ApiError extends Error {
 }
 
 export function errorResponse(c: Context, err: ApiError) {
-  const body: ApiErrorBody = { error: { code: err.code, message: err.message, ...(err.field !== undefined && { field: err.field }) } };
+  const body: ApiErrorBody = {
+    error: { code: err.code, message: err.message, ...(err.field !== undefined && { field: err.field }) },
+  };
   return c.json(body, err.status);
 }
 
@@ -31,7 +33,12 @@ export function fromZod(error: z.ZodError, prefix: string[] = []): ApiError {
     const key = issue.keys[0]!;
     const field = [...pathParts, key].join('.');
     const isFilter = pathParts.at(-1) === 'filters';
-    return new ApiError(400, isFilter ? 'unknown_filter' : 'unknown_parameter', `unknown ${isFilter ? 'filter' : 'parameter'} "${key}"`, field);
+    return new ApiError(
+      400,
+      isFilter ? 'unknown_filter' : 'unknown_parameter',
+      `unknown ${isFilter ? 'filter' : 'parameter'} "${key}"`,
+      field,
+    );
   }
   const field = pathParts.join('.') || undefined;
   return new ApiError(400, 'invalid_parameter', field ? `${field}: ${issue.message}` : issue.message, field);
@@ -51,7 +58,8 @@ export async function readJson(req: HonoRequest): Promise<unknown> {
  * endpoint gives: `invalid_body` when it is not an object, else the first zod issue.
  */
 export function parseObject<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ApiError(400, 'invalid_body', 'the request body must be a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ApiError(400, 'invalid_body', 'the request body must be a JSON object');
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw fromZod(parsed.error);
   return parsed.data;
@@ -59,6 +67,7 @@ export function parseObject<T extends z.ZodType>(schema: T, raw: unknown): z.out
 
 /** For endpoints about one shopper (feed, coupons): the schema leaves both ids optional, one is required. */
 export function requireSubject<B extends { user_id?: string | undefined; session_id?: string | undefined }>(b: B): B {
-  if (b.user_id === undefined && b.session_id === undefined) throw new ApiError(400, 'missing_subject', 'one of user_id or session_id is required', 'user_id');
+  if (b.user_id === undefined && b.session_id === undefined)
+    throw new ApiError(400, 'missing_subject', 'one of user_id or session_id is required', 'user_id');
   return b;
 }

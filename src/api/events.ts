@@ -15,25 +15,51 @@ export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
   const app = new Hono();
   app.post('/', async (c) => {
     const raw = await readJson(c.req);
-    const list = Array.isArray(raw) ? raw : typeof raw === 'object' && raw !== null ? (raw as { events?: unknown }).events : undefined;
-    if (!Array.isArray(list)) throw new ApiError(400, 'invalid_body', 'expected {"events": [...]} or a JSON array of events', 'events');
+    const list = Array.isArray(raw)
+      ? raw
+      : typeof raw === 'object' && raw !== null
+        ? (raw as { events?: unknown }).events
+        : undefined;
+    if (!Array.isArray(list))
+      throw new ApiError(400, 'invalid_body', 'expected {"events": [...]} or a JSON array of events', 'events');
     if (list.length === 0) throw new ApiError(400, 'invalid_body', 'the batch is empty', 'events');
     if (list.length > MAX_EVENTS_PER_BATCH) {
-      throw new ApiError(413, 'batch_too_large', `at most ${MAX_EVENTS_PER_BATCH} events per batch, got ${list.length}`, 'events');
+      throw new ApiError(
+        413,
+        'batch_too_large',
+        `at most ${MAX_EVENTS_PER_BATCH} events per batch, got ${list.length}`,
+        'events',
+      );
     }
     const { accepted, rejected } = validateEvents(list);
     if (rejected.length > 0) deps.metrics.eventsRejected.inc(rejected.length);
     if (accepted.length === 0) {
-      return c.json({ error: { code: 'no_valid_events', message: `all ${rejected.length} events were rejected`, field: 'events' }, accepted: 0, rejected }, 400);
+      return c.json(
+        {
+          error: { code: 'no_valid_events', message: `all ${rejected.length} events were rejected`, field: 'events' },
+          accepted: 0,
+          rejected,
+        },
+        400,
+      );
     }
     try {
       await deps.log.append(accepted);
     } catch (err) {
       // Nothing was acknowledged, so the client must retry the whole batch (ids keep it safe).
-      throw new ApiError(503, 'stream_unavailable', `the behaviour stream did not accept the events: ${(err as Error).message}`);
+      throw new ApiError(
+        503,
+        'stream_unavailable',
+        `the behaviour stream did not accept the events: ${(err as Error).message}`,
+      );
     }
     for (const e of accepted) deps.metrics.eventsAccepted.inc({ type: e.type });
-    return c.json({ request_id: c.get('requestId'), accepted: accepted.length, accepted_ids: accepted.map((e) => e.event_id), rejected });
+    return c.json({
+      request_id: c.get('requestId'),
+      accepted: accepted.length,
+      accepted_ids: accepted.map((e) => e.event_id),
+      rejected,
+    });
   });
   return app;
 }

@@ -21,20 +21,42 @@ async function serve(settings: object): Promise<Service> {
   const catalog = writeJsonl(path.join(dir, 'c.jsonl'), SAMPLE_PRODUCTS);
   const feedConfig = path.join(dir, 'feed-config.json');
   writeFileSync(feedConfig, JSON.stringify(settings));
-  const env = { SHELF_DATA_DIR: path.join(dir, 'data'), SHELF_CATALOG: '', SHELF_RANK: 'off', SHELF_MMR_FEED_ENABLED: 'false', SHELF_FEED_CONFIG: feedConfig };
+  const env = {
+    SHELF_DATA_DIR: path.join(dir, 'data'),
+    SHELF_CATALOG: '',
+    SHELF_RANK: 'off',
+    SHELF_MMR_FEED_ENABLED: 'false',
+    SHELF_FEED_CONFIG: feedConfig,
+  };
   return openService(loadConfig(env), { embedder: new HashEmbedder(), catalog });
 }
 
 beforeAll(async () => {
   // Item-CF scores are plain co-occurrence counts (cooc_alpha 0); confident from 3 shoppers making the
   // same step; scale 0: once item-CF is confident, the user-vector route only fills the tail.
-  service = await serve({ weights: { uservector: 1, itemcf: 1, trending: 0, category: 0 }, rrf_k: 0, cooc_alpha: 0, itemcf_confident_score: 3, itemcf_confident_scale: 0 });
+  service = await serve({
+    weights: { uservector: 1, itemcf: 1, trending: 0, category: 0 },
+    rrf_k: 0,
+    cooc_alpha: 0,
+    itemcf_confident_score: 3,
+    itemcf_confident_scale: 0,
+  });
 });
 afterAll(async () => service?.close());
 
-const click = (user: string, product: string) => ({ event_id: `g${++seq}`, ts: T0 + seq, type: 'click', user_id: user, product_id: product });
+const click = (user: string, product: string) => ({
+  event_id: `g${++seq}`,
+  ts: T0 + seq,
+  type: 'click',
+  user_id: user,
+  product_id: product,
+});
 async function send(events: unknown[], to = service): Promise<void> {
-  const res = await to.app.request('/v1/events', { method: 'POST', body: JSON.stringify(events), headers: { 'content-type': 'application/json' } });
+  const res = await to.app.request('/v1/events', {
+    method: 'POST',
+    body: JSON.stringify(events),
+    headers: { 'content-type': 'application/json' },
+  });
   expect(res.status).toBe(200);
   for (let i = 0; i < 300; i++) {
     if ((await to.behavior.state.applied([`g${seq}`])).has(`g${seq}`)) return;
@@ -42,8 +64,12 @@ async function send(events: unknown[], to = service): Promise<void> {
   }
   throw new Error('consumer did not catch up');
 }
-type Body = { items: Array<{ id: string; score: number; routes?: Record<string, { rank: number }> }>; debug: { itemcf_gate: { score: number; scale: number; confident: boolean } } };
-const feed = async (user: string): Promise<Body> => (await service.app.request(`/v1/feed?user_id=${user}&size=6&debug=true`)).json() as Promise<Body>;
+type Body = {
+  items: Array<{ id: string; score: number; routes?: Record<string, { rank: number }> }>;
+  debug: { itemcf_gate: { score: number; scale: number; confident: boolean } };
+};
+const feed = async (user: string): Promise<Body> =>
+  (await service.app.request(`/v1/feed?user_id=${user}&size=6&debug=true`)).json() as Promise<Body>;
 
 describe('item-CF confidence gate', () => {
   it('lets the user vector in while co-occurrence is thin, and puts item-CF first once it is strong', async () => {
@@ -86,9 +112,17 @@ describe('item-CF confidence gate', () => {
       expect(body.items.map((i) => i.id)).toEqual(['p1', 'p2', 'p3']);
       for (const it of body.items) expect(it.routes).toEqual({ catalog: { rank: expect.any(Number), score: 0 } });
       // In the context category only, and never what is out of stock.
-      const inContext = await fresh.app.request('/v1/feed', { method: 'POST', body: JSON.stringify({ user_id: 'first', size: 5, context: { category: 'Clothing' } }), headers: { 'content-type': 'application/json' } });
+      const inContext = await fresh.app.request('/v1/feed', {
+        method: 'POST',
+        body: JSON.stringify({ user_id: 'first', size: 5, context: { category: 'Clothing' } }),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(((await inContext.json()) as Body).items).toEqual([]);
-      const audio = await fresh.app.request('/v1/feed', { method: 'POST', body: JSON.stringify({ user_id: 'first', size: 5, context: { category: 'Electronics/Audio' } }), headers: { 'content-type': 'application/json' } });
+      const audio = await fresh.app.request('/v1/feed', {
+        method: 'POST',
+        body: JSON.stringify({ user_id: 'first', size: 5, context: { category: 'Electronics/Audio' } }),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(((await audio.json()) as Body).items.map((i) => i.id)).toEqual(['p7', 'p8']);
     } finally {
       await fresh.close();

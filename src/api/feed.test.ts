@@ -17,22 +17,53 @@ beforeAll(async () => {
   dataDir = path.join(dir, 'data');
   const catalog = writeJsonl(path.join(dir, 'c.jsonl'), [
     ...SAMPLE_PRODUCTS,
-    { id: 'p9', title: 'Garmin Forerunner 55 Running Watch', category: 'Sports/Electronics/Watches', brand: 'Garmin', price: 199, in_stock: true },
-    { id: 'p10', title: 'Running Socks 3-Pack', category: 'Sports/Footwear/Socks', brand: 'Balega', price: 15, in_stock: false },
+    {
+      id: 'p9',
+      title: 'Garmin Forerunner 55 Running Watch',
+      category: 'Sports/Electronics/Watches',
+      brand: 'Garmin',
+      price: 199,
+      in_stock: true,
+    },
+    {
+      id: 'p10',
+      title: 'Running Socks 3-Pack',
+      category: 'Sports/Footwear/Socks',
+      brand: 'Balega',
+      price: 15,
+      in_stock: false,
+    },
   ]);
   // Ranking and diversity off: these tests pin down recall and fusion; ranking and MMR have their own tests (ranking/, rerank/).
-  service = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_RANK: 'off', SHELF_MMR_FEED_ENABLED: 'false', SHELF_MMR_SEARCH_ENABLED: 'false' }), { embedder: new HashEmbedder(), catalog });
+  service = await openService(
+    loadConfig({
+      SHELF_DATA_DIR: dataDir,
+      SHELF_CATALOG: '',
+      SHELF_RANK: 'off',
+      SHELF_MMR_FEED_ENABLED: 'false',
+      SHELF_MMR_SEARCH_ENABLED: 'false',
+    }),
+    { embedder: new HashEmbedder(), catalog },
+  );
 });
 afterAll(async () => service?.close());
 
 type Ev = Record<string, unknown>;
 const ev = (e: Ev): Ev => ({ event_id: `e${++seq}`, ts: T0 + seq, ...e });
 const post = (pathname: string, body: unknown) =>
-  service.app.request(pathname, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  service.app.request(pathname, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
 const feed = async (query: string) => {
   const res = await service.app.request(`/v1/feed?${query}`);
   expect(res.status).toBe(200);
-  return (await res.json()) as { items: Array<{ id: string; routes?: Record<string, { rank: number }> }>; cold_start: boolean; subject: string };
+  return (await res.json()) as {
+    items: Array<{ id: string; routes?: Record<string, { rank: number }> }>;
+    cold_start: boolean;
+    subject: string;
+  };
 };
 
 /** Waits until the in-process consumer has applied the newest event made so far (it applies in order). */
@@ -47,7 +78,11 @@ async function settle(): Promise<void> {
 describe('POST /v1/events', () => {
   it('accepts the valid events of a batch and lists each rejected one with its index and reason', async () => {
     const res = await post('/v1/events', {
-      events: [ev({ type: 'view', user_id: 'v1', product_id: 'p1' }), { type: 'click', user_id: 'v1' }, ev({ type: 'click', session_id: 's', product_id: 'p2', colour: 'red' })],
+      events: [
+        ev({ type: 'view', user_id: 'v1', product_id: 'p1' }),
+        { type: 'click', user_id: 'v1' },
+        ev({ type: 'click', session_id: 's', product_id: 'p2', colour: 'red' }),
+      ],
     });
     expect(res.status).toBe(200);
     const body = await res.json();
@@ -80,7 +115,10 @@ describe('GET /v1/feed', () => {
   it('reacts to a click: co-clicked and similar items appear, with the routes that found them', async () => {
     // Other shoppers who clicked shoes went on to the watch.
     for (const u of ['a', 'b', 'c']) {
-      await post('/v1/events', [ev({ type: 'click', user_id: u, product_id: 'p1' }), ev({ type: 'click', user_id: u, product_id: 'p9' })]);
+      await post('/v1/events', [
+        ev({ type: 'click', user_id: u, product_id: 'p1' }),
+        ev({ type: 'click', user_id: u, product_id: 'p9' }),
+      ]);
     }
     await settle();
     const before = await feed('user_id=newbie&size=5&debug=true');
@@ -149,7 +187,10 @@ describe('GET /v1/feed', () => {
 
 describe('behaviour state', () => {
   it('does not double count a redelivered batch', async () => {
-    const batch = [ev({ type: 'click', user_id: 'dup', product_id: 'p3' }), ev({ type: 'click', user_id: 'dup', product_id: 'p8' })];
+    const batch = [
+      ev({ type: 'click', user_id: 'dup', product_id: 'p3' }),
+      ev({ type: 'click', user_id: 'dup', product_id: 'p8' }),
+    ];
     await post('/v1/events', batch);
     await settle();
     const counts = await service.behavior.state.itemCounts(['p3', 'p8']);
@@ -163,18 +204,27 @@ describe('behaviour state', () => {
   });
 
   it('dead-letters a malformed stream message and keeps consuming', async () => {
-    await service.behavior.log.appendRaw([{ value: '{not json' }, { value: JSON.stringify({ event_id: 'z', type: 'warp' }) }]);
+    await service.behavior.log.appendRaw([
+      { value: '{not json' },
+      { value: JSON.stringify({ event_id: 'z', type: 'warp' }) },
+    ]);
     await post('/v1/events', [ev({ type: 'view', user_id: 'after-poison', product_id: 'p3' })]);
     await settle();
     const dead = await service.behavior.state.deadLetters(10);
-    expect(dead.map((d) => d.reason)).toEqual(expect.arrayContaining([expect.stringMatching(/^not JSON/), expect.stringMatching(/type/)]));
+    expect(dead.map((d) => d.reason)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^not JSON/), expect.stringMatching(/type/)]),
+    );
     expect((await service.behavior.state.getUsers(['u:after-poison'])).has('u:after-poison')).toBe(true);
   });
 
   it('rebuilds the same state when the stream is replayed from the start', async () => {
     const replica = new SqliteStateStore({ file: path.join(dataDir, 'replay.sqlite'), trendingHalfLifeMs: 86_400_000 });
     const sub = await service.behavior.log.consume({ group: 'replay-test', fromBeginning: true }, async (batch) => {
-      await applyBatch(batch, { state: replica, items: (await import('../../behavior/index-items.ts')).indexItems(service.searcher), config: loadConfig({}).behavior });
+      await applyBatch(batch, {
+        state: replica,
+        items: (await import('../../behavior/index-items.ts')).indexItems(service.searcher),
+        config: loadConfig({}).behavior,
+      });
     });
     const subjects = ['u:newbie', 'u:buyer', 'u:carol', 's:anon-1', 'u:dup', 'u:a'];
     for (let i = 0; i < 200; i++) {
@@ -189,7 +239,8 @@ describe('behaviour state', () => {
     expect(rebuilt.size).toBe(subjects.length);
     expect(strip(rebuilt)).toEqual(strip(live));
     // Trending scores are decayed to the moment of reading, so compare them relative to the top one.
-    const relative = (hits: Array<{ id: string; score: number }>) => hits.map((h) => [h.id, +(h.score / hits[0]!.score).toFixed(9)]);
+    const relative = (hits: Array<{ id: string; score: number }>) =>
+      hits.map((h) => [h.id, +(h.score / hits[0]!.score).toFixed(9)]);
     expect(relative(await replica.trending('', 20))).toEqual(relative(await service.behavior.state.trending('', 20)));
     expect(await replica.cooccurring('p1', 20)).toEqual(await service.behavior.state.cooccurring('p1', 20));
     await replica.close();

@@ -23,7 +23,10 @@ const FeedBodySchema = z
     user_id: idString(128).optional(),
     session_id: idString(128).optional(),
     size: z.number().int().min(1).max(100).default(10),
-    context: z.object({ category: idString(500).optional(), product_id: idString(256).optional() }).strict().optional(),
+    context: z
+      .object({ category: idString(500).optional(), product_id: idString(256).optional() })
+      .strict()
+      .optional(),
     exclude: z.array(idString(256)).max(1000).optional(),
     debug: z.boolean().default(false),
   })
@@ -81,7 +84,12 @@ function fromQuery(q: Record<string, string>): FeedBody {
 /** `GET|POST /v1/feed`: the personalised "guess you like" list. */
 export function feedRoutes(deps: FeedDeps) {
   const app = new Hono();
-  const stages: ResultStages = { ranker: deps.ranker, mmr: deps.mmr, vectors: snapshotVectors(deps.searcher), metrics: deps.metrics };
+  const stages: ResultStages = {
+    ranker: deps.ranker,
+    mmr: deps.mmr,
+    vectors: snapshotVectors(deps.searcher),
+    metrics: deps.metrics,
+  };
   const run = async (b: FeedBody, requestId: string) => {
     const t0 = performance.now();
     const subject = b.user_id !== undefined ? `u:${b.user_id}` : `s:${b.session_id!}`;
@@ -90,12 +98,46 @@ export function feedRoutes(deps: FeedDeps) {
     const depth = candidateDepth(active, b.size);
     const ranked = active.ranker !== undefined;
     const result: FeedResult = await deps.searcher.withSnapshot((snap) =>
-      recommend(snap, deps.state, { subject, size: depth ?? b.size, page: b.size, context: b.context, exclude: b.exclude, debug: b.debug || ranked, ...(deps.ranker && { now: deps.ranker.clock() }) }, deps.feed, deps.behavior),
+      recommend(
+        snap,
+        deps.state,
+        {
+          subject,
+          size: depth ?? b.size,
+          page: b.size,
+          context: b.context,
+          exclude: b.exclude,
+          debug: b.debug || ranked,
+          ...(deps.ranker && { now: deps.ranker.clock() }),
+        },
+        deps.feed,
+        deps.behavior,
+      ),
     );
-    const page = depth !== undefined ? await orderAndPage(active, { surface: 'feed', subject: result.subject, shopper: { user: result.user }, debug: b.debug, from: 0, to: b.size }, result.items, feedCandidate) : undefined;
+    const page =
+      depth !== undefined
+        ? await orderAndPage(
+            active,
+            {
+              surface: 'feed',
+              subject: result.subject,
+              shopper: { user: result.user },
+              debug: b.debug,
+              from: 0,
+              to: b.size,
+            },
+            result.items,
+            feedCandidate,
+          )
+        : undefined;
     if (page) result.items = page.items;
     // Coupons go on the final page: order and positions are settled, nothing is returned yet.
-    const coupons = await couponsOnPage(deps.coupons, { surface: 'feed', shopper: { user: result.user, subject: result.subject }, debug: b.debug, from: 0 }, result.items, page?.served);
+    const coupons = await couponsOnPage(
+      deps.coupons,
+      { surface: 'feed', shopper: { user: result.user, subject: result.subject }, debug: b.debug, from: 0 },
+      result.items,
+      page?.served,
+    );
     result.items = coupons.items;
     const degraded = withCouponDegraded(result.degraded, coupons);
     const tookMs = performance.now() - t0;
@@ -116,7 +158,21 @@ export function feedRoutes(deps: FeedDeps) {
       items: result.items,
       took_ms: Math.round(tookMs * 1000) / 1000,
       ...(degraded && { degraded }),
-      ...(b.debug && { debug: { generation: deps.searcher.generation, rrf_k: deps.feed.rrf_k, weights: deps.feed.weights, itemcf_gate: { score: deps.feed.itemcf_confident_score, scale: deps.feed.itemcf_confident_scale, confident: result.itemcf_confident ?? false }, ranking: page?.ranking ?? { mode: 'off' }, mmr: page?.mmr ?? { enabled: false }, coupons: coupons.debug ?? { enabled: deps.coupons !== undefined } } }),
+      ...(b.debug && {
+        debug: {
+          generation: deps.searcher.generation,
+          rrf_k: deps.feed.rrf_k,
+          weights: deps.feed.weights,
+          itemcf_gate: {
+            score: deps.feed.itemcf_confident_score,
+            scale: deps.feed.itemcf_confident_scale,
+            confident: result.itemcf_confident ?? false,
+          },
+          ranking: page?.ranking ?? { mode: 'off' },
+          mmr: page?.mmr ?? { enabled: false },
+          coupons: coupons.debug ?? { enabled: deps.coupons !== undefined },
+        },
+      }),
     };
   };
   app.get('/', async (c) => c.json(await run(fromQuery(c.req.query()), c.get('requestId'))));

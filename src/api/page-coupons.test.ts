@@ -16,7 +16,17 @@ let service: Service;
 let dataDir: string;
 
 const define = (c: Partial<CouponInput> & { id: string }) =>
-  service.coupons.define(CouponSchema.parse({ name: c.id, type: 'percent', value: 10, valid_from: Date.now() - HOUR, valid_until: Date.now() + 72 * HOUR, stock: 100, ...c }));
+  service.coupons.define(
+    CouponSchema.parse({
+      name: c.id,
+      type: 'percent',
+      value: 10,
+      valid_from: Date.now() - HOUR,
+      valid_until: Date.now() + 72 * HOUR,
+      stock: 100,
+      ...c,
+    }),
+  );
 
 interface Item {
   id: string;
@@ -29,7 +39,10 @@ interface Item {
 beforeAll(async () => {
   dataDir = path.join(tempDir('shelf-page-coupons-'), 'data');
   // No ledger cache, so each test sees the coupons it defines.
-  service = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', SHELF_COUPON_CACHE_MS: '0' }), { embedder: new HashEmbedder(), catalog: CATALOG });
+  service = await openService(
+    loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', SHELF_COUPON_CACHE_MS: '0' }),
+    { embedder: new HashEmbedder(), catalog: CATALOG },
+  );
   await define({ id: 'sports15', value: 15, eligibility: { categories: ['Sports'] } });
   await define({ id: 'vip-only', value: 40, eligibility: { segments: ['vip'] } });
   await define({ id: 'sold-out', value: 45, stock: 0 });
@@ -37,7 +50,12 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => service?.close());
 
-const search = async (q: string, extra = '') => (await service.app.request(`/v1/search?q=${encodeURIComponent(q)}&size=20&debug=true${extra}`)).json() as Promise<{ items: Item[]; degraded?: unknown[]; debug: { coupons: Record<string, unknown> } }>;
+const search = async (q: string, extra = '') =>
+  (await service.app.request(`/v1/search?q=${encodeURIComponent(q)}&size=20&debug=true${extra}`)).json() as Promise<{
+    items: Item[];
+    degraded?: unknown[];
+    debug: { coupons: Record<string, unknown> };
+  }>;
 
 describe('coupons on /v1/search and /v1/feed (demo catalog, embedded ledger)', () => {
   it('search items eligible for a coupon carry it, with its expected value and, under debug, the affinity', async () => {
@@ -46,36 +64,73 @@ describe('coupons on /v1/search and /v1/feed (demo catalog, embedded ledger)', (
     expect(withCoupon.length).toBeGreaterThan(0);
     for (const it of withCoupon) {
       expect(it.category!.toLowerCase().startsWith('sports')).toBe(true);
-      expect(it.coupon).toMatchObject({ id: 'sports15', name: 'sports15', type: 'percent', discount: Math.floor(it.price! * 15) / 100 });
+      expect(it.coupon).toMatchObject({
+        id: 'sports15',
+        name: 'sports15',
+        type: 'percent',
+        discount: Math.floor(it.price! * 15) / 100,
+      });
       expect(it.coupon!.expected_value).toBeGreaterThan(0);
       // The ranker served a model: its pCVR is the affinity's base conversion.
       expect(it.debug!.coupon_affinity!.p_cvr as number).toBeCloseTo(it.debug!.p_cvr!, 5);
-      expect(it.debug!.coupon_affinity).toMatchObject({ coupon_id: 'sports15', shown: true, p_claim: expect.any(Number), p_redeem: expect.any(Number), price_sensitivity: expect.any(Number), p_cvr: expect.any(Number), lift: expect.any(Number), time_factor: expect.any(Number), expected_incremental_gmv: expect.any(Number), expected_cost: expect.any(Number), value: it.coupon!.expected_value });
+      expect(it.debug!.coupon_affinity).toMatchObject({
+        coupon_id: 'sports15',
+        shown: true,
+        p_claim: expect.any(Number),
+        p_redeem: expect.any(Number),
+        price_sensitivity: expect.any(Number),
+        p_cvr: expect.any(Number),
+        lift: expect.any(Number),
+        time_factor: expect.any(Number),
+        expected_incremental_gmv: expect.any(Number),
+        expected_cost: expect.any(Number),
+        value: it.coupon!.expected_value,
+      });
     }
     // Outside the coupon's categories, nothing; vip-only, sold-out and expired never show to this new shopper.
-    for (const it of body.items.filter((i) => !i.category?.toLowerCase().startsWith('sports'))) expect(it.coupon).toBeUndefined();
+    for (const it of body.items.filter((i) => !i.category?.toLowerCase().startsWith('sports')))
+      expect(it.coupon).toBeUndefined();
     expect(body.debug.coupons).toMatchObject({ live: 2, min_value: 0 });
   });
 
   it('no debug, no breakdown; the coupon stays, and the served log records it', async () => {
-    const body = (await (await service.app.request('/v1/search?q=running%20shoes&size=20&user_id=anna')).json()) as { request_id: string; items: Item[] };
+    const body = (await (await service.app.request('/v1/search?q=running%20shoes&size=20&user_id=anna')).json()) as {
+      request_id: string;
+      items: Item[];
+    };
     const it = body.items.find((i) => i.coupon)!;
     expect(it.coupon!.id).toBe('sports15');
     expect(it.debug).toBeUndefined();
     const entry = await servedEntry(service, dataDir, body.request_id);
     expect(entry.items.map((i) => i.id)).toEqual(body.items.map((i) => i.id));
     const logged = entry.items.find((i) => i.id === it.id)!;
-    expect(logged.coupon).toEqual({ id: 'sports15', discount: it.coupon!.discount, expected_value: it.coupon!.expected_value });
+    expect(logged.coupon).toEqual({
+      id: 'sports15',
+      discount: it.coupon!.discount,
+      expected_value: it.coupon!.expected_value,
+    });
     expect(logged.features).toBeDefined();
   });
 
   it('the feed carries coupons too', async () => {
     await define({ id: 'everything5', value: 5 });
     const ids = (await search('shoes')).items.map((i) => i.id);
-    const events = ids.slice(0, 4).map((id, k) => ({ event_id: `pc-${k}`, type: 'click', user_id: 'ben', product_id: id, ts: Date.now() - 1000 + k }));
-    await service.app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+    const events = ids.slice(0, 4).map((id, k) => ({
+      event_id: `pc-${k}`,
+      type: 'click',
+      user_id: 'ben',
+      product_id: id,
+      ts: Date.now() - 1000 + k,
+    }));
+    await service.app.request('/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
     while (!(await service.behavior.state.applied(['pc-3'])).has('pc-3')) await new Promise((r) => setTimeout(r, 20));
-    const body = (await (await service.app.request('/v1/feed?user_id=ben&size=10&debug=true')).json()) as { items: Item[] };
+    const body = (await (await service.app.request('/v1/feed?user_id=ben&size=10&debug=true')).json()) as {
+      items: Item[];
+    };
     const withCoupon = body.items.filter((i) => i.coupon);
     expect(withCoupon.length).toBeGreaterThan(0);
     for (const it of withCoupon) expect(['sports15', 'everything5']).toContain(it.coupon!.id);
@@ -101,8 +156,17 @@ describe('coupons on /v1/search and /v1/feed (demo catalog, embedded ledger)', (
   });
 
   it('a failing ledger serves the results without coupons and says so', async () => {
-    const broken = { list: async () => Promise.reject(new Error('ledger unreachable')), status: async () => new Map(), claimsOf: async () => new Map() } as unknown as CouponLedger;
-    const app = createApp({ searcher: service.searcher, embedder: new HashEmbedder(), coupons: { ledger: broken }, couponTargeting: CouponConfigSchema.parse({}) });
+    const broken = {
+      list: async () => Promise.reject(new Error('ledger unreachable')),
+      status: async () => new Map(),
+      claimsOf: async () => new Map(),
+    } as unknown as CouponLedger;
+    const app = createApp({
+      searcher: service.searcher,
+      embedder: new HashEmbedder(),
+      coupons: { ledger: broken },
+      couponTargeting: CouponConfigSchema.parse({}),
+    });
     const res = await app.request('/v1/search?q=running%20shoes&size=5');
     expect(res.status).toBe(200);
     const body = (await res.json()) as { items: Item[]; degraded: unknown[] };

@@ -17,7 +17,12 @@ export async function couponsOnPage<T extends SearchItem>(
   if (!offers) return { items, served };
   const pCvr = new Map<string, number>();
   for (const s of served ?? []) if (s.p_cvr !== undefined) pCvr.set(s.id, s.p_cvr);
-  const page = await offers.apply(items, { surface: req.surface, shopper: req.shopper, debug: req.debug, ...(pCvr.size > 0 && { pCvr }) });
+  const page = await offers.apply(items, {
+    surface: req.surface,
+    shopper: req.shopper,
+    debug: req.debug,
+    ...(pCvr.size > 0 && { pCvr }),
+  });
   if (page.items === items) return { ...page, served };
   const byId = new Map((served ?? []).map((s) => [s.id, s]));
   const logged = page.items.map((it, i) => {
@@ -33,7 +38,10 @@ export async function couponsOnPage<T extends SearchItem>(
 }
 
 /** The response's `degraded` list: retrieval's routes, then the coupon stage when it failed. */
-export function withCouponDegraded<D extends { route: string; reason: string }>(degraded: D[] | undefined, page: Pick<CouponPage<unknown>, 'degraded'>): Array<D | { route: 'coupons'; reason: string }> | undefined {
+export function withCouponDegraded<D extends { route: string; reason: string }>(
+  degraded: D[] | undefined,
+  page: Pick<CouponPage<unknown>, 'degraded'>,
+): Array<D | { route: 'coupons'; reason: string }> | undefined {
   if (!page.degraded) return degraded;
   return [...(degraded ?? []), page.degraded];
 }

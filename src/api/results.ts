@@ -4,7 +4,14 @@ import { fusionOrder, presentPage, rankOrder, type RankDebug } from '../../ranki
 import type { Surface } from '../../ranking/features.ts';
 import type { Candidate } from '../../ranking/inputs.ts';
 import type { Ranker } from '../../ranking/ranker.ts';
-import { diversify, mmrHead, mmrItemDebug, type Diversified, type MmrDebug, type VectorLoader } from '../../rerank/apply.ts';
+import {
+  diversify,
+  mmrHead,
+  mmrItemDebug,
+  type Diversified,
+  type MmrDebug,
+  type VectorLoader,
+} from '../../rerank/apply.ts';
 import type { MmrSurfaceConfig } from '../../rerank/config.ts';
 import type { SearchItem } from '../../retrieval/types.ts';
 import type { Metrics } from '../metrics.ts';
@@ -40,7 +47,11 @@ export interface ResultPage<T> {
  * fetch candidates for one set of stages and then order them with another.
  */
 export function activeStages(s: ResultStages): ResultStages {
-  return { ...s, ranker: s.ranker?.status.mode === 'off' ? undefined : s.ranker, mmr: s.mmr?.enabled ? s.mmr : undefined };
+  return {
+    ...s,
+    ranker: s.ranker?.status.mode === 'off' ? undefined : s.ranker,
+    mmr: s.mmr?.enabled ? s.mmr : undefined,
+  };
 }
 
 /**
@@ -48,7 +59,10 @@ export function activeStages(s: ResultStages): ResultStages {
  * window and the MMR head (which lies within the window when ranking is on). Undefined when
  * neither stage is on (retrieval pages by itself). `s`: the request's activeStages().
  */
-export function candidateDepth({ ranker, mmr }: Pick<ResultStages, 'ranker' | 'mmr'>, pageEnd: number): number | undefined {
+export function candidateDepth(
+  { ranker, mmr }: Pick<ResultStages, 'ranker' | 'mmr'>,
+  pageEnd: number,
+): number | undefined {
   if (!ranker && !mmr) return undefined;
   const window = ranker?.config.window;
   return Math.max(window ?? 0, mmr ? mmrHead(mmr, window) : 0, pageEnd);
@@ -57,7 +71,14 @@ export function candidateDepth({ ranker, mmr }: Pick<ResultStages, 'ranker' | 'm
 /** `stages`: the request's activeStages(). */
 export async function orderAndPage<T extends SearchItem>(
   stages: ResultStages,
-  req: { surface: Surface; subject?: string | undefined; shopper?: { user: UserState | undefined } | undefined; debug: boolean; from: number; to: number },
+  req: {
+    surface: Surface;
+    subject?: string | undefined;
+    shopper?: { user: UserState | undefined } | undefined;
+    debug: boolean;
+    from: number;
+    to: number;
+  },
   fused: readonly T[],
   toCandidate: (item: T, position: number) => Candidate,
 ): Promise<ResultPage<T>> {
@@ -78,9 +99,13 @@ export async function orderAndPage<T extends SearchItem>(
     order = d.order;
     mmrDebug = d.debug;
   }
-  const page = presentPage<T, Diversified<T>>(order, { debug: req.debug, from: req.from, to: req.to, ranked: !!ranker }, (o) => {
-    if (!o.mmr || o.mmr.relevance === undefined) return undefined;
-    return { debug: req.debug ? mmrItemDebug(o.mmr) : undefined, served: { rank_position: o.mmr.position_before } };
-  });
+  const page = presentPage<T, Diversified<T>>(
+    order,
+    { debug: req.debug, from: req.from, to: req.to, ranked: !!ranker },
+    (o) => {
+      if (!o.mmr || o.mmr.relevance === undefined) return undefined;
+      return { debug: req.debug ? mmrItemDebug(o.mmr) : undefined, served: { rank_position: o.mmr.position_before } };
+    },
+  );
   return { ...page, ranking: ranked?.debug, mmr: mmr ? mmrDebug : { enabled: false } };
 }

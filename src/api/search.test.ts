@@ -21,7 +21,11 @@ beforeAll(async () => {
 afterAll(async () => searcher.close());
 
 const post = (body: unknown, a = app): Response | Promise<Response> =>
-  a.request('/v1/search', { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  a.request('/v1/search', {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
 
 describe('GET /v1/search', () => {
   it('returns fused hybrid results with the documented shape', async () => {
@@ -32,7 +36,11 @@ describe('GET /v1/search', () => {
     expect(typeof body.took_ms).toBe('number');
     expect(typeof body.request_id).toBe('string');
     expect(body.items).toHaveLength(3);
-    expect(body.items[0]).toMatchObject({ id: expect.any(String), title: expect.any(String), score: expect.any(Number) });
+    expect(body.items[0]).toMatchObject({
+      id: expect.any(String),
+      title: expect.any(String),
+      score: expect.any(Number),
+    });
     expect(['p1', 'p2']).toContain(body.items[0].id);
     expect(body.items[0].debug).toBeUndefined();
   });
@@ -55,7 +63,9 @@ describe('GET /v1/search', () => {
 
 describe('POST /v1/search', () => {
   it('filters inside every route: category prefix, price range, stock', async () => {
-    const body = await (await post({ q: 'running', size: 20, filters: { category: 'sports/footwear', price_max: 150 } })).json();
+    const body = await (
+      await post({ q: 'running', size: 20, filters: { category: 'sports/footwear', price_max: 150 } })
+    ).json();
     expect(body.items.map((i: { id: string }) => i.id)).toEqual(['p1']);
     const oos = await (await post({ q: 'nike', size: 20, filters: { in_stock: false } })).json();
     expect(oos.items.map((i: { id: string }) => i.id)).toEqual(['p4']);
@@ -90,9 +100,24 @@ describe('bad input gets a 400 with a machine-readable error', () => {
     ['page 0', () => post({ q: 'x', page: 0 }), 'invalid_parameter', 'page'],
     ['unknown filter', () => post({ q: 'x', filters: { colour: 'red' } }), 'unknown_filter', 'filters.colour'],
     ['unknown GET parameter', () => app.request('/v1/search?q=x&colour=red'), 'unknown_parameter', 'colour'],
-    ['wrong filter type', () => post({ q: 'x', filters: { price_min: '10' } }), 'invalid_parameter', 'filters.price_min'],
-    ['in_stock not boolean', () => app.request('/v1/search?q=x&in_stock=maybe'), 'invalid_parameter', 'filters.in_stock'],
-    ['price_min > price_max', () => post({ q: 'x', filters: { price_min: 50, price_max: 10 } }), 'invalid_parameter', 'filters.price_min'],
+    [
+      'wrong filter type',
+      () => post({ q: 'x', filters: { price_min: '10' } }),
+      'invalid_parameter',
+      'filters.price_min',
+    ],
+    [
+      'in_stock not boolean',
+      () => app.request('/v1/search?q=x&in_stock=maybe'),
+      'invalid_parameter',
+      'filters.in_stock',
+    ],
+    [
+      'price_min > price_max',
+      () => post({ q: 'x', filters: { price_min: 50, price_max: 10 } }),
+      'invalid_parameter',
+      'filters.price_min',
+    ],
     ['q not a string', () => post({ q: 42 }), 'invalid_query', 'q'],
     ['malformed JSON', () => post('{"q": '), 'invalid_json', undefined],
     ['body not an object', () => post([1, 2]), 'invalid_body', undefined],

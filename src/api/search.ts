@@ -29,7 +29,11 @@ const FiltersSchema = z
 
 const SearchBodySchema = z
   .object({
-    q: z.string({ error: 'required, as a string' }).trim().min(1, 'must not be empty').max(MAX_QUERY_CHARS, `must be at most ${MAX_QUERY_CHARS} characters`),
+    q: z
+      .string({ error: 'required, as a string' })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(MAX_QUERY_CHARS, `must be at most ${MAX_QUERY_CHARS} characters`),
     size: z.number().int().min(1).max(100).default(10),
     page: z.number().int().min(1).default(1),
     filters: FiltersSchema.optional(),
@@ -79,12 +83,18 @@ export function validateBody(raw: unknown): SearchBody {
     b = parseObject(SearchBodySchema, raw);
   } catch (err) {
     // Keep the documented code for the most common mistake.
-    if (err instanceof ApiError && err.field === 'q' && err.code === 'invalid_parameter') throw new ApiError(400, 'invalid_query', err.message, 'q');
+    if (err instanceof ApiError && err.field === 'q' && err.code === 'invalid_parameter')
+      throw new ApiError(400, 'invalid_query', err.message, 'q');
     throw err;
   }
   const f = b.filters;
   if (f?.price_min !== undefined && f.price_max !== undefined && f.price_min > f.price_max) {
-    throw new ApiError(400, 'invalid_parameter', 'filters.price_min must not exceed filters.price_max', 'filters.price_min');
+    throw new ApiError(
+      400,
+      'invalid_parameter',
+      'filters.price_min must not exceed filters.price_max',
+      'filters.price_min',
+    );
   }
   if (b.page * b.size > MAX_WINDOW) {
     throw new ApiError(400, 'invalid_parameter', `page × size must be at most ${MAX_WINDOW}`, 'page');
@@ -102,7 +112,12 @@ export function searchRoutes(deps: {
   coupons?: CouponOffers | undefined;
 }) {
   const app = new Hono();
-  const stages: ResultStages = { ranker: deps.ranker, mmr: deps.mmr, vectors: snapshotVectors(deps.searcher), metrics: deps.metrics };
+  const stages: ResultStages = {
+    ranker: deps.ranker,
+    mmr: deps.mmr,
+    vectors: snapshotVectors(deps.searcher),
+    metrics: deps.metrics,
+  };
 
   const run = async (body: SearchBody, requestId: string) => {
     const t0 = performance.now();
@@ -114,15 +129,48 @@ export function searchRoutes(deps: {
     const query: SearchQuery =
       depth !== undefined
         ? // Route scores are the ranker's features; MMR alone needs only the fused order.
-          { q: body.q, size: depth, page: 1, debug: body.debug || ranker !== undefined, ...(body.filters && { filters: body.filters }) }
-        : { q: body.q, size: body.size, page: body.page, debug: body.debug, ...(body.filters && { filters: body.filters }) };
-    const subject = body.user_id !== undefined ? `u:${body.user_id}` : body.session_id !== undefined ? `s:${body.session_id}` : undefined;
+          {
+            q: body.q,
+            size: depth,
+            page: 1,
+            debug: body.debug || ranker !== undefined,
+            ...(body.filters && { filters: body.filters }),
+          }
+        : {
+            q: body.q,
+            size: body.size,
+            page: body.page,
+            debug: body.debug,
+            ...(body.filters && { filters: body.filters }),
+          };
+    const subject =
+      body.user_id !== undefined
+        ? `u:${body.user_id}`
+        : body.session_id !== undefined
+          ? `s:${body.session_id}`
+          : undefined;
     // The ranker reads the shopper's state anyway: read it once, beside retrieval, for it and the coupon stage.
-    const [result, shopper] = await Promise.all([deps.searcher.search(query), ranker && subject !== undefined ? ranker.shopper(subject) : undefined]);
-    const page = depth !== undefined ? await orderAndPage(active, { surface: 'search', subject, shopper, debug: body.debug, from, to: from + body.size }, result.items, searchCandidate) : undefined;
+    const [result, shopper] = await Promise.all([
+      deps.searcher.search(query),
+      ranker && subject !== undefined ? ranker.shopper(subject) : undefined,
+    ]);
+    const page =
+      depth !== undefined
+        ? await orderAndPage(
+            active,
+            { surface: 'search', subject, shopper, debug: body.debug, from, to: from + body.size },
+            result.items,
+            searchCandidate,
+          )
+        : undefined;
     if (page) result.items = page.items;
     // Coupons go on the final page: order and positions are settled, nothing is returned yet.
-    const coupons = await couponsOnPage(deps.coupons, { surface: 'search', shopper: shopper ?? subject, debug: body.debug, from }, result.items, page?.served);
+    const coupons = await couponsOnPage(
+      deps.coupons,
+      { surface: 'search', shopper: shopper ?? subject, debug: body.debug, from },
+      result.items,
+      page?.served,
+    );
     result.items = coupons.items;
     const degraded = withCouponDegraded(result.degraded, coupons);
     const tookMs = performance.now() - t0;

@@ -9,7 +9,10 @@ import { ApiError, fromZod } from './errors.ts';
 const QuerySchema = z
   .object({
     size: z.coerce.number().int().min(1).max(100).default(10),
-    debug: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+    debug: z
+      .enum(['true', 'false', '1', '0'])
+      .transform((v) => v === 'true' || v === '1')
+      .default(false),
   })
   .strict();
 
@@ -21,7 +24,9 @@ export function similarRoutes(deps: { searcher: Searcher; state: StateStore; fee
     const parsed = QuerySchema.safeParse(c.req.query());
     if (!parsed.success) throw fromZod(parsed.error);
     const { size, debug } = parsed.data;
-    const result = await deps.searcher.withSnapshot((snap) => similarItems(snap, deps.state, id, size, deps.feed, debug));
+    const result = await deps.searcher.withSnapshot((snap) =>
+      similarItems(snap, deps.state, id, size, deps.feed, debug),
+    );
     if (!result) throw new ApiError(404, 'product_not_found', `no product "${id}" in the index`, 'id');
     return c.json({ request_id: c.get('requestId'), product_id: id, ...result });
   });

@@ -87,7 +87,12 @@ export function productText(p: Product): string {
   if (p.brand) parts.push(p.brand);
   if (p.category) parts.push(p.category.split('/').join(' '));
   if (p.tags) parts.push(p.tags.join(' '));
-  if (p.attributes) parts.push(Object.entries(p.attributes).map(([k, v]) => `${k} ${v}`).join(' '));
+  if (p.attributes)
+    parts.push(
+      Object.entries(p.attributes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(' '),
+    );
   if (p.description) parts.push(p.description);
   return parts.join('. ');
 }

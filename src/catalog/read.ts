@@ -45,9 +45,11 @@ export async function* readRows(file: string, format: CatalogFormat = detectForm
     }
     return;
   }
-  const parser = fs.createReadStream(file).pipe(
-    parseCsv({ columns: true, bom: true, skip_empty_lines: true, trim: true, relax_column_count: true, info: true }),
-  );
+  const parser = fs
+    .createReadStream(file)
+    .pipe(
+      parseCsv({ columns: true, bom: true, skip_empty_lines: true, trim: true, relax_column_count: true, info: true }),
+    );
   for await (const rec of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
     yield { line: rec.info.lines, raw: csvRecordToProduct(rec.record) };
   }
@@ -71,7 +73,12 @@ export function csvRecordToProduct(rec: Record<string, string>): unknown {
         break;
       }
       case 'tags':
-        out[key] = value.startsWith('[') ? safeJson(value) : value.split(/[|,;]/).map((t) => t.trim()).filter(Boolean);
+        out[key] = value.startsWith('[')
+          ? safeJson(value)
+          : value
+              .split(/[|,;]/)
+              .map((t) => t.trim())
+              .filter(Boolean);
         break;
       case 'attributes':
         out[key] = value.startsWith('{') ? safeJson(value) : pairs(value);
@@ -122,7 +129,8 @@ export async function readCatalog(file: string): Promise<CatalogRead> {
     }
     const res = parseProduct(raw);
     if (!res.ok) {
-      const id = typeof raw === 'object' && raw !== null && 'id' in raw ? String((raw as { id: unknown }).id) : undefined;
+      const id =
+        typeof raw === 'object' && raw !== null && 'id' in raw ? String((raw as { id: unknown }).id) : undefined;
       errors.push({ line, reason: res.reason, ...(id !== undefined && { id }) });
       continue;
     }

@@ -49,7 +49,11 @@ export async function loadTextEmbedder(spec: EmbedderSpec): Promise<TextEmbedder
 }
 
 /** The image model named by the configuration, or undefined when images are not indexed. */
-export async function loadImageEmbedder(cfg: { imageModel?: string | undefined; allowRemote?: boolean; cacheDir?: string }): Promise<ImageEmbedder | undefined> {
+export async function loadImageEmbedder(cfg: {
+  imageModel?: string | undefined;
+  allowRemote?: boolean;
+  cacheDir?: string;
+}): Promise<ImageEmbedder | undefined> {
   if (!cfg.imageModel) return undefined;
   if (!cfg.allowRemote && !fs.existsSync(cfg.imageModel)) {
     throw new Error(`image model folder ${cfg.imageModel} does not exist (remote model loading is off)`);

@@ -25,7 +25,9 @@ describe('NgramEmbedder (shipped default model)', () => {
   it('has the metadata dimension and a content-addressed id', () => {
     const meta = JSON.parse(readFileSync(`${MODEL_DIR}/metadata.json`, 'utf8')) as { dim: number; version: string };
     expect(emb.dim).toBe(meta.dim);
-    const sha = createHash('sha256').update(readFileSync(`${MODEL_DIR}/model.onnx`)).digest('hex');
+    const sha = createHash('sha256')
+      .update(readFileSync(`${MODEL_DIR}/model.onnx`))
+      .digest('hex');
     expect(emb.id).toBe(`ngram-${meta.version}:${sha.slice(0, 12)}`);
   });
 
@@ -52,9 +54,7 @@ describe('NgramEmbedder (shipped default model)', () => {
 
   it('splits a huge call into sub-batches without changing any vector', async () => {
     // 120 texts of ~1,600 features each (~190k slots): more than one tensor may hold.
-    const big = Array.from({ length: 120 }, (_, i) =>
-      Array.from({ length: 400 }, (_, k) => `boot${i}x${k}`).join(' '),
-    );
+    const big = Array.from({ length: 120 }, (_, i) => Array.from({ length: 400 }, (_, k) => `boot${i}x${k}`).join(' '));
     big.push('wireless earbuds');
     const all = await emb.embedTexts(big, 'document');
     expect(all).toHaveLength(big.length);

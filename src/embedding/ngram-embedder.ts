@@ -63,7 +63,8 @@ export class NgramEmbedder implements TextEmbedder {
     const metaPath = join(dir, 'metadata.json');
     const meta = JSON.parse(await readFile(metaPath, 'utf8')) as NgramModelMetadata;
     if (!Number.isInteger(meta.dim) || meta.dim <= 0) throw new Error(`${metaPath}: bad dim ${String(meta.dim)}`);
-    if (!Number.isInteger(meta.buckets) || meta.buckets < 2) throw new Error(`${metaPath}: bad buckets ${String(meta.buckets)}`);
+    if (!Number.isInteger(meta.buckets) || meta.buckets < 2)
+      throw new Error(`${metaPath}: bad buckets ${String(meta.buckets)}`);
     if (typeof meta.version !== 'string' || meta.version === '') throw new Error(`${metaPath}: missing version`);
     if (meta.featurizer_version !== FEATURIZER_VERSION) {
       throw new Error(
@@ -126,7 +127,9 @@ export class NgramEmbedder implements TextEmbedder {
     });
     const emb = res['embeddings'];
     if (!emb || !(emb.data instanceof Float32Array) || emb.data.length !== b * this.dim) {
-      throw new Error(`ngram embedder: unexpected output (dims ${JSON.stringify(emb?.dims)}, expected [${b}, ${this.dim}])`);
+      throw new Error(
+        `ngram embedder: unexpected output (dims ${JSON.stringify(emb?.dims)}, expected [${b}, ${this.dim}])`,
+      );
     }
     const data = emb.data;
     const result: Float32Array[] = new Array(b);

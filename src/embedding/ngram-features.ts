@@ -239,7 +239,7 @@ export function featurize(text: string, buckets: number): Features {
   const sorted = scratch.subarray(0, n).sort();
   const ids: number[] = [];
   const weights: number[] = [];
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const id = sorted[i]!;
     let j = i + 1;
     while (j < n && sorted[j] === id) j++;

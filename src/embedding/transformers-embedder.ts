@@ -34,7 +34,10 @@ const MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
 /** The feature-extraction pipeline, as far as this file uses it. */
 interface FeaturePipeline {
-  (texts: string[], opts: { pooling: 'mean' | 'cls'; normalize: boolean }): Promise<{ dims: number[]; data: Float32Array }>;
+  (
+    texts: string[],
+    opts: { pooling: 'mean' | 'cls'; normalize: boolean },
+  ): Promise<{ dims: number[]; data: Float32Array }>;
   tokenizer: { model_max_length: number | undefined };
   dispose(): Promise<void>;
 }
@@ -46,13 +49,16 @@ export class TransformersEmbedder implements TextEmbedder {
     readonly id: string,
     readonly dim: number,
     private readonly pipe: FeaturePipeline,
-    private readonly opts: Required<Pick<TransformersEmbedderOptions, 'queryPrefix' | 'documentPrefix' | 'pooling' | 'batchSize'>>,
+    private readonly opts: Required<
+      Pick<TransformersEmbedderOptions, 'queryPrefix' | 'documentPrefix' | 'pooling' | 'batchSize'>
+    >,
   ) {}
 
   static async load(modelDir: string, opts: TransformersEmbedderOptions = {}): Promise<TransformersEmbedder> {
     const loc: LoadLocation = { modelDir, allowRemote: opts.allowRemote, cacheDir: opts.cacheDir };
     const local = isLocalDir(modelDir);
-    const quantized = opts.quantized ?? (local ? fs.existsSync(path.join(modelDir, 'onnx/model_quantized.onnx')) : true);
+    const quantized =
+      opts.quantized ?? (local ? fs.existsSync(path.join(modelDir, 'onnx/model_quantized.onnx')) : true);
     const onnxFile = `onnx/model${quantized ? '_quantized' : ''}.onnx`;
     assertModelFiles(modelDir, [...MODEL_FILES, onnxFile], opts.allowRemote);
 
@@ -73,7 +79,10 @@ export class TransformersEmbedder implements TextEmbedder {
     // Settings that change the vectors are part of the identity, so the embedding cache and the
     // index notice when they change.
     const variant = [opts.queryPrefix, opts.documentPrefix, opts.pooling, opts.maxLength].some((v) => v !== undefined)
-      ? `:${createHash('sha256').update(JSON.stringify([opts.queryPrefix ?? '', opts.documentPrefix ?? '', pooling, maxLength])).digest('hex').slice(0, 8)}`
+      ? `:${createHash('sha256')
+          .update(JSON.stringify([opts.queryPrefix ?? '', opts.documentPrefix ?? '', pooling, maxLength]))
+          .digest('hex')
+          .slice(0, 8)}`
       : '';
     return new TransformersEmbedder(`transformers:${modelName(modelDir)}:${sha}${variant}`, dim, pipe, {
       queryPrefix: opts.queryPrefix ?? '',

@@ -14,8 +14,31 @@ const TOKEN_RUN = new RegExp(`[${CJK_CLASS}]+|(?:(?![${CJK_CLASS}])[\\p{L}\\p{N}
 
 /** Words so common in product text that they add latency and no ranking signal. */
 const STOPWORDS = new Set([
-  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'by', 'for', 'from', 'in', 'into', 'is', 'it',
-  'of', 'on', 'or', 'the', 'to', 'with', 'this', 'that', 'your', 'you', 'our',
+  'a',
+  'an',
+  'and',
+  'are',
+  'as',
+  'at',
+  'be',
+  'by',
+  'for',
+  'from',
+  'in',
+  'into',
+  'is',
+  'it',
+  'of',
+  'on',
+  'or',
+  'the',
+  'to',
+  'with',
+  'this',
+  'that',
+  'your',
+  'you',
+  'our',
 ]);
 
 export function analyze(text: string): string[] {

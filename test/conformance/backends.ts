@@ -91,7 +91,9 @@ export function backendConformance(name: string, harness: () => BackendHarness) 
         // The old searcher notices the new embedder and says so instead of returning junk.
         expect(await s.refresh()).toBe(true);
         const res = await s.search({ q: 'airpods', size: 5 });
-        expect(res.degraded).toEqual([{ route: 'vector', reason: expect.stringMatching(/built with embedder hash-test:32/) }]);
+        expect(res.degraded).toEqual([
+          { route: 'vector', reason: expect.stringMatching(/built with embedder hash-test:32/) },
+        ]);
         expect(res.items[0]!.title).toMatch(/AirPods/i);
         const s2 = await openSearcher({ backend, embedder: other });
         expect((await s2.search({ q: 'airpods', size: 5 })).degraded).toBeUndefined();
@@ -133,17 +135,31 @@ export function backendConformance(name: string, harness: () => BackendHarness) 
       ];
       const image = new FakeImageEmbedder();
       // A new image model means a fresh build: the demo catalog is carried over into it.
-      const sum = await indexCatalog({ catalogPath: writeJsonl(path.join(dir, 'c.jsonl'), rows), dataDir, backend, embedder, imageEmbedder: image });
+      const sum = await indexCatalog({
+        catalogPath: writeJsonl(path.join(dir, 'c.jsonl'), rows),
+        dataDir,
+        backend,
+        embedder,
+        imageEmbedder: image,
+      });
       expect(sum).toMatchObject({ indexed: 3, imageFailures: [], writeFailures: [] });
       const s = await openSearcher({ backend, embedder, imageEmbedder: image });
       try {
         const zebra = async (filters?: object) =>
-          (await s.search({ q: 'zebra', size: 5, routes: ['image'], ...(filters && { filters }) })).items.map((i) => i.id);
+          (await s.search({ q: 'zebra', size: 5, routes: ['image'], ...(filters && { filters }) })).items.map(
+            (i) => i.id,
+          );
         expect(await zebra()).toEqual(['img-a', 'img-b']);
         expect(await zebra({ price_min: 20 })).toEqual(['img-b']);
 
         const changed = [{ op: 'upsert', product: { ...rows[0], title: 'Organic cotton tee' } }];
-        const ch = await applyChangeFile({ changesPath: writeJsonl(path.join(dir, 'ch.jsonl'), changed), dataDir, backend, embedder, imageEmbedder: image });
+        const ch = await applyChangeFile({
+          changesPath: writeJsonl(path.join(dir, 'ch.jsonl'), changed),
+          dataDir,
+          backend,
+          embedder,
+          imageEmbedder: image,
+        });
         expect(ch).toMatchObject({ indexed: 1, writeFailures: [] });
         await s.refresh();
         expect(await zebra()).toEqual(['img-a', 'img-b']);

@@ -8,7 +8,12 @@ export interface CouponLedgerHarness extends StoreHarness<CouponLedger> {
   connect(): Promise<CouponLedger>;
 }
 
-const claimBy = (subject: string, key: string, now = T0, coupon_id = 'summer10') => ({ coupon_id, subject, idempotency_key: key, now });
+const claimBy = (subject: string, key: string, now = T0, coupon_id = 'summer10') => ({
+  coupon_id,
+  subject,
+  idempotency_key: key,
+  now,
+});
 
 /**
  * One suite for every CouponLedger: SQLite in the unit tests, Redis in the integration suite.
@@ -36,7 +41,12 @@ export function couponLedgerConformance(name: string, harness: () => CouponLedge
 
     it('creates, reads, lists and replaces definitions', async () => {
       expect(await ledger.get('summer10')).toBeUndefined();
-      const c = coupon({ valid_from: '2026-06-01T11:00:00Z', eligibility: { categories: ['Sports/Footwear'], segments: ['vip'] }, budget: 50.5, currency: 'EUR' });
+      const c = coupon({
+        valid_from: '2026-06-01T11:00:00Z',
+        eligibility: { categories: ['Sports/Footwear'], segments: ['vip'] },
+        budget: 50.5,
+        currency: 'EUR',
+      });
       expect(await ledger.define(c)).toBe('created');
       expect(await ledger.get('summer10')).toEqual(c);
       expect((await ledger.get('summer10'))!.valid_from).toBe(T0 - HOUR);
@@ -59,7 +69,12 @@ export function couponLedgerConformance(name: string, harness: () => CouponLedge
       expect(again).toEqual({ ...first, status: 'duplicate' });
       expect((await ledger.status(['summer10'])).get('summer10')).toMatchObject({ stock_left: 4, claimed: 1 });
       expect(await ledger.claim(claimBy('u:bob', 'k1'))).toEqual({ status: 'idempotency_conflict' });
-      expect(await ledger.claimsOf('u:ann', ['summer10', 'other'])).toEqual(new Map([['summer10', 1], ['other', 0]]));
+      expect(await ledger.claimsOf('u:ann', ['summer10', 'other'])).toEqual(
+        new Map([
+          ['summer10', 1],
+          ['other', 0],
+        ]),
+      );
       expect(await ledger.claim(claimBy('u:ann', 'k1', T0, 'missing'))).toEqual({ status: 'not_found' });
     });
 
@@ -68,7 +83,11 @@ export function couponLedgerConformance(name: string, harness: () => CouponLedge
       expect((await ledger.claim(claimBy('s:x', 'a'))).status).toBe('claimed');
       expect((await ledger.claim(claimBy('s:x', 'b'))).status).toBe('claimed');
       expect(await ledger.claim(claimBy('s:x', 'c'))).toEqual({ status: 'limit_reached', stock_left: 1 });
-      expect(await ledger.claim(claimBy('u:y', 'd'))).toMatchObject({ status: 'claimed', claim_id: 'summer10#3', stock_left: 0 });
+      expect(await ledger.claim(claimBy('u:y', 'd'))).toMatchObject({
+        status: 'claimed',
+        claim_id: 'summer10#3',
+        stock_left: 0,
+      });
       expect(await ledger.claim(claimBy('u:z', 'e'))).toEqual({ status: 'out_of_stock', stock_left: 0 });
       expect(await ledger.claimsOf('s:x', ['summer10'])).toEqual(new Map([['summer10', 2]]));
     });
@@ -81,7 +100,11 @@ export function couponLedgerConformance(name: string, harness: () => CouponLedge
       expect((await ledger.status(['summer10'])).get('summer10')).toMatchObject({ stock_left: 0, claimed: 2 });
       expect((await ledger.claim(claimBy('u:c', 'c'))).status).toBe('out_of_stock');
       await ledger.define(coupon({ stock: 4 }));
-      expect(await ledger.claim(claimBy('u:c', 'c'))).toMatchObject({ status: 'claimed', claim_id: 'summer10#3', stock_left: 1 });
+      expect(await ledger.claim(claimBy('u:c', 'c'))).toMatchObject({
+        status: 'claimed',
+        claim_id: 'summer10#3',
+        stock_left: 1,
+      });
       expect(await ledger.claimsOf('u:a', ['summer10'])).toEqual(new Map([['summer10', 1]]));
     });
 
@@ -103,7 +126,8 @@ export function couponLedgerConformance(name: string, harness: () => CouponLedge
 
     it('spends the budget at redemption and stops claims once it is gone', async () => {
       await ledger.define(coupon({ budget: 25 }));
-      const redeem = (subject: string, key: string, discount: number) => ledger.redeem({ ...claimBy(subject, key), discount });
+      const redeem = (subject: string, key: string, discount: number) =>
+        ledger.redeem({ ...claimBy(subject, key), discount });
       expect(await redeem('u:a', 'r0', 10)).toEqual({ status: 'not_claimed', budget_left: 25 });
       await ledger.claim(claimBy('u:a', 'a'));
       await ledger.claim(claimBy('u:b', 'b'));
@@ -114,8 +138,18 @@ export function couponLedgerConformance(name: string, harness: () => CouponLedge
       expect(await redeem('u:b', 'r1', 10)).toEqual({ status: 'idempotency_conflict' });
       expect(await redeem('u:a', 'r2', 1)).toEqual({ status: 'not_claimed', budget_left: 14.75 });
       expect(await redeem('u:b', 'r3', 15)).toEqual({ status: 'budget_exhausted', budget_left: 14.75 });
-      expect(await redeem('u:b', 'r3', 14.75)).toMatchObject({ status: 'redeemed', redemption_id: 'summer10@2', budget_left: 0 });
-      expect((await ledger.status(['summer10'])).get('summer10')).toEqual({ stock_left: 97, claimed: 3, redeemed: 2, spent: 25, budget_left: 0 });
+      expect(await redeem('u:b', 'r3', 14.75)).toMatchObject({
+        status: 'redeemed',
+        redemption_id: 'summer10@2',
+        budget_left: 0,
+      });
+      expect((await ledger.status(['summer10'])).get('summer10')).toEqual({
+        stock_left: 97,
+        claimed: 3,
+        redeemed: 2,
+        spent: 25,
+        budget_left: 0,
+      });
       expect(await ledger.claim(claimBy('u:d', 'd'))).toEqual({ status: 'budget_exhausted', stock_left: 97 });
       expect(await redeem('u:c', 'r4', 1)).toEqual({ status: 'budget_exhausted', budget_left: 0 });
       await ledger.deactivate('summer10');
@@ -130,7 +164,13 @@ export function couponLedgerConformance(name: string, harness: () => CouponLedge
       ledger = await h.reopen(ledger);
       expect(await ledger.get('summer10')).toEqual(coupon({ stock: 2, budget: 10 }));
       expect(await ledger.claim(claimBy('u:a', 'a'))).toEqual({ ...first, status: 'duplicate' });
-      expect((await ledger.status(['summer10'])).get('summer10')).toEqual({ stock_left: 1, claimed: 1, redeemed: 1, spent: 4, budget_left: 6 });
+      expect((await ledger.status(['summer10'])).get('summer10')).toEqual({
+        stock_left: 1,
+        claimed: 1,
+        redeemed: 1,
+        spent: 4,
+        budget_left: 6,
+      });
       expect(await ledger.claimsOf('u:a', ['summer10'])).toEqual(new Map([['summer10', 1]]));
     });
 

@@ -58,7 +58,9 @@ export function eventLogConformance(name: string, harness: () => StoreHarness<Ev
       const shoppers = ['ann', 'bob', 'cy'];
       const sent: BehaviorEvent[] = [];
       for (let round = 0; round < 5; round++) {
-        const events = shoppers.flatMap((u) => [0, 1, 2].map((i) => ev({ type: 'view', product_id: `p${i}`, user_id: u, ts: T0 + round * 10 + i })));
+        const events = shoppers.flatMap((u) =>
+          [0, 1, 2].map((i) => ev({ type: 'view', product_id: `p${i}`, user_id: u, ts: T0 + round * 10 + i })),
+        );
         await log.append(events);
         sent.push(...events);
       }
@@ -72,7 +74,8 @@ export function eventLogConformance(name: string, harness: () => StoreHarness<Ev
         expect(rec.key).toBe(partitionKey(e));
         byKey.set(rec.key!, [...(byKey.get(rec.key!) ?? []), e.event_id]);
       }
-      for (const u of shoppers) expect(byKey.get(`u:${u}`)).toEqual(sent.filter((e) => e.user_id === u).map((e) => e.event_id));
+      for (const u of shoppers)
+        expect(byKey.get(`u:${u}`)).toEqual(sent.filter((e) => e.user_id === u).map((e) => e.event_id));
       expect(byKey.get('s:anon')).toHaveLength(1);
       expect(new Set(r.handled.map((x) => x.position)).size).toBe(r.handled.length);
       const first = JSON.parse(r.handled.find((x) => x.key === 'u:ann')!.value) as BehaviorEvent;
@@ -80,7 +83,9 @@ export function eventLogConformance(name: string, harness: () => StoreHarness<Ev
     });
 
     it('redelivers a batch whose handler failed, and loses nothing', async () => {
-      const sent = Array.from({ length: 20 }, (_, i) => ev({ type: 'click', product_id: 'p', user_id: `u${i % 4}`, ts: T0 + i }));
+      const sent = Array.from({ length: 20 }, (_, i) =>
+        ev({ type: 'click', product_id: 'p', user_id: `u${i % 4}`, ts: T0 + i }),
+      );
       await log.append(sent);
       const r = recorder();
       r.fail(2);
@@ -98,13 +103,17 @@ export function eventLogConformance(name: string, harness: () => StoreHarness<Ev
 
     it('resumes a group after its last committed position after a restart', async () => {
       const g = group();
-      const first = Array.from({ length: 10 }, (_, i) => ev({ type: 'view', product_id: 'p', user_id: `u${i % 3}`, ts: T0 + i }));
+      const first = Array.from({ length: 10 }, (_, i) =>
+        ev({ type: 'view', product_id: 'p', user_id: `u${i % 3}`, ts: T0 + i }),
+      );
       await log.append(first);
       const r1 = recorder();
       const s1 = await consume({ group: g, fromBeginning: true }, r1.handler);
       await waitFor(() => r1.handled.length >= 10, 'the first 10');
       await s1.stop();
-      const second = Array.from({ length: 10 }, (_, i) => ev({ type: 'view', product_id: 'q', user_id: `u${i % 3}`, ts: T0 + 100 + i }));
+      const second = Array.from({ length: 10 }, (_, i) =>
+        ev({ type: 'view', product_id: 'q', user_id: `u${i % 3}`, ts: T0 + 100 + i }),
+      );
       await log.append(second);
       log = await h.reopen(log);
       const r2 = recorder();
@@ -117,7 +126,9 @@ export function eventLogConformance(name: string, harness: () => StoreHarness<Ev
 
     it('finishes and commits the batch in hand on stop', async () => {
       const g = group();
-      const sent = Array.from({ length: 12 }, (_, i) => ev({ type: 'view', product_id: 'p', user_id: `u${i % 4}`, ts: T0 + i }));
+      const sent = Array.from({ length: 12 }, (_, i) =>
+        ev({ type: 'view', product_id: 'p', user_id: `u${i % 4}`, ts: T0 + i }),
+      );
       await log.append(sent);
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
@@ -145,7 +156,9 @@ export function eventLogConformance(name: string, harness: () => StoreHarness<Ev
     });
 
     it('replays everything to a new group that starts from the beginning', async () => {
-      const sent = Array.from({ length: 8 }, (_, i) => ev({ type: 'view', product_id: 'p', user_id: `u${i % 2}`, ts: T0 + i }));
+      const sent = Array.from({ length: 8 }, (_, i) =>
+        ev({ type: 'view', product_id: 'p', user_id: `u${i % 2}`, ts: T0 + i }),
+      );
       await log.append(sent);
       const r1 = recorder();
       await consume({ group: group(), fromBeginning: true }, r1.handler);
@@ -163,7 +176,10 @@ export function eventLogConformance(name: string, harness: () => StoreHarness<Ev
       const g = group();
       const s1 = await consume({ group: g }, recorder().handler);
       await s1.stop();
-      const fresh = [ev({ type: 'view', product_id: 'new', user_id: 'u1', ts: T0 + 1 }), ev({ type: 'view', product_id: 'new', user_id: 'u2', ts: T0 + 2 })];
+      const fresh = [
+        ev({ type: 'view', product_id: 'new', user_id: 'u1', ts: T0 + 1 }),
+        ev({ type: 'view', product_id: 'new', user_id: 'u2', ts: T0 + 2 }),
+      ];
       await log.append(fresh);
       const r = recorder();
       await consume({ group: g }, r.handler);
@@ -173,7 +189,11 @@ export function eventLogConformance(name: string, harness: () => StoreHarness<Ev
     });
 
     it('carries records it cannot parse through as they are', async () => {
-      await log.appendRaw([{ key: 'k1', value: '{not json' }, { value: JSON.stringify({ event_id: 'x', type: 'teleport' }) }, { key: 'k1', value: '中文 ✓' }]);
+      await log.appendRaw([
+        { key: 'k1', value: '{not json' },
+        { value: JSON.stringify({ event_id: 'x', type: 'teleport' }) },
+        { key: 'k1', value: '中文 ✓' },
+      ]);
       const r = recorder();
       await consume({ group: group(), fromBeginning: true }, r.handler);
       await waitFor(() => r.handled.length >= 3, 'the raw records');

@@ -18,7 +18,13 @@ import {
 import type { StoreHarness } from './stores.ts';
 
 const noEffects = (): ItemEffects => ({ trending: [], cooc: [], counts: [] });
-const commitOf = (c: Partial<StateCommit>): StateCommit => ({ eventIds: [], users: [], effects: noEffects(), deadLetters: [], ...c });
+const commitOf = (c: Partial<StateCommit>): StateCommit => ({
+  eventIds: [],
+  users: [],
+  effects: noEffects(),
+  deadLetters: [],
+  ...c,
+});
 const ids = (rows: Array<{ id: string }>) => rows.map((r) => r.id);
 
 function user(subject: string, version: number, extra: Partial<UserState> = {}): UserState {
@@ -56,7 +62,11 @@ export function stateStoreConformance(name: string, harness: () => StoreHarness<
     });
 
     it('returns user states exactly as committed, and nothing for unknown subjects', async () => {
-      const u = user('u:ann', 1, { short: [0.1, -0.25, 1 / 3], recent: [{ id: 'shoe', ts: T0, w: 2 }], categories: { sports: 1.5 } });
+      const u = user('u:ann', 1, {
+        short: [0.1, -0.25, 1 / 3],
+        recent: [{ id: 'shoe', ts: T0, w: 2 }],
+        categories: { sports: 1.5 },
+      });
       const s = user('s:x1', 1, { linked_to: 'u:ann' });
       await store.commit(commitOf({ eventIds: ['c1'], users: [u, s] }));
       const got = await store.getUsers(['u:ann', 's:x1', 'u:nobody']);
@@ -97,7 +107,11 @@ export function stateStoreConformance(name: string, harness: () => StoreHarness<
       const stale = commitOf({
         eventIds: ['v2'],
         users: [user('u:a', 1, { ts: T0 + 1 }), user('u:b', 1)],
-        effects: { trending: [{ scope: '', id: 'pan', w: 1, ts: T0 }], cooc: [{ a: 'pan', b: 'pot', w: 1 }], counts: [{ id: 'pan', w: 1 }] },
+        effects: {
+          trending: [{ scope: '', id: 'pan', w: 1, ts: T0 }],
+          cooc: [{ a: 'pan', b: 'pot', w: 1 }],
+          counts: [{ id: 'pan', w: 1 }],
+        },
         deadLetters: [{ position: 'x', raw: 'bad', reason: 'test', ts: T0 }],
       });
       const err = await store.commit(stale).catch((e: unknown) => e);
@@ -204,7 +218,10 @@ export function stateStoreConformance(name: string, harness: () => StoreHarness<
       expect(ids(await store.cooccurring('pan', 1))).toEqual(['sock']);
       expect(await store.cooccurring('hat', 10)).toEqual([]);
       // More evidence from another shopper reorders.
-      await apply(store, [ev({ type: 'view', product_id: 'shoe', user_id: 'u2' }), ev({ type: 'view', product_id: 'pan', user_id: 'u2', ts: T0 + 60_000 })]);
+      await apply(store, [
+        ev({ type: 'view', product_id: 'shoe', user_id: 'u2' }),
+        ev({ type: 'view', product_id: 'pan', user_id: 'u2', ts: T0 + 60_000 }),
+      ]);
       expect(await store.cooccurring('pan', 10)).toEqual([
         { id: 'shoe', score: 1.5 },
         { id: 'sock', score: 1 },
@@ -225,7 +242,11 @@ export function stateStoreConformance(name: string, harness: () => StoreHarness<
     });
 
     it('dead-letters records it cannot use, newest first, and keeps applying the rest', async () => {
-      const records = toRecords([ev({ type: 'view', product_id: 'shoe' }), '{not json', JSON.stringify({ event_id: 'x', type: 'teleport', user_id: 'u', ts: T0 })]);
+      const records = toRecords([
+        ev({ type: 'view', product_id: 'shoe' }),
+        '{not json',
+        JSON.stringify({ event_id: 'x', type: 'teleport', user_id: 'u', ts: T0 }),
+      ]);
       const r = await applyRecords(store, records);
       expect(r.events).toHaveLength(1);
       expect(r.deadLetters).toBe(2);

@@ -57,7 +57,10 @@ export function textStoreConformance(name: string, harness: () => StoreHarness<T
     it('applies filters inside the search', async () => {
       expect(ids(await store.search('running', 10, { brand: 'NIKE' })).sort()).toEqual(['p1', 'p4']);
       expect(ids(await store.search('running', 10, { category: 'Sports' })).sort()).toEqual(['p1', 'p2']);
-      expect(ids(await store.search('running', 10, { category: 'sports/footwear/running shoes/' })).sort()).toEqual(['p1', 'p2']);
+      expect(ids(await store.search('running', 10, { category: 'sports/footwear/running shoes/' })).sort()).toEqual([
+        'p1',
+        'p2',
+      ]);
       expect(ids(await store.search('running', 10, { category: 'Sport' }))).toEqual([]);
       expect(ids(await store.search('running', 10, { price_min: 100, price_max: 150 }))).toEqual(['p1']);
       expect(ids(await store.search('running', 10, { in_stock: false }))).toEqual(['p4']);
@@ -111,7 +114,10 @@ export function vectorStoreConformance(name: string, harness: () => StoreHarness
     let h: StoreHarness<VectorStore>;
     let store: VectorStore;
     const points = async (ps: Product[]) => {
-      const vecs = await embedder.embedTexts(ps.map((p) => p.title), 'document');
+      const vecs = await embedder.embedTexts(
+        ps.map((p) => p.title),
+        'document',
+      );
       return stored(ps).map((s, i) => ({ ...s, vector: vecs[i]! }));
     };
     const q = async (text: string) => (await embedder.embedTexts([text], 'query'))[0]!;

@@ -21,11 +21,15 @@ import addFormatsModule from 'ajv-formats';
  * covered by qdrant-conformance.test.ts against a real server (QDRANT_URL).
  */
 
-export const OPENAPI_PATH = process.env.QDRANT_OPENAPI ?? fileURLToPath(new URL('../../../shared/contracts/qdrant-openapi.json', import.meta.url));
+export const OPENAPI_PATH =
+  process.env.QDRANT_OPENAPI ??
+  fileURLToPath(new URL('../../../shared/contracts/qdrant-openapi.json', import.meta.url));
 const DOC_ID = 'qdrant-openapi.json';
 
 // ajv-formats is CommonJS; under NodeNext its default export is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: Ajv,
+) => Ajv;
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };
@@ -52,7 +56,8 @@ function rebaseRefs(s: Json): Json {
   if (Array.isArray(s)) return s.map(rebaseRefs);
   if (s === null || typeof s !== 'object') return s;
   const o: JsonObject = {};
-  for (const [k, v] of Object.entries(s)) o[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${DOC_ID}${v}` : rebaseRefs(v);
+  for (const [k, v] of Object.entries(s))
+    o[k] = k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `${DOC_ID}${v}` : rebaseRefs(v);
   return o;
 }
 
@@ -76,9 +81,11 @@ export class OpenApiContract {
     this.ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(this.ajv);
     const isInt = (unsigned: boolean) => (n: number) => Number.isInteger(n) && (!unsigned || n >= 0);
-    for (const f of ['uint', 'uint8', 'uint32', 'uint64']) this.ajv.addFormat(f, { type: 'number', validate: isInt(true) });
+    for (const f of ['uint', 'uint8', 'uint32', 'uint64'])
+      this.ajv.addFormat(f, { type: 'number', validate: isInt(true) });
     this.ajv.addFormat('int64', { type: 'number', validate: isInt(false) });
-    for (const f of ['float', 'double']) this.ajv.addFormat(f, { type: 'number', validate: (n: number) => Number.isFinite(n) });
+    for (const f of ['float', 'double'])
+      this.ajv.addFormat(f, { type: 'number', validate: (n: number) => Number.isFinite(n) });
     this.ajv.addFormat('partial-date-time', true);
     this.ajv.addSchema({ ...(fixNullable(this.doc) as JsonObject), $id: DOC_ID });
 
@@ -87,11 +94,19 @@ export class OpenApiContract {
       for (const [method, op] of Object.entries(methods)) {
         if (typeof op !== 'object' || op === null || typeof op['operationId'] !== 'string') continue;
         const params: string[] = [];
-        const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{([^}]+)\\?\}/g, (_m, name: string) => {
-          params.push(name);
-          return '([^/]+)';
+        const pattern = template
+          .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+          .replace(/\\?\{([^}]+)\\?\}/g, (_m, name: string) => {
+            params.push(name);
+            return '([^/]+)';
+          });
+        this.ops.push({
+          method: method.toUpperCase(),
+          template,
+          operationId: op['operationId'],
+          regex: new RegExp(`^${pattern}$`),
+          params,
         });
-        this.ops.push({ method: method.toUpperCase(), template, operationId: op['operationId'], regex: new RegExp(`^${pattern}$`), params });
       }
     }
     // Literal segments win over templates (`/collections/aliases` before `/collections/{name}`).
@@ -159,14 +174,16 @@ export class OpenApiContract {
       const candidates: unknown[] = [raw];
       if (raw === 'true' || raw === 'false') candidates.unshift(raw === 'true');
       if (raw.trim() !== '' && Number.isFinite(Number(raw))) candidates.unshift(Number(raw));
-      if (!candidates.some((v) => validate(v))) errors.push(`${op.operationId}: query ${name}=${raw}: ${JSON.stringify(validate.errors)}`);
+      if (!candidates.some((v) => validate(v)))
+        errors.push(`${op.operationId}: query ${name}=${raw}: ${JSON.stringify(validate.errors)}`);
     }
     return errors;
   }
 
   responseValidator(op: Operation): ValidateFunction {
     if (!op.response) {
-      const ok = ((this.rawOp(op)['responses'] as JsonObject)['200'] as JsonObject | undefined)?.['content'] as JsonObject | undefined;
+      const ok = ((this.rawOp(op)['responses'] as JsonObject)['200'] as JsonObject | undefined)?.['content'] as
+        JsonObject | undefined;
       const json = (ok?.['application/json'] as JsonObject | undefined)?.['schema'];
       if (json === undefined) throw new Error(`${op.operationId} has no 200 application/json response schema`);
       op.response = this.compile(json);
@@ -211,7 +228,12 @@ function naiveMatch(filter: any, point: FakePoint): boolean {
     if (c.range) {
       if (typeof v !== 'number') return false;
       const r = c.range;
-      return (r.gte === undefined || v >= r.gte) && (r.lte === undefined || v <= r.lte) && (r.gt === undefined || v > r.gt) && (r.lt === undefined || v < r.lt);
+      return (
+        (r.gte === undefined || v >= r.gte) &&
+        (r.lte === undefined || v <= r.lte) &&
+        (r.gt === undefined || v > r.gt) &&
+        (r.lt === undefined || v < r.lt)
+      );
     }
     return false;
   });
@@ -231,7 +253,8 @@ function cosine(a: number[], b: number[]): number {
 
 function selectPayload(payload: Record<string, Json>, withPayload: unknown): Record<string, Json> | null {
   if (withPayload === undefined || withPayload === false) return null;
-  if (Array.isArray(withPayload)) return Object.fromEntries(Object.entries(payload).filter(([k]) => withPayload.includes(k)));
+  if (Array.isArray(withPayload))
+    return Object.fromEntries(Object.entries(payload).filter(([k]) => withPayload.includes(k)));
   return payload;
 }
 
@@ -360,20 +383,28 @@ export class FakeQdrant {
         wal_config: { wal_capacity_mb: 32, wal_segments_ahead: 0 },
         quantization_config: null,
       },
-      payload_schema: Object.fromEntries([...c.indexes].map(([field, type]) => [field, { data_type: type, points: c.points.size }])),
+      payload_schema: Object.fromEntries(
+        [...c.indexes].map(([field, type]) => [field, { data_type: type, points: c.points.size }]),
+      ),
     };
   }
 
   private result(operationId: string, name: string, body: any, query: Record<string, string>): unknown {
     switch (operationId) {
       case 'root':
-        return { title: 'qdrant - vector search engine', version: '1.19.0', commit: '0000000000000000000000000000000000000000' };
+        return {
+          title: 'qdrant - vector search engine',
+          version: '1.19.0',
+          commit: '0000000000000000000000000000000000000000',
+        };
       case 'collection_exists':
         return { exists: this.collections.has(name) };
       case 'get_collection':
         return this.collectionInfo(this.collection(name));
       case 'create_collection': {
-        const vectors = Object.fromEntries(Object.entries(body.vectors as Record<string, { size: number }>).map(([n, v]) => [n, v.size]));
+        const vectors = Object.fromEntries(
+          Object.entries(body.vectors as Record<string, { size: number }>).map(([n, v]) => [n, v.size]),
+        );
         this.collections.set(name, { vectors, indexes: new Map(), points: new Map() });
         return true;
       }
@@ -392,11 +423,14 @@ export class FakeQdrant {
         for (const action of body.actions as any[]) {
           if (action.create_alias) {
             const { alias_name, collection_name } = action.create_alias;
-            if (!this.collections.has(collection_name)) throw new Error(`Not found: Collection \`${collection_name}\` doesn't exist!`);
-            if (next.has(alias_name) || this.collections.has(alias_name)) throw new Error(`Alias ${alias_name} already exists!`);
+            if (!this.collections.has(collection_name))
+              throw new Error(`Not found: Collection \`${collection_name}\` doesn't exist!`);
+            if (next.has(alias_name) || this.collections.has(alias_name))
+              throw new Error(`Alias ${alias_name} already exists!`);
             next.set(alias_name, collection_name);
           } else if (action.delete_alias) {
-            if (!next.delete(action.delete_alias.alias_name)) throw new Error(`Not found: Alias ${action.delete_alias.alias_name} doesn't exist!`);
+            if (!next.delete(action.delete_alias.alias_name))
+              throw new Error(`Not found: Alias ${action.delete_alias.alias_name} doesn't exist!`);
           } else if (action.rename_alias) {
             const { old_alias_name, new_alias_name } = action.rename_alias;
             const target = next.get(old_alias_name);
@@ -414,7 +448,11 @@ export class FakeQdrant {
         return this.updateResult();
       case 'upsert_points': {
         const c = this.collection(name);
-        for (const p of body.points as Array<{ id: string; vector: Record<string, number[]>; payload: Record<string, Json> }>) {
+        for (const p of body.points as Array<{
+          id: string;
+          vector: Record<string, number[]>;
+          payload: Record<string, Json>;
+        }>) {
           // An upsert replaces the whole point, named vectors it does not mention included.
           c.points.set(String(p.id), { id: String(p.id), vectors: { ...p.vector }, payload: p.payload });
         }
@@ -424,7 +462,8 @@ export class FakeQdrant {
         const c = this.collection(name);
         const missing = (body.points as Array<{ id: string }>).filter((p) => !c.points.has(String(p.id)));
         if (missing.length > 0) throw new Error(`Not found: No point with id ${missing[0]!.id} found`);
-        for (const p of body.points as Array<{ id: string; vector: Record<string, number[]> }>) Object.assign(c.points.get(String(p.id))!.vectors, p.vector);
+        for (const p of body.points as Array<{ id: string; vector: Record<string, number[]> }>)
+          Object.assign(c.points.get(String(p.id))!.vectors, p.vector);
         return this.updateResult();
       }
       case 'delete_vectors': {
@@ -445,13 +484,20 @@ export class FakeQdrant {
         const c = this.collection(name);
         const scored = [...c.points.values()]
           .filter((p) => p.vectors[body.using ?? ''] !== undefined && naiveMatch(body.filter, p))
-          .map((p) => ({ id: p.id, version: 1, score: cosine(body.query as number[], p.vectors[body.using]!), payload: selectPayload(p.payload, body.with_payload) }))
+          .map((p) => ({
+            id: p.id,
+            version: 1,
+            score: cosine(body.query as number[], p.vectors[body.using]!),
+            payload: selectPayload(p.payload, body.with_payload),
+          }))
           .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
         return { points: scored.slice(0, body.limit ?? 10) };
       }
       case 'scroll_points': {
         const c = this.collection(name);
-        const sorted = [...c.points.values()].filter((p) => naiveMatch(body.filter, p)).sort((a, b) => (a.id < b.id ? -1 : 1));
+        const sorted = [...c.points.values()]
+          .filter((p) => naiveMatch(body.filter, p))
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
         const start = body.offset === undefined ? 0 : sorted.findIndex((p) => p.id >= String(body.offset));
         const limit = body.limit ?? 10;
         const page = start < 0 ? [] : sorted.slice(start, start + limit);
@@ -463,12 +509,20 @@ export class FakeQdrant {
       }
       case 'get_points': {
         const c = this.collection(name);
-        const wanted = Array.isArray(body.with_vector) ? (body.with_vector as string[]) : body.with_vector === true ? Object.keys(c.vectors) : [];
+        const wanted = Array.isArray(body.with_vector)
+          ? (body.with_vector as string[])
+          : body.with_vector === true
+            ? Object.keys(c.vectors)
+            : [];
         return (body.ids as unknown[]).flatMap((id) => {
           const p = c.points.get(String(id));
           if (!p) return [];
-          const vector = Object.fromEntries(wanted.filter((n) => p.vectors[n] !== undefined).map((n) => [n, p.vectors[n]!]));
-          return [{ id: p.id, payload: selectPayload(p.payload, body.with_payload), ...(wanted.length > 0 && { vector }) }];
+          const vector = Object.fromEntries(
+            wanted.filter((n) => p.vectors[n] !== undefined).map((n) => [n, p.vectors[n]!]),
+          );
+          return [
+            { id: p.id, payload: selectPayload(p.payload, body.with_payload), ...(wanted.length > 0 && { vector }) },
+          ];
         });
       }
       case 'count_points':
@@ -478,4 +532,3 @@ export class FakeQdrant {
     }
   }
 }
-

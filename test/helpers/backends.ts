@@ -33,7 +33,14 @@ export class FlakyBackend extends EmbeddedBackend {
           };
         },
       });
-    return { ...w, commit: w.commit, abort: w.abort, generation: w.generation, text: wrap(w.text, 'text'), vectors: wrap(w.vectors, 'vectors') as VectorStore };
+    return {
+      ...w,
+      commit: w.commit,
+      abort: w.abort,
+      generation: w.generation,
+      text: wrap(w.text, 'text'),
+      vectors: wrap(w.vectors, 'vectors') as VectorStore,
+    };
   }
 }
 

@@ -1,6 +1,11 @@
 import { defaultBehaviorConfig } from '../../behavior/config.ts';
 import { applyBatch } from '../../behavior/consumer.ts';
-import { BehaviorEventSchema, partitionKey, type BehaviorEvent, type BehaviorEventInput } from '../../behavior/event.ts';
+import {
+  BehaviorEventSchema,
+  partitionKey,
+  type BehaviorEvent,
+  type BehaviorEventInput,
+} from '../../behavior/event.ts';
 import type { StreamRecord } from '../../behavior/event-log.ts';
 import { staticItems } from '../../behavior/item-lookup.ts';
 import type { StateStore } from '../../behavior/state-store.ts';
@@ -44,7 +49,8 @@ export function applyRecords(store: StateStore, records: readonly StreamRecord[]
   return applyBatch(records, { state: store, items, config: behaviorConfig });
 }
 
-export const apply = (store: StateStore, events: ReadonlyArray<BehaviorEvent | string>) => applyRecords(store, toRecords(events));
+export const apply = (store: StateStore, events: ReadonlyArray<BehaviorEvent | string>) =>
+  applyRecords(store, toRecords(events));
 
 /**
  * A seeded shopping stream: users and anonymous sessions browsing, buying, logging in. Events
@@ -52,7 +58,12 @@ export const apply = (store: StateStore, events: ReadonlyArray<BehaviorEvent | s
  * a session to a user, so each subject's state depends only on its own events, whatever order
  * a partitioned log interleaves them in.
  */
-export function shoppingStream(opts: { seed: number; events: number; subjects?: number; partitionSafe?: boolean }): BehaviorEvent[] {
+export function shoppingStream(opts: {
+  seed: number;
+  events: number;
+  subjects?: number;
+  partitionSafe?: boolean;
+}): BehaviorEvent[] {
   const r = mulberry32(opts.seed);
   const n = opts.subjects ?? 12;
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
@@ -68,7 +79,16 @@ export function shoppingStream(opts: { seed: number; events: number; subjects?: 
       out.push(ev({ type: 'identify', session_id: `s${s}`, user_id: `u${s - 1}`, ts: clock[s]! }));
       continue;
     }
-    const type = roll < 0.25 ? 'impression' : roll < 0.65 ? 'view' : roll < 0.85 ? 'click' : roll < 0.95 ? 'add_to_cart' : 'purchase';
+    const type =
+      roll < 0.25
+        ? 'impression'
+        : roll < 0.65
+          ? 'view'
+          : roll < 0.85
+            ? 'click'
+            : roll < 0.95
+              ? 'add_to_cart'
+              : 'purchase';
     out.push(ev({ type, product_id: pick(PRODUCTS), ts: clock[s]!, ...who }));
   }
   return out;
@@ -82,7 +102,10 @@ export async function snapshot(store: StateStore, subjects: readonly string[]) {
   const cooc: Record<string, Array<{ id: string; score: number }>> = {};
   for (const p of PRODUCTS) cooc[p] = await store.cooccurring(p, 10);
   return {
-    users: Object.fromEntries([...(await store.getUsers(subjects))].sort(([a], [b]) => (a < b ? -1 : 1))) as Record<string, UserState>,
+    users: Object.fromEntries([...(await store.getUsers(subjects))].sort(([a], [b]) => (a < b ? -1 : 1))) as Record<
+      string,
+      UserState
+    >,
     trending,
     cooc,
     counts: Object.fromEntries(await store.itemCounts(PRODUCTS)),

@@ -8,7 +8,12 @@ import type { StormRequest } from './coupons.ts';
  * requests. It says 'ready' once open and starts on 'go', so all threads start together
  * (loading TypeScript in a new thread takes far longer than the claims do).
  */
-const { file, couponId, now, requests } = workerData as { file: string; couponId: string; now: number; requests: StormRequest[] };
+const { file, couponId, now, requests } = workerData as {
+  file: string;
+  couponId: string;
+  now: number;
+  requests: StormRequest[];
+};
 const ledger = new SqliteCouponLedger({ file });
 parentPort!.once('message', async () => {
   const results: ClaimResult[] = [];

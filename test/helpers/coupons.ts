@@ -47,7 +47,11 @@ export function stormRequests(total = 1000, repeats = 100): StormRequest[] {
  * claims, distinct claim ids, at most one claim per key, every duplicate pointing at its key's
  * claim, and no response ever reporting negative stock.
  */
-export function expectStormOutcome(requests: readonly StormRequest[], results: readonly ClaimResult[], stock: number): void {
+export function expectStormOutcome(
+  requests: readonly StormRequest[],
+  results: readonly ClaimResult[],
+  stock: number,
+): void {
   expect(results).toHaveLength(requests.length);
   const claimed = results.filter((r) => r.status === 'claimed');
   expect(claimed).toHaveLength(stock);

@@ -57,6 +57,9 @@ export class FakeImageEmbedder extends HashEmbedder implements ImageEmbedder {
   }
   async embedImages(sources: string[]): Promise<Float32Array[]> {
     this.images += sources.length;
-    return this.embedTexts(sources.map((s) => fs.readFileSync(s, 'utf8')), 'document');
+    return this.embedTexts(
+      sources.map((s) => fs.readFileSync(s, 'utf8')),
+      'document',
+    );
   }
 }

@@ -6,8 +6,25 @@ import { startConsumer } from '../../behavior/consumer.ts';
 import type { BehaviorEvent } from '../../behavior/event.ts';
 import type { KafkaEventLog } from '../../behavior/kafka/kafka-event-log.ts';
 import type { RedisStateStore } from '../../behavior/redis/redis-state-store.ts';
-import { behaviorConfig, items, roundDeep, shoppingStream, snapshot, subjectsOf, waitFor, withoutVersions } from '../helpers/behavior-stream.ts';
-import { dropRedisNamespace, dropTopics, KAFKA_BROKERS, openLog, openState, REDIS_URL, testNamespace } from './helpers/behavior-servers.ts';
+import {
+  behaviorConfig,
+  items,
+  roundDeep,
+  shoppingStream,
+  snapshot,
+  subjectsOf,
+  waitFor,
+  withoutVersions,
+} from '../helpers/behavior-stream.ts';
+import {
+  dropRedisNamespace,
+  dropTopics,
+  KAFKA_BROKERS,
+  openLog,
+  openState,
+  REDIS_URL,
+  testNamespace,
+} from './helpers/behavior-servers.ts';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers/consumer-process.ts');
 const ENGAGEMENTS = new Set(['view', 'click', 'add_to_cart', 'purchase']);
@@ -50,20 +67,41 @@ describe('behaviour consumer over Kafka and Redis, end to end', () => {
     return s;
   };
   const complete = async (s: RedisStateStore) =>
-    (await s.applied(events.map((e) => e.event_id))).size === events.length && (await s.deadLetters(10)).length === bad.length;
+    (await s.applied(events.map((e) => e.event_id))).size === events.length &&
+    (await s.deadLetters(10)).length === bad.length;
 
   it('applies each event exactly once, dead-letters the bad records, and survives a kill mid-stream', async () => {
     // Straight through, in this process.
     const a = await open(stateNs.straight);
-    const straight = await startConsumer({ log, state: a, items, config: behaviorConfig, group: `${stateNs.straight}-g` });
-    await waitFor(() => straight.stats.applied + straight.stats.deadLetters >= events.length + bad.length, 'the straight run', 60_000);
+    const straight = await startConsumer({
+      log,
+      state: a,
+      items,
+      config: behaviorConfig,
+      group: `${stateNs.straight}-g`,
+    });
+    await waitFor(
+      () => straight.stats.applied + straight.stats.deadLetters >= events.length + bad.length,
+      'the straight run',
+      60_000,
+    );
     await new Promise((r) => setTimeout(r, 300));
     await straight.stop();
-    expect(straight.stats).toMatchObject({ applied: events.length, duplicates: duplicates.length, deadLetters: bad.length });
+    expect(straight.stats).toMatchObject({
+      applied: events.length,
+      duplicates: duplicates.length,
+      deadLetters: bad.length,
+    });
 
     // A consumer process that dies right after its 5th state commit, before the offset commit.
     const group = `${stateNs.killed}-g`;
-    const crashed = await runChild({ GROUP: group, STATE_NS: stateNs.killed, LOG_NS: logNs, MAX_BATCH: '20', CRASH_AFTER_BATCHES: '5' });
+    const crashed = await runChild({
+      GROUP: group,
+      STATE_NS: stateNs.killed,
+      LOG_NS: logNs,
+      MAX_BATCH: '20',
+      CRASH_AFTER_BATCHES: '5',
+    });
     expect(crashed.signal).toBe('SIGKILL');
     const last = crashed.progress.at(-1)!;
     expect(last.batches).toBe(5);
@@ -110,7 +148,9 @@ interface Progress {
 }
 
 /** Runs helpers/consumer-process.ts until it exits (here: kills itself). */
-function runChild(env: Record<string, string>): Promise<{ signal: NodeJS.Signals | null; code: number | null; progress: Progress[]; stderr: string }> {
+function runChild(
+  env: Record<string, string>,
+): Promise<{ signal: NodeJS.Signals | null; code: number | null; progress: Progress[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
       env: { ...process.env, KAFKA_BROKERS: KAFKA_BROKERS.join(','), REDIS_URL, ...env },

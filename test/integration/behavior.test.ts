@@ -1,7 +1,15 @@
 import type { EventLog } from '../../behavior/event-log.ts';
 import type { StateStore } from '../../behavior/state-store.ts';
 import { eventLogConformance, stateStoreConformance } from '../conformance/behavior.ts';
-import { dropRedisNamespace, dropTopics, KAFKA_BROKERS, openLog, openState, REDIS_URL, testNamespace } from './helpers/behavior-servers.ts';
+import {
+  dropRedisNamespace,
+  dropTopics,
+  KAFKA_BROKERS,
+  openLog,
+  openState,
+  REDIS_URL,
+  testNamespace,
+} from './helpers/behavior-servers.ts';
 
 /** The behaviour conformance suites against real Redis and Kafka (scripts/servers/). */
 stateStoreConformance(`Redis at ${REDIS_URL}`, () => {

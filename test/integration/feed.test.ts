@@ -12,7 +12,8 @@ import { HashEmbedder } from '../helpers/embedders.ts';
  */
 const brokers = process.env.KAFKA_BROKERS;
 const redisUrl = process.env.REDIS_URL;
-if (!brokers || !redisUrl) throw new Error('KAFKA_BROKERS and REDIS_URL must be set (scripts/test-integration.sh starts both)');
+if (!brokers || !redisUrl)
+  throw new Error('KAFKA_BROKERS and REDIS_URL must be set (scripts/test-integration.sh starts both)');
 
 let service: Service;
 const ns = `feedit${Date.now().toString(36)}`;
@@ -20,7 +21,11 @@ const T0 = Date.now();
 let seq = 0;
 const ev = (e: Record<string, unknown>) => ({ event_id: `${ns}-e${++seq}`, ts: T0 + seq, ...e });
 const post = (pathname: string, body: unknown) =>
-  service.app.request(pathname, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  service.app.request(pathname, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
 
 async function settle(): Promise<void> {
   const id = `${ns}-e${seq}`;
@@ -35,9 +40,24 @@ beforeAll(async () => {
   const dir = tempDir();
   const catalog = writeJsonl(path.join(dir, 'c.jsonl'), [
     ...SAMPLE_PRODUCTS,
-    { id: 'p9', title: 'Garmin Forerunner 55 Running Watch', category: 'Sports/Electronics/Watches', brand: 'Garmin', price: 199, in_stock: true },
+    {
+      id: 'p9',
+      title: 'Garmin Forerunner 55 Running Watch',
+      category: 'Sports/Electronics/Watches',
+      brand: 'Garmin',
+      price: 199,
+      in_stock: true,
+    },
   ]);
-  const config = loadConfig({ SHELF_DATA_DIR: path.join(dir, 'data'), SHELF_CATALOG: '', KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, SHELF_NAMESPACE: ns, SHELF_RANK: 'off', SHELF_MMR_FEED_ENABLED: 'false' });
+  const config = loadConfig({
+    SHELF_DATA_DIR: path.join(dir, 'data'),
+    SHELF_CATALOG: '',
+    KAFKA_BROKERS: brokers,
+    REDIS_URL: redisUrl,
+    SHELF_NAMESPACE: ns,
+    SHELF_RANK: 'off',
+    SHELF_MMR_FEED_ENABLED: 'false',
+  });
   service = await openService(config, { embedder: new HashEmbedder(), catalog });
 }, 120_000);
 afterAll(async () => service?.close());
@@ -50,7 +70,11 @@ describe('feed on Kafka + Redis', () => {
   });
 
   it('reacts to a click with co-clicked items, and leaves the clicked one out', async () => {
-    for (const u of ['a', 'b', 'c']) await post('/v1/events', [ev({ type: 'click', user_id: `${ns}${u}`, product_id: 'p1' }), ev({ type: 'click', user_id: `${ns}${u}`, product_id: 'p9' })]);
+    for (const u of ['a', 'b', 'c'])
+      await post('/v1/events', [
+        ev({ type: 'click', user_id: `${ns}${u}`, product_id: 'p1' }),
+        ev({ type: 'click', user_id: `${ns}${u}`, product_id: 'p9' }),
+      ]);
     await settle();
     await post('/v1/events', [ev({ type: 'click', user_id: `${ns}new`, product_id: 'p1' })]);
     await settle();
@@ -83,12 +107,28 @@ describe('feed on Kafka + Redis', () => {
 
 describe('start-up', () => {
   it('fails fast, naming the server, when Redis is unreachable', async () => {
-    const config = loadConfig({ SHELF_DATA_DIR: tempDir(), SHELF_CATALOG: '', KAFKA_BROKERS: brokers, REDIS_URL: 'redis://127.0.0.1:1', SHELF_NAMESPACE: `${ns}x` });
-    await expect(openService(config, { embedder: new HashEmbedder() })).rejects.toThrow(/Redis unreachable at redis:\/\/127\.0\.0\.1:1/);
+    const config = loadConfig({
+      SHELF_DATA_DIR: tempDir(),
+      SHELF_CATALOG: '',
+      KAFKA_BROKERS: brokers,
+      REDIS_URL: 'redis://127.0.0.1:1',
+      SHELF_NAMESPACE: `${ns}x`,
+    });
+    await expect(openService(config, { embedder: new HashEmbedder() })).rejects.toThrow(
+      /Redis unreachable at redis:\/\/127\.0\.0\.1:1/,
+    );
   });
 
   it('fails fast, naming the brokers, when Kafka is unreachable', async () => {
-    const config = loadConfig({ SHELF_DATA_DIR: tempDir(), SHELF_CATALOG: '', KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: redisUrl, SHELF_NAMESPACE: `${ns}y` });
-    await expect(openService(config, { embedder: new HashEmbedder() })).rejects.toThrow(/Kafka brokers unreachable \(127\.0\.0\.1:1\)/);
+    const config = loadConfig({
+      SHELF_DATA_DIR: tempDir(),
+      SHELF_CATALOG: '',
+      KAFKA_BROKERS: '127.0.0.1:1',
+      REDIS_URL: redisUrl,
+      SHELF_NAMESPACE: `${ns}y`,
+    });
+    await expect(openService(config, { embedder: new HashEmbedder() })).rejects.toThrow(
+      /Kafka brokers unreachable \(127\.0\.0\.1:1\)/,
+    );
   }, 60_000);
 });

@@ -9,7 +9,18 @@ import { KAFKA_BROKERS, REDIS_URL } from './helpers/behavior-servers.ts';
 describe('kafka bench over Kafka and Redis', () => {
   it('measures every event from append to applied and writes bench-kafka.json', async () => {
     const outDir = tempDir('shelf-bench-kafka-');
-    const res = await runKafkaBench({ brokers: KAFKA_BROKERS, redisUrl: REDIS_URL, outDir, rate: 100, seconds: 2, burst: 1000, users: 50, products: 100, dim: 8, quiet: true });
+    const res = await runKafkaBench({
+      brokers: KAFKA_BROKERS,
+      redisUrl: REDIS_URL,
+      outDir,
+      rate: 100,
+      seconds: 2,
+      burst: 1000,
+      users: 50,
+      products: 100,
+      dim: 8,
+      quiet: true,
+    });
     expect(res.steady.e2e.n).toBe(200);
     expect(res.steady.append_ack.n).toBe(200);
     expect(res.steady.e2e.p50_ms).toBeGreaterThan(0);

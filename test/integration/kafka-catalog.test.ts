@@ -27,10 +27,13 @@ describe(`Kafka catalog changes at ${KAFKA_BROKERS.join(',')}`, () => {
     const seen: ParsedChange[] = [];
     let failures = 1;
     const errors: Error[] = [];
-    const sub = await topic.consume({ group: `${ns}-indexer`, fromBeginning: true, onError: (e) => errors.push(e) }, async (batch) => {
-      if (failures-- > 0) throw new Error('index write failed');
-      seen.push(...batch);
-    });
+    const sub = await topic.consume(
+      { group: `${ns}-indexer`, fromBeginning: true, onError: (e) => errors.push(e) },
+      async (batch) => {
+        if (failures-- > 0) throw new Error('index write failed');
+        seen.push(...batch);
+      },
+    );
     await waitFor(() => seen.length >= changes.length, 'all changes');
     await sub.stop();
     expect(errors.map((e) => e.message)).toEqual(['index write failed']);

@@ -40,10 +40,15 @@ afterEach(() => {
 });
 
 const freshNamespace = () => `it${process.pid}${Math.random().toString(36).slice(2, 8)}`;
-const openBackend = (namespace: string) => new ProductionBackend({ elasticsearchUrl: node, qdrantUrl: qdrantUrl(), namespace });
+const openBackend = (namespace: string) =>
+  new ProductionBackend({ elasticsearchUrl: node, qdrantUrl: qdrantUrl(), namespace });
 
 async function dropNamespace(namespace: string): Promise<void> {
-  await admin.indices.delete({ index: [`${namespace}-products*`, `${namespace}-locks`], ignore_unavailable: true, allow_no_indices: true });
+  await admin.indices.delete({
+    index: [`${namespace}-products*`, `${namespace}-locks`],
+    ignore_unavailable: true,
+    allow_no_indices: true,
+  });
   const client = qdrantClient({ url: qdrantUrl() });
   for (const c of await collectionsWithPrefix(client, `${namespace}-products`)) await dropCollection(client, c);
 }
@@ -77,7 +82,8 @@ describe('production back end: aliases, drift and the CLI', () => {
   });
 
   const esIndicesBehindAlias = async () => Object.keys(await admin.indices.getAlias({ name: alias }));
-  const namespaceIndices = async () => (await admin.cat.indices({ index: `${alias}*`, format: 'json', h: 'index' })).map((r) => r.index).sort();
+  const namespaceIndices = async () =>
+    (await admin.cat.indices({ index: `${alias}*`, format: 'json', h: 'index' })).map((r) => r.index).sort();
 
   it('a fresh rebuild builds a new index and collection, swaps both aliases, and deletes the old pair', async () => {
     const first = await indexCatalog({ catalogPath: catalog, dataDir: cacheDir, backend, embedder });
@@ -104,7 +110,12 @@ describe('production back end: aliases, drift and the CLI', () => {
       expect(fake.aliases.get(alias)).toBe(second.generation);
       expect(fake.collections.has(first.generation!)).toBe(false);
       const swaps = fake.requests.filter((r) => r.operationId === 'update_aliases').at(-1)!;
-      expect(swaps.body).toEqual({ actions: [{ delete_alias: { alias_name: alias } }, { create_alias: { collection_name: second.generation, alias_name: alias } }] });
+      expect(swaps.body).toEqual({
+        actions: [
+          { delete_alias: { alias_name: alias } },
+          { create_alias: { collection_name: second.generation, alias_name: alias } },
+        ],
+      });
     }
     // Searches go through the aliases: the old searcher's text route never broke.
     expect((await searcher.search({ q: 'airpods', size: 3, routes: ['bm25'] })).items[0]!.id).toBe(before);
@@ -129,7 +140,13 @@ describe('production back end: aliases, drift and the CLI', () => {
     const drift = await inspect(backend);
     expect(drift.vectors).toMatchObject({ missing: ['P0002'], extra: ['P0001'], mismatched: [] });
 
-    const env = { ELASTICSEARCH_URL: node, QDRANT_URL: qdrantUrl(), SHELF_NAMESPACE: namespace, SHELF_DATA_DIR: cacheDir, SHELF_EMBEDDER: 'default' };
+    const env = {
+      ELASTICSEARCH_URL: node,
+      QDRANT_URL: qdrantUrl(),
+      SHELF_NAMESPACE: namespace,
+      SHELF_DATA_DIR: cacheDir,
+      SHELF_EMBEDDER: 'default',
+    };
     const check = await runIndexCli(['--verify', '--check-only'], env);
     expect(check.code).toBe(1);
     expect(check.stdout).toMatch(/vectors \d+ \(missing 1, extra 1, mismatched 0\)/);
@@ -148,11 +165,17 @@ describe('production back end: aliases, drift and the CLI', () => {
 
   it('refuses to write vectors of another dimension into the served collection, naming both', async () => {
     const generation = (await backend.currentGeneration())!;
-    const meta = (await admin.indices.getMapping({ index: generation }))[generation]!.mappings._meta as { dim: number; embedder_id: string; collection: string };
-    await expect(backend.beginWrite({ embedderId: meta.embedder_id, dim: meta.dim + 1, fresh: false })).rejects.toThrow(/rebuild fresh/);
-    await expect(QdrantVectorStore.open({ url: qdrantUrl(), collection: meta.collection, dim: meta.dim + 1 })).rejects.toThrow(
-      new RegExp(`dimension ${meta.dim}, but the embedder produces dimension ${meta.dim + 1}`),
+    const meta = (await admin.indices.getMapping({ index: generation }))[generation]!.mappings._meta as {
+      dim: number;
+      embedder_id: string;
+      collection: string;
+    };
+    await expect(backend.beginWrite({ embedderId: meta.embedder_id, dim: meta.dim + 1, fresh: false })).rejects.toThrow(
+      /rebuild fresh/,
     );
+    await expect(
+      QdrantVectorStore.open({ url: qdrantUrl(), collection: meta.collection, dim: meta.dim + 1 }),
+    ).rejects.toThrow(new RegExp(`dimension ${meta.dim}, but the embedder produces dimension ${meta.dim + 1}`));
   });
 });
 
@@ -161,10 +184,22 @@ describe('production back end: one writer per namespace', () => {
   afterAll(() => dropNamespace(namespace));
 
   it('refuses a second writer while the first holds the lease, and takes over an expired one', async () => {
-    const a = new ProductionBackend({ elasticsearchUrl: node, qdrantUrl: qdrantUrl(), namespace, lock: { leaseMs: 60_000 } });
-    const b = new ProductionBackend({ elasticsearchUrl: node, qdrantUrl: qdrantUrl(), namespace, lock: { leaseMs: 60_000 } });
+    const a = new ProductionBackend({
+      elasticsearchUrl: node,
+      qdrantUrl: qdrantUrl(),
+      namespace,
+      lock: { leaseMs: 60_000 },
+    });
+    const b = new ProductionBackend({
+      elasticsearchUrl: node,
+      qdrantUrl: qdrantUrl(),
+      namespace,
+      lock: { leaseMs: 60_000 },
+    });
     const w = await a.beginWrite({ embedderId: 'e', dim: 4, fresh: true });
-    await expect(b.beginWrite({ embedderId: 'e', dim: 4, fresh: true })).rejects.toThrow(/another indexer \(.+:\d+\) is writing/);
+    await expect(b.beginWrite({ embedderId: 'e', dim: 4, fresh: true })).rejects.toThrow(
+      /another indexer \(.+:\d+\) is writing/,
+    );
     await w.abort();
     // Released: the next writer gets in, and its abort leaves nothing behind.
     const w2 = await b.beginWrite({ embedderId: 'e', dim: 4, fresh: true });
@@ -172,7 +207,12 @@ describe('production back end: one writer per namespace', () => {
     expect(await admin.cat.indices({ index: `${namespace}-products*`, format: 'json' })).toEqual([]);
 
     // A writer that died keeps the lock only until its lease runs out.
-    const short = new ProductionBackend({ elasticsearchUrl: node, qdrantUrl: qdrantUrl(), namespace, lock: { leaseMs: 300, renewMs: 3_600_000 } });
+    const short = new ProductionBackend({
+      elasticsearchUrl: node,
+      qdrantUrl: qdrantUrl(),
+      namespace,
+      lock: { leaseMs: 300, renewMs: 3_600_000 },
+    });
     await short.beginWrite({ embedderId: 'e', dim: 4, fresh: true }); // never committed nor aborted
     await new Promise((r) => setTimeout(r, 400));
     const w3 = await a.beginWrite({ embedderId: 'e', dim: 4, fresh: true });
@@ -197,12 +237,19 @@ describe('production back end: one writer per namespace', () => {
 });
 
 /** The index CLI as a child process, asynchronously: the Qdrant stand-in lives in this process. */
-function runIndexCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runIndexCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'indexer/cli.ts'), ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'indexer/cli.ts'), ...args],
+      {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

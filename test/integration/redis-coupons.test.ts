@@ -35,15 +35,25 @@ describe(`Redis coupon ledger specifics at ${REDIS_URL}`, () => {
     const ledger = await open(ns);
     try {
       await ledger.define(coupon({ stock: 2 }));
-      expect((await ledger.claim({ coupon_id: 'summer10', subject: 'u:a', idempotency_key: 'a', now: T0 })).status).toBe('claimed');
+      expect(
+        (await ledger.claim({ coupon_id: 'summer10', subject: 'u:a', idempotency_key: 'a', now: T0 })).status,
+      ).toBe('claimed');
       await redis.script('FLUSH');
-      expect((await ledger.claim({ coupon_id: 'summer10', subject: 'u:b', idempotency_key: 'b', now: T0 })).status).toBe('claimed');
+      expect(
+        (await ledger.claim({ coupon_id: 'summer10', subject: 'u:b', idempotency_key: 'b', now: T0 })).status,
+      ).toBe('claimed');
       const k = couponKeys(ns);
       // One coupon's keys share a hash tag, so a script touching them all runs on one Cluster slot.
-      const keys = [k.coupon('summer10'), k.holders('summer10'), k.claims('summer10'), k.redemptions('summer10'), k.redeemers('summer10')];
+      const keys = [
+        k.coupon('summer10'),
+        k.holders('summer10'),
+        k.claims('summer10'),
+        k.redemptions('summer10'),
+        k.redeemers('summer10'),
+      ];
       expect(new Set(keys.map((key) => /\{([^}]*)\}/.exec(key)?.[1]))).toEqual(new Set(['summer10']));
       expect(await redis.hget(k.coupon('summer10'), 'claimed')).toBe('2');
-      expect((await ledger.dependencies()[0]!.check())).toMatch(/^Redis \S+ at redis:\/\//);
+      expect(await ledger.dependencies()[0]!.check()).toMatch(/^Redis \S+ at redis:\/\//);
     } finally {
       await ledger.close();
     }

@@ -11,7 +11,12 @@ describe(`Redis state store specifics at ${REDIS_URL}`, () => {
   const redis = new Redis(REDIS_URL);
   const open = (opts: Partial<RedisStateOptions> = {}, ns = testNamespace('redis')) => {
     namespaces.push(ns);
-    return RedisStateStore.open({ url: REDIS_URL, namespace: ns, trendingHalfLifeMs: behaviorConfig.trending_half_life_ms, ...opts });
+    return RedisStateStore.open({
+      url: REDIS_URL,
+      namespace: ns,
+      trendingHalfLifeMs: behaviorConfig.trending_half_life_ms,
+      ...opts,
+    });
   };
   afterAll(async () => {
     for (const ns of namespaces) await dropRedisNamespace(ns);
@@ -37,7 +42,10 @@ describe(`Redis state store specifics at ${REDIS_URL}`, () => {
     const store = await open({ coocCap: 2, deadLetterCap: 3 });
     // hat is viewed after four others: its neighbours weigh 1, 1/2, 1/3, 1/4 (cooc_window 5).
     const seq = ['shoe', 'sock', 'pan', 'pot', 'hat'];
-    await apply(store, seq.map((p, i) => ev({ type: 'view', product_id: p, user_id: 'cap', ts: T0 + i * 60_000 })));
+    await apply(
+      store,
+      seq.map((p, i) => ev({ type: 'view', product_id: p, user_id: 'cap', ts: T0 + i * 60_000 })),
+    );
     expect(await store.cooccurring('hat', 10)).toEqual([
       { id: 'pot', score: 1 },
       { id: 'pan', score: 0.5 },
@@ -53,7 +61,9 @@ describe(`Redis state store specifics at ${REDIS_URL}`, () => {
     const store = await open({}, ns);
     await apply(store, [ev({ type: 'click', product_id: 'shoe', user_id: 'h' })]);
     await store.close();
-    await expect(open({ trendingHalfLifeMs: 2 * DAY }, ns)).rejects.toThrow(/half-life of 86400000 ms, not 172800000 ms/);
+    await expect(open({ trendingHalfLifeMs: 2 * DAY }, ns)).rejects.toThrow(
+      /half-life of 86400000 ms, not 172800000 ms/,
+    );
   });
 
   it('reports its version as a dependency', async () => {

@@ -61,7 +61,9 @@ console.log(`\nintegration summary: ${total} tests in ${report.testResults.lengt
 let missing = false;
 for (const [server, t] of tally) {
   const files = [...t.files].map(([f, n]) => `${path.basename(f)} ${n}`).join(', ');
-  console.log(`  ${server.padEnd(14)} ${String(t.passed).padStart(3)} passed, ${t.failed} failed, ${t.skipped} skipped  (${files || 'no test file'})`);
+  console.log(
+    `  ${server.padEnd(14)} ${String(t.passed).padStart(3)} passed, ${t.failed} failed, ${t.skipped} skipped  (${files || 'no test file'})`,
+  );
   if (t.passed === 0) missing = true;
 }
 for (const u of unattributed) console.log(`  (no server)    ${u}`);

@@ -9,13 +9,18 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6390';
 export const KAFKA_BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
 /** A namespace no other test or run uses, so tests never see each other's keys or topics. */
-export const testNamespace = (what: string) => `shelf-test-${what}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+export const testNamespace = (what: string) =>
+  `shelf-test-${what}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 /** Kafka's minimum: a killed consumer's partitions move to a new one after this long. */
 export const SESSION_TIMEOUT_MS = 6000;
 
 export function openLog(namespace: string) {
-  return KafkaEventLog.open({ brokers: KAFKA_BROKERS, namespace, consumer: { sessionTimeoutMs: SESSION_TIMEOUT_MS, retryMs: 50 } });
+  return KafkaEventLog.open({
+    brokers: KAFKA_BROKERS,
+    namespace,
+    consumer: { sessionTimeoutMs: SESSION_TIMEOUT_MS, retryMs: 50 },
+  });
 }
 
 export function openState(namespace: string) {

@@ -21,7 +21,8 @@ const maxBatch = Number(process.env.MAX_BATCH ?? 500);
 const crashAfter = Number(process.env.CRASH_AFTER_BATCHES ?? Infinity);
 // startConsumer takes the log's default batch size; small batches give the crash a middle to land in.
 const small: EventLog = Object.assign(Object.create(log) as EventLog, {
-  consume: (opts: Parameters<EventLog['consume']>[0], handler: Parameters<EventLog['consume']>[1]) => log.consume({ ...opts, maxBatch }, handler),
+  consume: (opts: Parameters<EventLog['consume']>[0], handler: Parameters<EventLog['consume']>[1]) =>
+    log.consume({ ...opts, maxBatch }, handler),
 });
 // Counted here: onApplied can run before startConsumer has returned its stats.
 const seen = { batches: 0, applied: 0, duplicates: 0, deadLetters: 0 };
