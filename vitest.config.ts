@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{src,indexer,retrieval,behavior,ranking,rerank,coupons,models,eval,bench,test}/**/*.test.ts'],
+    include: [
+      '{core,src,cli,indexer,retrieval,behavior,ranking,diversity,coupons,models,eval,bench,test}/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**', 'test/integration/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -1,4 +1,4 @@
-import type { Dependency } from '../src/dependencies.ts';
+import type { Dependency } from '../core/dependencies.ts';
 import type { BehaviorEvent } from './event.ts';
 
 /** One message as read back from the stream: raw, because the stream may hold anything. */

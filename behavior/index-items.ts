@@ -1,5 +1,5 @@
-import type { Searcher } from '../retrieval/searcher.ts';
-import { filterPayload } from '../retrieval/stores.ts';
+import type { Searcher } from '../retrieval/recall/searcher.ts';
+import { filterPayload } from '../retrieval/index/stores.ts';
 import type { ItemLookup } from './item-lookup.ts';
 import type { ItemInfo } from './user-state.ts';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Dependency } from '../src/dependencies.ts';
+import type { Dependency } from '../core/dependencies.ts';
 import type { BehaviorConfig } from './config.ts';
 import { SqliteEventLog } from './embedded/sqlite-event-log.ts';
 import { SqliteStateStore } from './embedded/sqlite-state-store.ts';

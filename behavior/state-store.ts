@@ -1,4 +1,4 @@
-import type { Dependency } from '../src/dependencies.ts';
+import type { Dependency } from '../core/dependencies.ts';
 import type { ItemEffects, UserState } from './user-state.ts';
 
 /** A stream message the consumer could not use, kept with why, so it never blocks the stream. */

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import Database from 'better-sqlite3';
 import { contentHash } from '../indexer/hash.ts';
-import { deleteIndices } from '../retrieval/elasticsearch/es-aliases.ts';
-import { createIndex, ElasticsearchTextStore } from '../retrieval/elasticsearch/es-text-store.ts';
-import { SqliteTextStore } from '../retrieval/embedded/sqlite-text-store.ts';
-import type { StoredProduct, TextStore } from '../retrieval/stores.ts';
-import type { Filters } from '../retrieval/types.ts';
-import { parseProduct } from '../src/catalog/product.ts';
+import { deleteIndices } from '../retrieval/index/elasticsearch/es-aliases.ts';
+import { createIndex, ElasticsearchTextStore } from '../retrieval/index/elasticsearch/es-text-store.ts';
+import { SqliteTextStore } from '../retrieval/index/embedded/sqlite-text-store.ts';
+import type { StoredProduct, TextStore } from '../retrieval/index/stores.ts';
+import type { Filters } from '../retrieval/index/types.ts';
+import { parseProduct } from '../core/catalog/product.ts';
 import { summarize } from './stats.ts';
 import { syntheticCatalog } from './synthetic.ts';
 

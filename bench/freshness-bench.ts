@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../src/config.ts';
-import type { TextEmbedder } from '../src/embedding/embedder.ts';
+import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { openService } from '../src/service.ts';
 import { summarize } from './stats.ts';
 
@@ -144,7 +144,7 @@ async function waitApplied(
 }
 
 async function productIds(catalog: string): Promise<string[]> {
-  const { readCatalog } = await import('../src/catalog/read.ts');
+  const { readCatalog } = await import('../core/catalog/read.ts');
   const { products } = await readCatalog(catalog);
   return products.map((p) => p.id);
 }

@@ -10,7 +10,7 @@ import { createKafka } from '../behavior/kafka/kafka-client.ts';
 import { behaviorTopic, KafkaEventLog } from '../behavior/kafka/kafka-event-log.ts';
 import { RedisStateStore } from '../behavior/redis/redis-state-store.ts';
 import type { ItemInfo } from '../behavior/user-state.ts';
-import { mulberry32 } from '../eval/rng.ts';
+import { mulberry32 } from '../core/rng.ts';
 import { summarize } from './stats.ts';
 
 export interface KafkaBenchOptions {

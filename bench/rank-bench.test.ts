@@ -17,7 +17,7 @@ describe('rank benchmark', () => {
   });
 
   it('measures the feed with ranking off and on, in process, over the demo catalog', async () => {
-    const { loadTextEmbedder, parseEmbedderSpec } = await import('../src/embedding/load.ts');
+    const { loadTextEmbedder, parseEmbedderSpec } = await import('../core/embedding/load.ts');
     const embedder = await loadTextEmbedder(parseEmbedderSpec('default'));
     const res = await runRankBench({
       outDir: tempDir('shelf-rank-bench-'),

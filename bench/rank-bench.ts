@@ -10,15 +10,15 @@ import { productTimes } from '../ranking/apply.ts';
 import { RankConfigSchema } from '../ranking/config.ts';
 import type { Candidate } from '../ranking/inputs.ts';
 import { Ranker } from '../ranking/ranker.ts';
-import { openSearcher } from '../retrieval/searcher.ts';
+import { openSearcher } from '../retrieval/recall/searcher.ts';
 import { createApp } from '../src/app.ts';
 import { loadConfig, ROOT } from '../src/config.ts';
 import { openService } from '../src/service.ts';
-import type { TextEmbedder } from '../src/embedding/embedder.ts';
-import { mulberry32 } from '../eval/rng.ts';
+import type { TextEmbedder } from '../core/embedding/embedder.ts';
+import { mulberry32 } from '../core/rng.ts';
 import { summarize } from './stats.ts';
 import { syntheticCatalog } from './synthetic.ts';
-import { MmrConfigSchema } from '../rerank/config.ts';
+import { MmrConfigSchema } from '../diversity/config.ts';
 
 export interface RankBenchOptions {
   outDir: string;

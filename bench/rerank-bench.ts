@@ -6,11 +6,11 @@ import { attachCoupons, bestOffers, offerable, type CouponPageItem } from '../co
 import { CouponConfigSchema } from '../coupons/config.ts';
 import { CouponSchema, type Coupon } from '../coupons/coupon.ts';
 import type { CouponStatus } from '../coupons/ledger.ts';
-import { mulberry32 } from '../eval/rng.ts';
-import { mmrOptions } from '../rerank/apply.ts';
-import { MmrConfigSchema } from '../rerank/config.ts';
-import { filterKey } from '../retrieval/stores.ts';
-import { mmr, type MmrItem } from '../rerank/mmr.ts';
+import { mulberry32 } from '../core/rng.ts';
+import { mmrOptions } from '../diversity/apply.ts';
+import { MmrConfigSchema } from '../diversity/config.ts';
+import { filterKey } from '../retrieval/index/stores.ts';
+import { mmr, type MmrItem } from '../diversity/mmr.ts';
 import { summarize } from './stats.ts';
 
 export interface RerankBenchOptions {

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { indexCatalog } from '../indexer/index-catalog.ts';
 import { silentProgress, terminalProgress } from '../indexer/progress.ts';
-import { EmbeddedSnapshot } from '../retrieval/embedded/generation.ts';
-import { openSearcher } from '../retrieval/searcher.ts';
-import type { RouteName } from '../retrieval/types.ts';
+import { EmbeddedSnapshot } from '../retrieval/index/embedded/generation.ts';
+import { openSearcher } from '../retrieval/recall/searcher.ts';
+import type { RouteName } from '../retrieval/index/types.ts';
 import { createApp } from '../src/app.ts';
-import type { TextEmbedder } from '../src/embedding/embedder.ts';
+import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { summarize } from './stats.ts';
 import { syntheticCatalog } from './synthetic.ts';
 

@@ -1,5 +1,5 @@
-import type { ProductInput } from '../src/catalog/product.ts';
-import { mulberry32 as rng } from '../eval/rng.ts';
+import type { ProductInput } from '../core/catalog/product.ts';
+import { mulberry32 as rng } from '../core/rng.ts';
 
 /**
  * Seeded synthetic catalogs and queries for speed benchmarks (quality figures come from real

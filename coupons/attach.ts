@@ -1,5 +1,5 @@
 import type { UserState } from '../behavior/user-state.ts';
-import { productKeys } from '../retrieval/stores.ts';
+import { productKeys } from '../retrieval/index/stores.ts';
 import { scoreOffer, shopperPropensity, type Affinity } from './affinity.ts';
 import type { CouponConfig } from './config.ts';
 import {

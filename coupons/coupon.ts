@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Timestamp } from '../behavior/event.ts';
 import type { UserState } from '../behavior/user-state.ts';
-import { filterKey, underCategory } from '../retrieval/stores.ts';
+import { filterKey, underCategory } from '../retrieval/index/stores.ts';
 
 /**
  * A coupon definition, as an admin PUTs it and as the ledger stores it. Stock, claims and the

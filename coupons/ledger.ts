@@ -1,4 +1,4 @@
-import type { Dependency } from '../src/dependencies.ts';
+import type { Dependency } from '../core/dependencies.ts';
 import type { Coupon } from './coupon.ts';
 
 /**

@@ -8,8 +8,8 @@ import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { l2normalize, type TextEmbedder } from '../src/embedding/embedder.ts';
-import { main, type CliIo } from './cli.ts';
+import { l2normalize, type TextEmbedder } from '../core/embedding/embedder.ts';
+import { main, type CliIo } from '../cli/eval.ts';
 import { writeDataset } from './datasets.ts';
 
 let dir: string;

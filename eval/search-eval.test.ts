@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RouteName } from '../retrieval/types.ts';
+import type { RouteName } from '../retrieval/index/types.ts';
 import type { Qrels } from './datasets.ts';
 import {
   DEFAULT_MODES,

@@ -4,7 +4,7 @@
  * function, so it runs in tests without the engine; eval/search-run.ts wires it to the
  * real indexer and searcher for the CLI.
  */
-import type { RouteName } from '../retrieval/types.ts';
+import type { RouteName } from '../retrieval/index/types.ts';
 import type { EvalQuery, Qrels } from './datasets.ts';
 import {
   comparePaired,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseProduct, type Product } from '../src/catalog/product.ts';
-import { readRows, type RowError } from '../src/catalog/read.ts';
+import { parseProduct, type Product } from '../core/catalog/product.ts';
+import { readRows, type RowError } from '../core/catalog/read.ts';
 
 const ChangeSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('upsert'), product: z.unknown() }),

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../src/config.ts';
-import { openSearcher } from '../retrieval/searcher.ts';
+import { openSearcher } from '../retrieval/recall/searcher.ts';
 import { HashEmbedder } from '../test/helpers/embedders.ts';
 import { tempDir } from '../test/helpers/catalog.ts';
 import { applyChangeFile, indexCatalog } from './index-catalog.ts';

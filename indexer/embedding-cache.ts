@@ -1,8 +1,8 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import type { EmbedRole, TextEmbedder } from '../src/embedding/embedder.ts';
-import { blobToVector } from '../retrieval/embedded/hnsw-vector-store.ts';
+import type { EmbedRole, TextEmbedder } from '../core/embedding/embedder.ts';
+import { blobToVector } from '../retrieval/index/embedded/hnsw-vector-store.ts';
 
 /**
  * Embeddings survive a crash: each batch is committed to DATA/embed-cache.sqlite as soon as it

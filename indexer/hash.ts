@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { productText, type Product } from '../src/catalog/product.ts';
+import { productText, type Product } from '../core/catalog/product.ts';
 
 /** Canonical JSON (sorted keys) so that field order in the source file never looks like a change. */
 function canonical(value: unknown): string {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openSearcher } from '../retrieval/searcher.ts';
+import { openSearcher } from '../retrieval/recall/searcher.ts';
 import { FakeImageEmbedder, HashEmbedder } from '../test/helpers/embedders.ts';
 import { tempDir, writeJsonl } from '../test/helpers/catalog.ts';
 import { indexCatalog } from './index-catalog.ts';

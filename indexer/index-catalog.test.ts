@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { currentGeneration } from '../retrieval/embedded/generation.ts';
-import { openSearcher } from '../retrieval/searcher.ts';
+import { currentGeneration } from '../retrieval/index/embedded/generation.ts';
+import { openSearcher } from '../retrieval/recall/searcher.ts';
 import { FailingEmbedder, HashEmbedder } from '../test/helpers/embedders.ts';
 import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../test/helpers/catalog.ts';
 import { applyChangeFile, indexCatalog, StrictModeError } from './index-catalog.ts';

@@ -1,11 +1,11 @@
-import { productText, type Product } from '../src/catalog/product.ts';
-import { readCatalog, type RowError } from '../src/catalog/read.ts';
+import { productText, type Product } from '../core/catalog/product.ts';
+import { readCatalog, type RowError } from '../core/catalog/read.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { ImageEmbedder, TextEmbedder } from '../src/embedding/embedder.ts';
-import { EmbeddedBackend } from '../retrieval/embedded/embedded-backend.ts';
-import type { IndexBackend } from '../retrieval/index-backend.ts';
+import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
+import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
+import type { IndexBackend } from '../retrieval/index/index-backend.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { contentHash, textHash } from './hash.ts';
 import { silentProgress, type Progress } from './progress.ts';

@@ -1,5 +1,5 @@
-import type { Product } from '../src/catalog/product.ts';
-import type { IndexWriter } from '../retrieval/index-backend.ts';
+import type { Product } from '../core/catalog/product.ts';
+import type { IndexWriter } from '../retrieval/index/index-backend.ts';
 import { DEFAULT_RETRY, retry, type RetryPolicy } from './retry.ts';
 
 export type StoreName = 'text' | 'vectors' | 'images';

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { parseProduct } from '../src/catalog/product.ts';
-import { EmbeddedBackend } from '../retrieval/embedded/embedded-backend.ts';
-import { openSearcher } from '../retrieval/searcher.ts';
+import { parseProduct } from '../core/catalog/product.ts';
+import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
+import { openSearcher } from '../retrieval/recall/searcher.ts';
 import { FlakyBackend, injectDrift } from '../test/helpers/backends.ts';
 import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../test/helpers/catalog.ts';
 import { HashEmbedder } from '../test/helpers/embedders.ts';

@@ -1,8 +1,8 @@
-import { productText, type Product } from '../src/catalog/product.ts';
-import type { ImageEmbedder, TextEmbedder } from '../src/embedding/embedder.ts';
-import { EmbeddedBackend } from '../retrieval/embedded/embedded-backend.ts';
-import type { IndexBackend } from '../retrieval/index-backend.ts';
-import type { TextStore } from '../retrieval/stores.ts';
+import { productText, type Product } from '../core/catalog/product.ts';
+import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
+import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
+import type { IndexBackend } from '../retrieval/index/index-backend.ts';
+import type { TextStore } from '../retrieval/index/stores.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { textHash } from './hash.ts';
 import { embedImages } from './index-catalog.ts';

@@ -1,9 +1,9 @@
 import type { ServedEntry } from '../behavior/served-log.ts';
 import type { UserState } from '../behavior/user-state.ts';
-import type { FeedItem } from '../retrieval/feed.ts';
-import type { Searcher } from '../retrieval/searcher.ts';
-import { filterKey } from '../retrieval/stores.ts';
-import type { SearchItem } from '../retrieval/types.ts';
+import type { FeedItem } from '../retrieval/recall/feed.ts';
+import type { Searcher } from '../retrieval/recall/searcher.ts';
+import { filterKey } from '../retrieval/index/stores.ts';
+import type { SearchItem } from '../retrieval/index/types.ts';
 import type { Surface } from './features.ts';
 import type { Candidate } from './inputs.ts';
 import type { RankOutcome, RankedCandidate, Ranker } from './ranker.ts';

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../eval/rng.ts';
+import { mulberry32 } from '../core/rng.ts';
 import {
   FEATURE_COUNT,
   FEATURE_NAMES,

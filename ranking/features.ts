@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fnv1a32 } from '../src/embedding/ngram-features.ts';
+import { fnv1a32 } from '../core/embedding/ngram-features.ts';
 
 /**
  * The ranker's featurizer: one pure function from the raw inputs of one (request, candidate)

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { logger } from 'hono/logger';
-import type { Searcher } from '../retrieval/searcher.ts';
-import type { TextEmbedder } from './embedding/embedder.ts';
+import type { Searcher } from '../retrieval/recall/searcher.ts';
+import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { ApiError, errorResponse } from './api/errors.ts';
 import { searchRoutes } from './api/search.ts';
 import { eventRoutes } from './api/events.ts';
@@ -16,11 +16,11 @@ import type { BehaviorConfig } from '../behavior/config.ts';
 import type { EventLog } from '../behavior/event-log.ts';
 import type { ServedLog } from '../behavior/served-log.ts';
 import type { StateStore } from '../behavior/state-store.ts';
-import type { FeedConfig } from '../retrieval/feed-config.ts';
+import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Ranker } from '../ranking/ranker.ts';
-import type { MmrConfig } from '../rerank/config.ts';
-import { checkDependencies, type Dependency } from './dependencies.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import type { MmrConfig } from '../diversity/config.ts';
+import { checkDependencies, type Dependency } from '../core/dependencies.ts';
+import { createMetrics, type Metrics } from '../core/metrics.ts';
 
 export interface AppDeps {
   searcher: Searcher;

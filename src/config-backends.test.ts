@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EmbeddedBackend } from '../retrieval/embedded/embedded-backend.ts';
-import { openIndexBackend } from '../retrieval/open-backend.ts';
-import { ProductionBackend } from '../retrieval/production/production-backend.ts';
+import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
+import { openIndexBackend } from '../retrieval/index/open-backend.ts';
+import { ProductionBackend } from '../retrieval/index/production/production-backend.ts';
 import { ConfigError, loadConfig } from './config.ts';
 
 describe('index back end selection', () => {

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { RetrievalConfigSchema } from '../retrieval/config.ts';
-import { FeedConfigSchema } from '../retrieval/feed-config.ts';
+import { RetrievalConfigSchema } from '../retrieval/index/config.ts';
+import { FeedConfigSchema } from '../retrieval/recall/feed-config.ts';
 import { BehaviorConfigSchema } from '../behavior/config.ts';
 import { RankConfigSchema } from '../ranking/config.ts';
-import { MmrConfigSchema } from '../rerank/config.ts';
+import { MmrConfigSchema } from '../diversity/config.ts';
 import { CouponConfigSchema } from '../coupons/config.ts';
 
 /** Repository root, so defaults work from any working directory. */

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexCatalog } from '../indexer/index-catalog.ts';
-import { openSearcher, type Searcher } from '../retrieval/searcher.ts';
+import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { tempDir } from '../test/helpers/catalog.ts';
 import { createApp } from './app.ts';
 import { ROOT } from './config.ts';
-import type { TextEmbedder } from './embedding/embedder.ts';
-import { loadTextEmbedder } from './embedding/load.ts';
+import type { TextEmbedder } from '../core/embedding/embedder.ts';
+import { loadTextEmbedder } from '../core/embedding/load.ts';
 
 /** What `npm start` does: the shipped default model over the bundled demo catalog, through HTTP. */
 describe('default model on the demo catalog', () => {

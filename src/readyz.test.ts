@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Searcher } from '../retrieval/searcher.ts';
+import type { Searcher } from '../retrieval/recall/searcher.ts';
 import { createApp } from './app.ts';
-import type { Dependency } from './dependencies.ts';
+import type { Dependency } from '../core/dependencies.ts';
 
 const searcher = { generation: 'gen-000001' } as unknown as Searcher;
 const up = (name: string): Dependency => ({ name, check: async () => `${name} 1.0` });

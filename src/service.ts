@@ -8,16 +8,16 @@ import { openBehavior, type Behavior } from '../behavior/open-behavior.ts';
 import type { CouponLedger } from '../coupons/ledger.ts';
 import { openCouponLedger } from '../coupons/open-ledger.ts';
 import { ServedLog } from '../behavior/served-log.ts';
-import type { IndexBackend } from '../retrieval/index-backend.ts';
-import { openIndexBackend } from '../retrieval/open-backend.ts';
-import { openSearcher, type Searcher } from '../retrieval/searcher.ts';
+import type { IndexBackend } from '../retrieval/index/index-backend.ts';
+import { openIndexBackend } from '../retrieval/index/open-backend.ts';
+import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { productTimes } from '../ranking/apply.ts';
 import { Ranker } from '../ranking/ranker.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
-import { requireDependencies, type Dependency, type DependencyStatus } from './dependencies.ts';
-import type { ImageEmbedder, TextEmbedder } from './embedding/embedder.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
+import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
+import { createMetrics, type Metrics } from '../core/metrics.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Dependency } from '../../src/dependencies.ts';
+import type { Dependency } from '../../core/dependencies.ts';
 import { partitionKey, type BehaviorEvent } from '../event.ts';
 import type { ConsumeOptions, EventLog, StreamRecord, Subscription } from '../event-log.ts';
 

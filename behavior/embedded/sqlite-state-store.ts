@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Dependency } from '../../src/dependencies.ts';
+import type { Dependency } from '../../core/dependencies.ts';
 import { StateConflictError, type DeadLetter, type StateCommit, type StateStore } from '../state-store.ts';
 import { decayedAt, forwardWeight, nextEpoch, rescaleFactor, type ForwardDecay } from '../trending.ts';
 import type { UserState } from '../user-state.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Dependency } from '../../src/dependencies.ts';
+import type { Dependency } from '../../core/dependencies.ts';
 import type { ConsumeOptions, StreamRecord, Subscription } from '../event-log.ts';
 import type { KafkaConnection } from './kafka-client.ts';
 import { KafkaTopic, type KafkaTopicOptions } from './kafka-topic.ts';

@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
-import type { Dependency } from '../../src/dependencies.ts';
+import type { Dependency } from '../../core/dependencies.ts';
 
 export interface KafkaConnection {
   /** host:port list (config `backends.kafkaBrokers`). */

@@ -1,4 +1,4 @@
-import type { Dependency } from '../../src/dependencies.ts';
+import type { Dependency } from '../../core/dependencies.ts';
 import { partitionKey, type BehaviorEvent } from '../event.ts';
 import type { ConsumeOptions, EventLog, StreamRecord, Subscription } from '../event-log.ts';
 import type { KafkaConnection } from './kafka-client.ts';

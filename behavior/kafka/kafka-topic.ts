@@ -1,5 +1,5 @@
 import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
-import type { Dependency } from '../../src/dependencies.ts';
+import type { Dependency } from '../../core/dependencies.ts';
 import type { ConsumeOptions, StreamRecord, Subscription } from '../event-log.ts';
 import { BatchingSender } from './batching-sender.ts';
 import { createKafka, describeKafkaError, ensureTopic, kafkaDependency, type KafkaConnection } from './kafka-client.ts';

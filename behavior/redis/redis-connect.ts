@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { Dependency } from '../../src/dependencies.ts';
+import type { Dependency } from '../../core/dependencies.ts';
 
 /** Connects one client; fails with a readable message when Redis does not answer. */
 export async function connectRedis(url: string, name: string): Promise<Redis> {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Dependency } from '../../src/dependencies.ts';
+import type { Dependency } from '../../core/dependencies.ts';
 import { StateConflictError, type DeadLetter, type StateCommit, type StateStore } from '../state-store.ts';
 import { decayedAt, forwardWeight, nextEpoch, rescaleFactor } from '../trending.ts';
 import type { UserState } from '../user-state.ts';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { connectRedis, redisDependency } from '../../behavior/redis/redis-connect.ts';
-import type { Dependency } from '../../src/dependencies.ts';
+import type { Dependency } from '../../core/dependencies.ts';
 import type { Coupon } from '../coupon.ts';
 import {
   budgetLeft,

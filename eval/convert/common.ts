@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { ProductInput } from '../../src/catalog/product.ts';
+import type { ProductInput } from '../../core/catalog/product.ts';
 import { countQrels, writeDataset, type DatasetMeta, type EvalQuery, type Qrels } from '../datasets.ts';
-import { sampleKeepOrder } from '../rng.ts';
+import { sampleKeepOrder } from '../../core/rng.ts';
 
 /** `/work/shared/datasets`-style folder next to the repository: `<repo>/../shared/datasets`. */
 export const SHARED_DATASETS_DIR = fileURLToPath(new URL('../../../shared/datasets/', import.meta.url));

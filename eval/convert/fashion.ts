@@ -27,7 +27,7 @@ import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EvalQuery, Qrels } from '../datasets.ts';
 import { intOpt, requiredOpt, stringOpt, type Command } from '../command.ts';
-import type { ProductInput } from '../../src/catalog/product.ts';
+import type { ProductInput } from '../../core/catalog/product.ts';
 import { SHARED_DATASETS_DIR, formatSummary, readCsv, writeConverted, type ConvertSummary } from './common.ts';
 
 export const DEFAULT_FASHION_SOURCE = join(SHARED_DATASETS_DIR, 'fashion-product-images-sample');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/catalog.ts';
-import { main, type CliIo } from '../cli.ts';
+import { main, type CliIo } from '../../cli/eval.ts';
 
 describe('npm run eval -- coupons', () => {
   it('writes coupons.json with the three arms, and targeting by affinity beats a random group of the same size', async () => {

@@ -3,8 +3,8 @@ import type { BehaviorEvent } from '../../behavior/event.ts';
 import { applyEvents, type ItemInfo, type UserState } from '../../behavior/user-state.ts';
 import { scoreOffer, shopperPropensity } from '../../coupons/affinity.ts';
 import { CouponConfigSchema, type CouponConfigInput } from '../../coupons/config.ts';
-import { productKeys } from '../../retrieval/stores.ts';
-import { mulberry32, shuffled } from '../rng.ts';
+import { productKeys } from '../../retrieval/index/stores.ts';
+import { mulberry32, shuffled } from '../../core/rng.ts';
 import { buildWorld, loadCatalogProducts, normal, type SimProduct, type SimUser } from '../simulate/world.ts';
 import { couponShoppers, drawClick, occasionTruth, simulateOccasion, type CouponShopper } from './world.ts';
 

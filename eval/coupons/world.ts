@@ -1,5 +1,5 @@
 import { buyProb, clickProb, normal, sigmoid, type SimProduct, type SimUser, type World } from '../simulate/world.ts';
-import type { Rng } from '../rng.ts';
+import type { Rng } from '../../core/rng.ts';
 
 /**
  * Hidden coupon behaviour on top of the simulator's shoppers (eval/simulate/world.ts). Each

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../rng.ts';
+import { mulberry32 } from '../../core/rng.ts';
 import { ExactVectors, kthLargest } from './exact-vectors.ts';
 
 describe('exact vector scan', () => {

@@ -4,7 +4,7 @@
  * route, not about approximate-search recall, and a scan of 24k × 64 floats takes about a
  * millisecond.
  */
-import type { RouteHit } from '../../retrieval/types.ts';
+import type { RouteHit } from '../../retrieval/index/types.ts';
 
 export class ExactVectors {
   private readonly ids: string[];

@@ -62,7 +62,7 @@ export async function itemVectors(
       },
     };
   }
-  const { loadTextEmbedder, parseEmbedderSpec } = await import('../../src/embedding/load.ts');
+  const { loadTextEmbedder, parseEmbedderSpec } = await import('../../core/embedding/load.ts');
   const embedder = await loadTextEmbedder(parseEmbedderSpec(opts.embedder ?? 'default'));
   try {
     const withText = [...catalog.values()].filter((it) => textOf(it) !== '');

@@ -3,7 +3,7 @@
  * against 100 sampled items the user never interacted with (rank among 101), or against the whole
  * catalog minus the user's history ("full").
  */
-import { mulberry32 } from '../rng.ts';
+import { mulberry32 } from '../../core/rng.ts';
 
 export interface HitMetrics {
   'hr@10': number;

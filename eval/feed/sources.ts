@@ -5,8 +5,8 @@
  * the store's own.
  */
 import type { StateStore } from '../../behavior/state-store.ts';
-import type { FeedSources } from '../../retrieval/feed-routes.ts';
-import type { RouteHit } from '../../retrieval/types.ts';
+import type { FeedSources } from '../../retrieval/recall/feed-routes.ts';
+import type { RouteHit } from '../../retrieval/index/types.ts';
 import type { ExactVectors } from './exact-vectors.ts';
 
 export interface EvalSources extends FeedSources {

@@ -15,8 +15,8 @@
  * the grid means the same on any data set, and "off" is one of its settings.
  */
 import type { BehaviorConfig } from '../../behavior/config.ts';
-import { FeedConfigSchema, type FeedConfig, type FeedRoute } from '../../retrieval/feed-config.ts';
-import type { FeedCandidates } from '../../retrieval/feed.ts';
+import { FeedConfigSchema, type FeedConfig, type FeedRoute } from '../../retrieval/recall/feed-config.ts';
+import type { FeedCandidates } from '../../retrieval/recall/feed.ts';
 import type { EvalSources } from './sources.ts';
 import { candidatesFor, fusedRanking, routeRanking, scoreRanking, type CaseScore, type UserCase } from './user-eval.ts';
 

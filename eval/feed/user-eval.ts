@@ -4,9 +4,9 @@
  */
 import type { BehaviorConfig } from '../../behavior/config.ts';
 import type { UserState } from '../../behavior/user-state.ts';
-import type { FeedConfig, FeedRoute } from '../../retrieval/feed-config.ts';
-import { feedCandidates, fuseFeed, type FeedCandidates } from '../../retrieval/feed.ts';
-import type { FeedSources } from '../../retrieval/feed-routes.ts';
+import type { FeedConfig, FeedRoute } from '../../retrieval/recall/feed-config.ts';
+import { feedCandidates, fuseFeed, type FeedCandidates } from '../../retrieval/recall/feed.ts';
+import type { FeedSources } from '../../retrieval/recall/feed-routes.ts';
 import { fullMetrics, sampledMetrics, type HitMetrics } from './sampled.ts';
 
 /** Names in feed.json; `popularity` is the feed's trending route. */

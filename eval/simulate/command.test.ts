@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/catalog.ts';
-import { main, type CliIo } from '../cli.ts';
+import { main, type CliIo } from '../../cli/eval.ts';
 import { ROOT } from '../../src/config.ts';
 import { DEFAULT_TAOBAO } from './run.ts';
 import { existsSync } from 'node:fs';

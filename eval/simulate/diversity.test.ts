@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/catalog.ts';
-import { main, type CliIo } from '../cli.ts';
+import { main, type CliIo } from '../../cli/eval.ts';
 import type { DiversityReport } from './diversity.ts';
 import { DEFAULT_TAOBAO } from './run.ts';
 

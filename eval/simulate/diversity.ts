@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { loadConfig, ROOT } from '../../src/config.ts';
-import { diversify, snapshotVectors } from '../../rerank/apply.ts';
-import type { MmrSurfaceConfig } from '../../rerank/config.ts';
-import { categoryCoverage, intraListDiversity } from '../../rerank/diversity.ts';
-import { filterKey } from '../../retrieval/stores.ts';
-import type { SearchItem } from '../../retrieval/types.ts';
+import { diversify, snapshotVectors } from '../../diversity/apply.ts';
+import type { MmrSurfaceConfig } from '../../diversity/config.ts';
+import { categoryCoverage, intraListDiversity } from '../../diversity/diversity.ts';
+import { filterKey } from '../../retrieval/index/stores.ts';
+import type { SearchItem } from '../../retrieval/index/types.ts';
 import { comparePaired, mean } from '../metrics.ts';
 import { DIVERSITY_SHOP } from './defaults.ts';
 import { freshRequests, ndcg, openSimShop, request, shopPhase, type ShopOptions } from './run.ts';

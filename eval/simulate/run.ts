@@ -3,11 +3,11 @@ import { copyFile, mkdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, ROOT } from '../../src/config.ts';
-import { loadTextEmbedder, parseEmbedderSpec } from '../../src/embedding/load.ts';
-import type { TextEmbedder } from '../../src/embedding/embedder.ts';
+import { loadTextEmbedder, parseEmbedderSpec } from '../../core/embedding/load.ts';
+import type { TextEmbedder } from '../../core/embedding/embedder.ts';
 import { openService, type Service } from '../../src/service.ts';
 import { exportTrainingData, type TrainingSummary } from '../../ranking/training-data.ts';
-import { mulberry32, type Rng } from '../rng.ts';
+import { mulberry32, type Rng } from '../../core/rng.ts';
 import { RANKING_SHOP, type ShopSize } from './defaults.ts';
 import { loadTaobaoShapes, requestTimes, type Shape } from './sessions.ts';
 import {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parseProduct, type Product } from '../../src/catalog/product.ts';
-import { filterKey } from '../../retrieval/stores.ts';
-import { mulberry32, type Rng } from '../rng.ts';
+import { parseProduct, type Product } from '../../core/catalog/product.ts';
+import { filterKey } from '../../retrieval/index/stores.ts';
+import { mulberry32, type Rng } from '../../core/rng.ts';
 
 /**
  * The simulator's ground truth: a real catalog, and shoppers whose tastes are known because we

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../eval/rng.ts';
+import { mulberry32 } from '../../core/rng.ts';
 import { csrFromRows, jacobiEigen } from './sparse.ts';
 import { ppmiMatrix, randomizedEigen, trainItemEmbeddings } from './ppmi-svd.ts';
 

@@ -12,7 +12,7 @@
  * 64 dimensions take seconds on two cores. Trained on training interactions only, never on
  * evaluation targets.
  */
-import { mulberry32 } from '../../eval/rng.ts';
+import { mulberry32 } from '../../core/rng.ts';
 import { column, csrFromRows, dense, gram, jacobiEigen, orthonormalize, spmm, type Csr, type Dense } from './sparse.ts';
 
 export interface ItemEmbeddingOptions {

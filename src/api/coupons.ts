@@ -14,7 +14,7 @@ import {
 import type { ClaimResult, CouponLedger, CouponStatus, RedeemResult } from '../../coupons/ledger.ts';
 import { offerable } from '../../coupons/attach.ts';
 import { loadShopper, type StateStore } from '../../behavior/state-store.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Metrics } from '../../core/metrics.ts';
 import { ApiError, fromZod, parseObject, readJson, requireSubject } from './errors.ts';
 
 export interface CouponApiDeps {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { EventLog } from '../../behavior/event-log.ts';
 import { validateEvents } from '../../behavior/event.ts';
-import type { Metrics } from '../metrics.ts';
+import type { Metrics } from '../../core/metrics.ts';
 import { ApiError, readJson } from './errors.ts';
 
 export const MAX_EVENTS_PER_BATCH = 1000;

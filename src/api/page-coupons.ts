@@ -1,7 +1,7 @@
 import type { ServedEntry } from '../../behavior/served-log.ts';
 import type { AttachedCoupon } from '../../coupons/attach.ts';
 import type { CouponOffers, CouponPage, CouponPageRequest } from '../../coupons/offers.ts';
-import type { SearchItem } from '../../retrieval/types.ts';
+import type { SearchItem } from '../../retrieval/index/types.ts';
 
 /**
  * The coupon stage of /v1/search and /v1/feed, on the final page (after ranking, diversity and

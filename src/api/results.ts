@@ -11,10 +11,10 @@ import {
   type Diversified,
   type MmrDebug,
   type VectorLoader,
-} from '../../rerank/apply.ts';
-import type { MmrSurfaceConfig } from '../../rerank/config.ts';
-import type { SearchItem } from '../../retrieval/types.ts';
-import type { Metrics } from '../metrics.ts';
+} from '../../diversity/apply.ts';
+import type { MmrSurfaceConfig } from '../../diversity/config.ts';
+import type { SearchItem } from '../../retrieval/index/types.ts';
+import type { Metrics } from '../../core/metrics.ts';
 
 /**
  * Everything between fusion and the response, shared by /v1/search and /v1/feed:

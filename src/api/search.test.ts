@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexCatalog } from '../../indexer/index-catalog.ts';
-import { openSearcher, type Searcher } from '../../retrieval/searcher.ts';
+import { openSearcher, type Searcher } from '../../retrieval/recall/searcher.ts';
 import { FailingEmbedder, HashEmbedder } from '../../test/helpers/embedders.ts';
 import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../../test/helpers/catalog.ts';
 import { createApp } from '../app.ts';

@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Searcher } from '../../retrieval/searcher.ts';
-import type { SearchQuery } from '../../retrieval/types.ts';
+import type { Searcher } from '../../retrieval/recall/searcher.ts';
+import type { SearchQuery } from '../../retrieval/index/types.ts';
 import type { ServedLog } from '../../behavior/served-log.ts';
 import { searchCandidate, servedRanking } from '../../ranking/apply.ts';
 import type { Ranker } from '../../ranking/ranker.ts';
-import { snapshotVectors } from '../../rerank/apply.ts';
-import type { MmrSurfaceConfig } from '../../rerank/config.ts';
-import type { Metrics } from '../metrics.ts';
+import { snapshotVectors } from '../../diversity/apply.ts';
+import type { MmrSurfaceConfig } from '../../diversity/config.ts';
+import type { Metrics } from '../../core/metrics.ts';
 import type { CouponOffers } from '../../coupons/offers.ts';
 import { ApiError, parseObject, readJson } from './errors.ts';
 import { couponsOnPage, withCouponDegraded } from './page-coupons.ts';

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { StateStore } from '../../behavior/state-store.ts';
-import type { FeedConfig } from '../../retrieval/feed-config.ts';
-import type { Searcher } from '../../retrieval/searcher.ts';
-import { similarItems } from '../../retrieval/similar.ts';
+import type { FeedConfig } from '../../retrieval/recall/feed-config.ts';
+import type { Searcher } from '../../retrieval/recall/searcher.ts';
+import { similarItems } from '../../retrieval/recall/similar.ts';
 import { ApiError, fromZod } from './errors.ts';
 
 const QuerySchema = z

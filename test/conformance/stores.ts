@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseProduct, type Product } from '../../src/catalog/product.ts';
+import { parseProduct, type Product } from '../../core/catalog/product.ts';
 import { contentHash } from '../../indexer/hash.ts';
-import type { StoredProduct, TextStore, VectorStore } from '../../retrieval/stores.ts';
+import type { StoredProduct, TextStore, VectorStore } from '../../retrieval/index/stores.ts';
 import { HashEmbedder } from '../helpers/embedders.ts';
 import { SAMPLE_PRODUCTS } from '../helpers/catalog.ts';
 

@@ -1,6 +1,6 @@
-import { EmbeddedBackend } from '../../retrieval/embedded/embedded-backend.ts';
-import type { IndexBackend, IndexWriter, WriteOptions } from '../../retrieval/index-backend.ts';
-import type { VectorStore } from '../../retrieval/stores.ts';
+import { EmbeddedBackend } from '../../retrieval/index/embedded/embedded-backend.ts';
+import type { IndexBackend, IndexWriter, WriteOptions } from '../../retrieval/index/index-backend.ts';
+import type { VectorStore } from '../../retrieval/index/stores.ts';
 
 /**
  * The embedded backend with a vector or text store that fails on demand, for the indexer's

@@ -10,7 +10,7 @@ import type { StreamRecord } from '../../behavior/event-log.ts';
 import { staticItems } from '../../behavior/item-lookup.ts';
 import type { StateStore } from '../../behavior/state-store.ts';
 import type { ItemInfo, UserState } from '../../behavior/user-state.ts';
-import { mulberry32 } from '../../eval/rng.ts';
+import { mulberry32 } from '../../core/rng.ts';
 
 /** Shared by the behaviour conformance suites and the end-to-end consumer tests. */
 export const behaviorConfig = defaultBehaviorConfig();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { l2normalize, type EmbedRole, type ImageEmbedder, type TextEmbedder } from '../../src/embedding/embedder.ts';
-import { analyze } from '../../src/text/analyze.ts';
+import { l2normalize, type EmbedRole, type ImageEmbedder, type TextEmbedder } from '../../core/embedding/embedder.ts';
+import { analyze } from '../../core/text/analyze.ts';
 
 /**
  * A deterministic stand-in embedder for tests of the pipeline around the model: each analysed

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaCatalogChanges } from '../../behavior/kafka/catalog-changes.ts';
 import { followCatalogChanges } from '../../indexer/follow-catalog.ts';
 import { indexCatalog } from '../../indexer/index-catalog.ts';
-import { EmbeddedBackend } from '../../retrieval/embedded/embedded-backend.ts';
+import { EmbeddedBackend } from '../../retrieval/index/embedded/embedded-backend.ts';
 import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../helpers/catalog.ts';
 import { FlakyBackend } from '../helpers/backends.ts';
 import { HashEmbedder } from '../helpers/embedders.ts';

@@ -1,7 +1,7 @@
 import { Client } from '@elastic/elasticsearch';
 import { describe, expect, it } from 'vitest';
 import { textStoreConformance } from '../conformance/stores.ts';
-import { ElasticsearchTextStore } from '../../retrieval/elasticsearch/es-text-store.ts';
+import { ElasticsearchTextStore } from '../../retrieval/index/elasticsearch/es-text-store.ts';
 
 /** The TextStore conformance suite against a real Elasticsearch (scripts/servers/elasticsearch.sh). */
 const node = process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';

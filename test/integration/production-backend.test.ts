@@ -4,11 +4,11 @@ import { Client } from '@elastic/elasticsearch';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { indexCatalog } from '../../indexer/index-catalog.ts';
 import { inspect } from '../../indexer/verify.ts';
-import { acquireLock } from '../../retrieval/elasticsearch/es-lock.ts';
-import { collectionsWithPrefix, dropCollection } from '../../retrieval/qdrant/qdrant-aliases.ts';
-import { pointId, qdrantClient, QdrantVectorStore } from '../../retrieval/qdrant/qdrant-vector-store.ts';
-import { ProductionBackend } from '../../retrieval/production/production-backend.ts';
-import { openSearcher } from '../../retrieval/searcher.ts';
+import { acquireLock } from '../../retrieval/index/elasticsearch/es-lock.ts';
+import { collectionsWithPrefix, dropCollection } from '../../retrieval/index/qdrant/qdrant-aliases.ts';
+import { pointId, qdrantClient, QdrantVectorStore } from '../../retrieval/index/qdrant/qdrant-vector-store.ts';
+import { ProductionBackend } from '../../retrieval/index/production/production-backend.ts';
+import { openSearcher } from '../../retrieval/recall/searcher.ts';
 import { ROOT } from '../../src/config.ts';
 import { backendConformance } from '../conformance/backends.ts';
 import { FakeQdrant, OPENAPI_PATH, OpenApiContract } from '../fakes/qdrant.ts';
@@ -126,7 +126,7 @@ describe('production back end: aliases, drift and the CLI', () => {
 
   it('npm run index -- --verify repairs drift made directly in Elasticsearch and in Qdrant', async () => {
     // Back to the default embedder, which the CLI runs.
-    const { loadTextEmbedder, parseEmbedderSpec } = await import('../../src/embedding/load.ts');
+    const { loadTextEmbedder, parseEmbedderSpec } = await import('../../core/embedding/load.ts');
     const { loadConfig } = await import('../../src/config.ts');
     const cfg = loadConfig({ SHELF_EMBEDDER: 'default' });
     const defaultEmbedder = await loadTextEmbedder(parseEmbedderSpec(cfg.embedder.model, cfg.embedder));
@@ -244,7 +244,7 @@ function runIndexCli(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'indexer/cli.ts'), ...args],
+      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'cli/indexer.ts'), ...args],
       {
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { openIndexBackend } from '../retrieval/index/open-backend.ts';
+import { openSearcher } from '../retrieval/recall/searcher.ts';
+import { loadConfig } from '../src/config.ts';
+import { requireDependencies } from '../core/dependencies.ts';
+import { startConsumer } from '../behavior/consumer.ts';
+import { indexItems } from '../behavior/index-items.ts';
+import { openBehavior } from '../behavior/open-behavior.ts';
+
+/**
+ * `npm run consumer`: the behaviour consumer as its own process, for deployments that run the
+ * service with SHELF_CONSUMER=off (several service replicas, one consumer group). A new
+ * `--group` with an empty state store (another SHELF_NAMESPACE or data dir) replays the stream
+ * from the start and rebuilds the state.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { group: { type: 'string', default: 'shelf-state' } }, strict: true });
+  const config = loadConfig();
+  const backend = openIndexBackend(config);
+  const behavior = await openBehavior({
+    dataDir: config.dataDir,
+    backends: config.backends,
+    config: config.behavior,
+    writer: true,
+  });
+  for (const s of await requireDependencies([...backend.dependencies(), ...behavior.dependencies()]))
+    console.log(`${s.name}: ${s.detail}`);
+  const searcher = await openSearcher({ backend, embedder: undefined, retrieval: config.retrieval });
+  const refresh = setInterval(
+    () => void searcher.refresh().catch((err: Error) => console.error(`index refresh failed: ${err.message}`)),
+    config.refreshMs,
+  );
+  const consumer = await startConsumer({
+    log: behavior.log,
+    state: behavior.state,
+    items: indexItems(searcher),
+    config: config.behavior,
+    group: values.group,
+    onError: (err) => console.error(`batch failed, retrying: ${err.message}`),
+  });
+  console.log(`consuming ${behavior.log.kind} → ${behavior.state.kind} as group ${values.group}`);
+  const report = setInterval(() => {
+    const s = consumer.stats;
+    console.log(
+      `applied ${s.applied}, duplicates ${s.duplicates}, dead letters ${s.deadLetters}, conflicts ${s.conflicts}`,
+    );
+  }, 10_000);
+  const shutdown = async () => {
+    clearInterval(report);
+    clearInterval(refresh);
+    // Finish and commit the batch in hand, so nothing is redelivered needlessly.
+    await consumer.stop();
+    await searcher.close();
+    await behavior.close();
+    await backend.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+main().catch((err) => {
+  console.error(`consumer failed to start: ${(err as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,270 @@
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { openIndexBackend } from '../retrieval/index/open-backend.ts';
+import type { CatalogChange } from '../behavior/kafka/catalog-changes.ts';
+import { readRows } from '../core/catalog/read.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { requireDependencies } from '../core/dependencies.ts';
+import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
+import { applyChangeFile, indexCatalog, StrictModeError, type IndexSummary } from '../indexer/index-catalog.ts';
+import { followCatalogChanges, type FollowOptions } from '../indexer/follow-catalog.ts';
+import { terminalProgress } from '../indexer/progress.ts';
+import { verifyIndex, type DriftReport, type StoreDrift, type VerifyReport } from '../indexer/verify.ts';
+
+const USAGE = `usage: npm run index -- --catalog FILE [--data DIR] [--delete-missing] [--strict] [--embedder default|MODEL_DIR]
+       npm run index -- --changes FILE [--data DIR] [--strict]
+       npm run index -- --verify [--data DIR] [--check-only]
+       npm run index -- --publish FILE      (KAFKA_BROKERS: put a change file on the catalog topic)
+       npm run index -- --follow [--group G] (KAFKA_BROKERS: apply the catalog topic as it arrives)
+
+  --catalog FILE     catalog as JSON Lines (.jsonl/.ndjson) or CSV (.csv)
+  --changes FILE     JSON Lines of {"op":"upsert"|"delete","product":{...}}
+  --data DIR         index folder (default: SHELF_DATA_DIR or ./.data)
+  --delete-missing   remove indexed products that are absent from the catalog
+  --strict           fail (exit 1) on any bad row instead of skipping it
+  --embedder SPEC    "default" or a transformers.js model folder (default: SHELF_EMBEDDER)
+  --image-model DIR  CLIP model folder: also index product images (default: SHELF_IMAGE_MODEL)
+  --verify           compare ids and content hashes of the vector and BM25 stores and repair
+                     drift (exit 0: consistent or repaired; 1: drift left)
+  --check-only       with --verify: report, do not repair
+  --publish FILE     send each line of a change file to the <namespace>.catalog Kafka topic
+  --follow           consume the catalog topic and apply each batch, committing offsets after the write
+  --group NAME       consumer group for --follow (default shelf-indexer)
+  --json             print the summary as JSON
+
+The index goes to Elasticsearch + Qdrant when ELASTICSEARCH_URL and QDRANT_URL are set, else to
+the embedded folder (--data). The embedding cache is always in --data.
+A write that still fails after its retries is printed and makes the run exit 1; --verify repairs.`;
+
+function printSummary(s: IndexSummary, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(s));
+    return;
+  }
+  for (const e of s.errors.slice(0, 50)) console.error(`line ${e.line}${e.id ? ` (id ${e.id})` : ''}: ${e.reason}`);
+  for (const f of s.imageFailures.slice(0, 20))
+    console.error(`product ${f.id}: ${f.reason} (indexed without its image)`);
+  if (s.errors.length > 50) console.error(`... and ${s.errors.length - 50} more bad rows`);
+  for (const f of s.writeFailures.slice(0, 20)) {
+    console.error(
+      `write failed: ${f.op} of ${f.ids.length} product(s) in the ${f.store} store (${f.ids.slice(0, 3).join(', ')}${f.ids.length > 3 ? ', ...' : ''}): ${f.reason}`,
+    );
+  }
+  if (s.writeFailures.length > 0)
+    console.error('the stores may disagree: rerun, or run `npm run index -- --verify` to repair');
+  console.log(
+    `indexed ${s.indexed}, unchanged ${s.unchanged}, skipped ${s.skipped}, deleted ${s.deleted} ` +
+      `(embedded ${s.embedded}) in ${(s.took_ms / 1000).toFixed(1)} s → ${s.generation ?? 'no index'}`,
+  );
+}
+
+function describeDrift(name: string, d: StoreDrift): string {
+  return `${name} ${d.count} (missing ${d.missing.length}, extra ${d.extra.length}, mismatched ${d.mismatched.length})`;
+}
+
+function describeReport(r: DriftReport): string {
+  return [
+    `text ${r.text.count}`,
+    describeDrift('vectors', r.vectors),
+    ...(r.images ? [describeDrift('images', r.images)] : []),
+  ].join(', ');
+}
+
+function printVerify(r: VerifyReport, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(r));
+    return;
+  }
+  console.log(`verify ${r.before.generation ?? 'no index'}: ${describeReport(r.before)}`);
+  if (r.before.consistent) {
+    console.log('consistent');
+    return;
+  }
+  for (const f of r.failures.slice(0, 20))
+    console.error(`repair failed: ${f.op} of ${f.ids.length} in the ${f.store} store: ${f.reason}`);
+  if (r.after === r.before) console.log('drift found (not repaired: --check-only)');
+  else
+    console.log(
+      `repaired ${r.repaired}; now ${describeReport(r.after)}: ${r.after.consistent ? 'consistent' : 'STILL INCONSISTENT'}`,
+    );
+}
+
+/** `--publish`: a change file onto the catalog topic, one record per valid line, in order. */
+async function publishChanges(file: string, config: Config): Promise<number> {
+  if (!config.backends.kafkaBrokers) throw new Error('--publish needs KAFKA_BROKERS');
+  const { KafkaCatalogChanges } = await import('../behavior/kafka/catalog-changes.ts');
+  const topic = await KafkaCatalogChanges.open({
+    brokers: config.backends.kafkaBrokers,
+    namespace: config.backends.namespace,
+  });
+  try {
+    const lines: CatalogChange[] = [];
+    let bad = 0;
+    for await (const { line, raw } of readRows(file, 'jsonl')) {
+      const ok = typeof raw === 'object' && raw !== null && !(raw instanceof Error) && 'op' in raw && 'product' in raw;
+      if (ok) lines.push(raw as CatalogChange);
+      else {
+        bad++;
+        console.error(`line ${line}: ${raw instanceof Error ? raw.message : 'expected {"op", "product"}'}`);
+      }
+    }
+    for (let i = 0; i < lines.length; i += 1000) await topic.publish(lines.slice(i, i + 1000));
+    console.log(`published ${lines.length} change(s) to ${topic.topic}${bad ? `, ${bad} bad line(s) skipped` : ''}`);
+    return bad > 0 ? 1 : 0;
+  } finally {
+    await topic.close();
+  }
+}
+
+/** `--follow`: runs until SIGINT/SIGTERM, then finishes and commits the batch in hand. */
+async function follow(
+  config: Config,
+  target: Omit<FollowOptions, 'topic' | 'imageBase'>,
+  group: string | undefined,
+): Promise<void> {
+  if (!config.backends.kafkaBrokers) throw new Error('--follow needs KAFKA_BROKERS');
+  const { KafkaCatalogChanges } = await import('../behavior/kafka/catalog-changes.ts');
+  const topic = await KafkaCatalogChanges.open({
+    brokers: config.backends.kafkaBrokers,
+    namespace: config.backends.namespace,
+  });
+  const sub = await followCatalogChanges({
+    ...target,
+    topic,
+    imageBase: config.catalog ? path.dirname(config.catalog) : process.cwd(),
+    ...(group && { group }),
+    onBatch: (s, bad) => {
+      console.log(`applied: ${s.indexed} indexed, ${s.unchanged} unchanged, ${s.deleted} deleted → ${s.generation}`);
+      for (const b of bad) console.error(`skipped ${b.position}: ${b.reason}`);
+    },
+    onError: (err) => console.error(`catalog batch failed, retrying: ${err.message}`),
+  });
+  console.log(`following ${topic.topic}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await sub.stop();
+  await topic.close();
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        catalog: { type: 'string' },
+        changes: { type: 'string' },
+        data: { type: 'string' },
+        'delete-missing': { type: 'boolean', default: false },
+        strict: { type: 'boolean', default: false },
+        embedder: { type: 'string' },
+        'image-model': { type: 'string' },
+        verify: { type: 'boolean', default: false },
+        'check-only': { type: 'boolean', default: false },
+        publish: { type: 'string' },
+        follow: { type: 'boolean', default: false },
+        group: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (
+    [args.catalog, args.changes, args.verify || undefined, args.publish, args.follow || undefined].filter(Boolean)
+      .length !== 1
+  ) {
+    console.error(`give exactly one of --catalog, --changes, --verify, --publish or --follow\n\n${USAGE}`);
+    return 2;
+  }
+  const config = loadConfig({
+    ...process.env,
+    ...(args.data && { SHELF_DATA_DIR: args.data }),
+    ...(args.embedder && { SHELF_EMBEDDER: args.embedder }),
+    ...(args['image-model'] && { SHELF_IMAGE_MODEL: args['image-model'] }),
+  });
+  if (args.publish) return publishChanges(args.publish, config);
+  const backend = openIndexBackend(config);
+  try {
+    // Unreachable servers fail here, with their names, before any embedding work.
+    await requireDependencies(backend.dependencies());
+  } catch (err) {
+    await backend.close();
+    throw err;
+  }
+  const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
+  const imageEmbedder = await loadImageEmbedder(config.embedder);
+  const progress = terminalProgress();
+  try {
+    if (args.verify) {
+      const report = await verifyIndex({
+        dataDir: config.dataDir,
+        backend,
+        embedder,
+        imageEmbedder,
+        imageBase: config.catalog ? path.dirname(config.catalog) : undefined,
+        repair: !args['check-only'],
+        progress,
+      });
+      printVerify(report, args.json);
+      return report.after.consistent ? 0 : 1;
+    }
+    if (args.follow) {
+      await follow(
+        config,
+        { dataDir: config.dataDir, backend, embedder, ...(imageEmbedder && { imageEmbedder }) },
+        args.group,
+      );
+      return 0;
+    }
+    const summary = args.catalog
+      ? await indexCatalog({
+          catalogPath: args.catalog,
+          dataDir: config.dataDir,
+          backend,
+          embedder,
+          deleteMissing: args['delete-missing'],
+          strict: args.strict,
+          progress,
+          ...(imageEmbedder && { imageEmbedder }),
+        })
+      : await applyChangeFile({
+          changesPath: args.changes!,
+          dataDir: config.dataDir,
+          backend,
+          embedder,
+          strict: args.strict,
+          progress,
+          ...(imageEmbedder && { imageEmbedder }),
+        });
+    printSummary(summary, args.json);
+    return summary.writeFailures.length > 0 ? 1 : 0;
+  } catch (err) {
+    if (err instanceof StrictModeError) {
+      for (const e of err.errors.slice(0, 50))
+        console.error(`line ${e.line}${e.id ? ` (id ${e.id})` : ''}: ${e.reason}`);
+      console.error(`--strict: ${err.errors.length} bad row(s), nothing indexed`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await embedder.close?.();
+    await backend.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`index failed: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

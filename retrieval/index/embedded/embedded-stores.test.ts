@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { textStoreConformance, vectorStoreConformance, products } from '../../../test/conformance/stores.ts';
+import { tempDir } from '../../../test/helpers/catalog.ts';
+import { contentHash } from '../../../indexer/hash.ts';
+import { HnswVectorStore } from './hnsw-vector-store.ts';
+import { SqliteTextStore } from './sqlite-text-store.ts';
+
+function sqliteHarness() {
+  const dir = tempDir();
+  const file = path.join(dir, 'index.sqlite');
+  const dbs: Database.Database[] = [];
+  const openDb = () => {
+    const db = new Database(file);
+    dbs.push(db);
+    return db;
+  };
+  return { dir, openDb, closeAll: () => dbs.forEach((d) => d.open && d.close()) };
+}
+
+textStoreConformance('SQLite FTS5', () => {
+  const s = sqliteHarness();
+  return {
+    open: async () => new SqliteTextStore(s.openDb()),
+    reopen: async () => {
+      s.closeAll();
+      return new SqliteTextStore(s.openDb());
+    },
+    cleanup: async () => {
+      s.closeAll();
+      fs.rmSync(s.dir, { recursive: true, force: true });
+    },
+  };
+});
+
+vectorStoreConformance('hnswlib', () => {
+  const s = sqliteHarness();
+  const graph = path.join(s.dir, 'vectors.hnsw');
+  return {
+    open: async () => HnswVectorStore.open(s.openDb(), graph, 64),
+    reopen: async (store) => {
+      (store as HnswVectorStore).flush();
+      s.closeAll();
+      return HnswVectorStore.open(s.openDb(), graph, 64);
+    },
+    cleanup: async () => {
+      s.closeAll();
+      fs.rmSync(s.dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SQLite FTS5 match modes', () => {
+  const setup = async (matchMode: 'and_first' | 'or') => {
+    const db = new Database(':memory:');
+    const store = new SqliteTextStore(db, { matchMode });
+    await store.upsert(products.map((product) => ({ product, hash: contentHash(product) })));
+    return store;
+  };
+  it('and_first keeps only all-term matches when there are enough of them', async () => {
+    const store = await setup('and_first');
+    expect((await store.search('nike running', 1)).map((h) => h.id)[0]).toMatch(/^p[14]$/);
+    const two = (await store.search('nike running', 2)).map((h) => h.id).sort();
+    expect(two).toEqual(['p1', 'p4']);
+  });
+  it('and_first relaxes to any term when too few documents hold every term', async () => {
+    const store = await setup('and_first');
+    const ids = (await store.search('skillet headphones', 10)).map((h) => h.id).sort();
+    expect(ids).toEqual(['p3', 'p8']);
+  });
+  it('or matches any term always', async () => {
+    const store = await setup('or');
+    expect((await store.search('nike running', 10)).map((h) => h.id).sort()).toEqual(['p1', 'p2', 'p4']);
+  });
+  it('treats query syntax characters as plain text', async () => {
+    const store = await setup('and_first');
+    await expect(store.search('"unbalanced OR NEAR( * -', 5)).resolves.toBeInstanceOf(Array);
+  });
+});
+
+describe('HnswVectorStore graph recovery', () => {
+  it('rebuilds a missing graph file from the stored vectors', async () => {
+    const s = sqliteHarness();
+    const graph = path.join(s.dir, 'vectors.hnsw');
+    const store = HnswVectorStore.open(s.openDb(), graph, 4);
+    const v = (x: number[]) => new Float32Array(x);
+    await store.upsert(
+      products.slice(0, 3).map((product, i) => ({
+        product,
+        hash: 'h',
+        vector: v([i === 0 ? 1 : 0, i === 1 ? 1 : 0, i === 2 ? 1 : 0, 0]),
+      })),
+    );
+    s.closeAll(); // no flush: the graph file was never written
+    expect(fs.existsSync(graph)).toBe(false);
+    const again = HnswVectorStore.open(s.openDb(), graph, 4);
+    expect((await again.search(v([0, 1, 0, 0]), 1))[0]!.id).toBe('p2');
+    s.closeAll();
+  });
+});
+
+describe('SQLite FTS5 step-by-step relaxation', () => {
+  const docs = [
+    { id: 'abc', title: 'alpha bravo charlie' },
+    { id: 'ab', title: 'alpha bravo' },
+    { id: 'ac', title: 'alpha charlie' },
+    { id: 'bc', title: 'bravo charlie' },
+    { id: 'a', title: 'alpha only here' },
+    { id: 'c', title: 'charlie only here' },
+    { id: 'none', title: 'delta echo' },
+  ].map((d) => ({ product: { ...d, in_stock: true }, hash: 'h' }));
+
+  it('stops at the first level that fills k and ranks documents with more of the terms higher', async () => {
+    const db = new Database(':memory:');
+    const and = new SqliteTextStore(db, { matchMode: 'and_first' });
+    await and.upsert(docs);
+    const or = new SqliteTextStore(db, { matchMode: 'or' });
+    const full = await or.search('alpha bravo charlie', 10);
+    expect(full.map((h) => h.id).sort()).toEqual(['a', 'ab', 'abc', 'ac', 'bc', 'c']);
+
+    // k=1: all three terms suffice, scored as plain BM25.
+    const all = await and.search('alpha bravo charlie', 1);
+    expect(all.map((h) => h.id)).toEqual(['abc']);
+    expect(all[0]!.score).toBeCloseTo(full.find((h) => h.id === 'abc')!.score, 9);
+    // k=3: level "any two of three" (abc, ab, ac, bc) fills it; single-term documents are out,
+    // and the document with all three terms ranks first.
+    const two = await and.search('alpha bravo charlie', 3);
+    expect(two).toHaveLength(3);
+    expect(two[0]!.id).toBe('abc');
+    expect(two.every((h) => h.id.length >= 2)).toBe(true);
+    // k=10: no level fills it, so the plain OR answers.
+    expect(await and.search('alpha bravo charlie', 10)).toEqual(full);
+  });
+});

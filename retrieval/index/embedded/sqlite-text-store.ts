@@ -1,0 +1,283 @@
+import Database from 'better-sqlite3';
+import type { Product } from '../../../core/catalog/product.ts';
+import { analyze, analyzedText } from '../../../core/text/analyze.ts';
+import { filterKey, type StoredProduct, type TextStore } from '../stores.ts';
+import type { Filters, RouteHit } from '../types.ts';
+
+/**
+ * Embedded BM25: SQLite FTS5 (through better-sqlite3) with Porter stemming for English and
+ * pre-analysed CJK bigrams (see src/text/analyze.ts). Filters are SQL predicates in the same
+ * statement as the MATCH, so the top-k is taken after filtering.
+ *
+ * Column weights favour the title, as a shopper's query names the product far more often
+ * than it quotes a description.
+ */
+const FTS_COLUMNS = ['title', 'brand', 'category', 'tags', 'body'] as const;
+const DEFAULT_WEIGHTS: Record<(typeof FTS_COLUMNS)[number], number> = {
+  title: 4,
+  brand: 2.5,
+  category: 1.5,
+  tags: 1.5,
+  body: 1,
+};
+
+/**
+ * and_first: documents with every query term, relaxed one term at a time (all but one, all but
+ * two, ...) until k documents match, then any term.
+ * or: any term, always (exact BM25 top-k over the OR, slower on common words).
+ */
+export type Bm25MatchMode = 'and_first' | 'or';
+
+export const TEXT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS docs (
+  rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  hash TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  category_key TEXT,
+  brand_key TEXT,
+  price REAL,
+  in_stock INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS docs_category ON docs(category_key);
+CREATE INDEX IF NOT EXISTS docs_brand ON docs(brand_key);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
+  ${FTS_COLUMNS.join(', ')},
+  tokenize = 'porter unicode61 remove_diacritics 2'
+);
+`;
+
+export class SqliteTextStore implements TextStore {
+  readonly kind = 'sqlite-fts5';
+  private readonly weights: string;
+  private readonly stmts;
+  private readonly matchMode: Bm25MatchMode;
+  /** One prepared statement per query shape (search or browse, times at most 2^5 filter shapes), reused. */
+  private readonly shapedStmts = new Map<string, Database.Statement<Record<string, unknown>, unknown>>();
+
+  constructor(
+    private readonly db: Database.Database,
+    opts: { columnWeights?: Partial<typeof DEFAULT_WEIGHTS>; matchMode?: Bm25MatchMode } = {},
+  ) {
+    this.matchMode = opts.matchMode ?? 'and_first';
+    if (!db.readonly) db.exec(TEXT_SCHEMA);
+    const w = { ...DEFAULT_WEIGHTS, ...opts.columnWeights };
+    this.weights = FTS_COLUMNS.map((c) => w[c]).join(', ');
+    this.stmts = {
+      rowidOf: db.prepare<[string], { rowid: number }>('SELECT rowid FROM docs WHERE id = ?'),
+      insertDoc: db.prepare(
+        'INSERT INTO docs (id, hash, doc, category_key, brand_key, price, in_stock) VALUES (@id, @hash, @doc, @category_key, @brand_key, @price, @in_stock)',
+      ),
+      updateDoc: db.prepare(
+        'UPDATE docs SET hash=@hash, doc=@doc, category_key=@category_key, brand_key=@brand_key, price=@price, in_stock=@in_stock WHERE rowid=@rowid',
+      ),
+      deleteDoc: db.prepare('DELETE FROM docs WHERE rowid = ?'),
+      insertFts: db.prepare(`INSERT INTO docs_fts (rowid, ${FTS_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?)`),
+      deleteFts: db.prepare('DELETE FROM docs_fts WHERE rowid = ?'),
+      hashes: db.prepare<[], { id: string; hash: string }>('SELECT id, hash FROM docs'),
+      byIds: db.prepare<[string], { id: string; doc: string }>(
+        'SELECT id, doc FROM docs WHERE id IN (SELECT value FROM json_each(?))',
+      ),
+      count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM docs'),
+    };
+  }
+
+  async upsert(docs: StoredProduct[]): Promise<void> {
+    const tx = this.db.transaction((batch: StoredProduct[]) => {
+      for (const { product, hash } of batch) {
+        const row = {
+          id: product.id,
+          hash,
+          doc: JSON.stringify(product),
+          category_key: product.category ? filterKey(product.category) : null,
+          brand_key: product.brand ? filterKey(product.brand) : null,
+          price: product.price ?? null,
+          in_stock: product.in_stock ? 1 : 0,
+        };
+        const existing = this.stmts.rowidOf.get(product.id);
+        let rowid: number;
+        if (existing) {
+          rowid = existing.rowid;
+          this.stmts.updateDoc.run({ ...row, rowid });
+          this.stmts.deleteFts.run(rowid);
+        } else {
+          rowid = Number(this.stmts.insertDoc.run(row).lastInsertRowid);
+        }
+        this.stmts.insertFts.run(rowid, ...ftsColumns(product));
+      }
+    });
+    tx(docs);
+  }
+
+  async delete(ids: string[]): Promise<void> {
+    const tx = this.db.transaction((batch: string[]) => {
+      for (const id of batch) {
+        const existing = this.stmts.rowidOf.get(id);
+        if (!existing) continue;
+        this.stmts.deleteFts.run(existing.rowid);
+        this.stmts.deleteDoc.run(existing.rowid);
+      }
+    });
+    tx(ids);
+  }
+
+  async search(query: string, k: number, filters?: Filters): Promise<RouteHit[]> {
+    const tokens = [...new Set(analyze(query))];
+    if (tokens.length === 0 || k <= 0) return [];
+    // Every token is quoted: user text can never become FTS5 query syntax.
+    const quoted = tokens.map((t) => `"${t.replaceAll('"', '""')}"`);
+    const n = quoted.length;
+    if (this.matchMode === 'or' || n === 1) return this.run(quoted.join(' OR '), k, filters);
+    // FTS5 scores every matching row before it can sort (about 0.6 µs a row), and an OR of
+    // common words matches most of a catalog. So relax step by step, as Elasticsearch's
+    // minimum_should_match does: documents with all n terms, then with any n−1, ... and stop at
+    // the first level that fills k. Each level's cost is its own match count, so the work done
+    // is about the size of the smallest answer that fills the page.
+    //
+    // A level is an OR of AND-groups. FTS5's bm25() counts a term once for every matching group
+    // that holds it, so a document with j of the n terms scores C(j−1, m−1) times its plain BM25:
+    // documents that match more of the query rank higher (Lucene's classic coordination factor).
+    // Scores are divided by C(n−1, m−1), so a document with every term keeps its BM25 score.
+    for (let m = n; m >= 2; m--) {
+      const groups = combinations(quoted, m);
+      if (groups.length > MAX_GROUPS) break;
+      const match = groups.map((g) => `(${g.join(' AND ')})`).join(' OR ');
+      const hits = this.run(match, k, filters, binomial(n - 1, m - 1));
+      if (hits.length >= k) return hits;
+    }
+    return this.run(quoted.join(' OR '), k, filters);
+  }
+
+  private run(match: string, k: number, filters: Filters | undefined, multiplicity = 1): RouteHit[] {
+    const filter = filterSql(filters);
+    const where = ['docs_fts MATCH @match', ...filter.where];
+    const params: Record<string, unknown> = { match, k, ...filter.params };
+    // Without filters the join to docs happens for the top k only, not for every match.
+    const sql =
+      where.length === 1
+        ? `SELECT d.id AS id, t.s AS s FROM (
+             SELECT rowid, bm25(docs_fts, ${this.weights}) AS s FROM docs_fts WHERE docs_fts MATCH @match ORDER BY s LIMIT @k
+           ) t JOIN docs d ON d.rowid = t.rowid ORDER BY t.s`
+        : `SELECT d.id AS id, bm25(docs_fts, ${this.weights}) AS s
+             FROM docs_fts JOIN docs d ON d.rowid = docs_fts.rowid
+             WHERE ${where.join(' AND ')}
+             ORDER BY s LIMIT @k`;
+    // FTS5's bm25() is negated so that ascending order is best first; report the usual sign.
+    return this.shaped<{ id: string; s: number }>(sql)
+      .all(params)
+      .map((r) => ({ id: r.id, score: -r.s / multiplicity }));
+  }
+
+  async browse(k: number, filters?: Filters): Promise<RouteHit[]> {
+    if (k <= 0) return [];
+    const filter = filterSql(filters);
+    const sql = `SELECT d.id AS id FROM docs d ${filter.where.length > 0 ? `WHERE ${filter.where.join(' AND ')}` : ''} ORDER BY d.id LIMIT @k`;
+    return this.shaped<{ id: string }>(sql)
+      .all({ k, ...filter.params })
+      .map((r) => ({ id: r.id, score: 0 }));
+  }
+
+  private shaped<Row>(sql: string): Database.Statement<Record<string, unknown>, Row> {
+    let stmt = this.shapedStmts.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare<Record<string, unknown>, unknown>(sql);
+      this.shapedStmts.set(sql, stmt);
+    }
+    return stmt as Database.Statement<Record<string, unknown>, Row>;
+  }
+
+  async get(ids: string[]): Promise<Map<string, Product>> {
+    const out = new Map<string, Product>();
+    if (ids.length === 0) return out;
+    // One prepared statement for any number of ids: the list travels as a JSON array.
+    for (const r of this.stmts.byIds.all(JSON.stringify(ids))) out.set(r.id, JSON.parse(r.doc) as Product);
+    return out;
+  }
+
+  async hashes(): Promise<Map<string, string>> {
+    return new Map(this.stmts.hashes.all().map((r) => [r.id, r.hash]));
+  }
+
+  async count(): Promise<number> {
+    return this.stmts.count.get()!.n;
+  }
+
+  async close(): Promise<void> {
+    // The connection is shared with the vector store and owned by the snapshot.
+  }
+}
+
+/** Relaxation levels with more AND-groups than this go straight to the plain OR. */
+const MAX_GROUPS = 20;
+
+function combinations<T>(items: readonly T[], m: number): T[][] {
+  const out: T[][] = [];
+  const pick = (start: number, acc: T[]) => {
+    if (acc.length === m) {
+      out.push([...acc]);
+      return;
+    }
+    for (let i = start; i <= items.length - (m - acc.length); i++) {
+      acc.push(items[i]!);
+      pick(i + 1, acc);
+      acc.pop();
+    }
+  };
+  pick(0, []);
+  return out;
+}
+
+function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
+}
+
+function ftsColumns(p: Product): [string, string, string, string, string] {
+  const body = [
+    p.description,
+    p.attributes
+      ? Object.entries(p.attributes)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' ')
+      : undefined,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return [
+    analyzedText(p.title),
+    analyzedText(p.brand),
+    analyzedText(p.category?.split('/').join(' ')),
+    analyzedText(p.tags?.join(' ')),
+    analyzedText(body),
+  ];
+}
+
+/** The filters as SQL over `docs d`, applied inside the query. */
+function filterSql(filters: Filters | undefined): { where: string[]; params: Record<string, unknown> } {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filters?.category !== undefined) {
+    const cat = filterKey(filters.category).replace(/^\/+|\/+$/g, '');
+    where.push("(d.category_key = @cat OR d.category_key LIKE @catPrefix ESCAPE '\\')");
+    params.cat = cat;
+    params.catPrefix = cat.replace(/[\\%_]/g, (c) => '\\' + c) + '/%';
+  }
+  if (filters?.brand !== undefined) {
+    where.push('d.brand_key = @brand');
+    params.brand = filterKey(filters.brand);
+  }
+  if (filters?.price_min !== undefined) {
+    where.push('d.price >= @priceMin');
+    params.priceMin = filters.price_min;
+  }
+  if (filters?.price_max !== undefined) {
+    where.push('d.price <= @priceMax');
+    params.priceMax = filters.price_max;
+  }
+  if (filters?.in_stock !== undefined) {
+    where.push('d.in_stock = @inStock');
+    params.inStock = filters.in_stock ? 1 : 0;
+  }
+  return { where, params };
+}

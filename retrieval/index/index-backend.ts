@@ -1,0 +1,65 @@
+import type { Dependency } from '../../core/dependencies.ts';
+import type { RetrievalConfig } from './config.ts';
+import type { IndexSnapshot, TextStore, VectorStore } from './stores.ts';
+
+/**
+ * Where the index lives: the embedded folder (SQLite FTS5 + hnswlib generations) or the
+ * production servers (Elasticsearch + Qdrant behind aliases). The indexer writes through a
+ * backend and the searcher reads through one; neither knows which it holds.
+ */
+
+/** What every index records about how its vectors were made. */
+export interface IndexMeta {
+  embedderId?: string | undefined;
+  dim?: number | undefined;
+  imageEmbedderId?: string | undefined;
+  imageDim?: number | undefined;
+}
+
+/** A served snapshot plus the metadata the indexer needs to decide between incremental and fresh. */
+export interface BackendSnapshot extends IndexSnapshot {
+  readonly meta: IndexMeta;
+}
+
+export interface WriteOptions {
+  embedderId: string;
+  dim: number;
+  /** The image model, when product images are indexed. */
+  image?: { embedderId: string; dim: number } | undefined;
+  /**
+   * Build an empty index beside the served one and switch to it at commit (an embedder change,
+   * or a first build). Otherwise write into (a copy of) the served index.
+   */
+  fresh: boolean;
+}
+
+export interface IndexWriter {
+  /** Names the index being written; it is the served generation after commit(). */
+  readonly generation: string;
+  readonly text: TextStore;
+  readonly vectors: VectorStore;
+  readonly images: VectorStore | undefined;
+  /** Makes the written index the served one, atomically for readers. */
+  commit(): Promise<void>;
+  /** Throws away what a fresh build wrote; the served index is untouched. Idempotent. */
+  abort(): Promise<void>;
+}
+
+export interface OpenSnapshotOptions {
+  /** false: the caller only reads products, hashes and metadata (embedded: skip loading the graphs). */
+  vectors?: boolean;
+  /** Search settings; each backend applies those that concern it (HNSW breadth, BM25 match mode). */
+  retrieval?: RetrievalConfig;
+}
+
+export interface IndexBackend {
+  readonly kind: 'embedded' | 'production';
+  /** Cheap: a token that changes whenever a different index starts being served; undefined when none. */
+  currentGeneration(): Promise<string | undefined>;
+  /** The served index, or undefined when nothing was indexed yet. Close it after use. */
+  openSnapshot(opts?: OpenSnapshotOptions): Promise<BackendSnapshot | undefined>;
+  beginWrite(opts: WriteOptions): Promise<IndexWriter>;
+  /** Servers this backend needs, for the start-up check and /readyz. */
+  dependencies(): Dependency[];
+  close(): Promise<void>;
+}

@@ -1,0 +1,291 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from '@elastic/elasticsearch';
+import type { QdrantClient } from '@qdrant/js-client-rest';
+import { z } from 'zod';
+import type { Dependency } from '../../../core/dependencies.ts';
+import {
+  aliasIndices,
+  deleteIndices,
+  indexMeta,
+  indicesWithPrefix,
+  swapAlias as swapEsAlias,
+} from '../elasticsearch/es-aliases.ts';
+import { acquireLock, type LockOptions } from '../elasticsearch/es-lock.ts';
+import { createIndex, ElasticsearchTextStore } from '../elasticsearch/es-text-store.ts';
+import type { BackendSnapshot, IndexBackend, IndexMeta, IndexWriter, WriteOptions } from '../index-backend.ts';
+import {
+  aliasTarget,
+  collectionsWithPrefix,
+  dropCollection,
+  swapAlias as swapQdrantAlias,
+} from '../qdrant/qdrant-aliases.ts';
+import { IMAGE_VECTOR_NAME, qdrantClient, QdrantVectorStore, VECTOR_NAME } from '../qdrant/qdrant-vector-store.ts';
+
+/**
+ * The production index: BM25 in Elasticsearch, vectors in Qdrant (named vectors `text`, and
+ * `image` when product images are indexed), both behind an alias named `${namespace}-products`.
+ * Searches always go through the aliases.
+ *
+ * - A fresh build (first index, or a new embedder) writes a new ES index and a new Qdrant
+ *   collection, `${namespace}-products-<stamp>`, then moves both aliases and deletes the old
+ *   pair, so a search never sees a half-built index.
+ * - An incremental write goes straight into the served index and collection.
+ * - One writer at a time per namespace (a lease in `${namespace}-locks`, see es-lock.ts).
+ *
+ * The ES index's mapping `_meta` records the generation: its embedder, dimension and the Qdrant
+ * collection that belongs to it. It is the source of truth for which pair is served: the two
+ * aliases cannot move in one transaction, so ES moves last, and a writer that finds the Qdrant
+ * alias disagreeing with `_meta` (a crash between the two moves) points it back.
+ */
+const MetaSchema = z.object({
+  shelf_generation: z.string(),
+  collection: z.string(),
+  embedder_id: z.string(),
+  dim: z.number().int().positive(),
+  /** Present when product images are indexed: the collection then has an `image` vector too. */
+  image_embedder_id: z.string().optional(),
+  image_dim: z.number().int().positive().optional(),
+  created_at: z.string(),
+});
+type Meta = z.output<typeof MetaSchema>;
+
+export interface ProductionOptions {
+  elasticsearchUrl: string;
+  qdrantUrl: string;
+  qdrantApiKey?: string | undefined;
+  namespace: string;
+  /** Request timeout for both servers (ms). */
+  timeoutMs?: number;
+  /** The writer lease (see es-lock.ts). */
+  lock?: LockOptions;
+}
+
+export class ProductionBackend implements IndexBackend {
+  readonly kind = 'production';
+  readonly alias: string;
+  private readonly es: Client;
+  private readonly qdrant: QdrantClient;
+
+  /** Connects lazily: nothing is sent until the first call, so start-up can check dependencies first. */
+  constructor(readonly opts: ProductionOptions) {
+    this.alias = `${opts.namespace}-products`;
+    this.es = new Client({ node: opts.elasticsearchUrl, requestTimeout: opts.timeoutMs ?? 30_000 });
+    this.qdrant = qdrantClient({ url: opts.qdrantUrl, apiKey: opts.qdrantApiKey, timeoutMs: opts.timeoutMs ?? 30_000 });
+  }
+
+  async currentGeneration(): Promise<string | undefined> {
+    const indices = await aliasIndices(this.es, this.alias);
+    if (indices.length > 1)
+      throw new Error(
+        `Elasticsearch alias ${this.alias} points at ${indices.length} indices (${indices.join(', ')}): expected one`,
+      );
+    return indices[0];
+  }
+
+  private async served(): Promise<{ index: string; meta: Meta } | undefined> {
+    const index = await this.currentGeneration();
+    if (index === undefined) return undefined;
+    const parsed = MetaSchema.safeParse(await indexMeta(this.es, index));
+    if (!parsed.success) {
+      throw new Error(
+        `Elasticsearch index ${index} (alias ${this.alias}) has no Shelf _meta: it was not built by this indexer; rebuild`,
+      );
+    }
+    return { index, meta: parsed.data };
+  }
+
+  /** Search settings do not apply: HNSW breadth and BM25 matching are the servers' own. */
+  async openSnapshot(): Promise<BackendSnapshot | undefined> {
+    const served = await this.served();
+    if (!served) return undefined;
+    const m = served.meta;
+    const meta: IndexMeta = {
+      embedderId: m.embedder_id,
+      dim: m.dim,
+      imageEmbedderId: m.image_embedder_id,
+      imageDim: m.image_dim,
+    };
+    return {
+      generation: served.index,
+      meta,
+      embedderId: meta.embedderId,
+      imageEmbedderId: meta.imageEmbedderId,
+      // Through the aliases: a swap is visible to the next request without reopening.
+      text: ElasticsearchTextStore.attach(this.es, this.alias),
+      vectors: QdrantVectorStore.attach(this.qdrant, this.alias, m.dim),
+      images:
+        m.image_dim !== undefined
+          ? QdrantVectorStore.attach(this.qdrant, this.alias, m.image_dim, IMAGE_VECTOR_NAME)
+          : undefined,
+      // The clients belong to the backend.
+      close: async () => {},
+    };
+  }
+
+  async beginWrite(opts: WriteOptions): Promise<IndexWriter> {
+    const lock = await acquireLock(this.es, `${this.opts.namespace}-locks`, 'indexer', this.opts.lock);
+    const release = () => lock.release();
+    try {
+      const served = await this.served();
+      const w = !opts.fresh && served ? await this.liveWriter(served, opts) : await this.freshWriter(served, opts);
+      return {
+        ...w,
+        commit: async () => {
+          await w.commit();
+          await release();
+        },
+        abort: async () => {
+          try {
+            await w.abort();
+          } finally {
+            await release();
+          }
+        },
+      };
+    } catch (err) {
+      await release();
+      throw err;
+    }
+  }
+
+  /** The text store and, when images are indexed, the image store of one collection. */
+  private async openVectors(collection: string, opts: WriteOptions): Promise<Pick<IndexWriter, 'vectors' | 'images'>> {
+    const collectionVectors = { [VECTOR_NAME]: opts.dim, ...(opts.image && { [IMAGE_VECTOR_NAME]: opts.image.dim }) };
+    const common = { url: this.opts.qdrantUrl, client: this.qdrant, collection, collectionVectors };
+    const vectors = await QdrantVectorStore.open({ ...common, dim: opts.dim });
+    const images = opts.image
+      ? await QdrantVectorStore.open({ ...common, dim: opts.image.dim, vector: IMAGE_VECTOR_NAME })
+      : undefined;
+    return { vectors, images };
+  }
+
+  /** Incremental: writes land in the served index and collection and are visible at once. */
+  private async liveWriter(served: { index: string; meta: Meta }, opts: WriteOptions): Promise<IndexWriter> {
+    const m = served.meta;
+    const describe = (id: string | undefined, dim: number | undefined) =>
+      id === undefined ? 'none' : `${id} (${dim}-d)`;
+    if (m.dim !== opts.dim || m.embedder_id !== opts.embedderId) {
+      throw new Error(
+        `${served.index} holds ${describe(m.embedder_id, m.dim)} vectors, not ${describe(opts.embedderId, opts.dim)}: rebuild fresh`,
+      );
+    }
+    if (m.image_embedder_id !== opts.image?.embedderId || m.image_dim !== opts.image?.dim) {
+      throw new Error(
+        `${served.index} holds image vectors ${describe(m.image_embedder_id, m.image_dim)}, not ${describe(opts.image?.embedderId, opts.image?.dim)}: rebuild fresh`,
+      );
+    }
+    // Recreates a lost collection (empty: `--verify` then re-embeds it from the cache).
+    const { vectors, images } = await this.openVectors(m.collection, opts);
+    await this.reconcileQdrantAlias(m.collection);
+    return {
+      generation: served.index,
+      text: ElasticsearchTextStore.attach(this.es, served.index),
+      vectors,
+      images,
+      commit: async () => {},
+      // Nothing to undo: what was written is served, and the caller reports what failed.
+      abort: async () => {},
+    };
+  }
+
+  private async freshWriter(
+    served: { index: string; meta: Meta } | undefined,
+    opts: WriteOptions,
+  ): Promise<IndexWriter> {
+    if (served) await this.reconcileQdrantAlias(served.meta.collection);
+    await this.sweepAbandoned(served);
+    const stamp =
+      new Date()
+        .toISOString()
+        .replace(/[^0-9]/g, '')
+        .slice(0, 17) + randomBytes(2).toString('hex');
+    const name = `${this.alias}-${stamp}`;
+    const meta: Meta = {
+      shelf_generation: name,
+      collection: name,
+      embedder_id: opts.embedderId,
+      dim: opts.dim,
+      ...(opts.image && { image_embedder_id: opts.image.embedderId, image_dim: opts.image.dim }),
+      created_at: new Date().toISOString(),
+    };
+    await createIndex(this.es, name, { meta });
+    let done = false;
+    const abort = async () => {
+      if (done) return;
+      done = true;
+      await deleteIndices(this.es, [name]);
+      await dropCollection(this.qdrant, name);
+    };
+    try {
+      const { vectors, images } = await this.openVectors(name, opts);
+      return {
+        generation: name,
+        text: ElasticsearchTextStore.attach(this.es, name, 'deferred'),
+        vectors,
+        images,
+        abort,
+        commit: async () => {
+          if (done) throw new Error('generation already committed or aborted');
+          await this.es.indices.refresh({ index: name });
+          // Qdrant first, ES last: ES's _meta decides which pair is served (see above).
+          await swapQdrantAlias(this.qdrant, this.alias, name);
+          await swapEsAlias(this.es, this.alias, name);
+          done = true;
+          if (served) {
+            await deleteIndices(this.es, [served.index]);
+            if (served.meta.collection !== name) await dropCollection(this.qdrant, served.meta.collection);
+          }
+        },
+      };
+    } catch (err) {
+      await abort();
+      throw err;
+    }
+  }
+
+  /**
+   * After a crash between the two alias moves the Qdrant alias may point at the wrong
+   * collection (or, after a lost collection was recreated, at none): ES's _meta decides.
+   */
+  private async reconcileQdrantAlias(collection: string): Promise<void> {
+    if (
+      (await aliasTarget(this.qdrant, this.alias)) !== collection &&
+      (await this.qdrant.collectionExists(collection)).exists
+    ) {
+      await swapQdrantAlias(this.qdrant, this.alias, collection);
+    }
+  }
+
+  /** Removes indices and collections of builds that crashed before their commit. */
+  private async sweepAbandoned(served: { index: string; meta: Meta } | undefined): Promise<void> {
+    const prefix = `${this.alias}-`;
+    const keepIndex = served?.index;
+    await deleteIndices(
+      this.es,
+      (await indicesWithPrefix(this.es, prefix)).filter((i) => i !== keepIndex),
+    );
+    const keep = new Set([served?.meta.collection, await aliasTarget(this.qdrant, this.alias)]);
+    for (const c of await collectionsWithPrefix(this.qdrant, prefix))
+      if (!keep.has(c)) await dropCollection(this.qdrant, c);
+  }
+
+  dependencies(): Dependency[] {
+    return [
+      {
+        name: 'elasticsearch',
+        check: async () => {
+          const info = await this.es.info();
+          return `Elasticsearch ${info.version.number} at ${this.opts.elasticsearchUrl} (cluster ${info.cluster_name})`;
+        },
+      },
+      {
+        name: 'qdrant',
+        check: async () => `Qdrant ${(await this.qdrant.versionInfo()).version} at ${this.opts.qdrantUrl}`,
+      },
+    ];
+  }
+
+  async close(): Promise<void> {
+    await this.es.close();
+  }
+}

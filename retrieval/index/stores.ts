@@ -1,0 +1,127 @@
+import type { Product } from '../../core/catalog/product.ts';
+import type { Filters, RouteHit } from './types.ts';
+
+/**
+ * The two store interfaces every back end implements: the embedded default (SQLite FTS5 +
+ * hnswlib) and the production engines (Elasticsearch + Qdrant). The indexer writes both;
+ * the searcher reads both; neither knows which implementation it holds.
+ */
+
+/** A product plus the content hash the indexer computed: stores keep it so drift can be found. */
+export interface StoredProduct {
+  product: Product;
+  hash: string;
+}
+
+export interface TextStore {
+  readonly kind: string;
+  upsert(docs: StoredProduct[]): Promise<void>;
+  delete(ids: string[]): Promise<void>;
+  /** BM25 top-k with filters applied inside the query. Best first. */
+  search(query: string, k: number, filters?: Filters): Promise<RouteHit[]>;
+  /**
+   * Products without a query, by id, filters applied (score 0). The feed's last resort when a
+   * shop has no behaviour yet: a new shopper's page is filled from the catalog, not left empty.
+   */
+  browse(k: number, filters?: Filters): Promise<RouteHit[]>;
+  /** Full products for hydration of a result page. */
+  get(ids: string[]): Promise<Map<string, Product>>;
+  /** id → content hash of every stored product. */
+  hashes(): Promise<Map<string, string>>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface VectorPoint extends StoredProduct {
+  vector: Float32Array;
+}
+
+export interface VectorStore {
+  readonly kind: string;
+  readonly dim: number;
+  upsert(points: VectorPoint[]): Promise<void>;
+  delete(ids: string[]): Promise<void>;
+  /** Nearest neighbours by cosine similarity, filters applied inside the search. Best first. */
+  search(vector: Float32Array, k: number, filters?: Filters): Promise<RouteHit[]>;
+  /** Stored vectors of these products (absent ids are left out): user vectors and "similar" need them. */
+  vectorsOf?(ids: readonly string[]): Promise<Map<string, Float32Array>>;
+  hashes(): Promise<Map<string, string>>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** What a searcher opens: one consistent snapshot (generation) of both stores. */
+export interface IndexSnapshot {
+  readonly generation: string;
+  readonly embedderId: string | undefined;
+  readonly text: TextStore;
+  readonly vectors: VectorStore | undefined;
+  /** Image vectors (CLIP space), when the catalog was indexed with an image model. */
+  readonly images?: VectorStore | undefined;
+  readonly imageEmbedderId?: string | undefined;
+  close(): Promise<void>;
+}
+
+/** Lowercased, trimmed key used for brand and category equality in every store. */
+export function filterKey(value: string): string {
+  return value.normalize('NFKC').trim().toLowerCase();
+}
+
+/** Filter-relevant fields, with brand and category already passed through filterKey(). */
+export interface FilterPayload {
+  categoryKey?: string;
+  brandKey?: string;
+  price?: number;
+  in_stock: boolean;
+}
+
+export function filterPayload(p: Pick<Product, 'category' | 'brand' | 'price' | 'in_stock'>): FilterPayload {
+  return { in_stock: p.in_stock, ...productKeys(p) };
+}
+
+/** Category, brand and price as filters (and coupon eligibility) compare them. */
+export function productKeys(p: {
+  category?: string | undefined;
+  brand?: string | undefined;
+  price?: number | undefined;
+}): Omit<FilterPayload, 'in_stock'> {
+  return {
+    ...(p.category !== undefined && { categoryKey: filterKey(p.category) }),
+    ...(p.brand !== undefined && { brandKey: filterKey(p.brand) }),
+    ...(p.price !== undefined && { price: p.price }),
+  };
+}
+
+/**
+ * "A category key is under this category path": the path itself or anything below it, so
+ * "Sports" covers "sports/footwear" but not "sportswear". Normalised once: the returned test
+ * runs per point or per item.
+ */
+export function underCategory(path: string): (categoryKey: string | undefined) => boolean {
+  const cat = filterKey(path).replace(/^\/+|\/+$/g, '');
+  const below = cat + '/';
+  return (key) => key !== undefined && (key === cat || key.startsWith(below));
+}
+
+/**
+ * The reference filter semantics every store must match, compiled once per query so that a
+ * scan over every point does no string normalisation.
+ */
+export function compileFilter(f: Filters | undefined): (p: FilterPayload) => boolean {
+  if (!f) return () => true;
+  const inCategory = f.category !== undefined ? underCategory(f.category) : undefined;
+  const brand = f.brand !== undefined ? filterKey(f.brand) : undefined;
+  const { price_min, price_max, in_stock } = f;
+  return (p) => {
+    if (inCategory && !inCategory(p.categoryKey)) return false;
+    if (brand !== undefined && p.brandKey !== brand) return false;
+    if (price_min !== undefined && (p.price === undefined || p.price < price_min)) return false;
+    if (price_max !== undefined && (p.price === undefined || p.price > price_max)) return false;
+    if (in_stock !== undefined && p.in_stock !== in_stock) return false;
+    return true;
+  };
+}
+
+export function hasFilters(f: Filters | undefined): f is Filters {
+  return f !== undefined && Object.values(f).some((v) => v !== undefined);
+}

@@ -1,0 +1,63 @@
+import type { Product } from '../../core/catalog/product.ts';
+
+/** Filters every recall route applies inside its own search (not after), so top-K stays full. */
+export interface Filters {
+  /** Category path prefix: "Sports" matches "Sports/Footwear/Running Shoes". */
+  category?: string;
+  brand?: string;
+  price_min?: number;
+  price_max?: number;
+  in_stock?: boolean;
+}
+
+export type RouteName = 'bm25' | 'vector' | 'image';
+
+/** One route's ranked answer: ids best first, with the route's own score. */
+export interface RouteHit {
+  id: string;
+  score: number;
+}
+
+export interface SearchQuery {
+  q: string;
+  size: number;
+  /** 1-based. */
+  page?: number;
+  filters?: Filters;
+  /** Which recall routes to run; default: every route the index has. */
+  routes?: RouteName[];
+  debug?: boolean;
+}
+
+export interface ItemDebug {
+  bm25_rank?: number;
+  bm25_score?: number;
+  vector_rank?: number;
+  vector_score?: number;
+  image_rank?: number;
+  image_score?: number;
+  fused_score: number;
+}
+
+export interface SearchItem {
+  id: string;
+  title: string;
+  price?: number;
+  currency?: string;
+  category?: string;
+  brand?: string;
+  in_stock: boolean;
+  image?: string;
+  score: number;
+  debug?: ItemDebug;
+}
+
+export interface SearchResult {
+  items: SearchItem[];
+  /** Number of distinct fused candidates (before paging). */
+  total_candidates: number;
+  /** Routes that failed and were left out (graceful degradation), with the reason. */
+  degraded?: Array<{ route: RouteName; reason: string }>;
+}
+
+export type { Product };
