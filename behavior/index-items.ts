@@ -1,5 +1,4 @@
-import type { Searcher } from '../retrieval/recall/searcher.ts';
-import { filterPayload } from '../retrieval/index/stores.ts';
+import { filterPayload, type SnapshotSource } from '../retrieval/index/stores.ts';
 import type { ItemLookup } from './item-lookup.ts';
 import type { ItemInfo } from './user-state.ts';
 
@@ -8,7 +7,7 @@ import type { ItemInfo } from './user-state.ts';
  * space the feed's ANN route searches. Products the index does not know contribute counts and
  * co-occurrence but no vector.
  */
-export function indexItems(searcher: Searcher): ItemLookup {
+export function indexItems(searcher: SnapshotSource): ItemLookup {
   return {
     get: (ids) =>
       searcher.withSnapshot(async (snap) => {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { RetrievalConfigSchema } from '../retrieval/index/config.ts';
 import { FeedConfigSchema } from '../retrieval/recall/feed-config.ts';
@@ -9,8 +8,9 @@ import { RankConfigSchema } from '../ranking/config.ts';
 import { MmrConfigSchema } from '../diversity/config.ts';
 import { CouponConfigSchema } from '../coupons/config.ts';
 
-/** Repository root, so defaults work from any working directory. */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { ROOT } from '../core/paths.ts';
+
+export { ROOT };
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])

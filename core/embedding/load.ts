@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT } from '../../src/config.ts';
+import { ROOT } from '../paths.ts';
 import type { ImageEmbedder, TextEmbedder } from './embedder.ts';
 
 export const DEFAULT_MODEL_DIR = path.join(ROOT, 'models/default/text-embedder');

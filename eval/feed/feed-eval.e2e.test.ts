@@ -11,7 +11,7 @@ import { main } from '../../cli/eval.ts';
 import { mulberry32 } from '../../core/rng.ts';
 import { writeSequentialDataset, type Interaction } from '../sequential-data.ts';
 import { loadConfig } from '../../src/config.ts';
-import type { FeedJson } from './feed-eval.ts';
+import type { FeedJson } from './feed-json.ts';
 
 let dir: string;
 

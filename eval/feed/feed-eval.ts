@@ -23,6 +23,8 @@ import { leaveLastOut, phaseEvents, phaseView, type EvalUser, type Phase, type S
 import { replayIntoState } from './replay.ts';
 import { hashString, sampleNegatives, type HitMetrics } from './sampled.ts';
 import { evalSources, type EvalSources } from './sources.ts';
+import type { FeedJson, MetricTable, Significance } from './feed-json.ts';
+
 import { configWith, tuneFeed, type TuneResult } from './tune.ts';
 import {
   ROUTE_OF,
@@ -62,56 +64,6 @@ export interface FeedEvalOptions {
   /** The reducer's cooc_backward_weight for the replays (default: the serving default). */
   coocBackwardWeight?: number;
   log?: (s: string) => void;
-}
-
-export type MetricTable = Partial<Record<Scored, HitMetrics>>;
-
-export interface Significance {
-  metric: keyof HitMetrics;
-  mean_diff: number;
-  ci95: [number, number];
-  p_value: number;
-  n: number;
-}
-
-export interface FeedJson {
-  full: MetricTable;
-  sampled100: MetricTable;
-  users: number;
-  dataset: string;
-  protocol: Record<string, unknown>;
-  chosen: Pick<
-    FeedConfig,
-    | 'weights'
-    | 'rrf_k'
-    | 'recall_k'
-    | 'seeds'
-    | 'cooc_alpha'
-    | 'short_weight'
-    | 'itemcf_confident_score'
-    | 'itemcf_confident_scale'
-  >;
-  beats: Record<'full' | 'sampled100', Partial<Record<EvalRoute, boolean>>>;
-  significance: Record<'full' | 'sampled100', Record<string, Partial<Record<keyof HitMetrics, Significance>>>>;
-  validation: {
-    users: number;
-    full: MetricTable;
-    sampled100: MetricTable;
-    tuning: Omit<TuneResult, 'chosen' | 'users'>;
-  };
-  item_vectors: ItemVectorReport;
-  behavior: Pick<
-    BehaviorConfig,
-    | 'trending_half_life_ms'
-    | 'short_half_life_ms'
-    | 'long_half_life_ms'
-    | 'cooc_window'
-    | 'cooc_max_gap_ms'
-    | 'cooc_backward_weight'
-    | 'recent_items'
-  >;
-  replay: Record<Phase, { events: number; applied: number; dead_letters: number; ms: number }>;
-  timing_ms: Record<string, number>;
 }
 
 function negativesFor(u: EvalUser, split: Split, phase: Phase, n: number, seed: number): string[] {

@@ -3,7 +3,7 @@
  * every route and the fused feed, bar charts, the paired tests and the chosen settings.
  */
 import { barChartSvg, escapeHtml } from '../search-report.ts';
-import type { FeedJson, MetricTable } from './feed-eval.ts';
+import type { FeedJson, MetricTable } from './feed-json.ts';
 import type { HitMetrics } from './sampled.ts';
 import type { Scored } from './user-eval.ts';
 

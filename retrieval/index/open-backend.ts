@@ -1,14 +1,24 @@
-import type { Config } from '../../src/config.ts';
 import { EmbeddedBackend } from './embedded/embedded-backend.ts';
 import type { IndexBackend } from './index-backend.ts';
 import { ProductionBackend } from './production/production-backend.ts';
 
+/** Where the index lives: the embedded folder, or the production servers when both URLs are set. */
+export interface IndexLocation {
+  dataDir: string;
+  backends: {
+    namespace: string;
+    elasticsearchUrl?: string | undefined;
+    qdrantUrl?: string | undefined;
+    qdrantApiKey?: string | undefined;
+  };
+}
+
 /**
  * The backend the configuration names: Elasticsearch + Qdrant when both URLs are set, the
- * embedded folder otherwise (src/config.ts refuses one URL without the other). Sends nothing:
+ * embedded folder otherwise (the settings refuse one URL without the other). Sends nothing:
  * check `backend.dependencies()` before relying on it.
  */
-export function openIndexBackend(config: Pick<Config, 'dataDir' | 'backends'>): IndexBackend {
+export function openIndexBackend(config: IndexLocation): IndexBackend {
   const b = config.backends;
   if (b.elasticsearchUrl !== undefined && b.qdrantUrl !== undefined) {
     return new ProductionBackend({

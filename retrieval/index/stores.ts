@@ -62,6 +62,16 @@ export interface IndexSnapshot {
   close(): Promise<void>;
 }
 
+/**
+ * The served index as readers see it: `withSnapshot` pins one generation until `fn` settles, so
+ * everything read inside it comes from one generation (the searcher follows the indexer's
+ * switches; readers below recall, such as the behaviour consumer's item lookup, only need this).
+ */
+export interface SnapshotSource {
+  withSnapshot<T>(fn: (snapshot: IndexSnapshot | undefined) => Promise<T>): Promise<T>;
+  readonly generation: string | undefined;
+}
+
 /** Lowercased, trimmed key used for brand and category equality in every store. */
 export function filterKey(value: string): string {
   return value.normalize('NFKC').trim().toLowerCase();

@@ -3,10 +3,10 @@ import { RetrievalConfigSchema, type RetrievalConfig, type RetrievalConfigInput 
 import { EmbeddedBackend } from '../index/embedded/embedded-backend.ts';
 import { hybridSearch } from './hybrid.ts';
 import type { IndexBackend } from '../index/index-backend.ts';
-import type { IndexSnapshot } from '../index/stores.ts';
+import type { IndexSnapshot, SnapshotSource } from '../index/stores.ts';
 import type { SearchQuery, SearchResult } from '../index/types.ts';
 
-export interface Searcher {
+export interface Searcher extends SnapshotSource {
   search(query: SearchQuery): Promise<SearchResult>;
   /** Runs `fn` on the served snapshot, which stays open until `fn` settles (feed, similar items). */
   withSnapshot<T>(fn: (snapshot: IndexSnapshot | undefined) => Promise<T>): Promise<T>;
