@@ -8,7 +8,7 @@ import type { StateStore } from '../behavior/state-store.ts';
 import { emptyUserState, type UserState } from '../behavior/user-state.ts';
 import { productTimes } from '../ranking/apply.ts';
 import { RankConfigSchema } from '../ranking/config.ts';
-import type { Candidate } from '../ranking/inputs.ts';
+import type { RankInput } from '../ranking/inputs.ts';
 import { Ranker } from '../ranking/ranker.ts';
 import { openSearcher } from '../retrieval/recall/searcher.ts';
 import { createApp } from '../src/app.ts';
@@ -75,7 +75,7 @@ export async function runRankBench(opts: RankBenchOptions) {
     'toys/blocks',
   ];
   const brands = ['nike', 'sony', 't-fal', 'lego', '小米'];
-  const candidates: Candidate[] = Array.from({ length: n }, (_, i) => ({
+  const candidates: RankInput[] = Array.from({ length: n }, (_, i) => ({
     id: `c${i}`,
     fusion_position: i,
     fused_score: 2 / (61 + i),

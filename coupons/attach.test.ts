@@ -62,7 +62,7 @@ function page(
   return attachCoupons(ITEMS, offers, c, true) as Array<
     CouponPageItem & {
       coupon?: { id: string; discount: number; expected_value: number };
-      debug?: { coupon_affinity?: Record<string, unknown> };
+      coupon_affinity?: Record<string, unknown>;
     }
   >;
 }
@@ -79,7 +79,7 @@ describe('attachCoupons', () => {
     const shoe = items.find((i) => i.id === 'shoe')!;
     expect(shoe.coupon).toMatchObject({ discount: 15, expected_value: expect.any(Number) });
     expect(shoe.coupon!.expected_value).toBeGreaterThan(0);
-    expect(shoe.debug!.coupon_affinity).toMatchObject({
+    expect(shoe.coupon_affinity).toMatchObject({
       coupon_id: 'fifteen-sports',
       shown: true,
       p_claim: expect.any(Number),
@@ -128,7 +128,7 @@ describe('attachCoupons', () => {
   it('honours the threshold: below min_value the coupon stays off the item (debug says why)', () => {
     const items = page([coupon({ id: 'ten' })], { cfg: { min_value: 1e6 } });
     expect(withCoupon(items)).toEqual({});
-    expect(items[0]!.debug!.coupon_affinity).toMatchObject({ coupon_id: 'ten', shown: false });
+    expect(items[0]!.coupon_affinity).toMatchObject({ coupon_id: 'ten', shown: false });
     // A shopper who buys anyway, never with coupons: value below 0, not shown at the default threshold.
     const loyal = emptyUserState('u:l');
     loyal.counts = { ...loyal.counts, purchase: 30, click: 32 };
@@ -143,7 +143,7 @@ describe('attachCoupons', () => {
     expect(boosted.map((i) => i.id)).toEqual(['book', 'shoe', 'pan', 'noprice']);
     const book = boosted[0]!;
     expect(book.score).toBeGreaterThan(0.9);
-    expect(book.debug!.coupon_affinity!.score_before_boost).toBe(0.7);
+    expect(book.coupon_affinity!.score_before_boost).toBe(0.7);
   });
 });
 

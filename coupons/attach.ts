@@ -1,3 +1,4 @@
+import type { CouponAffinity } from '../core/candidate.ts';
 import type { UserState } from '../behavior/user-state.ts';
 import { productKeys } from '../retrieval/index/stores.ts';
 import { scoreOffer, shopperPropensity, type Affinity } from './affinity.ts';
@@ -115,8 +116,8 @@ export function bestOffers(
  * is re-sorted by score × (1 + boost · expected_value / price) (stable; items without a coupon
  * keep their score): the expected value per click-through as a share of the price is a unitless
  * bonus, so one boost means the same for cheap and expensive items and across currencies.
- * `debug`: every item with an eligible coupon shows the affinity breakdown of its best offer,
- * shown or not.
+ * `debug`: every item with an eligible coupon carries the affinity breakdown of its best offer
+ * (`coupon_affinity`), shown or not.
  */
 export function attachCoupons<T extends CouponPageItem>(
   items: readonly T[],
@@ -128,7 +129,7 @@ export function attachCoupons<T extends CouponPageItem>(
     const offer = offers.get(it.id);
     if (!offer) return it;
     const shown = offer.affinity.value > cfg.min_value;
-    const next = { ...it } as T & { coupon?: AttachedCoupon; debug?: Record<string, unknown> };
+    const next = { ...it } as T & { coupon?: AttachedCoupon; coupon_affinity?: CouponAffinity };
     if (shown) {
       const { coupon: c, discount, affinity } = offer;
       next.coupon = { id: c.id, name: c.name, type: c.type, discount, expected_value: round(affinity.value) };
@@ -136,15 +137,12 @@ export function attachCoupons<T extends CouponPageItem>(
     }
     if (debug) {
       const a = offer.affinity;
-      next.debug = {
-        ...((it as { debug?: Record<string, unknown> }).debug ?? {}),
-        coupon_affinity: {
-          coupon_id: offer.coupon.id,
-          discount: offer.discount,
-          shown,
-          ...Object.fromEntries(Object.entries(a).map(([k, v]) => [k, round(v)])),
-          ...(shown && cfg.boost > 0 && { score_before_boost: it.score }),
-        },
+      next.coupon_affinity = {
+        coupon_id: offer.coupon.id,
+        discount: offer.discount,
+        shown,
+        ...Object.fromEntries(Object.entries(a).map(([k, v]) => [k, round(v)])),
+        ...(shown && cfg.boost > 0 && { score_before_boost: it.score }),
       };
     }
     return next;

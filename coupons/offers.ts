@@ -1,3 +1,4 @@
+import type { Surface } from '../core/candidate.ts';
 import type { UserState } from '../behavior/user-state.ts';
 import { loadShopper, type Shopper, type StateStore } from '../behavior/state-store.ts';
 import { attachCoupons, bestOffers, offerable, type CouponPageItem } from './attach.ts';
@@ -9,7 +10,7 @@ import type { CouponLedger } from './ledger.ts';
 export type CouponReader = Pick<CouponLedger, 'list' | 'status' | 'claimsOf'>;
 
 export interface CouponPageRequest {
-  surface: 'search' | 'feed';
+  surface: Surface;
   /**
    * Who is shopping: their subject (`u:<user>` or `s:<session>`), read here; or their state when
    * the caller already read it (loadShopper: the subject is then the resolved one). Absent: an
@@ -45,8 +46,8 @@ export class CouponOffers {
     private readonly deps: {
       state?: StateStore | undefined;
       /** Metrics hooks (src/metrics.ts): items shown with a coupon, pages served without coupons. */
-      onAttached?: ((surface: 'search' | 'feed', n: number) => void) | undefined;
-      onDegraded?: ((surface: 'search' | 'feed') => void) | undefined;
+      onAttached?: ((surface: Surface, n: number) => void) | undefined;
+      onDegraded?: ((surface: Surface) => void) | undefined;
     } = {},
   ) {}
 

@@ -10,7 +10,8 @@ import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { openService, type Service } from '../src/service.ts';
 import { tempDir } from '../test/helpers/catalog.ts';
-import { diversify, snapshotVectors } from './apply.ts';
+import { diversify, servedVectors } from './apply.ts';
+import { candidatesOf } from '../core/candidate.ts';
 import { categoryCoverage, intraListDiversity } from './diversity.ts';
 import { servedEntry as servedEntryIn } from '../test/helpers/served.ts';
 
@@ -162,16 +163,22 @@ describe('MMR on /v1/search and /v1/feed (demo catalog)', () => {
       (await get(s.app, url(10))).items.map((it) => it.id),
     );
     const offline = await withService({ SHELF_MMR_SEARCH_ENABLED: 'false' }, async (s) => {
-      const ranked = (await get(s.app, url(30))).items.map((it, p) => ({
-        item: { id: it.id, title: '', in_stock: true, score: it.score, category: it.category, brand: it.brand },
-        fusion_position: p,
-      }));
+      const ranked = candidatesOf(
+        (await get(s.app, url(30))).items.map((it) => ({
+          id: it.id,
+          title: '',
+          in_stock: true,
+          score: it.score,
+          ...(it.category !== undefined && { category: it.category }),
+          ...(it.brand !== undefined && { brand: it.brand }),
+        })),
+      );
       const d = await diversify(
         ranked,
         { ...loadConfig({}).mmr.search, lambda: 0.5 },
-        { vectors: snapshotVectors(s.searcher), pageSize: 10 },
+        { vectors: servedVectors(s.searcher), pageSize: 10 },
       );
-      return d.order.slice(0, 10).map((o) => o.item.id);
+      return d.order.slice(0, 10).map((o) => o.id);
     });
     expect(offline).toEqual(served);
   });
@@ -279,11 +286,11 @@ describe('MMR on /v1/search and /v1/feed (demo catalog)', () => {
             s.searcher.withSnapshot((snap) =>
               fn(
                 snap &&
+                  // The request pins one snapshot for every stage: recall searches these vectors too.
                   Object.assign(Object.create(snap), {
-                    vectors: {
-                      ...snap.vectors,
+                    vectors: Object.assign(Object.create(snap.vectors!), {
                       vectorsOf: (ids: readonly string[]) => (reads++, snap.vectors!.vectorsOf!(ids)),
-                    },
+                    }),
                   }),
               ),
             ),
@@ -317,15 +324,21 @@ describe('MMR on /v1/search and /v1/feed (demo catalog)', () => {
               fn(
                 snap &&
                   Object.assign(Object.create(snap), {
-                    vectors: { ...snap.vectors, vectorsOf: () => Promise.reject(new Error('qdrant timed out')) },
+                    vectors: Object.assign(Object.create(snap.vectors!), {
+                      vectorsOf: () => Promise.reject(new Error('qdrant timed out')),
+                    }),
                   }),
               ),
             ),
         },
       });
       const metrics = createMetrics();
+      // An index with no vector store at all: recall answers from BM25, MMR from category and brand.
       const noStore: Searcher = Object.create(s.searcher, {
-        withSnapshot: { value: <T>(fn: (snap: undefined) => Promise<T>) => fn(undefined) },
+        withSnapshot: {
+          value: <T>(fn: (snap: Parameters<Parameters<Searcher['withSnapshot']>[0]>[0]) => Promise<T>) =>
+            s.searcher.withSnapshot((snap) => fn(snap && Object.assign(Object.create(snap), { vectors: undefined }))),
+        },
       });
       const c = loadConfig({ SHELF_MMR_SEARCH_LAMBDA: '0.5' });
       for (const [searcher, reason, pattern] of [

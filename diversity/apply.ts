@@ -1,10 +1,7 @@
-import type { Ordered } from '../ranking/apply.ts';
-import { orderedScore } from '../ranking/apply.ts';
-import type { Searcher } from '../retrieval/recall/searcher.ts';
-import { filterKey } from '../retrieval/index/stores.ts';
-import type { SearchItem } from '../retrieval/index/types.ts';
+import type { Candidate, DiversityMove } from '../core/candidate.ts';
+import { filterKey, type IndexSnapshot, type SnapshotSource } from '../retrieval/index/stores.ts';
 import type { MmrSurfaceConfig } from './config.ts';
-import { mmr, type MmrOptions, type MmrPlacement } from './mmr.ts';
+import { mmr, type MmrOptions } from './mmr.ts';
 
 /**
  * Glue between the ranked order and the pure MMR (rerank/mmr.ts): reads the head's product
@@ -16,14 +13,18 @@ export type VectorLoader = (ids: readonly string[]) => Promise<Map<string, Float
 
 export class VectorsUnavailable extends Error {}
 
-/** Product vectors from the searcher's served snapshot; throws VectorsUnavailable without a vector store. */
-export function snapshotVectors(searcher: Pick<Searcher, 'withSnapshot'>): VectorLoader {
-  return (ids) =>
-    searcher.withSnapshot(async (snap) => {
-      const store = snap?.vectors;
-      if (!store?.vectorsOf) throw new VectorsUnavailable('the index has no vector store');
-      return store.vectorsOf(ids);
-    });
+/** Product vectors from whatever generation is served when called (offline tools; requests pin theirs). */
+export function servedVectors(source: SnapshotSource): VectorLoader {
+  return (ids) => source.withSnapshot((snap) => snapshotVectors(snap)(ids));
+}
+
+/** Product vectors from the request's pinned snapshot; throws VectorsUnavailable without a vector store. */
+export function snapshotVectors(snapshot: IndexSnapshot | undefined): VectorLoader {
+  return async (ids) => {
+    const store = snapshot?.vectors;
+    if (!store?.vectorsOf) throw new VectorsUnavailable('the index has no vector store');
+    return store.vectorsOf(ids);
+  };
 }
 
 export interface MmrDebug {
@@ -41,8 +42,6 @@ export interface MmrDebug {
   caps_relaxed?: number;
   took_ms?: number;
 }
-
-export type Diversified<T> = Ordered<T> & { mmr?: MmrPlacement | undefined };
 
 /**
  * How many ranked items MMR reorders (before capping by the candidates there are): top_n, but
@@ -65,11 +64,15 @@ export interface DiversifyContext {
   onVectorsUnavailable?: ((reason: 'no_vector_store' | 'error') => void) | undefined;
 }
 
-export async function diversify<T extends SearchItem>(
-  order: ReadonlyArray<Ordered<T>>,
+/**
+ * Reorders the head of `order` by MMR (relevance: each candidate's current score). Candidates MMR
+ * placed carry their `diversity` move; the rest keep their order after the head.
+ */
+export async function diversify(
+  order: readonly Candidate[],
   cfg: MmrSurfaceConfig,
   ctx: DiversifyContext,
-): Promise<{ order: Array<Diversified<T>>; debug: MmrDebug }> {
+): Promise<{ order: Candidate[]; debug: MmrDebug }> {
   const t0 = performance.now();
   const n = Math.min(mmrHead(cfg, ctx.rankWindow), order.length);
   const head = order.slice(0, n);
@@ -78,7 +81,7 @@ export async function diversify<T extends SearchItem>(
   const needsSimilarity = cfg.lambda < 1 && n > 1;
   if (needsSimilarity) {
     try {
-      vectors = await ctx.vectors(head.map((o) => o.item.id));
+      vectors = await ctx.vectors(head.map((c) => c.id));
     } catch (err) {
       const unavailable = err instanceof VectorsUnavailable;
       reason = unavailable ? err.message : `vectors could not be read: ${(err as Error).message}`;
@@ -86,17 +89,29 @@ export async function diversify<T extends SearchItem>(
     }
   }
   const result = mmr(
-    head.map((o) => ({
-      id: o.item.id,
-      relevance: orderedScore(o),
-      vector: vectors.get(o.item.id),
-      ...(o.item.category !== undefined && { categoryKey: filterKey(o.item.category) }),
-      ...(o.item.brand !== undefined && { brandKey: filterKey(o.item.brand) }),
+    head.map((c) => ({
+      id: c.id,
+      relevance: c.score,
+      vector: vectors.get(c.id),
+      ...(c.product.category !== undefined && { categoryKey: filterKey(c.product.category) }),
+      ...(c.product.brand !== undefined && { brandKey: filterKey(c.product.brand) }),
     })),
     mmrOptions(cfg, n, ctx.pageSize, ctx.depth),
   );
-  const out: Array<Diversified<T>> = [
-    ...result.items.map((p) => ({ ...head[p.position_before]!, mmr: p })),
+  const out: Candidate[] = [
+    ...result.items.map((p) => {
+      const c = head[p.position_before]!;
+      // Slots past `depth` are placed in ranked order without an MMR pick: no relevance, no move to report.
+      if (p.relevance === undefined) return c;
+      const move = {
+        relevance: p.relevance,
+        penalty: p.penalty ?? 0,
+        position_before: p.position_before,
+        position_after: p.position_after,
+        ...(p.cap_relaxed && { cap_relaxed: true }),
+      };
+      return { ...c, diversity: move };
+    }),
     ...order.slice(n),
   ];
   return {
@@ -139,8 +154,8 @@ export function mmrOptions(
 }
 
 /** Per-item debug fields (rounded) for a diversified slot. */
-export function mmrItemDebug(p: MmrPlacement | undefined): Record<string, unknown> | undefined {
-  if (!p || p.relevance === undefined) return undefined;
+export function mmrItemDebug(p: DiversityMove | undefined): Record<string, unknown> | undefined {
+  if (!p) return undefined;
   const r = (x: number) => Math.round(x * 1e6) / 1e6;
   return {
     mmr: {

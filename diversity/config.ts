@@ -64,6 +64,8 @@ export const MmrConfigSchema = z
   .object({
     search: MmrSurfaceSchema.default(SEARCH_DEFAULTS),
     feed: surface(FEED_DEFAULTS).default(FEED_DEFAULTS),
+    /** "Similar items" is a recommendation list: the feed's defaults. */
+    similar: surface(FEED_DEFAULTS).default(FEED_DEFAULTS),
   })
   .strict();
 

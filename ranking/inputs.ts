@@ -2,7 +2,7 @@ import { priceBand, type UserState } from '../behavior/user-state.ts';
 import { topCategory, type RawFeatures, type RawUser, type Surface } from './features.ts';
 
 /** One fused candidate as the ranker sees it: what recall found and the product's attributes. */
-export interface Candidate {
+export interface RankInput {
   id: string;
   /** 0-based slot in fusion order. */
   fusion_position: number;
@@ -15,7 +15,7 @@ export interface Candidate {
   updated_ms?: number | undefined;
 }
 
-export interface RequestContext {
+export interface RankContext {
   surface: Surface;
   /** Request time, epoch ms. */
   now: number;
@@ -59,7 +59,7 @@ export function userContext(state: UserState | undefined): UserContext | undefin
   };
 }
 
-function rawUser(u: UserContext, c: Candidate): RawUser {
+function rawUser(u: UserContext, c: RankInput): RawUser {
   const cat = c.category_key;
   // Affinities are kept per full category path; prefixes of it count as the same top level.
   const catAff = cat !== undefined ? (u.state.categories[cat] ?? 0) : 0;
@@ -79,8 +79,8 @@ function rawUser(u: UserContext, c: Candidate): RawUser {
 
 /** The raw feature inputs of one candidate (ranking/feature-spec.json, "raw_input"). Pure. */
 export function rawInputs(
-  ctx: RequestContext,
-  c: Candidate,
+  ctx: RankContext,
+  c: RankInput,
   user: UserContext | undefined,
   popularity: number,
 ): RawFeatures {

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers/catalog.ts';
 import { RankConfigSchema } from './config.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from './features.ts';
-import type { Candidate } from './inputs.ts';
+import type { RankInput } from './inputs.ts';
 import { RankModel } from './model.ts';
 import { Ranker, finalScore, heuristicScore } from './ranker.ts';
 
@@ -15,7 +15,7 @@ afterEach(async () => {
   while (open.length > 0) await open.pop()!.close();
 });
 
-function candidates(n: number): Candidate[] {
+function candidates(n: number): RankInput[] {
   return Array.from({ length: n }, (_, i) => ({
     id: `c${i}`,
     fusion_position: i,

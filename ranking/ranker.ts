@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import client from 'prom-client';
 import type { UserState } from '../behavior/user-state.ts';
 import { loadShopper, type Shopper, type StateStore } from '../behavior/state-store.ts';
+import type { IndexSnapshot } from '../retrieval/index/stores.ts';
 import type { RankConfig } from './config.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, featurizeInto, type Surface } from './features.ts';
-import { rawInputs, userContext, type Candidate } from './inputs.ts';
+import { rawInputs, userContext, type RankInput } from './inputs.ts';
 import { ModelRefusedError, RankModel } from './model.ts';
 
 /**
@@ -23,7 +24,7 @@ import { ModelRefusedError, RankModel } from './model.ts';
 export type RankMode = 'model' | 'heuristic' | 'off';
 
 export interface RankedCandidate {
-  candidate: Candidate;
+  candidate: RankInput;
   score: number;
   p_ctr?: number;
   p_cvr?: number;
@@ -50,8 +51,8 @@ export interface RankStatus {
 export interface RankerDeps {
   /** Behaviour state: user affinities, counts, and item popularity. Absent: anonymous, popularity 0. */
   state?: StateStore | undefined;
-  /** Per-product updated_at (epoch ms) for the age feature; absent: age unknown. */
-  updatedAt?: ((ids: readonly string[]) => Promise<Map<string, number>>) | undefined;
+  /** Per-product updated_at (epoch ms) for the age feature, from the request's pinned snapshot when given; absent: age unknown. */
+  updatedAt?: ((ids: readonly string[], snapshot?: IndexSnapshot) => Promise<Map<string, number>>) | undefined;
   registry?: client.Registry | undefined;
   log?: (line: string) => void;
 }
@@ -227,11 +228,10 @@ export class Ranker {
   }
 
   /**
-   * The state rank() reads for `subject` (a linked session reads its user's) and the subject it
-   * resolves to; undefined without a state store. A request that needs it in later stages too
-   * (coupons) reads it here once and passes it to rank() as `shopper`.
+   * The state rank() reads for `subject` when the caller passed no `shopper` (direct callers; the
+   * serving pipeline reads it once per request and passes it): a linked session reads its user's.
    */
-  async shopper(subject: string): Promise<Shopper | undefined> {
+  private async shopper(subject: string): Promise<Shopper | undefined> {
     return this.deps.state ? loadShopper(this.deps.state, subject) : undefined;
   }
 
@@ -245,8 +245,10 @@ export class Ranker {
       now?: number;
       subject?: string | undefined;
       shopper?: { user: UserState | undefined } | undefined;
+      /** The index generation the request pinned (product ages are read from it). */
+      snapshot?: IndexSnapshot | undefined;
     },
-    candidates: readonly Candidate[],
+    candidates: readonly RankInput[],
   ): Promise<RankOutcome> {
     const t0 = performance.now();
     const now = req.now ?? this.clock();
@@ -260,7 +262,9 @@ export class Ranker {
           ? this.shopper(req.subject).then((s) => s?.user)
           : Promise.resolve(undefined),
       state && ids.length > 0 ? state.itemCounts(ids) : Promise.resolve(new Map<string, number>()),
-      this.deps.updatedAt && ids.length > 0 ? this.deps.updatedAt(ids) : Promise.resolve(new Map<string, number>()),
+      this.deps.updatedAt && ids.length > 0
+        ? this.deps.updatedAt(ids, req.snapshot)
+        : Promise.resolve(new Map<string, number>()),
     ]);
     const uctx = userContext(user);
     const ctx = { surface: req.surface, now };

@@ -12,11 +12,12 @@ import { couponAdminRoutes, couponRoutes } from './api/coupons.ts';
 import type { CouponLedger } from '../coupons/ledger.ts';
 import type { CouponConfig } from '../coupons/config.ts';
 import { CouponOffers } from '../coupons/offers.ts';
-import type { BehaviorConfig } from '../behavior/config.ts';
+import { Pipeline } from '../pipeline/pipeline.ts';
+import { BehaviorConfigSchema, type BehaviorConfig } from '../behavior/config.ts';
 import type { EventLog } from '../behavior/event-log.ts';
 import type { ServedLog } from '../behavior/served-log.ts';
 import type { StateStore } from '../behavior/state-store.ts';
-import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
+import { FeedConfigSchema, type FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Ranker } from '../ranking/ranker.ts';
 import type { MmrConfig } from '../diversity/config.ts';
 import { checkDependencies, type Dependency } from '../core/dependencies.ts';
@@ -74,35 +75,23 @@ export function createApp(deps: AppDeps) {
           onDegraded: (surface) => metrics.couponsDegraded.inc({ surface }),
         })
       : undefined;
-  app.route(
-    '/v1/search',
-    searchRoutes({
-      searcher: deps.searcher,
-      metrics,
-      served: deps.behavior?.served,
-      ranker: deps.ranker,
-      mmr: deps.mmr?.search,
-      coupons: offers,
-    }),
-  );
+  // One serving pipeline for every list the service shows; the routes only parse and answer.
+  const pipeline = new Pipeline({
+    searcher: deps.searcher,
+    metrics,
+    state: deps.behavior?.state,
+    ranker: deps.ranker,
+    diversity: deps.mmr,
+    offers,
+    served: deps.behavior?.served,
+    feed: deps.behavior?.feed ?? FeedConfigSchema.parse({}),
+    behavior: deps.behavior?.config ?? BehaviorConfigSchema.parse({}),
+  });
+  app.route('/v1/search', searchRoutes({ pipeline }));
   if (deps.behavior) {
-    const b = deps.behavior;
-    app.route('/v1/events', eventRoutes({ log: b.log, metrics }));
-    app.route(
-      '/v1/feed',
-      feedRoutes({
-        searcher: deps.searcher,
-        state: b.state,
-        feed: b.feed,
-        behavior: b.config,
-        metrics,
-        served: b.served,
-        ranker: deps.ranker,
-        mmr: deps.mmr?.feed,
-        coupons: offers,
-      }),
-    );
-    app.route('/v1/products', similarRoutes({ searcher: deps.searcher, state: b.state, feed: b.feed }));
+    app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics }));
+    app.route('/v1/feed', feedRoutes({ pipeline }));
+    app.route('/v1/products', similarRoutes({ pipeline }));
   }
   if (deps.coupons) {
     // The claim API's `vip` segment uses the same threshold as coupons on result items.

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { loadConfig, ROOT } from '../../src/config.ts';
-import { diversify, snapshotVectors } from '../../diversity/apply.ts';
+import { diversify, servedVectors } from '../../diversity/apply.ts';
+import { candidatesOf } from '../../core/candidate.ts';
 import type { MmrSurfaceConfig } from '../../diversity/config.ts';
 import { categoryCoverage, intraListDiversity } from '../../diversity/diversity.ts';
 import { filterKey } from '../../retrieval/index/stores.ts';
-import type { SearchItem } from '../../retrieval/index/types.ts';
 import { comparePaired, mean } from '../metrics.ts';
 import { DIVERSITY_SHOP } from './defaults.ts';
 import { freshRequests, ndcg, openSimShop, request, shopPhase, type ShopOptions } from './run.ts';
@@ -81,7 +81,7 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
     const seconds = Math.round((performance.now() - t0) / 100) / 10;
     log(`warm-up: ${warm.requests} requests, ${warm.clicks} clicks, ${warm.purchases} purchases in ${seconds} s`);
 
-    const vectors = snapshotVectors(service.searcher);
+    const vectors = servedVectors(service.searcher);
     const variants = (s: 'search' | 'feed') => [
       ...cfg.lambdas.map((lambda) => ({
         label: `λ=${lambda}`,
@@ -94,19 +94,25 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
     for (const { user, rng, surface, query } of freshRequests(world, cfg, clock)) {
       // The ranked head MMR would see: top_n items, in the ranker's order, with their scores.
       const shown = await request(service, surface, user, world, rng, defaults[surface].top_n, false, query);
-      const ranked = shown.items.map((it, p): { item: SearchItem; fusion_position: number } => ({
-        item: { id: it.id, title: '', in_stock: true, score: it.score ?? 0, category: it.category, brand: it.brand },
-        fusion_position: p,
-      }));
+      const ranked = candidatesOf(
+        shown.items.map((it) => ({
+          id: it.id,
+          title: '',
+          in_stock: true,
+          score: it.score ?? 0,
+          ...(it.category !== undefined && { category: it.category }),
+          ...(it.brand !== undefined && { brand: it.brand }),
+        })),
+      );
       if (ranked.length === 0) continue;
       // One vector read per request: every variant diversifies the same head.
-      const headVectors = await vectors(ranked.map((x) => x.item.id));
+      const headVectors = await vectors(ranked.map((x) => x.id));
       const lists: string[][] = [];
       for (const v of sweep[surface]) {
         const d = await diversify(ranked, v.settings, { vectors: async () => headVectors, pageSize: K, depth: K });
-        lists.push(d.order.slice(0, K).map((x) => x.item.id));
+        lists.push(d.order.slice(0, K).map((x) => x.id));
       }
-      const base = new Set(ranked.slice(0, K).map((x) => x.item.id));
+      const base = new Set(ranked.slice(0, K).map((x) => x.id));
       // The ranked page is judged against the same gains and ideal as the variants, even when
       // no variant is λ = 1.
       const union = [...new Set([...base, ...lists.flat()])];

@@ -1,5 +1,6 @@
 import type { BehaviorConfig } from '../../behavior/config.ts';
-import { loadShopper, type StateStore } from '../../behavior/state-store.ts';
+import type { Shopper, StateStore } from '../../behavior/state-store.ts';
+import type { Candidate, Degraded } from '../../core/candidate.ts';
 import type { UserState } from '../../behavior/user-state.ts';
 import type { FeedConfig, FeedRoute } from './feed-config.ts';
 import {
@@ -11,17 +12,15 @@ import {
   userVectorRoute,
   type FeedSources,
 } from './feed-routes.ts';
-import { firstAccepted, toSearchItem } from './hydrate.ts';
+import { firstAccepted, toCandidate } from './hydrate.ts';
 import { reciprocalRankFusion, type FusedHit, type RankedList } from './rrf.ts';
 import { compileFilter, filterPayload, type IndexSnapshot } from '../index/stores.ts';
-import type { Filters, Product, RouteHit, SearchItem } from '../index/types.ts';
+import type { Filters, Product, RouteHit } from '../index/types.ts';
 
 /** Where a feed item came from: a fused route, or the catalog when nothing else filled the page. */
 export type FeedSource = FeedRoute | 'catalog';
 
 export interface FeedRequest {
-  /** "u:<user_id>" or "s:<session_id>". */
-  subject: string;
   /** Candidates wanted: the page, or the deeper window ranking and MMR reorder. */
   size: number;
   /**
@@ -31,27 +30,18 @@ export interface FeedRequest {
   page?: number | undefined;
   context?: { category?: string | undefined; product_id?: string | undefined } | undefined;
   exclude?: readonly string[] | undefined;
-  debug?: boolean | undefined;
   /** Event time to decay state to; defaults to the wall clock. */
   now?: number | undefined;
 }
 
-export interface FeedItem extends SearchItem {
-  /** Which routes found the item (debug only). */
-  routes?: Partial<Record<FeedSource, { rank: number; score: number }>>;
-}
-
 export interface FeedResult {
-  items: FeedItem[];
-  /** The state the feed was built from: the user a session is linked to, when it is. */
-  subject: string;
+  /** In fusion order, each with every route (or fallback) that offered it. */
+  candidates: Candidate[];
   /** True when the shopper has no history yet (popular items only). */
   cold_start: boolean;
-  /** The state of `subject` the feed was built from, for later stages (not part of the response). */
-  user?: UserState | undefined;
-  /** Whether the item-CF confidence gate scaled the other routes down (debug only). */
-  itemcf_confident?: boolean;
-  degraded?: Array<{ route: FeedSource; reason: string }>;
+  /** Whether the item-CF confidence gate scaled the other routes down. */
+  itemcf_confident: boolean;
+  degraded?: Degraded[];
 }
 
 /** Route lists plus which items must not be shown; shared by the service and offline eval. */
@@ -130,13 +120,14 @@ export function itemCfConfident(c: Pick<FeedCandidates, 'lists' | 'excluded'>, c
 export async function recommend(
   snapshot: IndexSnapshot | undefined,
   state: StateStore,
+  shopper: Pick<Shopper, 'user'>,
   req: FeedRequest,
   cfg: FeedConfig,
   behavior: BehaviorConfig,
 ): Promise<FeedResult> {
-  const { user, subject } = await loadShopper(state, req.subject);
+  const { user } = shopper;
   const cold = !user || user.recent.length === 0;
-  if (!snapshot) return { items: [], subject, cold_start: cold };
+  if (!snapshot) return { candidates: [], cold_start: cold, itemcf_confident: false };
   const filters: Filters = {
     in_stock: true,
     ...(req.context?.category !== undefined && { category: req.context.category }),
@@ -145,10 +136,8 @@ export async function recommend(
   const cands = await feedCandidates(src, user, req, cfg, behavior, filters);
   const fused = fuseFeed(cands, cfg);
   const scores = new Map<string, Partial<Record<FeedSource, number>>>();
-  if (req.debug) {
-    for (const [route, hits] of Object.entries(cands.lists) as Array<[FeedRoute, RouteHit[]]>) {
-      for (const h of hits) scores.set(h.id, { ...scores.get(h.id), [route]: h.score });
-    }
+  for (const [route, hits] of Object.entries(cands.lists) as Array<[FeedRoute, RouteHit[]]>) {
+    for (const h of hits) scores.set(h.id, { ...scores.get(h.id), [route]: h.score });
   }
 
   const pass = compileFilter(filters);
@@ -184,15 +173,17 @@ export async function recommend(
   await fallBack('catalog', Math.min(req.page ?? req.size, req.size), (need) =>
     snapshot.text.browse(need + page.length + cands.excluded.size, filters),
   );
-  const items = page.map(({ hit, product }) =>
-    toItem(product, hit, req.debug ? (scores.get(hit.id) ?? {}) : undefined),
-  );
+  const candidates = page.map(({ hit, product }, i) => {
+    const routeScores = scores.get(hit.id) ?? {};
+    const routes: Candidate['routes'] = {};
+    for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedSource, number]>)
+      routes[route] = { rank, score: routeScores[route] ?? 0 };
+    return toCandidate(product, hit.score, i, routes);
+  });
   return {
-    items,
-    subject,
+    candidates,
     cold_start: cold,
-    user,
-    ...(req.debug && { itemcf_confident: itemCfConfident(cands, cfg) }),
+    itemcf_confident: itemCfConfident(cands, cfg),
     ...(cands.degraded.length > 0 && { degraded: cands.degraded }),
   };
 }
@@ -209,14 +200,4 @@ export function withFallback(
     .filter((h) => !have.has(h.id) && !excluded.has(h.id))
     .map((h, i) => ({ id: h.id, score: 0, ranks: { [route]: i + 1 } }));
   return [...fused, ...extra];
-}
-
-function toItem(p: Product, hit: FusedHit, scores: Partial<Record<FeedSource, number>> | undefined): FeedItem {
-  const item: FeedItem = toSearchItem(p, hit.score);
-  if (scores) {
-    item.routes = {};
-    for (const [route, rank] of Object.entries(hit.ranks) as Array<[FeedSource, number]>)
-      item.routes[route] = { rank, score: scores[route] ?? 0 };
-  }
-  return item;
 }

@@ -1,9 +1,10 @@
 import type { ImageEmbedder, TextEmbedder } from '../../core/embedding/embedder.ts';
 import type { RetrievalConfig } from '../index/config.ts';
-import { toSearchItem } from './hydrate.ts';
+import type { Candidate, Degraded, Evidence } from '../../core/candidate.ts';
+import { toCandidate } from './hydrate.ts';
 import { reciprocalRankFusion, type RankedList } from './rrf.ts';
 import type { IndexSnapshot } from '../index/stores.ts';
-import type { RouteHit, RouteName, SearchItem, SearchQuery, SearchResult } from '../index/types.ts';
+import type { ItemDebug, RouteHit, RouteName, SearchItem, SearchQuery, SearchResult } from '../index/types.ts';
 
 /**
  * Hybrid search over one index snapshot: run every requested recall route with the filters
@@ -16,33 +17,49 @@ export interface Embedders {
   image?: ImageEmbedder | undefined;
 }
 
-export async function hybridSearch(
+/** Which slice of the fused list to hydrate: [from, to), 0-based. */
+export interface RecallWindow {
+  from: number;
+  to: number;
+}
+
+export interface Recalled {
+  /** The window's candidates, hydrated, in fusion order, each with the routes that found it. */
+  candidates: Candidate[];
+  /** Distinct fused candidates before the window was cut. */
+  total: number;
+  degraded?: Degraded[];
+}
+
+/**
+ * Hybrid recall over one snapshot: every route with the filters inside it, fused by weighted RRF,
+ * the window [from, to) of the fused list hydrated into candidates that carry their evidence.
+ */
+export async function hybridRecall(
   snapshot: IndexSnapshot | undefined,
   embedders: Embedders,
-  query: SearchQuery,
+  query: Pick<SearchQuery, 'q' | 'filters' | 'routes'>,
   cfg: RetrievalConfig,
-): Promise<SearchResult> {
-  if (!snapshot) return { items: [], total_candidates: 0 };
-  const page = query.page ?? 1;
-  const k = Math.max(cfg.recall_k, page * query.size);
+  window: RecallWindow,
+): Promise<Recalled> {
+  if (!snapshot) return { candidates: [], total: 0 };
+  const k = Math.max(cfg.recall_k, window.to);
   const routes: RouteName[] = query.routes ?? [
     'bm25',
     ...(snapshot.vectors ? (['vector'] as const) : []),
     ...(snapshot.images && embedders.image ? (['image'] as const) : []),
   ];
-  const degraded: NonNullable<SearchResult['degraded']> = [];
+  const degraded: Degraded[] = [];
   const scores = new Map<string, Partial<Record<RouteName, number>>>();
 
   const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
     try {
       const hits = await recall(route, snapshot, embedders, query, k);
-      // Per-route scores are only shown in debug output.
-      if (query.debug)
-        for (const h of hits) {
-          const s = scores.get(h.id) ?? {};
-          s[route] = h.score;
-          scores.set(h.id, s);
-        }
+      for (const h of hits) {
+        const s = scores.get(h.id) ?? {};
+        s[route] = h.score;
+        scores.set(h.id, s);
+      }
       return hits;
     } catch (err) {
       degraded.push({ route, reason: (err as Error).message });
@@ -58,32 +75,66 @@ export async function hybridSearch(
   });
 
   const fused = reciprocalRankFusion(lists, cfg.rrf_k);
-  const pageHits = fused.slice((page - 1) * query.size, page * query.size);
-  const products = await snapshot.text.get(pageHits.map((h) => h.id));
-  const items: SearchItem[] = [];
-  for (const hit of pageHits) {
+  const windowHits = fused.slice(window.from, window.to);
+  const products = await snapshot.text.get(windowHits.map((h) => h.id));
+  const candidates: Candidate[] = [];
+  windowHits.forEach((hit, i) => {
     const p = products.get(hit.id);
-    if (!p) continue;
-    const item: SearchItem = toSearchItem(p, hit.score);
-    if (query.debug) {
-      const s = scores.get(hit.id) ?? {};
-      item.debug = {
-        fused_score: hit.score,
-        ...(hit.ranks.bm25 !== undefined && { bm25_rank: hit.ranks.bm25, bm25_score: s.bm25! }),
-        ...(hit.ranks.vector !== undefined && { vector_rank: hit.ranks.vector, vector_score: s.vector! }),
-        ...(hit.ranks.image !== undefined && { image_rank: hit.ranks.image, image_score: s.image! }),
-      };
+    if (!p) return;
+    const s = scores.get(hit.id) ?? {};
+    const evidence: Record<string, Evidence> = {};
+    for (const route of ['bm25', 'vector', 'image'] as const) {
+      const rank = hit.ranks[route];
+      if (rank !== undefined) evidence[route] = { rank, score: s[route]! };
     }
-    items.push(item);
-  }
-  return { items, total_candidates: fused.length, ...(degraded.length > 0 && { degraded }) };
+    candidates.push(toCandidate(p, hit.score, window.from + i, evidence));
+  });
+  return { candidates, total: fused.length, ...(degraded.length > 0 && { degraded }) };
+}
+
+/**
+ * Hybrid search as one call (the index's own API: tests, the indexer's checks, offline tools):
+ * the page of `query` as result items, with each route's rank and score under `debug`.
+ */
+export async function hybridSearch(
+  snapshot: IndexSnapshot | undefined,
+  embedders: Embedders,
+  query: SearchQuery,
+  cfg: RetrievalConfig,
+): Promise<SearchResult> {
+  const page = query.page ?? 1;
+  const r = await hybridRecall(snapshot, embedders, query, cfg, {
+    from: (page - 1) * query.size,
+    to: page * query.size,
+  });
+  const items = r.candidates.map((c): SearchItem => {
+    const item: SearchItem = { ...c.product, score: c.fused_score };
+    if (query.debug) item.debug = routeDebug(c);
+    return item;
+  });
+  return {
+    items,
+    total_candidates: r.total,
+    ...(r.degraded && { degraded: r.degraded as NonNullable<SearchResult['degraded']> }),
+  };
+}
+
+/** A search candidate's evidence in the flat shape search responses show under `debug`. */
+export function routeDebug(c: Pick<Candidate, 'routes' | 'fused_score'>): ItemDebug {
+  const { bm25, vector, image } = c.routes;
+  return {
+    fused_score: c.fused_score,
+    ...(bm25 && { bm25_rank: bm25.rank, bm25_score: bm25.score }),
+    ...(vector && { vector_rank: vector.rank, vector_score: vector.score }),
+    ...(image && { image_rank: image.rank, image_score: image.score }),
+  };
 }
 
 async function recall(
   route: RouteName,
   snapshot: IndexSnapshot,
   embedders: Embedders,
-  query: SearchQuery,
+  query: Pick<SearchQuery, 'q' | 'filters'>,
   k: number,
 ): Promise<RouteHit[]> {
   switch (route) {

@@ -1,18 +1,35 @@
+import type { Candidate, Evidence, ProductSummary } from '../../core/candidate.ts';
 import type { TextStore } from '../index/stores.ts';
-import type { Product, SearchItem } from '../index/types.ts';
+import type { Product } from '../index/types.ts';
 
 /** The product fields every result list shows. */
-export function toSearchItem(p: Product, score: number): SearchItem {
+export function productSummary(p: Product): ProductSummary {
   return {
     id: p.id,
     title: p.title,
     in_stock: p.in_stock,
-    score,
     ...(p.price !== undefined && { price: p.price }),
     ...(p.currency !== undefined && { currency: p.currency }),
     ...(p.category !== undefined && { category: p.category }),
     ...(p.brand !== undefined && { brand: p.brand }),
     ...(p.image !== undefined && { image: p.image }),
+  };
+}
+
+/** A recalled product as a candidate: fused score, fusion slot and the routes that found it. */
+export function toCandidate(
+  p: Product,
+  fused: number,
+  fusionPosition: number,
+  routes: Record<string, Evidence>,
+): Candidate {
+  return {
+    id: p.id,
+    product: productSummary(p),
+    routes,
+    fused_score: fused,
+    fusion_position: fusionPosition,
+    score: fused,
   };
 }
 

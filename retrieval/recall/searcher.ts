@@ -1,7 +1,7 @@
 import type { ImageEmbedder, TextEmbedder } from '../../core/embedding/embedder.ts';
 import { RetrievalConfigSchema, type RetrievalConfig, type RetrievalConfigInput } from '../index/config.ts';
 import { EmbeddedBackend } from '../index/embedded/embedded-backend.ts';
-import { hybridSearch } from './hybrid.ts';
+import { hybridSearch, type Embedders } from './hybrid.ts';
 import type { IndexBackend } from '../index/index-backend.ts';
 import type { IndexSnapshot, SnapshotSource } from '../index/stores.ts';
 import type { SearchQuery, SearchResult } from '../index/types.ts';
@@ -14,6 +14,8 @@ export interface Searcher extends SnapshotSource {
   refresh(): Promise<boolean>;
   readonly generation: string | undefined;
   readonly config: RetrievalConfig;
+  /** The query-side models recall embeds queries with. */
+  readonly embedders: Embedders;
   close(): Promise<void>;
 }
 
@@ -59,16 +61,16 @@ export async function openSearcher(opts: SearcherOptions): Promise<Searcher> {
     }
   };
 
+  const embedders: Embedders = { text: opts.embedder, image: opts.imageEmbedder };
   return {
     config,
+    embedders,
     get generation() {
       return snapshot?.generation;
     },
     withSnapshot,
     search(query) {
-      return withSnapshot((snap) =>
-        hybridSearch(snap, { text: opts.embedder, image: opts.imageEmbedder }, query, config),
-      );
+      return withSnapshot((snap) => hybridSearch(snap, embedders, query, config));
     },
     async refresh() {
       const gen = await backend.currentGeneration();

@@ -1,14 +1,11 @@
 import type { StateStore } from '../../behavior/state-store.ts';
 import type { FeedConfig } from './feed-config.ts';
 import { feedSources, itemCfRoute, similarRoute } from './feed-routes.ts';
-import { firstAccepted, toSearchItem } from './hydrate.ts';
+import { firstAccepted, toCandidate } from './hydrate.ts';
 import { reciprocalRankFusion, type RankedList } from './rrf.ts';
 import { compileFilter, filterPayload, type IndexSnapshot } from '../index/stores.ts';
-import type { RouteHit, SearchItem } from '../index/types.ts';
-
-export interface SimilarItem extends SearchItem {
-  routes?: { vector?: { rank: number; score: number }; cooc?: { rank: number; score: number } };
-}
+import type { RouteHit } from '../index/types.ts';
+import type { Candidate, Degraded } from '../../core/candidate.ts';
 
 /**
  * "More like this": the product's nearest neighbours by embedding, fused with what shoppers
@@ -20,13 +17,12 @@ export async function similarItems(
   id: string,
   size: number,
   cfg: FeedConfig,
-  debug = false,
-): Promise<{ items: SimilarItem[]; degraded?: Array<{ route: string; reason: string }> } | undefined> {
+): Promise<{ candidates: Candidate[]; degraded?: Degraded[] } | undefined> {
   if (!snapshot) return undefined;
   const self = (await snapshot.text.get([id])).get(id);
   if (!self) return undefined;
   const src = feedSources(state, snapshot);
-  const degraded: Array<{ route: string; reason: string }> = [];
+  const degraded: Degraded[] = [];
   const guard = (route: string, p: Promise<RouteHit[]>) =>
     p.catch((err: Error) => {
       degraded.push({ route, reason: err.message });
@@ -47,15 +43,11 @@ export async function similarItems(
   };
   const inStock = compileFilter({ in_stock: true });
   const page = await firstAccepted(snapshot.text, fused, size, (p) => inStock(filterPayload(p)));
-  const items = page.map(({ hit, product: p }) => {
-    const item: SimilarItem = toSearchItem(p, hit.score);
-    if (debug) {
-      item.routes = {
-        ...(hit.ranks.vector !== undefined && { vector: { rank: hit.ranks.vector, score: scores.vector.get(p.id)! } }),
-        ...(hit.ranks.cooc !== undefined && { cooc: { rank: hit.ranks.cooc, score: scores.cooc.get(p.id)! } }),
-      };
-    }
-    return item;
-  });
-  return { items, ...(degraded.length > 0 && { degraded }) };
+  const candidates = page.map(({ hit, product: p }, i) =>
+    toCandidate(p, hit.score, i, {
+      ...(hit.ranks.vector !== undefined && { vector: { rank: hit.ranks.vector, score: scores.vector.get(p.id)! } }),
+      ...(hit.ranks.cooc !== undefined && { cooc: { rank: hit.ranks.cooc, score: scores.cooc.get(p.id)! } }),
+    }),
+  );
+  return { candidates, ...(degraded.length > 0 && { degraded }) };
 }

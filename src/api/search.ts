@@ -1,17 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Searcher } from '../../retrieval/recall/searcher.ts';
-import type { SearchQuery } from '../../retrieval/index/types.ts';
-import type { ServedLog } from '../../behavior/served-log.ts';
-import { searchCandidate, servedRanking } from '../../ranking/apply.ts';
-import type { Ranker } from '../../ranking/ranker.ts';
-import { snapshotVectors } from '../../diversity/apply.ts';
-import type { MmrSurfaceConfig } from '../../diversity/config.ts';
-import type { Metrics } from '../../core/metrics.ts';
-import type { CouponOffers } from '../../coupons/offers.ts';
+import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { ApiError, parseObject, readJson } from './errors.ts';
-import { couponsOnPage, withCouponDegraded } from './page-coupons.ts';
-import { activeStages, candidateDepth, orderAndPage, type ResultStages } from './results.ts';
 
 const MAX_QUERY_CHARS = 999;
 /** Deep paging past this many results is what export jobs are for, not a search box. */
@@ -102,111 +92,20 @@ export function validateBody(raw: unknown): SearchBody {
   return b;
 }
 
-export function searchRoutes(deps: {
-  searcher: Searcher;
-  metrics: Metrics;
-  served?: ServedLog | undefined;
-  ranker?: Ranker | undefined;
-  mmr?: MmrSurfaceConfig | undefined;
-  /** Coupons on the page's items (coupons/); undefined: none. */
-  coupons?: CouponOffers | undefined;
-}) {
+/** `GET|POST /v1/search`: parse, run the serving pipeline, answer. */
+export function searchRoutes(deps: { pipeline: Pipeline }) {
   const app = new Hono();
-  const stages: ResultStages = {
-    ranker: deps.ranker,
-    mmr: deps.mmr,
-    vectors: snapshotVectors(deps.searcher),
-    metrics: deps.metrics,
-  };
-
-  const run = async (body: SearchBody, requestId: string) => {
-    const t0 = performance.now();
-    const from = (body.page - 1) * body.size;
-    // Ranking and diversity reorder the first fused candidates: fetch them all, with route scores.
-    const active = activeStages(stages);
-    const depth = candidateDepth(active, body.page * body.size);
-    const ranker = active.ranker;
-    const query: SearchQuery =
-      depth !== undefined
-        ? // Route scores are the ranker's features; MMR alone needs only the fused order.
-          {
-            q: body.q,
-            size: depth,
-            page: 1,
-            debug: body.debug || ranker !== undefined,
-            ...(body.filters && { filters: body.filters }),
-          }
-        : {
-            q: body.q,
-            size: body.size,
-            page: body.page,
-            debug: body.debug,
-            ...(body.filters && { filters: body.filters }),
-          };
-    const subject =
-      body.user_id !== undefined
-        ? `u:${body.user_id}`
-        : body.session_id !== undefined
-          ? `s:${body.session_id}`
-          : undefined;
-    // The ranker reads the shopper's state anyway: read it once, beside retrieval, for it and the coupon stage.
-    const [result, shopper] = await Promise.all([
-      deps.searcher.search(query),
-      ranker && subject !== undefined ? ranker.shopper(subject) : undefined,
-    ]);
-    const page =
-      depth !== undefined
-        ? await orderAndPage(
-            active,
-            { surface: 'search', subject, shopper, debug: body.debug, from, to: from + body.size },
-            result.items,
-            searchCandidate,
-          )
-        : undefined;
-    if (page) result.items = page.items;
-    // Coupons go on the final page: order and positions are settled, nothing is returned yet.
-    const coupons = await couponsOnPage(
-      deps.coupons,
-      { surface: 'search', shopper: shopper ?? subject, debug: body.debug, from },
-      result.items,
-      page?.served,
-    );
-    result.items = coupons.items;
-    const degraded = withCouponDegraded(result.degraded, coupons);
-    const tookMs = performance.now() - t0;
-    const mode = result.degraded ? 'degraded' : 'hybrid';
-    deps.metrics.searchLatency.observe({ mode }, tookMs / 1000);
-    for (const d of result.degraded ?? []) deps.metrics.degraded.inc({ route: d.route });
-    deps.served?.record({
-      request_id: requestId,
-      surface: 'search',
-      ts: Date.now(),
-      query: body.q,
-      ...(subject !== undefined && { subject }),
-      items: coupons.served ?? result.items.map((it, i) => ({ id: it.id, position: from + i, score: it.score })),
-      ...(page?.ranking && { ranking: servedRanking(page.ranking) }),
-    });
-    return {
-      request_id: requestId,
-      items: result.items,
+  const run = (body: SearchBody, requestId: string) =>
+    deps.pipeline.search({
+      requestId,
+      q: body.q,
+      filters: body.filters,
       page: body.page,
       size: body.size,
-      total: result.total_candidates,
-      took_ms: Math.round(tookMs * 1000) / 1000,
-      ...(degraded && { degraded }),
-      ...(body.debug && {
-        debug: {
-          generation: deps.searcher.generation,
-          rrf_k: deps.searcher.config.rrf_k,
-          weights: deps.searcher.config.weights,
-          ranking: page?.ranking ?? { mode: 'off' },
-          mmr: page?.mmr ?? { enabled: false },
-          coupons: coupons.debug ?? { enabled: deps.coupons !== undefined },
-        },
-      }),
-    };
-  };
-
+      debug: body.debug,
+      user_id: body.user_id,
+      session_id: body.session_id,
+    });
   app.get('/', async (c) => c.json(await run(parseSearchParams(c.req.query()), c.get('requestId'))));
   app.post('/', async (c) => {
     const raw = await readJson(c.req);

@@ -1,9 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { StateStore } from '../../behavior/state-store.ts';
-import type { FeedConfig } from '../../retrieval/recall/feed-config.ts';
-import type { Searcher } from '../../retrieval/recall/searcher.ts';
-import { similarItems } from '../../retrieval/recall/similar.ts';
+import type { Pipeline } from '../../pipeline/pipeline.ts';
+import { ProductNotFound } from '../../pipeline/recall.ts';
 import { ApiError, fromZod } from './errors.ts';
 
 const QuerySchema = z
@@ -16,19 +14,20 @@ const QuerySchema = z
   })
   .strict();
 
-/** `GET /v1/products/:id/similar`. */
-export function similarRoutes(deps: { searcher: Searcher; state: StateStore; feed: FeedConfig }) {
+/** `GET /v1/products/:id/similar`: parse, run the serving pipeline (ranking, diversity, coupons too), answer. */
+export function similarRoutes(deps: { pipeline: Pipeline }) {
   const app = new Hono();
   app.get('/:id/similar', async (c) => {
     const id = c.req.param('id');
     const parsed = QuerySchema.safeParse(c.req.query());
     if (!parsed.success) throw fromZod(parsed.error);
     const { size, debug } = parsed.data;
-    const result = await deps.searcher.withSnapshot((snap) =>
-      similarItems(snap, deps.state, id, size, deps.feed, debug),
-    );
-    if (!result) throw new ApiError(404, 'product_not_found', `no product "${id}" in the index`, 'id');
-    return c.json({ request_id: c.get('requestId'), product_id: id, ...result });
+    try {
+      return c.json(await deps.pipeline.similar({ requestId: c.get('requestId'), productId: id, size, debug }));
+    } catch (err) {
+      if (err instanceof ProductNotFound) throw new ApiError(404, 'product_not_found', err.message, 'id');
+      throw err;
+    }
   });
   return app;
 }

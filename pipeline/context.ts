@@ -1,0 +1,113 @@
+import type { BehaviorConfig } from '../behavior/config.ts';
+import { loadShopper, type Shopper, type StateStore } from '../behavior/state-store.ts';
+import type { Candidate, Degraded, Subject, Surface } from '../core/candidate.ts';
+import type { CouponPage } from '../coupons/offers.ts';
+import type { MmrDebug } from '../diversity/apply.ts';
+import type { MmrSurfaceConfig } from '../diversity/config.ts';
+import type { RankDebug } from '../ranking/apply.ts';
+import type { RetrievalConfig } from '../retrieval/index/config.ts';
+import type { IndexSnapshot } from '../retrieval/index/stores.ts';
+import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
+
+/**
+ * The settings in force for one request: the service's, or an experiment arm's overrides of them.
+ * Only request-scoped settings live here; stores, models and servers are the service's.
+ */
+export interface RequestSettings {
+  retrieval: RetrievalConfig;
+  feed: FeedConfig;
+  behavior: BehaviorConfig;
+  /** Diversity for this request's surface; disabled: no diversity stage. */
+  diversity: MmrSurfaceConfig;
+}
+
+/** [from, to) of the final order, 0-based: the page the response shows. */
+export interface PageWindow {
+  from: number;
+  to: number;
+}
+
+/** What the stages report about themselves as they run: debug views and the served log read it. */
+export interface RequestTrace {
+  degraded: Degraded[];
+  /** Distinct fused candidates before any cut (search's `total`). */
+  total?: number;
+  cold_start?: boolean;
+  itemcf_confident?: boolean;
+  ranking?: RankDebug;
+  diversity?: MmrDebug;
+  coupons?: CouponPage<unknown>['debug'];
+}
+
+/**
+ * One request as every stage sees it, created once: who is shopping (their state read once, on
+ * first use, and shared by every stage that needs it), the index generation pinned for the whole
+ * request, the clock, the page, debug and the settings in force.
+ */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly surface: Surface;
+  /** The shopper as the request named them; undefined: anonymous. */
+  readonly subject: Subject | undefined;
+  /** The shopper's state under the subject it belongs to (a linked session reads its user's); read once. */
+  readonly shopper: () => Promise<Shopper | undefined>;
+  /** Pinned for the whole request: an index switch mid-request cannot give stages different generations. */
+  readonly snapshot: IndexSnapshot | undefined;
+  /** Request time, epoch ms (event time under the simulator). */
+  readonly now: number;
+  readonly page: PageWindow;
+  /**
+   * The slice of the fused order recall hydrates: the page itself when no stage reorders, else from
+   * the top down to the deepest stage's need.
+   */
+  readonly recall: PageWindow;
+  readonly debug: boolean;
+  readonly settings: RequestSettings;
+  readonly trace: RequestTrace;
+}
+
+export interface ContextInput {
+  requestId: string;
+  surface: Surface;
+  subject: Subject | undefined;
+  snapshot: IndexSnapshot | undefined;
+  now: number;
+  page: PageWindow;
+  /** How deep the stages after recall reorder (0: none reorders). */
+  reorderDepth: number;
+  debug: boolean;
+  settings: RequestSettings;
+  /** Undefined: no behaviour state (search-only service). */
+  state: StateStore | undefined;
+}
+
+export function createContext(i: ContextInput): RequestContext {
+  // Started now, so the state read runs beside recall; every stage awaits the same read.
+  const read = i.subject !== undefined && i.state ? loadShopper(i.state, i.subject) : Promise.resolve(undefined);
+  // A failed read is the stage's to handle when it awaits it; never an unhandled rejection.
+  read.catch(() => {});
+  return {
+    requestId: i.requestId,
+    surface: i.surface,
+    subject: i.subject,
+    shopper: () => read,
+    snapshot: i.snapshot,
+    now: i.now,
+    page: i.page,
+    recall: i.reorderDepth > 0 ? { from: 0, to: Math.max(i.reorderDepth, i.page.to) } : i.page,
+    debug: i.debug,
+    settings: i.settings,
+    trace: { degraded: [] },
+  };
+}
+
+/** A stage of the serving pipeline: `(ctx, candidates) → candidates`, declaring how deep it looks. */
+export interface Stage {
+  readonly name: 'recall' | 'rank' | 'diversify' | 'page' | 'coupons';
+  /**
+   * How many candidates from the top of the fused order this stage needs for the request's page
+   * (0: it does not reorder, so recall may hydrate just the page).
+   */
+  depth(ctx: Pick<RequestContext, 'page' | 'debug' | 'settings'>): number;
+  run(ctx: RequestContext, candidates: Candidate[]): Promise<Candidate[]>;
+}

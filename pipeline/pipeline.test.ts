@@ -1,0 +1,146 @@
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { StateStore } from '../behavior/state-store.ts';
+import type { TextEmbedder } from '../core/embedding/embedder.ts';
+import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
+import { FEATURE_COUNT } from '../ranking/features.ts';
+import type { Searcher } from '../retrieval/recall/searcher.ts';
+import { createApp } from '../src/app.ts';
+import { ROOT, loadConfig } from '../src/config.ts';
+import { openService, type Service } from '../src/service.ts';
+import { tempDir } from '../test/helpers/catalog.ts';
+import { servedEntry } from '../test/helpers/served.ts';
+
+/**
+ * The serving pipeline over HTTP on the demo catalog with the shipped ranker: every surface runs
+ * recall → rank → diversify → page → coupons over one request context.
+ */
+const CATALOG = path.join(ROOT, 'data/demo/catalog.jsonl');
+let embedder: TextEmbedder;
+let dataDir: string;
+
+interface Item {
+  id: string;
+  score: number;
+  routes?: Record<string, { rank: number; score: number }>;
+  debug?: Record<string, unknown> & { p_ctr?: number; rank_score?: number | null; fusion_position?: number };
+}
+interface Body {
+  request_id: string;
+  items: Item[];
+  debug?: { ranking: { mode: string; model_version?: string }; mmr: { enabled: boolean; top_n?: number } };
+}
+
+beforeAll(async () => {
+  embedder = await loadTextEmbedder(parseEmbedderSpec('default'));
+  dataDir = path.join(tempDir('shelf-pipeline-'), 'data');
+  const s = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline' }), {
+    embedder,
+    catalog: CATALOG,
+    log: () => {},
+  });
+  await s.close();
+});
+
+async function withService<T>(fn: (s: Service) => Promise<T>): Promise<T> {
+  const service = await openService(
+    loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline' }),
+    { embedder, log: () => {} },
+  );
+  try {
+    return await fn(service);
+  } finally {
+    await service.close();
+  }
+}
+
+const get = async (app: { request(url: string): Response | Promise<Response> }, url: string): Promise<Body> => {
+  const res = await app.request(url);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Body;
+};
+
+describe('similar items through the serving pipeline', () => {
+  it('are ranked and diversified like search and the feed, shown under debug and written to the served log', async () => {
+    await withService(async (s) => {
+      const body = await get(s.app, '/v1/products/P0150/similar?size=6&debug=true');
+      expect(body.items.length).toBe(6);
+      expect(body.items.map((i) => i.id)).not.toContain('P0150');
+      expect(body.debug!.ranking).toMatchObject({ mode: 'model', model_version: expect.any(String) });
+      expect(body.debug!.mmr).toMatchObject({ enabled: true, top_n: expect.any(Number) });
+      for (const it of body.items) {
+        expect(it.routes).toBeDefined();
+        expect(it.debug!.p_ctr).toBeGreaterThan(0);
+        expect(it.score).toBe(it.debug!.rank_score);
+        expect(typeof it.debug!.fusion_position).toBe('number');
+      }
+      const entry = await servedEntry(s, dataDir, body.request_id);
+      expect(entry.surface).toBe('similar');
+      expect(entry.ranking).toMatchObject({ mode: 'model' });
+      expect(entry.items.map((i) => i.id)).toEqual(body.items.map((i) => i.id));
+      for (const it of entry.items) expect(it.features).toHaveLength(FEATURE_COUNT);
+
+      const plain = await get(s.app, '/v1/products/P0150/similar?size=6');
+      expect(plain.items.map((i) => i.id)).toEqual(body.items.map((i) => i.id));
+      expect(plain.items.every((i) => i.debug === undefined && i.routes === undefined)).toBe(true);
+    });
+  });
+});
+
+describe('one request context', () => {
+  it('pins one index snapshot and reads the shopper state once per request, on every surface', async () => {
+    await withService(async (s) => {
+      let snapshots = 0;
+      let stateReads = 0;
+      const searcher: Searcher = Object.create(s.searcher, {
+        withSnapshot: {
+          value: <T>(fn: Parameters<Searcher['withSnapshot']>[0]) => (snapshots++, s.searcher.withSnapshot(fn)) as T,
+        },
+      });
+      const state: StateStore = Object.create(s.behavior.state, {
+        getUsers: { value: (ids: readonly string[]) => (stateReads++, s.behavior.state.getUsers(ids)) },
+      });
+      const c = loadConfig({});
+      const app = createApp({
+        searcher,
+        embedder,
+        ranker: s.ranker,
+        mmr: c.mmr,
+        behavior: { log: s.behavior.log, state, served: s.served, feed: c.feed, config: c.behavior },
+      });
+      for (const url of [
+        '/v1/search?q=headphones&size=10&user_id=ana&debug=true',
+        '/v1/feed?user_id=ana&size=10&debug=true',
+        '/v1/products/P0150/similar?size=5&debug=true',
+      ]) {
+        snapshots = 0;
+        stateReads = 0;
+        const body = await get(app, url);
+        expect(body.debug!.ranking.mode).toBe('model');
+        expect(body.debug!.mmr.enabled).toBe(true);
+        expect({ url, snapshots }).toEqual({ url, snapshots: 1 });
+        // Similar items are anonymous; search and the feed read ana's state once for every stage.
+        expect({ url, stateReads }).toEqual({ url, stateReads: url.includes('similar') ? 0 : 1 });
+      }
+    });
+  });
+
+  it('debug is a view: the page, its scores and the served log are the same with and without it', async () => {
+    await withService(async (s) => {
+      const url = '/v1/search?q=wireless%20earbuds&size=8&user_id=bo';
+      const plain = await get(s.app, url);
+      const debug = await get(s.app, `${url}&debug=true`);
+      expect(plain.items.map((i) => i.id)).toEqual(debug.items.map((i) => i.id));
+      plain.items.forEach((it, i) => expect(it.score).toBeCloseTo(debug.items[i]!.score, 6));
+      // The product-age feature moves with the clock between the two requests; the rest is the same.
+      const slots = async (id: string) =>
+        (await servedEntry(s, dataDir, id)).items.map(({ id, position, fusion_position, rank_position }) => ({
+          id,
+          position,
+          fusion_position,
+          rank_position,
+        }));
+      expect(await slots(plain.request_id)).toEqual(await slots(debug.request_id));
+    });
+  });
+});

@@ -1,0 +1,265 @@
+import type { BehaviorConfig } from '../behavior/config.ts';
+import type { ServedEntry, ServedLog } from '../behavior/served-log.ts';
+import type { StateStore } from '../behavior/state-store.ts';
+import { subjectOf, type Candidate, type Degraded, type Subject, type Surface } from '../core/candidate.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { CouponOffers } from '../coupons/offers.ts';
+import type { MmrConfig } from '../diversity/config.ts';
+import { servedRanking } from '../ranking/apply.ts';
+import type { Ranker } from '../ranking/ranker.ts';
+import type { Filters } from '../retrieval/index/types.ts';
+import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
+import type { Searcher } from '../retrieval/recall/searcher.ts';
+import { couponStage } from './coupons.ts';
+import { createContext, type PageWindow, type RequestContext, type RequestSettings, type Stage } from './context.ts';
+import { diversifyStage } from './diversify.ts';
+import { pageStage } from './page.ts';
+import { presentItems, servedItems, type ResponseItem } from './present.ts';
+import { rankStage } from './rank.ts';
+import { feedRecall, searchRecall, similarRecall, type FeedAsk } from './recall.ts';
+
+/**
+ * One request through the serving pipeline, the same for every surface:
+ *
+ *   recall → rank → diversify → page → coupons → present (response items + served-log entry)
+ *
+ * Each stage is `(ctx, candidates) → candidates` over one RequestContext (the shopper's state
+ * read once, one index generation pinned, one clock, the settings in force), and says how deep it
+ * needs recall to go. Search, the feed and similar items differ only in their recall stage and
+ * in the envelope around the items. Route handlers parse, call one of these, and return JSON.
+ */
+export interface PipelineDeps {
+  searcher: Searcher;
+  metrics: Metrics;
+  /** Behaviour state: the shopper's history for the feed, the ranker and coupons. Absent: search only. */
+  state?: StateStore | undefined;
+  /** Undefined or mode `off`: fusion order. */
+  ranker?: Ranker | undefined;
+  /** Diversity per surface; undefined: off everywhere. */
+  diversity?: MmrConfig | undefined;
+  /** Coupons on the page; undefined: none. */
+  offers?: CouponOffers | undefined;
+  served?: ServedLog | undefined;
+  feed: FeedConfig;
+  behavior: BehaviorConfig;
+}
+
+export interface SearchAsk {
+  requestId: string;
+  q: string;
+  filters?: Filters | undefined;
+  page: number;
+  size: number;
+  debug: boolean;
+  user_id?: string | undefined;
+  session_id?: string | undefined;
+}
+
+export interface FeedRequestAsk extends FeedAsk {
+  requestId: string;
+  subject: Subject;
+  size: number;
+  debug: boolean;
+}
+
+export interface SimilarAsk {
+  requestId: string;
+  productId: string;
+  size: number;
+  debug: boolean;
+}
+
+interface Ran {
+  ctx: RequestContext;
+  page: Candidate[];
+  items: ResponseItem[];
+  /** Whether ranking ran in this request (its mode was resolved once, before recall). */
+  ranked: boolean;
+  generation: string | undefined;
+  tookMs: number;
+}
+
+export class Pipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async search(a: SearchAsk) {
+    const from = (a.page - 1) * a.size;
+    const subject = subjectOf(a);
+    const r = await this.run(
+      { requestId: a.requestId, surface: 'search', subject, page: { from, to: from + a.size }, debug: a.debug },
+      searchRecall(this.deps.searcher.embedders, { q: a.q, filters: a.filters }),
+    );
+    const recallDegraded = r.ctx.trace.degraded.filter((d) => d.route !== 'coupons');
+    const m = this.deps.metrics;
+    m.searchLatency.observe({ mode: recallDegraded.length > 0 ? 'degraded' : 'hybrid' }, r.tookMs / 1000);
+    for (const d of recallDegraded) m.degraded.inc({ route: d.route });
+    this.record(r, { query: a.q, ...(subject !== undefined && { subject }) });
+    const cfg = this.deps.searcher.config;
+    return {
+      request_id: a.requestId,
+      items: r.items,
+      page: a.page,
+      size: a.size,
+      total: r.ctx.trace.total ?? 0,
+      took_ms: roundMs(r.tookMs),
+      ...degradedOf(r.ctx),
+      ...(a.debug && {
+        debug: { generation: r.generation, rrf_k: cfg.rrf_k, weights: cfg.weights, ...this.stageDebug(r) },
+      }),
+    };
+  }
+
+  async feed(a: FeedRequestAsk) {
+    const state = this.requireState();
+    const r = await this.run(
+      { requestId: a.requestId, surface: 'feed', subject: a.subject, page: { from: 0, to: a.size }, debug: a.debug },
+      feedRecall(state, a),
+    );
+    const shopper = await r.ctx.shopper();
+    const subject = shopper?.subject ?? a.subject;
+    const cold = r.ctx.trace.cold_start ?? true;
+    const m = this.deps.metrics;
+    m.feedLatency.observe({ cold_start: String(cold) }, r.tookMs / 1000);
+    for (const d of r.ctx.trace.degraded) if (d.route !== 'coupons') m.feedDegraded.inc({ route: d.route });
+    this.record(r, { subject });
+    const feed = r.ctx.settings.feed;
+    return {
+      request_id: a.requestId,
+      subject,
+      cold_start: cold,
+      items: r.items,
+      took_ms: roundMs(r.tookMs),
+      ...degradedOf(r.ctx),
+      ...(a.debug && {
+        debug: {
+          generation: r.generation,
+          rrf_k: feed.rrf_k,
+          weights: feed.weights,
+          itemcf_gate: {
+            score: feed.itemcf_confident_score,
+            scale: feed.itemcf_confident_scale,
+            confident: r.ctx.trace.itemcf_confident ?? false,
+          },
+          ...this.stageDebug(r),
+        },
+      }),
+    };
+  }
+
+  /** Similar items; throws ProductNotFound (recall.ts) when the product is not in the index. */
+  async similar(a: SimilarAsk) {
+    const state = this.requireState();
+    const r = await this.run(
+      { requestId: a.requestId, surface: 'similar', subject: undefined, page: { from: 0, to: a.size }, debug: a.debug },
+      similarRecall(state, a.productId),
+    );
+    this.record(r, {});
+    const feed = r.ctx.settings.feed;
+    return {
+      request_id: a.requestId,
+      product_id: a.productId,
+      items: r.items,
+      ...degradedOf(r.ctx),
+      ...(a.debug && {
+        debug: {
+          generation: r.generation,
+          rrf_k: feed.rrf_k,
+          weights: { vector: feed.weights.similar, cooc: feed.weights.itemcf },
+          ...this.stageDebug(r),
+        },
+      }),
+    };
+  }
+
+  private requireState(): StateStore {
+    if (!this.deps.state) throw new Error('this surface needs the behaviour state store');
+    return this.deps.state;
+  }
+
+  /** Resolves the stages once (a ranker mode switched mid-request cannot split them), pins the snapshot, runs. */
+  private async run(
+    o: { requestId: string; surface: Surface; subject: Subject | undefined; page: PageWindow; debug: boolean },
+    recall: Stage,
+  ): Promise<Ran> {
+    const t0 = performance.now();
+    const d = this.deps;
+    const ranker = d.ranker && d.ranker.status.mode !== 'off' ? d.ranker : undefined;
+    const mmr = d.diversity?.[o.surface];
+    const settings: RequestSettings = {
+      retrieval: d.searcher.config,
+      feed: d.feed,
+      behavior: d.behavior,
+      diversity: mmr ?? { ...DIVERSITY_OFF },
+    };
+    const stages: Stage[] = [
+      ...(ranker ? [rankStage(ranker)] : []),
+      ...(mmr?.enabled ? [diversifyStage(mmr, ranker?.config.window, d.metrics)] : []),
+      pageStage,
+      ...(d.offers ? [couponStage(d.offers)] : []),
+    ];
+    const reorderDepth = Math.max(0, ...stages.map((s) => s.depth({ page: o.page, debug: o.debug, settings })));
+    return d.searcher.withSnapshot(async (snapshot) => {
+      const ctx = createContext({
+        ...o,
+        snapshot,
+        // The ranker's clock: event time when the simulator replays a shop.
+        now: d.ranker ? d.ranker.clock() : Date.now(),
+        reorderDepth,
+        settings,
+        state: d.state,
+      });
+      let candidates = await recall.run(ctx, []);
+      for (const stage of stages) candidates = await stage.run(ctx, candidates);
+      const items = presentItems(candidates, {
+        surface: o.surface,
+        ranked: !!ranker,
+        debug: o.debug,
+        from: o.page.from,
+      });
+      return {
+        ctx,
+        page: candidates,
+        items,
+        ranked: !!ranker,
+        generation: snapshot?.generation,
+        tookMs: performance.now() - t0,
+      };
+    });
+  }
+
+  private stageDebug(r: Ran) {
+    const t = r.ctx.trace;
+    return {
+      ranking: t.ranking ?? { mode: 'off' as const },
+      mmr: t.diversity ?? { enabled: false },
+      coupons: t.coupons ?? { enabled: this.deps.offers !== undefined },
+    };
+  }
+
+  private record(r: Ran, who: Pick<ServedEntry, 'subject' | 'query'>): void {
+    this.deps.served?.record({
+      request_id: r.ctx.requestId,
+      surface: r.ctx.surface,
+      ts: Date.now(),
+      ...who,
+      items: servedItems(r.page, r.ctx.page.from),
+      ...(r.ctx.trace.ranking && { ranking: servedRanking(r.ctx.trace.ranking) }),
+    });
+  }
+}
+
+const DIVERSITY_OFF = {
+  enabled: false,
+  lambda: 1,
+  top_n: 0,
+  category_weight: 0,
+  brand_weight: 0,
+  max_per_brand: 0,
+  max_per_category: 0,
+};
+
+function degradedOf(ctx: RequestContext): { degraded?: Degraded[] } {
+  return ctx.trace.degraded.length > 0 ? { degraded: ctx.trace.degraded } : {};
+}
+
+const roundMs = (ms: number) => Math.round(ms * 1000) / 1000;

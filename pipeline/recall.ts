@@ -1,0 +1,78 @@
+import type { StateStore } from '../behavior/state-store.ts';
+import type { Candidate } from '../core/candidate.ts';
+import type { Filters } from '../retrieval/index/types.ts';
+import { recommend } from '../retrieval/recall/feed.ts';
+import { hybridRecall, type Embedders } from '../retrieval/recall/hybrid.ts';
+import { similarItems } from '../retrieval/recall/similar.ts';
+import type { RequestContext, Stage } from './context.ts';
+
+/**
+ * The recall stage of each surface: candidates with their provenance, from the context's pinned
+ * snapshot, as deep as `ctx.recall` asks. Routes that fail are left out and named in
+ * `ctx.trace.degraded`; they never fail the request.
+ */
+
+const recallStage = (run: Stage['run']): Stage => ({ name: 'recall', depth: () => 0, run });
+
+/** Search: BM25, vector and image routes fused by weighted RRF. */
+export function searchRecall(embedders: Embedders, query: { q: string; filters?: Filters | undefined }): Stage {
+  return recallStage(async (ctx) => {
+    const r = await hybridRecall(
+      ctx.snapshot,
+      embedders,
+      { q: query.q, ...(query.filters && { filters: query.filters }) },
+      ctx.settings.retrieval,
+      ctx.recall,
+    );
+    ctx.trace.total = r.total;
+    ctx.trace.degraded.push(...(r.degraded ?? []));
+    return r.candidates;
+  });
+}
+
+export interface FeedAsk {
+  context?: { category?: string | undefined; product_id?: string | undefined } | undefined;
+  exclude?: readonly string[] | undefined;
+}
+
+/** The feed: the shopper's routes fused, then best-sellers and the catalog for a page left short. */
+export function feedRecall(state: StateStore, ask: FeedAsk): Stage {
+  return recallStage(async (ctx) => {
+    const shopper = await ctx.shopper();
+    const r = await recommend(
+      ctx.snapshot,
+      state,
+      { user: shopper?.user },
+      {
+        size: ctx.recall.to,
+        // The catalog fills the page the shopper sees, never the deeper window ranking reorders.
+        page: ctx.page.to,
+        context: ask.context,
+        exclude: ask.exclude,
+        now: ctx.now,
+      },
+      ctx.settings.feed,
+      ctx.settings.behavior,
+    );
+    ctx.trace.cold_start = r.cold_start;
+    ctx.trace.itemcf_confident = r.itemcf_confident;
+    ctx.trace.degraded.push(...(r.degraded ?? []));
+    return r.candidates;
+  });
+}
+
+export class ProductNotFound extends Error {
+  constructor(readonly id: string) {
+    super(`no product "${id}" in the index`);
+  }
+}
+
+/** Similar items: the product's embedding neighbours fused with what shoppers engage with beside it. */
+export function similarRecall(state: StateStore, productId: string): Stage {
+  return recallStage(async (ctx): Promise<Candidate[]> => {
+    const r = await similarItems(ctx.snapshot, state, productId, ctx.recall.to, ctx.settings.feed);
+    if (!r) throw new ProductNotFound(productId);
+    ctx.trace.degraded.push(...(r.degraded ?? []));
+    return r.candidates;
+  });
+}
