@@ -35,6 +35,11 @@ export class ConfigError extends Error {
   }
 }
 
+/** The settings file (SHELF_CONFIG or SHELF_FEED_CONFIG) is missing, unreadable or not an object. */
+export class ConfigFileError extends ConfigError {
+  override name = 'ConfigFileError';
+}
+
 /** Where a value came from: a file (and where in the tree it is mounted) or an environment variable. */
 export interface Origin {
   kind: 'file' | 'env';
@@ -100,13 +105,15 @@ function readSettingsFile(file: string, variable: string, json: boolean): Record
     const text = readFileSync(file, 'utf8');
     data = json ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new ConfigError(
-      `invalid configuration: ${variable}: cannot read ${file} as ${json ? 'JSON' : 'YAML'} (${(err as Error).message})`,
+    throw new ConfigFileError(
+      `invalid configuration: ${variable}: cannot read ${file} as ${json ? 'JSON' : 'YAML'} (${(err as Error).message.split('\n')[0]})`,
     );
   }
   if (data === null || data === undefined) return {};
   if (!isPlainObject(data)) {
-    throw new ConfigError(`invalid configuration: ${variable}: ${file} must hold a ${json ? 'JSON' : 'YAML'} object`);
+    throw new ConfigFileError(
+      `invalid configuration: ${variable}: ${file} must hold a ${json ? 'JSON' : 'YAML'} object`,
+    );
   }
   return data;
 }
