@@ -126,19 +126,10 @@ export interface Alias {
   note?: string;
 }
 
-const MMR_FIELDS = [
-  'enabled',
-  'lambda',
-  'top_n',
-  'category_weight',
-  'brand_weight',
-  'max_per_brand',
-  'max_per_category',
-] as const;
-
 /**
  * The short operational names, kept as documented aliases of their paths. A path's own
- * `SHELF__…` variable wins over its alias when both are set.
+ * `SHELF__…` variable wins over its alias when both are set. Written out one per line:
+ * scripts/compose-check reads the names from here (`name: '…'`).
  */
 export const ALIASES: readonly Alias[] = [
   { name: 'SHELF_HOST', path: 'service.host' },
@@ -175,9 +166,27 @@ export const ALIASES: readonly Alias[] = [
   { name: 'SHELF_RANK_C', path: 'ranking.c' },
   { name: 'SHELF_RANK_WINDOW', path: 'ranking.window' },
   { name: 'SHELF_RANK_REFRESH_MS', path: 'ranking.refresh_ms' },
-  ...(['search', 'feed', 'similar'] as const).flatMap((s) =>
-    MMR_FIELDS.map((f) => ({ name: `SHELF_MMR_${s.toUpperCase()}_${f.toUpperCase()}`, path: `diversity.${s}.${f}` })),
-  ),
+  { name: 'SHELF_MMR_SEARCH_ENABLED', path: 'diversity.search.enabled' },
+  { name: 'SHELF_MMR_SEARCH_LAMBDA', path: 'diversity.search.lambda' },
+  { name: 'SHELF_MMR_SEARCH_TOP_N', path: 'diversity.search.top_n' },
+  { name: 'SHELF_MMR_SEARCH_CATEGORY_WEIGHT', path: 'diversity.search.category_weight' },
+  { name: 'SHELF_MMR_SEARCH_BRAND_WEIGHT', path: 'diversity.search.brand_weight' },
+  { name: 'SHELF_MMR_SEARCH_MAX_PER_BRAND', path: 'diversity.search.max_per_brand' },
+  { name: 'SHELF_MMR_SEARCH_MAX_PER_CATEGORY', path: 'diversity.search.max_per_category' },
+  { name: 'SHELF_MMR_FEED_ENABLED', path: 'diversity.feed.enabled' },
+  { name: 'SHELF_MMR_FEED_LAMBDA', path: 'diversity.feed.lambda' },
+  { name: 'SHELF_MMR_FEED_TOP_N', path: 'diversity.feed.top_n' },
+  { name: 'SHELF_MMR_FEED_CATEGORY_WEIGHT', path: 'diversity.feed.category_weight' },
+  { name: 'SHELF_MMR_FEED_BRAND_WEIGHT', path: 'diversity.feed.brand_weight' },
+  { name: 'SHELF_MMR_FEED_MAX_PER_BRAND', path: 'diversity.feed.max_per_brand' },
+  { name: 'SHELF_MMR_FEED_MAX_PER_CATEGORY', path: 'diversity.feed.max_per_category' },
+  { name: 'SHELF_MMR_SIMILAR_ENABLED', path: 'diversity.similar.enabled' },
+  { name: 'SHELF_MMR_SIMILAR_LAMBDA', path: 'diversity.similar.lambda' },
+  { name: 'SHELF_MMR_SIMILAR_TOP_N', path: 'diversity.similar.top_n' },
+  { name: 'SHELF_MMR_SIMILAR_CATEGORY_WEIGHT', path: 'diversity.similar.category_weight' },
+  { name: 'SHELF_MMR_SIMILAR_BRAND_WEIGHT', path: 'diversity.similar.brand_weight' },
+  { name: 'SHELF_MMR_SIMILAR_MAX_PER_BRAND', path: 'diversity.similar.max_per_brand' },
+  { name: 'SHELF_MMR_SIMILAR_MAX_PER_CATEGORY', path: 'diversity.similar.max_per_category' },
   { name: 'SHELF_COUPON_TARGETING', path: 'coupons.targeting.enabled' },
   { name: 'SHELF_COUPON_MIN_VALUE', path: 'coupons.targeting.min_value' },
   { name: 'SHELF_COUPON_BOOST', path: 'coupons.targeting.boost' },
