@@ -30,7 +30,11 @@ export interface FreshnessOptions {
 export async function runFreshnessBench(opts: FreshnessOptions) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shelf-fresh-'));
   const namespace = `bench${Date.now().toString(36)}`;
-  const config: Config = { ...opts.config, dataDir, backends: { ...opts.config.backends, namespace } };
+  const config: Config = {
+    ...opts.config,
+    service: { ...opts.config.service, dataDir },
+    backends: { ...opts.config.backends, namespace },
+  };
   const service = await openService(config, { embedder: opts.embedder, catalog: opts.catalog });
   const server = serve({ fetch: service.app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { openIndexBackend } from '../retrieval/index/open-backend.ts';
 import { openSearcher } from '../retrieval/recall/searcher.ts';
-import { loadConfig } from '../src/config.ts';
+import { indexLocation, loadConfig } from '../src/config.ts';
 import { requireDependencies } from '../core/dependencies.ts';
 import { startConsumer } from '../behavior/consumer.ts';
 import { indexItems } from '../behavior/index-items.ts';
@@ -16,9 +16,9 @@ import { openBehavior } from '../behavior/open-behavior.ts';
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { group: { type: 'string', default: 'shelf-state' } }, strict: true });
   const config = loadConfig();
-  const backend = openIndexBackend(config);
+  const backend = openIndexBackend(indexLocation(config));
   const behavior = await openBehavior({
-    dataDir: config.dataDir,
+    dataDir: config.service.dataDir,
     backends: config.backends,
     config: config.behavior,
     writer: true,
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const searcher = await openSearcher({ backend, embedder: undefined, retrieval: config.retrieval });
   const refresh = setInterval(
     () => void searcher.refresh().catch((err: Error) => console.error(`index refresh failed: ${err.message}`)),
-    config.refreshMs,
+    config.service.refreshMs,
   );
   const consumer = await startConsumer({
     log: behavior.log,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { openIndexBackend } from '../retrieval/index/open-backend.ts';
 import type { CatalogChange } from '../behavior/kafka/catalog-changes.ts';
 import { readRows } from '../core/catalog/read.ts';
-import { loadConfig, type Config } from '../src/config.ts';
+import { indexLocation, loadConfig, type Config } from '../src/config.ts';
 import { requireDependencies } from '../core/dependencies.ts';
 import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { applyChangeFile, indexCatalog, StrictModeError, type IndexSummary } from '../indexer/index-catalog.ts';
@@ -131,7 +131,7 @@ async function follow(
   const sub = await followCatalogChanges({
     ...target,
     topic,
-    imageBase: config.catalog ? path.dirname(config.catalog) : process.cwd(),
+    imageBase: config.service.catalog ? path.dirname(config.service.catalog) : process.cwd(),
     ...(group && { group }),
     onBatch: (s, bad) => {
       console.log(`applied: ${s.indexed} indexed, ${s.unchanged} unchanged, ${s.deleted} deleted → ${s.generation}`);
@@ -192,7 +192,7 @@ async function main(): Promise<number> {
     ...(args['image-model'] && { SHELF_IMAGE_MODEL: args['image-model'] }),
   });
   if (args.publish) return publishChanges(args.publish, config);
-  const backend = openIndexBackend(config);
+  const backend = openIndexBackend(indexLocation(config));
   try {
     // Unreachable servers fail here, with their names, before any embedding work.
     await requireDependencies(backend.dependencies());
@@ -206,11 +206,11 @@ async function main(): Promise<number> {
   try {
     if (args.verify) {
       const report = await verifyIndex({
-        dataDir: config.dataDir,
+        dataDir: config.service.dataDir,
         backend,
         embedder,
         imageEmbedder,
-        imageBase: config.catalog ? path.dirname(config.catalog) : undefined,
+        imageBase: config.service.catalog ? path.dirname(config.service.catalog) : undefined,
         repair: !args['check-only'],
         progress,
       });
@@ -220,7 +220,7 @@ async function main(): Promise<number> {
     if (args.follow) {
       await follow(
         config,
-        { dataDir: config.dataDir, backend, embedder, ...(imageEmbedder && { imageEmbedder }) },
+        { dataDir: config.service.dataDir, backend, embedder, ...(imageEmbedder && { imageEmbedder }) },
         args.group,
       );
       return 0;
@@ -228,7 +228,7 @@ async function main(): Promise<number> {
     const summary = args.catalog
       ? await indexCatalog({
           catalogPath: args.catalog,
-          dataDir: config.dataDir,
+          dataDir: config.service.dataDir,
           backend,
           embedder,
           deleteMissing: args['delete-missing'],
@@ -238,7 +238,7 @@ async function main(): Promise<number> {
         })
       : await applyChangeFile({
           changesPath: args.changes!,
-          dataDir: config.dataDir,
+          dataDir: config.service.dataDir,
           backend,
           embedder,
           strict: args.strict,

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const service = await openService(config, {
     embedder,
     imageEmbedder,
-    catalog: process.argv.includes('--no-index') ? undefined : config.catalog,
+    catalog: process.argv.includes('--no-index') ? undefined : config.service.catalog,
     progress: terminalProgress(),
     log: (line) => console.log(line),
   });
@@ -25,15 +25,18 @@ async function main(): Promise<void> {
       (switched) => switched && console.log(`serving index generation ${searcher.generation}`),
       (err) => console.error(`index refresh failed: ${(err as Error).message}`),
     );
-  }, config.refreshMs);
+  }, config.service.refreshMs);
   timer.unref();
 
-  const server = serve({ fetch: service.app.fetch, hostname: config.host, port: config.port }, (info) => {
-    console.log(
-      `shelf listening on http://${config.host}:${info.port} (index ${searcher.generation ?? 'empty'}, embedder ${embedder.id}, ` +
-        `stream ${service.behavior.log.kind}, state ${service.behavior.state.kind})`,
-    );
-  });
+  const server = serve(
+    { fetch: service.app.fetch, hostname: config.service.host, port: config.service.port },
+    (info) => {
+      console.log(
+        `shelf listening on http://${config.service.host}:${info.port} (index ${searcher.generation ?? 'empty'}, embedder ${embedder.id}, ` +
+          `stream ${service.behavior.log.kind}, state ${service.behavior.state.kind})`,
+      );
+    },
+  );
   const shutdown = () => {
     clearInterval(timer);
     server.close(async () => {

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 
 describe('coupon targeting settings', () => {
   it('come from SHELF_COUPON_* (and SHELF_VIP_PURCHASES), with documented defaults', () => {
-    expect(loadConfig({}).couponTargeting).toMatchObject({
+    expect(loadConfig({}).coupons.targeting).toMatchObject({
       enabled: true,
       min_value: 0,
       boost: 0,
@@ -16,7 +16,7 @@ describe('coupon targeting settings', () => {
       SHELF_COUPON_BOOST: '2',
       SHELF_COUPON_CACHE_MS: '0',
       SHELF_VIP_PURCHASES: '3',
-    }).couponTargeting;
+    }).coupons.targeting;
     expect(c).toMatchObject({ enabled: false, min_value: 0.5, boost: 2, cache_ms: 0, vip_purchases: 3 });
   });
 

@@ -4,8 +4,8 @@ import { DEFAULT_VIP_PURCHASES } from './coupon.ts';
 const HOUR = 3_600_000;
 
 /**
- * Coupon targeting knobs (coupons/affinity.ts, coupons/attach.ts), validated once in
- * src/config.ts (env SHELF_COUPON_*) and passed down. Priors and elasticities are documented
+ * Coupon targeting knobs (coupons/affinity.ts, coupons/attach.ts), mounted at `coupons.targeting`
+ * in the settings tree (src/settings/) and passed down. Priors and elasticities are documented
  * with the formula in coupons/README.md; the defaults are sensible starting points, not fitted.
  */
 export const AffinityConfigSchema = z

@@ -96,9 +96,9 @@ const servedEntry = (s: Service, requestId: string) => servedEntryIn(s, dataDir,
 describe('MMR configuration', () => {
   it('diversifies the feed by default and keeps search mild', () => {
     const c = loadConfig({});
-    expect(c.mmr.feed).toMatchObject({ enabled: true, lambda: 0.7, max_per_brand: 3 });
-    expect(c.mmr.search).toMatchObject({ enabled: true, lambda: 0.85, max_per_brand: 0 });
-    expect(c.mmr.search.lambda).toBeGreaterThan(c.mmr.feed.lambda);
+    expect(c.diversity.feed).toMatchObject({ enabled: true, lambda: 0.7, max_per_brand: 3 });
+    expect(c.diversity.search).toMatchObject({ enabled: true, lambda: 0.85, max_per_brand: 0 });
+    expect(c.diversity.search.lambda).toBeGreaterThan(c.diversity.feed.lambda);
   });
 
   it('reads SHELF_MMR_<SURFACE>_* and refuses bad values naming the variable', () => {
@@ -109,8 +109,8 @@ describe('MMR configuration', () => {
       SHELF_MMR_SEARCH_MAX_PER_CATEGORY: '2',
       SHELF_MMR_FEED_BRAND_WEIGHT: '',
     });
-    expect(c.mmr.feed).toMatchObject({ lambda: 0.4, top_n: 20, brand_weight: 0.2 });
-    expect(c.mmr.search).toMatchObject({ enabled: false, max_per_category: 2 });
+    expect(c.diversity.feed).toMatchObject({ lambda: 0.4, top_n: 20, brand_weight: 0.2 });
+    expect(c.diversity.search).toMatchObject({ enabled: false, max_per_category: 2 });
     expect(() => loadConfig({ SHELF_MMR_FEED_LAMBDA: '1.5' })).toThrow(ConfigError);
     expect(() => loadConfig({ SHELF_MMR_FEED_LAMBDA: '1.5' })).toThrow(/SHELF_MMR_FEED_LAMBDA/);
     expect(() => loadConfig({ SHELF_MMR_SEARCH_LAMBDA: 'high' })).toThrow(/SHELF_MMR_SEARCH_LAMBDA/);
@@ -175,7 +175,7 @@ describe('MMR on /v1/search and /v1/feed (demo catalog)', () => {
       );
       const d = await diversify(
         ranked,
-        { ...loadConfig({}).mmr.search, lambda: 0.5 },
+        { ...loadConfig({}).diversity.search, lambda: 0.5 },
         { vectors: servedVectors(s.searcher), pageSize: 10 },
       );
       return d.order.slice(0, 10).map((o) => o.id);
@@ -300,7 +300,7 @@ describe('MMR on /v1/search and /v1/feed (demo catalog)', () => {
         searcher: counting,
         embedder,
         ranker: s.ranker,
-        mmr: loadConfig({ SHELF_MMR_SEARCH_LAMBDA: '0.5' }).mmr,
+        mmr: loadConfig({ SHELF_MMR_SEARCH_LAMBDA: '0.5' }).diversity,
       });
       // top_n 30 (under the ranking window): page 4 of 10 starts at the head's end.
       const plain = await get(app, '/v1/search?q=headphones&size=10&page=4&user_id=mia');
@@ -345,7 +345,7 @@ describe('MMR on /v1/search and /v1/feed (demo catalog)', () => {
         [broken, 'error', /vectors could not be read: qdrant timed out/],
         [noStore, 'no_vector_store', /no vector store/],
       ] as const) {
-        const app = createApp({ searcher, embedder, metrics, mmr: c.mmr });
+        const app = createApp({ searcher, embedder, metrics, mmr: c.diversity });
         const body = await get(app, '/v1/search?q=headphones&size=5&debug=true');
         expect(body.items.length).toBe(5);
         expect(body.debug!.mmr).toMatchObject({ enabled: true, similarity: 'keys_only' });

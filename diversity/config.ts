@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /**
- * MMR diversity knobs per surface, validated once in src/config.ts (env SHELF_MMR_<SURFACE>_*).
+ * MMR diversity knobs per surface (search, feed, similar items); the settings tree (src/settings/)
+ * mounts them at `diversity.<surface>` (env SHELF__DIVERSITY__<SURFACE>__<FIELD>, or SHELF_MMR_<SURFACE>_<FIELD>).
  * Defaults: the feed is a browse surface where a wall of one brand or one near-duplicate
  * product wastes slots, so it diversifies noticeably (λ 0.7, at most 3 items of one brand per
  * page); search answers a stated need, so relevance dominates (λ 0.85, no caps) and only
@@ -56,6 +57,11 @@ const FEED_DEFAULTS = {
   max_per_brand: 3,
   max_per_category: 0,
 };
+/**
+ * Similar items ("more like this") is a browse surface too: its neighbours are near-duplicates by
+ * construction, so it starts from the feed's settings.
+ */
+const SIMILAR_DEFAULTS = { ...FEED_DEFAULTS };
 
 /** One surface's settings (parsed alone it fills the search defaults; MmrConfigSchema fills each surface's own). */
 export const MmrSurfaceSchema = surface(SEARCH_DEFAULTS);
@@ -64,8 +70,8 @@ export const MmrConfigSchema = z
   .object({
     search: MmrSurfaceSchema.default(SEARCH_DEFAULTS),
     feed: surface(FEED_DEFAULTS).default(FEED_DEFAULTS),
-    /** "Similar items" is a recommendation list: the feed's defaults. */
-    similar: surface(FEED_DEFAULTS).default(FEED_DEFAULTS),
+    /** "Similar items" is a recommendation list. */
+    similar: surface(SIMILAR_DEFAULTS).default(SIMILAR_DEFAULTS),
   })
   .strict();
 

@@ -105,7 +105,7 @@ describe('one request context', () => {
         searcher,
         embedder,
         ranker: s.ranker,
-        mmr: c.mmr,
+        mmr: c.diversity,
         behavior: { log: s.behavior.log, state, served: s.served, feed: c.feed, config: c.behavior },
       });
       for (const url of [

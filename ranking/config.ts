@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Ranking knobs, validated once in src/config.ts (env SHELF_RANK*) and passed to the Ranker.
+ * Ranking knobs, mounted at `ranking` in the settings tree (src/settings/) and passed to the Ranker.
  * Final score = pCTR^a · pCVR^b · price^c (price term left out when the price is unknown).
  */
 export const RankConfigSchema = z

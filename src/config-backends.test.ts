@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
 import { openIndexBackend } from '../retrieval/index/open-backend.ts';
 import { ProductionBackend } from '../retrieval/index/production/production-backend.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, indexLocation, loadConfig } from './config.ts';
 
 describe('index back end selection', () => {
   it('is embedded when neither server is configured', () => {
     const config = loadConfig({ SHELF_DATA_DIR: '/tmp/x' });
     expect(config.backends.elasticsearchUrl).toBeUndefined();
-    expect(openIndexBackend(config)).toBeInstanceOf(EmbeddedBackend);
+    expect(openIndexBackend(indexLocation(config))).toBeInstanceOf(EmbeddedBackend);
   });
 
   it('is Elasticsearch + Qdrant, named by the namespace, when both are', async () => {
@@ -17,7 +17,7 @@ describe('index back end selection', () => {
       QDRANT_URL: 'http://127.0.0.1:9',
       SHELF_NAMESPACE: 'shop1',
     });
-    const backend = openIndexBackend(config);
+    const backend = openIndexBackend(indexLocation(config));
     expect(backend).toBeInstanceOf(ProductionBackend);
     expect((backend as ProductionBackend).alias).toBe('shop1-products');
     expect(backend.dependencies().map((d) => d.name)).toEqual(['elasticsearch', 'qdrant']);

@@ -14,7 +14,7 @@ import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { productTimes } from '../ranking/apply.ts';
 import { Ranker } from '../ranking/ranker.ts';
 import { createApp } from './app.ts';
-import type { Config } from './config.ts';
+import { indexLocation, type Settings as Config } from './settings/schema.ts';
 import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
@@ -51,13 +51,14 @@ export interface ServiceOptions {
 export async function openService(config: Config, opts: ServiceOptions): Promise<Service> {
   const { embedder, imageEmbedder } = opts;
   const log = opts.log ?? (() => {});
-  const backend = openIndexBackend(config);
+  const dataDir = config.service.dataDir;
+  const backend = openIndexBackend(indexLocation(config));
   let behavior: Behavior | undefined;
   let coupons: CouponLedger | undefined;
   try {
-    behavior = await openBehavior({ dataDir: config.dataDir, backends: config.backends, config: config.behavior });
+    behavior = await openBehavior({ dataDir, backends: config.backends, config: config.behavior });
     coupons = await openCouponLedger({
-      dataDir: config.dataDir,
+      dataDir,
       redisUrl: config.backends.redisUrl,
       namespace: config.backends.namespace,
     });
@@ -72,7 +73,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     if (opts.catalog) {
       const s = await indexCatalog({
         catalogPath: opts.catalog,
-        dataDir: config.dataDir,
+        dataDir,
         backend,
         embedder,
         ...(opts.progress && { progress: opts.progress }),
@@ -99,9 +100,9 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     };
     const items = indexItems(searcher);
     let consumer: RunningConsumer | undefined;
-    if (config.consumer === 'thread') {
+    if (config.service.consumer === 'thread') {
       const thread = await startConsumerThread({
-        dataDir: config.dataDir,
+        dataDir,
         backends: config.backends,
         config: config.behavior,
         items,
@@ -110,7 +111,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       });
       if (b.log instanceof SqliteEventLog) b.log.onAppend(() => thread.wake());
       consumer = thread;
-    } else if (config.consumer === 'inline') {
+    } else if (config.service.consumer === 'inline') {
       consumer = await startConsumer({
         log: b.log,
         state: b.state,
@@ -129,14 +130,14 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     const app = createApp({
       searcher,
       ranker,
-      mmr: config.mmr,
+      mmr: config.diversity,
       embedder,
       metrics,
-      logRequests: config.logRequests,
+      logRequests: config.service.logRequests,
       dependencies,
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
-      coupons: { ledger: coupons, adminKey: config.coupons.adminApiKey },
-      couponTargeting: config.couponTargeting,
+      coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
+      couponTargeting: config.coupons.targeting,
     });
     const ledger = coupons;
     return {

@@ -169,14 +169,18 @@ export const rankingExportCommand: Command = {
     let summary;
     if (config.backends.kafkaBrokers) {
       const { openBehavior } = await import('../../behavior/open-behavior.ts');
-      const b = await openBehavior({ dataDir: config.dataDir, backends: config.backends, config: config.behavior });
+      const b = await openBehavior({
+        dataDir: config.service.dataDir,
+        backends: config.backends,
+        config: config.behavior,
+      });
       try {
         summary = await exportTrainingDataFrom({ served: b.served, events: b.log }, out);
       } finally {
         await b.close();
       }
     } else {
-      summary = await exportTrainingData(config.dataDir, out);
+      summary = await exportTrainingData(config.service.dataDir, out);
     }
     console.log(JSON.stringify(summary, null, 2));
   },

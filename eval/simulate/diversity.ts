@@ -74,7 +74,7 @@ export async function runDiversityEval(o: DiversityOptions): Promise<DiversityRe
   const shop = await openSimShop(o, { ...DIVERSITY_SHOP, pageSize: K, modelDir, refreshMs: 0 });
   const { log, world, shapes, service, clock } = shop;
   const cfg = { ...shop.cfg, lambdas: o.lambdas ?? DEFAULT_LAMBDAS, model_dir: modelDir };
-  const defaults = loadConfig({}).mmr;
+  const defaults = loadConfig({}).diversity;
   try {
     const t0 = performance.now();
     const warm = await shopPhase(service, world, shapes, cfg, clock);

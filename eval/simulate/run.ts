@@ -160,13 +160,18 @@ export async function openSimShop(
     SHELF_RANK_REFRESH_MS: String(d.refreshMs),
     SHELF_MMR_SEARCH_ENABLED: 'false',
     SHELF_MMR_FEED_ENABLED: 'false',
+    SHELF_MMR_SIMILAR_ENABLED: 'false',
   });
   const embedder = o.embedder ?? (await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder)));
-  const service = await openService(config, { embedder, catalog: config.catalog, log: (l) => log(`service: ${l}`) });
+  const service = await openService(config, {
+    embedder,
+    catalog: config.service.catalog,
+    log: (l) => log(`service: ${l}`),
+  });
   const clock: SimClock = { now: SIM_EPOCH };
   resetRequestIds();
   service.ranker.clock = () => clock.now;
-  return { cfg, log, world, shapes, service, clock, dataDir: config.dataDir };
+  return { cfg, log, world, shapes, service, clock, dataDir: config.service.dataDir };
 }
 
 export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_HNSW } from './embedded/hnsw-vector-store.ts';
 
-/** Retrieval knobs; validated once in src/config.ts and passed down. */
+/** Retrieval knobs; mounted at `retrieval` in the settings tree (src/settings/) and passed down. */
 export const RetrievalConfigSchema = z.object({
   /** RRF constant: larger flattens the advantage of top ranks. */
   rrf_k: z.number().nonnegative().default(60),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 export const FEED_ROUTES = ['uservector', 'itemcf', 'similar', 'trending', 'category'] as const;
 export type FeedRoute = (typeof FEED_ROUTES)[number];
 
-/** Feed ("guess you like") knobs; validated once in src/config.ts and passed down. */
+/** Feed ("guess you like") knobs; mounted at `feed` in the settings tree (src/settings/) and passed down. */
 export const FeedConfigSchema = z
   .object({
     rrf_k: z.number().nonnegative().default(60),

@@ -61,8 +61,8 @@ func check(p *types.Project, shelfEnv map[string]bool, dir string) []string {
 		for _, k := range sortedKeys(s.Environment) {
 			switch {
 			case name == "shelf" || name == "indexer":
-				if !shelfEnv[k] {
-					add("service %q sets %s, which src/config.ts does not read", name, k)
+				if !shelfEnvName(shelfEnv, k) {
+					add("service %q sets %s, which the service's settings do not read (src/settings/sources.ts)", name, k)
 				}
 			case allowed != nil && !allowed.MatchString(k):
 				add("service %q sets %s, which its image does not read", name, k)

@@ -13,12 +13,12 @@ func TestCatchesBrokenStacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	configTS, err := os.ReadFile("../../src/config.ts")
+	configTS, err := os.ReadFile("../../src/settings/sources.ts")
 	if err != nil {
 		t.Fatal(err)
 	}
 	shelfEnv := serviceEnvNames(string(configTS))
-	for _, name := range []string{"KAFKA_BROKERS", "REDIS_URL", "SHELF_NAMESPACE", "QDRANT_URL"} {
+	for _, name := range []string{"KAFKA_BROKERS", "REDIS_URL", "SHELF_NAMESPACE", "QDRANT_URL", "SHELF_CONFIG", "SHELF_MMR_FEED_LAMBDA"} {
 		if !shelfEnv[name] {
 			t.Fatalf("serviceEnvNames missed %s", name)
 		}

@@ -28,7 +28,7 @@ func main() {
 	if err != nil {
 		fail(fmt.Errorf("%s: %w", file, err))
 	}
-	configTS := filepath.Join(filepath.Dir(abs), "src", "config.ts")
+	configTS := filepath.Join(filepath.Dir(abs), "src", "settings", "sources.ts")
 	src, err := os.ReadFile(configTS)
 	if err != nil {
 		fail(fmt.Errorf("reading the service's env schema: %w", err))
@@ -56,13 +56,21 @@ func load(abs string) (*types.Project, error) {
 	return opts.LoadProject(context.Background())
 }
 
-// serviceEnvNames: every variable src/config.ts's EnvSchema accepts (its `  NAME: z...` lines).
-func serviceEnvNames(configTS string) map[string]bool {
+// serviceEnvNames: every variable src/settings/sources.ts names: the aliases (`name: 'NAME'`)
+// and the file variables (`…_VAR = 'NAME'`). Variables derived from settings paths
+// (SHELF__<A>__<B>) are accepted by shelfEnvName; the service itself refuses unknown ones.
+func serviceEnvNames(sourcesTS string) map[string]bool {
 	names := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^  ([A-Z][A-Z0-9_]*):`).FindAllStringSubmatch(configTS, -1) {
+	re := regexp.MustCompile(`(?:name: |_VAR = )'([A-Z][A-Z0-9_]*)'`)
+	for _, m := range re.FindAllStringSubmatch(sourcesTS, -1) {
 		names[m[1]] = true
 	}
 	return names
+}
+
+// shelfEnvName: a variable the service reads: a named one, or one derived from a settings path.
+func shelfEnvName(names map[string]bool, k string) bool {
+	return names[k] || regexp.MustCompile(`^SHELF__[A-Z0-9]+(_[A-Z0-9]+)*(__[A-Z0-9]+(_[A-Z0-9]+)*)*$`).MatchString(k)
 }
 
 func fail(err error) {
