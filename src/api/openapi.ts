@@ -101,3 +101,17 @@ export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) =
 /** The bearer scheme of the admin endpoints (`SHELF_ADMIN_API_KEY`). */
 export const ADMIN_SECURITY = 'adminKey';
 export const adminSecurity = [{ [ADMIN_SECURITY]: [] }];
+
+/**
+ * Registers a schema the handler validates itself (not the library) as a named component, for
+ * bodies documented by `$ref`. Converted by zod directly: schemas from lower floors are plain zod
+ * schemas, without the `.openapi()` the library's registry expects.
+ */
+export function registerSchema(app: OpenAPIHono, name: string, schema: z.ZodType) {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  app.openAPIRegistry.registerComponent('schemas', name, json);
+  return { $ref: `#/components/schemas/${name}` };
+}
