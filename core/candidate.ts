@@ -62,7 +62,8 @@ export interface DiversityMove {
 export interface CouponShown {
   id: string;
   name: string;
-  type: string;
+  /** fixed amount off, percent off, or threshold (满减: so much off above a minimum spend). */
+  type: 'fixed' | 'percent' | 'threshold';
   discount: number;
   expected_value: number;
 }

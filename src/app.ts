@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
 import { logger } from 'hono/logger';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
@@ -22,6 +22,8 @@ import type { Ranker } from '../ranking/ranker.ts';
 import type { MmrConfig } from '../diversity/config.ts';
 import { checkDependencies, type Dependency } from '../core/dependencies.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
+import { createApi, jsonResponse } from './api/openapi.ts';
+import { serveDocs } from './api/docs.ts';
 
 export interface AppDeps {
   searcher: Searcher;
@@ -52,13 +54,55 @@ export interface AppDeps {
   couponTargeting?: CouponConfig | undefined;
 }
 
+const ReadinessSchema = z
+  .object({
+    ready: z.boolean(),
+    index: z.object({ generation: z.string().nullable(), empty: z.boolean() }).strict(),
+    embedder: z.object({ id: z.string(), dim: z.number().int() }).strict().nullable(),
+    dependencies: z.array(
+      z.object({ name: z.string(), ok: z.boolean(), detail: z.string(), took_ms: z.number() }).strict(),
+    ),
+  })
+  .strict()
+  .openapi('Readiness');
+
+const healthz = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['operations'],
+  summary: 'Liveness',
+  responses: { 200: jsonResponse(z.object({ ok: z.literal(true) }).strict(), 'The process answers.') },
+});
+const readyz = createRoute({
+  method: 'get',
+  path: '/readyz',
+  tags: ['operations'],
+  summary: 'Readiness: the index generation, the embedder, and every dependency',
+  responses: {
+    200: jsonResponse(ReadinessSchema, 'Every dependency answers.'),
+    503: jsonResponse(ReadinessSchema, 'A dependency is down.'),
+  },
+});
+const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['operations'],
+  summary: 'Prometheus metrics',
+  responses: {
+    200: {
+      description: 'The Prometheus text exposition format.',
+      content: { 'text/plain': { schema: z.string() } },
+    },
+  },
+});
+
 /**
  * The HTTP surface, composed as Hono middleware: request ids and metrics wrap everything,
  * each API area is its own sub-app, and one error handler gives every failure the same shape.
  */
 export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? createMetrics();
-  const app = new Hono();
+  const app = createApi();
 
   app.use('*', requestId({ headerName: 'X-Request-Id', generator: () => crypto.randomUUID() }));
   if (deps.logRequests) app.use('*', logger());
@@ -101,24 +145,25 @@ export function createApp(deps: AppDeps) {
       app.route('/v1/coupons', couponRoutes({ ...coupons, log: deps.behavior.log, state: deps.behavior.state }));
   }
 
-  app.get('/healthz', (c) => c.json({ ok: true }));
-  app.get('/readyz', async (c) => {
+  app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
+  app.openapi(readyz, async (c) => {
     const generation = deps.searcher.generation;
     const dependencies = await checkDependencies(deps.dependencies ?? []);
     const ready = dependencies.every((d) => d.ok);
-    return c.json(
-      {
-        ready,
-        index: { generation: generation ?? null, empty: generation === undefined },
-        embedder: deps.embedder ? { id: deps.embedder.id, dim: deps.embedder.dim } : null,
-        dependencies,
-      },
-      ready ? 200 : 503,
-    );
+    const body = {
+      ready,
+      index: { generation: generation ?? null, empty: generation === undefined },
+      embedder: deps.embedder ? { id: deps.embedder.id, dim: deps.embedder.dim } : null,
+      dependencies,
+    };
+    return ready ? c.json(body, 200) : c.json(body, 503);
   });
-  app.get('/metrics', async (c) =>
+  app.openapi(metricsRoute, async (c) =>
     c.text(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }),
   );
+
+  // GET /openapi.json and GET /docs: the document every route above contributes to, and its reader.
+  serveDocs(app);
 
   app.notFound((c) => errorResponse(c, new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {

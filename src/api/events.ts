@@ -1,10 +1,81 @@
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { EventLog } from '../../behavior/event-log.ts';
-import { validateEvents } from '../../behavior/event.ts';
+import { BehaviorEventSchema, validateEvents } from '../../behavior/event.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { ApiError, readJson } from './errors.ts';
+import { createApi, ErrorSchema, errorResponses, jsonResponse, registerSchema } from './openapi.ts';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
+
+const RejectionSchema = z
+  .object({
+    index: z.number().int().openapi({ description: "The event's position in the batch." }),
+    event_id: z.string().optional(),
+    code: z.string().openapi({ description: 'invalid_event or unknown_field.' }),
+    field: z.string().optional(),
+    reason: z.string(),
+  })
+  .strict()
+  .openapi('EventRejection');
+
+const AcceptedSchema = z
+  .object({
+    request_id: z.string(),
+    accepted: z.number().int(),
+    accepted_ids: z.array(z.string()),
+    rejected: z.array(RejectionSchema),
+  })
+  .strict()
+  .openapi('EventsAccepted');
+
+const NoValidEventsSchema = ErrorSchema.extend({
+  accepted: z.literal(0),
+  rejected: z.array(RejectionSchema),
+})
+  .strict()
+  .openapi('NoValidEvents', { description: 'Every event of the batch was rejected (code no_valid_events).' });
+
+const eventRef = { $ref: '#/components/schemas/BehaviorEvent' };
+
+const postEvents = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['events'],
+  summary: 'Record behaviour events',
+  description:
+    'Each event is validated on its own: the valid ones are appended to the behaviour stream and the call ' +
+    'returns once they are durable; the rejected ones are listed with their index and reason. Event ids ' +
+    'make a retried batch safe.',
+  request: {
+    // Validated here, event by event (one bad event never costs the rest of its batch): documented, not
+    // handed to the library's validator.
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: {
+            oneOf: [
+              {
+                type: 'object',
+                properties: { events: { type: 'array', items: eventRef, minItems: 1, maxItems: MAX_EVENTS_PER_BATCH } },
+                required: ['events'],
+              },
+              { type: 'array', items: eventRef, minItems: 1, maxItems: MAX_EVENTS_PER_BATCH },
+            ],
+          },
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonResponse(AcceptedSchema, 'The valid events are durable on the stream.'),
+    400: jsonResponse(z.union([ErrorSchema, NoValidEventsSchema]), 'Not a batch, an empty one, or no valid event.'),
+    ...errorResponses([413, 503], {
+      413: `batch_too_large: at most ${MAX_EVENTS_PER_BATCH} events per batch.`,
+      503: 'stream_unavailable: nothing was acknowledged; retry the whole batch.',
+    }),
+  },
+});
 
 /**
  * `POST /v1/events`: each event is validated on its own; the valid ones are appended to the
@@ -12,9 +83,11 @@ export const MAX_EVENTS_PER_BATCH = 1000;
  * batch safe: the consumer applies each id once.
  */
 export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
-  const app = new Hono();
-  app.post('/', async (c) => {
-    const raw = await readJson(c.req);
+  const app = createApi();
+  registerSchema(app, 'BehaviorEvent', BehaviorEventSchema);
+
+  /** The batch (a parsed JSON body) → the 200 body, or the 400 that lists every rejection. */
+  const run = async (raw: unknown, requestId: string) => {
     const list = Array.isArray(raw)
       ? raw
       : typeof raw === 'object' && raw !== null
@@ -34,14 +107,14 @@ export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
     const { accepted, rejected } = validateEvents(list);
     if (rejected.length > 0) deps.metrics.eventsRejected.inc(rejected.length);
     if (accepted.length === 0) {
-      return c.json(
-        {
+      return {
+        status: 400 as const,
+        body: {
           error: { code: 'no_valid_events', message: `all ${rejected.length} events were rejected`, field: 'events' },
-          accepted: 0,
+          accepted: 0 as const,
           rejected,
         },
-        400,
-      );
+      };
     }
     try {
       await deps.log.append(accepted);
@@ -54,12 +127,20 @@ export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
       );
     }
     for (const e of accepted) deps.metrics.eventsAccepted.inc({ type: e.type });
-    return c.json({
-      request_id: c.get('requestId'),
-      accepted: accepted.length,
-      accepted_ids: accepted.map((e) => e.event_id),
-      rejected,
-    });
+    return {
+      status: 200 as const,
+      body: {
+        request_id: requestId,
+        accepted: accepted.length,
+        accepted_ids: accepted.map((e) => e.event_id),
+        rejected,
+      },
+    };
+  };
+
+  app.openapi(postEvents, async (c) => {
+    const r = await run(await readJson(c.req), c.get('requestId'));
+    return r.status === 200 ? c.json(r.body, 200) : c.json(r.body, 400);
   });
   return app;
 }

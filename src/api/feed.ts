@@ -1,12 +1,14 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import { subjectOf } from '../../core/candidate.ts';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
-import { ApiError, parseObject, readJson, requireSubject } from './errors.ts';
+import { requireSubject } from './errors.ts';
+import { createApi, errorResponses, jsonBody, jsonObjectBody, jsonResponse } from './openapi.ts';
+import { queryParams } from './query-params.ts';
+import { FeedResponseSchema } from './schemas.ts';
 
 const idString = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
-const FeedBodySchema = z
+export const FeedBodySchema = z
   .object({
     user_id: idString(128).optional(),
     session_id: idString(128).optional(),
@@ -18,46 +20,42 @@ const FeedBodySchema = z
     exclude: z.array(idString(256)).max(1000).optional(),
     debug: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .openapi('FeedRequest', { description: 'One of user_id or session_id is required.' });
 
-type FeedBody = z.output<typeof FeedBodySchema>;
+export type FeedBody = z.output<typeof FeedBodySchema>;
 
-const validate = (raw: unknown): FeedBody => requireSubject(parseObject(FeedBodySchema, raw));
+/** GET takes the same fields flat: category and product_id are the context, exclude is comma-separated. */
+const feedQuery = queryParams(FeedBodySchema, { flatten: ['context'] });
 
-/** GET carries the same fields flat: category and product_id are the context, exclude is comma-separated. */
-function fromQuery(q: Record<string, string>): FeedBody {
-  const body: Record<string, unknown> = {};
-  const context: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(q)) {
-    switch (k) {
-      case 'user_id':
-      case 'session_id':
-        body[k] = v;
-        break;
-      case 'size':
-        body.size = /^-?\d+$/.test(v) ? Number(v) : v;
-        break;
-      case 'debug':
-        body.debug = v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v;
-        break;
-      case 'category':
-      case 'product_id':
-        context[k] = v;
-        break;
-      case 'exclude':
-        body.exclude = v.split(',').filter(Boolean);
-        break;
-      default:
-        throw new ApiError(400, 'unknown_parameter', `unknown parameter "${k}"`, k);
-    }
-  }
-  if (Object.keys(context).length > 0) body.context = context;
-  return validate(body);
-}
+const responses = {
+  200: jsonResponse(FeedResponseSchema, 'The personalised list.'),
+  ...errorResponses([400], { 400: 'Invalid request (missing_subject: neither user_id nor session_id).' }),
+};
+
+const getFeed = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['feed'],
+  summary: 'Feed (query parameters)',
+  description: 'The same fields as POST, flattened: category and product_id are the context.',
+  request: { query: feedQuery.schema },
+  responses,
+});
+
+const postFeed = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['feed'],
+  summary: 'Feed ("guess you like")',
+  middleware: [jsonObjectBody] as const,
+  request: { body: jsonBody(FeedBodySchema) },
+  responses,
+});
 
 /** `GET|POST /v1/feed`: the personalised "guess you like" list. Parse, run the serving pipeline, answer. */
 export function feedRoutes(deps: { pipeline: Pipeline }) {
-  const app = new Hono();
+  const app = createApi();
   const run = (b: FeedBody, requestId: string) =>
     deps.pipeline.feed({
       requestId,
@@ -67,10 +65,9 @@ export function feedRoutes(deps: { pipeline: Pipeline }) {
       exclude: b.exclude,
       debug: b.debug,
     });
-  app.get('/', async (c) => c.json(await run(fromQuery(c.req.query()), c.get('requestId'))));
-  app.post('/', async (c) => {
-    const raw = await readJson(c.req);
-    return c.json(await run(validate(raw), c.get('requestId')));
-  });
+  app.openapi(getFeed, async (c) =>
+    c.json(await run(requireSubject(feedQuery.parse(c.req.valid('query'))), c.get('requestId')), 200),
+  );
+  app.openapi(postFeed, async (c) => c.json(await run(requireSubject(c.req.valid('json')), c.get('requestId')), 200));
   return app;
 }

@@ -1,7 +1,9 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
-import { ApiError, parseObject, readJson } from './errors.ts';
+import { ApiError, parseObject } from './errors.ts';
+import { createApi, errorResponses, jsonBody, jsonObjectBody, jsonResponse } from './openapi.ts';
+import { queryParams } from './query-params.ts';
+import { SearchResponseSchema } from './schemas.ts';
 
 const MAX_QUERY_CHARS = 999;
 /** Deep paging past this many results is what export jobs are for, not a search box. */
@@ -15,9 +17,10 @@ const FiltersSchema = z
     price_max: z.number().finite().nonnegative().optional(),
     in_stock: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .openapi('SearchFilters', { description: 'Applied inside every retrieval route.' });
 
-const SearchBodySchema = z
+export const SearchBodySchema = z
   .object({
     q: z
       .string({ error: 'required, as a string' })
@@ -32,51 +35,20 @@ const SearchBodySchema = z
     user_id: z.string().trim().min(1).max(128).optional(),
     session_id: z.string().trim().min(1).max(128).optional(),
   })
-  .strict();
+  .strict()
+  .openapi('SearchRequest');
 
-type SearchBody = z.output<typeof SearchBodySchema>;
+export type SearchBody = z.output<typeof SearchBodySchema>;
 
-const intParam = (s: string) => (/^-?\d+$/.test(s) ? Number(s) : s);
-const numParam = (s: string) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s);
-const boolParam = (s: string) => (s === 'true' || s === '1' ? true : s === 'false' || s === '0' ? false : s);
+/** GET takes the body's fields as query parameters, the filters among them. */
+const searchQuery = queryParams(SearchBodySchema, { flatten: ['filters'] });
 
-/** GET carries the same fields as POST, flattened: filters are top-level query parameters. */
-const GET_FIELDS: Record<string, { target: 'top' | 'filter'; coerce: (s: string) => unknown }> = {
-  q: { target: 'top', coerce: (s) => s },
-  size: { target: 'top', coerce: intParam },
-  page: { target: 'top', coerce: intParam },
-  debug: { target: 'top', coerce: boolParam },
-  user_id: { target: 'top', coerce: (s) => s },
-  session_id: { target: 'top', coerce: (s) => s },
-  category: { target: 'filter', coerce: (s) => s },
-  brand: { target: 'filter', coerce: (s) => s },
-  price_min: { target: 'filter', coerce: numParam },
-  price_max: { target: 'filter', coerce: numParam },
-  in_stock: { target: 'filter', coerce: boolParam },
-};
+/** Keep the documented code for the most common mistake. */
+const queryError = (err: ApiError) =>
+  err.field === 'q' && err.code === 'invalid_parameter' ? new ApiError(400, 'invalid_query', err.message, 'q') : err;
 
-export function parseSearchParams(params: Record<string, string>): SearchBody {
-  const body: Record<string, unknown> = {};
-  const filters: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) {
-    const spec = GET_FIELDS[key];
-    if (!spec) throw new ApiError(400, 'unknown_parameter', `unknown parameter "${key}"`, key);
-    (spec.target === 'top' ? body : filters)[key] = spec.coerce(value);
-  }
-  if (Object.keys(filters).length > 0) body.filters = filters;
-  return validateBody(body);
-}
-
-export function validateBody(raw: unknown): SearchBody {
-  let b: SearchBody;
-  try {
-    b = parseObject(SearchBodySchema, raw);
-  } catch (err) {
-    // Keep the documented code for the most common mistake.
-    if (err instanceof ApiError && err.field === 'q' && err.code === 'invalid_parameter')
-      throw new ApiError(400, 'invalid_query', err.message, 'q');
-    throw err;
-  }
+/** What the schema cannot say: a price range that is one, and no deep paging. */
+function checked(b: SearchBody): SearchBody {
   const f = b.filters;
   if (f?.price_min !== undefined && f.price_max !== undefined && f.price_min > f.price_max) {
     throw new ApiError(
@@ -92,9 +64,45 @@ export function validateBody(raw: unknown): SearchBody {
   return b;
 }
 
+/** A search body (POST's JSON, or a GET's query folded into one) validated as the routes validate it. */
+export function validateBody(raw: unknown): SearchBody {
+  try {
+    return checked(parseObject(SearchBodySchema, raw));
+  } catch (err) {
+    throw err instanceof ApiError ? queryError(err) : err;
+  }
+}
+
+const responses = {
+  200: jsonResponse(SearchResponseSchema, 'One page of fused hybrid results.'),
+  ...errorResponses([400]),
+};
+
+const getSearch = createRoute({
+  method: 'get',
+  path: '/',
+  tags: ['search'],
+  summary: 'Search (query parameters)',
+  description: 'The same fields as POST, flattened: the filters are top-level parameters.',
+  request: { query: searchQuery.schema },
+  responses,
+});
+
+const postSearch = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['search'],
+  summary: 'Search',
+  description: 'Hybrid (BM25 + vector) search fused with RRF, then ranking, diversity and coupons when on.',
+  middleware: [jsonObjectBody] as const,
+  request: { body: jsonBody(SearchBodySchema) },
+  responses,
+});
+
 /** `GET|POST /v1/search`: parse, run the serving pipeline, answer. */
 export function searchRoutes(deps: { pipeline: Pipeline }) {
-  const app = new Hono();
+  // A zod failure on `q` keeps its documented code, invalid_query.
+  const app = createApi(queryError);
   const run = (body: SearchBody, requestId: string) =>
     deps.pipeline.search({
       requestId,
@@ -106,10 +114,10 @@ export function searchRoutes(deps: { pipeline: Pipeline }) {
       user_id: body.user_id,
       session_id: body.session_id,
     });
-  app.get('/', async (c) => c.json(await run(parseSearchParams(c.req.query()), c.get('requestId'))));
-  app.post('/', async (c) => {
-    const raw = await readJson(c.req);
-    return c.json(await run(validateBody(raw), c.get('requestId')));
-  });
+
+  app.openapi(getSearch, async (c) =>
+    c.json(await run(checked(searchQuery.parse(c.req.valid('query'))), c.get('requestId')), 200),
+  );
+  app.openapi(postSearch, async (c) => c.json(await run(checked(c.req.valid('json')), c.get('requestId')), 200));
   return app;
 }

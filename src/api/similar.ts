@@ -1,33 +1,54 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
 import { ProductNotFound } from '../../pipeline/recall.ts';
-import { ApiError, fromZod } from './errors.ts';
+import { ApiError } from './errors.ts';
+import { createApi, errorResponses, jsonResponse } from './openapi.ts';
+import { queryParams } from './query-params.ts';
+import { SimilarResponseSchema } from './schemas.ts';
 
-const QuerySchema = z
+/** The request's fields (only GET takes them, as query parameters). */
+export const SimilarParamsSchema = z
   .object({
-    size: z.coerce.number().int().min(1).max(100).default(10),
-    debug: z
-      .enum(['true', 'false', '1', '0'])
-      .transform((v) => v === 'true' || v === '1')
-      .default(false),
+    size: z.number().int().min(1).max(100).default(10),
+    debug: z.boolean().default(false),
   })
   .strict();
 
+export type SimilarParams = z.output<typeof SimilarParamsSchema>;
+
+const similarQuery = queryParams(SimilarParamsSchema);
+
+const getSimilar = createRoute({
+  method: 'get',
+  path: '/{id}/similar',
+  tags: ['feed'],
+  summary: 'Similar items ("more like this")',
+  request: {
+    params: z.object({ id: z.string().openapi({ description: 'The product id.' }) }),
+    query: similarQuery.schema,
+  },
+  responses: {
+    200: jsonResponse(
+      SimilarResponseSchema,
+      "The product's neighbours, fused with what shoppers engage with alongside it.",
+    ),
+    ...errorResponses([400, 404], { 404: 'product_not_found: the product is not in the index.' }),
+  },
+});
+
 /** `GET /v1/products/:id/similar`: parse, run the serving pipeline (ranking, diversity, coupons too), answer. */
 export function similarRoutes(deps: { pipeline: Pipeline }) {
-  const app = new Hono();
-  app.get('/:id/similar', async (c) => {
-    const id = c.req.param('id');
-    const parsed = QuerySchema.safeParse(c.req.query());
-    if (!parsed.success) throw fromZod(parsed.error);
-    const { size, debug } = parsed.data;
+  const app = createApi();
+  const run = async (id: string, { size, debug }: SimilarParams, requestId: string) => {
     try {
-      return c.json(await deps.pipeline.similar({ requestId: c.get('requestId'), productId: id, size, debug }));
+      return await deps.pipeline.similar({ requestId, productId: id, size, debug });
     } catch (err) {
       if (err instanceof ProductNotFound) throw new ApiError(404, 'product_not_found', err.message, 'id');
       throw err;
     }
-  });
+  };
+  app.openapi(getSimilar, async (c) =>
+    c.json(await run(c.req.valid('param').id, similarQuery.parse(c.req.valid('query')), c.get('requestId')), 200),
+  );
   return app;
 }

@@ -1,0 +1,132 @@
+import { z } from '@hono/zod-openapi';
+
+/**
+ * GET carries the same fields as the POST body, flattened into query parameters. This is the one
+ * place query strings become body values: each parameter is coerced by the type of the body field
+ * it stands for, then the body schema validates the result exactly as it validates a POST.
+ *
+ *   integer  "10" → 10 (anything else stays a string, for the body schema to reject)
+ *   number   "9.5" → 9.5
+ *   boolean  true | 1 → true, false | 0 → false
+ *   array    "a,b" → ["a", "b"] (repeating the parameter appends)
+ *   string   as given
+ *
+ * Fields of a `flatten`ed nested object (search's `filters`, feed's `context`) are top-level
+ * parameters and fold back into that object. A scalar parameter given twice keeps its first value.
+ */
+export interface QueryParams<B extends z.ZodObject = z.ZodObject> {
+  /**
+   * The flat parameters, for a route's `request.query`: it documents each parameter with its body
+   * field's JSON schema, answers an unknown parameter with an `unrecognized_keys` issue (→ 400
+   * unknown_parameter), and validates the folded body with the body schema, so the route's
+   * validation hook reports body paths (`filters.in_stock`) as a POST would.
+   */
+  schema: z.ZodObject;
+  /** Coerces the query values and folds them into the body's shape (unvalidated). */
+  toBody(query: Query): Record<string, unknown>;
+  /** The body a (validated) query stands for: `toBody`, parsed by the body schema (defaults applied). */
+  parse(query: Query): z.output<B>;
+}
+
+type Query = Readonly<Record<string, unknown>>;
+
+type Kind = 'string' | 'int' | 'number' | 'boolean' | 'array';
+
+interface Param {
+  kind: Kind;
+  /** The nested body field this parameter goes into, for flattened objects. */
+  into?: string;
+}
+
+const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional']);
+
+/** The schema under optional/default/… wrappers (and the input side of a pipe). */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  for (;;) {
+    const def = s._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+    if (WRAPPERS.has(def.type) && def.innerType) s = def.innerType;
+    else if (def.type === 'pipe' && def.in) s = def.in;
+    else return s;
+  }
+}
+
+function kindOf(schema: z.ZodType): Kind {
+  const s = unwrap(schema);
+  switch (s._zod.def.type) {
+    case 'number':
+      return (s as z.ZodNumber).format === 'safeint' || (s as z.ZodNumber).format === 'int32' ? 'int' : 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+      return 'array';
+    default:
+      return 'string';
+  }
+}
+
+const COERCE: Record<Kind, (values: readonly string[]) => unknown> = {
+  string: (v) => v[0],
+  int: (v) => (/^-?\d+$/.test(v[0]!) ? Number(v[0]) : v[0]),
+  number: (v) => (v[0]!.trim() !== '' && Number.isFinite(Number(v[0])) ? Number(v[0]) : v[0]),
+  boolean: (v) => (v[0] === 'true' || v[0] === '1' ? true : v[0] === 'false' || v[0] === '0' ? false : v[0]),
+  array: (v) => v.flatMap((s) => s.split(',')).filter(Boolean),
+};
+
+/** The body field's JSON schema, as the parameter's documentation. */
+function paramDoc(field: z.ZodType, kind: Kind, required: boolean): Record<string, unknown> {
+  const { $schema: _, ...doc } = z.toJSONSchema(field, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  const param = { ...(kind === 'array' && { style: 'form', explode: false }), ...(required && { required: true }) };
+  return { ...doc, ...(Object.keys(param).length > 0 && { param }) };
+}
+
+const isRequired = (field: z.ZodType) => !field.safeParse(undefined).success;
+
+/** The query parameters of a GET that takes the same fields as `body`. */
+export function queryParams<B extends z.ZodObject>(
+  body: B,
+  options: { flatten?: readonly string[] } = {},
+): QueryParams<B> {
+  const params = new Map<string, Param>();
+  const shape: Record<string, z.ZodType> = {};
+  const add = (name: string, field: z.ZodType, into: string | undefined, required: boolean) => {
+    const kind = kindOf(field);
+    params.set(name, { kind, ...(into !== undefined && { into }) });
+    // Validation is the body schema's job (a missing `q` included): here every value passes, the
+    // docs say what is expected.
+    shape[name] = z
+      .unknown()
+      .optional()
+      .openapi(paramDoc(field, kind, required));
+  };
+  for (const [key, field] of Object.entries(body.shape as Record<string, z.ZodType>)) {
+    if (options.flatten?.includes(key)) {
+      const nested = unwrap(field) as z.ZodObject;
+      for (const [sub, subField] of Object.entries(nested.shape as Record<string, z.ZodType>))
+        add(sub, subField, key, false);
+    } else add(key, field, undefined, isRequired(field));
+  }
+
+  const toBody = (query: Query) => {
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(query)) {
+      const p = params.get(name);
+      if (!p || (typeof value !== 'string' && !Array.isArray(value))) continue;
+      const coerced = COERCE[p.kind](typeof value === 'string' ? [value] : (value as string[]));
+      if (p.into === undefined) out[name] = coerced;
+      else ((out[p.into] ??= {}) as Record<string, unknown>)[name] = coerced;
+    }
+    return out;
+  };
+  const schema = z
+    .object(shape)
+    .strict()
+    .superRefine((query, ctx) => {
+      const parsed = body.safeParse(toBody(query));
+      if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
+    });
+  return { schema, toBody, parse: (query) => body.parse(toBody(query)) };
+}
