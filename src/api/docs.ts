@@ -1,5 +1,4 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -17,27 +16,35 @@ export const TAGS = [
   { name: 'operations', description: 'Health, readiness and metrics.' },
 ];
 
-/** Where Scalar's browser bundle is served from; the page loads nothing else from elsewhere. */
-export const SCALAR_SCRIPT = '/docs/scalar.js';
-/** Scalar's own default, used when the bundle is not installed locally. */
-const SCALAR_CDN = 'https://cdn.jsdelivr.net/npm/@scalar/api-reference';
+/** Swagger UI's files, served by this app from the `swagger-ui-dist` package: /docs needs no CDN. */
+const DOCS_ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+};
+const SWAGGER_DIR = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
-/**
- * The standalone bundle of `@scalar/api-reference` when it is installed (an optional package:
- * `@scalar/hono-api-reference` only renders the HTML page and loads the bundle from a CDN).
- */
-function localScalarBundle(): string | undefined {
-  try {
-    const pkg = createRequire(import.meta.url).resolve('@scalar/api-reference/package.json');
-    return readFileSync(path.join(path.dirname(pkg), 'dist/browser/standalone.js'), 'utf8');
-  } catch {
-    return undefined;
-  }
-}
+/** The page: Swagger UI over /openapi.json, every asset from /docs/ on this server. */
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Shelf API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+<div id="docs"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>
+  window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#docs', deepLinking: true, tryItOutEnabled: true });
+</script>
+</body>
+</html>
+`;
 
 /**
  * `GET /openapi.json`: the OpenAPI 3.1 document of every route the app declares.
- * `GET /docs`: the document rendered by Scalar, its script from {@link SCALAR_SCRIPT}.
+ * `GET /docs`: the document rendered by Swagger UI, its script and styles served from `/docs/`.
  */
 export function serveDocs(app: OpenAPIHono) {
   app.openAPIRegistry.registerComponent('securitySchemes', ADMIN_SECURITY, {
@@ -57,14 +64,12 @@ export function serveDocs(app: OpenAPIHono) {
     tags: TAGS,
   }));
 
-  let bundle: string | undefined | null = null;
-  app.get(SCALAR_SCRIPT, (c) => {
-    if (bundle === null) bundle = localScalarBundle();
-    if (bundle === undefined) return c.redirect(SCALAR_CDN, 302);
-    return c.body(bundle, 200, {
-      'Content-Type': 'text/javascript; charset=utf-8',
-      'Cache-Control': 'public, max-age=3600',
-    });
+  const assets = new Map<string, string>();
+  app.get('/docs/:file{swagger-ui\\.css|swagger-ui-bundle\\.js}', (c) => {
+    const file = c.req.param('file');
+    let body = assets.get(file);
+    if (body === undefined) assets.set(file, (body = readFileSync(path.join(SWAGGER_DIR, file), 'utf8')));
+    return c.body(body, 200, { 'Content-Type': DOCS_ASSETS[file]!, 'Cache-Control': 'public, max-age=3600' });
   });
-  app.get('/docs', Scalar({ url: '/openapi.json', cdn: SCALAR_SCRIPT, pageTitle: 'Shelf API' }));
+  app.get('/docs', (c) => c.html(DOCS_PAGE));
 }
