@@ -27,7 +27,7 @@ import {
   stringOpt,
   type Command,
   type OptionValues,
-} from '../eval/command.ts';
+} from '../eval/kit/command.ts';
 import { fashionCommand } from '../eval/convert/fashion.ts';
 import { homeDepotCommand } from '../eval/convert/home-depot.ts';
 import { amazonVideoCommand } from '../eval/convert/amazon-video.ts';
@@ -35,7 +35,7 @@ import { couponsCommand } from '../eval/coupons/command.ts';
 import { taobaoCommand } from '../eval/convert/taobao.ts';
 import { feedCommand } from '../eval/feed/command.ts';
 import { diversityCommand, rankingCommand, rankingExportCommand } from '../eval/simulate/command.ts';
-import { tuneFusionCommand } from '../eval/tune-fusion.ts';
+import { tuneFusionCommand } from '../eval/search/tune-fusion.ts';
 
 const searchCommand: Command = {
   path: ['search'],
@@ -82,7 +82,7 @@ const searchCommand: Command = {
         throw new UsageError('--retrieval must be a JSON object');
     }
     // Loaded lazily: `convert` must work without the engine's native modules.
-    const { runSearchEvalOnDir, formatRunSummary } = await import('../eval/search-run.ts');
+    const { runSearchEvalOnDir, formatRunSummary } = await import('../eval/search/run.ts');
     const { json, files } = await runSearchEvalOnDir({
       data: requiredOpt(values, 'data'),
       out: requiredOpt(values, 'out'),

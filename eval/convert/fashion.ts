@@ -25,8 +25,8 @@
  */
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { EvalQuery, Qrels } from '../datasets.ts';
-import { intOpt, requiredOpt, stringOpt, type Command } from '../command.ts';
+import type { EvalQuery, Qrels } from '../search/datasets.ts';
+import { intOpt, requiredOpt, stringOpt, type Command } from '../kit/command.ts';
 import type { ProductInput } from '../../core/catalog/product.ts';
 import { SHARED_DATASETS_DIR, formatSummary, readCsv, writeConverted, type ConvertSummary } from './common.ts';
 

@@ -2,7 +2,7 @@
  * `coupons.html`: a self-contained page (no external scripts or styles) with the arms of the
  * simulated coupon targeting experiment side by side.
  */
-import { barChartSvg, escapeHtml } from '../search-report.ts';
+import { barChartSvg, escapeHtml } from '../search/report.ts';
 import type { ArmResult, CouponEvalResult } from './run.ts';
 
 const ARMS = [

@@ -1,5 +1,5 @@
 /** The `feed` entry of the eval command table (eval/cli.ts). */
-import { UsageError, intOpt, requiredOpt, stringOpt, type Command } from '../command.ts';
+import { UsageError, intOpt, requiredOpt, stringOpt, type Command } from '../kit/command.ts';
 
 export const feedCommand: Command = {
   path: ['feed'],

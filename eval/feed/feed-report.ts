@@ -2,7 +2,7 @@
  * `feed.html`: a self-contained page (no external scripts or styles) with the test figures of
  * every route and the fused feed, bar charts, the paired tests and the chosen settings.
  */
-import { barChartSvg, escapeHtml } from '../search-report.ts';
+import { barChartSvg, escapeHtml } from '../search/report.ts';
 import type { FeedJson, MetricTable } from './feed-json.ts';
 import type { HitMetrics } from './sampled.ts';
 import type { Scored } from './user-eval.ts';

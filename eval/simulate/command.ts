@@ -1,7 +1,7 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../command.ts';
+import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../kit/command.ts';
 import { DIVERSITY_SHOP, RANKING_SHOP, type ShopSize } from './defaults.ts';
 
 /** The simulated shop both commands run: shoppers, their visits, the catalog and session shapes. */

@@ -1,4 +1,4 @@
-import { barChartSvg, escapeHtml } from '../search-report.ts';
+import { barChartSvg, escapeHtml } from '../search/report.ts';
 import type { DiversityReport } from './diversity.ts';
 
 /**

@@ -11,7 +11,7 @@ import {
   type MetricName,
   type SearchEvalResult,
   type significance,
-} from './search-eval.ts';
+} from './evaluate.ts';
 
 export interface ReportContext {
   dataset: string;
