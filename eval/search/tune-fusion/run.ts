@@ -14,12 +14,12 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { reciprocalRankFusion } from '../../retrieval/recall/rrf.ts';
-import type { EmbedderSpec } from '../../core/embedding/load.ts';
-import type { TextEmbedder } from '../../core/embedding/embedder.ts';
-import { ENGINE_OPTIONS, UsageError, intOpt, requiredOpt, stringOpt, type Command } from '../kit/command.ts';
-import { readDataset, type EvalQuery, type Qrels } from './datasets.ts';
-import { comparePaired, countRelevant, mean, mrrAt, ndcgAt, recallAt, type Judgments } from '../kit/metrics.ts';
+import { reciprocalRankFusion } from '../../../retrieval/recall/rrf.ts';
+import type { EmbedderSpec } from '../../../core/embedding/load.ts';
+import type { TextEmbedder } from '../../../core/embedding/embedder.ts';
+import { ENGINE_OPTIONS, UsageError, intOpt, requiredOpt, stringOpt, type Command } from '../../kit/command.ts';
+import { readDataset, type EvalQuery, type Qrels } from '../datasets.ts';
+import { comparePaired, countRelevant, mean, mrrAt, ndcgAt, recallAt, type Judgments } from '../../kit/metrics.ts';
 
 // ------------------------------------------------------------------------------ constants
 
@@ -581,7 +581,7 @@ async function collectRouteLists(
   log: (line: string) => void,
 ) {
   // Loaded lazily: the pure parts and `convert` must work without the engine's native modules.
-  const { openEvalEngine } = await import('./engine.ts');
+  const { openEvalEngine } = await import('../engine.ts');
   const engine = await openEvalEngine({
     productsPath: dataset.productsPath,
     embedder: opts.embedder,
@@ -700,7 +700,7 @@ export const tuneFusionCommand: Command = {
     const indexDir = stringOpt(values, 'index-dir');
     const embedderArg = stringOpt(values, 'embedder') ?? 'default';
     if (lists !== undefined && lists === '') throw new UsageError('--lists needs a file');
-    const { parseEmbedderSpec } = await import('../../core/embedding/load.ts');
+    const { parseEmbedderSpec } = await import('../../../core/embedding/load.ts');
     const { analysis, files } = await runTuneFusion({
       data: requiredOpt(values, 'data'),
       out: requiredOpt(values, 'out'),

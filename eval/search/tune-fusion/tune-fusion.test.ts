@@ -3,13 +3,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reciprocalRankFusion } from '../../retrieval/recall/rrf.ts';
-import { DEFAULT_MODEL_DIR } from '../../core/embedding/load.ts';
-import { l2normalize, type TextEmbedder } from '../../core/embedding/embedder.ts';
-import { main, type CliIo } from '../../cli/eval.ts';
-import { writeDataset, type Qrels } from './datasets.ts';
-import { ndcgAt } from '../kit/metrics.ts';
-import { mulberry32 } from '../../core/rng.ts';
+import { reciprocalRankFusion } from '../../../retrieval/recall/rrf.ts';
+import { DEFAULT_MODEL_DIR } from '../../../core/embedding/load.ts';
+import { l2normalize, type TextEmbedder } from '../../../core/embedding/embedder.ts';
+import { main, type CliIo } from '../../../cli/eval.ts';
+import { writeDataset, type Qrels } from '../datasets.ts';
+import { ndcgAt } from '../../kit/metrics.ts';
+import { mulberry32 } from '../../../core/rng.ts';
 import {
   DEFAULT_FUSION,
   RRF_KS,
@@ -28,7 +28,7 @@ import {
   splitUnit,
   type JudgedLists,
   type RouteListRow,
-} from './tune-fusion.ts';
+} from './run.ts';
 
 /** Random route lists over a small id space with random judgments: enough to exercise the grid. */
 function fakeQueries(n: number, seed: number): JudgedLists[] {
