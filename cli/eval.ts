@@ -35,7 +35,7 @@ import { couponsCommand } from '../eval/coupons/command.ts';
 import { taobaoCommand } from '../eval/convert/taobao.ts';
 import { feedCommand } from '../eval/feed/command.ts';
 import { diversityCommand, rankingCommand, rankingExportCommand } from '../eval/simulate/command.ts';
-import { tuneFusionCommand } from '../eval/search/tune-fusion/run.ts';
+import { tuneFusionCommand } from '../eval/search/tune-fusion/command.ts';
 
 const searchCommand: Command = {
   path: ['search'],

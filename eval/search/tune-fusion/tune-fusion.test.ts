@@ -14,21 +14,16 @@ import {
   DEFAULT_FUSION,
   RRF_KS,
   VECTOR_WEIGHTS,
-  analyzeFusion,
-  attachJudgments,
-  buildFusionJson,
-  evaluateHalf,
-  formatFusionSummary,
   fuse,
   gridSearch,
-  readRouteLists,
-  routeListsJsonl,
-  runTuneFusion,
-  splitQueries,
-  splitUnit,
   type JudgedLists,
   type RouteListRow,
-} from './run.ts';
+} from './grid.ts';
+import { splitQueries, splitUnit } from './split.ts';
+import { analyzeFusion, attachJudgments, evaluateHalf } from './choose.ts';
+import { buildFusionJson, formatFusionSummary } from './report.ts';
+import { readRouteLists, routeListsJsonl } from './route-lists.ts';
+import { runTuneFusion } from './run.ts';
 
 /** Random route lists over a small id space with random judgments: enough to exercise the grid. */
 function fakeQueries(n: number, seed: number): JudgedLists[] {
