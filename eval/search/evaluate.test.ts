@@ -12,7 +12,9 @@ import {
   significance,
   type SearchEvalResult,
 } from './evaluate.ts';
-import { barChartSvg, escapeHtml, renderSearchReport } from './report.ts';
+import { renderSearchReport } from './report.ts';
+import { barChartSvg } from '../kit/chart.ts';
+import { escapeHtml } from '../kit/html.ts';
 
 const queries = [
   { id: 'q1', query: 'red shoe' },
