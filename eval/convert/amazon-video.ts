@@ -84,6 +84,7 @@ export const amazonVideoCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'directory holding Video.txt',
+      exists: 'folder',
       default: '../shared/datasets/amazon-video-sasrec',
     },
   },

@@ -204,6 +204,7 @@ export const fashionCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'directory holding styles.csv and images/',
+      exists: 'folder',
       default: '../shared/datasets/fashion-product-images-sample',
     },
     queries: { type: 'string', value: 'N', help: 'sample N queries', default: 'all' },

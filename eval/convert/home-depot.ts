@@ -143,6 +143,7 @@ export const homeDepotCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'directory holding train.csv',
+      exists: 'folder',
       default: '../shared/datasets/home-depot-search',
     },
     queries: {

@@ -102,6 +102,7 @@ export const taobaoCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'directory holding UserBehavior.csv',
+      exists: 'folder',
       default: '../shared/datasets/taobao-userbehavior-sample',
     },
   },

@@ -33,6 +33,7 @@ export const couponsCommand: Command = {
       type: 'string',
       value: 'FILE',
       help: 'catalog the simulated shop sells',
+      exists: 'file',
       default: 'data/demo/catalog.jsonl',
     },
   },

@@ -10,6 +10,7 @@ export const feedCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'sequential dataset directory (interactions.tsv, optional items.jsonl)',
+      exists: 'folder',
       required: true,
     },
     out: { type: 'string', value: 'OUTDIR', help: 'where to write the results', required: true },

@@ -26,6 +26,7 @@ export const tuneFusionCommand: Command = {
       type: 'string',
       value: 'FILE',
       help: 'route-lists.jsonl of an earlier run: skip indexing and searching (--embedder/--index-dir are ignored)',
+      exists: 'file',
     },
   },
   details: [
