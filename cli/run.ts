@@ -83,15 +83,18 @@ function checkInputs(cmd: Command): void {
   for (const o of cmd.options) {
     const kind = MUST_EXIST.get(o);
     const value = cmd.getOptionValue(o.attributeName()) as unknown;
-    if (!kind || typeof value !== 'string' || value === '') continue;
-    let st;
-    try {
-      st = statSync(value);
-    } catch {
-      st = undefined;
+    if (!kind) continue;
+    for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (typeof v !== 'string' || v === '') continue;
+      let st;
+      try {
+        st = statSync(v);
+      } catch {
+        st = undefined;
+      }
+      const ok = st && (kind === 'folder' ? st.isDirectory() : st.isFile());
+      if (!ok) throw new UsageError(`${infoOf(cmd).tool}: ${o.long} ${v}: no such ${kind}`);
     }
-    const ok = st && (kind === 'folder' ? st.isDirectory() : st.isFile());
-    if (!ok) throw new UsageError(`${infoOf(cmd).tool}: ${o.long} ${value}: no such ${kind}`);
   }
 }
 
