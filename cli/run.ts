@@ -120,6 +120,8 @@ export function action<A extends unknown[]>(
 
 function prepare(cmd: Command, info: ProgramInfo): void {
   cmd.exitOverride();
+  // `ranking export --out F`: options after a subcommand belong to it, not to `ranking`.
+  if (cmd.commands.length > 0) cmd.enablePositionalOptions();
   cmd.configureOutput({
     writeOut: (s) => info.io.out(s.replace(/\n$/, '')),
     writeErr: (s) => info.io.err(s.replace(/\n$/, '')),
