@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { openIndexBackend } from '../retrieval/index/open-backend.ts';
 import { openSearcher } from '../retrieval/recall/searcher.ts';
 import { indexLocation, loadConfig } from '../src/config.ts';
@@ -6,6 +5,7 @@ import { requireDependencies } from '../core/dependencies.ts';
 import { startConsumer } from '../behavior/consumer.ts';
 import { indexItems } from '../behavior/index-items.ts';
 import { openBehavior } from '../behavior/open-behavior.ts';
+import { action, exit, program, runCli } from './run.ts';
 
 /**
  * `npm run consumer`: the behaviour consumer as its own process, for deployments that run the
@@ -13,8 +13,7 @@ import { openBehavior } from '../behavior/open-behavior.ts';
  * `--group` with an empty state store (another SHELF_NAMESPACE or data dir) replays the stream
  * from the start and rebuilds the state.
  */
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { group: { type: 'string', default: 'shelf-state' } }, strict: true });
+async function main(values: { group: string }): Promise<void> {
   const config = loadConfig();
   const backend = openIndexBackend(indexLocation(config));
   const behavior = await openBehavior({
@@ -59,7 +58,10 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown());
 }
 
-main().catch((err) => {
-  console.error(`consumer failed to start: ${(err as Error).message}`);
-  process.exit(1);
-});
+const prog = program({ tool: 'consumer', name: 'npm run consumer --' })
+  .description('The behaviour consumer as its own process (run the service with SHELF_CONSUMER=off).')
+  .option('--group <NAME>', 'consumer group; a new group with an empty state store rebuilds the state', 'shelf-state')
+  .action(action((o: { group: string }) => main(o)));
+
+// Runs until SIGINT/SIGTERM: only a failure to start ends the process here.
+void runCli(prog, process.argv.slice(2)).then((code) => code !== 0 && exit(code));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COMMANDS, main, mainUsage, type CliIo } from './eval.ts';
-import { UsageError, intOpt, type Command } from '../eval/command.ts';
+import { UsageError, intOpt, type Command } from '../eval/kit/command.ts';
 
 function capture(): CliIo & { stdout: string; stderr: string } {
   const io = {

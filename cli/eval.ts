@@ -12,22 +12,23 @@
  *   diversity           λ sweep of the MMR stage on the simulator: nDCG@10 vs intra-list diversity and category coverage
  *   coupons             simulated shoppers: coupon targeting by affinity vs everyone vs a random group
  *
- * Commands are table entries (eval/command.ts): add one to COMMANDS to extend the CLI.
- * Exit codes: 0 ok, 1 the command failed, 2 bad arguments.
+ * Commands are table entries (eval/kit/command.ts): add one to COMMANDS to extend the CLI; the
+ * table becomes a commander program (cli/run.ts: generated --help, one error policy).
+ * Exit codes: 0 ok, 1 the command failed, 2 bad arguments or a missing input.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { Option, type Command as Commander } from 'commander';
 import {
   ENGINE_OPTIONS,
   UsageError,
-  commandUsage,
   intOpt,
   requiredOpt,
   stringOpt,
   type Command,
   type OptionValues,
-} from '../eval/command.ts';
+} from '../eval/kit/command.ts';
+import { action, exit, mustExist, processIo, program, runCli, setUsageHint, type Io } from './run.ts';
 import { fashionCommand } from '../eval/convert/fashion.ts';
 import { homeDepotCommand } from '../eval/convert/home-depot.ts';
 import { amazonVideoCommand } from '../eval/convert/amazon-video.ts';
@@ -35,7 +36,7 @@ import { couponsCommand } from '../eval/coupons/command.ts';
 import { taobaoCommand } from '../eval/convert/taobao.ts';
 import { feedCommand } from '../eval/feed/command.ts';
 import { diversityCommand, rankingCommand, rankingExportCommand } from '../eval/simulate/command.ts';
-import { tuneFusionCommand } from '../eval/tune-fusion.ts';
+import { tuneFusionCommand } from '../eval/search/tune-fusion/command.ts';
 
 const searchCommand: Command = {
   path: ['search'],
@@ -82,7 +83,7 @@ const searchCommand: Command = {
         throw new UsageError('--retrieval must be a JSON object');
     }
     // Loaded lazily: `convert` must work without the engine's native modules.
-    const { runSearchEvalOnDir, formatRunSummary } = await import('../eval/search-run.ts');
+    const { runSearchEvalOnDir, formatRunSummary } = await import('../eval/search/run.ts');
     const { json, files } = await runSearchEvalOnDir({
       data: requiredOpt(values, 'data'),
       out: requiredOpt(values, 'out'),
@@ -124,99 +125,101 @@ export function mainUsage(commands: readonly Command[] = COMMANDS, prefix: strin
   ].join('\n');
 }
 
-/** Longest command path matching the leading positional words of argv. */
-function findCommand(argv: readonly string[], commands: readonly Command[]): Command | undefined {
-  let best: Command | undefined;
+export type CliIo = Io;
+
+/** The command table as a commander program: groups (`convert`, `ranking`) hold their targets. */
+export function buildProgram(commands: readonly Command[] = COMMANDS, io: CliIo = processIo): Commander {
+  const prog = program({ tool: 'eval', name: 'npm run eval --', io }).usage('<command> [options]');
+  const groups = new Map<string, Commander>();
+  const leaves = new Map<string, Commander>();
+  const node = (parent: Commander, words: string[]): Commander => {
+    const key = words.join(' ');
+    const found = groups.get(key) ?? leaves.get(key);
+    if (found) return found;
+    const cmd = parent.command(words.at(-1)!);
+    groups.set(key, cmd);
+    return cmd;
+  };
   for (const c of commands) {
-    if (c.path.every((w, i) => argv[i] === w) && (!best || c.path.length > best.path.length)) best = c;
+    let parent = prog;
+    for (let i = 1; i < c.path.length; i++) parent = node(parent, c.path.slice(0, i));
+    const key = c.path.join(' ');
+    // `ranking` is a command and the group of `ranking export`: one commander node for both.
+    const cmd = groups.get(key) ?? parent.command(c.path.at(-1)!);
+    groups.delete(key);
+    leaves.set(key, cmd);
+    defineLeaf(cmd, c);
   }
-  return best;
+  for (const [key, cmd] of groups) defineGroup(cmd, key, commands);
+  // Set last: subcommands copy their parent's help settings when they are created.
+  prog.configureHelp({ formatHelp: () => mainUsage(commands) + '\n' });
+  return prog;
 }
 
-export interface CliIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
+function defineLeaf(cmd: Commander, c: Command): void {
+  const required = Object.entries(c.options)
+    .filter(([, o]) => o.required)
+    .map(([name, o]) => `--${name} ${o.value ?? 'VALUE'}`);
+  cmd.description(c.summary).usage([...required, '[options]'].join(' '));
+  for (const [name, o] of Object.entries(c.options)) {
+    const extra = [o.required ? 'required' : undefined, o.default !== undefined ? `default: ${o.default}` : undefined]
+      .filter(Boolean)
+      .join('; ');
+    const option = new Option(
+      `--${name}${o.type === 'string' ? ` <${o.value ?? 'VALUE'}>` : ''}`,
+      o.help + (extra ? ` (${extra})` : ''),
+    );
+    cmd.addOption(o.exists ? mustExist(option, o.exists) : option);
+  }
+  if (c.details) cmd.addHelpText('after', `\n${c.details}`);
+  cmd.action(
+    action(async () => {
+      const values: OptionValues = {};
+      for (const [name] of Object.entries(c.options)) {
+        const option = cmd.options.find((x) => x.long === `--${name}`)!;
+        const v = cmd.getOptionValue(option.attributeName()) as string | boolean | undefined;
+        if (v !== undefined) values[name] = v;
+      }
+      for (const [name, o] of Object.entries(c.options)) {
+        if (o.required && (values[name] === undefined || values[name] === ''))
+          throw new UsageError(`--${name} is required`);
+      }
+      await c.run(values);
+    }),
+  );
 }
 
-const defaultIo: CliIo = {
-  out: (t) => process.stdout.write(t + '\n'),
-  err: (t) => process.stderr.write(t + '\n'),
-};
+function defineGroup(cmd: Commander, key: string, commands: readonly Command[]): void {
+  const words = key.split(' ');
+  cmd
+    .description(`${key} targets`)
+    .argument('[target]')
+    .configureHelp({ formatHelp: () => mainUsage(commands, words) + '\n' })
+    .action(
+      action((target: string | undefined) => {
+        throw new UsageError(target === undefined ? `missing ${key} target` : `unknown ${key} target: ${target}`);
+      }),
+    );
+  setUsageHint(cmd, () => mainUsage(commands, words));
+}
 
 /** Runs the CLI on argv (without `node script`); returns the exit code instead of exiting. */
 export async function main(
   argv: readonly string[],
   commands: readonly Command[] = COMMANDS,
-  io: CliIo = defaultIo,
+  io: CliIo = processIo,
 ): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    const code = argv.length === 0 ? 2 : 0;
-    (code === 0 ? io.out : io.err)(mainUsage(commands));
-    return code;
-  }
-  const cmd = findCommand(argv, commands);
-  if (!cmd) {
-    // A group word without its subcommand (e.g. `convert`) or an unknown command.
-    const group = commands.filter((c) => c.path.length > 1 && c.path[0] === argv[0]);
-    if (group.length > 0) {
-      const sub = argv[1];
-      if (sub === '--help' || sub === '-h') {
-        io.out(mainUsage(commands, [argv[0]!]));
-        return 0;
-      }
-      io.err(
-        `${sub === undefined || sub.startsWith('-') ? `missing ${argv[0]} target` : `unknown ${argv[0]} target: ${sub}`}\n\n${mainUsage(commands, [argv[0]!])}`,
-      );
-      return 2;
-    }
-    io.err(`unknown command: ${argv[0]}\n\n${mainUsage(commands)}`);
+  if (argv.length === 0) {
+    io.err(mainUsage(commands));
     return 2;
   }
-  const rest = argv.slice(cmd.path.length);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(commandUsage(cmd));
-    return 0;
-  }
-  let values: OptionValues;
-  try {
-    const parsed = parseArgs({
-      args: [...rest],
-      options: Object.fromEntries(Object.entries(cmd.options).map(([name, o]) => [name, { type: o.type }])),
-      strict: true,
-      allowPositionals: false,
-    });
-    values = parsed.values as OptionValues;
-    for (const [name, o] of Object.entries(cmd.options)) {
-      if (o.required && (values[name] === undefined || values[name] === ''))
-        throw new UsageError(`--${name} is required`);
-    }
-  } catch (err) {
-    io.err(`${(err as Error).message}\n\n${commandUsage(cmd)}`);
-    return 2;
-  }
-  try {
-    await cmd.run(values);
-    return 0;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`${err.message}\n\n${commandUsage(cmd)}`);
-      return 2;
-    }
-    io.err(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 1;
-  }
+  return runCli(buildProgram(commands, io), argv);
 }
 
 const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  );
-}
+if (invokedDirectly)
+  main(process.argv.slice(2)).then(exit, (err: unknown) => {
+    console.error(err);
+    exit(1);
+  });

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { Option } from 'commander';
 import path from 'node:path';
 import { openIndexBackend } from '../retrieval/index/open-backend.ts';
 import type { CatalogChange } from '../behavior/kafka/catalog-changes.ts';
@@ -10,31 +10,64 @@ import { applyChangeFile, indexCatalog, StrictModeError, type IndexSummary } fro
 import { followCatalogChanges, type FollowOptions } from '../indexer/follow-catalog.ts';
 import { terminalProgress } from '../indexer/progress.ts';
 import { verifyIndex, type DriftReport, type StoreDrift, type VerifyReport } from '../indexer/verify.ts';
+import { action, exit, mustExist, program, runCli, UsageError } from './run.ts';
 
-const USAGE = `usage: npm run index -- --catalog FILE [--data DIR] [--delete-missing] [--strict] [--embedder default|MODEL_DIR]
-       npm run index -- --changes FILE [--data DIR] [--strict]
-       npm run index -- --verify [--data DIR] [--check-only]
-       npm run index -- --publish FILE      (KAFKA_BROKERS: put a change file on the catalog topic)
-       npm run index -- --follow [--group G] (KAFKA_BROKERS: apply the catalog topic as it arrives)
+const MODES = `  npm run index -- --catalog FILE [--data DIR] [--delete-missing] [--strict] [--embedder default|MODEL_DIR]
+  npm run index -- --changes FILE [--data DIR] [--strict]
+  npm run index -- --verify [--data DIR] [--check-only]
+  npm run index -- --publish FILE      (KAFKA_BROKERS: put a change file on the catalog topic)
+  npm run index -- --follow [--group G] (KAFKA_BROKERS: apply the catalog topic as it arrives)`;
 
-  --catalog FILE     catalog as JSON Lines (.jsonl/.ndjson) or CSV (.csv)
-  --changes FILE     JSON Lines of {"op":"upsert"|"delete","product":{...}}
-  --data DIR         index folder (default: SHELF_DATA_DIR or ./.data)
-  --delete-missing   remove indexed products that are absent from the catalog
-  --strict           fail (exit 1) on any bad row instead of skipping it
-  --embedder SPEC    "default" or a transformers.js model folder (default: SHELF_EMBEDDER)
-  --image-model DIR  CLIP model folder: also index product images (default: SHELF_IMAGE_MODEL)
-  --verify           compare ids and content hashes of the vector and BM25 stores and repair
-                     drift (exit 0: consistent or repaired; 1: drift left)
-  --check-only       with --verify: report, do not repair
-  --publish FILE     send each line of a change file to the <namespace>.catalog Kafka topic
-  --follow           consume the catalog topic and apply each batch, committing offsets after the write
-  --group NAME       consumer group for --follow (default shelf-indexer)
-  --json             print the summary as JSON
-
+const NOTES = `
 The index goes to Elasticsearch + Qdrant when ELASTICSEARCH_URL and QDRANT_URL are set, else to
 the embedded folder (--data). The embedding cache is always in --data.
 A write that still fails after its retries is printed and makes the run exit 1; --verify repairs.`;
+
+interface IndexArgs {
+  catalog?: string;
+  changes?: string;
+  data?: string;
+  deleteMissing: boolean;
+  strict: boolean;
+  embedder?: string;
+  imageModel?: string;
+  verify: boolean;
+  checkOnly: boolean;
+  publish?: string;
+  follow: boolean;
+  group?: string;
+  json: boolean;
+}
+
+const prog = program({ tool: 'index', name: 'npm run index --', usageTitle: 'usage:' })
+  .usage('--catalog FILE | --changes FILE | --verify | --publish FILE | --follow  [options]')
+  .description('Index a catalog into the text and vector stores, or check and repair them.')
+  .addOption(mustExist(new Option('--catalog <FILE>', 'catalog as JSON Lines (.jsonl/.ndjson) or CSV (.csv)'), 'file'))
+  .addOption(
+    mustExist(new Option('--changes <FILE>', 'JSON Lines of {"op":"upsert"|"delete","product":{...}}'), 'file'),
+  )
+  .option('--data <DIR>', 'index folder (default: SHELF_DATA_DIR or ./.data)')
+  .option('--delete-missing', 'remove indexed products that are absent from the catalog', false)
+  .option('--strict', 'fail (exit 1) on any bad row instead of skipping it', false)
+  .option('--embedder <SPEC>', '"default" or a transformers.js model folder (default: SHELF_EMBEDDER)')
+  .option('--image-model <DIR>', 'CLIP model folder: also index product images (default: SHELF_IMAGE_MODEL)')
+  .option(
+    '--verify',
+    'compare ids and content hashes of the vector and BM25 stores and repair drift (exit 0: consistent or repaired; 1: drift left)',
+    false,
+  )
+  .option('--check-only', 'with --verify: report, do not repair', false)
+  .addOption(
+    mustExist(
+      new Option('--publish <FILE>', 'send each line of a change file to the <namespace>.catalog Kafka topic'),
+      'file',
+    ),
+  )
+  .option('--follow', 'consume the catalog topic and apply each batch, committing offsets after the write', false)
+  .option('--group <NAME>', 'consumer group for --follow (default shelf-indexer)')
+  .option('--json', 'print the summary as JSON', false)
+  .addHelpText('after', `\nOne of:\n${MODES}\n${NOTES}`)
+  .action(action((args: IndexArgs) => main(args)));
 
 function printSummary(s: IndexSummary, json: boolean): void {
   if (json) {
@@ -148,48 +181,18 @@ async function follow(
   await topic.close();
 }
 
-async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      options: {
-        catalog: { type: 'string' },
-        changes: { type: 'string' },
-        data: { type: 'string' },
-        'delete-missing': { type: 'boolean', default: false },
-        strict: { type: 'boolean', default: false },
-        embedder: { type: 'string' },
-        'image-model': { type: 'string' },
-        verify: { type: 'boolean', default: false },
-        'check-only': { type: 'boolean', default: false },
-        publish: { type: 'string' },
-        follow: { type: 'boolean', default: false },
-        group: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
-      },
-      strict: true,
-    }).values;
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
+async function main(args: IndexArgs): Promise<number> {
   if (
     [args.catalog, args.changes, args.verify || undefined, args.publish, args.follow || undefined].filter(Boolean)
       .length !== 1
   ) {
-    console.error(`give exactly one of --catalog, --changes, --verify, --publish or --follow\n\n${USAGE}`);
-    return 2;
+    throw new UsageError('give exactly one of --catalog, --changes, --verify, --publish or --follow');
   }
   const config = loadConfig({
     ...process.env,
     ...(args.data && { SHELF_DATA_DIR: args.data }),
     ...(args.embedder && { SHELF_EMBEDDER: args.embedder }),
-    ...(args['image-model'] && { SHELF_IMAGE_MODEL: args['image-model'] }),
+    ...(args.imageModel && { SHELF_IMAGE_MODEL: args.imageModel }),
   });
   if (args.publish) return publishChanges(args.publish, config);
   const backend = openIndexBackend(indexLocation(config));
@@ -211,7 +214,7 @@ async function main(): Promise<number> {
         embedder,
         imageEmbedder,
         imageBase: config.service.catalog ? path.dirname(config.service.catalog) : undefined,
-        repair: !args['check-only'],
+        repair: !args.checkOnly,
         progress,
       });
       printVerify(report, args.json);
@@ -231,7 +234,7 @@ async function main(): Promise<number> {
           dataDir: config.service.dataDir,
           backend,
           embedder,
-          deleteMissing: args['delete-missing'],
+          deleteMissing: args.deleteMissing,
           strict: args.strict,
           progress,
           ...(imageEmbedder && { imageEmbedder }),
@@ -261,10 +264,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`index failed: ${(err as Error).message}`);
-    process.exit(1);
-  },
-);
+runCli(prog, process.argv.slice(2)).then(exit);

@@ -3,19 +3,20 @@ import { terminalProgress } from '../indexer/progress.ts';
 import { loadConfig } from '../src/config.ts';
 import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { openService } from '../src/service.ts';
+import { action, exit, program, runCli } from './run.ts';
 
 /**
  * `npm start`: bring the index up to date with the configured catalog (a no-op when nothing
  * changed), then serve. `--no-index` serves whatever the indexer last committed.
  */
-async function main(): Promise<void> {
+async function main(opts: { index: boolean }): Promise<void> {
   const config = loadConfig();
   const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
   const imageEmbedder = await loadImageEmbedder(config.embedder);
   const service = await openService(config, {
     embedder,
     imageEmbedder,
-    catalog: process.argv.includes('--no-index') ? undefined : config.service.catalog,
+    catalog: opts.index ? config.service.catalog : undefined,
     progress: terminalProgress(),
     log: (line) => console.log(line),
   });
@@ -49,7 +50,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
 }
 
-main().catch((err) => {
-  console.error(`shelf failed to start: ${(err as Error).message}`);
-  process.exit(1);
-});
+const prog = program({ tool: 'shelf', name: 'npm start --' })
+  .description('Bring the index up to date with the configured catalog (SHELF_CATALOG), then serve.')
+  .option('--no-index', 'serve whatever the indexer last committed (npm run serve)')
+  .action(action((o: { index: boolean }) => main(o)));
+
+// Runs until SIGINT/SIGTERM: only a failure to start ends the process here.
+void runCli(prog, process.argv.slice(2)).then((code) => code !== 0 && exit(code));

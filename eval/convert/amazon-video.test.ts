@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readSequentialDataset } from '../sequential-data.ts';
+import { readSequentialDataset } from '../feed/sequential-data.ts';
 import { SYNTHETIC_START_MS, SYNTHETIC_STEP_MS, convertAmazonVideo, parseSasrecSequences } from './amazon-video.ts';
 
 let dir: string;

@@ -14,8 +14,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { stringOpt, type Command } from '../command.ts';
-import type { Interaction } from '../sequential-data.ts';
+import { stringOpt, type Command } from '../kit/command.ts';
+import type { Interaction } from '../feed/sequential-data.ts';
 import { SHARED_DATASETS_DIR } from './common.ts';
 import { formatSequentialSummary, writeConvertedSequential, type SequentialSummary } from './sequential.ts';
 
@@ -84,6 +84,7 @@ export const amazonVideoCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'directory holding Video.txt',
+      exists: 'folder',
       default: '../shared/datasets/amazon-video-sasrec',
     },
   },

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { ProductInput } from '../../core/catalog/product.ts';
-import { countQrels, writeDataset, type DatasetMeta, type EvalQuery, type Qrels } from '../datasets.ts';
+import { countQrels, writeDataset, type DatasetMeta, type EvalQuery, type Qrels } from '../search/datasets.ts';
 import { sampleKeepOrder } from '../../core/rng.ts';
 
 /** `/work/shared/datasets`-style folder next to the repository: `<repo>/../shared/datasets`. */

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readDataset } from '../datasets.ts';
+import { readDataset } from '../search/datasets.ts';
 import { brandFromName, convertFashion } from './fashion.ts';
 
 let dir: string;

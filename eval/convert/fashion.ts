@@ -25,8 +25,8 @@
  */
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { EvalQuery, Qrels } from '../datasets.ts';
-import { intOpt, requiredOpt, stringOpt, type Command } from '../command.ts';
+import type { EvalQuery, Qrels } from '../search/datasets.ts';
+import { intOpt, requiredOpt, stringOpt, type Command } from '../kit/command.ts';
 import type { ProductInput } from '../../core/catalog/product.ts';
 import { SHARED_DATASETS_DIR, formatSummary, readCsv, writeConverted, type ConvertSummary } from './common.ts';
 
@@ -204,6 +204,7 @@ export const fashionCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'directory holding styles.csv and images/',
+      exists: 'folder',
       default: '../shared/datasets/fashion-product-images-sample',
     },
     queries: { type: 'string', value: 'N', help: 'sample N queries', default: 'all' },

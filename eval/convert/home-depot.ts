@@ -29,8 +29,8 @@
  *   least one product of grade > 0, because queries without one cannot be scored.
  */
 import { join, resolve } from 'node:path';
-import type { EvalQuery, Qrels } from '../datasets.ts';
-import { intOpt, requiredOpt, stringOpt, type Command } from '../command.ts';
+import type { EvalQuery, Qrels } from '../search/datasets.ts';
+import { intOpt, requiredOpt, stringOpt, type Command } from '../kit/command.ts';
 import { SHARED_DATASETS_DIR, formatSummary, readCsv, writeConverted, type ConvertSummary } from './common.ts';
 
 export const DEFAULT_HOME_DEPOT_SOURCE = join(SHARED_DATASETS_DIR, 'home-depot-search');
@@ -143,6 +143,7 @@ export const homeDepotCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'directory holding train.csv',
+      exists: 'folder',
       default: '../shared/datasets/home-depot-search',
     },
     queries: {

@@ -3,7 +3,12 @@
  * count, write the dataset folder (eval/sequential-data.ts), summarise.
  */
 import { resolve } from 'node:path';
-import { writeSequentialDataset, type CatalogItem, type Interaction, type SequentialMeta } from '../sequential-data.ts';
+import {
+  writeSequentialDataset,
+  type CatalogItem,
+  type Interaction,
+  type SequentialMeta,
+} from '../feed/sequential-data.ts';
 
 export interface SequentialSummary {
   out: string;

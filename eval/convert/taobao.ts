@@ -13,8 +13,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { stringOpt, type Command } from '../command.ts';
-import type { CatalogItem, Interaction, InteractionType } from '../sequential-data.ts';
+import { stringOpt, type Command } from '../kit/command.ts';
+import type { CatalogItem, Interaction, InteractionType } from '../feed/sequential-data.ts';
 import { SHARED_DATASETS_DIR } from './common.ts';
 import { formatSequentialSummary, writeConvertedSequential, type SequentialSummary } from './sequential.ts';
 
@@ -102,6 +102,7 @@ export const taobaoCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'directory holding UserBehavior.csv',
+      exists: 'folder',
       default: '../shared/datasets/taobao-userbehavior-sample',
     },
   },

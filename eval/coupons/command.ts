@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../command.ts';
+import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../kit/command.ts';
 
 /**
  * `npm run eval -- coupons --out OUTDIR`: coupon targeting on simulated shoppers with known
@@ -33,6 +33,7 @@ export const couponsCommand: Command = {
       type: 'string',
       value: 'FILE',
       help: 'catalog the simulated shop sells',
+      exists: 'file',
       default: 'data/demo/catalog.jsonl',
     },
   },

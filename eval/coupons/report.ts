@@ -2,7 +2,8 @@
  * `coupons.html`: a self-contained page (no external scripts or styles) with the arms of the
  * simulated coupon targeting experiment side by side.
  */
-import { barChartSvg, escapeHtml } from '../search-report.ts';
+import { barChartSvg } from '../kit/chart.ts';
+import { escapeHtml, htmlPage } from '../kit/html.ts';
 import type { ArmResult, CouponEvalResult } from './run.ts';
 
 const ARMS = [
@@ -44,10 +45,5 @@ export function renderCouponReport(r: CouponEvalResult, ctx: { generatedAt: stri
     '<h2>Settings</h2>',
     `<pre>${escapeHtml(JSON.stringify({ coupon: r.coupon, data: r.data, config: r.config }, null, 2))}</pre>`,
   ];
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Coupon targeting — simulated</title><style>
-body{font:14px/1.45 system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.8em 0}th,td{border:1px solid #ddd;padding:4px 10px;text-align:right}th{background:#f6f6f6}
-.meta{color:#666}.headline,.warn{padding:.6em 1em;border-radius:4px}.good{background:#e8f5e9}.bad,.warn{background:#fdecea}
-.charts{display:flex;flex-wrap:wrap;gap:1em}pre{background:#f6f6f6;padding:.6em}
-</style></head><body>${body.join('\n')}</body></html>\n`;
+  return htmlPage({ title: 'Coupon targeting — simulated', body });
 }

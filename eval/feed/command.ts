@@ -1,5 +1,5 @@
 /** The `feed` entry of the eval command table (eval/cli.ts). */
-import { UsageError, intOpt, requiredOpt, stringOpt, type Command } from '../command.ts';
+import { UsageError, intOpt, requiredOpt, stringOpt, type Command } from '../kit/command.ts';
 
 export const feedCommand: Command = {
   path: ['feed'],
@@ -10,6 +10,7 @@ export const feedCommand: Command = {
       type: 'string',
       value: 'DIR',
       help: 'sequential dataset directory (interactions.tsv, optional items.jsonl)',
+      exists: 'folder',
       required: true,
     },
     out: { type: 'string', value: 'OUTDIR', help: 'where to write the results', required: true },

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/eval.ts';
 import { mulberry32 } from '../../core/rng.ts';
-import { writeSequentialDataset, type Interaction } from '../sequential-data.ts';
+import { writeSequentialDataset, type Interaction } from './sequential-data.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { FeedJson } from './feed-json.ts';
 

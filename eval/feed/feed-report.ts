@@ -2,7 +2,8 @@
  * `feed.html`: a self-contained page (no external scripts or styles) with the test figures of
  * every route and the fused feed, bar charts, the paired tests and the chosen settings.
  */
-import { barChartSvg, escapeHtml } from '../search-report.ts';
+import { barChartSvg } from '../kit/chart.ts';
+import { escapeHtml, htmlPage, htmlTable, pValueHtml } from '../kit/html.ts';
 import type { FeedJson, MetricTable } from './feed-json.ts';
 import type { HitMetrics } from './sampled.ts';
 import type { Scored } from './user-eval.ts';
@@ -22,15 +23,20 @@ const PROTOCOLS = [
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : '–');
 const signed = (x: number): string => (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(4);
-const pText = (p: number): string => (p < 0.001 ? '&lt; 0.001' : p.toFixed(3));
+const pText = pValueHtml;
 
 function tableHtml(t: MetricTable): string {
   const names = Object.keys(t) as Scored[];
-  const rows = METRICS.map((m) => {
-    const best = Math.max(...names.map((s) => t[s]![m]));
-    return `<tr><th>${m.toUpperCase()}</th>${names.map((s) => `<td${t[s]![m] === best ? ' class="best"' : ''}>${fmt(t[s]![m])}</td>`).join('')}</tr>`;
+  return htmlTable({
+    head: ['', ...names.map(escapeHtml)],
+    rows: METRICS.map((m) => {
+      const best = Math.max(...names.map((s) => t[s]![m]));
+      return [
+        { html: m.toUpperCase(), header: true },
+        ...names.map((s) => ({ html: fmt(t[s]![m]), ...(t[s]![m] === best && { className: 'best' }) })),
+      ];
+    }),
   });
-  return `<table><thead><tr><th></th>${names.map((s) => `<th>${escapeHtml(s)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 export function renderFeedReport(j: FeedJson, ctx: { generatedAt: string }): string {
@@ -79,10 +85,5 @@ export function renderFeedReport(j: FeedJson, ctx: { generatedAt: string }): str
   for (const [k, v] of Object.entries(j.protocol))
     body.push(`<li><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</li>`);
   body.push('</ul>');
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Feed accuracy — ${escapeHtml(j.dataset)}</title><style>
-body{font:14px/1.45 system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.8em 0}th,td{border:1px solid #ddd;padding:4px 10px;text-align:right}th{background:#f6f6f6}
-td.best{font-weight:700}.meta{color:#666}.headline{padding:.6em 1em;border-radius:4px}.good{background:#e8f5e9}.bad{background:#fdecea}
-.charts{display:flex;flex-wrap:wrap;gap:1em}pre{background:#f6f6f6;padding:.6em}
-</style></head><body>${body.join('\n')}</body></html>\n`;
+  return htmlPage({ title: `Feed accuracy — ${j.dataset}`, body });
 }

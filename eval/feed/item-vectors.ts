@@ -6,7 +6,7 @@
  */
 import type { ItemInfo } from '../../behavior/user-state.ts';
 import { trainItemEmbeddings } from '../../models/item_embeddings/ppmi-svd.ts';
-import type { CatalogItem, Interaction } from '../sequential-data.ts';
+import type { CatalogItem, Interaction } from './sequential-data.ts';
 import { groupByUser } from './protocol.ts';
 
 export type ItemVectorMode = 'auto' | 'text' | 'cooc' | 'none';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Interaction } from '../sequential-data.ts';
+import type { Interaction } from './sequential-data.ts';
 import { dropRepeats, groupByUser, leaveLastOut, phaseEvents, phaseView } from './protocol.ts';
 
 const row = (user: string, item: string, ts: number): Interaction => ({ user, item, ts, type: 'view' });

@@ -10,7 +10,7 @@
  *   test:  state = every history + validation;  target = test item (reported)
  * SASRec likewise trains on histories and feeds the validation item as input at test time.
  */
-import type { Interaction } from '../sequential-data.ts';
+import type { Interaction } from './sequential-data.ts';
 
 export type Phase = 'valid' | 'test';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BehaviorConfigSchema } from '../../behavior/config.ts';
-import type { Interaction } from '../sequential-data.ts';
+import type { Interaction } from './sequential-data.ts';
 import { replayIntoState, toStreamRecords } from './replay.ts';
 
 const H = 3_600_000;

@@ -11,7 +11,7 @@ import type { StreamRecord } from '../../behavior/event-log.ts';
 import { partitionKey, type BehaviorEventInput } from '../../behavior/event.ts';
 import { staticItems } from '../../behavior/item-lookup.ts';
 import type { ItemInfo } from '../../behavior/user-state.ts';
-import type { Interaction } from '../sequential-data.ts';
+import type { Interaction } from './sequential-data.ts';
 
 /** The stream a set of interactions makes: global time order (a real stream's), stable. */
 export function toStreamRecords(rows: readonly Interaction[]): StreamRecord[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ndcgAt, recallAt } from '../metrics.ts';
+import { ndcgAt, recallAt } from '../kit/metrics.ts';
 import { fullMetrics, hashString, sampleNegatives, sampledMetrics } from './sampled.ts';
 
 describe('sampled-100 and full metrics', () => {

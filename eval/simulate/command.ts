@@ -1,7 +1,7 @@
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../command.ts';
+import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../kit/command.ts';
 import { DIVERSITY_SHOP, RANKING_SHOP, type ShopSize } from './defaults.ts';
 
 /** The simulated shop both commands run: shoppers, their visits, the catalog and session shapes. */
@@ -21,6 +21,7 @@ function simulatorOptions(d: SimDefaults): Command['options'] {
       type: 'string',
       value: 'FILE',
       help: 'catalog the simulated shop sells',
+      exists: 'file',
       default: 'data/demo/catalog.jsonl',
     },
     taobao: {
@@ -204,7 +205,13 @@ export const diversityCommand: Command = {
       help: 'comma-separated λ values in [0, 1]',
       default: '1,0.9,0.7,0.5,0.3',
     },
-    model: { type: 'string', value: 'DIR', help: 'ranker model folder', default: 'models/ranker/default' },
+    model: {
+      type: 'string',
+      value: 'DIR',
+      help: 'ranker model folder',
+      default: 'models/ranker/default',
+      exists: 'folder',
+    },
   },
   details:
     'All figures are from SIMULATED shoppers over a real catalog. Metrics: see docs/BENCHMARKS.md (Diversity (MMR)).',

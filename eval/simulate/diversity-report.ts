@@ -1,11 +1,12 @@
-import { barChartSvg, escapeHtml } from '../search-report.ts';
+import { chartFigure, PALETTE } from '../kit/chart.ts';
+import { escapeHtml, htmlPage, signed as signedN } from '../kit/html.ts';
 import type { DiversityReport } from './diversity.ts';
 
 /**
  * `diversity.html`: the λ trade-off for people tuning the shop, self-contained (inline SVG, no
  * external JS or CSS): per surface, what each λ costs in relevance and buys in variety.
  */
-const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1'];
+const COLORS = PALETTE;
 const METRICS = [
   [
     'ndcg10',
@@ -20,7 +21,7 @@ const METRICS = [
   ['coverage10', 'category coverage@10', 'distinct categories among the 10 shown, divided by 10'],
 ] as const;
 
-const signed = (x: number) => (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(3);
+const signed = (x: number) => signedN(x, 3);
 
 export function renderDiversityReport(r: DiversityReport, generatedAt: string): string {
   const body: string[] = [];
@@ -50,13 +51,9 @@ export function renderDiversityReport(r: DiversityReport, generatedAt: string): 
         value: row[key],
         color: COLORS[i % COLORS.length]!,
       }));
-      body.push(
-        `<figure>${barChartSvg(`${s}: ${title}`, values)}<figcaption>${escapeHtml(help)}</figcaption></figure>`,
-      );
+      body.push(chartFigure(`${s}: ${title}`, values, help));
     }
     body.push('</div>');
   }
-  const css =
-    'body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}th,td{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}th:first-child{text-align:left}.meta{color:#666;font-size:90%}.warn{background:#fff4e0;padding:.5em 1em}.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}figcaption{font-size:85%;color:#555;max-width:380px}';
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Diversity (MMR)</title><style>${css}</style></head><body>${body.join('\n')}</body></html>\n`;
+  return htmlPage({ title: 'Diversity (MMR)', body, css: 'th,td{border-width:0 0 1px}' });
 }

@@ -7,12 +7,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { indexCatalog, type IndexSummary } from '../indexer/index-catalog.ts';
-import type { RetrievalConfig, RetrievalConfigInput } from '../retrieval/index/config.ts';
-import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
-import type { RouteName } from '../retrieval/index/types.ts';
-import type { TextEmbedder } from '../core/embedding/embedder.ts';
-import { loadTextEmbedder, type EmbedderSpec } from '../core/embedding/load.ts';
+import { indexCatalog, type IndexSummary } from '../../indexer/index-catalog.ts';
+import type { RetrievalConfig, RetrievalConfigInput } from '../../retrieval/index/config.ts';
+import { openSearcher, type Searcher } from '../../retrieval/recall/searcher.ts';
+import type { RouteName } from '../../retrieval/index/types.ts';
+import type { TextEmbedder } from '../../core/embedding/embedder.ts';
+import { loadTextEmbedder, type EmbedderSpec } from '../../core/embedding/load.ts';
 
 export interface EvalEngineOptions {
   productsPath: string;

@@ -3,7 +3,7 @@
  * is an array of product ids (best first), judgments are `Map<productId, grade>` with graded
  * relevance 0..3 (TREC style). Ids missing from the map are unjudged and count as grade 0.
  */
-import { mulberry32 } from '../core/rng.ts';
+import { mulberry32 } from '../../core/rng.ts';
 
 /** product id → graded relevance (0 = judged not relevant, 1..3 = increasingly relevant). */
 export type Judgments = ReadonlyMap<string, number>;

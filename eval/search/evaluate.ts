@@ -4,7 +4,7 @@
  * function, so it runs in tests without the engine; eval/search-run.ts wires it to the
  * real indexer and searcher for the CLI.
  */
-import type { RouteName } from '../retrieval/index/types.ts';
+import type { RouteName } from '../../retrieval/index/types.ts';
 import type { EvalQuery, Qrels } from './datasets.ts';
 import {
   comparePaired,
@@ -15,7 +15,7 @@ import {
   percentile,
   recallAt,
   type PairedComparison,
-} from './metrics.ts';
+} from '../kit/metrics.ts';
 
 export const METRICS = ['ndcg@10', 'recall@100', 'mrr@10'] as const;
 export type MetricName = (typeof METRICS)[number];

@@ -7,9 +7,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { EmbedderSpec } from '../core/embedding/load.ts';
-import type { RetrievalConfigInput } from '../retrieval/index/config.ts';
-import type { TextEmbedder } from '../core/embedding/embedder.ts';
+import type { EmbedderSpec } from '../../core/embedding/load.ts';
+import type { RetrievalConfigInput } from '../../retrieval/index/config.ts';
+import type { TextEmbedder } from '../../core/embedding/embedder.ts';
 import { readDataset } from './datasets.ts';
 import { openEvalEngine } from './engine.ts';
 import {
@@ -21,8 +21,8 @@ import {
   significance,
   type Modes,
   type SearchEvalResult,
-} from './search-eval.ts';
-import { renderSearchReport } from './search-report.ts';
+} from './evaluate.ts';
+import { renderSearchReport } from './report.ts';
 
 export type { EmbedderSpec };
 

@@ -3,32 +3,27 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reciprocalRankFusion } from '../retrieval/recall/rrf.ts';
-import { DEFAULT_MODEL_DIR } from '../core/embedding/load.ts';
-import { l2normalize, type TextEmbedder } from '../core/embedding/embedder.ts';
-import { main, type CliIo } from '../cli/eval.ts';
-import { writeDataset, type Qrels } from './datasets.ts';
-import { ndcgAt } from './metrics.ts';
-import { mulberry32 } from '../core/rng.ts';
+import { reciprocalRankFusion } from '../../../retrieval/recall/rrf.ts';
+import { DEFAULT_MODEL_DIR } from '../../../core/embedding/load.ts';
+import { l2normalize, type TextEmbedder } from '../../../core/embedding/embedder.ts';
+import { main, type CliIo } from '../../../cli/eval.ts';
+import { writeDataset, type Qrels } from '../datasets.ts';
+import { ndcgAt } from '../../kit/metrics.ts';
+import { mulberry32 } from '../../../core/rng.ts';
 import {
   DEFAULT_FUSION,
   RRF_KS,
   VECTOR_WEIGHTS,
-  analyzeFusion,
-  attachJudgments,
-  buildFusionJson,
-  evaluateHalf,
-  formatFusionSummary,
   fuse,
   gridSearch,
-  readRouteLists,
-  routeListsJsonl,
-  runTuneFusion,
-  splitQueries,
-  splitUnit,
   type JudgedLists,
   type RouteListRow,
-} from './tune-fusion.ts';
+} from './grid.ts';
+import { splitQueries, splitUnit } from './split.ts';
+import { analyzeFusion, attachJudgments, evaluateHalf } from './choose.ts';
+import { buildFusionJson, formatFusionSummary } from './report.ts';
+import { readRouteLists, routeListsJsonl } from './route-lists.ts';
+import { runTuneFusion } from './run.ts';
 
 /** Random route lists over a small id space with random judgments: enough to exercise the grid. */
 function fakeQueries(n: number, seed: number): JudgedLists[] {

@@ -8,8 +8,8 @@ import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { l2normalize, type TextEmbedder } from '../core/embedding/embedder.ts';
-import { main, type CliIo } from '../cli/eval.ts';
+import { l2normalize, type TextEmbedder } from '../../core/embedding/embedder.ts';
+import { main, type CliIo } from '../../cli/eval.ts';
 import { writeDataset } from './datasets.ts';
 
 let dir: string;
@@ -145,7 +145,7 @@ describe('npm run eval -- search (real engine)', () => {
   });
 
   it('runs the same wiring with an injected embedder and reuses --index-dir', async () => {
-    const { runSearchEvalOnDir } = await import('./search-run.ts');
+    const { runSearchEvalOnDir } = await import('./run.ts');
     const dim = 64;
     const embedder: TextEmbedder = {
       id: 'test-hash-trigram-64',

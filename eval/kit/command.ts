@@ -1,7 +1,8 @@
 /**
- * The small command framework behind `npm run eval -- <command> ...`: every subcommand is a
- * table entry (name, options, run), so adding `feed`, `ranking` or `coupons` later is one
- * more entry in eval/cli.ts. Options are parsed with node:util parseArgs in strict mode.
+ * The command table behind `npm run eval -- <command> ...`: every subcommand is a table entry
+ * (path, options, run), so adding one is one more entry in cli/eval.ts, which turns the table
+ * into a commander program (generated --help, exit codes: cli/run.ts). Option values arrive as
+ * strings; the helpers below parse them and throw UsageError (exit 2) on bad values.
  */
 
 export interface OptionSpec {
@@ -12,6 +13,8 @@ export interface OptionSpec {
   required?: boolean;
   /** Shown in usage; applied by the command itself. */
   default?: string;
+  /** An input that must exist: a missing one is a one-line error and exit 2 before the command runs. */
+  exists?: 'file' | 'folder';
 }
 
 export type OptionValues = Record<string, string | boolean | undefined>;
@@ -33,6 +36,7 @@ export const ENGINE_OPTIONS: Record<'data' | 'embedder' | 'index-dir', OptionSpe
     value: 'DIR',
     help: 'dataset directory (products.jsonl, queries.tsv, qrels.tsv)',
     required: true,
+    exists: 'folder',
   },
   embedder: {
     type: 'string',
@@ -78,30 +82,4 @@ export function intOpt(values: OptionValues, name: string, min = 0): number | un
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${v}`);
   return n;
-}
-
-export function commandUsage(cmd: Command, prog = 'npm run eval --'): string {
-  const required = Object.entries(cmd.options)
-    .filter(([, o]) => o.required)
-    .map(([name, o]) => `--${name} ${o.value ?? 'VALUE'}`);
-  const lines = [
-    `Usage: ${prog} ${cmd.path.join(' ')} ${[...required, '[options]'].join(' ')}`,
-    '',
-    cmd.summary,
-    '',
-    'Options:',
-  ];
-  const rows = Object.entries(cmd.options).map(([name, o]) => {
-    const flag = `--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
-    const extra = [
-      o.required ? 'required' : undefined,
-      o.default !== undefined ? `default: ${o.default}` : undefined,
-    ].filter(Boolean);
-    return [flag, o.help + (extra.length > 0 ? ` (${extra.join('; ')})` : '')] as const;
-  });
-  rows.push(['--help', 'show this help']);
-  const width = Math.max(...rows.map(([f]) => f.length));
-  for (const [flag, help] of rows) lines.push(`  ${flag.padEnd(width)}  ${help}`);
-  if (cmd.details) lines.push('', cmd.details);
-  return lines.join('\n');
 }

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RouteName } from '../retrieval/index/types.ts';
+import type { RouteName } from '../../retrieval/index/types.ts';
 import type { Qrels } from './datasets.ts';
 import {
   DEFAULT_MODES,
@@ -11,8 +11,10 @@ import {
   runSearchEval,
   significance,
   type SearchEvalResult,
-} from './search-eval.ts';
-import { barChartSvg, escapeHtml, renderSearchReport } from './search-report.ts';
+} from './evaluate.ts';
+import { renderSearchReport } from './report.ts';
+import { barChartSvg } from '../kit/chart.ts';
+import { escapeHtml } from '../kit/html.ts';
 
 const queries = [
   { id: 'q1', query: 'red shoe' },

@@ -15,7 +15,7 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { parseProduct, type Product, type ProductInput } from '../core/catalog/product.ts';
+import { parseProduct, type Product, type ProductInput } from '../../core/catalog/product.ts';
 
 export const DATASET_FILES = {
   products: 'products.jsonl',

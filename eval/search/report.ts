@@ -11,7 +11,9 @@ import {
   type MetricName,
   type SearchEvalResult,
   type significance,
-} from './search-eval.ts';
+} from './evaluate.ts';
+import { barChartSvg, PALETTE } from '../kit/chart.ts';
+import { escapeHtml, fmt, htmlPage, pValueHtml, signed } from '../kit/html.ts';
 
 export interface ReportContext {
   dataset: string;
@@ -28,8 +30,6 @@ export interface ReportContext {
   losses?: number;
 }
 
-const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948'];
-
 const METRIC_TEXT: Record<MetricName, string> = {
   'ndcg@10':
     'nDCG@10 — quality of the first 10 results. Highly relevant products near the top count most; 1.0 means the best possible order.',
@@ -39,49 +39,9 @@ const METRIC_TEXT: Record<MetricName, string> = {
     'MRR@10 — how soon the first relevant product shows up: 1.0 = first position, 0.5 = second, 0.33 = third; 0 if none in the top 10.',
 };
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-const fmt = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : '–');
-const fmtP = (p: number): string => (p < 0.001 ? '&lt; 0.001' : p.toFixed(3));
 /** "p < 0.001" / "p = 0.042" */
 const pText = (p: number): string => (p < 0.001 ? 'p &lt; 0.001' : `p = ${p.toFixed(3)}`);
-const r1 = (x: number): string => (Math.round(x * 10) / 10).toString();
-const signed = (x: number, d = 3): string => (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(d);
-
-/** A small vertical bar chart, values on a 0..1 scale. */
-export function barChartSvg(title: string, values: Array<{ label: string; value: number; color: string }>): string {
-  const barW = 56;
-  const gap = 28;
-  const left = 40;
-  const top = 40;
-  const plotH = 160;
-  const width = left + values.length * (barW + gap) + gap;
-  const height = top + plotH + 40;
-  const y = (v: number): number => Math.round((top + plotH - Math.max(0, Math.min(1, v)) * plotH) * 10) / 10;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(title)}">`,
-    `<text x="${left}" y="16" font-size="13" font-weight="600">${escapeHtml(title)}</text>`,
-  ];
-  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(
-      `<line x1="${left}" x2="${width - 8}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/>`,
-      `<text x="${left - 6}" y="${y(t) + 4}" font-size="10" text-anchor="end" fill="#666">${t.toFixed(2)}</text>`,
-    );
-  }
-  values.forEach((v, i) => {
-    const x = left + gap + i * (barW + gap);
-    const h = r1(top + plotH - y(v.value));
-    parts.push(
-      `<rect x="${x}" y="${y(v.value)}" width="${barW}" height="${h}" fill="${v.color}"><title>${escapeHtml(v.label)}: ${fmt(v.value, 4)}</title></rect>`,
-      `<text x="${x + barW / 2}" y="${r1(y(v.value) - 4)}" font-size="11" text-anchor="middle">${fmt(v.value)}</text>`,
-      `<text x="${x + barW / 2}" y="${top + plotH + 16}" font-size="12" text-anchor="middle">${escapeHtml(v.label)}</text>`,
-    );
-  });
-  parts.push('</svg>');
-  return parts.join('');
-}
+const fmtP = pValueHtml;
 
 function topList(ids: readonly string[], ctx: ReportContext, judged: ReadonlyMap<string, number> | undefined): string {
   if (ids.length === 0) return '<em>no results</em>';
@@ -214,23 +174,11 @@ export function renderSearchReport(result: SearchEvalResult, ctx: ReportContext)
   );
 
   const css = `
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#222;line-height:1.45}
-h1{margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #eee;padding-bottom:.2rem}
-.meta{color:#666;font-size:.85rem}.note{color:#666;font-size:.85rem}
-.warn{background:#fff6e0;border-left:4px solid #e0a800;padding:.5rem .8rem}
-.headline{font-size:1.1rem;padding:.6rem .9rem;border-left:4px solid}.headline.good{border-color:#59a14f;background:#eef7ec}.headline.bad{border-color:#e15759;background:#fdeeee}
-table{border-collapse:collapse;margin:.8rem 0}th,td{border:1px solid #ddd;padding:.35rem .6rem;text-align:left;vertical-align:top}
+th,td{text-align:left}
 .summary td,.sig td{text-align:right;font-variant-numeric:tabular-nums}.best{font-weight:700;background:#f2f8f0}.lat{color:#666}
 .sw{display:inline-block;width:.8em;height:.8em;margin-right:.35em;border-radius:2px}
-.charts{display:flex;flex-wrap:wrap;gap:1.5rem}figure{margin:0;max-width:340px}figcaption{font-size:.8rem;color:#555}
 .losses{font-size:.85rem}.losses ol{margin:0;padding-left:1.2rem}.num{white-space:nowrap;font-variant-numeric:tabular-nums}
 .g{display:inline-block;min-width:1.1em;text-align:center;border-radius:3px;font-size:.75rem;font-weight:700;color:#fff}
 .g0{background:#bbb}.g1{background:#9cc3e6}.g2{background:#4e79a7}.g3{background:#2a9d4b}.gu{background:#fff;color:#999;border:1px solid #ccc}`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Search quality — ${escapeHtml(ctx.dataset)}</title><style>${css}</style></head>
-<body>
-${body.join('\n')}
-</body></html>
-`;
+  return htmlPage({ title: `Search quality — ${ctx.dataset}`, body, css });
 }
