@@ -17,7 +17,7 @@ export interface RerankBenchOptions {
   outDir: string;
   /** Ranked items per request. */
   items?: number;
-  /** How many of them MMR reorders (rerank/mmr.ts top_n); default all of them. */
+  /** How many of them MMR reorders (diversity/mmr.ts top_n); default all of them. */
   topN?: number;
   dim?: number;
   /** Page the coupons are scored for. */

@@ -45,7 +45,7 @@ export class CouponOffers {
     private readonly cfg: CouponConfig,
     private readonly deps: {
       state?: StateStore | undefined;
-      /** Metrics hooks (src/metrics.ts): items shown with a coupon, pages served without coupons. */
+      /** Metrics hooks (core/metrics.ts): items shown with a coupon, pages served without coupons. */
       onAttached?: ((surface: Surface, n: number) => void) | undefined;
       onDegraded?: ((surface: Surface) => void) | undefined;
     } = {},

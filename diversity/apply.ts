@@ -4,7 +4,7 @@ import type { MmrSurfaceConfig } from './config.ts';
 import { mmr, type MmrOptions } from './mmr.ts';
 
 /**
- * Glue between the ranked order and the pure MMR (rerank/mmr.ts): reads the head's product
+ * Glue between the ranked order and the pure MMR (diversity/mmr.ts): reads the head's product
  * vectors from the served index, reorders the head, and says how it went. Vectors that cannot
  * be read never fail the request: MMR then runs on the category / brand penalties only, and
  * debug and `shelf_mmr_vectors_unavailable_total` say so.

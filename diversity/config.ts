@@ -26,7 +26,7 @@ const surface = (d: MmrDefaults) =>
       lambda: z.number().min(0).max(1).default(d.lambda),
       /** How many ranked items are reordered (at most the ranking window when ranking is on). */
       top_n: z.number().int().min(1).max(2000).default(d.top_n),
-      /** Share of the similarity given to "same category" and "same brand" (rerank/mmr.ts). */
+      /** Share of the similarity given to "same category" and "same brand" (diversity/mmr.ts). */
       category_weight: z.number().min(0).max(1).default(d.category_weight),
       brand_weight: z.number().min(0).max(1).default(d.brand_weight),
       /** At most this many items of one brand / one category per page; 0 = no cap. */

@@ -16,7 +16,7 @@ const defaultVersion = (
   JSON.parse(readFileSync(path.join(DEFAULT_MODEL, 'metadata.json'), 'utf8')) as { version: string }
 ).version;
 
-/** These tests pin the ranker's order; diversity (rerank/) has its own API tests. */
+/** These tests pin the ranker's order; diversity (diversity/) has its own API tests. */
 const MMR_OFF = { SHELF_MMR_SEARCH_ENABLED: 'false', SHELF_MMR_FEED_ENABLED: 'false' };
 
 let embedder: TextEmbedder;

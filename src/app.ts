@@ -32,7 +32,7 @@ export interface AppDeps {
   logRequests?: boolean;
   /** CTR/CVR ranking applied after fusion on search and feed (ranking/ranker.ts). */
   ranker?: Ranker | undefined;
-  /** MMR diversity after ranking, per surface (rerank/); undefined: off. */
+  /** MMR diversity after ranking, per surface (diversity/); undefined: off. */
   mmr?: MmrConfig | undefined;
   /** Servers the service needs (index back end, and later Kafka, Redis); `/readyz` checks each. */
   dependencies?: Dependency[];

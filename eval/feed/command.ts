@@ -1,4 +1,4 @@
-/** The `feed` entry of the eval command table (eval/cli.ts). */
+/** The `feed` entry of the eval command table (cli/eval.ts). */
 import { UsageError, intOpt, requiredOpt, stringOpt, type Command } from '../kit/command.ts';
 
 export const feedCommand: Command = {

@@ -11,7 +11,7 @@
  * single route under both protocols, so its weakest relative margin is what is tuned. The whole
  * fusion grid is scored on the route-tuning users; its best settings again on a larger sample
  * (`fusionCases`), which chooses. Last, on the same larger sample, the item-CF confidence gate
- * (retrieval/feed-config.ts): its thresholds are quantiles of the users' best item-CF score, so
+ * (retrieval/recall/feed-config.ts): its thresholds are quantiles of the users' best item-CF score, so
  * the grid means the same on any data set, and "off" is one of its settings.
  */
 import type { BehaviorConfig } from '../../behavior/config.ts';

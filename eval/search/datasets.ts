@@ -2,7 +2,7 @@
  * The on-disk format of an offline search evaluation set (one directory):
  *
  *   products.jsonl  the catalog, one product per line, same format the indexer reads
- *                   (see src/catalog/product.ts)
+ *                   (see core/catalog/product.ts)
  *   queries.tsv     `query_id<TAB>query`, no header (a `query_id<TAB>query` header line is tolerated)
  *   qrels.tsv       TREC qrels: `query_id 0 product_id grade`, whitespace separated, grade 0..3
  *   dataset.json    optional metadata written by the converters (name, source, how grades were made)

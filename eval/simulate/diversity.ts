@@ -14,7 +14,7 @@ import { buyProb, clickProb } from './world.ts';
  * What λ costs and buys, on the simulator without training anything: simulated shoppers first
  * use the service (ranked by the shipped default model, models/ranker/default) so the feed has
  * history; then fresh search and feed requests are answered in ranked order (MMR off), and the
- * same diversity stage the service runs (rerank/apply.ts diversify, product vectors from the
+ * same diversity stage the service runs (diversity/apply.ts diversify, product vectors from the
  * served index) reorders each answer for every λ of the sweep. Per λ and surface:
  *
  *   nDCG@10   expected nDCG of purchases: gain = P(click)·P(buy | click) from the hidden

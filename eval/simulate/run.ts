@@ -177,7 +177,7 @@ export async function openSimShop(
 export async function runRankingLoop(o: LoopOptions): Promise<LoopResult> {
   const modelDir = path.join(o.workDir, 'serving-model');
   await mkdir(modelDir, { recursive: true });
-  // This loop compares the ranker's orders; diversity (rerank/) has its own eval (`eval -- diversity`).
+  // This loop compares the ranker's orders; diversity (diversity/) has its own eval (`eval -- diversity`).
   const { cfg, log, world, shapes, service, clock, dataDir } = await openSimShop(o, {
     ...RANKING_SHOP,
     pageSize: o.pageSize ?? 10,

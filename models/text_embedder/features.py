@@ -1,10 +1,10 @@
 """Hashed n-gram featurizer for Shelf's default text embedder (featurizer_version "ngram-v1").
 
-This file and src/embedding/ngram-features.ts implement ONE specification and must give
+This file and core/embedding/ngram-features.ts implement ONE specification and must give
 identical results (bucket ids exactly, weights bit for bit once cast to float32). The shared
 test vectors in models/text_embedder/feature_vectors.json are written by this file
 (`python3 models/text_embedder/features.py --write-vectors`) and checked by
-src/embedding/ngram-features.test.ts. Change either side => bump FEATURIZER_VERSION,
+core/embedding/ngram-features.test.ts. Change either side => bump FEATURIZER_VERSION,
 regenerate the vectors and retrain the model.
 
 Specification (ngram-v1)

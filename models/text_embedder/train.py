@@ -12,7 +12,7 @@ Objective: symmetric InfoNCE with in-batch negatives over one product per batch 
     the product (category path words, leaf category, brand, brand + leaf, tags, an attribute, a
     description sentence), or the title itself;
   * positive = the full product text (what the indexer embeds, same field order as
-    src/catalog/product.ts productText) or, for non-query views, sometimes the title.
+    core/catalog/product.ts productText) or, for non-query views, sometimes the title.
 In-batch "negatives" whose product text contains every word of the anchor (another product in
 the same category for a category anchor, a duplicate title, ...) count as extra positives
 rather than negatives.
@@ -76,7 +76,7 @@ def norm_category(c) -> str | None:
 
 
 def product_text(r: dict) -> str:
-    """Mirror of productText() in src/catalog/product.ts: the text the indexer embeds."""
+    """Mirror of productText() in core/catalog/product.ts: the text the indexer embeds."""
     parts = [r["title"]]
     brand = r.get("brand").strip() if isinstance(r.get("brand"), str) else ""
     if brand:

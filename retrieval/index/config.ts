@@ -12,7 +12,7 @@ export const RetrievalConfigSchema = z.object({
       image: z.number().nonnegative().default(0.5),
     })
     .prefault({}),
-  /** How BM25 matches multi-word queries; see retrieval/embedded/sqlite-text-store.ts. */
+  /** How BM25 matches multi-word queries; see retrieval/index/embedded/sqlite-text-store.ts. */
   bm25_match: z.enum(['and_first', 'or']).default('and_first'),
   /** Candidates each route returns before fusion. */
   recall_k: z.number().int().min(1).max(10_000).default(100),

@@ -34,7 +34,7 @@ beforeAll(async () => {
       in_stock: false,
     },
   ]);
-  // Ranking and diversity off: these tests pin down recall and fusion; ranking and MMR have their own tests (ranking/, rerank/).
+  // Ranking and diversity off: these tests pin down recall and fusion; ranking and MMR have their own tests (ranking/, diversity/).
   service = await openService(
     loadConfig({
       SHELF_DATA_DIR: dataDir,

@@ -11,7 +11,7 @@ import { mean, mrrAt, ndcgAt, recallAt, type Judgments } from '../../kit/metrics
 export const VECTOR_WEIGHTS: readonly number[] = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.25, 1.5];
 /** RRF constants tried. */
 export const RRF_KS: readonly number[] = [1, 5, 10, 20, 30, 60, 100];
-/** The service default (retrieval/config.ts): equal weights, k = 60. */
+/** The service default (retrieval/index/config.ts): equal weights, k = 60. */
 export const DEFAULT_FUSION: FusionConfig = { w: 1, k: 60 };
 /** Route lists and fused rankings are this deep (recall@100). */
 export const DEPTH = 100;
@@ -47,7 +47,7 @@ export interface JudgedLists extends RouteListRow {
 
 /**
  * The hybrid ranking the searcher would return for these route lists at `cfg`: weighted RRF of
- * bm25 (weight 1) and vector (weight cfg.w), in that order, cut to `depth` (retrieval/hybrid.ts).
+ * bm25 (weight 1) and vector (weight cfg.w), in that order, cut to `depth` (retrieval/recall/hybrid.ts).
  */
 export function fuse(bm25: readonly string[], vector: readonly string[], cfg: FusionConfig, depth = DEPTH): string[] {
   return reciprocalRankFusion(

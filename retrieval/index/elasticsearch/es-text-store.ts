@@ -7,7 +7,7 @@ import type { Filters, RouteHit } from '../types.ts';
  * Production BM25: Elasticsearch 8. One alias per catalog pointing at a concrete index, so a
  * rebuild can build a new index and swap the alias atomically. Text fields use the built-in
  * `cjk` analyzer: Latin words are lowercased standard tokens and CJK runs become bigrams, the
- * same split src/text/analyze.ts makes for the embedded engine. Fields of running English text
+ * same split core/text/analyze.ts makes for the embedded engine. Fields of running English text
  * also get a stemmed `.en` sub-field (the `english` analyzer: "running" finds "runs", as Porter
  * stemming does in the embedded engine) when the cluster has it: it lives in the
  * analysis-common module, which a stock Elasticsearch ships and the test runner
@@ -15,7 +15,7 @@ import type { Filters, RouteHit } from '../types.ts';
  * index does not map matches nothing.
  *
  * Filters are `filter` clauses of the same bool query as the match, so top-k is taken after
- * filtering, with the semantics of compileFilter() in retrieval/stores.ts.
+ * filtering, with the semantics of compileFilter() in retrieval/index/stores.ts.
  */
 export const FIELD_BOOSTS = { title: 4, brand: 2.5, category: 1.5, tags: 1.5, body: 1 } as const;
 

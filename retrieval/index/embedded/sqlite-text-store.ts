@@ -6,7 +6,7 @@ import type { Filters, RouteHit } from '../types.ts';
 
 /**
  * Embedded BM25: SQLite FTS5 (through better-sqlite3) with Porter stemming for English and
- * pre-analysed CJK bigrams (see src/text/analyze.ts). Filters are SQL predicates in the same
+ * pre-analysed CJK bigrams (see core/text/analyze.ts). Filters are SQL predicates in the same
  * statement as the MATCH, so the top-k is taken after filtering.
  *
  * Column weights favour the title, as a shopper's query names the product far more often
