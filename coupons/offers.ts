@@ -18,6 +18,8 @@ export interface CouponPageRequest {
    */
   shopper?: string | Shopper | undefined;
   debug: boolean;
+  /** This request's value threshold and boost (an experiment arm's); default: the stage's settings. */
+  settings?: Pick<CouponConfig, 'min_value' | 'boost'> | undefined;
   /** The ranker's post-click conversion per item, when a model served (ranking/apply.ts served entries). */
   pCvr?: ReadonlyMap<string, number> | undefined;
   now?: number;
@@ -51,12 +53,18 @@ export class CouponOffers {
     } = {},
   ) {}
 
+  /** The stage's settings (a request may override min_value and boost). */
+  get config(): CouponConfig {
+    return this.cfg;
+  }
+
   async apply<T extends CouponPageItem>(items: T[], req: CouponPageRequest): Promise<CouponPage<T>> {
     if (!this.cfg.enabled || items.length === 0) return { items };
+    const cfg = req.settings ? { ...this.cfg, ...req.settings } : this.cfg;
     const now = req.now ?? Date.now();
     try {
       const current = (await this.definitions(now)).filter((c) => isLive(c, now));
-      if (current.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };
+      if (current.length === 0) return { items, ...(req.debug && { debug: debugOf(cfg, 0, 0, 0) }) };
       const ids = current.map((c) => c.id);
       // Stock and budget are read for every request (one batched read, beside the claims): a
       // coupon that just ran out is never shown, whatever the definitions' cache. A session
@@ -72,22 +80,18 @@ export class CouponOffers {
         ),
       ]);
       const live = offerable(current, status, undefined, now);
-      if (live.length === 0) return { items, ...(req.debug && { debug: this.debugOf(0, 0, 0) }) };
+      if (live.length === 0) return { items, ...(req.debug && { debug: debugOf(cfg, 0, 0, 0) }) };
       const { user, claims } = shopper;
       const available = live.filter((c) => (claims?.get(c.id) ?? 0) < c.per_user_limit);
-      const offers = bestOffers(items, available, { user, now, status, pCvr: req.pCvr }, this.cfg);
-      const out = attachCoupons(items, offers, this.cfg, req.debug);
+      const offers = bestOffers(items, available, { user, now, status, pCvr: req.pCvr }, cfg);
+      const out = attachCoupons(items, offers, cfg, req.debug);
       const attached = out.filter((it) => (it as { coupon?: unknown }).coupon !== undefined).length;
       if (attached > 0) this.deps.onAttached?.(req.surface, attached);
-      return { items: out, ...(req.debug && { debug: this.debugOf(live.length, offers.size, attached) }) };
+      return { items: out, ...(req.debug && { debug: debugOf(cfg, live.length, offers.size, attached) }) };
     } catch (err) {
       this.deps.onDegraded?.(req.surface);
       return { items, degraded: { route: 'coupons', reason: (err as Error).message } };
     }
-  }
-
-  private debugOf(live: number, offered: number, attached: number) {
-    return { live, offered, attached, min_value: this.cfg.min_value, boost: this.cfg.boost };
   }
 
   /** Definitions, shared by all requests for `cache_ms` (they change rarely); one ledger read in flight at a time. */
@@ -110,4 +114,8 @@ export class CouponOffers {
     if (subject === undefined || !state) return { user: undefined, subject };
     return loadShopper(state, subject);
   }
+}
+
+function debugOf(cfg: Pick<CouponConfig, 'min_value' | 'boost'>, live: number, offered: number, attached: number) {
+  return { live, offered, attached, min_value: cfg.min_value, boost: cfg.boost };
 }

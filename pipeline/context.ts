@@ -1,10 +1,12 @@
 import type { BehaviorConfig } from '../behavior/config.ts';
 import { loadShopper, type Shopper, type StateStore } from '../behavior/state-store.ts';
 import type { Candidate, Degraded, Subject, Surface } from '../core/candidate.ts';
+import type { CouponConfig } from '../coupons/config.ts';
 import type { CouponPage } from '../coupons/offers.ts';
 import type { MmrDebug } from '../diversity/apply.ts';
 import type { MmrSurfaceConfig } from '../diversity/config.ts';
 import type { RankDebug } from '../ranking/apply.ts';
+import type { RankConfig } from '../ranking/config.ts';
 import type { RetrievalConfig } from '../retrieval/index/config.ts';
 import type { IndexSnapshot } from '../retrieval/index/stores.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
@@ -19,6 +21,26 @@ export interface RequestSettings {
   behavior: BehaviorConfig;
   /** Diversity for this request's surface; disabled: no diversity stage. */
   diversity: MmrSurfaceConfig;
+  /** `off`: fusion order (no ranking stage); else the ranker scores `window` candidates with these exponents. */
+  ranking: Pick<RankConfig, 'mode' | 'window' | 'a' | 'b' | 'c'>;
+  coupons: Pick<CouponConfig, 'min_value' | 'boost'>;
+}
+
+/**
+ * Per-request changes to the settings in force, subtree by subtree (an experiment arm's). Values
+ * are validated where they are made (src/settings/overrides.ts), not here.
+ */
+export type RequestOverrides = { [K in keyof RequestSettings]?: Partial<RequestSettings[K]> };
+
+/** The settings in force: `base`, each subtree merged with its override. Pure. */
+export function withOverrides(base: RequestSettings, overrides: RequestOverrides | undefined): RequestSettings {
+  if (!overrides) return base;
+  const out = { ...base } as Record<keyof RequestSettings, unknown>;
+  for (const key of Object.keys(overrides) as Array<keyof RequestSettings>) {
+    const o = overrides[key];
+    if (o) out[key] = { ...base[key], ...o };
+  }
+  return out as RequestSettings;
 }
 
 /** [from, to) of the final order, 0-based: the page the response shows. */

@@ -35,6 +35,7 @@ export function couponStage(offers: CouponOffers): Stage {
         surface: ctx.surface,
         shopper,
         debug: ctx.debug,
+        settings: ctx.settings.coupons,
         // Coupon validity is wall-clock time, whatever clock the ranker reads.
         ...(pCvr.size > 0 && { pCvr }),
       });

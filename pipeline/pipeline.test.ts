@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { StateStore } from '../behavior/state-store.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
+import { createMetrics } from '../core/metrics.ts';
 import { FEATURE_COUNT } from '../ranking/features.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import { createApp } from '../src/app.ts';
@@ -10,6 +11,8 @@ import { ROOT, loadConfig } from '../src/config.ts';
 import { openService, type Service } from '../src/service.ts';
 import { tempDir } from '../test/helpers/catalog.ts';
 import { servedEntry } from '../test/helpers/served.ts';
+import { withOverrides } from './context.ts';
+import { Pipeline } from './pipeline.ts';
 
 /**
  * The serving pipeline over HTTP on the demo catalog with the shipped ranker: every surface runs
@@ -141,6 +144,55 @@ describe('one request context', () => {
           rank_position,
         }));
       expect(await slots(plain.request_id)).toEqual(await slots(debug.request_id));
+    });
+  });
+});
+
+describe('per-request settings', () => {
+  it('an override changes only the request that carries it, and debug shows the settings in force', async () => {
+    await withService(async (s) => {
+      const c = loadConfig({});
+      const pipeline = new Pipeline({
+        searcher: s.searcher,
+        metrics: createMetrics(),
+        state: s.behavior.state,
+        ranker: s.ranker,
+        diversity: c.diversity,
+        feed: c.feed,
+        behavior: c.behavior,
+      });
+      const ask = { requestId: 'r', q: 'wireless headphones', page: 1, size: 10, debug: true, user_id: 'cy' };
+      const base = await pipeline.search(ask);
+      expect(base.debug!.ranking).toMatchObject({ mode: 'model', a: 1, b: 1 });
+
+      const arm = await pipeline.search({
+        ...ask,
+        overrides: {
+          retrieval: { weights: { bm25: 1, vector: 0, image: 0 } },
+          ranking: { mode: 'off' },
+          diversity: { enabled: false },
+        },
+      });
+      expect(arm.debug!.ranking).toEqual({ mode: 'off' });
+      expect(arm.debug!.mmr).toEqual({ enabled: false });
+      expect(arm.debug!.weights).toEqual({ bm25: 1, vector: 0, image: 0 });
+      // Fusion order with BM25 alone: scores fall with the BM25 rank.
+      const scores = arm.items.map((i) => i.score);
+      expect(scores).toEqual([...scores].sort((x, y) => y - x));
+      for (const it of arm.items) expect(it.score).toBeCloseTo(1 / (60 + (it.debug!.bm25_rank as number)), 12);
+
+      const reweighted = await pipeline.search({
+        ...ask,
+        overrides: { ranking: { a: 0, b: 1 }, diversity: { lambda: 0.5 } },
+      });
+      expect(reweighted.debug!.ranking).toMatchObject({ mode: 'model', a: 0, b: 1 });
+      expect(reweighted.debug!.mmr).toMatchObject({ enabled: true, lambda: 0.5 });
+      for (const it of reweighted.items.filter((i) => i.debug!.p_cvr !== undefined))
+        expect(it.debug!.rank_score).toBeCloseTo(it.debug!.p_cvr as number, 6);
+
+      // The service's settings are untouched.
+      expect((await pipeline.search(ask)).debug!.ranking).toMatchObject({ mode: 'model', a: 1, b: 1 });
+      expect(withOverrides(pipeline.settingsFor('search'), undefined)).toEqual(pipeline.settingsFor('search'));
     });
   });
 });

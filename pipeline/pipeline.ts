@@ -11,7 +11,15 @@ import type { Filters } from '../retrieval/index/types.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import { couponStage } from './coupons.ts';
-import { createContext, type PageWindow, type RequestContext, type RequestSettings, type Stage } from './context.ts';
+import {
+  createContext,
+  withOverrides,
+  type PageWindow,
+  type RequestContext,
+  type RequestOverrides,
+  type RequestSettings,
+  type Stage,
+} from './context.ts';
 import { diversifyStage } from './diversify.ts';
 import { pageStage } from './page.ts';
 import { presentItems, servedItems, type ResponseItem } from './present.ts';
@@ -46,6 +54,8 @@ export interface PipelineDeps {
 
 export interface SearchAsk {
   requestId: string;
+  /** Changes to the settings in force for this request only (an experiment arm's). */
+  overrides?: RequestOverrides | undefined;
   q: string;
   filters?: Filters | undefined;
   page: number;
@@ -57,6 +67,8 @@ export interface SearchAsk {
 
 export interface FeedRequestAsk extends FeedAsk {
   requestId: string;
+  /** Changes to the settings in force for this request only (an experiment arm's). */
+  overrides?: RequestOverrides | undefined;
   subject: Subject;
   size: number;
   debug: boolean;
@@ -64,6 +76,8 @@ export interface FeedRequestAsk extends FeedAsk {
 
 export interface SimilarAsk {
   requestId: string;
+  /** Changes to the settings in force for this request only (an experiment arm's). */
+  overrides?: RequestOverrides | undefined;
   productId: string;
   size: number;
   debug: boolean;
@@ -86,7 +100,14 @@ export class Pipeline {
     const from = (a.page - 1) * a.size;
     const subject = subjectOf(a);
     const r = await this.run(
-      { requestId: a.requestId, surface: 'search', subject, page: { from, to: from + a.size }, debug: a.debug },
+      {
+        requestId: a.requestId,
+        surface: 'search',
+        subject,
+        page: { from, to: from + a.size },
+        debug: a.debug,
+        overrides: a.overrides,
+      },
       searchRecall(this.deps.searcher.embedders, { q: a.q, filters: a.filters }),
     );
     const recallDegraded = r.ctx.trace.degraded.filter((d) => d.route !== 'coupons');
@@ -94,7 +115,7 @@ export class Pipeline {
     m.searchLatency.observe({ mode: recallDegraded.length > 0 ? 'degraded' : 'hybrid' }, r.tookMs / 1000);
     for (const d of recallDegraded) m.degraded.inc({ route: d.route });
     this.record(r, { query: a.q, ...(subject !== undefined && { subject }) });
-    const cfg = this.deps.searcher.config;
+    const cfg = r.ctx.settings.retrieval;
     return {
       request_id: a.requestId,
       items: r.items,
@@ -112,7 +133,14 @@ export class Pipeline {
   async feed(a: FeedRequestAsk) {
     const state = this.requireState();
     const r = await this.run(
-      { requestId: a.requestId, surface: 'feed', subject: a.subject, page: { from: 0, to: a.size }, debug: a.debug },
+      {
+        requestId: a.requestId,
+        surface: 'feed',
+        subject: a.subject,
+        page: { from: 0, to: a.size },
+        debug: a.debug,
+        overrides: a.overrides,
+      },
       feedRecall(state, a),
     );
     const shopper = await r.ctx.shopper();
@@ -150,7 +178,14 @@ export class Pipeline {
   async similar(a: SimilarAsk) {
     const state = this.requireState();
     const r = await this.run(
-      { requestId: a.requestId, surface: 'similar', subject: undefined, page: { from: 0, to: a.size }, debug: a.debug },
+      {
+        requestId: a.requestId,
+        surface: 'similar',
+        subject: undefined,
+        page: { from: 0, to: a.size },
+        debug: a.debug,
+        overrides: a.overrides,
+      },
       similarRecall(state, a.productId),
     );
     this.record(r, {});
@@ -176,24 +211,48 @@ export class Pipeline {
     return this.deps.state;
   }
 
-  /** Resolves the stages once (a ranker mode switched mid-request cannot split them), pins the snapshot, runs. */
+  /** The settings in force for a request on `surface`: the service's, with the request's overrides. */
+  settingsFor(surface: Surface, overrides?: RequestOverrides): RequestSettings {
+    const d = this.deps;
+    const ranker = d.ranker?.config;
+    const base: RequestSettings = {
+      retrieval: d.searcher.config,
+      feed: d.feed,
+      behavior: d.behavior,
+      diversity: d.diversity?.[surface] ?? DIVERSITY_OFF,
+      // A ranker switched off at run time (Ranker.setMode) is off for every request.
+      ranking: {
+        mode: d.ranker && d.ranker.status.mode !== 'off' ? 'model' : 'off',
+        window: ranker?.window ?? 0,
+        a: ranker?.a ?? 1,
+        b: ranker?.b ?? 1,
+        c: ranker?.c ?? 0,
+      },
+      coupons: d.offers?.config ?? { min_value: 0, boost: 0 },
+    };
+    return withOverrides(base, overrides);
+  }
+
+  /** Resolves the settings and stages once (a mode switched mid-request cannot split them), pins the snapshot, runs. */
   private async run(
-    o: { requestId: string; surface: Surface; subject: Subject | undefined; page: PageWindow; debug: boolean },
+    o: {
+      requestId: string;
+      surface: Surface;
+      subject: Subject | undefined;
+      page: PageWindow;
+      debug: boolean;
+      overrides: RequestOverrides | undefined;
+    },
     recall: Stage,
   ): Promise<Ran> {
     const t0 = performance.now();
     const d = this.deps;
-    const ranker = d.ranker && d.ranker.status.mode !== 'off' ? d.ranker : undefined;
-    const mmr = d.diversity?.[o.surface];
-    const settings: RequestSettings = {
-      retrieval: d.searcher.config,
-      feed: d.feed,
-      behavior: d.behavior,
-      diversity: mmr ?? { ...DIVERSITY_OFF },
-    };
+    const settings = this.settingsFor(o.surface, o.overrides);
+    const ranker = d.ranker && settings.ranking.mode !== 'off' ? d.ranker : undefined;
+    const mmr = settings.diversity;
     const stages: Stage[] = [
       ...(ranker ? [rankStage(ranker)] : []),
-      ...(mmr?.enabled ? [diversifyStage(mmr, ranker?.config.window, d.metrics)] : []),
+      ...(mmr.enabled ? [diversifyStage(mmr, ranker ? settings.ranking.window : undefined, d.metrics)] : []),
       pageStage,
       ...(d.offers ? [couponStage(d.offers)] : []),
     ];

@@ -4,6 +4,7 @@ import type { Candidate, Surface } from '../core/candidate.ts';
 import type { IndexSnapshot, SnapshotSource } from '../retrieval/index/stores.ts';
 import { filterKey } from '../retrieval/index/stores.ts';
 import type { Surface as RankSurface } from './features.ts';
+import type { RankConfig } from './config.ts';
 import type { RankInput } from './inputs.ts';
 import type { RankOutcome, Ranker } from './ranker.ts';
 
@@ -67,10 +68,13 @@ export async function rankOrder(
     now?: number | undefined;
     shopper?: { user: UserState | undefined } | undefined;
     snapshot?: IndexSnapshot | undefined;
+    /** This request's window and score exponents (default: the ranker's settings). */
+    settings?: Pick<RankConfig, 'window' | 'a' | 'b' | 'c'> | undefined;
   },
   candidates: readonly Candidate[],
 ): Promise<{ order: Candidate[]; debug: RankDebug }> {
-  const window = ranker.config.window;
+  const cfg = req.settings ?? ranker.config;
+  const window = cfg.window;
   const head = candidates.slice(0, window);
   const outcome = await ranker.rank(
     {
@@ -78,6 +82,7 @@ export async function rankOrder(
       ...(req.now !== undefined && { now: req.now }),
       shopper: req.shopper ?? { user: undefined },
       snapshot: req.snapshot,
+      weights: cfg,
     },
     head.map(rankInput),
   );
@@ -98,9 +103,9 @@ export async function rankOrder(
       ...(outcome.reason !== undefined && { reason: outcome.reason }),
       feature_spec: ranker.status.feature_spec,
       window,
-      a: ranker.config.a,
-      b: ranker.config.b,
-      c: ranker.config.c,
+      a: cfg.a,
+      b: cfg.b,
+      c: cfg.c,
       took_ms: round(outcome.took_ms),
     },
   };

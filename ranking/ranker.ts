@@ -247,6 +247,8 @@ export class Ranker {
       shopper?: { user: UserState | undefined } | undefined;
       /** The index generation the request pinned (product ages are read from it). */
       snapshot?: IndexSnapshot | undefined;
+      /** This request's exponents of the final score (an experiment arm's); default: the ranker's settings. */
+      weights?: Pick<RankConfig, 'a' | 'b' | 'c'> | undefined;
     },
     candidates: readonly RankInput[],
   ): Promise<RankOutcome> {
@@ -296,7 +298,7 @@ export class Ranker {
         candidate: c,
         p_ctr: pCtr[i]!,
         p_cvr: pCvr[i]!,
-        score: finalScore(pCtr[i]!, pCvr[i]!, c.price, this.cfg),
+        score: finalScore(pCtr[i]!, pCvr[i]!, c.price, req.weights ?? this.cfg),
         features: features[i]!,
       }));
       sortStable(items);
