@@ -18,7 +18,7 @@ import addFormatsModule from 'ajv-formats';
  * The canned responses are computed from a tiny in-memory map (brute-force cosine, a naive
  * evaluator for the few filter shapes the adapter emits) only so that they look plausible. This
  * is NOT a Qdrant reimplementation and says nothing about Qdrant's own semantics: those are
- * covered by qdrant-conformance.test.ts against a real server (QDRANT_URL).
+ * covered by test/integration/qdrant.test.ts and the production back end tests against a real server.
  */
 
 export const OPENAPI_PATH =
