@@ -151,18 +151,39 @@ export function describeQdrantError(method: string, err: unknown): unknown {
   return new QdrantRequestError(method, e.status, typeof reason === 'string' ? reason : e.message, { cause: err });
 }
 
-/** Every method of the client rejects with a QdrantRequestError instead of a bare status text. */
+/**
+ * True when a request failed because the pooled connection it was sent on had been closed by the
+ * server. Qdrant (actix-web) closes idle connections after 5 s without saying so in a Keep-Alive
+ * header, while the client's pool keeps them for 10 s; a request that goes out on such a socket
+ * before the event loop has seen the close fails with "fetch failed: other side closed". The
+ * request never reached Qdrant, so sending it again on a new connection is safe.
+ */
+export function isStaleConnection(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  return err instanceof TypeError && (cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'ECONNRESET');
+}
+
+/**
+ * Every method of the client rejects with a QdrantRequestError instead of a bare status text, and
+ * a request that hit a connection the server had already closed is sent once more.
+ */
 function withQdrantReasons(client: QdrantClient): QdrantClient {
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        const out: unknown = value.apply(target, args);
+        const call = (): unknown => value.apply(target, args);
+        const out = call();
         if (!(out instanceof Promise)) return out;
-        return out.catch((err: unknown) => {
-          throw describeQdrantError(String(prop), err);
-        });
+        return out
+          .catch((err: unknown) => {
+            if (isStaleConnection(err)) return call();
+            throw err;
+          })
+          .catch((err: unknown) => {
+            throw describeQdrantError(String(prop), err);
+          });
       };
     },
   });

@@ -113,6 +113,16 @@ describe(`Qdrant at ${url}: what only a real server shows`, () => {
     );
   });
 
+  it('survives Qdrant closing an idle keep-alive connection while the event loop was busy', async () => {
+    // Qdrant drops idle connections after 5 s; the client pools them for 10 s. A request sent on
+    // one before the event loop has read the close used to fail with "fetch failed".
+    const fresh = qdrantClient({ url, apiKey });
+    await fresh.getCollections();
+    const until = Date.now() + 6_000;
+    while (Date.now() < until); // a long synchronous stretch (an embedding, an exact scan)
+    await expect(fresh.getCollections()).resolves.toHaveProperty('collections');
+  }, 20_000);
+
   it('stores cosine vectors normalised: vectorsOf returns unit length, and scores are cosines', async () => {
     const text = await QdrantVectorStore.open({ url, client, collection: collection(), dim: 4 });
     await text.upsert([{ product: product('a'), hash: 'h', vector: vec(3, 0, 0, 4) }]);
