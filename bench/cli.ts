@@ -156,7 +156,8 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
     },
   },
   backends: {
-    usage: 'backends --products N --out OUTDIR [--queries 1000] [--seed 42] [--k 100]   (needs ELASTICSEARCH_URL)',
+    usage:
+      'backends --products N --out OUTDIR [--queries 1000] [--seed 42] [--k 100] [--embedder default|MODEL_DIR]   (needs ELASTICSEARCH_URL; with QDRANT_URL also vectors and hybrid)',
     async run(argv) {
       const { values } = parseArgs({
         args: argv,
@@ -166,18 +167,26 @@ const BENCHES: Record<string, { usage: string; run: (argv: string[]) => Promise<
           queries: { type: 'string', default: '1000' },
           seed: { type: 'string', default: '42' },
           k: { type: 'string', default: '100' },
+          embedder: { type: 'string' },
         },
         strict: true,
       });
       const url = process.env.ELASTICSEARCH_URL;
+      const qdrantUrl = process.env.QDRANT_URL || undefined;
       if (!url)
         throw new UsageError(
           'the backends bench compares against a real Elasticsearch: set ELASTICSEARCH_URL (scripts/servers/elasticsearch.sh start)',
         );
+      const config = loadConfig({ ...process.env, ...(values.embedder && { SHELF_EMBEDDER: values.embedder }) });
+      const embedder = qdrantUrl
+        ? await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder))
+        : undefined;
       const res = await runBackendsBench({
         products: positiveInt(values.products, 'products'),
         outDir: values.out,
         elasticsearchUrl: url,
+        qdrantUrl,
+        embedder,
         queries: positiveInt(values.queries, 'queries'),
         seed: positiveInt(values.seed, 'seed'),
         k: positiveInt(values.k, 'k'),
