@@ -10,6 +10,7 @@ import { HnswVectorStore } from '../retrieval/embedded/hnsw-vector-store.ts';
 import { ProductionBackend } from '../retrieval/production/production-backend.ts';
 import { collectionsWithPrefix, dropCollection } from '../retrieval/qdrant/qdrant-aliases.ts';
 import { qdrantClient, QdrantVectorStore } from '../retrieval/qdrant/qdrant-vector-store.ts';
+import type { QdrantClient } from '@qdrant/js-client-rest';
 import { openSearcher, type Searcher } from '../retrieval/searcher.ts';
 import {
   compileFilter,
@@ -130,19 +131,25 @@ async function buildQdrant(points: VectorPoint[], dim: number, url: string, coll
   const store = await QdrantVectorStore.open({ url, client, collection, dim });
   for (let i = 0; i < points.length; i += BATCH) await store.upsert(points.slice(i, i + BATCH));
   const acknowledgedSeconds = (performance.now() - t) / 1000;
-  // Writes are acknowledged (wait=true) before the optimizer has built the HNSW graph; until then
-  // searches scan segments without an index. Green means no optimisation is pending; a collection
-  // smaller than the indexing threshold (KB of vectors per segment) never gets a graph at all.
-  for (;;) {
-    const info = await client.getCollection(collection);
-    const thresholdKb = info.config.optimizer_config.indexing_threshold ?? 10_000;
-    const graphDue = (points.length * dim * 4) / 1024 > thresholdKb;
-    if (info.status === 'green' && (!graphDue || (info.indexed_vectors_count ?? 0) > 0)) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await untilIndexed(client, collection, points.length * dim * 4);
   const count = await store.count();
   if (count !== points.length) throw new Error(`Qdrant holds ${count} of ${points.length} points`);
   return { store, acknowledgedSeconds, seconds: (performance.now() - t) / 1000 };
+}
+
+/**
+ * Writes are acknowledged (wait=true) before the optimizer has built the HNSW graph; until then
+ * searches scan segments without an index. Green means no optimisation is pending; a collection
+ * smaller than the indexing threshold (KB of vectors per segment) never gets a graph at all.
+ */
+async function untilIndexed(client: QdrantClient, collection: string, vectorBytes: number): Promise<void> {
+  for (;;) {
+    const info = await client.getCollection(collection);
+    const thresholdKb = info.config.optimizer_config.indexing_threshold ?? 10_000;
+    const graphDue = vectorBytes / 1024 > thresholdKb;
+    if (info.status === 'green' && (!graphDue || (info.indexed_vectors_count ?? 0) > 0)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Top-k latency per engine, plain and filtered; each query runs on every engine before the next. */
@@ -236,7 +243,7 @@ async function hybridOverHttp(input: VectorBackendsInput, cacheDir: string) {
   });
   const searchers: Searcher[] = [];
   try {
-    const index: Record<string, { seconds: number; products_per_s: number }> = {};
+    const index: Record<string, { seconds: number; products_per_s: number; until_green_seconds?: number }> = {};
     for (const [name, target] of [
       ['embedded', {}],
       ['elasticsearch+qdrant', { backend }],
@@ -246,6 +253,12 @@ async function hybridOverHttp(input: VectorBackendsInput, cacheDir: string) {
       const sum = await indexCatalog({ catalogPath, dataDir: cacheDir, embedder, ...target });
       const seconds = (performance.now() - t) / 1000;
       index[name] = { seconds: round1(seconds), products_per_s: Math.round(sum.indexed / seconds) };
+      // Search the collection only once Qdrant has built its graph, as buildQdrant does.
+      if ('backend' in target) {
+        const qdrant = qdrantClient({ url: input.qdrantUrl });
+        await untilIndexed(qdrant, backend.alias, input.docs.length * embedder.dim * 4);
+        index[name]!.until_green_seconds = round1((performance.now() - t) / 1000);
+      }
       searchers.push(await openSearcher({ embedder, ...('backend' in target ? target : { dataDir: cacheDir }) }));
     }
     const servers = searchers.map((searcher) =>
