@@ -10,6 +10,8 @@ import { SqliteTextStore } from '../retrieval/index/embedded/sqlite-text-store.t
 import type { StoredProduct, TextStore } from '../retrieval/index/stores.ts';
 import type { Filters } from '../retrieval/index/types.ts';
 import { parseProduct } from '../core/catalog/product.ts';
+import type { TextEmbedder } from '../core/embedding/embedder.ts';
+import { runVectorBackends } from './backends-vectors.ts';
 import { summarize } from './stats.ts';
 import { syntheticCatalog } from './synthetic.ts';
 
@@ -17,6 +19,9 @@ export interface BackendsBenchOptions {
   products: number;
   outDir: string;
   elasticsearchUrl: string;
+  /** With an embedder: also hnswlib vs Qdrant on the same vectors, and hybrid over HTTP (bench/backends-vectors.ts). */
+  qdrantUrl?: string | undefined;
+  embedder?: TextEmbedder | undefined;
   queries?: number;
   seed?: number;
   /** Candidates per query: the BM25 route's recall_k in hybrid search. */
@@ -31,7 +36,8 @@ const WARMUP = 200;
 const FILTERS: Filters = { in_stock: true, price_max: 500 };
 
 /**
- * Embedded BM25 (SQLite FTS5) against Elasticsearch, side by side in one run on the same
+ * Embedded BM25 (SQLite FTS5) against Elasticsearch, and with QDRANT_URL the vectors too
+ * (hnswlib against Qdrant, hybrid over HTTP: bench/backends-vectors.ts), side by side in one run on the same
  * seeded synthetic products and queries: indexing throughput (batches of 512, from the first
  * write until the index is searchable) and BM25 top-k latency, plain and filtered. Both engines
  * run on this machine; Elasticsearch is reached over HTTP on localhost.
@@ -113,6 +119,21 @@ export async function runBackendsBench(opts: BackendsBenchOptions) {
       shared += a.filter((id) => b.has(id)).length;
     });
 
+    const vectors =
+      opts.qdrantUrl !== undefined && opts.embedder !== undefined
+        ? await runVectorBackends({
+            docs,
+            rows: raw,
+            queries,
+            embedder: opts.embedder,
+            qdrantUrl: opts.qdrantUrl,
+            elasticsearchUrl: opts.elasticsearchUrl,
+            k,
+            filters: FILTERS,
+            work,
+            log,
+          })
+        : undefined;
     const rate = (s: number) => Math.round(docs.length / s);
     const result = {
       products: docs.length,
@@ -131,6 +152,7 @@ export async function runBackendsBench(opts: BackendsBenchOptions) {
       search: latency,
       top10_overlap: Math.round((shared / Math.max(1, total)) * 1000) / 1000,
       elasticsearch: { version: info.version.number, url: opts.elasticsearchUrl },
+      ...(vectors && { vectors }),
       machine: {
         cpus: os.cpus().length,
         node: process.version,

@@ -176,30 +176,41 @@ prog
 
 prog
   .command('backends')
-  .description('embedded index vs Elasticsearch + Qdrant (needs ELASTICSEARCH_URL)')
+  .description('embedded index vs Elasticsearch (BM25), and with QDRANT_URL hnswlib vs Qdrant and hybrid over HTTP')
   .option('--products <N>', 'catalog size', positive, 100000)
   .option('--out <OUTDIR>', 'where to write', 'out/bench')
   .option('--queries <N>', 'queries to time', positive, 1000)
   .option('--seed <N>', 'seed', positive, 42)
   .option('--k <N>', 'results per query', positive, 100)
+  .option('--embedder <SPEC>', 'default or a transformers.js model folder (default: SHELF_EMBEDDER)')
   .action(
-    action(async (o: { products: number; out: string; queries: number; seed: number; k: number }) => {
-      const url = process.env.ELASTICSEARCH_URL;
-      if (!url)
-        throw new UsageError(
-          'the backends bench compares against a real Elasticsearch: set ELASTICSEARCH_URL (scripts/servers/elasticsearch.sh start)',
+    action(
+      async (o: { products: number; out: string; queries: number; seed: number; k: number; embedder?: string }) => {
+        const url = process.env.ELASTICSEARCH_URL;
+        const qdrantUrl = process.env.QDRANT_URL || undefined;
+        if (!url)
+          throw new UsageError(
+            'the backends bench compares against a real Elasticsearch: set ELASTICSEARCH_URL (scripts/servers/elasticsearch.sh start)',
+          );
+        const config = loadConfig({ ...process.env, ...(o.embedder && { SHELF_EMBEDDER: o.embedder }) });
+        // Vectors (and hybrid) are compared only when there is a Qdrant to compare against.
+        const embedder = qdrantUrl
+          ? await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder))
+          : undefined;
+        print(
+          await runBackendsBench({
+            products: o.products,
+            outDir: o.out,
+            elasticsearchUrl: url,
+            qdrantUrl,
+            embedder,
+            queries: o.queries,
+            seed: o.seed,
+            k: o.k,
+          }),
         );
-      print(
-        await runBackendsBench({
-          products: o.products,
-          outDir: o.out,
-          elasticsearchUrl: url,
-          queries: o.queries,
-          seed: o.seed,
-          k: o.k,
-        }),
-      );
-    }),
+      },
+    ),
   );
 
 prog

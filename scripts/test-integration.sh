@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # `npm run test:integration`: start the real servers the suite runs against on 127.0.0.1
-# (Redis, Kafka, Elasticsearch; scripts/servers/), run the suite, print how many tests ran
+# (Redis, Kafka, Elasticsearch, Qdrant; scripts/servers/), run the suite, print how many tests ran
 # against each, stop the servers this run started; and validate docker-compose.yml. A server
 # that does not start fails the run; nothing is skipped. Extra arguments go to vitest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-servers=(redis kafka elasticsearch)
+# Every server the suite runs against (and reports a test count for).
+servers=(redis kafka elasticsearch qdrant)
+# The ones this script starts: a QDRANT_URL already in the environment names another Qdrant
+# (e.g. the docker-compose one), which is then used instead of starting our own.
+to_start=(redis kafka elasticsearch)
+if [[ -n "${QDRANT_URL:-}" ]]; then
+  echo "test:integration: using the Qdrant at QDRANT_URL=$QDRANT_URL (not starting one)" >&2
+  curl -fsS -o /dev/null --max-time 10 "${QDRANT_URL%/}/readyz" ||
+    { echo "test:integration: FAILED: the Qdrant at QDRANT_URL=$QDRANT_URL does not answer /readyz; nothing was run." >&2; exit 1; }
+else
+  to_start+=(qdrant)
+fi
 ours=()
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
@@ -20,7 +31,7 @@ trap cleanup EXIT
 # is and left running afterwards, since someone else started it.
 declare -A pids=()
 failed=()
-for s in "${servers[@]}"; do
+for s in "${to_start[@]}"; do
   if scripts/servers/"$s".sh status >/dev/null 2>&1; then
     scripts/servers/"$s".sh start || failed+=("$s")
     continue
@@ -46,6 +57,7 @@ go -C scripts/compose-check run . ../../docker-compose.yml || { echo "test:integ
 export REDIS_URL="redis://127.0.0.1:${SHELF_REDIS_PORT:-6390}"
 export KAFKA_BROKERS="127.0.0.1:${SHELF_KAFKA_PORT:-9092}"
 export ELASTICSEARCH_URL="http://127.0.0.1:${SHELF_ES_PORT:-9200}"
+export QDRANT_URL="${QDRANT_URL:-http://127.0.0.1:${SHELF_QDRANT_PORT:-6333}}"
 
 report="$(mktemp -t shelf-integration-XXXXXX.json)"
 rc=0

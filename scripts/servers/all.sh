@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Start/stop Redis, Kafka and Elasticsearch for the integration tests together.
+# Start/stop Redis, Kafka, Elasticsearch and Qdrant for the integration tests together.
 #   scripts/servers/all.sh start|stop|status
-# start prints the three READY lines; it stops at the first server that fails
+# start prints the four READY lines; it stops at the first server that fails
 # (exit non-zero, that server's log tail on stderr), leaving the others as they are.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-SERVERS=(redis kafka elasticsearch)
+SERVERS=(redis kafka elasticsearch qdrant)
 
 case "${1:-}" in
   start)

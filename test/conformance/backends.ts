@@ -171,6 +171,47 @@ export function backendConformance(name: string, harness: () => BackendHarness) 
       }
     });
 
+    it("--verify repairs a stale text vector without losing the product's image vector", async () => {
+      const dir = tempDir();
+      fs.mkdirSync(path.join(dir, 'img'));
+      fs.writeFileSync(path.join(dir, 'img/a.txt'), 'zebra stripes, zebra print');
+      fs.writeFileSync(path.join(dir, 'img/b.txt'), 'polka dots with a small zebra logo');
+      const rows = [
+        { id: 'img-a', title: 'Cotton tee', image: 'img/a.txt' },
+        { id: 'img-b', title: 'Cotton dress', image: 'img/b.txt' },
+      ];
+      const image = new FakeImageEmbedder();
+      const catalogPath = writeJsonl(path.join(dir, 'c.jsonl'), rows);
+      const sum = await indexCatalog({ catalogPath, dataDir, backend, embedder, imageEmbedder: image });
+      expect(sum).toMatchObject({ indexed: 2, imageFailures: [], writeFailures: [] });
+
+      // Drift in the text vectors only: img-a's text vector is stale.
+      const snap = (await backend.openSnapshot())!;
+      const pa = (await snap.text.get(['img-a'])).get('img-a')!;
+      await snap.close();
+      const w = await backend.beginWrite({
+        embedderId: embedder.id,
+        dim: embedder.dim,
+        fresh: false,
+        image: { embedderId: image.id, dim: image.dim },
+      });
+      const [v] = await embedder.embedTexts(['unrelated words'], 'document');
+      await w.vectors.upsert([{ product: pa, hash: 'stale', vector: v! }]);
+      await w.commit();
+
+      const report = await verifyIndex({ dataDir, backend, embedder, imageEmbedder: image, imageBase: dir });
+      expect(report.before.vectors.mismatched).toEqual(['img-a']);
+      expect(report).toMatchObject({ failures: [], after: { consistent: true } });
+      expect(report.after.images?.count).toBe(2);
+      const s = await openSearcher({ backend, embedder, imageEmbedder: image });
+      try {
+        const zebra = await s.search({ q: 'zebra', size: 5, routes: ['image'] });
+        expect(zebra.items.map((i) => i.id)).toEqual(['img-a', 'img-b']);
+      } finally {
+        await s.close();
+      }
+    });
+
     it('keeps serving the same results across a restart', async () => {
       const q = { q: 'wireless headphones', size: 10 };
       const s = await openSearcher({ backend, embedder });

@@ -7,7 +7,7 @@ import addFormatsModule from 'ajv-formats';
 
 /**
  * An OpenAPI-validating stand-in for Qdrant, for the adapter's contract tests
- * (retrieval/qdrant/qdrant-contract.test.ts) and the production back end's integration test.
+ * (retrieval/index/qdrant/qdrant-contract.test.ts) and the production back end's integration test.
  *
  * A small HTTP server stands in for Qdrant. For every request it finds the operation in the
  * published OpenAPI description (/work/shared/contracts/qdrant-openapi.json), validates the JSON
@@ -18,7 +18,7 @@ import addFormatsModule from 'ajv-formats';
  * The canned responses are computed from a tiny in-memory map (brute-force cosine, a naive
  * evaluator for the few filter shapes the adapter emits) only so that they look plausible. This
  * is NOT a Qdrant reimplementation and says nothing about Qdrant's own semantics: those are
- * covered by qdrant-conformance.test.ts against a real server (QDRANT_URL).
+ * covered by test/integration/qdrant.test.ts and the production back end tests against a real server.
  */
 
 export const OPENAPI_PATH =

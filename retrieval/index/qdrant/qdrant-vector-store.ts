@@ -7,8 +7,7 @@ import type { Filters, RouteHit } from '../types.ts';
  * Production vector store on Qdrant: one collection per catalog with named cosine vectors,
  * `text` and, when product images are indexed, `image`. A store reads and writes one of them:
  *  - the `text` store owns the points: its upsert writes the whole point (payload + text
- *    vector, which drops any image vector: the indexer writes the image right after), its
- *    delete removes the point;
+ *    vector, keeping the image vector the point already has), its delete removes the point;
  *  - the `image` store only sets or removes the image vector of existing points, so "has an
  *    image vector" (`has_vector`) is what it counts, lists and searches.
  * Qdrant point ids must be unsigned integers or UUIDs, so each product id is mapped to
@@ -125,17 +124,84 @@ export interface QdrantOpenOptions {
   collectionVectors?: Partial<Record<VectorName, number>>;
 }
 
+/** A failed Qdrant request, with the reason Qdrant gave (`status.error` of its answer). */
+export class QdrantRequestError extends Error {
+  constructor(
+    readonly method: string,
+    /** HTTP status, when Qdrant answered at all. */
+    readonly status: number | undefined,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Qdrant ${method}: ${status !== undefined ? `${status} ` : ''}${reason}`, options);
+    this.name = 'QdrantRequestError';
+  }
+}
+
+/**
+ * The REST client's errors carry only the HTTP status text ("Not Found", "Bad Request") as their
+ * message; Qdrant's own reason ("Collection `x` doesn't exist!", "No point with id … found") is in
+ * `data.status.error`. Operators read these messages in index reports and logs, so keep the reason.
+ */
+export function describeQdrantError(method: string, err: unknown): unknown {
+  if (!(err instanceof Error) || err instanceof QdrantRequestError) return err;
+  const e = err as Error & { status?: unknown; data?: { status?: { error?: unknown } } };
+  const reason = e.data?.status?.error;
+  if (typeof e.status !== 'number') return err;
+  return new QdrantRequestError(method, e.status, typeof reason === 'string' ? reason : e.message, { cause: err });
+}
+
+/**
+ * True when a request failed because the pooled connection it was sent on had been closed by the
+ * server. Qdrant (actix-web) closes idle connections after 5 s without saying so in a Keep-Alive
+ * header, while the client's pool keeps them for 10 s; a request that goes out on such a socket
+ * before the event loop has seen the close fails with "fetch failed: other side closed". The
+ * request never reached Qdrant, so sending it again on a new connection is safe.
+ */
+export function isStaleConnection(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  return err instanceof TypeError && (cause?.code === 'UND_ERR_SOCKET' || cause?.code === 'ECONNRESET');
+}
+
+/**
+ * Every method of the client rejects with a QdrantRequestError instead of a bare status text, and
+ * a request that hit a connection the server had already closed is sent once more.
+ */
+function withQdrantReasons(client: QdrantClient): QdrantClient {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const call = (): unknown => value.apply(target, args);
+        const out = call();
+        if (!(out instanceof Promise)) return out;
+        return out
+          .catch((err: unknown) => {
+            if (isStaleConnection(err)) return call();
+            throw err;
+          })
+          .catch((err: unknown) => {
+            throw describeQdrantError(String(prop), err);
+          });
+      };
+    },
+  });
+}
+
 export function qdrantClient(opts: {
   url: string;
   apiKey?: string | undefined;
   timeoutMs?: number | undefined;
 }): QdrantClient {
-  return new QdrantClient({
-    url: opts.url,
-    ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
-    ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
-    checkCompatibility: false,
-  });
+  return withQdrantReasons(
+    new QdrantClient({
+      url: opts.url,
+      ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
+      ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
+      checkCompatibility: false,
+    }),
+  );
 }
 
 export class QdrantVectorStore implements VectorStore {
@@ -256,15 +322,45 @@ export class QdrantVectorStore implements VectorStore {
         });
         continue;
       }
+      const kept = await this.otherVectorsOf(batch.map((p) => p.product.id));
       await this.client.upsert(this.collection, {
         wait: true,
         points: batch.map((p) => ({
           id: pointId(p.product.id),
-          vector: { [VECTOR_NAME]: Array.from(p.vector) },
+          vector: { ...kept.get(p.product.id), [VECTOR_NAME]: Array.from(p.vector) },
           payload: { ...pointPayload(p) },
         })),
       });
     }
+  }
+
+  /**
+   * The vectors other than this store's (the image vector) that these products' points hold now.
+   * Qdrant's upsert replaces the whole point, every named vector included, so the text store
+   * writes them back: a text write must not remove an image vector, as it does not in the
+   * embedded back end, where images are a separate index (a --verify repair of a stale text
+   * vector would otherwise silently drop the product's image). Nothing is read when the
+   * collection has no other vector.
+   */
+  private async otherVectorsOf(ids: readonly string[]): Promise<Map<string, Record<string, number[]>>> {
+    const others = Object.keys(this.collectionVectors).filter((v) => v !== this.vector);
+    const out = new Map<string, Record<string, number[]>>();
+    if (others.length === 0) return out;
+    const points = await this.client.retrieve(this.collection, {
+      ids: ids.map(pointId),
+      with_payload: ['product_id'],
+      with_vector: others,
+    });
+    for (const p of points) {
+      const id = p.payload?.['product_id'];
+      if (typeof id !== 'string' || !p.vector || Array.isArray(p.vector)) continue;
+      const vectors: Record<string, number[]> = {};
+      for (const [name, v] of Object.entries(p.vector)) {
+        if (others.includes(name) && Array.isArray(v) && typeof v[0] === 'number') vectors[name] = v as number[];
+      }
+      if (Object.keys(vectors).length > 0) out.set(id, vectors);
+    }
+    return out;
   }
 
   async delete(ids: string[]): Promise<void> {

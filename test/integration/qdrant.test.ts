@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { parse } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { dropCollection } from '../../retrieval/index/qdrant/qdrant-aliases.ts';
+import {
+  IMAGE_VECTOR_NAME,
+  qdrantClient,
+  QdrantRequestError,
+  QdrantVectorStore,
+} from '../../retrieval/index/qdrant/qdrant-vector-store.ts';
+import { ROOT } from '../../src/config.ts';
+import { vectorStoreConformance } from '../conformance/stores.ts';
+
+/**
+ * The Qdrant adapter against a REAL Qdrant server (scripts/servers/qdrant.sh, or the one QDRANT_URL
+ * names): the shared VectorStore conformance suite, and the Qdrant semantics the OpenAPI stand-in
+ * (test/fakes/qdrant.ts) cannot show. QDRANT_API_KEY is passed through when present. Every test
+ * uses its own collection and drops it afterwards.
+ */
+const url = process.env.QDRANT_URL;
+if (!url) throw new Error('QDRANT_URL must be set (scripts/test-integration.sh starts Qdrant and sets it)');
+const apiKey = process.env.QDRANT_API_KEY;
+const client = qdrantClient({ url, apiKey });
+const freshCollection = () => `shelf_it_${randomUUID().replace(/-/g, '')}`;
+const DIM = 64; // HashEmbedder's dimension in the conformance suite.
+
+vectorStoreConformance(`Qdrant at ${url}`, () => {
+  const collection = freshCollection();
+  const open = () => QdrantVectorStore.open({ url, ...(apiKey !== undefined && { apiKey }), collection, dim: DIM });
+  return {
+    open,
+    reopen: async (store) => {
+      await store.close();
+      return open();
+    },
+    cleanup: () => dropCollection(client, collection),
+  };
+});
+
+describe(`Qdrant at ${url}: what only a real server shows`, () => {
+  const created: string[] = [];
+  const collection = () => {
+    const name = freshCollection();
+    created.push(name);
+    return name;
+  };
+  afterEach(async () => {
+    for (const c of created.splice(0)) await dropCollection(client, c);
+  });
+  const product = (id: string) => ({ id, title: id, in_stock: true });
+  const vec = (...xs: number[]) => Float32Array.from(xs);
+
+  it('runs the Qdrant version docker-compose.yml pins', async () => {
+    const compose = parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, { image: string }>;
+    };
+    const pinned = compose.services['qdrant']!.image.replace(/^qdrant\/qdrant:v/, '');
+    expect((await client.versionInfo()).version).toBe(pinned);
+  });
+
+  it("errors carry Qdrant's reason and status, not only the HTTP status text", async () => {
+    const missing = freshCollection();
+    const search = QdrantVectorStore.attach(client, missing, 4).search(vec(1, 0, 0, 0), 3);
+    await expect(search).rejects.toThrow(
+      new RegExp(`Qdrant query: 404 Not found: Collection \`${missing}\` doesn't exist`),
+    );
+    await expect(search).rejects.toBeInstanceOf(QdrantRequestError);
+    await expect(search).rejects.toMatchObject({ status: 404 });
+
+    // The image store only sets vectors on points the text store wrote: Qdrant refuses the rest.
+    const name = collection();
+    const vectors = { text: 4, [IMAGE_VECTOR_NAME]: 4 };
+    const image = await QdrantVectorStore.open({
+      url,
+      client,
+      collection: name,
+      dim: 4,
+      vector: IMAGE_VECTOR_NAME,
+      collectionVectors: vectors,
+    });
+    await expect(image.upsert([{ product: product('nobody'), hash: 'h', vector: vec(1, 0, 0, 0) }])).rejects.toThrow(
+      /Qdrant updateVectors: 404 Not found: No point with id [0-9a-f-]{36} found/,
+    );
+  });
+
+  it("a text write keeps the point's image vector (upsert replaces every named vector otherwise)", async () => {
+    const name = collection();
+    const collectionVectors = { text: 4, [IMAGE_VECTOR_NAME]: 3 };
+    const common = { url, client, collection: name, collectionVectors };
+    const text = await QdrantVectorStore.open({ ...common, dim: 4 });
+    const image = await QdrantVectorStore.open({ ...common, dim: 3, vector: IMAGE_VECTOR_NAME });
+    await text.upsert([
+      { product: product('a'), hash: 'h1', vector: vec(1, 0, 0, 0) },
+      { product: product('b'), hash: 'h1', vector: vec(0, 1, 0, 0) },
+    ]);
+    await image.upsert([{ product: product('a'), hash: 'h1', vector: vec(0, 0, 1) }]);
+
+    await text.upsert([
+      { product: { ...product('a'), title: 'a2' }, hash: 'h2', vector: vec(0, 0, 1, 0) },
+      { product: product('b'), hash: 'h2', vector: vec(0, 0, 0, 1) },
+    ]);
+    expect(await image.count()).toBe(1);
+    expect([...(await image.vectorsOf(['a', 'b'])).keys()]).toEqual(['a']);
+    expect((await image.search(vec(0, 0, 1), 5)).map((h) => h.id)).toEqual(['a']);
+    expect((await text.search(vec(0, 0, 1, 0), 1)).map((h) => h.id)).toEqual(['a']);
+    expect(await text.hashes()).toEqual(
+      new Map([
+        ['a', 'h2'],
+        ['b', 'h2'],
+      ]),
+    );
+  });
+
+  it('survives Qdrant closing an idle keep-alive connection while the event loop was busy', async () => {
+    // Qdrant drops idle connections after 5 s; the client pools them for 10 s. A request sent on
+    // one before the event loop has read the close used to fail with "fetch failed".
+    const fresh = qdrantClient({ url, apiKey });
+    await fresh.getCollections();
+    const until = Date.now() + 6_000;
+    while (Date.now() < until); // a long synchronous stretch (an embedding, an exact scan)
+    await expect(fresh.getCollections()).resolves.toHaveProperty('collections');
+  }, 20_000);
+
+  it('stores cosine vectors normalised: vectorsOf returns unit length, and scores are cosines', async () => {
+    const text = await QdrantVectorStore.open({ url, client, collection: collection(), dim: 4 });
+    await text.upsert([{ product: product('a'), hash: 'h', vector: vec(3, 0, 0, 4) }]);
+    expect(Array.from((await text.vectorsOf(['a'])).get('a')!)).toEqual([
+      expect.closeTo(0.6, 6),
+      0,
+      0,
+      expect.closeTo(0.8, 6),
+    ]);
+    expect((await text.search(vec(2, 0, 0, 0), 1))[0]!.score).toBeCloseTo(0.6, 6);
+  });
+});
