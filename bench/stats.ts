@@ -1,4 +1,4 @@
-import { percentile } from '../eval/kit/metrics.ts';
+import { percentile } from '../eval/kit/stats.ts';
 
 /** Latency summary in milliseconds; percentiles as numpy computes them (eval/metrics.ts). */
 export function summarize(ms: readonly number[]) {

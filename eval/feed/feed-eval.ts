@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { BehaviorConfigSchema, type BehaviorConfig } from '../../behavior/config.ts';
 import type { StateStore } from '../../behavior/state-store.ts';
 import type { FeedConfig, FeedConfigInput, FeedRoute } from '../../retrieval/recall/feed-config.ts';
-import { comparePaired, mean } from '../kit/metrics.ts';
+import { comparePaired, mean } from '../kit/stats.ts';
 import { sampleKeepOrder } from '../../core/rng.ts';
 import { readSequentialDataset } from './sequential-data.ts';
 import { ExactVectors } from './exact-vectors.ts';

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  bootstrapMeanDiffCI,
-  comparePaired,
-  dcgAt,
-  gainOf,
-  idealDcgAt,
-  mean,
-  mrrAt,
-  ndcgAt,
-  pairedRandomizationTest,
-  percentile,
-  recallAt,
-} from './metrics.ts';
+import { dcgAt, gainOf, idealDcgAt, mrrAt, ndcgAt, recallAt } from './metrics.ts';
+import { bootstrapMeanDiffCI, comparePaired, mean, pairedRandomizationTest, percentile } from './stats.ts';
 
 // Judgments of one query: d4 is relevant but never retrieved; d5 is unjudged.
 const gains = new Map<string, number>([

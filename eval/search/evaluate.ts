@@ -6,16 +6,8 @@
  */
 import type { RouteName } from '../../retrieval/index/types.ts';
 import type { EvalQuery, Qrels } from './datasets.ts';
-import {
-  comparePaired,
-  countRelevant,
-  mean,
-  mrrAt,
-  ndcgAt,
-  percentile,
-  recallAt,
-  type PairedComparison,
-} from '../kit/metrics.ts';
+import { countRelevant, mrrAt, ndcgAt, recallAt } from '../kit/metrics.ts';
+import { comparePaired, mean, percentile, type PairedComparison } from '../kit/stats.ts';
 
 export const METRICS = ['ndcg@10', 'recall@100', 'mrr@10'] as const;
 export type MetricName = (typeof METRICS)[number];

@@ -5,7 +5,7 @@ import { candidatesOf } from '../../core/candidate.ts';
 import type { MmrSurfaceConfig } from '../../diversity/config.ts';
 import { categoryCoverage, intraListDiversity } from '../../diversity/diversity.ts';
 import { filterKey } from '../../retrieval/index/stores.ts';
-import { comparePaired, mean } from '../kit/metrics.ts';
+import { comparePaired, mean } from '../kit/stats.ts';
 import { DIVERSITY_SHOP } from './defaults.ts';
 import { freshRequests, ndcg, openSimShop, request, shopPhase, type ShopOptions } from './run.ts';
 import { buyProb, clickProb } from './world.ts';

@@ -3,7 +3,8 @@
  * query, per-half metrics, paired tests of tuned hybrid against each baseline, the whole analysis.
  */
 import type { EvalQuery, Qrels } from '../datasets.ts';
-import { comparePaired, countRelevant, mean } from '../../kit/metrics.ts';
+import { countRelevant } from '../../kit/metrics.ts';
+import { comparePaired, mean } from '../../kit/stats.ts';
 import {
   DEFAULT_FUSION,
   DEPTH,

@@ -3,7 +3,8 @@
  * lists with the service's own `reciprocalRankFusion`, and the grid scored on a set of queries.
  */
 import { reciprocalRankFusion } from '../../../retrieval/recall/rrf.ts';
-import { mean, mrrAt, ndcgAt, recallAt, type Judgments } from '../../kit/metrics.ts';
+import { mrrAt, ndcgAt, recallAt, type Judgments } from '../../kit/metrics.ts';
+import { mean } from '../../kit/stats.ts';
 
 // ------------------------------------------------------------------------------ constants
 
