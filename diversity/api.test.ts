@@ -6,16 +6,14 @@ import { filterKey } from '../retrieval/index/stores.ts';
 import { createApp } from '../src/app.ts';
 import { ConfigError, ROOT, loadConfig } from '../src/config.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
-import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { createMetrics } from '../core/metrics.ts';
-import { openService, type Service } from '../src/service.ts';
-import { tempDir } from '../test/helpers/catalog.ts';
+import type { Service } from '../src/service.ts';
+import { demoShop, type DemoShop } from '../test/helpers/demo-service.ts';
 import { diversify, servedVectors } from './apply.ts';
 import { candidatesOf } from '../core/candidate.ts';
 import { categoryCoverage, intraListDiversity } from './diversity.ts';
 import { servedEntry as servedEntryIn } from '../test/helpers/served.ts';
 
-const CATALOG = path.join(ROOT, 'data/demo/catalog.jsonl');
 const DEFAULT_MODEL = path.join(ROOT, 'models/ranker/default');
 
 interface Item {
@@ -50,37 +48,17 @@ interface Body {
   };
 }
 
+let shop: DemoShop;
 let embedder: TextEmbedder;
 let dataDir: string;
 
 beforeAll(async () => {
-  embedder = await loadTextEmbedder(parseEmbedderSpec('default'));
-  dataDir = path.join(tempDir('shelf-mmr-api-'), 'data');
-  const s = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline' }), {
-    embedder,
-    catalog: CATALOG,
-    log: () => {},
-  });
-  await s.close();
+  shop = await demoShop('shelf-mmr-api-');
+  ({ embedder, dataDir } = shop);
 });
 
-async function withService<T>(env: Record<string, string>, fn: (s: Service) => Promise<T>): Promise<T> {
-  const service = await openService(
-    loadConfig({
-      SHELF_DATA_DIR: dataDir,
-      SHELF_CATALOG: '',
-      SHELF_CONSUMER: 'inline',
-      SHELF_RANK_MODEL_DIR: DEFAULT_MODEL,
-      ...env,
-    }),
-    { embedder, log: () => {} },
-  );
-  try {
-    return await fn(service);
-  } finally {
-    await service.close();
-  }
-}
+const withService = <T>(env: Record<string, string>, fn: (s: Service) => Promise<T>): Promise<T> =>
+  shop.withService({ SHELF_RANK_MODEL_DIR: DEFAULT_MODEL, ...env }, fn);
 
 const get = async (app: { request(url: string): Response | Promise<Response> }, url: string): Promise<Body> => {
   const res = await app.request(url);

@@ -1,15 +1,12 @@
-import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StateStore } from '../behavior/state-store.ts';
-import type { TextEmbedder } from '../core/embedding/embedder.ts';
-import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { FEATURE_COUNT } from '../ranking/features.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import { createApp } from '../src/app.ts';
-import { ROOT, loadConfig } from '../src/config.ts';
-import { openService, type Service } from '../src/service.ts';
-import { tempDir } from '../test/helpers/catalog.ts';
+import { loadConfig } from '../src/config.ts';
+import type { Service } from '../src/service.ts';
+import { demoShop, type DemoShop } from '../test/helpers/demo-service.ts';
 import { servedEntry } from '../test/helpers/served.ts';
 import { withOverrides } from './context.ts';
 import { Pipeline } from './pipeline.ts';
@@ -18,9 +15,7 @@ import { Pipeline } from './pipeline.ts';
  * The serving pipeline over HTTP on the demo catalog with the shipped ranker: every surface runs
  * recall → rank → diversify → page → coupons over one request context.
  */
-const CATALOG = path.join(ROOT, 'data/demo/catalog.jsonl');
-let embedder: TextEmbedder;
-let dataDir: string;
+let shop: DemoShop;
 
 interface Item {
   id: string;
@@ -35,27 +30,10 @@ interface Body {
 }
 
 beforeAll(async () => {
-  embedder = await loadTextEmbedder(parseEmbedderSpec('default'));
-  dataDir = path.join(tempDir('shelf-pipeline-'), 'data');
-  const s = await openService(loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline' }), {
-    embedder,
-    catalog: CATALOG,
-    log: () => {},
-  });
-  await s.close();
+  shop = await demoShop('shelf-pipeline-');
 });
 
-async function withService<T>(fn: (s: Service) => Promise<T>): Promise<T> {
-  const service = await openService(
-    loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline' }),
-    { embedder, log: () => {} },
-  );
-  try {
-    return await fn(service);
-  } finally {
-    await service.close();
-  }
-}
+const withService = <T>(fn: (s: Service) => Promise<T>) => shop.withService({}, fn);
 
 const get = async (app: { request(url: string): Response | Promise<Response> }, url: string): Promise<Body> => {
   const res = await app.request(url);
@@ -77,7 +55,7 @@ describe('similar items through the serving pipeline', () => {
         expect(it.score).toBe(it.debug!.rank_score);
         expect(typeof it.debug!.fusion_position).toBe('number');
       }
-      const entry = await servedEntry(s, dataDir, body.request_id);
+      const entry = await servedEntry(s, shop.dataDir, body.request_id);
       expect(entry.surface).toBe('similar');
       expect(entry.ranking).toMatchObject({ mode: 'model' });
       expect(entry.items.map((i) => i.id)).toEqual(body.items.map((i) => i.id));
@@ -106,7 +84,7 @@ describe('one request context', () => {
       const c = loadConfig({});
       const app = createApp({
         searcher,
-        embedder,
+        embedder: shop.embedder,
         ranker: s.ranker,
         mmr: c.diversity,
         behavior: { log: s.behavior.log, state, served: s.served, feed: c.feed, config: c.behavior },
@@ -137,7 +115,7 @@ describe('one request context', () => {
       plain.items.forEach((it, i) => expect(it.score).toBeCloseTo(debug.items[i]!.score, 6));
       // The product-age feature moves with the clock between the two requests; the rest is the same.
       const slots = async (id: string) =>
-        (await servedEntry(s, dataDir, id)).items.map(({ id, position, fusion_position, rank_position }) => ({
+        (await servedEntry(s, shop.dataDir, id)).items.map(({ id, position, fusion_position, rank_position }) => ({
           id,
           position,
           fusion_position,

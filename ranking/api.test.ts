@@ -2,16 +2,15 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, loadConfig } from '../src/config.ts';
-import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { openService, type Service } from '../src/service.ts';
 import { tempDir } from '../test/helpers/catalog.ts';
+import { demoShop, type DemoShop } from '../test/helpers/demo-service.ts';
 import { FEATURE_COUNT, FEATURE_NAMES } from './features.ts';
 import { RankModel } from './model.ts';
 import { servedEntry as servedEntryIn } from '../test/helpers/served.ts';
 
 const DEFAULT_MODEL = path.join(ROOT, 'models/ranker/default');
-const CATALOG = path.join(ROOT, 'data/demo/catalog.jsonl');
 const defaultVersion = (
   JSON.parse(readFileSync(path.join(DEFAULT_MODEL, 'metadata.json'), 'utf8')) as { version: string }
 ).version;
@@ -19,6 +18,7 @@ const defaultVersion = (
 /** These tests pin the ranker's order; diversity (diversity/) has its own API tests. */
 const MMR_OFF = { SHELF_MMR_SEARCH_ENABLED: 'false', SHELF_MMR_FEED_ENABLED: 'false' };
 
+let shop: DemoShop;
 let embedder: TextEmbedder;
 let dataDir: string;
 
@@ -40,21 +40,8 @@ interface Body {
   debug?: { ranking: { mode: string; model_version?: string; reason?: string; feature_spec?: string } };
 }
 
-async function withService<T>(env: Record<string, string>, fn: (s: Service) => Promise<T>): Promise<T> {
-  const config = loadConfig({
-    SHELF_DATA_DIR: dataDir,
-    SHELF_CATALOG: '',
-    SHELF_CONSUMER: 'inline',
-    ...MMR_OFF,
-    ...env,
-  });
-  const service = await openService(config, { embedder, log: () => {} });
-  try {
-    return await fn(service);
-  } finally {
-    await service.close();
-  }
-}
+const withService = <T>(env: Record<string, string>, fn: (s: Service) => Promise<T>): Promise<T> =>
+  shop.withService({ ...MMR_OFF, ...env }, fn);
 
 const get = async (s: Service, url: string): Promise<Body> => {
   const res = await s.app.request(url);
@@ -65,11 +52,8 @@ const get = async (s: Service, url: string): Promise<Body> => {
 const servedEntry = (s: Service, requestId: string) => servedEntryIn(s, dataDir, requestId);
 
 beforeAll(async () => {
-  embedder = await loadTextEmbedder(parseEmbedderSpec('default'));
-  dataDir = path.join(tempDir('shelf-rank-api-'), 'data');
-  const config = loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline' });
-  const s = await openService(config, { embedder, catalog: CATALOG, log: () => {} });
-  await s.close();
+  shop = await demoShop('shelf-rank-api-');
+  ({ embedder, dataDir } = shop);
 });
 
 describe('ranking on /v1/search and /v1/feed', () => {

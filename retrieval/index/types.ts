@@ -1,3 +1,4 @@
+import type { ProductSummary } from '../../core/candidate.ts';
 import type { Product } from '../../core/catalog/product.ts';
 
 /** Filters every recall route applies inside its own search (not after), so top-K stays full. */
@@ -39,15 +40,8 @@ export interface ItemDebug {
   fused_score: number;
 }
 
-export interface SearchItem {
-  id: string;
-  title: string;
-  price?: number;
-  currency?: string;
-  category?: string;
-  brand?: string;
-  in_stock: boolean;
-  image?: string;
+/** One result of the index's own search API (Searcher.search): the product as shown, its fused score, its evidence. */
+export interface SearchItem extends ProductSummary {
   score: number;
   debug?: ItemDebug;
 }
