@@ -1,7 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { startConsumer, type RunningConsumer } from './consumer.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './consumer-protocol.ts';
-import { SqliteEventLog } from './embedded/sqlite-event-log.ts';
 import type { ItemLookup } from './item-lookup.ts';
 import { openBehavior, type Behavior } from './open-behavior.ts';
 import type { ItemInfo } from './user-state.ts';
@@ -28,7 +27,7 @@ let consumer: RunningConsumer | undefined;
 port.on('message', (m: ToWorker) => {
   switch (m.type) {
     case 'wake':
-      if (behavior?.log instanceof SqliteEventLog) behavior.log.wake();
+      behavior?.log.wake?.();
       break;
     case 'items': {
       const p = pending.get(m.id);

@@ -36,6 +36,13 @@ export interface EventLog {
   /** Writes messages as they are, for replaying archives and for testing bad input on the stream. */
   appendRaw(records: ReadonlyArray<{ key?: string; value: string }>): Promise<void>;
   consume(opts: ConsumeOptions, handler: (batch: StreamRecord[]) => Promise<void>): Promise<Subscription>;
+  /**
+   * Logs that live in a local file (the embedded one) can tell a consumer on another thread that
+   * something was appended, instead of leaving it to its next poll: `onAppend` on the writer's
+   * side, `wake` on the reader's. A broker (Kafka) pushes to its consumers itself and has neither.
+   */
+  onAppend?(fn: () => void): () => void;
+  wake?(): void;
   dependencies(): Dependency[];
   close(): Promise<void>;
 }

@@ -2,7 +2,6 @@ import { indexCatalog } from '../indexer/index-catalog.ts';
 import type { Progress } from '../indexer/progress.ts';
 import { startConsumer, type RunningConsumer } from '../behavior/consumer.ts';
 import { startConsumerThread } from '../behavior/consumer-thread.ts';
-import { SqliteEventLog } from '../behavior/embedded/sqlite-event-log.ts';
 import { indexItems } from '../behavior/index-items.ts';
 import { openBehavior, type Behavior } from '../behavior/open-behavior.ts';
 import type { CouponLedger } from '../coupons/ledger.ts';
@@ -109,7 +108,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         onApplied,
         onError,
       });
-      if (b.log instanceof SqliteEventLog) b.log.onAppend(() => thread.wake());
+      b.log.onAppend?.(() => thread.wake());
       consumer = thread;
     } else if (config.service.consumer === 'inline') {
       consumer = await startConsumer({
