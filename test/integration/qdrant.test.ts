@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -122,6 +123,42 @@ describe(`Qdrant at ${url}: what only a real server shows`, () => {
     while (Date.now() < until); // a long synchronous stretch (an embedding, an exact scan)
     await expect(fresh.getCollections()).resolves.toHaveProperty('collections');
   }, 20_000);
+
+  it('gets uncompressed search answers: a compressed one over 1 KiB stalls ~40 ms (Nagle + delayed ACK)', async () => {
+    const text = await QdrantVectorStore.open({ url, client, collection: collection(), dim: 4 });
+    const n = 40; // 40 hits with their UUIDs and product ids: a ~4 KiB answer
+    await text.upsert(
+      Array.from({ length: n }, (_, i) => ({ product: product(`p${i}`), hash: 'h', vector: vec(1, i / n, 0, 1) })),
+    );
+    // Qdrant does compress this answer for a client that accepts gzip (what Node's fetch sends by default)...
+    const res = await fetch(`${url}/collections/${text.collection}/points/query`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'accept-encoding': 'gzip, deflate',
+        ...(apiKey !== undefined && { 'api-key': apiKey }),
+      },
+      body: JSON.stringify({ query: [1, 0, 0, 1], using: 'text', limit: n, with_payload: ['product_id'] }),
+    });
+    await res.arrayBuffer();
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    // ...and the adapter's client asks for, and gets, the plain one.
+    const encodings: Array<string | undefined> = [];
+    const onHeaders = (message: unknown) => {
+      const { request, response } = message as { request: { path: string }; response: { headers: Buffer[] } };
+      if (!request.path.endsWith('/points/query')) return;
+      const raw = response.headers.map((b) => b.toString());
+      const i = raw.findIndex((h, j) => j % 2 === 0 && h.toLowerCase() === 'content-encoding');
+      encodings.push(i >= 0 ? raw[i + 1] : undefined);
+    };
+    diagnostics.subscribe('undici:request:headers', onHeaders);
+    try {
+      expect(await text.search(vec(1, 0, 0, 1), n)).toHaveLength(n);
+    } finally {
+      diagnostics.unsubscribe('undici:request:headers', onHeaders);
+    }
+    expect(encodings).toEqual([undefined]);
+  });
 
   it('stores cosine vectors normalised: vectorsOf returns unit length, and scores are cosines', async () => {
     const text = await QdrantVectorStore.open({ url, client, collection: collection(), dim: 4 });

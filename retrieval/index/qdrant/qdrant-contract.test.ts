@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeQdrant, OPENAPI_PATH, OpenApiContract, type JsonObject } from '../../../test/fakes/qdrant.ts';
 import type { Product } from '../../../core/catalog/product.ts';
@@ -6,6 +8,7 @@ import type { Filters } from '../types.ts';
 import { aliasTarget, collectionsWithPrefix, dropCollection, swapAlias } from './qdrant-aliases.ts';
 import {
   PAYLOAD_INDEXES,
+  QDRANT_CLIENT_HEADERS,
   qdrantClient,
   QdrantVectorStore,
   UPSERT_BATCH,
@@ -560,5 +563,35 @@ describe('point ids and filter translation', () => {
   it('translates no filters to no filter', () => {
     expect(qdrantFilter(undefined)).toBeUndefined();
     expect(qdrantFilter({})).toBeUndefined();
+  });
+});
+
+describe('the Qdrant client asks for uncompressed answers', () => {
+  // A compressed answer over 1 KiB reaches the client ~40 ms late (Nagle on Qdrant's side meets the
+  // client's delayed ACK, see QDRANT_CLIENT_HEADERS), so every request must say `identity`.
+  let server: http.Server;
+  let url: string;
+  const seen: Array<{ path: string; encoding: string | undefined }> = [];
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      seen.push({ path: req.url ?? '', encoding: req.headers['accept-encoding'] });
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ result: { points: [] }, status: 'ok', time: 0 }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('sends Accept-Encoding: identity on searches, with and without an API key and timeout', async () => {
+    expect(QDRANT_CLIENT_HEADERS['accept-encoding']).toBe('identity');
+    for (const client of [qdrantClient({ url }), qdrantClient({ url, apiKey: 'k', timeoutMs: 5_000 })]) {
+      seen.length = 0;
+      await QdrantVectorStore.attach(client, 'c', 2).search(Float32Array.from([1, 0]), 100);
+      expect(seen).toEqual([{ path: '/collections/c/points/query', encoding: 'identity' }]);
+    }
   });
 });

@@ -189,6 +189,18 @@ function withQdrantReasons(client: QdrantClient): QdrantClient {
   });
 }
 
+/**
+ * Headers every request of the adapter's client carries. `Accept-Encoding: identity` asks Qdrant for
+ * uncompressed answers. Node's fetch sends `Accept-Encoding: gzip, deflate` by default, and Qdrant
+ * (actix-web) then compresses any answer over 1 KiB (a top-k of about 10 hits or more) on a worker
+ * thread and streams it chunked: the headers go out in one TCP segment, the compressed body in a
+ * later one. Qdrant does not set TCP_NODELAY, so Nagle's algorithm holds that second segment until
+ * the client acknowledges the first, and the client's kernel delays that ACK by up to 40 ms: a
+ * 4 ms search took ~50 ms (docs/BENCHMARKS.md, "Where the 45 ms went"). On localhost or a LAN the
+ * few KiB the compression saves are worth nothing; the stall is what the search route waited for.
+ */
+export const QDRANT_CLIENT_HEADERS: Readonly<Record<string, string>> = { 'accept-encoding': 'identity' };
+
 export function qdrantClient(opts: {
   url: string;
   apiKey?: string | undefined;
@@ -197,6 +209,7 @@ export function qdrantClient(opts: {
   return withQdrantReasons(
     new QdrantClient({
       url: opts.url,
+      headers: { ...QDRANT_CLIENT_HEADERS },
       ...(opts.apiKey !== undefined && { apiKey: opts.apiKey }),
       ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
       checkCompatibility: false,
