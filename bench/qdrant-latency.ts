@@ -3,8 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { dropCollection } from '../retrieval/index/qdrant/qdrant-aliases.ts';
 import {
@@ -16,6 +14,7 @@ import {
 import type { VectorPoint } from '../retrieval/index/stores.ts';
 import type { Filters } from '../retrieval/index/types.ts';
 import { summarize } from './stats.ts';
+import { mulberry32 } from '../core/rng.ts';
 
 /**
  * Where does the time of a Qdrant vector query go between the server and the Node client?
@@ -50,18 +49,6 @@ export interface LatencyOptions {
   log: (s: string) => void;
 }
 
-/** mulberry32: a small seeded generator, so every run sends the same vectors and queries. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomVector(rand: () => number, dim: number): Float32Array {
   const v = new Float32Array(dim);
   for (let i = 0; i < dim; i++) v[i] = rand() * 2 - 1;
@@ -79,7 +66,7 @@ async function ensureCollection(opts: LatencyOptions): Promise<void> {
     await dropCollection(client, opts.collection);
   }
   const store = await QdrantVectorStore.open({ url: opts.url, client, collection: opts.collection, dim: opts.dim });
-  const rand = rng(opts.seed);
+  const rand = mulberry32(opts.seed);
   const t0 = performance.now();
   for (let i = 0; i < opts.points; i += 512) {
     const batch: VectorPoint[] = [];
@@ -177,7 +164,7 @@ export async function runQdrantLatency(opts: LatencyOptions) {
     server?.push(json.time * 1000);
   };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shelf-qlat-'));
-  const rand = rng(opts.seed + 1);
+  const rand = mulberry32(opts.seed + 1);
   const loadStart = os.loadavg();
   const results: Record<string, Record<string, ReturnType<typeof summarize>>> = {};
   try {
@@ -241,7 +228,8 @@ export async function runQdrantLatency(opts: LatencyOptions) {
   };
 }
 
-function printTable(out: Awaited<ReturnType<typeof runQdrantLatency>>): void {
+/** The console table of a run: per case, p50 / p99 of each variant beside Qdrant's own time. */
+export function printTable(out: Awaited<ReturnType<typeof runQdrantLatency>>): void {
   const cases = Object.keys(out.results);
   const variants = Object.keys(out.results[cases[0]!]!);
   console.log(`| variant | ${cases.map((c) => `${c} p50 / p99 ms`).join(' | ')} |`);
@@ -254,35 +242,4 @@ function printTable(out: Awaited<ReturnType<typeof runQdrantLatency>>): void {
     console.log(`| ${v} | ${cells.join(' | ')} |`);
   }
   console.log(`load average: start ${out.loadavg_start.join(', ')}, end ${out.loadavg_end.join(', ')}`);
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({
-    options: {
-      url: { type: 'string', default: process.env.QDRANT_URL ?? 'http://127.0.0.1:6533' },
-      collection: { type: 'string', default: 'shelf_bench_latency' },
-      points: { type: 'string', default: '20000' },
-      dim: { type: 'string', default: '128' },
-      queries: { type: 'string', default: '200' },
-      warmup: { type: 'string', default: '20' },
-      'curl-block': { type: 'string', default: '20' },
-      seed: { type: 'string', default: '42' },
-      keep: { type: 'boolean', default: false },
-      out: { type: 'string' },
-    },
-  });
-  const out = await runQdrantLatency({
-    url: values.url,
-    collection: values.collection,
-    points: Number(values.points),
-    dim: Number(values.dim),
-    queries: Number(values.queries),
-    warmup: Number(values.warmup),
-    curlBlock: Number(values['curl-block']),
-    seed: Number(values.seed),
-    keep: values.keep,
-    log: (s) => console.error(s),
-  });
-  if (values.out) fs.writeFileSync(values.out, JSON.stringify(out, null, 2) + '\n');
-  printTable(out);
 }

@@ -1,7 +1,9 @@
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, ROOT } from '../src/config.ts';
 import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { runBackendsBench } from '../bench/backends-bench.ts';
+import { printTable, runQdrantLatency } from '../bench/qdrant-latency.ts';
 import { runKafkaBench } from '../bench/kafka-bench.ts';
 import { runSearchBench } from '../bench/search-bench.ts';
 import { runFreshnessBench } from '../bench/freshness-bench.ts';
@@ -209,6 +211,42 @@ prog
             k: o.k,
           }),
         );
+      },
+    ),
+  );
+
+prog
+  .command('qdrant-latency')
+  .description(
+    "one Qdrant query four ways (the adapter, the raw client, fetch, curl) beside the server's own time (needs a Qdrant)",
+  )
+  .option('--url <URL>', 'the Qdrant to measure', process.env.QDRANT_URL ?? 'http://127.0.0.1:6533')
+  .option('--collection <NAME>', 'scratch collection (dropped after unless --keep)', 'shelf_bench_latency')
+  .option('--points <N>', 'random points', positive, 20000)
+  .option('--dim <N>', 'vector size', positive, 128)
+  .option('--queries <N>', 'timed queries per case', positive, 200)
+  .option('--warmup <N>', 'warm-up queries', positive, 20)
+  .option('--curl-block <N>', 'queries per curl process', positive, 20)
+  .option('--seed <N>', 'seed', positive, 42)
+  .option('--keep', 'keep the collection')
+  .option('--out <FILE>', 'also write the result as JSON')
+  .action(
+    action(
+      async (o: {
+        url: string;
+        collection: string;
+        points: number;
+        dim: number;
+        queries: number;
+        warmup: number;
+        curlBlock: number;
+        seed: number;
+        keep?: boolean;
+        out?: string;
+      }) => {
+        const out = await runQdrantLatency({ ...o, keep: o.keep ?? false, log: (s) => console.error(s) });
+        if (o.out) writeFileSync(o.out, JSON.stringify(out, null, 2) + '\n');
+        printTable(out);
       },
     ),
   );
