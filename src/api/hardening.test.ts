@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../../test/helpers/catalog.ts';
+import { HashEmbedder } from '../../test/helpers/embedders.ts';
+import { loadConfig } from '../config.ts';
+import { openService, type Service } from '../service.ts';
+
+const KEY = 'test-admin-key-0123456789';
+let service: Service;
+
+beforeAll(async () => {
+  const dir = tempDir();
+  service = await openService(
+    loadConfig({
+      SHELF_DATA_DIR: path.join(dir, 'data'),
+      SHELF_CATALOG: '',
+      SHELF_RANK: 'off',
+      SHELF_CONSUMER: 'inline',
+      SHELF_ADMIN_API_KEY: KEY,
+    }),
+    { embedder: new HashEmbedder(), catalog: writeJsonl(path.join(dir, 'c.jsonl'), SAMPLE_PRODUCTS), log: () => {} },
+  );
+});
+afterAll(async () => service?.close());
+
+const post = (pathname: string, body: string, headers: Record<string, string> = {}) =>
+  service.app.request(pathname, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+
+describe('parameters named like object built-ins', () => {
+  const names = ['constructor', 'toString', '__proto__', 'valueOf', 'hasOwnProperty'];
+  const urls = ['/v1/search?q=x', '/v1/feed?user_id=u1', '/v1/products/p1/similar?size=3', '/v1/coupons?user_id=u1'];
+  for (const url of urls)
+    for (const name of names)
+      it(`${url}&${name}=1 is a 400 unknown_parameter`, async () => {
+        const res = await service.app.request(`${url}&${name}=1`);
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({
+          error: { code: 'unknown_parameter', message: `unknown parameter "${name}"`, field: name },
+        });
+      });
+});
