@@ -133,7 +133,7 @@ export function createApp(deps: AppDeps) {
   });
   app.route('/v1/search', searchRoutes({ pipeline }));
   if (deps.behavior) {
-    app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics }));
+    app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics, time: deps.behavior.config }));
     app.route('/v1/feed', feedRoutes({ pipeline }));
     app.route('/v1/products', similarRoutes({ pipeline }));
   }

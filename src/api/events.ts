@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { EventLog } from '../../behavior/event-log.ts';
-import { BehaviorEventSchema, validateEvents } from '../../behavior/event.ts';
+import { BehaviorEventSchema, validateEvents, type EventTimeLimits } from '../../behavior/event.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { ApiError, readJson } from './errors.ts';
 import { createApi, ErrorSchema, errorResponses, jsonResponse, registerSchema } from './openapi.ts';
@@ -11,7 +11,10 @@ const RejectionSchema = z
   .object({
     index: z.number().int().openapi({ description: "The event's position in the batch." }),
     event_id: z.string().optional(),
-    code: z.string().openapi({ description: 'invalid_event or unknown_field.' }),
+    code: z.string().openapi({
+      description:
+        'invalid_event (field `ts` when the time is too far ahead of the server clock or too early) or unknown_field.',
+    }),
     field: z.string().optional(),
     reason: z.string(),
   })
@@ -82,7 +85,14 @@ const postEvents = createRoute({
  * behaviour stream and the call returns only once they are durable. Event ids make a retried
  * batch safe: the consumer applies each id once.
  */
-export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
+export function eventRoutes(deps: {
+  log: EventLog;
+  metrics: Metrics;
+  /** How far from the server clock an event's `ts` may be (behavior/config.ts). */
+  time: EventTimeLimits;
+  /** The server clock (default Date.now). */
+  now?: () => number;
+}) {
   const app = createApi();
   registerSchema(app, 'BehaviorEvent', BehaviorEventSchema);
 
@@ -104,7 +114,7 @@ export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
         'events',
       );
     }
-    const { accepted, rejected } = validateEvents(list);
+    const { accepted, rejected } = validateEvents(list, { now: (deps.now ?? Date.now)(), limits: deps.time });
     if (rejected.length > 0) deps.metrics.eventsRejected.inc(rejected.length);
     if (accepted.length === 0) {
       return {

@@ -39,3 +39,28 @@ describe('parameters named like object built-ins', () => {
         });
       });
 });
+
+describe('POST /v1/events: event times', () => {
+  it('rejects, per event, a ts too far ahead of the server clock or before 2000', async () => {
+    const base = { type: 'click', user_id: 'u-time', product_id: 'p1' };
+    const res = await post(
+      '/v1/events',
+      JSON.stringify({
+        events: [
+          { ...base, event_id: 't-ok', ts: Date.now() },
+          { ...base, event_id: 't-max', ts: 8_640_000_000_000_000 },
+          { ...base, event_id: 't-iso', ts: '9999-12-31T23:59:59Z' },
+          { ...base, event_id: 't-old', ts: '1999-12-31T23:59:59Z' },
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.accepted_ids).toEqual(['t-ok']);
+    expect(body.rejected.map((r: Record<string, unknown>) => [r.index, r.event_id, r.code, r.field])).toEqual([
+      [1, 't-max', 'invalid_event', 'ts'],
+      [2, 't-iso', 'invalid_event', 'ts'],
+      [3, 't-old', 'invalid_event', 'ts'],
+    ]);
+  });
+});
