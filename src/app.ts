@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { logger } from 'hono/logger';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
@@ -30,6 +31,12 @@ export interface AppDeps {
   embedder: TextEmbedder | undefined;
   metrics?: Metrics;
   logRequests?: boolean;
+  /**
+   * Names each request: its `request_id`, the served-log key, the `X-Request-Id` response header.
+   * Default a random UUID. Always the service's own, never the client's (a seeded simulation names
+   * its requests here).
+   */
+  requestIds?: ((c: Context) => string) | undefined;
   /** CTR/CVR ranking applied after fusion on search and feed (ranking/ranker.ts). */
   ranker?: Ranker | undefined;
   /** MMR diversity after ranking, per surface (diversity/); undefined: off. */
@@ -96,6 +103,12 @@ const metricsRoute = createRoute({
   },
 });
 
+/** The client's own X-Request-Id, when it is a plain token (≤ 128 of `A-Z a-z 0-9 _ - = . :`). */
+function clientRequestId(c: Context): string | undefined {
+  const id = c.req.header('X-Request-Id');
+  return id !== undefined && /^[\w\-=.:]{1,128}$/.test(id) ? id : undefined;
+}
+
 /**
  * The HTTP surface, composed as Hono middleware: request ids and metrics wrap everything,
  * each API area is its own sub-app, and one error handler gives every failure the same shape.
@@ -104,7 +117,16 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? createMetrics();
   const app = createApi();
 
-  app.use('*', requestId({ headerName: 'X-Request-Id', generator: () => crypto.randomUUID() }));
+  // The request id keys the served log that training joins events to, so a client must not choose
+  // it (it could overwrite or forge another response's entry): it is always generated here. A
+  // client's own X-Request-Id is only echoed back, as X-Client-Request-Id, for correlation.
+  app.use('*', requestId({ headerName: '', generator: deps.requestIds ?? (() => crypto.randomUUID()) }));
+  app.use('*', async (c, next) => {
+    c.header('X-Request-Id', c.get('requestId'));
+    const client = clientRequestId(c);
+    if (client !== undefined) c.header('X-Client-Request-Id', client);
+    await next();
+  });
   if (deps.logRequests) app.use('*', logger());
   app.use('*', async (c, next) => {
     await next();
@@ -168,7 +190,8 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => errorResponse(c, new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
-    console.error(`[${c.get('requestId')}]`, err);
+    const client = clientRequestId(c);
+    console.error(`[${c.get('requestId')}${client !== undefined ? ` client=${client}` : ''}]`, err);
     return errorResponse(c, new ApiError(500, 'internal', 'internal error'));
   });
   return app;

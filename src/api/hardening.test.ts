@@ -4,15 +4,18 @@ import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../../test/helpers/catalog
 import { HashEmbedder } from '../../test/helpers/embedders.ts';
 import { loadConfig } from '../config.ts';
 import { openService, type Service } from '../service.ts';
+import { servedEntry } from '../../test/helpers/served.ts';
 
 const KEY = 'test-admin-key-0123456789';
 let service: Service;
+let dataDir: string;
 
 beforeAll(async () => {
   const dir = tempDir();
+  dataDir = path.join(dir, 'data');
   service = await openService(
     loadConfig({
-      SHELF_DATA_DIR: path.join(dir, 'data'),
+      SHELF_DATA_DIR: dataDir,
       SHELF_CATALOG: '',
       SHELF_RANK: 'off',
       SHELF_CONSUMER: 'inline',
@@ -62,5 +65,36 @@ describe('POST /v1/events: event times', () => {
       [2, 't-iso', 'invalid_event', 'ts'],
       [3, 't-old', 'invalid_event', 'ts'],
     ]);
+  });
+});
+
+describe('request ids', () => {
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  for (const [name, send] of [
+    [
+      'GET /v1/search',
+      () => service.app.request('/v1/search?q=running', { headers: { 'X-Request-Id': 'victim-request-1' } }),
+    ],
+    [
+      'POST /v1/feed',
+      () => post('/v1/feed', JSON.stringify({ user_id: 'u-rid' }), { 'X-Request-Id': 'victim-request-1' }),
+    ],
+  ] as const)
+    it(`${name}: the client's X-Request-Id is not the request id nor the served-log key`, async () => {
+      const res = await send();
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body.request_id).toMatch(UUID);
+      expect(res.headers.get('X-Request-Id')).toBe(body.request_id);
+      expect(res.headers.get('X-Client-Request-Id')).toBe('victim-request-1');
+      expect((await servedEntry(service, dataDir, body.request_id)).request_id).toBe(body.request_id);
+      await expect(servedEntry(service, dataDir, 'victim-request-1')).rejects.toThrow(/no served entry/);
+    });
+
+  it('every request gets its own id', async () => {
+    const a = await (await service.app.request('/v1/search?q=x', { headers: { 'X-Request-Id': 'same' } })).json();
+    const b = await (await service.app.request('/v1/search?q=x', { headers: { 'X-Request-Id': 'same' } })).json();
+    expect(a.request_id).not.toBe(b.request_id);
   });
 });
