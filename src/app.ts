@@ -21,7 +21,7 @@ import type { StateStore } from '../behavior/state-store.ts';
 import { FeedConfigSchema, type FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Ranker } from '../ranking/ranker.ts';
 import type { MmrConfig } from '../diversity/config.ts';
-import { checkDependencies, type Dependency } from '../core/dependencies.ts';
+import { checkDependencies, withoutLocations, type Dependency } from '../core/dependencies.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
 import { createApi, jsonResponse } from './api/openapi.ts';
 import { serveDocs } from './api/docs.ts';
@@ -170,8 +170,11 @@ export function createApp(deps: AppDeps) {
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.openapi(readyz, async (c) => {
     const generation = deps.searcher.generation;
-    const dependencies = await checkDependencies(deps.dependencies ?? []);
-    const ready = dependencies.every((d) => d.ok);
+    const checked = await checkDependencies(deps.dependencies ?? []);
+    const ready = checked.every((d) => d.ok);
+    for (const d of checked) if (!d.ok) console.error(`[readyz] ${d.name} is down: ${d.detail}`);
+    // Unauthenticated: names, flags and versions, never where the data or the servers are.
+    const dependencies = checked.map((d) => ({ ...d, detail: withoutLocations(d.detail) }));
     const body = {
       ready,
       index: { generation: generation ?? null, empty: generation === undefined },

@@ -393,10 +393,13 @@ export function couponRoutes(deps: CouponShopperDeps) {
       await log.append([e]);
       metrics.eventsAccepted.inc({ type: e.type });
     } catch (err) {
+      // The back end's error is for the log, not the client.
+      console.error(`coupons: the behaviour stream did not accept ${e.type} event ${e.event_id}:`, err);
+      metrics.streamAppendErrors.inc({ endpoint: 'coupons' });
       throw new ApiError(
         503,
         'stream_unavailable',
-        `recorded, but the behaviour stream did not accept the ${e.type} event (${(err as Error).message}); retry with the same Idempotency-Key`,
+        `recorded, but the behaviour stream did not accept the ${e.type} event; retry with the same Idempotency-Key`,
       );
     }
   };

@@ -129,11 +129,14 @@ export function eventRoutes(deps: {
     try {
       await deps.log.append(accepted);
     } catch (err) {
-      // Nothing was acknowledged, so the client must retry the whole batch (ids keep it safe).
+      // Nothing was acknowledged, so the client must retry the whole batch (ids keep it safe). The
+      // back end's error (hosts, paths, broker state) is for the log, not the client.
+      console.error(`[${requestId}] POST /v1/events: the behaviour stream did not accept the batch:`, err);
+      deps.metrics.streamAppendErrors.inc({ endpoint: 'events' });
       throw new ApiError(
         503,
         'stream_unavailable',
-        `the behaviour stream did not accept the events: ${(err as Error).message}`,
+        'the behaviour stream is unavailable: nothing was accepted, retry the whole batch',
       );
     }
     for (const e of accepted) deps.metrics.eventsAccepted.inc({ type: e.type });

@@ -1,28 +1,33 @@
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../../test/helpers/catalog.ts';
 import { HashEmbedder } from '../../test/helpers/embedders.ts';
 import { loadConfig } from '../config.ts';
 import { openService, type Service } from '../service.ts';
 import { servedEntry } from '../../test/helpers/served.ts';
+import type { EventLog } from '../../behavior/event-log.ts';
+import { createApp } from '../app.ts';
 
 const KEY = 'test-admin-key-0123456789';
 let service: Service;
 let dataDir: string;
+let config: ReturnType<typeof loadConfig>;
 
 beforeAll(async () => {
   const dir = tempDir();
   dataDir = path.join(dir, 'data');
-  service = await openService(
-    loadConfig({
-      SHELF_DATA_DIR: dataDir,
-      SHELF_CATALOG: '',
-      SHELF_RANK: 'off',
-      SHELF_CONSUMER: 'inline',
-      SHELF_ADMIN_API_KEY: KEY,
-    }),
-    { embedder: new HashEmbedder(), catalog: writeJsonl(path.join(dir, 'c.jsonl'), SAMPLE_PRODUCTS), log: () => {} },
-  );
+  config = loadConfig({
+    SHELF_DATA_DIR: dataDir,
+    SHELF_CATALOG: '',
+    SHELF_RANK: 'off',
+    SHELF_CONSUMER: 'inline',
+    SHELF_ADMIN_API_KEY: KEY,
+  });
+  service = await openService(config, {
+    embedder: new HashEmbedder(),
+    catalog: writeJsonl(path.join(dir, 'c.jsonl'), SAMPLE_PRODUCTS),
+    log: () => {},
+  });
 });
 afterAll(async () => service?.close());
 
@@ -96,5 +101,73 @@ describe('request ids', () => {
     const a = await (await service.app.request('/v1/search?q=x', { headers: { 'X-Request-Id': 'same' } })).json();
     const b = await (await service.app.request('/v1/search?q=x', { headers: { 'X-Request-Id': 'same' } })).json();
     expect(a.request_id).not.toBe(b.request_id);
+  });
+});
+
+describe('what unauthenticated answers do not tell', () => {
+  it('/readyz names each dependency and whether it is up, not the data directory', async () => {
+    const res = await service.app.request('/readyz');
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain(dataDir);
+    const body = JSON.parse(text);
+    expect(body.dependencies.length).toBeGreaterThan(0);
+    for (const d of body.dependencies) expect(d).toMatchObject({ name: expect.any(String), ok: true });
+  });
+
+  it('503 stream_unavailable does not carry the back end error, on events and coupon claims', async () => {
+    const secret = 'connect ECONNREFUSED 10.1.2.3:9092 at /srv/kafka/secret-path';
+    const log = {
+      ...service.behavior.log,
+      async append() {
+        throw new Error(secret);
+      },
+    } as EventLog;
+    const c = config;
+    const app = createApp({
+      searcher: service.searcher,
+      embedder: undefined,
+      behavior: { state: service.behavior.state, feed: c.feed, config: c.behavior, log },
+      coupons: { ledger: service.coupons },
+    });
+    const define = await service.app.request('/v1/admin/coupons/c-leak', {
+      method: 'PUT',
+      body: JSON.stringify({
+        name: 'c-leak',
+        type: 'fixed',
+        value: 10,
+        valid_from: Date.now() - 86_400_000,
+        valid_until: Date.now() + 86_400_000,
+        stock: 10,
+      }),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    });
+    expect(define.status).toBeLessThan(300);
+    const errors: unknown[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args) => void errors.push(args));
+    try {
+      for (const res of [
+        await app.request('/v1/events', {
+          method: 'POST',
+          body: JSON.stringify([{ event_id: 'leak-1', type: 'view', user_id: 'u', product_id: 'p1', ts: Date.now() }]),
+          headers: { 'content-type': 'application/json' },
+        }),
+        await app.request('/v1/coupons/c-leak/claim', {
+          method: 'POST',
+          body: JSON.stringify({ user_id: 'leaky' }),
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'leak-k1' },
+        }),
+      ]) {
+        expect(res.status).toBe(503);
+        const text = await res.text();
+        expect(JSON.parse(text).error.code).toBe('stream_unavailable');
+        expect(text).not.toContain('ECONNREFUSED');
+        expect(text).not.toContain('secret-path');
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    // The detail is logged on the server.
+    expect(JSON.stringify(errors.map(String))).toContain('ECONNREFUSED');
   });
 });
