@@ -2,6 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { logger } from 'hono/logger';
+import { bodyLimit } from 'hono/body-limit';
+import type { MiddlewareHandler } from 'hono';
+import { BodyLimitsSchema, type BodyLimits } from './settings/schema.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { ApiError, errorResponse } from './api/errors.ts';
@@ -31,6 +34,8 @@ export interface AppDeps {
   embedder: TextEmbedder | undefined;
   metrics?: Metrics;
   logRequests?: boolean;
+  /** The largest body each endpoint reads (settings `service.bodyLimits`; default: its defaults). */
+  bodyLimits?: BodyLimits | undefined;
   /**
    * Names each request: its `request_id`, the served-log key, the `X-Request-Id` response header.
    * Default a random UUID. Always the service's own, never the client's (a seeded simulation names
@@ -110,6 +115,35 @@ function clientRequestId(c: Context): string | undefined {
 }
 
 /**
+ * Hono's bodyLimit per endpoint: a declared Content-Length over the limit is refused before any of
+ * the body is read, a streamed body as soon as it passes the limit; either way a 413.
+ */
+function bodyLimits(limits: BodyLimits): MiddlewareHandler {
+  const limit = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) =>
+        errorResponse(
+          c,
+          new ApiError(413, 'payload_too_large', `the request body is larger than this endpoint's ${maxSize} bytes`),
+        ),
+    });
+  const byPrefix: Array<[string, MiddlewareHandler]> = [
+    ['/v1/events', limit(limits.events)],
+    ['/v1/search', limit(limits.search)],
+    ['/v1/feed', limit(limits.feed)],
+    ['/v1/coupons', limit(limits.coupons)],
+    ['/v1/admin/coupons', limit(limits.admin)],
+  ];
+  const other = limit(limits.other);
+  return (c, next) => {
+    const path = c.req.path;
+    const hit = byPrefix.find(([p]) => path === p || path.startsWith(`${p}/`));
+    return (hit?.[1] ?? other)(c, next);
+  };
+}
+
+/**
  * The HTTP surface, composed as Hono middleware: request ids and metrics wrap everything,
  * each API area is its own sub-app, and one error handler gives every failure the same shape.
  */
@@ -128,6 +162,7 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   if (deps.logRequests) app.use('*', logger());
+  app.use('*', bodyLimits(deps.bodyLimits ?? BodyLimitsSchema.parse({})));
   app.use('*', async (c, next) => {
     await next();
     metrics.httpRequests.inc({ route: c.req.routePath, status: String(c.res.status) });

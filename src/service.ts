@@ -135,6 +135,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       embedder,
       metrics,
       logRequests: config.service.logRequests,
+      bodyLimits: config.service.bodyLimits,
       requestIds: opts.requestIds,
       dependencies,
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },

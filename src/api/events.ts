@@ -74,7 +74,7 @@ const postEvents = createRoute({
     200: jsonResponse(AcceptedSchema, 'The valid events are durable on the stream.'),
     400: jsonResponse(z.union([ErrorSchema, NoValidEventsSchema]), 'Not a batch, an empty one, or no valid event.'),
     ...errorResponses([413, 503], {
-      413: `batch_too_large: at most ${MAX_EVENTS_PER_BATCH} events per batch.`,
+      413: `batch_too_large: at most ${MAX_EVENTS_PER_BATCH} events per batch; payload_too_large: the body is over the limit.`,
       503: 'stream_unavailable: nothing was acknowledged; retry the whole batch.',
     }),
   },

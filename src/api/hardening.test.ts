@@ -171,3 +171,80 @@ describe('what unauthenticated answers do not tell', () => {
     expect(JSON.stringify(errors.map(String))).toContain('ECONNREFUSED');
   });
 });
+
+describe('body limits', () => {
+  /** A body of `total` bytes of JSON-ish filler, streamed in 64 KiB chunks; `pulled` says how much was read. */
+  function streamed(total: number) {
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    const state = { pulled: 0 };
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (state.pulled >= total) return controller.close();
+        state.pulled += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    return { body, state };
+  }
+  const send = (pathname: string, body: BodyInit, headers: Record<string, string> = {}) =>
+    service.app.request(pathname, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+      duplex: 'half',
+    } as RequestInit);
+
+  it('declared once in the settings: 4 MiB for events, 64 KiB for search and feed, 256 KiB for admin', () => {
+    expect(config.service.bodyLimits).toEqual({
+      events: 4 * 1024 * 1024,
+      search: 64 * 1024,
+      feed: 64 * 1024,
+      coupons: 64 * 1024,
+      admin: 256 * 1024,
+      other: 64 * 1024,
+    });
+    expect(loadConfig({ SHELF__SERVICE__BODY_LIMITS__SEARCH: '2048' }).service.bodyLimits.search).toBe(2048);
+  });
+
+  it('a body over the limit is a 413 payload_too_large, without reading it all', async () => {
+    for (const [pathname, limit] of [
+      ['/v1/search', 64 * 1024],
+      ['/v1/feed', 64 * 1024],
+      ['/v1/events', 4 * 1024 * 1024],
+    ] as const) {
+      const { body, state } = streamed(400 * 1024 * 1024);
+      const res = await send(pathname, body);
+      expect(res.status).toBe(413);
+      expect(await res.json()).toEqual({
+        error: { code: 'payload_too_large', message: expect.stringContaining(`${limit} bytes`) },
+      });
+      expect(state.pulled).toBeLessThanOrEqual(limit + 2 * 64 * 1024);
+    }
+  });
+
+  it('a declared Content-Length over the limit is refused before the body is read', async () => {
+    const res = await send('/v1/search', JSON.stringify({ q: 'x'.repeat(70 * 1024) }), {
+      'content-length': String(70 * 1024 + 9),
+    });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe('payload_too_large');
+  });
+
+  it('a body within the limit is served as before', async () => {
+    const search = await send('/v1/search', JSON.stringify({ q: 'running', size: 2 }));
+    expect(search.status).toBe(200);
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      event_id: `bl-${i}`,
+      type: 'view',
+      user_id: 'u-bl',
+      product_id: 'p1',
+      query: 'q'.repeat(900),
+      ts: Date.now(),
+    }));
+    const text = JSON.stringify({ events });
+    expect(text.length).toBeGreaterThan(64 * 1024);
+    const res = await send('/v1/events', text);
+    expect(res.status).toBe(200);
+    expect((await res.json()).accepted).toBe(1000);
+  });
+});
