@@ -48,6 +48,35 @@ describe('parameters named like object built-ins', () => {
       });
 });
 
+describe('JSON bodies with a __proto__ or constructor key', () => {
+  const cases: Array<[string, string, string]> = [
+    ['POST', '/v1/search', '{"q":"x","__proto__":{"polluted":1}}'],
+    ['POST', '/v1/search', '{"q":"x","filters":{"__proto__":{"polluted":1}}}'],
+    ['POST', '/v1/search', '{"q":"x","constructor":{"prototype":{"polluted":1}}}'],
+    ['POST', '/v1/feed', '{"user_id":"u","__proto__":{"polluted":1}}'],
+    ['POST', '/v1/feed', '{"user_id":"u","context":{"__proto__":{"polluted":1}}}'],
+    ['POST', '/v1/events', '{"__proto__":{"events":[{"polluted":1}]}}'],
+    [
+      'POST',
+      '/v1/events',
+      '[{"__proto__":{"polluted":1},"event_id":"pp","type":"view","user_id":"u","product_id":"p1","ts":1700000000000}]',
+    ],
+    ['POST', '/v1/coupons/c-none/claim', '{"user_id":"u","__proto__":{"polluted":1}}'],
+    ['PUT', '/v1/admin/coupons/c-pp', '{"name":"c","__proto__":{"polluted":1}}'],
+  ];
+  for (const [method, pathname, body] of cases)
+    it(`${method} ${pathname} ${body.slice(0, 60)}: a 400, and nothing polluted`, async () => {
+      const res = await service.app.request(pathname, {
+        method,
+        body,
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'pp-1', authorization: `Bearer ${KEY}` },
+      });
+      expect(res.status).toBe(400);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+    });
+});
+
 describe('POST /v1/events: event times', () => {
   it('rejects, per event, a ts too far ahead of the server clock or before 2000', async () => {
     const base = { type: 'click', user_id: 'u-time', product_id: 'p1' };
