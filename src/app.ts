@@ -162,11 +162,12 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   if (deps.logRequests) app.use('*', logger());
-  app.use('*', bodyLimits(deps.bodyLimits ?? BodyLimitsSchema.parse({})));
   app.use('*', async (c, next) => {
     await next();
     metrics.httpRequests.inc({ route: c.req.routePath, status: String(c.res.status) });
   });
+  // After the metrics, so a 413 is counted like any other answer.
+  app.use('*', bodyLimits(deps.bodyLimits ?? BodyLimitsSchema.parse({})));
 
   const offers =
     deps.coupons && deps.couponTargeting?.enabled
