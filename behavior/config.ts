@@ -54,6 +54,18 @@ export const BehaviorConfigSchema = z
      * lowers it (SHELF_COOC_BACKWARD_WEIGHT) should retrain its ranker on the logs that follow.
      */
     cooc_backward_weight: z.number().min(0).max(1).default(1),
+    /**
+     * How far ahead of the server clock an event's `ts` may be. Decay is in event time, so one event
+     * from the far future would decay every other count to nothing (trending all zero): POST
+     * /v1/events rejects such events, and the consumer skips (dead-letters) any that reach the stream.
+     */
+    max_future_skew_ms: z.number().int().nonnegative().default(HOUR),
+    /** The earliest `ts` POST /v1/events accepts (epoch ms; default 2000-01-01T00:00:00Z). */
+    min_event_ts: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(Date.UTC(2000, 0, 1)),
   })
   .strict();
 

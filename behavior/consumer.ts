@@ -11,6 +11,8 @@ export interface ConsumerOptions {
   items: ItemLookup;
   config: BehaviorConfig;
   group?: string;
+  /** The clock events from the future are judged by (default Date.now). */
+  now?: () => number;
   /** Called after each batch's effects are stored (before the stream position is committed). */
   onApplied?: (info: { events: BehaviorEvent[]; duplicates: number; deadLetters: number }) => void;
   onError?: (err: Error) => void;
@@ -55,15 +57,19 @@ export async function startConsumer(opts: ConsumerOptions): Promise<RunningConsu
 /** One batch: parse, drop what is already applied, fold the rest into state, commit. */
 export async function applyBatch(
   batch: readonly StreamRecord[],
-  opts: Pick<ConsumerOptions, 'state' | 'items' | 'config'>,
+  opts: Pick<ConsumerOptions, 'state' | 'items' | 'config' | 'now'>,
 ): Promise<{ events: BehaviorEvent[]; duplicates: number; deadLetters: number }> {
   const deadLetters: DeadLetter[] = [];
   const parsed: BehaviorEvent[] = [];
+  const recordOf = new Map<BehaviorEvent, StreamRecord>();
   for (const rec of batch) {
     const r = parseRecord(rec);
     if ('reason' in r)
       deadLetters.push({ position: rec.position, raw: rec.value.slice(0, 10_000), reason: r.reason, ts: Date.now() });
-    else parsed.push(r.event);
+    else {
+      parsed.push(r.event);
+      recordOf.set(r.event, rec);
+    }
   }
   const already = parsed.length > 0 ? await opts.state.applied(parsed.map((e) => e.event_id)) : new Set<string>();
   const seen = new Set<string>();
@@ -81,15 +87,30 @@ export async function applyBatch(
     ...new Set(events.flatMap((e) => (e.product_id !== undefined && e.type !== 'impression' ? [e.product_id] : []))),
   ];
   const items = productIds.length > 0 ? await opts.items.get(productIds) : new Map();
+  const now = (opts.now ?? Date.now)();
+  let applied = events;
   try {
-    const { changed, effects } = applyEvents(events, users, items, opts.config);
+    const { changed, effects, skipped } = applyEvents(events, users, items, opts.config, { now });
+    if (skipped.length > 0) {
+      // Another producer (or an older service) wrote them: kept aside, their ids applied so a
+      // redelivery does not dead-letter them twice.
+      const out = new Set(skipped);
+      applied = events.filter((e) => !out.has(e));
+      for (const e of skipped)
+        deadLetters.push({
+          position: recordOf.get(e)!.position,
+          raw: recordOf.get(e)!.value.slice(0, 10_000),
+          reason: `ts ${e.ts} is more than ${opts.config.max_future_skew_ms} ms ahead of the consumer's clock (${now})`,
+          ts: now,
+        });
+    }
     await opts.state.commit({ eventIds: events.map((e) => e.event_id), users: changed, effects, deadLetters });
   } catch (err) {
     // States were changed in place; a caching store must not keep them.
     opts.state.forget?.([...users.keys()]);
     throw err;
   }
-  return { events, duplicates, deadLetters: deadLetters.length };
+  return { events: applied, duplicates, deadLetters: deadLetters.length };
 }
 
 function parseRecord(rec: StreamRecord): { event: BehaviorEvent } | { reason: string } {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { BehaviorConfig } from './config.ts';
 
 /**
  * One shopper action, as accepted by `POST /v1/events` and carried on the behaviour stream.
@@ -79,21 +80,47 @@ export interface EventRejection {
   reason: string;
 }
 
-/** Validates each event on its own, so one bad event never costs the rest of its batch. */
-export function validateEvents(raw: readonly unknown[]): { accepted: BehaviorEvent[]; rejected: EventRejection[] } {
+/** The bounds an event's time must be within, relative to the server clock (behavior/config.ts). */
+export type EventTimeLimits = Pick<BehaviorConfig, 'max_future_skew_ms' | 'min_event_ts'>;
+
+/** Why `ts` is out of bounds at `now`, or undefined when it is fine. */
+export function eventTimeProblem(ts: number, now: number, limits: EventTimeLimits): string | undefined {
+  if (ts > now + limits.max_future_skew_ms)
+    return `ts: more than ${limits.max_future_skew_ms} ms ahead of the server clock (${new Date(now).toISOString()})`;
+  if (ts < limits.min_event_ts) return `ts: before ${new Date(limits.min_event_ts).toISOString()}`;
+  return undefined;
+}
+
+/**
+ * Validates each event on its own, so one bad event never costs the rest of its batch. With
+ * `time`, an event whose `ts` is out of its bounds at `time.now` is rejected too (field `ts`).
+ */
+export function validateEvents(
+  raw: readonly unknown[],
+  time?: { now: number; limits: EventTimeLimits },
+): { accepted: BehaviorEvent[]; rejected: EventRejection[] } {
   const accepted: BehaviorEvent[] = [];
   const rejected: EventRejection[] = [];
   raw.forEach((value, index) => {
     const parsed = BehaviorEventSchema.safeParse(value);
-    if (parsed.success) {
-      accepted.push(parsed.data);
-      return;
-    }
-    const issue = parsed.error.issues[0]!;
     const eventId =
       typeof value === 'object' && value !== null && typeof (value as { event_id?: unknown }).event_id === 'string'
         ? (value as { event_id: string }).event_id
         : undefined;
+    if (parsed.success) {
+      const problem = time && eventTimeProblem(parsed.data.ts, time.now, time.limits);
+      if (problem === undefined) accepted.push(parsed.data);
+      else
+        rejected.push({
+          index,
+          ...(eventId !== undefined && { event_id: eventId }),
+          code: 'invalid_event',
+          field: 'ts',
+          reason: problem,
+        });
+      return;
+    }
+    const issue = parsed.error.issues[0]!;
     const field = issue.code === 'unrecognized_keys' ? issue.keys[0] : issue.path.map(String).join('.') || undefined;
     rejected.push({
       index,

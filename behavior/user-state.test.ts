@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BehaviorConfigSchema, defaultBehaviorConfig } from './config.ts';
 import { BehaviorEventSchema, validateEvents, type BehaviorEvent, type BehaviorEventInput } from './event.ts';
+import { SqliteStateStore } from './embedded/sqlite-state-store.ts';
+import { applyBatch } from './consumer.ts';
+import { staticItems } from './item-lookup.ts';
 import { applyEvents, emptyUserState, priceBand, queryVector, type ItemInfo, type UserState } from './user-state.ts';
 
 const cfg = defaultBehaviorConfig();
@@ -169,5 +172,77 @@ describe('applyEvents', () => {
     const users = new Map([['u:u1', { ...emptyUserState('u:u1'), version: 7 }]]);
     const { changed } = run([ev({ type: 'view', product_id: 'shoe' })], users);
     expect(changed.map((c) => c.version)).toEqual([8]);
+  });
+});
+
+describe('event times far from the clock', () => {
+  const HOUR = 3_600_000;
+  const limits = { max_future_skew_ms: cfg.max_future_skew_ms, min_event_ts: cfg.min_event_ts };
+
+  it('defaults: one hour of skew, nothing before 2000', () => {
+    expect(cfg.max_future_skew_ms).toBe(HOUR);
+    expect(cfg.min_event_ts).toBe(Date.UTC(2000, 0, 1));
+  });
+
+  it('validateEvents rejects a ts past the skew or before the earliest time, with field ts', () => {
+    const base = { type: 'click', user_id: 'u', product_id: 'p' };
+    const { accepted, rejected } = validateEvents(
+      [
+        { ...base, event_id: 'ok', ts: T0 + HOUR },
+        { ...base, event_id: 'max', ts: 8_640_000_000_000_000 },
+        { ...base, event_id: 'iso', ts: '9999-12-31T23:59:59Z' },
+        { ...base, event_id: 'soon', ts: T0 + HOUR + 1 },
+        { ...base, event_id: 'old', ts: Date.UTC(1999, 11, 31) },
+      ],
+      { now: T0, limits },
+    );
+    expect(accepted.map((e) => e.event_id)).toEqual(['ok']);
+    expect(rejected.map((r) => [r.index, r.event_id, r.code, r.field])).toEqual([
+      [1, 'max', 'invalid_event', 'ts'],
+      [2, 'iso', 'invalid_event', 'ts'],
+      [3, 'soon', 'invalid_event', 'ts'],
+      [4, 'old', 'invalid_event', 'ts'],
+    ]);
+    expect(rejected[0]!.reason).toMatch(/ahead of the server clock/);
+  });
+
+  it('the reducer skips an event from the far future instead of decaying everything by it', () => {
+    const users = new Map<string, UserState>();
+    const future = ev({ type: 'purchase', product_id: 'pan', ts: 8_640_000_000_000_000 });
+    const r = applyEvents(
+      [ev({ type: 'click', product_id: 'shoe' }), future, ev({ type: 'click', product_id: 'sock', ts: T0 + 1 })],
+      users,
+      items,
+      cfg,
+      { now: T0 },
+    );
+    expect(r.skipped).toEqual([future]);
+    expect(r.effects.trending.map((t) => t.id)).not.toContain('pan');
+    expect(Math.max(...r.effects.trending.map((t) => t.ts))).toBe(T0 + 1);
+    const u = users.get('u:u1')!;
+    expect(u.ts).toBe(T0 + 1);
+    expect(u.counts.purchase).toBe(0);
+  });
+
+  it('a stored far-future event does not zero trending', async () => {
+    const store = new SqliteStateStore({ file: ':memory:', trendingHalfLifeMs: cfg.trending_half_life_ms });
+    const now = Date.now();
+    const rec = (e: BehaviorEvent, i: number) => ({ position: `${i}`, key: undefined, value: JSON.stringify(e) });
+    const events = [
+      ev({ type: 'click', product_id: 'shoe', ts: now - 1000 }),
+      ev({ type: 'purchase', product_id: 'pan', ts: '9999-12-31T23:59:59Z' }),
+    ];
+    const r = await applyBatch(events.map(rec), {
+      state: store,
+      items: staticItems(items),
+      config: cfg,
+      now: () => now,
+    });
+    expect(r.events.map((e) => e.product_id)).toEqual(['shoe']);
+    expect(r.deadLetters).toBe(1);
+    const top = await store.trending('', 5);
+    expect(top.map((t) => t.id)).toEqual(['shoe']);
+    expect(top[0]!.score).toBeGreaterThan(0);
+    await store.close();
   });
 });

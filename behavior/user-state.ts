@@ -92,15 +92,22 @@ export function categoryScopes(categoryKey: string | undefined): string[] {
  * state of every subject the events name (empty states for new ones) and of every user a
  * named session is linked to; it is updated in place and the changed states are returned.
  * Pure apart from that: the same events on the same states always give the same result.
+ *
+ * With `now` (the consumer's clock), an event more than `cfg.max_future_skew_ms` ahead of it is
+ * not applied but returned in `skipped`: decay is in event time, so one event from the far future
+ * would decay every count and vector to nothing (and move the trending epoch past every real event).
  */
 export function applyEvents(
   events: readonly BehaviorEvent[],
   users: Map<string, UserState>,
   items: ReadonlyMap<string, ItemInfo>,
   cfg: BehaviorConfig,
-): { changed: UserState[]; effects: ItemEffects } {
+  opts: { now?: number } = {},
+): { changed: UserState[]; effects: ItemEffects; skipped: BehaviorEvent[] } {
   const changed = new Set<UserState>();
   const effects: ItemEffects = { trending: [], cooc: [], counts: [] };
+  const skipped: BehaviorEvent[] = [];
+  const latest = opts.now === undefined ? Infinity : opts.now + cfg.max_future_skew_ms;
   const stateOf = (subject: string): UserState => {
     let s = users.get(subject);
     if (!s) {
@@ -116,6 +123,10 @@ export function applyEvents(
   };
 
   for (const e of events) {
+    if (e.ts > latest) {
+      skipped.push(e);
+      continue;
+    }
     if (e.session_id !== undefined && e.user_id !== undefined) {
       const session = stateOf(`s:${e.session_id}`);
       const user = stateOf(`u:${e.user_id}`);
@@ -136,7 +147,7 @@ export function applyEvents(
     applyOne(state, e, e.product_id !== undefined ? items.get(e.product_id) : undefined, cfg, effects);
   }
   for (const s of changed) s.version++;
-  return { changed: [...changed], effects };
+  return { changed: [...changed], effects, skipped };
 }
 
 function applyOne(

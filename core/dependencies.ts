@@ -38,6 +38,17 @@ export async function checkDependencies(deps: readonly Dependency[], timeoutMs =
   );
 }
 
+/**
+ * A dependency's detail with the locations in it (URLs, file-system paths) replaced, for
+ * unauthenticated answers such as `/readyz`: what is up and which version, not where it lives.
+ */
+export function withoutLocations(detail: string): string {
+  return detail
+    .replace(/\b[a-z][\w+.-]*:\/\/[^\s,;)'"]+/gi, '<url>')
+    .replace(/\b[a-z]:\\[^\s,;:)'"]*/gi, '<path>')
+    .replace(/(^|[^\w.:/~-])~?\/[^\s,;:)'"]*/g, '$1<path>');
+}
+
 export class DependencyError extends Error {}
 
 /** Fails fast, naming every configured server that did not answer and how it failed. */

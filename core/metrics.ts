@@ -99,6 +99,12 @@ export function createMetrics() {
       labelNames: ['surface'] as const,
       registers: [registry],
     }),
+    streamAppendErrors: new client.Counter({
+      name: 'shelf_stream_append_errors_total',
+      help: 'Appends to the behaviour stream that failed (answered 503 stream_unavailable), by endpoint; the error is in the log',
+      labelNames: ['endpoint'] as const,
+      registers: [registry],
+    }),
     servedLogLost: new client.Counter({
       name: 'shelf_served_log_lost_total',
       help: 'Served-response log entries that could not be written',

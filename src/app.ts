@@ -1,6 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { requestId } from 'hono/request-id';
 import { logger } from 'hono/logger';
+import { bodyLimit } from 'hono/body-limit';
+import type { MiddlewareHandler } from 'hono';
+import { BodyLimitsSchema, type BodyLimits } from './settings/schema.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { ApiError, errorResponse } from './api/errors.ts';
@@ -20,7 +24,7 @@ import type { StateStore } from '../behavior/state-store.ts';
 import { FeedConfigSchema, type FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Ranker } from '../ranking/ranker.ts';
 import type { MmrConfig } from '../diversity/config.ts';
-import { checkDependencies, type Dependency } from '../core/dependencies.ts';
+import { checkDependencies, withoutLocations, type Dependency } from '../core/dependencies.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
 import { createApi, jsonResponse } from './api/openapi.ts';
 import { serveDocs } from './api/docs.ts';
@@ -30,6 +34,14 @@ export interface AppDeps {
   embedder: TextEmbedder | undefined;
   metrics?: Metrics;
   logRequests?: boolean;
+  /** The largest body each endpoint reads (settings `service.bodyLimits`; default: its defaults). */
+  bodyLimits?: BodyLimits | undefined;
+  /**
+   * Names each request: its `request_id`, the served-log key, the `X-Request-Id` response header.
+   * Default a random UUID. Always the service's own, never the client's (a seeded simulation names
+   * its requests here).
+   */
+  requestIds?: ((c: Context) => string) | undefined;
   /** CTR/CVR ranking applied after fusion on search and feed (ranking/ranker.ts). */
   ranker?: Ranker | undefined;
   /** MMR diversity after ranking, per surface (diversity/); undefined: off. */
@@ -96,6 +108,41 @@ const metricsRoute = createRoute({
   },
 });
 
+/** The client's own X-Request-Id, when it is a plain token (≤ 128 of `A-Z a-z 0-9 _ - = . :`). */
+function clientRequestId(c: Context): string | undefined {
+  const id = c.req.header('X-Request-Id');
+  return id !== undefined && /^[\w\-=.:]{1,128}$/.test(id) ? id : undefined;
+}
+
+/**
+ * Hono's bodyLimit per endpoint: a declared Content-Length over the limit is refused before any of
+ * the body is read, a streamed body as soon as it passes the limit; either way a 413.
+ */
+function bodyLimits(limits: BodyLimits): MiddlewareHandler {
+  const limit = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) =>
+        errorResponse(
+          c,
+          new ApiError(413, 'payload_too_large', `the request body is larger than this endpoint's ${maxSize} bytes`),
+        ),
+    });
+  const byPrefix: Array<[string, MiddlewareHandler]> = [
+    ['/v1/events', limit(limits.events)],
+    ['/v1/search', limit(limits.search)],
+    ['/v1/feed', limit(limits.feed)],
+    ['/v1/coupons', limit(limits.coupons)],
+    ['/v1/admin/coupons', limit(limits.admin)],
+  ];
+  const other = limit(limits.other);
+  return (c, next) => {
+    const path = c.req.path;
+    const hit = byPrefix.find(([p]) => path === p || path.startsWith(`${p}/`));
+    return (hit?.[1] ?? other)(c, next);
+  };
+}
+
 /**
  * The HTTP surface, composed as Hono middleware: request ids and metrics wrap everything,
  * each API area is its own sub-app, and one error handler gives every failure the same shape.
@@ -104,12 +151,23 @@ export function createApp(deps: AppDeps) {
   const metrics = deps.metrics ?? createMetrics();
   const app = createApi();
 
-  app.use('*', requestId({ headerName: 'X-Request-Id', generator: () => crypto.randomUUID() }));
+  // The request id keys the served log that training joins events to, so a client must not choose
+  // it (it could overwrite or forge another response's entry): it is always generated here. A
+  // client's own X-Request-Id is only echoed back, as X-Client-Request-Id, for correlation.
+  app.use('*', requestId({ headerName: '', generator: deps.requestIds ?? (() => crypto.randomUUID()) }));
+  app.use('*', async (c, next) => {
+    c.header('X-Request-Id', c.get('requestId'));
+    const client = clientRequestId(c);
+    if (client !== undefined) c.header('X-Client-Request-Id', client);
+    await next();
+  });
   if (deps.logRequests) app.use('*', logger());
   app.use('*', async (c, next) => {
     await next();
     metrics.httpRequests.inc({ route: c.req.routePath, status: String(c.res.status) });
   });
+  // After the metrics, so a 413 is counted like any other answer.
+  app.use('*', bodyLimits(deps.bodyLimits ?? BodyLimitsSchema.parse({})));
 
   const offers =
     deps.coupons && deps.couponTargeting?.enabled
@@ -133,7 +191,7 @@ export function createApp(deps: AppDeps) {
   });
   app.route('/v1/search', searchRoutes({ pipeline }));
   if (deps.behavior) {
-    app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics }));
+    app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics, time: deps.behavior.config }));
     app.route('/v1/feed', feedRoutes({ pipeline }));
     app.route('/v1/products', similarRoutes({ pipeline }));
   }
@@ -148,8 +206,11 @@ export function createApp(deps: AppDeps) {
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.openapi(readyz, async (c) => {
     const generation = deps.searcher.generation;
-    const dependencies = await checkDependencies(deps.dependencies ?? []);
-    const ready = dependencies.every((d) => d.ok);
+    const checked = await checkDependencies(deps.dependencies ?? []);
+    const ready = checked.every((d) => d.ok);
+    for (const d of checked) if (!d.ok) console.error(`[readyz] ${d.name} is down: ${d.detail}`);
+    // Unauthenticated: names, flags and versions, never where the data or the servers are.
+    const dependencies = checked.map((d) => ({ ...d, detail: withoutLocations(d.detail) }));
     const body = {
       ready,
       index: { generation: generation ?? null, empty: generation === undefined },
@@ -168,7 +229,8 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => errorResponse(c, new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
-    console.error(`[${c.get('requestId')}]`, err);
+    const client = clientRequestId(c);
+    console.error(`[${c.get('requestId')}${client !== undefined ? ` client=${client}` : ''}]`, err);
     return errorResponse(c, new ApiError(500, 'internal', 'internal error'));
   });
   return app;

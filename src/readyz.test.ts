@@ -43,4 +43,31 @@ describe('/readyz', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { ready: boolean }).ready).toBe(true);
   });
+
+  it('shows versions, not where the data or the servers are', async () => {
+    const at = (name: string, detail: string): Dependency => ({ name, check: async () => detail });
+    const res = await createApp({
+      searcher,
+      embedder: undefined,
+      dependencies: [
+        at('embedded-index', '/srv/shop/.data: gen-000001'),
+        at('qdrant', 'Qdrant 1.9.0 at http://qdrant.internal:6333/'),
+        {
+          name: 'redis',
+          check: async () => {
+            throw new Error("EACCES: permission denied, open '/srv/shop/.data/behavior/state.sqlite'");
+          },
+        },
+      ],
+    }).request('/readyz');
+    const text = await res.text();
+    expect(text).not.toContain('/srv/shop');
+    expect(text).not.toContain('qdrant.internal');
+    const body = JSON.parse(text) as { dependencies: Array<{ name: string; ok: boolean; detail: string }> };
+    expect(body.dependencies.map(({ name, ok, detail }) => ({ name, ok, detail }))).toEqual([
+      { name: 'embedded-index', ok: true, detail: '<path>: gen-000001' },
+      { name: 'qdrant', ok: true, detail: 'Qdrant 1.9.0 at <url>' },
+      { name: 'redis', ok: false, detail: "EACCES: permission denied, open '<path>'" },
+    ]);
+  });
 });

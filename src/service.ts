@@ -12,7 +12,7 @@ import { openIndexBackend } from '../retrieval/index/open-backend.ts';
 import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { productTimes } from '../ranking/apply.ts';
 import { Ranker } from '../ranking/ranker.ts';
-import { createApp } from './app.ts';
+import { createApp, type AppDeps } from './app.ts';
 import { indexLocation, type Settings as Config } from './settings/schema.ts';
 import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
@@ -45,6 +45,8 @@ export interface ServiceOptions {
   catalog?: string | undefined;
   progress?: Progress;
   log?: (line: string) => void;
+  /** How the service names its requests (default random UUIDs); see AppDeps.requestIds. */
+  requestIds?: AppDeps['requestIds'];
 }
 
 export async function openService(config: Config, opts: ServiceOptions): Promise<Service> {
@@ -133,6 +135,8 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       embedder,
       metrics,
       logRequests: config.service.logRequests,
+      bodyLimits: config.service.bodyLimits,
+      requestIds: opts.requestIds,
       dependencies,
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },

@@ -167,6 +167,12 @@ export async function openSimShop(
     embedder,
     catalog: config.service.catalog,
     log: (l) => log(`service: ${l}`),
+    // Seeded request ids, named by the service (a client cannot choose them): the training split hashes them.
+    // Only the pages request() asks for count, as when the simulator sent them as X-Request-Id.
+    requestIds: (c) =>
+      c.req.method === 'GET' && /^\/v1\/(search|feed)$/.test(c.req.path)
+        ? `sim-${c.req.query('user_id')}-${++requestSeq}`
+        : crypto.randomUUID(),
   });
   const clock: SimClock = { now: SIM_EPOCH };
   resetRequestIds();
@@ -339,10 +345,8 @@ export async function request(
 ): Promise<Shown> {
   const params = new URLSearchParams({ user_id: user.id, size: String(size), ...(debug && { debug: 'true' }) });
   if (surface === 'search') params.set('q', fixedQuery ?? drawQuery(user, world, rng));
-  // A seeded request id (the service keeps a valid X-Request-Id): the training split hashes it.
-  const res = await service.app.request(`/v1/${surface}?${params}`, {
-    headers: { 'X-Request-Id': `sim-${user.id}-${++requestSeq}` },
-  });
+  // The service names the request with a seeded id (openSimShop's requestIds): the training split hashes it.
+  const res = await service.app.request(`/v1/${surface}?${params}`);
   if (res.status !== 200) throw new Error(`${surface} answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as Shown;
 }

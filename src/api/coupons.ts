@@ -134,7 +134,7 @@ const putCoupon = createRoute({
   responses: {
     200: jsonResponse(z.object({ result: z.literal('updated'), coupon: AdminCouponSchema }).strict(), 'Replaced.'),
     201: jsonResponse(z.object({ result: z.literal('created'), coupon: AdminCouponSchema }).strict(), 'Created.'),
-    ...admin([400]),
+    ...admin([400, 413]),
   },
 });
 const listCoupons = createRoute({
@@ -240,8 +240,9 @@ const idempotencyHeader = {
 };
 
 const shopperErrors = <S extends ErrorStatus>(statuses: readonly S[]) =>
-  errorResponses([400, 404, 503, ...statuses], {
+  errorResponses([400, 404, 413, 503, ...statuses], {
     400: 'Invalid request (missing_subject, missing_idempotency_key, invalid_parameter, …).',
+    413: 'payload_too_large: the body is over the limit.',
     403: 'not_eligible: the coupon is for another shopper segment.',
     404: 'coupon_not_found.',
     409: 'The ledger refused: out_of_stock, limit_reached, budget_exhausted, not_active, idempotency_conflict, not_claimed, min_spend_not_met.',
@@ -393,10 +394,13 @@ export function couponRoutes(deps: CouponShopperDeps) {
       await log.append([e]);
       metrics.eventsAccepted.inc({ type: e.type });
     } catch (err) {
+      // The back end's error is for the log, not the client.
+      console.error(`coupons: the behaviour stream did not accept ${e.type} event ${e.event_id}:`, err);
+      metrics.streamAppendErrors.inc({ endpoint: 'coupons' });
       throw new ApiError(
         503,
         'stream_unavailable',
-        `recorded, but the behaviour stream did not accept the ${e.type} event (${(err as Error).message}); retry with the same Idempotency-Key`,
+        `recorded, but the behaviour stream did not accept the ${e.type} event; retry with the same Idempotency-Key`,
       );
     }
   };

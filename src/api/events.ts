@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { EventLog } from '../../behavior/event-log.ts';
-import { BehaviorEventSchema, validateEvents } from '../../behavior/event.ts';
+import { BehaviorEventSchema, validateEvents, type EventTimeLimits } from '../../behavior/event.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { ApiError, readJson } from './errors.ts';
 import { createApi, ErrorSchema, errorResponses, jsonResponse, registerSchema } from './openapi.ts';
@@ -11,7 +11,10 @@ const RejectionSchema = z
   .object({
     index: z.number().int().openapi({ description: "The event's position in the batch." }),
     event_id: z.string().optional(),
-    code: z.string().openapi({ description: 'invalid_event or unknown_field.' }),
+    code: z.string().openapi({
+      description:
+        'invalid_event (field `ts` when the time is too far ahead of the server clock or too early) or unknown_field.',
+    }),
     field: z.string().optional(),
     reason: z.string(),
   })
@@ -71,7 +74,7 @@ const postEvents = createRoute({
     200: jsonResponse(AcceptedSchema, 'The valid events are durable on the stream.'),
     400: jsonResponse(z.union([ErrorSchema, NoValidEventsSchema]), 'Not a batch, an empty one, or no valid event.'),
     ...errorResponses([413, 503], {
-      413: `batch_too_large: at most ${MAX_EVENTS_PER_BATCH} events per batch.`,
+      413: `batch_too_large: at most ${MAX_EVENTS_PER_BATCH} events per batch; payload_too_large: the body is over the limit.`,
       503: 'stream_unavailable: nothing was acknowledged; retry the whole batch.',
     }),
   },
@@ -82,7 +85,14 @@ const postEvents = createRoute({
  * behaviour stream and the call returns only once they are durable. Event ids make a retried
  * batch safe: the consumer applies each id once.
  */
-export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
+export function eventRoutes(deps: {
+  log: EventLog;
+  metrics: Metrics;
+  /** How far from the server clock an event's `ts` may be (behavior/config.ts). */
+  time: EventTimeLimits;
+  /** The server clock (default Date.now). */
+  now?: () => number;
+}) {
   const app = createApi();
   registerSchema(app, 'BehaviorEvent', BehaviorEventSchema);
 
@@ -104,7 +114,7 @@ export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
         'events',
       );
     }
-    const { accepted, rejected } = validateEvents(list);
+    const { accepted, rejected } = validateEvents(list, { now: (deps.now ?? Date.now)(), limits: deps.time });
     if (rejected.length > 0) deps.metrics.eventsRejected.inc(rejected.length);
     if (accepted.length === 0) {
       return {
@@ -119,11 +129,14 @@ export function eventRoutes(deps: { log: EventLog; metrics: Metrics }) {
     try {
       await deps.log.append(accepted);
     } catch (err) {
-      // Nothing was acknowledged, so the client must retry the whole batch (ids keep it safe).
+      // Nothing was acknowledged, so the client must retry the whole batch (ids keep it safe). The
+      // back end's error (hosts, paths, broker state) is for the log, not the client.
+      console.error(`[${requestId}] POST /v1/events: the behaviour stream did not accept the batch:`, err);
+      deps.metrics.streamAppendErrors.inc({ endpoint: 'events' });
       throw new ApiError(
         503,
         'stream_unavailable',
-        `the behaviour stream did not accept the events: ${(err as Error).message}`,
+        'the behaviour stream is unavailable: nothing was accepted, retry the whole batch',
       );
     }
     for (const e of accepted) deps.metrics.eventsAccepted.inc({ type: e.type });

@@ -33,6 +33,11 @@ const responses = {
   ...errorResponses([400], { 400: 'Invalid request (missing_subject: neither user_id nor session_id).' }),
 };
 
+const postResponses = {
+  ...responses,
+  ...errorResponses([413], { 413: 'payload_too_large: the body is over the limit.' }),
+};
+
 const getFeed = createRoute({
   method: 'get',
   path: '/',
@@ -50,7 +55,7 @@ const postFeed = createRoute({
   summary: 'Feed ("guess you like")',
   middleware: [jsonObjectBody] as const,
   request: { body: jsonBody(FeedBodySchema) },
-  responses,
+  responses: postResponses,
 });
 
 /** `GET|POST /v1/feed`: the personalised "guess you like" list. Parse, run the serving pipeline, answer. */

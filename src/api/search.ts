@@ -78,6 +78,11 @@ const responses = {
   ...errorResponses([400]),
 };
 
+const postResponses = {
+  ...responses,
+  ...errorResponses([413], { 413: 'payload_too_large: the body is over the limit.' }),
+};
+
 const getSearch = createRoute({
   method: 'get',
   path: '/',
@@ -96,7 +101,7 @@ const postSearch = createRoute({
   description: 'Hybrid (BM25 + vector) search fused with RRF, then ranking, diversity and coupons when on.',
   middleware: [jsonObjectBody] as const,
   request: { body: jsonBody(SearchBodySchema) },
-  responses,
+  responses: postResponses,
 });
 
 /** `GET|POST /v1/search`: parse, run the serving pipeline, answer. */

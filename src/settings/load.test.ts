@@ -34,11 +34,13 @@ describe('settings defaults', () => {
       refreshMs: 1000,
       logRequests: false,
       consumer: 'thread',
+      bodyLimits: { events: 4194304, search: 65536, feed: 65536, coupons: 65536, admin: 262144, other: 65536 },
     });
     expect(s.embedder).toMatchObject({ model: 'default', allowRemote: false });
     expect(s.retrieval).toMatchObject({ rrf_k: 60, weights: { bm25: 1, vector: 1, image: 0.5 }, recall_k: 100 });
     expect(s.feed.weights.trending).toBe(0.3);
     expect(s.behavior.cooc_backward_weight).toBe(1);
+    expect(s.behavior).toMatchObject({ max_future_skew_ms: 3_600_000, min_event_ts: Date.UTC(2000, 0, 1) });
     expect(s.ranking).toMatchObject({ mode: 'model', a: 1, window: 100 });
     expect(s.ranking.model_dir).toBe(path.join(ROOT, 'models/ranker/default'));
     expect(s.diversity.search.lambda).toBe(0.85);

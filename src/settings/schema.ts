@@ -17,6 +17,31 @@ import { CouponConfigSchema, type CouponConfig } from '../../coupons/config.ts';
  * the paths (./sources.ts). Field names inside a subtree are the ones its engine uses.
  */
 
+const KiB = 1024;
+const bytes = () => z.number().int().min(1024);
+
+/**
+ * The largest request body each endpoint reads, in bytes; a larger one is a 413
+ * payload_too_large, answered without reading the rest of it.
+ */
+export const BodyLimitsSchema = z
+  .object({
+    /** POST /v1/events: up to 1,000 events a batch. */
+    events: bytes().default(4 * KiB * KiB),
+    /** POST /v1/search. */
+    search: bytes().default(64 * KiB),
+    /** POST /v1/feed. */
+    feed: bytes().default(64 * KiB),
+    /** POST /v1/coupons/{id}/claim and /redeem. */
+    coupons: bytes().default(64 * KiB),
+    /** PUT /v1/admin/coupons/{id}. */
+    admin: bytes().default(256 * KiB),
+    /** Any other request with a body. */
+    other: bytes().default(64 * KiB),
+  })
+  .strict();
+export type BodyLimits = z.output<typeof BodyLimitsSchema>;
+
 /** Where the service listens, what it serves from, and how it runs. */
 export const ServiceSettingsSchema = z
   .object({
@@ -34,6 +59,8 @@ export const ServiceSettingsSchema = z
      * request thread, or off when another process consumes the stream.
      */
     consumer: z.enum(['thread', 'inline', 'off']).default('thread'),
+    /** Request body limits per endpoint (bytes). */
+    bodyLimits: BodyLimitsSchema.prefault({}),
   })
   .strict();
 
