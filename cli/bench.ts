@@ -3,7 +3,7 @@ import path from 'node:path';
 import { loadConfig, ROOT } from '../src/config.ts';
 import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { runBackendsBench } from '../bench/backends-bench.ts';
-import { printTable, runQdrantLatency } from '../bench/qdrant-latency.ts';
+import { printTable, runQdrantLatency, type LatencyOptions } from '../bench/qdrant-latency.ts';
 import { runKafkaBench } from '../bench/kafka-bench.ts';
 import { runSearchBench } from '../bench/search-bench.ts';
 import { runFreshnessBench } from '../bench/freshness-bench.ts';
@@ -231,24 +231,11 @@ prog
   .option('--keep', 'keep the collection')
   .option('--out <FILE>', 'also write the result as JSON')
   .action(
-    action(
-      async (o: {
-        url: string;
-        collection: string;
-        points: number;
-        dim: number;
-        queries: number;
-        warmup: number;
-        curlBlock: number;
-        seed: number;
-        keep?: boolean;
-        out?: string;
-      }) => {
-        const out = await runQdrantLatency({ ...o, keep: o.keep ?? false, log: (s) => console.error(s) });
-        if (o.out) writeFileSync(o.out, JSON.stringify(out, null, 2) + '\n');
-        printTable(out);
-      },
-    ),
+    action(async (o: Omit<LatencyOptions, 'keep' | 'log'> & { keep?: boolean; out?: string }) => {
+      const out = await runQdrantLatency({ ...o, keep: o.keep ?? false, log: (s) => console.error(s) });
+      if (o.out) writeFileSync(o.out, JSON.stringify(out, null, 2) + '\n');
+      printTable(out);
+    }),
   );
 
 prog
