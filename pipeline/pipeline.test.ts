@@ -170,7 +170,9 @@ describe('per-request settings', () => {
 
       // The service's settings are untouched.
       expect((await pipeline.search(ask)).debug!.ranking).toMatchObject({ mode: 'model', a: 1, b: 1 });
-      expect(withOverrides(pipeline.settingsFor('search'), undefined)).toEqual(pipeline.settingsFor('search'));
+      const service = pipeline.settingsFor('search');
+      const merged = withOverrides(service, { ranking: { a: 0 } });
+      expect([merged.ranking.a, merged.ranking.b, service.ranking.a]).toEqual([0, 1, 1]);
     });
   });
 });

@@ -4,7 +4,7 @@ import type { StateStore } from '../behavior/state-store.ts';
 import { subjectOf, type Candidate, type Degraded, type Subject, type Surface } from '../core/candidate.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { CouponOffers } from '../coupons/offers.ts';
-import type { MmrConfig } from '../diversity/config.ts';
+import { MmrSurfaceSchema, type MmrConfig, type MmrSurfaceConfig } from '../diversity/config.ts';
 import { servedRanking } from '../ranking/apply.ts';
 import type { Ranker } from '../ranking/ranker.ts';
 import type { Filters } from '../retrieval/index/types.ts';
@@ -87,8 +87,6 @@ interface Ran {
   ctx: RequestContext;
   page: Candidate[];
   items: ResponseItem[];
-  /** Whether ranking ran in this request (its mode was resolved once, before recall). */
-  ranked: boolean;
   generation: string | undefined;
   tookMs: number;
 }
@@ -273,13 +271,11 @@ export class Pipeline {
         surface: o.surface,
         ranked: !!ranker,
         debug: o.debug,
-        from: o.page.from,
       });
       return {
         ctx,
         page: candidates,
         items,
-        ranked: !!ranker,
         generation: snapshot?.generation,
         tookMs: performance.now() - t0,
       };
@@ -307,15 +303,8 @@ export class Pipeline {
   }
 }
 
-const DIVERSITY_OFF = {
-  enabled: false,
-  lambda: 1,
-  top_n: 0,
-  category_weight: 0,
-  brand_weight: 0,
-  max_per_brand: 0,
-  max_per_category: 0,
-};
+/** A surface with no diversity settings: the stage is simply off. */
+const DIVERSITY_OFF: MmrSurfaceConfig = { ...MmrSurfaceSchema.parse({}), enabled: false };
 
 function degradedOf(ctx: RequestContext): { degraded?: Degraded[] } {
   return ctx.trace.degraded.length > 0 ? { degraded: ctx.trace.degraded } : {};

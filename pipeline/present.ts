@@ -24,8 +24,6 @@ export interface PresentOptions {
   surface: Surface;
   ranked: boolean;
   debug: boolean;
-  /** Position of the page's first item in the whole order. */
-  from: number;
 }
 
 export function presentItems(page: readonly Candidate[], o: PresentOptions): ResponseItem[] {

@@ -98,8 +98,13 @@ export async function feedCandidates(
 }
 
 /** Weighted RRF of the route lists, excluded items removed; the item-CF confidence gate applied. */
-export function fuseFeed(c: Pick<FeedCandidates, 'lists' | 'excluded'>, cfg: FeedConfig): FusedHit[] {
-  const others = itemCfConfident(c, cfg) ? cfg.itemcf_confident_scale : 1;
+export function fuseFeed(
+  c: Pick<FeedCandidates, 'lists' | 'excluded'>,
+  cfg: FeedConfig,
+  /** Whether the gate fires, when the caller already decided it (it also reports it). */
+  confident: boolean = itemCfConfident(c, cfg),
+): FusedHit[] {
+  const others = confident ? cfg.itemcf_confident_scale : 1;
   const lists: RankedList[] = [];
   for (const [route, hits] of Object.entries(c.lists) as Array<[FeedRoute, RouteHit[]]>) {
     const ids = hits.map((h) => h.id).filter((id) => !c.excluded.has(id));
@@ -134,7 +139,9 @@ export async function recommend(
   };
   const src = feedSources(state, snapshot);
   const cands = await feedCandidates(src, user, req, cfg, behavior, filters);
-  const fused = fuseFeed(cands, cfg);
+  // Decided once: fusion applies it and the response reports it.
+  const confident = itemCfConfident(cands, cfg);
+  const fused = fuseFeed(cands, cfg, confident);
   const scores = new Map<string, Partial<Record<FeedSource, number>>>();
   for (const [route, hits] of Object.entries(cands.lists) as Array<[FeedRoute, RouteHit[]]>) {
     for (const h of hits) scores.set(h.id, { ...scores.get(h.id), [route]: h.score });
@@ -183,7 +190,7 @@ export async function recommend(
   return {
     candidates,
     cold_start: cold,
-    itemcf_confident: itemCfConfident(cands, cfg),
+    itemcf_confident: confident,
     ...(cands.degraded.length > 0 && { degraded: cands.degraded }),
   };
 }
