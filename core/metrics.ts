@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { DependencyGuard, GuardHooks } from './dependency-guard.ts';
 
 /** Prometheus metrics, one registry per app so tests and multiple apps never share counters. */
 export function createMetrics() {
@@ -105,6 +106,18 @@ export function createMetrics() {
       labelNames: ['endpoint'] as const,
       registers: [registry],
     }),
+    dependencyFailures: new client.Counter({
+      name: 'shelf_dependency_failures_total',
+      help: 'Calls to a server (redis, kafka, elasticsearch, qdrant) that did not answer within their budget: kind timeout, error, or open (refused by the open circuit breaker)',
+      labelNames: ['dependency', 'kind'] as const,
+      registers: [registry],
+    }),
+    breakerState: new client.Gauge({
+      name: 'shelf_dependency_breaker_state',
+      help: 'Circuit breaker per server: 0 closed (calls go through), 1 open (calls refused at once), 2 half-open (one trial call)',
+      labelNames: ['dependency'] as const,
+      registers: [registry],
+    }),
     servedLogLost: new client.Counter({
       name: 'shelf_served_log_lost_total',
       help: 'Served-response log entries that could not be written',
@@ -114,3 +127,18 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+const BREAKER_VALUE = { closed: 0, open: 1, half_open: 2 } as const;
+
+/** The guards' hooks that feed `shelf_dependency_failures_total` and `shelf_dependency_breaker_state`. */
+export function guardMetrics(metrics: Metrics): GuardHooks {
+  return {
+    onFailure: (dependency, kind) => metrics.dependencyFailures.inc({ dependency, kind }),
+    onStateChange: (dependency, state) => metrics.breakerState.set({ dependency }, BREAKER_VALUE[state]),
+  };
+}
+
+/** Every guard's breaker shows on /metrics from the start (closed), not only after its first change. */
+export function showBreakers(metrics: Metrics, guards: readonly DependencyGuard[]): void {
+  for (const g of guards) metrics.breakerState.set({ dependency: g.name }, BREAKER_VALUE[g.state]);
+}

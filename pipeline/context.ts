@@ -104,10 +104,17 @@ export interface ContextInput {
 }
 
 export function createContext(i: ContextInput): RequestContext {
-  // Started now, so the state read runs beside recall; every stage awaits the same read.
-  const read = i.subject !== undefined && i.state ? loadShopper(i.state, i.subject) : Promise.resolve(undefined);
-  // A failed read is the stage's to handle when it awaits it; never an unhandled rejection.
-  read.catch(() => {});
+  const trace: RequestTrace = { degraded: [] };
+  // Started now, so the state read runs beside recall; every stage awaits the same read. A state
+  // store that fails or misses its budget (core/dependency-guard.ts) makes this the anonymous
+  // answer, said once in `degraded`: a shopper's history improves a page, it never blocks one.
+  const read =
+    i.subject !== undefined && i.state
+      ? loadShopper(i.state, i.subject).catch((err: unknown) => {
+          trace.degraded.push({ route: 'shopper', reason: (err as Error).message });
+          return undefined;
+        })
+      : Promise.resolve(undefined);
   return {
     requestId: i.requestId,
     surface: i.surface,
@@ -119,7 +126,7 @@ export function createContext(i: ContextInput): RequestContext {
     recall: i.reorderDepth > 0 ? { from: 0, to: Math.max(i.reorderDepth, i.page.to) } : i.page,
     debug: i.debug,
     settings: i.settings,
-    trace: { degraded: [] },
+    trace,
   };
 }
 

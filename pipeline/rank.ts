@@ -20,10 +20,12 @@ export function rankStage(ranker: Ranker): Stage {
           shopper: { user: shopper?.user },
           snapshot: ctx.snapshot,
           settings: ctx.settings.ranking,
+          anonymous: ctx.subject === undefined,
         },
         candidates,
       );
       ctx.trace.ranking = ranked.debug;
+      if (ranked.degraded) ctx.trace.degraded.push(ranked.degraded);
       return ranked.order;
     },
   };

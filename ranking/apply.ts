@@ -1,6 +1,6 @@
 import type { ServedEntry } from '../behavior/served-log.ts';
 import type { UserState } from '../behavior/user-state.ts';
-import type { Candidate, Surface } from '../core/candidate.ts';
+import type { Candidate, Degraded, Surface } from '../core/candidate.ts';
 import type { IndexSnapshot, SnapshotSource } from '../retrieval/index/stores.ts';
 import { filterKey } from '../retrieval/index/stores.ts';
 import type { Surface as RankSurface } from './features.ts';
@@ -70,9 +70,11 @@ export async function rankOrder(
     snapshot?: IndexSnapshot | undefined;
     /** This request's window and score exponents (default: the ranker's settings). */
     settings?: Pick<RankConfig, 'window' | 'a' | 'b' | 'c'> | undefined;
+    /** No shopper named: the ranker reads popularity from memory only. */
+    anonymous?: boolean | undefined;
   },
   candidates: readonly Candidate[],
-): Promise<{ order: Candidate[]; debug: RankDebug }> {
+): Promise<{ order: Candidate[]; debug: RankDebug; degraded?: Degraded }> {
   const cfg = req.settings ?? ranker.config;
   const window = cfg.window;
   const head = candidates.slice(0, window);
@@ -83,6 +85,7 @@ export async function rankOrder(
       shopper: req.shopper ?? { user: undefined },
       snapshot: req.snapshot,
       weights: cfg,
+      anonymous: req.anonymous,
     },
     head.map(rankInput),
   );
@@ -97,6 +100,9 @@ export async function rankOrder(
   ];
   return {
     order,
+    ...(outcome.popularity_unavailable !== undefined && {
+      degraded: { route: 'popularity', reason: outcome.popularity_unavailable },
+    }),
     debug: {
       mode: outcome.mode,
       ...(outcome.model_version !== undefined && { model_version: outcome.model_version }),

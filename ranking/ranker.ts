@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import client from 'prom-client';
 import type { UserState } from '../behavior/user-state.ts';
 import { loadShopper, type Shopper, type StateStore } from '../behavior/state-store.ts';
+import type { PopularityMemory } from './popularity.ts';
 import type { IndexSnapshot } from '../retrieval/index/stores.ts';
 import type { RankConfig } from './config.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, featurizeInto, type Surface } from './features.ts';
@@ -37,6 +38,8 @@ export interface RankOutcome {
   model_version?: string;
   /** Why the heuristic is serving (no model, refused model). */
   reason?: string;
+  /** Set when item popularity could not be read: ranked with popularity 0, and why. */
+  popularity_unavailable?: string;
   items: RankedCandidate[];
   took_ms: number;
 }
@@ -51,6 +54,11 @@ export interface RankStatus {
 export interface RankerDeps {
   /** Behaviour state: user affinities, counts, and item popularity. Absent: anonymous, popularity 0. */
   state?: StateStore | undefined;
+  /**
+   * Popularity kept in memory (a remote state store's): anonymous requests read only it, so they
+   * never wait on the store; personalised ones read the store through it. Absent: the store always.
+   */
+  popularity?: PopularityMemory | undefined;
   /** Per-product updated_at (epoch ms) for the age feature, from the request's pinned snapshot when given; absent: age unknown. */
   updatedAt?: ((ids: readonly string[], snapshot?: IndexSnapshot) => Promise<Map<string, number>>) | undefined;
   registry?: client.Registry | undefined;
@@ -249,6 +257,8 @@ export class Ranker {
       snapshot?: IndexSnapshot | undefined;
       /** This request's exponents of the final score (an experiment arm's); default: the ranker's settings. */
       weights?: Pick<RankConfig, 'a' | 'b' | 'c'> | undefined;
+      /** No shopper: popularity comes from memory only (`RankerDeps.popularity`), never the store. */
+      anonymous?: boolean | undefined;
     },
     candidates: readonly RankInput[],
   ): Promise<RankOutcome> {
@@ -257,17 +267,18 @@ export class Ranker {
     const status = this.status;
     const state = this.deps.state;
     const ids = candidates.map((c) => c.id);
-    const [user, counts, updated] = await Promise.all([
+    const [user, popularity, updated] = await Promise.all([
       req.shopper
         ? Promise.resolve(req.shopper.user)
         : req.subject !== undefined
           ? this.shopper(req.subject).then((s) => s?.user)
           : Promise.resolve(undefined),
-      state && ids.length > 0 ? state.itemCounts(ids) : Promise.resolve(new Map<string, number>()),
+      this.popularity(ids, req.anonymous === true),
       this.deps.updatedAt && ids.length > 0
         ? this.deps.updatedAt(ids, req.snapshot)
         : Promise.resolve(new Map<string, number>()),
     ]);
+    const counts = popularity.counts;
     const uctx = userContext(user);
     const ctx = { surface: req.surface, now };
     // One buffer for the whole request: no per-candidate arrays on the hot path.
@@ -313,9 +324,29 @@ export class Ranker {
       mode: model ? 'model' : status.mode,
       ...(model && { model_version: model.version }),
       ...(status.reason !== undefined && { reason: status.reason }),
+      ...(popularity.unavailable !== undefined && { popularity_unavailable: popularity.unavailable }),
       items,
       took_ms: took,
     };
+  }
+
+  /**
+   * Item popularity for `ids`: from memory for an anonymous request, else from the state store
+   * (through memory when there is one). A store that fails or misses its budget ranks with
+   * popularity 0 and says why: a ranking feature never fails a request.
+   */
+  private async popularity(
+    ids: readonly string[],
+    anonymous: boolean,
+  ): Promise<{ counts: Map<string, number>; unavailable?: string }> {
+    const { state, popularity: memory } = this.deps;
+    if (ids.length === 0 || !state) return { counts: new Map() };
+    if (memory && anonymous) return { counts: memory.peek(ids) };
+    try {
+      return { counts: await (memory ? memory.fresh(ids) : state.itemCounts(ids)) };
+    } catch (err) {
+      return { counts: new Map(), unavailable: (err as Error).message };
+    }
   }
 
   /** Model input buffers are reused across requests (a request in flight holds its own). */

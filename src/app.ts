@@ -7,7 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import { BodyLimitsSchema, type BodyLimits } from './settings/schema.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
-import { ApiError, errorResponse } from './api/errors.ts';
+import { ApiError, errorResponse, unavailableError } from './api/errors.ts';
 import { searchRoutes } from './api/search.ts';
 import { eventRoutes } from './api/events.ts';
 import { feedRoutes } from './api/feed.ts';
@@ -25,6 +25,7 @@ import { FeedConfigSchema, type FeedConfig } from '../retrieval/recall/feed-conf
 import type { Ranker } from '../ranking/ranker.ts';
 import type { MmrConfig } from '../diversity/config.ts';
 import { checkDependencies, withoutLocations, type Dependency } from '../core/dependencies.ts';
+import { unavailableIn } from '../core/dependency-guard.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
 import { createApi, jsonResponse } from './api/openapi.ts';
 import { serveDocs } from './api/docs.ts';
@@ -229,6 +230,14 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) => errorResponse(c, new ApiError(404, 'not_found', `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
+    // A server out of its budget with nothing to degrade to: a quick 503 with Retry-After, not a 500.
+    // The coupon endpoints name their own part: the ledger (and the state it checks segments in).
+    const coupons = c.req.path.startsWith('/v1/coupons') && unavailableIn(err)?.dependency === 'redis';
+    const unavailable = unavailableError(err, coupons ? 'coupons_unavailable' : undefined);
+    if (unavailable) {
+      console.error(`[${c.get('requestId')}] ${c.req.method} ${c.req.path}: ${err.message}`);
+      return errorResponse(c, unavailable);
+    }
     const client = clientRequestId(c);
     console.error(`[${c.get('requestId')}${client !== undefined ? ` client=${client}` : ''}]`, err);
     return errorResponse(c, new ApiError(500, 'internal', 'internal error'));

@@ -16,7 +16,12 @@ import { createApp, type AppDeps } from './app.ts';
 import { indexLocation, type Settings as Config } from './settings/schema.ts';
 import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
-import { createMetrics, type Metrics } from '../core/metrics.ts';
+import { createMetrics, guardMetrics, showBreakers, type Metrics } from '../core/metrics.ts';
+import { createGuards, type DependencyGuard, type DependencyGuards } from '../core/dependency-guard.ts';
+import { GuardedStateStore } from '../behavior/guarded-state-store.ts';
+import { GuardedEventLog } from '../behavior/guarded-event-log.ts';
+import { GuardedCouponLedger } from '../coupons/guarded-ledger.ts';
+import { PopularityMemory } from '../ranking/popularity.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -53,16 +58,24 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   const { embedder, imageEmbedder } = opts;
   const log = opts.log ?? (() => {});
   const dataDir = config.service.dataDir;
-  const backend = openIndexBackend(indexLocation(config));
+  // Every call the serving path makes to a server runs within its budget, behind its breaker.
+  const metrics = createMetrics();
+  const guards = createGuards(config.backends.budgets, guardMetrics(metrics));
+  const backend = openIndexBackend(indexLocation(config), guards);
   let behavior: Behavior | undefined;
   let coupons: CouponLedger | undefined;
   try {
-    behavior = await openBehavior({ dataDir, backends: config.backends, config: config.behavior });
-    coupons = await openCouponLedger({
+    behavior = guardBehavior(
+      await openBehavior({ dataDir, backends: config.backends, config: config.behavior }),
+      guards,
+    );
+    const opened = await openCouponLedger({
       dataDir,
       redisUrl: config.backends.redisUrl,
       namespace: config.backends.namespace,
     });
+    coupons = opened.kind === 'redis' ? new GuardedCouponLedger(opened, guards.redis) : opened;
+    showBreakers(metrics, guardsInUse(config, guards));
     // Start-up refuses to go on while a configured server is unreachable; /readyz reports each.
     const dependencies: Dependency[] = [
       ...backend.dependencies(),
@@ -86,7 +99,6 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
           `index: ${f.op} of ${f.ids.length} product(s) failed in the ${f.store} store: ${f.reason} (run npm run index -- --verify)`,
         );
     }
-    const metrics = createMetrics();
     const searcher = await openSearcher({ backend, embedder, imageEmbedder, retrieval: config.retrieval });
     const served = new ServedLog(behavior.served, (_err, lost) => metrics.servedLogLost.inc(lost));
     const b = behavior;
@@ -124,6 +136,8 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     }
     const ranker = await Ranker.open(config.ranking, {
       state: b.state,
+      // A remote store's popularity is kept in memory: anonymous searches never wait on it.
+      ...(b.state.kind === 'redis' && { popularity: new PopularityMemory((ids) => b.state.itemCounts(ids)) }),
       updatedAt: productTimes(searcher),
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
@@ -170,4 +184,25 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     await backend.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The behaviour stream, served log and state as the serving path uses them: a server's (Kafka,
+ * Redis) calls within its budget and breaker; the embedded SQLite files as they are.
+ */
+function guardBehavior(b: Behavior, guards: DependencyGuards): Behavior {
+  const log = b.log.kind === 'kafka' ? new GuardedEventLog(b.log, guards.kafka) : b.log;
+  const served = b.served.kind === 'kafka' ? new GuardedEventLog(b.served, guards.kafka) : b.served;
+  const state = b.state.kind === 'redis' ? new GuardedStateStore(b.state, guards.redis) : b.state;
+  return { ...b, log, served, state, dependencies: () => b.dependencies(), close: () => b.close() };
+}
+
+/** The guards of the servers this configuration uses (their breakers show on /metrics). */
+function guardsInUse(config: Config, guards: DependencyGuards): DependencyGuard[] {
+  const b = config.backends;
+  return [
+    ...(b.redisUrl ? [guards.redis] : []),
+    ...(b.kafkaBrokers ? [guards.kafka] : []),
+    ...(b.elasticsearchUrl && b.qdrantUrl ? [guards.elasticsearch, guards.qdrant] : []),
+  ];
 }

@@ -1,9 +1,29 @@
 import { Redis } from 'ioredis';
 import type { Dependency } from '../../core/dependencies.ts';
 
-/** Connects one client; fails with a readable message when Redis does not answer. */
-export async function connectRedis(url: string, name: string): Promise<Redis> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 5, connectionName: `shelf-${name}` });
+export interface RedisTimeouts {
+  /** Longest wait for one command's reply (default 5 s): a frozen server never hangs a caller. */
+  commandTimeoutMs?: number | undefined;
+  /** Longest wait for the TCP connection (default 2 s). */
+  connectTimeoutMs?: number | undefined;
+}
+
+/**
+ * Connects one client; fails with a readable message when Redis does not answer. Every command
+ * has a deadline (`commandTimeout`; the request path's guards, core/dependency-guard.ts, cut
+ * shorter still), and nothing queues while the connection is down: without the offline queue a
+ * command on a lost connection fails at once instead of waiting, unbounded, for a reconnect.
+ */
+export async function connectRedis(url: string, name: string, t: RedisTimeouts = {}): Promise<Redis> {
+  const r = new Redis(url, {
+    lazyConnect: true,
+    connectionName: `shelf-${name}`,
+    connectTimeout: t.connectTimeoutMs ?? 2_000,
+    commandTimeout: t.commandTimeoutMs ?? 5_000,
+    // One resend after a reconnect at most; the offline queue is what would hold it meanwhile.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
   // Failures surface on the commands that hit them; an unhandled 'error' event would crash.
   let last: Error | undefined;
   r.on('error', (err: Error) => (last = err));

@@ -1,3 +1,4 @@
+import type { DependencyGuards } from '../../core/dependency-guard.ts';
 import { EmbeddedBackend } from './embedded/embedded-backend.ts';
 import type { IndexBackend } from './index-backend.ts';
 import { ProductionBackend } from './production/production-backend.ts';
@@ -18,7 +19,11 @@ export interface IndexLocation {
  * embedded folder otherwise (the settings refuse one URL without the other). Sends nothing:
  * check `backend.dependencies()` before relying on it.
  */
-export function openIndexBackend(config: IndexLocation): IndexBackend {
+export function openIndexBackend(
+  config: IndexLocation,
+  /** The service's budgets and breakers for the servers' reads (none for the indexer). */
+  guards?: Pick<DependencyGuards, 'elasticsearch' | 'qdrant'>,
+): IndexBackend {
   const b = config.backends;
   if (b.elasticsearchUrl !== undefined && b.qdrantUrl !== undefined) {
     return new ProductionBackend({
@@ -26,6 +31,7 @@ export function openIndexBackend(config: IndexLocation): IndexBackend {
       qdrantUrl: b.qdrantUrl,
       qdrantApiKey: b.qdrantApiKey,
       namespace: b.namespace,
+      guards,
     });
   }
   return new EmbeddedBackend(config.dataDir);

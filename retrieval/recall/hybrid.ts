@@ -1,6 +1,7 @@
 import type { ImageEmbedder, TextEmbedder } from '../../core/embedding/embedder.ts';
 import type { RetrievalConfig } from '../index/config.ts';
 import type { Candidate, Degraded, Evidence } from '../../core/candidate.ts';
+import { unavailableIn } from '../../core/dependency-guard.ts';
 import { toCandidate } from './hydrate.ts';
 import { reciprocalRankFusion, type RankedList } from './rrf.ts';
 import type { IndexSnapshot } from '../index/stores.ts';
@@ -50,6 +51,7 @@ export async function hybridRecall(
     ...(snapshot.images && embedders.image ? (['image'] as const) : []),
   ];
   const degraded: Degraded[] = [];
+  const failures: unknown[] = [];
   const scores = new Map<string, Partial<Record<RouteName, number>>>();
 
   const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
@@ -63,11 +65,16 @@ export async function hybridRecall(
       return hits;
     } catch (err) {
       degraded.push({ route, reason: (err as Error).message });
+      failures.push(err);
       return undefined;
     }
   };
   // Routes run concurrently: the query embedding runs on onnxruntime's threads while SQLite works.
   const results = await Promise.all(routes.map(run));
+  // No route answered and a server is out of its budget: there is nothing to degrade to, and an
+  // empty page would read as "no such products". The caller answers 503 with Retry-After.
+  const down = failures.map(unavailableIn).find((u) => u !== undefined);
+  if (failures.length === routes.length && down) throw down;
   const lists: RankedList[] = [];
   routes.forEach((route, i) => {
     const hits = results[i];

@@ -16,6 +16,7 @@ import {
 import type { ClaimResult, CouponLedger, CouponStatus, RedeemResult } from '../../coupons/ledger.ts';
 import { offerable } from '../../coupons/attach.ts';
 import { loadShopper, type StateStore } from '../../behavior/state-store.ts';
+import { unavailableIn } from '../../core/dependency-guard.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { ApiError, fromZod, readJson, requireSubject } from './errors.ts';
 import {
@@ -246,7 +247,9 @@ const shopperErrors = <S extends ErrorStatus>(statuses: readonly S[]) =>
     403: 'not_eligible: the coupon is for another shopper segment.',
     404: 'coupon_not_found.',
     409: 'The ledger refused: out_of_stock, limit_reached, budget_exhausted, not_active, idempotency_conflict, not_claimed, min_spend_not_met.',
-    503: 'stream_unavailable: recorded, but the event did not reach the behaviour stream; retry with the same Idempotency-Key.',
+    503:
+      'stream_unavailable: recorded, but the event did not reach the behaviour stream; retry with the same Idempotency-Key. ' +
+      'coupons_unavailable: the ledger or the shopper state did not answer within its budget; nothing was recorded for sure, retry with the same Idempotency-Key.',
   });
 
 const OpenCouponSchema = z
@@ -262,7 +265,9 @@ const listOpen = createRoute({
   request: { query: shopperQuery.schema },
   responses: {
     200: jsonResponse(z.object({ subject: z.string(), coupons: z.array(OpenCouponSchema) }).strict(), 'Claimable now.'),
-    ...errorResponses([400]),
+    ...errorResponses([400, 503], {
+      503: 'coupons_unavailable: the ledger or the shopper state did not answer within its budget.',
+    }),
   },
 });
 const claimRoute = createRoute({
@@ -401,6 +406,8 @@ export function couponRoutes(deps: CouponShopperDeps) {
         503,
         'stream_unavailable',
         `recorded, but the behaviour stream did not accept the ${e.type} event; retry with the same Idempotency-Key`,
+        undefined,
+        { 'Retry-After': String(unavailableIn(err)?.retryAfterSeconds ?? 1) },
       );
     }
   };

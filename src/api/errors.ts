@@ -1,6 +1,7 @@
 import type { Context, HonoRequest } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { unavailableIn, type DependencyName } from '../../core/dependency-guard.ts';
 
 /** The one error shape every endpoint returns: machine-readable code, human message, the field at fault. */
 export interface ApiErrorBody {
@@ -13,6 +14,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** Response headers that go with the error (`Retry-After` on a 503). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -22,7 +25,33 @@ export function errorResponse(c: Context, err: ApiError) {
   const body: ApiErrorBody = {
     error: { code: err.code, message: err.message, ...(err.field !== undefined && { field: err.field }) },
   };
-  return c.json(body, err.status);
+  return c.json(body, err.status, err.headers);
+}
+
+/** What a client is told is missing when a server is down: its role, never its address or error text. */
+const UNAVAILABLE_CODE: Record<DependencyName, string> = {
+  elasticsearch: 'search_unavailable',
+  qdrant: 'search_unavailable',
+  redis: 'state_unavailable',
+  kafka: 'stream_unavailable',
+};
+
+/**
+ * A server that did not answer within its budget (core/dependency-guard.ts), anywhere in `err`'s
+ * causes, as the 503 the client can act on: `Retry-After` says when trying again makes sense.
+ * `code` overrides the code by role (e.g. `coupons_unavailable`). Undefined for any other error.
+ */
+export function unavailableError(err: unknown, code?: string, message?: string): ApiError | undefined {
+  const u = unavailableIn(err);
+  if (!u) return undefined;
+  const seconds = u.retryAfterSeconds;
+  return new ApiError(
+    503,
+    code ?? UNAVAILABLE_CODE[u.dependency],
+    message ?? `a server this answer needs is not answering: retry after ${seconds} s`,
+    undefined,
+    { 'Retry-After': String(seconds) },
+  );
 }
 
 /** Turns the first zod issue into a 400 that names the field and why. */

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { EventLog } from '../../behavior/event-log.ts';
 import { BehaviorEventSchema, validateEvents, type EventTimeLimits } from '../../behavior/event.ts';
+import { unavailableIn } from '../../core/dependency-guard.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { ApiError, readJson } from './errors.ts';
 import { createApi, ErrorSchema, errorResponses, jsonResponse, registerSchema } from './openapi.ts';
@@ -137,6 +138,8 @@ export function eventRoutes(deps: {
         503,
         'stream_unavailable',
         'the behaviour stream is unavailable: nothing was accepted, retry the whole batch',
+        undefined,
+        { 'Retry-After': String(unavailableIn(err)?.retryAfterSeconds ?? 1) },
       );
     }
     for (const e of accepted) deps.metrics.eventsAccepted.inc({ type: e.type });

@@ -30,7 +30,10 @@ const feedQuery = queryParams(FeedBodySchema, { flatten: ['context'] });
 
 const responses = {
   200: jsonResponse(FeedResponseSchema, 'The personalised list.'),
-  ...errorResponses([400], { 400: 'Invalid request (missing_subject: neither user_id nor session_id).' }),
+  ...errorResponses([400, 503], {
+    400: 'Invalid request (missing_subject: neither user_id nor session_id).',
+    503: 'search_unavailable: the index could not be read within its budget (a failing shopper state or route is a 200 with `degraded`).',
+  }),
 };
 
 const postResponses = {

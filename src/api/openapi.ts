@@ -28,8 +28,16 @@ const ERROR_DESCRIPTIONS = {
   404: 'Not found.',
   409: 'Conflict with the current state.',
   413: 'Payload too large.',
-  503: 'A dependency is unavailable.',
+  503: 'A server this answer needs did not answer within its budget; `Retry-After` says when to try again.',
 } as const;
+
+/** Every 503 says when trying again makes sense (core/dependency-guard.ts). */
+const RETRY_AFTER = {
+  'Retry-After': {
+    description: 'Seconds until a retry makes sense (the circuit breaker half-opens).',
+    schema: { type: 'integer' as const, minimum: 1 },
+  },
+};
 export type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 
 /** Error responses for `statuses`, each with the shared error schema; `descriptions` overrides the defaults. */
@@ -42,10 +50,18 @@ export function errorResponses<S extends ErrorStatus>(
       s,
       {
         description: descriptions[s] ?? ERROR_DESCRIPTIONS[s],
+        ...(s === 503 && { headers: RETRY_AFTER }),
         content: { 'application/json': { schema: ErrorSchema } },
       },
     ]),
-  ) as Record<S, { description: string; content: { 'application/json': { schema: typeof ErrorSchema } } }>;
+  ) as Record<
+    S,
+    {
+      description: string;
+      headers?: typeof RETRY_AFTER;
+      content: { 'application/json': { schema: typeof ErrorSchema } };
+    }
+  >;
 }
 
 /** A JSON response with `schema`. */

@@ -75,7 +75,9 @@ export function validateBody(raw: unknown): SearchBody {
 
 const responses = {
   200: jsonResponse(SearchResponseSchema, 'One page of fused hybrid results.'),
-  ...errorResponses([400]),
+  ...errorResponses([400, 503], {
+    503: 'search_unavailable: neither the text nor the vector store answered within its budget (a search one of them answers is a 200 with `degraded`).',
+  }),
 };
 
 const postResponses = {

@@ -32,7 +32,10 @@ const getSimilar = createRoute({
       SimilarResponseSchema,
       "The product's neighbours, fused with what shoppers engage with alongside it.",
     ),
-    ...errorResponses([400, 404], { 404: 'product_not_found: the product is not in the index.' }),
+    ...errorResponses([400, 404, 503], {
+      404: 'product_not_found: the product is not in the index.',
+      503: "search_unavailable: the product's neighbours could not be read within the budget.",
+    }),
   },
 });
 

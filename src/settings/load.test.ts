@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DependencyBudgetsSchema } from '../../core/dependency-guard.ts';
 import { ROOT } from '../../core/paths.ts';
 import { ConfigError, ConfigFileError, loadConfig, loadSettings } from './load.ts';
 import { ALIASES, ENV_INDEX, envNameOf, leaves, nodeAt } from './sources.ts';
@@ -47,8 +48,25 @@ describe('settings defaults', () => {
     expect(s.diversity.similar).toEqual(s.diversity.feed);
     expect(s.coupons.targeting).toMatchObject({ enabled: true, min_value: 0, boost: 0 });
     expect(s.coupons.admin_api_key).toBeUndefined();
-    expect(s.backends).toEqual({ namespace: 'shelf' });
+    expect(s.backends).toEqual({ namespace: 'shelf', budgets: DependencyBudgetsSchema.parse({}) });
+    expect(s.backends.budgets.redis).toMatchObject({
+      timeout_ms: 250,
+      consecutive_failures: 5,
+      half_open_after_ms: 5000,
+    });
     expect(loadSettings({}).origins.size).toBe(0);
+  });
+
+  it('take a dependency budget from its path variable', () => {
+    const s = loadConfig({
+      SHELF__BACKENDS__BUDGETS__REDIS__TIMEOUT_MS: '80',
+      SHELF__BACKENDS__BUDGETS__KAFKA__BREAKER: 'sampling',
+    });
+    expect(s.backends.budgets.redis.timeout_ms).toBe(80);
+    expect(s.backends.budgets.kafka.breaker).toBe('sampling');
+    expect(() => loadConfig({ SHELF__BACKENDS__BUDGETS__QDRANT__TIMEOUT_MS: '0' })).toThrow(
+      /budgets\.qdrant\.timeout_ms/,
+    );
   });
 
   it('derive one variable per path and every alias names a real setting', () => {

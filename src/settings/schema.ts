@@ -7,6 +7,7 @@ import { BehaviorConfigSchema } from '../../behavior/config.ts';
 import { RankConfigSchema, type RankConfig } from '../../ranking/config.ts';
 import { MmrConfigSchema, type MmrConfig } from '../../diversity/config.ts';
 import { CouponConfigSchema, type CouponConfig } from '../../coupons/config.ts';
+import { DependencyBudgetsSchema } from '../../core/dependency-guard.ts';
 
 /**
  * The one settings tree. Every setting the service reads is declared here once, with its default
@@ -114,6 +115,11 @@ export const BackendSettingsSchema = z
       .min(1)
       .optional(),
     redisUrl: z.url().optional(),
+    /**
+     * Per server (redis, kafka, elasticsearch, qdrant): the time budget of one call and its circuit
+     * breaker (core/dependency-guard.ts), e.g. `SHELF__BACKENDS__BUDGETS__REDIS__TIMEOUT_MS=100`.
+     */
+    budgets: DependencyBudgetsSchema.prefault({}),
   })
   .strict();
 

@@ -3,6 +3,8 @@ import { Client } from '@elastic/elasticsearch';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { z } from 'zod';
 import type { Dependency } from '../../../core/dependencies.ts';
+import type { DependencyGuards } from '../../../core/dependency-guard.ts';
+import { GuardedTextStore, GuardedVectorStore } from '../guarded-stores.ts';
 import {
   aliasIndices,
   deleteIndices,
@@ -13,6 +15,7 @@ import {
 import { acquireLock, type LockOptions } from '../elasticsearch/es-lock.ts';
 import { createIndex, ElasticsearchTextStore } from '../elasticsearch/es-text-store.ts';
 import type { BackendSnapshot, IndexBackend, IndexMeta, IndexWriter, WriteOptions } from '../index-backend.ts';
+import type { TextStore, VectorStore } from '../stores.ts';
 import {
   aliasTarget,
   collectionsWithPrefix,
@@ -58,6 +61,11 @@ export interface ProductionOptions {
   timeoutMs?: number;
   /** The writer lease (see es-lock.ts). */
   lock?: LockOptions;
+  /**
+   * The serving path's budgets and breakers (core/dependency-guard.ts): snapshot reads and the
+   * generation check go through them. The indexer has none: its writes retry on their own.
+   */
+  guards?: Pick<DependencyGuards, 'elasticsearch' | 'qdrant'> | undefined;
 }
 
 export class ProductionBackend implements IndexBackend {
@@ -74,7 +82,10 @@ export class ProductionBackend implements IndexBackend {
   }
 
   async currentGeneration(): Promise<string | undefined> {
-    const indices = await aliasIndices(this.es, this.alias);
+    const es = this.opts.guards?.elasticsearch;
+    const indices = es
+      ? await es.call(() => aliasIndices(this.es, this.alias))
+      : await aliasIndices(this.es, this.alias);
     if (indices.length > 1)
       throw new Error(
         `Elasticsearch alias ${this.alias} points at ${indices.length} indices (${indices.join(', ')}): expected one`,
@@ -105,17 +116,20 @@ export class ProductionBackend implements IndexBackend {
       imageEmbedderId: m.image_embedder_id,
       imageDim: m.image_dim,
     };
+    const g = this.opts.guards;
+    const text: TextStore = ElasticsearchTextStore.attach(this.es, this.alias);
+    const vectors = (v: VectorStore): VectorStore => (g ? new GuardedVectorStore(v, g.qdrant) : v);
     return {
       generation: served.index,
       meta,
       embedderId: meta.embedderId,
       imageEmbedderId: meta.imageEmbedderId,
       // Through the aliases: a swap is visible to the next request without reopening.
-      text: ElasticsearchTextStore.attach(this.es, this.alias),
-      vectors: QdrantVectorStore.attach(this.qdrant, this.alias, m.dim),
+      text: g ? new GuardedTextStore(text, g.elasticsearch) : text,
+      vectors: vectors(QdrantVectorStore.attach(this.qdrant, this.alias, m.dim)),
       images:
         m.image_dim !== undefined
-          ? QdrantVectorStore.attach(this.qdrant, this.alias, m.image_dim, IMAGE_VECTOR_NAME)
+          ? vectors(QdrantVectorStore.attach(this.qdrant, this.alias, m.image_dim, IMAGE_VECTOR_NAME))
           : undefined,
       // The clients belong to the backend.
       close: async () => {},
