@@ -171,11 +171,33 @@ async function recovered(server: Server): Promise<void> {
             ]),
           )
         : await request('search', '/v1/search?q=running+shoes&size=3&user_id=u1');
-    if (ready.status === 200 && probe.status === 200 && probe.body.degraded === undefined) return;
+    if (ready.status === 200 && probe.status === 200 && probe.body.degraded === undefined) {
+      if (server === 'kafka') await topicsCreatable();
+      return;
+    }
     last = JSON.stringify({ ready: ready.status, probe: probe.status, body: probe.body });
     await sleep(500);
   }
   throw new Error(`the service did not recover from the ${server} fault within 90 s: ${last}`);
+}
+
+/**
+ * A restarted broker serves its topics before it can create new ones ("This server does not host
+ * this topic-partition" for a while): the test files after this one create theirs, so wait for it.
+ */
+async function topicsCreatable(): Promise<void> {
+  let last: unknown;
+  for (let i = 0; i < 60; i++) {
+    try {
+      const log = await KafkaEventLog.open({ brokers: brokers!.split(','), namespace: `${ns}-probe${i}` });
+      await log.close();
+      return;
+    } catch (err) {
+      last = err;
+      await sleep(1000);
+    }
+  }
+  throw new Error(`Kafka cannot create topics 60 s after its restart: ${(last as Error).message}`);
 }
 
 function expectWithinBudget(answers: Answer[], server: string): void {
@@ -222,6 +244,8 @@ beforeAll(async () => {
     env[`${p}CONSECUTIVE_FAILURES`] = '3';
     env[`${p}HALF_OPEN_AFTER_MS`] = '1000';
   }
+  // A broker started moments ago may not create topics yet (see topicsCreatable).
+  await topicsCreatable();
   service = await openService(loadConfig(env), {
     embedder: new HashEmbedder(),
     catalog: writeJsonl(path.join(dir, 'c.jsonl'), SAMPLE_PRODUCTS),

@@ -197,7 +197,12 @@ export class ElasticsearchTextStore implements TextStore {
     const out = new Map<string, Product>();
     if (ids.length === 0) return out;
     const res = await this.client.mget<{ doc: Product }>({ index: this.alias, ids, _source: ['doc'] });
-    for (const d of res.docs) if ('found' in d && d.found && d._source) out.set(d._id, d._source.doc);
+    for (const d of res.docs) {
+      // A shard that is not available (a node still recovering after a restart) answers the doc
+      // with an error, not "not found": a product that exists must never read as missing (a 404).
+      if ('error' in d && d.error) throw new Error(`Elasticsearch could not read ${d._id}: ${d.error.type}`);
+      if ('found' in d && d.found && d._source) out.set(d._id, d._source.doc);
+    }
     return out;
   }
 
