@@ -17,6 +17,7 @@ import { indexLocation, type Settings as Config } from './settings/schema.ts';
 import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
+import { Redis } from 'ioredis';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -56,6 +57,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   const backend = openIndexBackend(indexLocation(config));
   let behavior: Behavior | undefined;
   let coupons: CouponLedger | undefined;
+  let closeLimits: () => void = () => {};
   try {
     behavior = await openBehavior({ dataDir, backends: config.backends, config: config.behavior });
     coupons = await openCouponLedger({
@@ -128,7 +130,23 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
     });
+    // Rate-limit counters in Redis are shared by every instance. Their own client: a command that
+    // cannot be sent at once fails at once (no offline queue), and the in-memory counter decides.
+    const limitsRedis = config.backends.redisUrl
+      ? new Redis(config.backends.redisUrl, {
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          commandTimeout: 1000,
+          connectionName: 'shelf-limits',
+        })
+      : undefined;
+    limitsRedis?.on('error', () => {});
+    closeLimits = () => limitsRedis?.disconnect();
     const app = createApp({
+      trust: config.service.trust,
+      limits: config.service.limits,
+      limitsRedis,
+      namespace: config.backends.namespace,
       searcher,
       ranker,
       mmr: config.diversity,
@@ -162,9 +180,11 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         await b.close();
         await ledger.close();
         await backend.close();
+        closeLimits();
       },
     };
   } catch (err) {
+    closeLimits();
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
     await backend.close().catch(() => {});

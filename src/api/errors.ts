@@ -13,6 +13,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly field?: string,
+    /** Response headers that go with the error (Retry-After on a 429 or 503). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -22,7 +24,7 @@ export function errorResponse(c: Context, err: ApiError) {
   const body: ApiErrorBody = {
     error: { code: err.code, message: err.message, ...(err.field !== undefined && { field: err.field }) },
   };
-  return c.json(body, err.status);
+  return c.json(body, err.status, err.headers);
 }
 
 /** Turns the first zod issue into a 400 that names the field and why. */
