@@ -6,7 +6,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { MiddlewareHandler } from 'hono';
 import {
   BodyLimitsSchema,
-  LimitsSettingsSchema,
+  LIMITS_OFF,
   TrustSettingsSchema,
   type BodyLimits,
   type LimitsSettings,
@@ -46,7 +46,10 @@ export interface AppDeps {
   logRequests?: boolean;
   /** Shopper tokens and the server key (settings `service.trust`; default: none, ids trusted as sent). */
   trust?: TrustSettings | undefined;
-  /** Rate limits and load shedding (settings `service.limits`; default: its defaults). */
+  /**
+   * Rate limits and load shedding (settings `service.limits`, which the service passes); default
+   * none (LIMITS_OFF): an app built in process by a test or a bench is not protected from itself.
+   */
   limits?: LimitsSettings | undefined;
   /** Rate-limit counters shared by every instance (`backends.redisUrl`); undefined: in memory. */
   limitsRedis?: Redis | undefined;
@@ -187,7 +190,7 @@ export function createApp(deps: AppDeps) {
     metrics.httpRequests.inc({ route: c.req.routePath, status: String(c.res.status) });
   });
   const limits = createLimits({
-    settings: deps.limits ?? LimitsSettingsSchema.parse({}),
+    settings: deps.limits ?? LIMITS_OFF,
     metrics,
     redis: deps.limitsRedis,
     namespace: deps.namespace,

@@ -96,6 +96,14 @@ export const LimitsSettingsSchema = z
   .strict();
 export type LimitsSettings = z.output<typeof LimitsSettingsSchema>;
 
+/** No rate limit and no shedding: in-process harnesses (simulations, benches) that measure something else. */
+export const LIMITS_OFF: LimitsSettings = LimitsSettingsSchema.parse({
+  client: { points: 0 },
+  shopper: { points: 0 },
+  server: { points: 0 },
+  max_in_flight: 0,
+});
+
 /** Where the service listens, what it serves from, and how it runs. */
 export const ServiceSettingsSchema = z
   .object({
