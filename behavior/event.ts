@@ -98,6 +98,8 @@ export function eventTimeProblem(ts: number, now: number, limits: EventTimeLimit
 export function validateEvents(
   raw: readonly unknown[],
   time?: { now: number; limits: EventTimeLimits },
+  /** A further check of each valid event (who may record it): a refusal rejects it like a bad field. */
+  check?: (e: BehaviorEvent) => Omit<EventRejection, 'index' | 'event_id'> | undefined,
 ): { accepted: BehaviorEvent[]; rejected: EventRejection[] } {
   const accepted: BehaviorEvent[] = [];
   const rejected: EventRejection[] = [];
@@ -109,7 +111,9 @@ export function validateEvents(
         : undefined;
     if (parsed.success) {
       const problem = time && eventTimeProblem(parsed.data.ts, time.now, time.limits);
-      if (problem === undefined) accepted.push(parsed.data);
+      const refused = problem === undefined ? check?.(parsed.data) : undefined;
+      if (refused) rejected.push({ index, ...(eventId !== undefined && { event_id: eventId }), ...refused });
+      else if (problem === undefined) accepted.push(parsed.data);
       else
         rejected.push({
           index,

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../src/config.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { openService } from '../src/service.ts';
+import { LIMITS_OFF } from '../src/settings/schema.ts';
 import { summarize } from './stats.ts';
 
 export interface FreshnessOptions {
@@ -32,7 +33,8 @@ export async function runFreshnessBench(opts: FreshnessOptions) {
   const namespace = `bench${Date.now().toString(36)}`;
   const config: Config = {
     ...opts.config,
-    service: { ...opts.config.service, dataDir },
+    // It measures ingestion and freshness, not protection: no rate limits, no shedding.
+    service: { ...opts.config.service, dataDir, limits: LIMITS_OFF },
     backends: { ...opts.config.backends, namespace },
   };
   const service = await openService(config, { embedder: opts.embedder, catalog: opts.catalog });

@@ -9,6 +9,7 @@ import { runSearchBench } from '../bench/search-bench.ts';
 import { runFreshnessBench } from '../bench/freshness-bench.ts';
 import { runRankBench } from '../bench/rank-bench.ts';
 import { runRerankBench } from '../bench/rerank-bench.ts';
+import { runOverloadBench } from '../bench/overload-bench.ts';
 
 import { action, exit, int, mustExist, program, runCli, UsageError } from './run.ts';
 import { Option } from 'commander';
@@ -34,6 +35,40 @@ prog
       const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
       print(await runSearchBench({ products: o.products, outDir: o.out, embedder, queries: o.queries, seed: o.seed }));
     }),
+  );
+
+prog
+  .command('overload')
+  .description(
+    'the service (demo catalog, its own process) under N connections hammering search: throughput, admitted p50/p99 vs unloaded, share shed/limited',
+  )
+  .option('--connections <N>', 'concurrent connections', positive, 64)
+  .option('--duration <S>', 'seconds of load', positive, 20)
+  .option('--unloaded <N>', 'sequential requests of the unloaded baseline', positive, 300)
+  .option('--slow-ms <MS>', "the client's patience: answers slower than this are counted", positive, 1000)
+  .option('--timeout-ms <MS>', 'client time-out per request', positive, 10000)
+  .option('--out <OUTDIR>', 'where to write', 'out/bench')
+  .action(
+    action(
+      async (o: {
+        connections: number;
+        duration: number;
+        unloaded: number;
+        slowMs: number;
+        timeoutMs: number;
+        out: string;
+      }) =>
+        print(
+          await runOverloadBench({
+            connections: o.connections,
+            durationS: o.duration,
+            unloadedRequests: o.unloaded,
+            slowMs: o.slowMs,
+            timeoutMs: o.timeoutMs,
+            outDir: o.out,
+          }),
+        ),
+    ),
   );
 
 prog

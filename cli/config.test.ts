@@ -63,3 +63,31 @@ describe('npm run config', () => {
     expect(run(['nonsense']).status).toBe(2);
   });
 });
+
+describe('npm run config -- shopper-token', () => {
+  const SECRET = 'cli-shopper-token-secret-0123456789ab';
+  it('mints a token the service verifies, for the user and the lifetime asked', async () => {
+    const { verifyShopperToken } = await import('../src/trust/shopper-token.ts');
+    const before = Date.now();
+    const r = run(['shopper-token', '--user', 'alice', '--session', 's-1', '--ttl', '15m'], {
+      SHELF_SHOPPER_TOKEN_SECRET: SECRET,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const claims = await verifyShopperToken(SECRET, r.stdout.trim());
+    expect(claims).toMatchObject({ user_id: 'alice', session_id: 's-1' });
+    expect(claims.expires_at).toBeGreaterThan(before + 14 * 60_000);
+    expect(claims.expires_at).toBeLessThanOrEqual(Date.now() + 15 * 60_000);
+    await expect(verifyShopperToken('another-secret-0123456789abcdefghij', r.stdout.trim())).rejects.toThrow(
+      /not signed by this shop/,
+    );
+  });
+
+  it('refuses without a secret (exit 1) or without a shopper or with a bad --ttl (exit 2)', () => {
+    expect(run(['shopper-token', '--user', 'alice']).status).toBe(1);
+    expect(run(['shopper-token'], { SHELF_SHOPPER_TOKEN_SECRET: SECRET }).status).toBe(2);
+    const bad = run(['shopper-token', '--user', 'a', '--ttl', 'soon'], { SHELF_SHOPPER_TOKEN_SECRET: SECRET });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--ttl: expected a duration/);
+  });
+});

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, ConfigFileError, loadSettings, type LoadedSettings } from '../src/settings/load.ts';
 import { describeSettings, maskedSettings } from '../src/settings/describe.ts';
+import { mintShopperToken } from '../src/trust/shopper-token.ts';
 
 /**
  * `npm run config -- print|check`: the effective settings (defaults < SHELF_CONFIG file <
@@ -61,4 +62,41 @@ program
     console.log(`configuration ok: ${changed} setting(s) not at their default${files}`);
   });
 
-program.parse(process.argv);
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `15m`, `1h`, `7d`, or milliseconds. */
+function parseTtl(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m || Number(m[1]) <= 0) throw new Error(`--ttl: expected a duration such as 15m, 1h or 7d, got "${text}"`);
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+}
+
+program
+  .command('shopper-token')
+  .description(
+    "mint a shopper token with SHELF_SHOPPER_TOKEN_SECRET (what the shop's back end gives a logged-in shopper; README, Deployment)",
+  )
+  .option('--user <id>', 'the user_id the token speaks for')
+  .option('--session <id>', 'the session_id the token speaks for (with --user too: both, e.g. for identify)')
+  .option('--ttl <duration>', 'lifetime: 90s, 15m, 1h, 7d', '1h')
+  .action(async (opts: { user?: string; session?: string; ttl: string }) => {
+    const secret = load().settings.service.trust.shopper_token_secret;
+    if (secret === undefined) {
+      console.error('shopper-token: set SHELF_SHOPPER_TOKEN_SECRET (service.trust.shopper_token_secret) first');
+      process.exit(1);
+    }
+    if (opts.user === undefined && opts.session === undefined) {
+      console.error('shopper-token: name the shopper with --user, --session or both');
+      process.exit(2);
+    }
+    let ttlMs: number;
+    try {
+      ttlMs = parseTtl(opts.ttl);
+    } catch (err) {
+      console.error(`shopper-token: ${(err as Error).message}`);
+      process.exit(2);
+    }
+    console.log(await mintShopperToken(secret, { user_id: opts.user, session_id: opts.session, ttlMs }));
+  });
+
+await program.parseAsync(process.argv);

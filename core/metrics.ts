@@ -118,6 +118,23 @@ export function createMetrics() {
       labelNames: ['dependency'] as const,
       registers: [registry],
     }),
+    requestsRejected: new client.Counter({
+      name: 'shelf_requests_rejected_total',
+      help: 'Requests refused before any work: shed (503 overloaded) or over a rate limit (429 rate_limited), by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    requestsInFlight: new client.Gauge({
+      name: 'shelf_requests_in_flight',
+      help: 'Requests being served now (the load-shedding bound counts these)',
+      registers: [registry],
+    }),
+    authRejected: new client.Counter({
+      name: 'shelf_auth_rejected_total',
+      help: 'Shopper-facing requests or events refused for their token or key, by code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
     servedLogLost: new client.Counter({
       name: 'shelf_served_log_lost_total',
       help: 'Served-response log entries that could not be written',

@@ -189,3 +189,63 @@ describe('writer lock', () => {
     expect(fs.existsSync(lock)).toBe(false);
   });
 });
+
+describe('interleaved runs', () => {
+  /** Embeds only once `open()` is called: holds a run between its diff and its write. */
+  class GatedEmbedder extends HashEmbedder {
+    private opened!: () => void;
+    readonly gate = new Promise<void>((resolve) => (this.opened = resolve));
+    started = false;
+    open = () => this.opened();
+    override async embedTexts(texts: string[], role: Parameters<HashEmbedder['embedTexts']>[1]) {
+      this.started = true;
+      await this.gate;
+      return super.embedTexts(texts, role);
+    }
+  }
+
+  async function indexedIds(d: string): Promise<string[]> {
+    const { EmbeddedBackend } = await import('../retrieval/index/embedded/embedded-backend.ts');
+    const snap = await new EmbeddedBackend(d).openSnapshot({ vectors: false });
+    try {
+      return [...(await snap!.text.hashes()).keys()].sort();
+    } finally {
+      await snap?.close();
+    }
+  }
+
+  it('two --delete-missing runs serialise: the second fails clearly and the index is the catalog of the run that finished', async () => {
+    const d = path.join(dir, 'interleaved');
+    const all = writeJsonl(path.join(dir, 'all.jsonl'), SAMPLE_PRODUCTS);
+    await indexCatalog({ catalogPath: all, dataDir: d, embedder: new HashEmbedder() });
+    // Run A keeps the first half (one of them retitled, so it has something to embed); run B the second half.
+    const [first, ...restA] = SAMPLE_PRODUCTS.slice(0, 4);
+    const catA = writeJsonl(path.join(dir, 'a.jsonl'), [{ ...first!, title: `${first!.title} v2` }, ...restA]);
+    const catB = writeJsonl(path.join(dir, 'b.jsonl'), SAMPLE_PRODUCTS.slice(4));
+    const gated = new GatedEmbedder();
+    const runA = indexCatalog({ catalogPath: catA, dataDir: d, embedder: gated, deleteMissing: true });
+    while (!gated.started) await new Promise((r) => setTimeout(r, 5));
+    // A has computed its diff and is embedding; B starts now.
+    const runB = indexCatalog({ catalogPath: catB, dataDir: d, embedder: new HashEmbedder(), deleteMissing: true });
+    const b = await runB.then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    gated.open();
+    await runA;
+    expect(b?.message).toMatch(/another indexer \(pid \d+\) is writing/);
+    expect(await indexedIds(d)).toEqual(
+      SAMPLE_PRODUCTS.slice(0, 4)
+        .map((p) => p.id)
+        .sort(),
+    );
+    expect(fs.existsSync(path.join(d, 'indexer.lock'))).toBe(false);
+    // Run again once A is done, B goes through and its catalog is the index.
+    await indexCatalog({ catalogPath: catB, dataDir: d, embedder: new HashEmbedder(), deleteMissing: true });
+    expect(await indexedIds(d)).toEqual(
+      SAMPLE_PRODUCTS.slice(4)
+        .map((p) => p.id)
+        .sort(),
+    );
+  });
+});

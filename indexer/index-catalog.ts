@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
 import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
-import type { IndexBackend } from '../retrieval/index/index-backend.ts';
+import type { IndexBackend, WriterLock } from '../retrieval/index/index-backend.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { contentHash, textHash } from './hash.ts';
 import { silentProgress, type Progress } from './progress.ts';
@@ -150,12 +150,27 @@ const WRITE_BATCH = 512;
 /** Products fetched per request when a rebuild carries the indexed catalog over. */
 const READ_BATCH = 1000;
 
+type SyncResult = Omit<IndexSummary, 'skipped' | 'errors' | 'took_ms'>;
+
 /**
  * The one write path: diff against the served index by content hash, embed what changed
  * (through the crash-safe cache), write, switch. Running it twice with the same input writes
  * nothing the second time.
+ *
+ * The writer lock is taken before the served index is read: a diff is only valid against the
+ * index it is written into, so a second run waits its turn (fails at once, naming the holder)
+ * instead of writing a diff computed against an index the first run is about to replace.
  */
-async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' | 'errors' | 'took_ms'>> {
+async function syncIndex(plan: SyncPlan): Promise<SyncResult> {
+  const lock = await plan.backend.lockWriter();
+  try {
+    return await syncLocked(plan, lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult> {
   const { backend, embedder, progress } = plan;
   // Only hashes, products and metadata are needed here, not the vector graphs.
   const current = await backend.openSnapshot({ vectors: false });
@@ -238,6 +253,7 @@ async function syncIndex(plan: SyncPlan): Promise<Omit<IndexSummary, 'skipped' |
     embedderId: embedder.id,
     dim: embedder.dim,
     fresh: isFresh,
+    lock,
     ...(plan.imageEmbedder && { image: { embedderId: plan.imageEmbedder.id, dim: plan.imageEmbedder.dim } }),
   });
   // A fresh build is all or nothing; an incremental one reports what failed and keeps the rest.

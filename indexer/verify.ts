@@ -1,7 +1,7 @@
 import { productText, type Product } from '../core/catalog/product.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
 import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
-import type { IndexBackend } from '../retrieval/index/index-backend.ts';
+import type { IndexBackend, WriterLock } from '../retrieval/index/index-backend.ts';
 import type { TextStore } from '../retrieval/index/stores.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { textHash } from './hash.ts';
@@ -71,13 +71,22 @@ const WRITE_BATCH = 512;
 export async function verifyIndex(opts: VerifyOptions): Promise<VerifyReport> {
   const t0 = performance.now();
   const backend = opts.backend ?? new EmbeddedBackend(opts.dataDir);
-  const before = await inspect(backend);
-  if (before.consistent || opts.repair === false) {
+  if (opts.repair === false) {
+    const before = await inspect(backend);
     return { before, after: before, repaired: 0, failures: [], took_ms: performance.now() - t0 };
   }
-  const { repaired, failures } = await repair(backend, before, opts);
-  const after = await inspect(backend);
-  return { before, after, repaired, failures, took_ms: performance.now() - t0 };
+  // A repair is a diff too: inspected and written under the writer lock, so an indexer run in
+  // between cannot make it repair an index that is no longer served.
+  const lock = await backend.lockWriter();
+  try {
+    const before = await inspect(backend);
+    if (before.consistent) return { before, after: before, repaired: 0, failures: [], took_ms: performance.now() - t0 };
+    const { repaired, failures } = await repair(backend, before, opts, lock);
+    const after = await inspect(backend);
+    return { before, after, repaired, failures, took_ms: performance.now() - t0 };
+  } finally {
+    await lock.release();
+  }
 }
 
 /** Compares the served index's stores; no writes. */
@@ -122,6 +131,7 @@ async function repair(
   backend: IndexBackend,
   found: DriftReport,
   opts: VerifyOptions,
+  lock: WriterLock,
 ): Promise<{ repaired: number; failures: WriteFailure[] }> {
   const snap = await backend.openSnapshot({ vectors: false });
   if (!snap) return { repaired: 0, failures: [] };
@@ -143,6 +153,7 @@ async function repair(
     dim: embedder.dim,
     fresh: false,
     image: imageMeta,
+    lock,
   });
   const writes = new StoreWrites(writer, 'report', opts.retry);
   const progress = opts.progress ?? silentProgress;

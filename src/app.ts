@@ -4,7 +4,17 @@ import { requestId } from 'hono/request-id';
 import { logger } from 'hono/logger';
 import { bodyLimit } from 'hono/body-limit';
 import type { MiddlewareHandler } from 'hono';
-import { BodyLimitsSchema, type BodyLimits } from './settings/schema.ts';
+import {
+  BodyLimitsSchema,
+  LIMITS_OFF,
+  TrustSettingsSchema,
+  type BodyLimits,
+  type LimitsSettings,
+  type TrustSettings,
+} from './settings/schema.ts';
+import type { Redis } from 'ioredis';
+import { createLimits } from './api/limits.ts';
+import { ShopperAccess } from './api/shopper-access.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { ApiError, errorResponse, unavailableError } from './api/errors.ts';
@@ -35,6 +45,19 @@ export interface AppDeps {
   embedder: TextEmbedder | undefined;
   metrics?: Metrics;
   logRequests?: boolean;
+  /** Shopper tokens and the server key (settings `service.trust`; default: none, ids trusted as sent). */
+  trust?: TrustSettings | undefined;
+  /**
+   * Rate limits and load shedding (settings `service.limits`, which the service passes); default
+   * none (LIMITS_OFF): an app built in process by a test or a bench is not protected from itself.
+   */
+  limits?: LimitsSettings | undefined;
+  /** Rate-limit counters shared by every instance (`backends.redisUrl`); undefined: in memory. */
+  limitsRedis?: Redis | undefined;
+  /** Key prefix of the shared counters (`backends.namespace`). */
+  namespace?: string | undefined;
+  /** The client's address for the per-client limit (default: the socket's; see src/api/limits.ts). */
+  clientAddress?: ((c: Context) => string | undefined) | undefined;
   /** The largest body each endpoint reads (settings `service.bodyLimits`; default: its defaults). */
   bodyLimits?: BodyLimits | undefined;
   /**
@@ -167,7 +190,22 @@ export function createApp(deps: AppDeps) {
     await next();
     metrics.httpRequests.inc({ route: c.req.routePath, status: String(c.res.status) });
   });
-  // After the metrics, so a 413 is counted like any other answer.
+  const limits = createLimits({
+    settings: deps.limits ?? LIMITS_OFF,
+    metrics,
+    redis: deps.limitsRedis,
+    namespace: deps.namespace,
+    isServer: (c) => access.presentsServerKey(c),
+    clientAddress: deps.clientAddress,
+  });
+  const access = new ShopperAccess({
+    trust: deps.trust ?? TrustSettingsSchema.parse({}),
+    metrics,
+    limit: limits.shopper,
+  });
+  // After the metrics, so a 503, 429 or 413 is counted like any other answer; shedding and rate
+  // limits first, so a refused request costs no body read.
+  app.use('*', limits.middleware);
   app.use('*', bodyLimits(deps.bodyLimits ?? BodyLimitsSchema.parse({})));
 
   const offers =
@@ -190,10 +228,10 @@ export function createApp(deps: AppDeps) {
     feed: deps.behavior?.feed ?? FeedConfigSchema.parse({}),
     behavior: deps.behavior?.config ?? BehaviorConfigSchema.parse({}),
   });
-  app.route('/v1/search', searchRoutes({ pipeline }));
+  app.route('/v1/search', searchRoutes({ pipeline, access }));
   if (deps.behavior) {
-    app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics, time: deps.behavior.config }));
-    app.route('/v1/feed', feedRoutes({ pipeline }));
+    app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics, time: deps.behavior.config, access }));
+    app.route('/v1/feed', feedRoutes({ pipeline, access }));
     app.route('/v1/products', similarRoutes({ pipeline }));
   }
   if (deps.coupons) {
@@ -201,7 +239,10 @@ export function createApp(deps: AppDeps) {
     const coupons = { ...deps.coupons, metrics, vipPurchases: deps.couponTargeting?.vip_purchases };
     app.route('/v1/admin/coupons', couponAdminRoutes(coupons));
     if (deps.behavior)
-      app.route('/v1/coupons', couponRoutes({ ...coupons, log: deps.behavior.log, state: deps.behavior.state }));
+      app.route(
+        '/v1/coupons',
+        couponRoutes({ ...coupons, log: deps.behavior.log, state: deps.behavior.state, access }),
+      );
   }
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));

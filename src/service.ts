@@ -22,6 +22,7 @@ import { GuardedStateStore } from '../behavior/guarded-state-store.ts';
 import { GuardedEventLog } from '../behavior/guarded-event-log.ts';
 import { GuardedCouponLedger } from '../coupons/guarded-ledger.ts';
 import { PopularityMemory } from '../ranking/popularity.ts';
+import { Redis } from 'ioredis';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -64,6 +65,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   const backend = openIndexBackend(indexLocation(config), guards);
   let behavior: Behavior | undefined;
   let coupons: CouponLedger | undefined;
+  let closeLimits: () => void = () => {};
   try {
     behavior = guardBehavior(
       await openBehavior({ dataDir, backends: config.backends, config: config.behavior }),
@@ -142,7 +144,23 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
     });
+    // Rate-limit counters in Redis are shared by every instance. Their own client: a command that
+    // cannot be sent at once fails at once (no offline queue), and the in-memory counter decides.
+    const limitsRedis = config.backends.redisUrl
+      ? new Redis(config.backends.redisUrl, {
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          commandTimeout: 1000,
+          connectionName: 'shelf-limits',
+        })
+      : undefined;
+    limitsRedis?.on('error', () => {});
+    closeLimits = () => limitsRedis?.disconnect();
     const app = createApp({
+      trust: config.service.trust,
+      limits: config.service.limits,
+      limitsRedis,
+      namespace: config.backends.namespace,
       searcher,
       ranker,
       mmr: config.diversity,
@@ -176,9 +194,11 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         await b.close();
         await ledger.close();
         await backend.close();
+        closeLimits();
       },
     };
   } catch (err) {
+    closeLimits();
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
     await backend.close().catch(() => {});

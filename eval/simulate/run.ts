@@ -161,6 +161,9 @@ export async function openSimShop(
     SHELF_MMR_SEARCH_ENABLED: 'false',
     SHELF_MMR_FEED_ENABLED: 'false',
     SHELF_MMR_SIMILAR_ENABLED: 'false',
+    // Simulated shoppers act faster than people: no per-shopper rate limit, no shedding.
+    SHELF_MAX_IN_FLIGHT: '0',
+    SHELF__SERVICE__LIMITS__SHOPPER__POINTS: '0',
   });
   const embedder = o.embedder ?? (await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder)));
   const service = await openService(config, {

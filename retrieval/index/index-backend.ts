@@ -31,6 +31,18 @@ export interface WriteOptions {
    * or a first build). Otherwise write into (a copy of) the served index.
    */
   fresh: boolean;
+  /**
+   * The writer lock the caller already holds (from lockWriter()): the write runs under it and
+   * leaves releasing it to the caller. Without it, beginWrite takes the lock itself and releases
+   * it at commit or abort.
+   */
+  lock?: WriterLock | undefined;
+}
+
+/** One writer at a time per index (a folder's indexer.lock, a namespace's lease). */
+export interface WriterLock {
+  /** Gives the lock up; idempotent. */
+  release(): Promise<void>;
 }
 
 export interface IndexWriter {
@@ -58,6 +70,12 @@ export interface IndexBackend {
   currentGeneration(): Promise<string | undefined>;
   /** The served index, or undefined when nothing was indexed yet. Close it after use. */
   openSnapshot(opts?: OpenSnapshotOptions): Promise<BackendSnapshot | undefined>;
+  /**
+   * Takes the writer lock, or fails at once (naming the holder) when another writer has it. An
+   * indexer takes it before reading the served index to compute its diff, so two runs serialise
+   * instead of both writing diffs computed against the same index.
+   */
+  lockWriter(): Promise<WriterLock>;
   beginWrite(opts: WriteOptions): Promise<IndexWriter>;
   /** Servers this backend needs, for the start-up check and /readyz. */
   dependencies(): Dependency[];

@@ -27,6 +27,9 @@ beforeAll(async () => {
     SHELF_CONSUMER: 'inline',
     SHELF_ADMIN_API_KEY: KEY,
     SHELF_VIP_PURCHASES: '2',
+    // 1,000 claims at once test the ledger, not load shedding or rate limits (src/api/limits.test.ts).
+    SHELF_MAX_IN_FLIGHT: '0',
+    SHELF__SERVICE__LIMITS__SHOPPER__POINTS: '0',
   });
   service = await openService(config, { embedder: new HashEmbedder() });
 });

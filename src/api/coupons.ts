@@ -30,6 +30,7 @@ import {
   type ErrorStatus,
 } from './openapi.ts';
 import { queryParams } from './query-params.ts';
+import type { ShopperAccess } from './shopper-access.ts';
 
 export interface CouponApiDeps {
   ledger: CouponLedger;
@@ -45,6 +46,8 @@ export interface CouponApiDeps {
 export interface CouponShopperDeps extends CouponApiDeps {
   log: EventLog;
   state: StateStore;
+  /** Shopper tokens and the server key: claims and the list act for the token's shopper, redemptions need the key. */
+  access: ShopperAccess;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
@@ -240,11 +243,16 @@ const idempotencyHeader = {
   schema: { type: 'string' as const, maxLength: 256 },
 };
 
+const AUTH_401 =
+  'shopper_token_required, invalid_token, token_expired (with shopper tokens on, the token names the shopper); ' +
+  'server_key_required (redemptions, once a server key or shopper tokens are configured); invalid_server_key.';
+
 const shopperErrors = <S extends ErrorStatus>(statuses: readonly S[]) =>
-  errorResponses([400, 404, 413, 503, ...statuses], {
+  errorResponses([400, 401, 403, 404, 413, 503, ...statuses], {
     400: 'Invalid request (missing_subject, missing_idempotency_key, invalid_parameter, …).',
+    401: AUTH_401,
     413: 'payload_too_large: the body is over the limit.',
-    403: 'not_eligible: the coupon is for another shopper segment.',
+    403: "not_eligible: the coupon is for another shopper segment; token_mismatch: the user_id or session_id is not the shopper token's.",
     404: 'coupon_not_found.',
     409: 'The ledger refused: out_of_stock, limit_reached, budget_exhausted, not_active, idempotency_conflict, not_claimed, min_spend_not_met.',
     503:
@@ -265,7 +273,9 @@ const listOpen = createRoute({
   request: { query: shopperQuery.schema },
   responses: {
     200: jsonResponse(z.object({ subject: z.string(), coupons: z.array(OpenCouponSchema) }).strict(), 'Claimable now.'),
-    ...errorResponses([400, 503], {
+    ...errorResponses([400, 401, 403, 503], {
+      401: AUTH_401,
+      403: "token_mismatch: the user_id or session_id is not the shopper token's.",
       503: 'coupons_unavailable: the ledger or the shopper state did not answer within its budget.',
     }),
   },
@@ -293,7 +303,7 @@ const claimRoute = createRoute({
         .openapi('Claim'),
       'Claimed (or the replay of an earlier claim with the same key).',
     ),
-    ...shopperErrors([403, 409]),
+    ...shopperErrors([409]),
   },
 });
 const redeemRoute = createRoute({
@@ -413,7 +423,8 @@ export function couponRoutes(deps: CouponShopperDeps) {
   };
 
   app.openapi(listOpen, async (c) => {
-    const b = requireSubject(shopperQuery.parse(c.req.valid('query')));
+    const q = shopperQuery.parse(c.req.valid('query'));
+    const b = requireSubject(await deps.access.shopper(c, q, { required: true }));
     const { subject, segments } = await shopper(b);
     const t = now();
     const coupons = (await ledger.list()).filter((x) => isLive(x, t) && segmentAllowed(x, segments));
@@ -432,7 +443,8 @@ export function couponRoutes(deps: CouponShopperDeps) {
   app.openapi(claimRoute, async (c) => {
     const id = c.req.valid('param').id;
     const key = idempotencyKey(c);
-    const b = requireSubject(c.req.valid('json'));
+    const body = c.req.valid('json');
+    const b = requireSubject(await deps.access.shopper(c, body, { required: true }));
     const coupon = await requireCoupon(id, metrics.couponClaims);
     const { subject, segments } = await shopper(b);
     // Segments come from behaviour state, not the ledger: checked before claiming, so an
@@ -461,6 +473,8 @@ export function couponRoutes(deps: CouponShopperDeps) {
   app.openapi(redeemRoute, async (c) => {
     const id = c.req.valid('param').id;
     const key = idempotencyKey(c);
+    // A redemption spends budget at checkout: the shop's back end makes it, never the shopper's browser.
+    deps.access.requireServer(c, 'redeeming a coupon');
     const b = requireSubject(c.req.valid('json'));
     const coupon = await requireCoupon(id, metrics.couponRedemptions);
     const { subject } = await shopper(b);

@@ -3,7 +3,48 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ROOT } from '../../core/paths.ts';
-import { ADMIN_SECURITY } from './openapi.ts';
+import { ADMIN_SECURITY, ErrorSchema } from './openapi.ts';
+import { SHOPPER_TOKEN_HEADER } from '../trust/shopper-token.ts';
+import { z } from '@hono/zod-openapi';
+
+const SHOPPER_SECURITY = 'shopperToken';
+const SERVER_SECURITY = 'serverKey';
+/** The operations that act for a shopper: the token (or the server key, or nothing while tokens are off). */
+const SHOPPER_TAGS = new Set(['search', 'feed', 'events', 'coupons']);
+
+type Operation = { tags?: string[]; responses?: Record<string, unknown>; security?: unknown[] };
+
+const retryAfter = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },
+};
+const errorJson = { 'application/json': { schema: z.toJSONSchema(ErrorSchema, { io: 'output' }) } };
+
+/**
+ * Every /v1 operation can be refused before it runs (src/api/limits.ts): 429 over a rate limit,
+ * 503 when the service sheds load; shopper-facing ones name their security schemes.
+ */
+function withLimits<D extends { paths?: Record<string, Record<string, unknown>> }>(doc: D): D {
+  for (const [p, item] of Object.entries(doc.paths ?? {})) {
+    if (!p.startsWith('/v1/')) continue;
+    for (const op of Object.values(item) as Operation[]) {
+      if (typeof op !== 'object' || op === null || !op.responses) continue;
+      op.responses['429'] ??= {
+        description: 'rate_limited: over the per-client or per-shopper rate limit; retry after Retry-After.',
+        headers: retryAfter,
+        content: errorJson,
+      };
+      const shed = 'overloaded: the service is at capacity (load shedding); retry after Retry-After.';
+      const existing = op.responses['503'] as { description?: string; headers?: unknown } | undefined;
+      if (existing) {
+        existing.description = `${existing.description} Or ${shed}`;
+        existing.headers ??= retryAfter;
+      } else op.responses['503'] = { description: shed, headers: retryAfter, content: errorJson };
+      if (op.tags?.some((t) => SHOPPER_TAGS.has(t)) && op.security === undefined)
+        op.security = [{}, { [SHOPPER_SECURITY]: [] }, { [SERVER_SECURITY]: [] }];
+    }
+  }
+  return doc;
+}
 
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -52,17 +93,38 @@ export function serveDocs(app: OpenAPIHono) {
     scheme: 'bearer',
     description: 'SHELF_ADMIN_API_KEY; unset, the admin endpoints answer 403 admin_disabled.',
   });
-  app.doc31('/openapi.json', (c) => ({
-    openapi: '3.1.0',
-    info: {
-      title: 'Shelf',
-      version: VERSION,
-      description: 'Open-source e-commerce semantic search and recommendation service.',
-      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
-    },
-    servers: [{ url: new URL(c.req.url).origin, description: 'This server' }],
-    tags: TAGS,
-  }));
+  app.openAPIRegistry.registerComponent('securitySchemes', SHOPPER_SECURITY, {
+    type: 'apiKey',
+    in: 'header',
+    name: SHOPPER_TOKEN_HEADER,
+    description:
+      "A shopper token the shop's back end signed (HS256 JWT: sub = user_id, sid = session_id, exp); " +
+      'required to act for a shopper once SHELF_SHOPPER_TOKEN_SECRET is set.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', SERVER_SECURITY, {
+    type: 'http',
+    scheme: 'bearer',
+    description: "SHELF_SERVER_API_KEY: the shop's back end; may act for any shopper and record money events.",
+  });
+  type DocConfig = Parameters<typeof app.getOpenAPI31Document>[0];
+  app.get('/openapi.json', (c) =>
+    c.json(
+      withLimits(
+        app.getOpenAPI31Document({
+          openapi: '3.1.0',
+          info: {
+            title: 'Shelf',
+            version: VERSION,
+            description: 'Open-source e-commerce semantic search and recommendation service.',
+            license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+          },
+          servers: [{ url: new URL(c.req.url).origin, description: 'This server' }],
+          tags: TAGS,
+          // The license's SPDX `identifier` is OpenAPI 3.1; the library's type is 3.0's.
+        } as DocConfig) as unknown as { paths?: Record<string, Record<string, unknown>> },
+      ),
+    ),
+  );
 
   const assets = new Map<string, string>();
   app.get('/docs/:file{swagger-ui\\.css|swagger-ui-bundle\\.js}', (c) => {

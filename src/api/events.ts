@@ -4,6 +4,8 @@ import { BehaviorEventSchema, validateEvents, type EventTimeLimits } from '../..
 import { unavailableIn } from '../../core/dependency-guard.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import { ApiError, readJson } from './errors.ts';
+import { MONEY_EVENTS, type Shopper, type ShopperAccess } from './shopper-access.ts';
+import type { Context } from 'hono';
 import { createApi, ErrorSchema, errorResponses, jsonResponse, registerSchema } from './openapi.ts';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
@@ -14,7 +16,9 @@ const RejectionSchema = z
     event_id: z.string().optional(),
     code: z.string().openapi({
       description:
-        'invalid_event (field `ts` when the time is too far ahead of the server clock or too early) or unknown_field.',
+        'invalid_event (field `ts` when the time is too far ahead of the server clock or too early), unknown_field, ' +
+        "token_mismatch (the event's user_id or session_id is not the shopper token's) or server_key_required " +
+        '(purchase, coupon_redeem and coupon_claim events need the server key once shopper tokens or a server key are configured).',
     }),
     field: z.string().optional(),
     reason: z.string(),
@@ -74,7 +78,8 @@ const postEvents = createRoute({
   responses: {
     200: jsonResponse(AcceptedSchema, 'The valid events are durable on the stream.'),
     400: jsonResponse(z.union([ErrorSchema, NoValidEventsSchema]), 'Not a batch, an empty one, or no valid event.'),
-    ...errorResponses([413, 503], {
+    ...errorResponses([401, 413, 503], {
+      401: 'shopper_token_required, invalid_token, token_expired: the shopper token is missing, forged or expired; invalid_server_key.',
       413: `batch_too_large: at most ${MAX_EVENTS_PER_BATCH} events per batch; payload_too_large: the body is over the limit.`,
       503: 'stream_unavailable: nothing was acknowledged; retry the whole batch.',
     }),
@@ -93,12 +98,36 @@ export function eventRoutes(deps: {
   time: EventTimeLimits;
   /** The server clock (default Date.now). */
   now?: () => number;
+  /** Shopper tokens and the server key (src/api/shopper-access.ts). */
+  access: ShopperAccess;
 }) {
   const app = createApi();
   registerSchema(app, 'BehaviorEvent', BehaviorEventSchema);
 
+  /**
+   * Who the batch may record events for: anyone with the server key; with shopper tokens, the
+   * token's shopper only (an event without ids is the token's); otherwise whoever it names.
+   */
+  const authorise = async (c: Context) => {
+    const { access } = deps;
+    const server = access.isServer(c);
+    let token: Shopper | undefined;
+    if (!server && access.tokensRequired) {
+      token = await access.token(c);
+      if (!token)
+        throw access.reject(
+          401,
+          'shopper_token_required',
+          'events need a shopper token (X-Shopper-Token) or the server key',
+        );
+      await access.shopper(c, token, { required: true });
+    }
+    const moneyOk = server || !access.serverKeyRequired;
+    return { token, moneyOk };
+  };
+
   /** The batch (a parsed JSON body) → the 200 body, or the 400 that lists every rejection. */
-  const run = async (raw: unknown, requestId: string) => {
+  const run = async (raw: unknown, requestId: string, who: Awaited<ReturnType<typeof authorise>>) => {
     const list = Array.isArray(raw)
       ? raw
       : typeof raw === 'object' && raw !== null
@@ -115,7 +144,37 @@ export function eventRoutes(deps: {
         'events',
       );
     }
-    const { accepted, rejected } = validateEvents(list, { now: (deps.now ?? Date.now)(), limits: deps.time });
+    const { token, moneyOk } = who;
+    // An event that names no shopper is the token's.
+    const events = token
+      ? list.map((e) =>
+          typeof e === 'object' && e !== null && !Array.isArray(e) && !('user_id' in e) && !('session_id' in e)
+            ? {
+                ...e,
+                ...(token.user_id !== undefined && { user_id: token.user_id }),
+                ...(token.session_id !== undefined && { session_id: token.session_id }),
+              }
+            : e,
+        )
+      : list;
+    const { accepted, rejected } = validateEvents(events, { now: (deps.now ?? Date.now)(), limits: deps.time }, (e) => {
+      if (!moneyOk && MONEY_EVENTS.has(e.type)) {
+        deps.metrics.authRejected.inc({ code: 'server_key_required' });
+        return {
+          code: 'server_key_required',
+          field: 'type',
+          reason: `${e.type} events are recorded by the shop's back end, with the server key`,
+        };
+      }
+      if (token) {
+        for (const k of ['user_id', 'session_id'] as const)
+          if (e[k] !== undefined && e[k] !== token[k]) {
+            deps.metrics.authRejected.inc({ code: 'token_mismatch' });
+            return { code: 'token_mismatch', field: k, reason: `${k} is not the shopper token's` };
+          }
+      }
+      return undefined;
+    });
     if (rejected.length > 0) deps.metrics.eventsRejected.inc(rejected.length);
     if (accepted.length === 0) {
       return {
@@ -155,7 +214,8 @@ export function eventRoutes(deps: {
   };
 
   app.openapi(postEvents, async (c) => {
-    const r = await run(await readJson(c.req), c.get('requestId'));
+    const who = await authorise(c);
+    const r = await run(await readJson(c.req), c.get('requestId'), who);
     return r.status === 200 ? c.json(r.body, 200) : c.json(r.body, 400);
   });
   return app;

@@ -5,6 +5,8 @@ import { requireSubject } from './errors.ts';
 import { createApi, errorResponses, jsonBody, jsonObjectBody, jsonResponse } from './openapi.ts';
 import { queryParams } from './query-params.ts';
 import { FeedResponseSchema } from './schemas.ts';
+import type { ShopperAccess } from './shopper-access.ts';
+import type { Context } from 'hono';
 
 const idString = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
@@ -30,8 +32,10 @@ const feedQuery = queryParams(FeedBodySchema, { flatten: ['context'] });
 
 const responses = {
   200: jsonResponse(FeedResponseSchema, 'The personalised list.'),
-  ...errorResponses([400, 503], {
+  ...errorResponses([400, 401, 403, 503], {
     400: 'Invalid request (missing_subject: neither user_id nor session_id).',
+    401: 'shopper_token_required, invalid_token, token_expired (with shopper tokens on, the token names the shopper), invalid_server_key.',
+    403: "token_mismatch: the user_id or session_id is not the shopper token's.",
     503: 'search_unavailable: the index could not be read within its budget (a failing shopper state or route is a 200 with `degraded`).',
   }),
 };
@@ -62,20 +66,21 @@ const postFeed = createRoute({
 });
 
 /** `GET|POST /v1/feed`: the personalised "guess you like" list. Parse, run the serving pipeline, answer. */
-export function feedRoutes(deps: { pipeline: Pipeline }) {
+export function feedRoutes(deps: { pipeline: Pipeline; access: ShopperAccess }) {
   const app = createApi();
-  const run = (b: FeedBody, requestId: string) =>
-    deps.pipeline.feed({
-      requestId,
-      subject: subjectOf(b)!,
+  const run = async (b: FeedBody, c: Context) => {
+    // With shopper tokens on, the token names the shopper (the request may leave the ids out).
+    const who = requireSubject(await deps.access.shopper(c, b, { required: true }));
+    return deps.pipeline.feed({
+      requestId: c.get('requestId'),
+      subject: subjectOf(who)!,
       size: b.size,
       context: b.context,
       exclude: b.exclude,
       debug: b.debug,
     });
-  app.openapi(getFeed, async (c) =>
-    c.json(await run(requireSubject(feedQuery.parse(c.req.valid('query'))), c.get('requestId')), 200),
-  );
-  app.openapi(postFeed, async (c) => c.json(await run(requireSubject(c.req.valid('json')), c.get('requestId')), 200));
+  };
+  app.openapi(getFeed, async (c) => c.json(await run(feedQuery.parse(c.req.valid('query')), c), 200));
+  app.openapi(postFeed, async (c) => c.json(await run(c.req.valid('json'), c), 200));
   return app;
 }

@@ -4,6 +4,8 @@ import { ApiError, parseObject } from './errors.ts';
 import { createApi, errorResponses, jsonBody, jsonObjectBody, jsonResponse } from './openapi.ts';
 import { queryParams } from './query-params.ts';
 import { SearchResponseSchema } from './schemas.ts';
+import type { ShopperAccess } from './shopper-access.ts';
+import type { Context } from 'hono';
 
 const MAX_QUERY_CHARS = 999;
 /** Deep paging past this many results is what export jobs are for, not a search box. */
@@ -75,7 +77,9 @@ export function validateBody(raw: unknown): SearchBody {
 
 const responses = {
   200: jsonResponse(SearchResponseSchema, 'One page of fused hybrid results.'),
-  ...errorResponses([400, 503], {
+  ...errorResponses([400, 401, 403, 503], {
+    401: 'shopper_token_required (a user_id or session_id without a shopper token), invalid_token, token_expired, invalid_server_key.',
+    403: "token_mismatch: the user_id or session_id is not the shopper token's.",
     503: 'search_unavailable: neither the text nor the vector store answered within its budget (a search one of them answers is a 200 with `degraded`).',
   }),
 };
@@ -107,24 +111,25 @@ const postSearch = createRoute({
 });
 
 /** `GET|POST /v1/search`: parse, run the serving pipeline, answer. */
-export function searchRoutes(deps: { pipeline: Pipeline }) {
+export function searchRoutes(deps: { pipeline: Pipeline; access: ShopperAccess }) {
   // A zod failure on `q` keeps its documented code, invalid_query.
   const app = createApi(queryError);
-  const run = (body: SearchBody, requestId: string) =>
-    deps.pipeline.search({
-      requestId,
+  const run = async (body: SearchBody, c: Context) => {
+    // Anonymous search needs no token; personalising it does (the token's shopper is the one used).
+    const who = await deps.access.shopper(c, body, { required: false });
+    return deps.pipeline.search({
+      requestId: c.get('requestId'),
       q: body.q,
       filters: body.filters,
       page: body.page,
       size: body.size,
       debug: body.debug,
-      user_id: body.user_id,
-      session_id: body.session_id,
+      user_id: who.user_id,
+      session_id: who.session_id,
     });
+  };
 
-  app.openapi(getSearch, async (c) =>
-    c.json(await run(checked(searchQuery.parse(c.req.valid('query'))), c.get('requestId')), 200),
-  );
-  app.openapi(postSearch, async (c) => c.json(await run(checked(c.req.valid('json')), c.get('requestId')), 200));
+  app.openapi(getSearch, async (c) => c.json(await run(checked(searchQuery.parse(c.req.valid('query'))), c), 200));
+  app.openapi(postSearch, async (c) => c.json(await run(checked(c.req.valid('json')), c), 200));
   return app;
 }

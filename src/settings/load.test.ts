@@ -36,6 +36,8 @@ describe('settings defaults', () => {
       logRequests: false,
       consumer: 'thread',
       bodyLimits: { events: 4194304, search: 65536, feed: 65536, coupons: 65536, admin: 262144, other: 65536 },
+      trust: {},
+      limits: expect.objectContaining({ client: { points: 100, duration_s: 1 }, trusted_proxies: 0 }),
     });
     expect(s.embedder).toMatchObject({ model: 'default', allowRemote: false });
     expect(s.retrieval).toMatchObject({ rrf_k: 60, weights: { bm25: 1, vector: 1, image: 0.5 }, recall_k: 100 });

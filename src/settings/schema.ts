@@ -43,6 +43,68 @@ export const BodyLimitsSchema = z
   .strict();
 export type BodyLimits = z.output<typeof BodyLimitsSchema>;
 
+/**
+ * Who may say which shopper a request is for. Unset (the default), the service trusts the
+ * `user_id` / `session_id` in each request: for development and demos only, behind nothing.
+ */
+export const TrustSettingsSchema = z
+  .object({
+    /**
+     * HMAC-SHA256 key of shopper tokens (src/api/shopper-token.ts): set, every shopper-facing
+     * request names its shopper by a token the shop's back end signed, never by a bare id.
+     */
+    shopper_token_secret: z.string().min(32, 'must be at least 32 characters').optional(),
+    /**
+     * The shop's back end's key (`Authorization: Bearer …`): purchases, coupon redemptions and
+     * other money events need it once a secret or this key is set; it may act for any shopper.
+     */
+    server_api_key: z.string().min(16, 'must be at least 16 characters').optional(),
+  })
+  .strict();
+export type TrustSettings = z.output<typeof TrustSettingsSchema>;
+
+/** Requests a client may make in `duration_s` seconds; `points` 0: no limit. */
+const RateSchema = (points: number) =>
+  z
+    .object({
+      points: z.number().int().min(0).default(points),
+      duration_s: z.number().int().min(1).max(3600).default(1),
+    })
+    .strict();
+
+/**
+ * Rate limits (429 + Retry-After, rate-limiter-flexible; in Redis when `backends.redisUrl` is
+ * set, so every instance shares them) and load shedding (503 + Retry-After).
+ */
+export const LimitsSettingsSchema = z
+  .object({
+    /** Per client address (the socket's, or X-Forwarded-For behind `trusted_proxies` proxies). */
+    client: RateSchema(100).prefault({}),
+    /** Per shopper (the token's, or the request's user_id / session_id). */
+    shopper: RateSchema(20).prefault({}),
+    /** Requests with the server key (the shop's back end), instead of the per-client limit. */
+    server: RateSchema(0).prefault({}),
+    /** Proxies in front of the service whose X-Forwarded-For is believed (0: use the socket address). */
+    trusted_proxies: z.number().int().min(0).max(10).default(0),
+    /**
+     * Requests served at once; the next one is answered 503 `overloaded` at once instead of
+     * queueing into client time-outs. /healthz, /readyz, /metrics and the docs are exempt. 0: no bound.
+     */
+    max_in_flight: z.number().int().min(0).default(4),
+    /** Retry-After on a shed request, seconds. */
+    shed_retry_after_s: z.number().int().min(1).max(60).default(1),
+  })
+  .strict();
+export type LimitsSettings = z.output<typeof LimitsSettingsSchema>;
+
+/** No rate limit and no shedding: in-process harnesses (simulations, benches) that measure something else. */
+export const LIMITS_OFF: LimitsSettings = LimitsSettingsSchema.parse({
+  client: { points: 0 },
+  shopper: { points: 0 },
+  server: { points: 0 },
+  max_in_flight: 0,
+});
+
 /** Where the service listens, what it serves from, and how it runs. */
 export const ServiceSettingsSchema = z
   .object({
@@ -62,6 +124,10 @@ export const ServiceSettingsSchema = z
     consumer: z.enum(['thread', 'inline', 'off']).default('thread'),
     /** Request body limits per endpoint (bytes). */
     bodyLimits: BodyLimitsSchema.prefault({}),
+    /** Shopper tokens and the server key. */
+    trust: TrustSettingsSchema.prefault({}),
+    /** Rate limits and load shedding. */
+    limits: LimitsSettingsSchema.prefault({}),
   })
   .strict();
 

@@ -139,6 +139,9 @@ export const ALIASES: readonly Alias[] = [
   { name: 'SHELF_REFRESH_MS', path: 'service.refreshMs' },
   { name: 'SHELF_LOG_REQUESTS', path: 'service.logRequests' },
   { name: 'SHELF_CONSUMER', path: 'service.consumer' },
+  { name: 'SHELF_SHOPPER_TOKEN_SECRET', path: 'service.trust.shopper_token_secret' },
+  { name: 'SHELF_SERVER_API_KEY', path: 'service.trust.server_api_key' },
+  { name: 'SHELF_MAX_IN_FLIGHT', path: 'service.limits.max_in_flight' },
   { name: 'SHELF_EMBEDDER', path: 'embedder.model' },
   { name: 'SHELF_EMBEDDER_QUERY_PREFIX', path: 'embedder.queryPrefix' },
   { name: 'SHELF_EMBEDDER_DOC_PREFIX', path: 'embedder.documentPrefix' },
@@ -219,7 +222,12 @@ export const EMPTY_IS_A_VALUE: ReadonlySet<string> = new Set([
 ]);
 
 /** Settings printed masked: keys, and passwords inside URLs. */
-export const SECRET_PATHS: ReadonlySet<string> = new Set(['coupons.admin_api_key', 'backends.qdrantApiKey']);
+export const SECRET_PATHS: ReadonlySet<string> = new Set([
+  'coupons.admin_api_key',
+  'backends.qdrantApiKey',
+  'service.trust.shopper_token_secret',
+  'service.trust.server_api_key',
+]);
 
 export class CoercionError extends Error {}
 

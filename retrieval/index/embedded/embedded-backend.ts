@@ -6,8 +6,9 @@ import type {
   IndexWriter,
   OpenSnapshotOptions,
   WriteOptions,
+  WriterLock,
 } from '../index-backend.ts';
-import { EmbeddedSnapshot, GenerationWriter, currentGeneration } from './generation.ts';
+import { EmbeddedSnapshot, GenerationWriter, acquireLock, currentGeneration } from './generation.ts';
 
 /**
  * The embedded index as an IndexBackend: a thin adapter over generation.ts, whose behaviour
@@ -30,8 +31,15 @@ export class EmbeddedBackend implements IndexBackend {
     });
   }
 
+  async lockWriter(): Promise<WriterLock> {
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    const release = acquireLock(this.dataDir);
+    return { release: async () => release() };
+  }
+
   async beginWrite(opts: WriteOptions): Promise<IndexWriter> {
     const w = GenerationWriter.begin(this.dataDir, {
+      ...(opts.lock && { heldLock: true }),
       embedderId: opts.embedderId,
       dim: opts.dim,
       fresh: opts.fresh,

@@ -104,6 +104,8 @@ export interface WriterOptions {
   /** Start from an empty generation instead of a copy of the current one. */
   fresh?: boolean;
   hnsw?: HnswParams;
+  /** The caller holds the folder's lock (acquireLock) and releases it; the writer neither takes nor frees it. */
+  heldLock?: boolean;
 }
 
 /** Builds the next generation. Nothing is visible to readers until commit(). */
@@ -123,7 +125,7 @@ export class GenerationWriter {
 
   static begin(dataDir: string, opts: WriterOptions): GenerationWriter {
     fs.mkdirSync(dataDir, { recursive: true });
-    const releaseLock = acquireLock(dataDir);
+    const releaseLock = opts.heldLock ? () => {} : acquireLock(dataDir);
     try {
       const current = currentGeneration(dataDir);
       sweepAbandoned(dataDir, current);
@@ -243,17 +245,32 @@ function fsyncPath(p: string): void {
   }
 }
 
-/** One writer per data folder; a lock left by a dead process is taken over. */
-function acquireLock(dataDir: string): () => void {
+/** Folders this process holds the lock of: a second writer in the same process must fail too. */
+const heldHere = new Set<string>();
+
+/**
+ * One writer per data folder, across processes and within one; a lock left by a dead process
+ * (or leaked by this one without a holder) is taken over. Returns the release.
+ */
+export function acquireLock(dataDir: string): () => void {
   const lock = path.join(dataDir, 'indexer.lock');
+  const key = path.resolve(lock);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(lock, { force: true });
+      heldHere.add(key);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        heldHere.delete(key);
+        fs.rmSync(lock, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(fs.readFileSync(lock, 'utf8'));
-      if (pid && pid !== process.pid && isAlive(pid)) {
+      const self = pid === process.pid;
+      if (pid && ((self && heldHere.has(key)) || (!self && isAlive(pid)))) {
         throw new Error(`another indexer (pid ${pid}) is writing ${dataDir}; wait for it or remove ${lock}`);
       }
       fs.rmSync(lock, { force: true });

@@ -14,7 +14,14 @@ import {
 } from '../elasticsearch/es-aliases.ts';
 import { acquireLock, type LockOptions } from '../elasticsearch/es-lock.ts';
 import { createIndex, ElasticsearchTextStore } from '../elasticsearch/es-text-store.ts';
-import type { BackendSnapshot, IndexBackend, IndexMeta, IndexWriter, WriteOptions } from '../index-backend.ts';
+import type {
+  BackendSnapshot,
+  IndexBackend,
+  IndexMeta,
+  IndexWriter,
+  WriteOptions,
+  WriterLock,
+} from '../index-backend.ts';
 import type { TextStore, VectorStore } from '../stores.ts';
 import {
   aliasTarget,
@@ -136,9 +143,15 @@ export class ProductionBackend implements IndexBackend {
     };
   }
 
+  async lockWriter(): Promise<WriterLock> {
+    const lease = await acquireLock(this.es, `${this.opts.namespace}-locks`, 'indexer', this.opts.lock);
+    return { release: () => lease.release() };
+  }
+
   async beginWrite(opts: WriteOptions): Promise<IndexWriter> {
-    const lock = await acquireLock(this.es, `${this.opts.namespace}-locks`, 'indexer', this.opts.lock);
-    const release = () => lock.release();
+    // A lock the caller holds is the caller's to release.
+    const lock = opts.lock ?? (await this.lockWriter());
+    const release = opts.lock ? async () => {} : () => lock.release();
     try {
       const served = await this.served();
       const w = !opts.fresh && served ? await this.liveWriter(served, opts) : await this.freshWriter(served, opts);
