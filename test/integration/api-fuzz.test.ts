@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../src/config.ts';
 import type { Service } from '../../src/service.ts';
+import { tempDir } from '../helpers/catalog.ts';
 import { demoShop } from '../helpers/demo-service.ts';
 
 /**
@@ -126,7 +127,8 @@ describe('schemathesis against /openapi.json (embedded demo shop)', () => {
     ];
     const out: string[] = [];
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(ST, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Its own working directory: schemathesis keeps a .schemathesis/ folder there.
+      const child = spawn(ST, args, { cwd: tempDir('shelf-fuzz-st-'), stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.on('data', (d: Buffer) => out.push(d.toString()));
       child.stderr.on('data', (d: Buffer) => out.push(d.toString()));
       child.on('exit', resolve);
