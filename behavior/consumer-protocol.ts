@@ -1,5 +1,6 @@
 import type { BehaviorConfig } from './config.ts';
 import type { BehaviorBackends } from './open-behavior.ts';
+import type { RetentionConfig } from './retention-config.ts';
 import type { ItemInfo } from './user-state.ts';
 
 /** Messages between the service and its consumer thread. */
@@ -7,6 +8,8 @@ export interface WorkerInit {
   dataDir: string;
   backends: BehaviorBackends;
   config: BehaviorConfig;
+  /** The consumer's Redis commits set applied-marker TTLs and the dead-letter cap from it. */
+  retention?: RetentionConfig | undefined;
 }
 
 export type ToWorker =

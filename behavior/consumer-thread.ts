@@ -3,12 +3,14 @@ import type { BehaviorConfig } from './config.ts';
 import type { RunningConsumer } from './consumer.ts';
 import type { ItemLookup } from './item-lookup.ts';
 import type { BehaviorBackends } from './open-behavior.ts';
+import type { RetentionConfig } from './retention-config.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './consumer-protocol.ts';
 
 export interface ConsumerThreadOptions {
   dataDir: string;
   backends: BehaviorBackends;
   config: BehaviorConfig;
+  retention?: RetentionConfig | undefined;
   /** Product embeddings come from the index the main thread serves. */
   items: ItemLookup;
   onApplied?: (info: { events: number; duplicates: number; deadLetters: number }) => void;
@@ -26,7 +28,12 @@ export interface ConsumerThread extends RunningConsumer {
  * core it neither slows request handling nor is slowed by it.
  */
 export async function startConsumerThread(opts: ConsumerThreadOptions): Promise<ConsumerThread> {
-  const init: WorkerInit = { dataDir: opts.dataDir, backends: opts.backends, config: opts.config };
+  const init: WorkerInit = {
+    dataDir: opts.dataDir,
+    backends: opts.backends,
+    config: opts.config,
+    retention: opts.retention,
+  };
   const entry = new URL('./consumer-worker.ts', import.meta.url).href;
   // The worker is TypeScript like the rest; tsx registers itself in the new thread first.
   const boot = `import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(entry)});`;

@@ -25,6 +25,17 @@ export interface ConsumeOptions {
   onError?: (err: Error) => void;
 }
 
+/** What `EventLog.prune` may cut from the head of a log. */
+export interface LogPrunePolicy {
+  now: number;
+  /** Rows appended longer ago than this go; undefined: no age limit. */
+  maxAgeMs?: number | undefined;
+  /** The oldest rows go while the log holds more than this; undefined: no size limit. */
+  maxBytes?: number | undefined;
+  /** Only rows every consumer group has committed past (the behaviour stream, not the served log). */
+  committedOnly: boolean;
+}
+
 /**
  * The behaviour stream: a Kafka topic in production, a SQLite log embedded. `append` resolves
  * only once the events are durable. Consumers commit their position only after the handler
@@ -43,6 +54,12 @@ export interface EventLog {
    */
   onAppend?(fn: () => void): () => void;
   wake?(): void;
+  /**
+   * Logs the service keeps itself (the embedded one) delete their head in chunks of at most `rows`
+   * for retention and say how many rows went; a broker's topic has its own retention (Kafka's
+   * `retention.ms` / `retention.bytes`) and has no `prune`.
+   */
+  prune?(policy: LogPrunePolicy, rows: number): Promise<number>;
   dependencies(): Dependency[];
   close(): Promise<void>;
 }

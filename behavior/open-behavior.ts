@@ -4,6 +4,7 @@ import type { BehaviorConfig } from './config.ts';
 import { SqliteEventLog } from './embedded/sqlite-event-log.ts';
 import { SqliteStateStore } from './embedded/sqlite-state-store.ts';
 import type { EventLog } from './event-log.ts';
+import { DAY_MS, windowMs, type RetentionConfig } from './retention-config.ts';
 import type { StateStore } from './state-store.ts';
 
 export interface BehaviorBackends {
@@ -30,6 +31,12 @@ export async function openBehavior(opts: {
   dataDir: string;
   backends: BehaviorBackends;
   config: BehaviorConfig;
+  /**
+   * The windows servers keep by themselves: Kafka topic retention when the topics are created,
+   * Redis TTLs on applied markers and the dead-letter cap. The embedded stores are pruned by
+   * behavior/retention.ts instead. Undefined: the servers' and stores' defaults.
+   */
+  retention?: RetentionConfig | undefined;
   /** The consumer's connection: the only writer, so it may cache user states. */
   writer?: boolean;
 }): Promise<Behavior> {
@@ -37,11 +44,28 @@ export async function openBehavior(opts: {
   const ns = opts.backends.namespace;
   let log: EventLog;
   let served: EventLog;
+  const r = opts.retention?.enabled ? opts.retention : undefined;
   if (opts.backends.kafkaBrokers) {
     const { KafkaEventLog } = await import('./kafka/kafka-event-log.ts');
-    log = await KafkaEventLog.open({ brokers: opts.backends.kafkaBrokers, namespace: ns });
+    const partitions = 6;
+    const topicRetention = (w: { days: number; bytes: number } | undefined) => ({
+      ms: w ? windowMs(w.days) : undefined,
+      bytesPerPartition: w?.bytes ? w.bytes / partitions : undefined,
+    });
+    log = await KafkaEventLog.open({
+      brokers: opts.backends.kafkaBrokers,
+      namespace: ns,
+      partitions,
+      retention: topicRetention(r?.events),
+    });
     try {
-      served = await KafkaEventLog.open({ brokers: opts.backends.kafkaBrokers, namespace: ns, topic: `${ns}.served` });
+      served = await KafkaEventLog.open({
+        brokers: opts.backends.kafkaBrokers,
+        namespace: ns,
+        topic: `${ns}.served`,
+        partitions,
+        retention: topicRetention(r?.served),
+      });
     } catch (err) {
       await log.close();
       throw err;
@@ -58,6 +82,11 @@ export async function openBehavior(opts: {
         url: opts.backends.redisUrl,
         namespace: ns,
         trendingHalfLifeMs: opts.config.trending_half_life_ms,
+        ...(r && {
+          // "No limit" is as long as a Redis TTL sensibly goes: ten years.
+          appliedTtlMs: windowMs(r.applied.days) ?? 3650 * DAY_MS,
+          ...(r.dead_letters.rows > 0 && { deadLetterCap: r.dead_letters.rows }),
+        }),
       });
     } catch (err) {
       await Promise.allSettled([log.close(), served.close()]);
@@ -68,6 +97,7 @@ export async function openBehavior(opts: {
       file: path.join(dir, 'state.sqlite'),
       trendingHalfLifeMs: opts.config.trending_half_life_ms,
       ...(opts.writer && { cacheUsers: 100_000 }),
+      ...(r && r.dead_letters.rows > 0 && { deadLetterCap: r.dead_letters.rows }),
     });
   }
   return {

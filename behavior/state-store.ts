@@ -50,6 +50,14 @@ export interface StateStore {
   /** Undecayed interaction totals. */
   itemCounts(ids: readonly string[]): Promise<Map<string, number>>;
   deadLetters(limit: number): Promise<DeadLetter[]>;
+  /**
+   * Retention, for stores the service keeps itself (embedded): forget at most `rows` applied event
+   * ids older than `before`, and dead letters older than `before` or beyond the newest `keep`; each
+   * says how many rows went. Redis expires applied markers by TTL and caps the dead-letter list
+   * instead (behavior/README.md).
+   */
+  pruneApplied?(before: number, rows: number): Promise<number>;
+  pruneDeadLetters?(p: { before?: number | undefined; keep?: number | undefined }, rows: number): Promise<number>;
   dependencies(): Dependency[];
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { requireDependencies } from '../core/dependencies.ts';
 import { startConsumer } from '../behavior/consumer.ts';
 import { indexItems } from '../behavior/index-items.ts';
 import { openBehavior } from '../behavior/open-behavior.ts';
+import { startRetention } from '../behavior/retention.ts';
 import { action, exit, program, runCli } from './run.ts';
 
 /**
@@ -20,6 +21,7 @@ async function main(values: { group: string }): Promise<void> {
     dataDir: config.service.dataDir,
     backends: config.backends,
     config: config.behavior,
+    retention: config.retention,
     writer: true,
   });
   for (const s of await requireDependencies([...backend.dependencies(), ...behavior.dependencies()]))
@@ -38,6 +40,16 @@ async function main(values: { group: string }): Promise<void> {
     onError: (err) => console.error(`batch failed, retrying: ${err.message}`),
   });
   console.log(`consuming ${behavior.log.kind} → ${behavior.state.kind} as group ${values.group}`);
+  // The embedded stores' windows (settings `retention`); a service on the same files prunes them
+  // too, which is harmless: a chunk deletes what is past the window, whoever runs it.
+  const retention = startRetention({
+    log: behavior.log,
+    served: behavior.served,
+    state: behavior.state,
+    config: config.retention,
+    onPruned: (store, rows) => console.log(`retention: pruned ${rows} ${store} row(s)`),
+    onError: (store, err) => console.error(`retention: pruning ${store} failed: ${err.message}`),
+  });
   const report = setInterval(() => {
     const s = consumer.stats;
     console.log(
@@ -47,6 +59,7 @@ async function main(values: { group: string }): Promise<void> {
   const shutdown = async () => {
     clearInterval(report);
     clearInterval(refresh);
+    await retention.stop();
     // Finish and commit the batch in hand, so nothing is redelivered needlessly.
     await consumer.stop();
     await searcher.close();

@@ -135,6 +135,18 @@ export function createMetrics() {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    retentionPruned: new client.Counter({
+      name: 'shelf_retention_pruned_rows_total',
+      help: 'Rows deleted by retention (behavior/retention.ts), by store: events, served, applied, dead_letters',
+      labelNames: ['store'] as const,
+      registers: [registry],
+    }),
+    retentionErrors: new client.Counter({
+      name: 'shelf_retention_errors_total',
+      help: 'Retention passes over a store that failed (retried at the next interval), by store',
+      labelNames: ['store'] as const,
+      registers: [registry],
+    }),
     servedLogLost: new client.Counter({
       name: 'shelf_served_log_lost_total',
       help: 'Served-response log entries that could not be written',

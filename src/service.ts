@@ -4,6 +4,7 @@ import { startConsumer, type RunningConsumer } from '../behavior/consumer.ts';
 import { startConsumerThread } from '../behavior/consumer-thread.ts';
 import { indexItems } from '../behavior/index-items.ts';
 import { openBehavior, type Behavior } from '../behavior/open-behavior.ts';
+import { startRetention, type Retention } from '../behavior/retention.ts';
 import type { CouponLedger } from '../coupons/ledger.ts';
 import { openCouponLedger } from '../coupons/open-ledger.ts';
 import { ServedLog } from '../behavior/served-log.ts';
@@ -34,6 +35,8 @@ export interface Service {
   ranker: Ranker;
   /** What each response showed (with the ranker's features); flush() before reading the log. */
   served: ServedLog;
+  /** The background compaction of the embedded stores (settings `retention`). */
+  retention: Retention;
   metrics: Metrics;
   dependencies: DependencyStatus[];
   close(): Promise<void>;
@@ -68,7 +71,12 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   let closeLimits: () => void = () => {};
   try {
     behavior = guardBehavior(
-      await openBehavior({ dataDir, backends: config.backends, config: config.behavior }),
+      await openBehavior({
+        dataDir,
+        backends: config.backends,
+        config: config.behavior,
+        retention: config.retention,
+      }),
       guards,
     );
     const opened = await openCouponLedger({
@@ -120,6 +128,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         dataDir,
         backends: config.backends,
         config: config.behavior,
+        retention: config.retention,
         items,
         onApplied,
         onError,
@@ -174,6 +183,19 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
       couponTargeting: config.coupons.targeting,
     });
+    const retention = startRetention({
+      log: b.log,
+      served: b.served,
+      state: b.state,
+      config: config.retention,
+      onPruned: (store, rows) => metrics.retentionPruned.inc({ store }, rows),
+      onError: (store, err) => {
+        metrics.retentionErrors.inc({ store });
+        console.error(
+          `retention: pruning ${store} failed: ${err.message} (retrying in ${config.retention.interval_ms} ms)`,
+        );
+      },
+    });
     const ledger = coupons;
     return {
       app,
@@ -184,9 +206,11 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       consumer,
       ranker,
       served,
+      retention,
       metrics,
       dependencies: status,
       async close() {
+        await retention.stop();
         await consumer?.stop();
         await ranker.close();
         await served.flush();

@@ -6,6 +6,7 @@ import { StateConflictError, type DeadLetter, type StateCommit, type StateStore 
 import { decayedAt, forwardWeight, nextEpoch, rescaleFactor, type ForwardDecay } from '../trending.ts';
 import type { UserState } from '../user-state.ts';
 import { decodeUser, encodeUser } from '../user-codec.ts';
+import { addColumnOnce, reclaimPages } from './sqlite-retention.ts';
 
 export interface SqliteStateOptions {
   /** File path, or ":memory:" for tests and offline evaluation. */
@@ -39,13 +40,15 @@ export class SqliteStateStore implements StateStore {
   constructor(private readonly opts: SqliteStateOptions) {
     if (opts.file !== ':memory:') fs.mkdirSync(path.dirname(opts.file), { recursive: true });
     this.db = new Database(opts.file);
+    // Before the first table: a new file gives pruned pages back (see sqlite-retention.ts).
+    this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     // Every batch rewrites the states it touches; keep the hot ones in SQLite's own cache.
     this.db.pragma('cache_size = -65536');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS users (subject TEXT PRIMARY KEY, version INTEGER NOT NULL, json TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS applied (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS applied (event_id TEXT PRIMARY KEY, at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS trend (scope TEXT NOT NULL, id TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (scope, id)) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS trend_top ON trend (scope, score DESC);
       CREATE TABLE IF NOT EXISTS cooc (a TEXT NOT NULL, b TEXT NOT NULL, w REAL NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
@@ -54,11 +57,23 @@ export class SqliteStateStore implements StateStore {
       CREATE TABLE IF NOT EXISTS dead (seq INTEGER PRIMARY KEY AUTOINCREMENT, position TEXT UNIQUE, raw TEXT, reason TEXT, ts INTEGER);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `);
+    // Ids applied before retention existed count as applied now: their window starts today.
+    addColumnOnce(this.db, 'applied', 'at', `INTEGER NOT NULL DEFAULT ${Date.now()}`);
+    this.db.exec('CREATE INDEX IF NOT EXISTS applied_at ON applied (at)');
     this.coocCap = opts.coocCap ?? 500;
     this.deadCap = opts.deadLetterCap ?? 10_000;
     this.stmts = {
       isApplied: this.db.prepare<[string], { event_id: string }>('SELECT event_id FROM applied WHERE event_id = ?'),
-      markApplied: this.db.prepare<[string]>('INSERT OR IGNORE INTO applied (event_id) VALUES (?)'),
+      markApplied: this.db.prepare<[string, number]>('INSERT OR IGNORE INTO applied (event_id, at) VALUES (?, ?)'),
+      pruneApplied: this.db.prepare<[number, number]>(
+        'DELETE FROM applied WHERE event_id IN (SELECT event_id FROM applied WHERE at < ? ORDER BY at LIMIT ?)',
+      ),
+      pruneDeadBefore: this.db.prepare<[number, number]>(
+        'DELETE FROM dead WHERE seq IN (SELECT seq FROM dead WHERE ts < ? ORDER BY seq LIMIT ?)',
+      ),
+      pruneDeadOver: this.db.prepare<[number, number]>(
+        'DELETE FROM dead WHERE seq IN (SELECT seq FROM dead WHERE seq <= (SELECT max(seq) FROM dead) - ? ORDER BY seq LIMIT ?)',
+      ),
       getUser: this.db.prepare<[string], { version: number; json: string }>(
         'SELECT version, json FROM users WHERE subject = ?',
       ),
@@ -136,7 +151,8 @@ export class SqliteStateStore implements StateStore {
       const epoch = this.stmts.getMeta.get('trend_epoch');
       this.decay = epoch ? { epoch: Number(epoch.value), halfLifeMs: this.opts.trendingHalfLifeMs } : undefined;
       for (const u of c.users) this.stmts.putUser.run(u.subject, u.version, encodeUser(u));
-      for (const id of c.eventIds) this.stmts.markApplied.run(id);
+      const at = Date.now();
+      for (const id of c.eventIds) this.stmts.markApplied.run(id, at);
       // Sum increments per key first: a batch of 1,000 events touches far fewer rows than it has effects.
       const trend = new Map<string, { scope: string; id: string; w: number }>();
       for (const t of c.effects.trending) {
@@ -234,6 +250,21 @@ export class SqliteStateStore implements StateStore {
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
     return this.stmts.listDead.all(limit);
+  }
+
+  /** Forgets at most `rows` event ids applied before `before` (epoch ms); returns how many. */
+  async pruneApplied(before: number, rows: number): Promise<number> {
+    const n = this.stmts.pruneApplied.run(before, rows).changes;
+    if (n > 0) reclaimPages(this.db);
+    return n;
+  }
+
+  /** Deletes at most `rows` dead letters: older than `before`, then beyond the newest `keep`. */
+  async pruneDeadLetters(p: { before?: number | undefined; keep?: number | undefined }, rows: number): Promise<number> {
+    let n = p.before === undefined ? 0 : this.stmts.pruneDeadBefore.run(p.before, rows).changes;
+    if (p.keep !== undefined && n < rows) n += this.stmts.pruneDeadOver.run(p.keep, rows - n).changes;
+    if (n > 0) reclaimPages(this.db);
+    return n;
   }
 
   dependencies(): Dependency[] {

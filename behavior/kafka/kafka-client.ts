@@ -54,15 +54,36 @@ export function describeKafkaError(err: unknown, brokers: readonly string[]): Er
   return e instanceof Error ? e : new Error(String(err));
 }
 
+/** A topic's retention (Kafka topic configs): undefined keeps the broker's default. */
+export interface TopicRetention {
+  /** `retention.ms`. */
+  ms?: number | undefined;
+  /** `retention.bytes`, which Kafka applies per partition. */
+  bytesPerPartition?: number | undefined;
+}
+
 /**
- * Creates the topic if it is missing. Idempotent: createTopics answers false for an existing
- * topic, and a concurrent creator's "already exists" is not an error either.
+ * Creates the topic if it is missing, with `retention` as its topic configs (an existing topic
+ * keeps its own: changing it is an operator's `kafka-configs.sh --alter`). Idempotent:
+ * createTopics answers false for an existing topic, and a concurrent creator's "already exists"
+ * is not an error either.
  */
-export async function ensureTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+export async function ensureTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  retention: TopicRetention = {},
+): Promise<void> {
   // Asking first keeps the broker's "already exists" answer out of the error log on every start.
   if ((await admin.listTopics()).includes(topic)) return;
+  const configEntries = [
+    ...(retention.ms !== undefined ? [{ name: 'retention.ms', value: String(Math.round(retention.ms)) }] : []),
+    ...(retention.bytesPerPartition !== undefined
+      ? [{ name: 'retention.bytes', value: String(Math.round(retention.bytesPerPartition)) }]
+      : []),
+  ];
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }], waitForLeaders: true });
   } catch (err) {
     if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
   }

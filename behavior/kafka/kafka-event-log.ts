@@ -11,6 +11,8 @@ export interface KafkaEventLogOptions extends KafkaConnection {
   topic?: string;
   /** Partitions when the topic is created (default 6): the most consumers that can share the work. */
   partitions?: number;
+  /** Topic retention when the topic is created (see KafkaTopicOptions). */
+  retention?: KafkaTopicOptions['retention'];
   consumer?: KafkaTopicOptions['consumer'];
 }
 

@@ -2,13 +2,22 @@ import { Partitioners, type Admin, type Kafka, type Message, type Producer } fro
 import type { Dependency } from '../../core/dependencies.ts';
 import type { ConsumeOptions, StreamRecord, Subscription } from '../event-log.ts';
 import { BatchingSender } from './batching-sender.ts';
-import { createKafka, describeKafkaError, ensureTopic, kafkaDependency, type KafkaConnection } from './kafka-client.ts';
+import {
+  createKafka,
+  describeKafkaError,
+  ensureTopic,
+  kafkaDependency,
+  type KafkaConnection,
+  type TopicRetention,
+} from './kafka-client.ts';
 import { consumeTopic, type TopicConsumerOptions } from './topic-consumer.ts';
 
 export interface KafkaTopicOptions extends KafkaConnection {
   topic: string;
   /** Partitions when the topic is created (an existing topic keeps its own). */
   partitions: number;
+  /** Topic retention when the topic is created (an existing topic keeps its own). */
+  retention?: TopicRetention;
   /** Consumer tuning, see TopicConsumerOptions. */
   consumer?: Pick<TopicConsumerOptions, 'sessionTimeoutMs' | 'maxWaitMs' | 'retryMs' | 'retryMaxMs'>;
 }
@@ -44,7 +53,7 @@ export class KafkaTopic {
     });
     try {
       await admin.connect();
-      await ensureTopic(admin, opts.topic, opts.partitions);
+      await ensureTopic(admin, opts.topic, opts.partitions, opts.retention);
       await producer.connect();
     } catch (err) {
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);

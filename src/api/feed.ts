@@ -28,7 +28,7 @@ export const FeedBodySchema = z
 export type FeedBody = z.output<typeof FeedBodySchema>;
 
 /** GET takes the same fields flat: category and product_id are the context, exclude is comma-separated. */
-const feedQuery = queryParams(FeedBodySchema, { flatten: ['context'] });
+const feedQuery = queryParams(FeedBodySchema, { flatten: ['context'], maxItems: { exclude: 50 } });
 
 const responses = {
   200: jsonResponse(FeedResponseSchema, 'The personalised list.'),

@@ -277,3 +277,23 @@ describe('body limits', () => {
     expect((await res.json()).accepted).toBe(1000);
   });
 });
+
+describe('URLs within the HTTP server’s header limit (found by the API fuzzer)', () => {
+  it('GET /v1/feed takes at most 50 exclude ids (documented), the POST body up to 1,000', async () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `p${i}`);
+    const over = await service.app.request(`/v1/feed?user_id=u1&exclude=${ids(51).join(',')}`);
+    expect(over.status).toBe(400);
+    expect(((await over.json()) as { error: { field: string } }).error.field).toBe('exclude');
+    expect((await service.app.request(`/v1/feed?user_id=u1&exclude=${ids(50).join(',')}`)).status).toBe(200);
+    expect((await post('/v1/feed', JSON.stringify({ user_id: 'u1', exclude: ids(1000) }))).status).toBe(200);
+    const doc = (await (await service.app.request('/openapi.json')).json()) as {
+      paths: Record<string, { get: { parameters: Array<{ name: string; schema: { maxItems?: number } }> } }>;
+    };
+    const param = doc.paths['/v1/feed']!.get.parameters.find((p) => p.name === 'exclude')!;
+    expect(param.schema.maxItems).toBe(50);
+    // 50 ids of the longest allowed length fit in Node's 16 KiB header limit.
+    expect(`GET /v1/feed?user_id=u1&exclude=${Array(50).fill('x'.repeat(256)).join(',')}`.length).toBeLessThan(
+      16 * 1024,
+    );
+  });
+});

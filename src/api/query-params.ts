@@ -88,7 +88,15 @@ const isRequired = (field: z.ZodType) => !field.safeParse(undefined).success;
 /** The query parameters of a GET that takes the same fields as `body`. */
 export function queryParams<B extends z.ZodObject>(
   body: B,
-  options: { flatten?: readonly string[] } = {},
+  options: {
+    flatten?: readonly string[];
+    /**
+     * Fewer items for a list parameter than its body field takes: a URL must fit in the HTTP
+     * server's header limit (Node's 16 KiB), which 1,000 ids of 256 characters do not. The POST
+     * body keeps the field's own bound.
+     */
+    maxItems?: Readonly<Record<string, number>>;
+  } = {},
 ): QueryParams<B> {
   const params = new Map<string, Param>();
   const shape: Record<string, z.ZodType> = {};
@@ -97,10 +105,11 @@ export function queryParams<B extends z.ZodObject>(
     params.set(name, { kind, ...(into !== undefined && { into }) });
     // Validation is the body schema's job (a missing `q` included): here every value passes, the
     // docs say what is expected.
+    const max = options.maxItems?.[name];
     shape[name] = z
       .unknown()
       .optional()
-      .openapi(paramDoc(field, kind, required));
+      .openapi({ ...paramDoc(field, kind, required), ...(max !== undefined && { maxItems: max }) });
   };
   for (const [key, field] of Object.entries(body.shape as Record<string, z.ZodType>)) {
     if (options.flatten?.includes(key)) {
@@ -125,7 +134,18 @@ export function queryParams<B extends z.ZodObject>(
     .object(shape)
     .strict()
     .superRefine((query, ctx) => {
-      const parsed = body.safeParse(toBody(query));
+      const flat = toBody(query);
+      for (const [name, max] of Object.entries(options.maxItems ?? {})) {
+        const p = params.get(name);
+        const list = p?.into === undefined ? flat[name] : (flat[p.into] as Record<string, unknown> | undefined)?.[name];
+        if (Array.isArray(list) && list.length > max)
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `at most ${max} items in a query parameter (the POST body takes more)`,
+          });
+      }
+      const parsed = body.safeParse(flat);
       if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
     });
   return { schema, toBody, parse: (query) => body.parse(toBody(query)) };

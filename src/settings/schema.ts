@@ -4,6 +4,7 @@ import { ROOT } from '../../core/paths.ts';
 import { RetrievalConfigSchema, type RetrievalConfig } from '../../retrieval/index/config.ts';
 import { FeedConfigSchema, type FeedConfig } from '../../retrieval/recall/feed-config.ts';
 import { BehaviorConfigSchema } from '../../behavior/config.ts';
+import { RetentionConfigSchema } from '../../behavior/retention-config.ts';
 import { RankConfigSchema, type RankConfig } from '../../ranking/config.ts';
 import { MmrConfigSchema, type MmrConfig } from '../../diversity/config.ts';
 import { CouponConfigSchema, type CouponConfig } from '../../coupons/config.ts';
@@ -199,6 +200,8 @@ export const SettingsSchema = z
     feed: FeedConfigSchema.prefault({}),
     /** How behaviour events turn into shopper state. */
     behavior: BehaviorConfigSchema.prefault({}),
+    /** How long the served log, the event log, applied ids and dead letters are kept. */
+    retention: RetentionConfigSchema.prefault({}),
     ranking: RankingSettingsSchema.prefault({}),
     /** MMR per surface: search, feed, similar. */
     diversity: MmrConfigSchema.prefault({}),
