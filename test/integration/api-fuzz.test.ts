@@ -35,16 +35,19 @@ describe('schemathesis against /openapi.json (embedded demo shop)', () => {
     const shop = await demoShop('shelf-fuzz-');
     // Held open for the whole file: withService closes the service when its callback returns.
     await new Promise<void>((ready) => {
-      void shop.withService({ SHELF_ADMIN_API_KEY: ADMIN_KEY }, async (s) => {
-        service = s;
-        server = serve({ fetch: s.app.fetch, hostname: '127.0.0.1', port: 0 });
-        await new Promise<void>((r) => server.once('listening', () => r()));
-        url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-        await new Promise<void>((done) => {
-          close = done;
-          ready();
-        });
-      });
+      void shop.withService(
+        { SHELF_ADMIN_API_KEY: ADMIN_KEY, SHELF_MAX_IN_FLIGHT: '0', SHELF__SERVICE__LIMITS__CLIENT__POINTS: '0' },
+        async (s) => {
+          service = s;
+          server = serve({ fetch: s.app.fetch, hostname: '127.0.0.1', port: 0 });
+          await new Promise<void>((r) => server.once('listening', () => r()));
+          url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+          await new Promise<void>((done) => {
+            close = done;
+            ready();
+          });
+        },
+      );
     });
   }, 300_000);
   afterAll(async () => {
