@@ -66,6 +66,18 @@ export const SearchResponseSchema = z
         generation: z.string().optional(),
         rrf_k: z.number(),
         weights: z.record(z.string(), z.number()),
+        fusion: z
+          .object({
+            mode: z.enum(['score', 'adaptive_rrf', 'rrf']),
+            lexical_evidence: z.enum(['all_terms', 'some_terms', 'none']),
+            weights: z.record(z.string(), z.number()).openapi({ description: 'The route weights this query used.' }),
+            all_terms: z.number().optional(),
+            some_terms: z.number().optional(),
+            coverage_power: z.number().optional(),
+          })
+          .strict()
+          .optional()
+          .openapi({ description: 'How the routes were fused: the vector weight follows the lexical evidence.' }),
         ...StagesDebug,
       })
       .strict()
