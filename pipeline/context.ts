@@ -53,7 +53,7 @@ export interface PageWindow {
 /** What the stages report about themselves as they run: debug views and the served log read it. */
 export interface RequestTrace {
   degraded: Degraded[];
-  /** Distinct fused candidates before any cut (search's `total`). */
+  /** Search: matching products recalled (retrieval/recall/match-set.ts), search's `total`. */
   total?: number;
   /** Search: how the routes were fused for this query. */
   fusion?: FusionPlan;

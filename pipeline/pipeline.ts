@@ -121,6 +121,9 @@ export class Pipeline {
       page: a.page,
       size: a.size,
       total: r.ctx.trace.total ?? 0,
+      ...((r.ctx.trace.total ?? 0) === 0 && {
+        notice: { code: 'no_match' as const, message: `no product matches ${JSON.stringify(a.q)}` },
+      }),
       took_ms: roundMs(r.tookMs),
       ...degradedOf(r.ctx),
       ...(a.debug && {

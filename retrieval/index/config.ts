@@ -29,6 +29,13 @@ export const RetrievalConfigSchema = z.object({
       coverage_power: z.number().nonnegative().default(1),
     })
     .prefault({}),
+  /** What counts as a match (search's `total`, zero results): retrieval/recall/match-set.ts. */
+  match: z
+    .object({
+      /** Cosine a vector-only hit needs to match; unset: the text model's calibrated threshold. */
+      min_similarity: z.number().min(-1).max(1).optional(),
+    })
+    .prefault({}),
   /** How BM25 matches multi-word queries; see retrieval/index/embedded/sqlite-text-store.ts. */
   bm25_match: z.enum(['and_first', 'or']).default('and_first'),
   /** Candidates each route returns before fusion. */

@@ -3,6 +3,7 @@ import type { RetrievalConfig } from '../index/config.ts';
 import type { Candidate, Degraded, Evidence } from '../../core/candidate.ts';
 import { toCandidate } from './hydrate.ts';
 import { fuseSearch, planFusion, type FusionPlan } from './fusion.ts';
+import { matchSet } from './match-set.ts';
 import type { IndexSnapshot } from '../index/stores.ts';
 import type { ItemDebug, RouteHit, RouteName, SearchItem, SearchQuery, SearchResult } from '../index/types.ts';
 
@@ -26,7 +27,7 @@ export interface RecallWindow {
 export interface Recalled {
   /** The window's candidates, hydrated, in fusion order, each with the routes that found it. */
   candidates: Candidate[];
-  /** Distinct fused candidates before the window was cut. */
+  /** Matching products recalled (match-set.ts): lexical hits and vector hits above the similarity threshold. */
   total: number;
   /** How the routes were fused for this query (debug). */
   fusion?: FusionPlan;
@@ -76,7 +77,10 @@ export async function hybridRecall(
   });
 
   const fusion = planFusion(cfg, byRoute.bm25);
-  const fused = fuseSearch(byRoute, fusion, cfg);
+  const minSimilarity = cfg.match.min_similarity ?? embedders.text?.similarityThreshold ?? -1;
+  const matching = matchSet(byRoute, minSimilarity);
+  // Only matches are shown and counted: a nearest neighbour below the threshold is no answer.
+  const fused = fuseSearch(byRoute, fusion, cfg).filter((h) => matching.has(h.id));
   const windowHits = fused.slice(window.from, window.to);
   const products = await snapshot.text.get(windowHits.map((h) => h.id));
   const candidates: Candidate[] = [];
