@@ -36,6 +36,8 @@ export interface ProductSummary {
 export interface Evidence {
   rank: number;
   score: number;
+  /** Lexical routes: the share of the query's terms the product holds, when the store knows it. */
+  coverage?: number | undefined;
 }
 
 /** The ranker's verdict (ranking/). */
@@ -77,6 +79,12 @@ export interface Candidate {
   /** Every route that found it (search: bm25, vector, image; feed: uservector, itemcf, …, catalog). */
   routes: Record<string, Evidence>;
   fused_score: number;
+  /**
+   * Search fused by score: the fusion order on the weighted-RRF scale (k 60) the ranker's feature
+   * spec reads as `fused_score`, 2 / (61 + fusion_position), so a model trained on RRF scores and
+   * the heuristic (fusion order for an anonymous shopper) see what they were built for.
+   */
+  fused_rrf?: number | undefined;
   /** 0-based slot in fusion order. */
   fusion_position: number;
   /** The score the list is ordered by at this stage, and the one shown. */

@@ -10,6 +10,7 @@ import type { RankConfig } from '../ranking/config.ts';
 import type { RetrievalConfig } from '../retrieval/index/config.ts';
 import type { IndexSnapshot } from '../retrieval/index/stores.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
+import type { FusionPlan } from '../retrieval/recall/fusion.ts';
 
 /**
  * The settings in force for one request: the service's, or an experiment arm's overrides of them.
@@ -52,8 +53,10 @@ export interface PageWindow {
 /** What the stages report about themselves as they run: debug views and the served log read it. */
 export interface RequestTrace {
   degraded: Degraded[];
-  /** Distinct fused candidates before any cut (search's `total`). */
+  /** Search: matching products recalled (retrieval/recall/match-set.ts), search's `total`. */
   total?: number;
+  /** Search: how the routes were fused for this query. */
+  fusion?: FusionPlan;
   cold_start?: boolean;
   itemcf_confident?: boolean;
   ranking?: RankDebug;

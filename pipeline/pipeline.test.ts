@@ -154,10 +154,14 @@ describe('per-request settings', () => {
       expect(arm.debug!.ranking).toEqual({ mode: 'off' });
       expect(arm.debug!.mmr).toEqual({ enabled: false });
       expect(arm.debug!.weights).toEqual({ bm25: 1, vector: 0, image: 0 });
-      // Fusion order with BM25 alone: scores fall with the BM25 rank.
+      // Fusion order with BM25 alone (the default score fusion): BM25 over the best BM25 × term coverage.
       const scores = arm.items.map((i) => i.score);
       expect(scores).toEqual([...scores].sort((x, y) => y - x));
-      for (const it of arm.items) expect(it.score).toBeCloseTo(1 / (60 + (it.debug!.bm25_rank as number)), 12);
+      const best = Math.max(...arm.items.map((i) => (i.debug!.bm25_score as number | undefined) ?? 0));
+      for (const it of arm.items) {
+        const d = it.debug as { bm25_score: number; bm25_coverage: number };
+        expect(it.score).toBeCloseTo((d.bm25_score / best) * d.bm25_coverage, 12);
+      }
 
       const reweighted = await pipeline.search({
         ...ask,

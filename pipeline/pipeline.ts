@@ -10,6 +10,7 @@ import type { Ranker } from '../ranking/ranker.ts';
 import type { Filters } from '../retrieval/index/types.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
+import { fusionDebug } from '../retrieval/recall/fusion.ts';
 import { couponStage } from './coupons.ts';
 import {
   createContext,
@@ -120,10 +121,19 @@ export class Pipeline {
       page: a.page,
       size: a.size,
       total: r.ctx.trace.total ?? 0,
+      ...((r.ctx.trace.total ?? 0) === 0 && {
+        notice: { code: 'no_match' as const, message: `no product matches ${JSON.stringify(a.q)}` },
+      }),
       took_ms: roundMs(r.tookMs),
       ...degradedOf(r.ctx),
       ...(a.debug && {
-        debug: { generation: r.generation, rrf_k: cfg.rrf_k, weights: cfg.weights, ...this.stageDebug(r) },
+        debug: {
+          generation: r.generation,
+          rrf_k: cfg.rrf_k,
+          weights: cfg.weights,
+          ...(r.ctx.trace.fusion && { fusion: fusionDebug(r.ctx.trace.fusion, cfg.fusion) }),
+          ...this.stageDebug(r),
+        },
       }),
     };
   }

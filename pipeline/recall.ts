@@ -25,6 +25,7 @@ export function searchRecall(embedders: Embedders, query: { q: string; filters?:
       ctx.recall,
     );
     ctx.trace.total = r.total;
+    if (r.fusion) ctx.trace.fusion = r.fusion;
     ctx.trace.degraded.push(...(r.degraded ?? []));
     return r.candidates;
   });

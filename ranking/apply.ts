@@ -20,7 +20,7 @@ export function rankInput(c: Candidate): RankInput {
   return {
     id: c.id,
     fusion_position: c.fusion_position,
-    fused_score: c.fused_score,
+    fused_score: c.fused_rrf ?? c.fused_score,
     routes: c.routes,
     ...(p.category !== undefined && { category_key: filterKey(p.category) }),
     ...(p.brand !== undefined && { brand_key: filterKey(p.brand) }),

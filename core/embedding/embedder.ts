@@ -12,6 +12,11 @@ export interface TextEmbedder {
   readonly dim: number;
   /** Some models (e5) want different prefixes for queries and documents; the role lets them. */
   embedTexts(texts: string[], role: EmbedRole): Promise<Float32Array[]>;
+  /**
+   * The model's calibrated similarity threshold (stored with the model): a query–product cosine
+   * below it is no match. Undefined: uncalibrated, every neighbour counts.
+   */
+  readonly similarityThreshold?: number | undefined;
   close?(): Promise<void>;
 }
 

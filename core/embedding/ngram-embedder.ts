@@ -34,6 +34,8 @@ export interface NgramModelMetadata {
   buckets: number;
   featurizer_version: string;
   trained_on?: { file: string; rows: number; sha256: string };
+  /** Cosine below which a query–product pair is no match (search's match set); see the model card. */
+  similarity_threshold?: number;
   metrics?: Record<string, unknown>;
   created_by?: string;
   [key: string]: unknown;
@@ -48,6 +50,7 @@ export class NgramEmbedder implements TextEmbedder {
   readonly id: string;
   readonly dim: number;
   readonly buckets: number;
+  readonly similarityThreshold: number | undefined;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -56,6 +59,8 @@ export class NgramEmbedder implements TextEmbedder {
   ) {
     this.dim = metadata.dim;
     this.buckets = metadata.buckets;
+    this.similarityThreshold =
+      typeof metadata.similarity_threshold === 'number' ? metadata.similarity_threshold : undefined;
     this.id = `ngram-${metadata.version}:${modelSha256.slice(0, 12)}`;
   }
 

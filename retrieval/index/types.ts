@@ -17,6 +17,11 @@ export type RouteName = 'bm25' | 'vector' | 'image';
 export interface RouteHit {
   id: string;
   score: number;
+  /**
+   * Lexical routes: the share of the query's distinct terms the document holds (1 = every term),
+   * when the store knows it. Query-adaptive fusion reads it as lexical evidence.
+   */
+  coverage?: number;
 }
 
 export interface SearchQuery {
@@ -33,6 +38,8 @@ export interface SearchQuery {
 export interface ItemDebug {
   bm25_rank?: number;
   bm25_score?: number;
+  /** Share of the query's terms the product holds (embedded BM25). */
+  bm25_coverage?: number;
   vector_rank?: number;
   vector_score?: number;
   image_rank?: number;

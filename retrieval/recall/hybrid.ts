@@ -3,13 +3,14 @@ import type { RetrievalConfig } from '../index/config.ts';
 import type { Candidate, Degraded, Evidence } from '../../core/candidate.ts';
 import { unavailableIn } from '../../core/dependency-guard.ts';
 import { toCandidate } from './hydrate.ts';
-import { reciprocalRankFusion, type RankedList } from './rrf.ts';
+import { fuseSearch, planFusion, type FusionPlan } from './fusion.ts';
+import { matchSet } from './match-set.ts';
 import type { IndexSnapshot } from '../index/stores.ts';
 import type { ItemDebug, RouteHit, RouteName, SearchItem, SearchQuery, SearchResult } from '../index/types.ts';
 
 /**
  * Hybrid search over one index snapshot: run every requested recall route with the filters
- * inside it, fuse by weighted RRF, page, hydrate. A route that fails is left out and named in
+ * inside it, fuse (retrieval/recall/fusion.ts), page, hydrate. A route that fails is left out and named in
  * `degraded`, so a broken vector store costs relevance, not availability.
  */
 export interface Embedders {
@@ -27,13 +28,15 @@ export interface RecallWindow {
 export interface Recalled {
   /** The window's candidates, hydrated, in fusion order, each with the routes that found it. */
   candidates: Candidate[];
-  /** Distinct fused candidates before the window was cut. */
+  /** Matching products recalled (match-set.ts): lexical hits and vector hits above the similarity threshold. */
   total: number;
+  /** How the routes were fused for this query (debug). */
+  fusion?: FusionPlan;
   degraded?: Degraded[];
 }
 
 /**
- * Hybrid recall over one snapshot: every route with the filters inside it, fused by weighted RRF,
+ * Hybrid recall over one snapshot: every route with the filters inside it, fused (fusion.ts),
  * the window [from, to) of the fused list hydrated into candidates that carry their evidence.
  */
 export async function hybridRecall(
@@ -52,14 +55,14 @@ export async function hybridRecall(
   ];
   const degraded: Degraded[] = [];
   const failures: unknown[] = [];
-  const scores = new Map<string, Partial<Record<RouteName, number>>>();
+  const scores = new Map<string, Partial<Record<RouteName, RouteHit>>>();
 
   const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
     try {
       const hits = await recall(route, snapshot, embedders, query, k);
       for (const h of hits) {
         const s = scores.get(h.id) ?? {};
-        s[route] = h.score;
+        s[route] = h;
         scores.set(h.id, s);
       }
       return hits;
@@ -75,13 +78,16 @@ export async function hybridRecall(
   // empty page would read as "no such products". The caller answers 503 with Retry-After.
   const down = failures.map(unavailableIn).find((u) => u !== undefined);
   if (failures.length === routes.length && down) throw down;
-  const lists: RankedList[] = [];
+  const byRoute: Partial<Record<RouteName, RouteHit[]>> = {};
   routes.forEach((route, i) => {
-    const hits = results[i];
-    if (hits) lists.push({ route, ids: hits.map((h) => h.id), weight: cfg.weights[route] });
+    if (results[i]) byRoute[route] = results[i];
   });
 
-  const fused = reciprocalRankFusion(lists, cfg.rrf_k);
+  const fusion = planFusion(cfg, byRoute.bm25);
+  const minSimilarity = cfg.match.min_similarity ?? embedders.text?.similarityThreshold ?? -1;
+  const matching = matchSet(byRoute, minSimilarity);
+  // Only matches are shown and counted: a nearest neighbour below the threshold is no answer.
+  const fused = fuseSearch(byRoute, fusion, cfg).filter((h) => matching.has(h.id));
   const windowHits = fused.slice(window.from, window.to);
   const products = await snapshot.text.get(windowHits.map((h) => h.id));
   const candidates: Candidate[] = [];
@@ -92,11 +98,16 @@ export async function hybridRecall(
     const evidence: Record<string, Evidence> = {};
     for (const route of ['bm25', 'vector', 'image'] as const) {
       const rank = hit.ranks[route];
-      if (rank !== undefined) evidence[route] = { rank, score: s[route]! };
+      const h = s[route];
+      if (rank !== undefined && h) {
+        evidence[route] = { rank, score: h.score, ...(h.coverage !== undefined && { coverage: h.coverage }) };
+      }
     }
-    candidates.push(toCandidate(p, hit.score, window.from + i, evidence));
+    const c = toCandidate(p, hit.score, window.from + i, evidence);
+    if (fusion.mode === 'score') c.fused_rrf = 2 / (61 + c.fusion_position);
+    candidates.push(c);
   });
-  return { candidates, total: fused.length, ...(degraded.length > 0 && { degraded }) };
+  return { candidates, total: fused.length, fusion, ...(degraded.length > 0 && { degraded }) };
 }
 
 /**
@@ -131,7 +142,11 @@ export function routeDebug(c: Pick<Candidate, 'routes' | 'fused_score'>): ItemDe
   const { bm25, vector, image } = c.routes;
   return {
     fused_score: c.fused_score,
-    ...(bm25 && { bm25_rank: bm25.rank, bm25_score: bm25.score }),
+    ...(bm25 && {
+      bm25_rank: bm25.rank,
+      bm25_score: bm25.score,
+      ...(bm25.coverage !== undefined && { bm25_coverage: bm25.coverage }),
+    }),
     ...(vector && { vector_rank: vector.rank, vector_score: vector.score }),
     ...(image && { image_rank: image.rank, image_score: image.score }),
   };

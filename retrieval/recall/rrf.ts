@@ -7,6 +7,8 @@ export interface RankedList {
   route: string;
   ids: readonly string[];
   weight?: number;
+  /** Per-position multipliers of the route's weight (same order as `ids`), e.g. lexical term coverage. */
+  itemWeights?: readonly number[];
 }
 
 export interface FusedHit {
@@ -30,11 +32,15 @@ export function reciprocalRankFusion(lists: readonly RankedList[], k = 60): Fuse
       // A route that lists an id twice counts only its best rank.
       if (hit.ranks[list.route] !== undefined) return;
       hit.ranks[list.route] = i + 1;
-      hit.score += w / (k + i + 1);
+      hit.score += (w * (list.itemWeights?.[i] ?? 1)) / (k + i + 1);
     });
   }
-  // Ties (same fused score) break by best single rank, then id, so paging is stable.
-  return [...byId.values()].sort(
+  return sortFused([...byId.values()]);
+}
+
+/** Best fused score first; ties break by best single rank, then id, so paging is stable. */
+export function sortFused(hits: FusedHit[]): FusedHit[] {
+  return hits.sort(
     (a, b) => b.score - a.score || bestRank(a) - bestRank(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
 }

@@ -58,7 +58,15 @@ export const SearchResponseSchema = z
     items: z.array(ItemSchema),
     page: z.number().int(),
     size: z.number().int(),
-    total: z.number().int().openapi({ description: 'Distinct fused candidates before paging.' }),
+    total: z.number().int().openapi({
+      description:
+        "Matching products: lexical matches plus vector hits at or above the similarity threshold (retrieval.match.min_similarity, default the text model's calibrated one), as far as recall reaches (recall_k per route).",
+    }),
+    notice: z
+      .object({ code: z.literal('no_match'), message: z.string() })
+      .strict()
+      .optional()
+      .openapi({ description: 'Present when nothing matches the query: items is empty and total 0.' }),
     took_ms: z.number(),
     degraded: DegradedSchema.optional(),
     debug: z
@@ -66,6 +74,18 @@ export const SearchResponseSchema = z
         generation: z.string().optional(),
         rrf_k: z.number(),
         weights: z.record(z.string(), z.number()),
+        fusion: z
+          .object({
+            mode: z.enum(['score', 'adaptive_rrf', 'rrf']),
+            lexical_evidence: z.enum(['all_terms', 'some_terms', 'none']),
+            weights: z.record(z.string(), z.number()).openapi({ description: 'The route weights this query used.' }),
+            all_terms: z.number().optional(),
+            some_terms: z.number().optional(),
+            coverage_power: z.number().optional(),
+          })
+          .strict()
+          .optional()
+          .openapi({ description: 'How the routes were fused: the vector weight follows the lexical evidence.' }),
         ...StagesDebug,
       })
       .strict()

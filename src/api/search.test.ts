@@ -82,7 +82,16 @@ describe('POST /v1/search', () => {
     expect(top.debug.fused_score).toBeCloseTo(top.score, 12);
     expect(top.debug.bm25_rank).toBeGreaterThanOrEqual(1);
     expect(top.debug.vector_rank).toBeGreaterThanOrEqual(1);
-    const expected = 1 / (60 + top.debug.bm25_rank) + 1 / (60 + top.debug.vector_rank);
+    // The fused score is reproducible from the per-item evidence and the fusion debug alone.
+    const f = body.debug.fusion;
+    expect(f).toMatchObject({ mode: 'score', lexical_evidence: 'all_terms' });
+    expect(top.debug.bm25_coverage).toBe(1);
+    expect(f.weights.vector).toBeCloseTo(body.debug.weights.vector * f.all_terms, 12);
+    const bestBm25 = Math.max(...body.items.map((i: { debug: { bm25_score?: number } }) => i.debug.bm25_score ?? 0));
+    expect(top.debug.bm25_rank).toBe(1);
+    const expected =
+      f.weights.bm25 * (top.debug.bm25_score / bestBm25) * top.debug.bm25_coverage ** f.coverage_power +
+      f.weights.vector * top.debug.vector_score;
     expect(top.debug.fused_score).toBeCloseTo(expected, 12);
     expect(body.debug.generation).toMatch(/^gen-/);
   });

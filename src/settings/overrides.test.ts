@@ -78,6 +78,10 @@ describe('per-request overrides', () => {
     expect(isRequestScoped('retrieval.rrf_k')).toBe(true);
     expect(isRequestScoped('retrieval.recall_k')).toBe(false);
     expect(isRequestScoped('retrieval.rrf_kk')).toBe(false);
+    expect(isRequestScoped('retrieval.fusion.mode')).toBe(true);
+    expect(
+      applyOverrides(base, { 'retrieval.fusion.mode': 'rrf', 'retrieval.fusion.all_terms': '0.5' }).retrieval.fusion,
+    ).toEqual({ ...base.retrieval.fusion, mode: 'rrf', all_terms: 0.5 });
     expect(isRequestScoped('backends.namespace')).toBe(false);
     const r = requestScoped(base);
     expect(Object.keys(r).sort()).toEqual(['coupons', 'diversity', 'feed', 'ranking', 'retrieval']);

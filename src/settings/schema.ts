@@ -233,6 +233,7 @@ export type Settings = Omit<SettingsTree, 'service' | 'ranking' | 'embedder'> & 
 export const REQUEST_SCOPED_PATHS = [
   'retrieval.rrf_k',
   'retrieval.weights',
+  'retrieval.fusion',
   'feed',
   'ranking.mode',
   'ranking.a',
@@ -246,7 +247,7 @@ export const REQUEST_SCOPED_PATHS = [
 
 /** The request-scoped part of the settings (the shape REQUEST_SCOPED_PATHS selects). */
 export interface RequestScopedSettings {
-  retrieval: Pick<RetrievalConfig, 'rrf_k' | 'weights'>;
+  retrieval: Pick<RetrievalConfig, 'rrf_k' | 'weights' | 'fusion'>;
   feed: FeedConfig;
   ranking: Pick<RankConfig, 'mode' | 'a' | 'b' | 'c' | 'window'>;
   diversity: MmrConfig;
@@ -270,11 +271,11 @@ export const isRequestScoped = (dotted: string): boolean =>
 
 /** The request-scoped part of effective settings (a copy). */
 export function requestScoped(s: Settings): RequestScopedSettings {
-  const { rrf_k, weights } = s.retrieval;
+  const { rrf_k, weights, fusion } = s.retrieval;
   const { mode, a, b, c, window } = s.ranking;
   const { min_value, boost } = s.coupons.targeting;
   return structuredClone({
-    retrieval: { rrf_k, weights },
+    retrieval: { rrf_k, weights, fusion },
     feed: s.feed,
     ranking: { mode, a, b, c, window },
     diversity: s.diversity,

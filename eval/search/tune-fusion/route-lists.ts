@@ -137,6 +137,8 @@ export async function collectRouteLists(
         recall_k: DEPTH,
         rrf_k: chosen.k,
         weights: { bm25: 1, vector: chosen.w },
+        // tune-fusion searches plain weighted RRF; the adaptive default is measured by `eval search`.
+        fusion: { mode: 'rrf' },
       });
       let identical = 0;
       let first_difference: string | undefined;

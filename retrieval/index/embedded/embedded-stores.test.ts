@@ -131,6 +131,30 @@ describe('SQLite FTS5 step-by-step relaxation', () => {
     expect(two[0]!.id).toBe('abc');
     expect(two.every((h) => h.id.length >= 2)).toBe(true);
     // k=10: no level fills it, so the plain OR answers.
-    expect(await and.search('alpha bravo charlie', 10)).toEqual(full);
+    expect((await and.search('alpha bravo charlie', 10)).map(({ id, score }) => ({ id, score }))).toEqual(full);
+  });
+
+  it("reports each hit's term coverage: the first level it appeared at", async () => {
+    const db = new Database(':memory:');
+    const and = new SqliteTextStore(db, { matchMode: 'and_first' });
+    await and.upsert(docs);
+    const coverage = (hits: Array<{ id: string; coverage?: number }>) =>
+      Object.fromEntries(hits.map((h) => [h.id, h.coverage]));
+    // No level fills k=10: levels 3 and 2 were complete, so coverage is exact down to one term.
+    expect(coverage(await and.search('alpha bravo charlie', 10))).toEqual({
+      abc: 1,
+      ab: 2 / 3,
+      ac: 2 / 3,
+      bc: 2 / 3,
+      a: 1 / 3,
+      c: 1 / 3,
+    });
+    // k=3 stops at level two: its new documents hold two of the three terms.
+    expect(coverage(await and.search('alpha bravo charlie', 3))).toMatchObject({ abc: 1 });
+    expect(Object.values(coverage(await and.search('alpha bravo charlie', 3)))).toEqual([1, 2 / 3, 2 / 3]);
+    // One term: every hit holds it.
+    expect(coverage(await and.search('charlie', 10))).toEqual({ abc: 1, ac: 1, bc: 1, c: 1 });
+    // A term nothing holds lowers everyone's coverage.
+    expect(coverage(await and.search('alpha zulu', 10))).toEqual({ abc: 0.5, ab: 0.5, ac: 0.5, a: 0.5 });
   });
 });

@@ -127,7 +127,8 @@ export class SqliteTextStore implements TextStore {
     // Every token is quoted: user text can never become FTS5 query syntax.
     const quoted = tokens.map((t) => `"${t.replaceAll('"', '""')}"`);
     const n = quoted.length;
-    if (this.matchMode === 'or' || n === 1) return this.run(quoted.join(' OR '), k, filters);
+    if (n === 1) return this.run(quoted[0]!, k, filters).map((h) => ({ ...h, coverage: 1 }));
+    if (this.matchMode === 'or') return this.run(quoted.join(' OR '), k, filters);
     // FTS5 scores every matching row before it can sort (about 0.6 µs a row), and an OR of
     // common words matches most of a catalog. So relax step by step, as Elasticsearch's
     // minimum_should_match does: documents with all n terms, then with any n−1, ... and stop at
@@ -138,14 +139,22 @@ export class SqliteTextStore implements TextStore {
     // that holds it, so a document with j of the n terms scores C(j−1, m−1) times its plain BM25:
     // documents that match more of the query rank higher (Lucene's classic coordination factor).
     // Scores are divided by C(n−1, m−1), so a document with every term keeps its BM25 score.
+    //
+    // Every level before the last returned all its documents (fewer than k), so the first level
+    // a document appears at is the number of query terms it holds: its term coverage, for free.
+    const firstLevel = new Map<string, number>();
+    const withCoverage = (hits: RouteHit[], floor: number) =>
+      hits.map((h) => ({ ...h, coverage: (firstLevel.get(h.id) ?? floor) / n }));
     for (let m = n; m >= 2; m--) {
       const groups = combinations(quoted, m);
       if (groups.length > MAX_GROUPS) break;
       const match = groups.map((g) => `(${g.join(' AND ')})`).join(' OR ');
       const hits = this.run(match, k, filters, binomial(n - 1, m - 1));
-      if (hits.length >= k) return hits;
+      if (hits.length >= k) return withCoverage(hits, m);
+      for (const h of hits) if (!firstLevel.has(h.id)) firstLevel.set(h.id, m);
     }
-    return this.run(quoted.join(' OR '), k, filters);
+    // A skipped level (too many groups) leaves only a lower bound: one term.
+    return withCoverage(this.run(quoted.join(' OR '), k, filters), 1);
   }
 
   private run(match: string, k: number, filters: Filters | undefined, multiplicity = 1): RouteHit[] {
