@@ -101,11 +101,15 @@ export interface ContextInput {
   settings: RequestSettings;
   /** Undefined: no behaviour state (search-only service). */
   state: StateStore | undefined;
+  /** The shopper's state already being read (an experiment's assignment needed it first). */
+  shopperRead?: Promise<Shopper | undefined> | undefined;
 }
 
 export function createContext(i: ContextInput): RequestContext {
   // Started now, so the state read runs beside recall; every stage awaits the same read.
-  const read = i.subject !== undefined && i.state ? loadShopper(i.state, i.subject) : Promise.resolve(undefined);
+  const read =
+    i.shopperRead ??
+    (i.subject !== undefined && i.state ? loadShopper(i.state, i.subject) : Promise.resolve(undefined));
   // A failed read is the stage's to handle when it awaits it; never an unhandled rejection.
   read.catch(() => {});
   return {

@@ -17,6 +17,9 @@ import { indexLocation, type Settings as Config } from './settings/schema.ts';
 import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
+import { openExperimentStore } from '../pipeline/experiments/open-store.ts';
+import type { ExperimentStore } from '../pipeline/experiments/store.ts';
+import { Experiments } from './experiments/experiments.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -24,6 +27,8 @@ export interface Service {
   backend: IndexBackend;
   behavior: Behavior;
   coupons: CouponLedger;
+  /** Experiment definitions, shared by every instance. */
+  experiments: Experiments;
   consumer: RunningConsumer | undefined;
   ranker: Ranker;
   /** What each response showed (with the ranker's features); flush() before reading the log. */
@@ -56,9 +61,15 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   const backend = openIndexBackend(indexLocation(config));
   let behavior: Behavior | undefined;
   let coupons: CouponLedger | undefined;
+  let experimentStore: ExperimentStore | undefined;
   try {
     behavior = await openBehavior({ dataDir, backends: config.backends, config: config.behavior });
     coupons = await openCouponLedger({
+      dataDir,
+      redisUrl: config.backends.redisUrl,
+      namespace: config.backends.namespace,
+    });
+    experimentStore = await openExperimentStore({
       dataDir,
       redisUrl: config.backends.redisUrl,
       namespace: config.backends.namespace,
@@ -68,6 +79,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       ...backend.dependencies(),
       ...behavior.dependencies(),
       ...coupons.dependencies(),
+      ...experimentStore.dependencies(),
     ];
     const status = await requireDependencies(dependencies);
     for (const d of status) log(`${d.name}: ${d.detail}`);
@@ -128,6 +140,9 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
     });
+    const experiments = new Experiments(experimentStore, config, config.experiments, {
+      onError: (err) => console.error(`experiments: ${err.message}`),
+    });
     const app = createApp({
       searcher,
       ranker,
@@ -141,14 +156,17 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
       couponTargeting: config.coupons.targeting,
+      experiments: { experiments, settings: config, adminKey: config.coupons.admin_api_key },
     });
     const ledger = coupons;
+    const store = experimentStore;
     return {
       app,
       searcher,
       backend,
       behavior: b,
       coupons: ledger,
+      experiments,
       consumer,
       ranker,
       served,
@@ -161,12 +179,14 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         await searcher.close();
         await b.close();
         await ledger.close();
+        await store.close();
         await backend.close();
       },
     };
   } catch (err) {
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
+    await experimentStore?.close().catch(() => {});
     await backend.close().catch(() => {});
     throw err;
   }

@@ -7,6 +7,7 @@ import { BehaviorConfigSchema } from '../../behavior/config.ts';
 import { RankConfigSchema, type RankConfig } from '../../ranking/config.ts';
 import { MmrConfigSchema, type MmrConfig } from '../../diversity/config.ts';
 import { CouponConfigSchema, type CouponConfig } from '../../coupons/config.ts';
+import { ExperimentConfigSchema } from '../../pipeline/experiments/config.ts';
 
 /**
  * The one settings tree. Every setting the service reads is declared here once, with its default
@@ -34,7 +35,7 @@ export const BodyLimitsSchema = z
     feed: bytes().default(64 * KiB),
     /** POST /v1/coupons/{id}/claim and /redeem. */
     coupons: bytes().default(64 * KiB),
-    /** PUT /v1/admin/coupons/{id}. */
+    /** PUT /v1/admin/coupons/{id}, POST /v1/admin/experiments. */
     admin: bytes().default(256 * KiB),
     /** Any other request with a body. */
     other: bytes().default(64 * KiB),
@@ -92,7 +93,7 @@ export const RankingSettingsSchema = RankConfigSchema.extend({
 export const CouponSettingsSchema = z
   .object({
     targeting: CouponConfigSchema.prefault({}),
-    /** Bearer token for /v1/admin/* (the coupon catalog); unset disables the admin endpoints. */
+    /** Bearer token for /v1/admin/* (coupons, experiments); unset disables the admin endpoints. */
     admin_api_key: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .strict();
@@ -131,6 +132,8 @@ export const SettingsSchema = z
     /** MMR per surface: search, feed, similar. */
     diversity: MmrConfigSchema.prefault({}),
     coupons: CouponSettingsSchema.prefault({}),
+    /** Online experiments: how fresh each instance's definitions are, and purchase attribution. */
+    experiments: ExperimentConfigSchema.prefault({}),
     backends: BackendSettingsSchema.prefault({}),
   })
   .strict();
