@@ -25,6 +25,12 @@ describe('online experiment statistics', () => {
     expect(l.ci[0]).toBeGreaterThan(0.1);
     expect(l.p_value).toBeLessThan(0.001);
     expect(liftOf(a, a).p_value).toBeCloseTo(1, 6);
+    // The interval and the p-value agree on whether 0 is plausible.
+    for (const k of [560, 570, 580, 590, 600]) {
+      const c = meanEstimate([...Array(k).fill(1), ...Array(5000 - k).fill(0)]);
+      const l2 = liftOf(a, c);
+      expect(l2.ci[0] > 0).toBe(l2.p_value < 0.05);
+    }
   });
 
   it('sample size for a 5% lift of a 10% rate is in the tens of thousands per arm', () => {

@@ -1,7 +1,7 @@
 /**
  * The statistics of an online experiment, where the unit of randomisation is the shopper: normal
  * intervals of per-shopper means and of ratio metrics (delta method), the relative lift of one arm
- * over another with its interval and a two-sided p-value (Welch z-test), the sample size a lift
+ * over another with its interval and a two-sided p-value (delta method), the sample size a lift
  * needs, and the sample-ratio-mismatch test (chi-square). Pure functions.
  */
 
@@ -67,13 +67,15 @@ export interface Lift {
   p_value: number;
 }
 
-/** Relative lift of `b` over `a`, its interval by the delta method, and the Welch z-test p-value. */
+/** Relative lift of `b` over `a`, its interval and p-value by the delta method (a and b independent). */
 export function liftOf(a: Estimate, b: Estimate): Lift {
   if (!(a.value > 0) || !Number.isFinite(b.value)) return { relative: NaN, ci: [NaN, NaN], p_value: NaN };
   const rel = b.value / a.value - 1;
   const se = Math.sqrt(b.se ** 2 / a.value ** 2 + (b.value ** 2 * a.se ** 2) / a.value ** 4);
-  const seDiff = Math.hypot(a.se, b.se);
-  const p = seDiff > 0 ? 2 * (1 - normalCdf(Math.abs(b.value - a.value) / seDiff)) : b.value === a.value ? 1 : 0;
+  // The p-value from the same delta-method z as the interval, so "the interval excludes 0" and
+  // "p < 0.05" always agree.
+  // No spread at all (every shopper 0, or 1) says nothing about chance: no p-value.
+  const p = se > 0 ? 2 * (1 - normalCdf(Math.abs(rel) / se)) : rel === 0 ? 1 : NaN;
   return { relative: rel, ci: [rel - Z95 * se, rel + Z95 * se], p_value: p };
 }
 

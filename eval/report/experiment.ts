@@ -31,6 +31,8 @@ export const METRIC_LABELS: Record<Metric, string> = {
 };
 /** The metric the verdict is about. */
 export const PRIMARY: Metric = 'conversion';
+/** Below this many shoppers in an arm, no verdict: normal intervals need a few dozen. */
+export const MIN_SHOPPERS = 30;
 /** The smallest lift worth detecting, for "how many more shoppers". */
 export const TARGET_LIFT = 0.05;
 
@@ -190,8 +192,9 @@ export function verdictOf(overall: readonly ArmRow[], control: string, srm: Samp
       tone: 'bad',
       text: `sample ratio mismatch (p = ${srm.p_value.toExponential(1)}): the arms did not get the traffic their weights say; fix assignment or logging before reading any result`,
     };
+  const smallest = Math.min(...overall.map((r) => r.shoppers));
   const others = overall.filter((r) => r.arm !== control && r.lift);
-  const winners = others.filter((r) => r.lift!.conversion.p_value < 0.05);
+  const winners = smallest < MIN_SHOPPERS ? [] : others.filter((r) => r.lift!.conversion.p_value < 0.05);
   if (winners.length > 0) {
     const best = winners.sort((a, b) => b.lift!.conversion.relative - a.lift!.conversion.relative)[0]!;
     const l = best.lift!.conversion;
@@ -203,7 +206,6 @@ export function verdictOf(overall: readonly ArmRow[], control: string, srm: Samp
   }
   if (!Number.isFinite(needed))
     return { tone: 'wait', text: 'not enough data yet: no conversions in the control arm to measure a lift against' };
-  const smallest = Math.min(...overall.map((r) => r.shoppers));
   const more = Math.max(0, needed - smallest) * overall.length;
   if (more > 0)
     return {
