@@ -3,19 +3,19 @@
  * `npm run report -- shop [--from T] [--to T] [--data DIR] --out DIR`: reports from the shop's own
  * logs (the served log and the behaviour events), as JSON and self-contained HTML.
  */
-import type { Command } from 'commander';
 import { loadConfig } from '../src/config.ts';
 import { ReportInputError, writeExperimentReport, writeShopReport } from '../eval/report/command.ts';
-import { action, exit, int, program, runCli, UsageError } from './run.ts';
+import { InvalidArgumentError, type Command } from 'commander';
+import { action, exit, int, program, runCli } from './run.ts';
 
 const prog = program({ tool: 'report', name: 'npm run report --' })
   .description("Reports from the shop's own logs: an online experiment, or the shop's search and recommendations.")
   .usage('<report> [options]');
 
-const instant = (name: string) => (v: string) => {
+/** --from / --to: epoch ms or an ISO-8601 time (commander argParser). */
+const instant = (v: string): number => {
   const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(t))
-    throw new UsageError(`--${name} must be epoch ms or an ISO-8601 time, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(t)) throw new InvalidArgumentError(`must be epoch ms or an ISO-8601 time, got "${v}"`);
   return t;
 };
 
@@ -60,8 +60,8 @@ prog
 prog
   .command('shop')
   .description('search volume, zero-result and top queries, CTR by position, feed and similar items, revenue, coupons')
-  .option('--from <TIME>', 'from (inclusive): epoch ms or ISO-8601', instant('from'))
-  .option('--to <TIME>', 'to (exclusive): epoch ms or ISO-8601', instant('to'))
+  .option('--from <TIME>', 'from (inclusive): epoch ms or ISO-8601', instant)
+  .option('--to <TIME>', 'to (exclusive): epoch ms or ISO-8601', instant)
   .option('--data <DIR>', "the service's data dir (default: settings service.dataDir, or the configured servers)")
   .requiredOption('--out <DIR>', 'folder to write shop.json and shop.html to')
   .option('--window-ms <MS>', 'purchase attribution window after a click', int(0))
