@@ -21,7 +21,14 @@ describe('command-line entry points (commander, cli/run.ts)', () => {
     const expected: Array<[string, RegExp[]]> = [
       [
         'eval.ts',
-        [/^ {2}search\s/m, /^ {2}tune-fusion\s/m, /^ {2}feed\s/m, /^ {2}ranking export\s/m, /^ {2}convert taobao\s/m],
+        [
+          /^ {2}search\s/m,
+          /^ {2}tune-fusion\s/m,
+          /^ {2}feed\s/m,
+          /^ {2}ranking export\s/m,
+          /^ {2}convert taobao\s/m,
+          /^ {2}online\s/m,
+        ],
       ],
       [
         'bench.ts',
@@ -30,6 +37,7 @@ describe('command-line entry points (commander, cli/run.ts)', () => {
         ),
       ],
       ['train.ts', [/^ {2}ranker \[options\]/m, /^ {2}text-embedder \[options\]/m]],
+      ['report.ts', [/^ {2}experiment \[options\]/m, /^ {2}shop \[options\]/m]],
       ['indexer.ts', [/--catalog FILE/, /--verify/, /--follow/]],
       ['consumer.ts', [/--group NAME/]],
       ['serve.ts', [/--no-index/]],
@@ -41,7 +49,8 @@ describe('command-line entry points (commander, cli/run.ts)', () => {
     }
     const sub = run('bench.ts', ['rank', '--help']);
     expect(sub.stdout).toMatch(/--iterations N\s+timed rounds \(default: 1000\)/);
-  });
+    // Each CLI is a cold tsx start: minutes on a loaded machine.
+  }, 180_000);
 
   it('an unknown subcommand or option exits 2 with one line and a usage hint, no stack', () => {
     for (const [cli, args] of [
@@ -50,6 +59,7 @@ describe('command-line entry points (commander, cli/run.ts)', () => {
       ['bench.ts', ['nope']],
       ['bench.ts', ['rank', '--iterations', 'x']],
       ['train.ts', ['nope']],
+      ['report.ts', ['shop', '--from', 'yesterday-ish', '--out', '/tmp/x']],
       ['train.ts', ['text-embedder', '--weights-dtype', 'int8']],
       ['consumer.ts', ['--bogus']],
       ['serve.ts', ['--bogus']],
@@ -61,7 +71,7 @@ describe('command-line entry points (commander, cli/run.ts)', () => {
       expect(err[1]).toMatch(/^Usage: npm (run \w+|start) --.*--help for more\)$/);
       expect(res.stderr).not.toMatch(/\n\s+at /);
     }
-  });
+  }, 180_000);
 
   it('a missing input folder or file is a one-line error, exit 2, no stack trace', () => {
     const missing = path.join(ROOT, '.no-such-folder');

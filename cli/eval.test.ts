@@ -103,6 +103,7 @@ describe('eval CLI', () => {
       'ranking export',
       'diversity',
       'coupons',
+      'online',
       'convert home-depot',
       'convert fashion',
       'convert amazon-video',

@@ -11,6 +11,7 @@
  *   ranking export      a service's served log ⋈ events → ranker training data
  *   diversity           λ sweep of the MMR stage on the simulator: nDCG@10 vs intra-list diversity and category coverage
  *   coupons             simulated shoppers: coupon targeting by affinity vs everyone vs a random group
+ *   online              simulated shoppers drive a running service over HTTP (an experiment, the reports)
  *
  * Commands are table entries (eval/kit/command.ts): add one to COMMANDS to extend the CLI; the
  * table becomes a commander program (cli/run.ts: generated --help, one error policy).
@@ -36,6 +37,7 @@ import { couponsCommand } from '../eval/coupons/command.ts';
 import { taobaoCommand } from '../eval/convert/taobao.ts';
 import { feedCommand } from '../eval/feed/command.ts';
 import { diversityCommand, rankingCommand, rankingExportCommand } from '../eval/simulate/command.ts';
+import { onlineCommand } from '../eval/simulate/online-command.ts';
 import { tuneFusionCommand } from '../eval/search/tune-fusion/command.ts';
 
 const searchCommand: Command = {
@@ -106,6 +108,7 @@ export const COMMANDS: Command[] = [
   rankingExportCommand,
   diversityCommand,
   couponsCommand,
+  onlineCommand,
   homeDepotCommand,
   fashionCommand,
   amazonVideoCommand,

@@ -104,20 +104,23 @@ export interface ContextInput {
   settings: RequestSettings;
   /** Undefined: no behaviour state (search-only service). */
   state: StateStore | undefined;
+  /** The shopper's state already being read (an experiment's assignment needed it first). */
+  shopperRead?: Promise<Shopper | undefined> | undefined;
 }
 
 export function createContext(i: ContextInput): RequestContext {
   const trace: RequestTrace = { degraded: [] };
-  // Started now, so the state read runs beside recall; every stage awaits the same read. A state
-  // store that fails or misses its budget (core/dependency-guard.ts) makes this the anonymous
-  // answer, said once in `degraded`: a shopper's history improves a page, it never blocks one.
-  const read =
-    i.subject !== undefined && i.state
-      ? loadShopper(i.state, i.subject).catch((err: unknown) => {
-          trace.degraded.push({ route: 'shopper', reason: (err as Error).message });
-          return undefined;
-        })
-      : Promise.resolve(undefined);
+  // Started now (or by the caller, who needed it first, e.g. for an experiment's assignment), so
+  // the state read runs beside recall; every stage awaits the same read. A state store that fails
+  // or misses its budget (core/dependency-guard.ts) makes this the anonymous answer, said once in
+  // `degraded`: a shopper's history improves a page, it never blocks one.
+  const started =
+    i.shopperRead ??
+    (i.subject !== undefined && i.state ? loadShopper(i.state, i.subject) : Promise.resolve(undefined));
+  const read = started.catch((err: unknown) => {
+    trace.degraded.push({ route: 'shopper', reason: (err as Error).message });
+    return undefined;
+  });
   return {
     requestId: i.requestId,
     surface: i.surface,

@@ -1,6 +1,6 @@
 import type { BehaviorConfig } from '../behavior/config.ts';
 import type { ServedEntry, ServedLog } from '../behavior/served-log.ts';
-import type { StateStore } from '../behavior/state-store.ts';
+import { loadShopper, type Shopper, type StateStore } from '../behavior/state-store.ts';
 import { subjectOf, type Candidate, type Degraded, type Subject, type Surface } from '../core/candidate.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { CouponOffers } from '../coupons/offers.ts';
@@ -22,6 +22,7 @@ import {
   type Stage,
 } from './context.ts';
 import { diversifyStage } from './diversify.ts';
+import type { ExperimentTag } from './experiments/experiment.ts';
 import { pageStage } from './page.ts';
 import { presentItems, servedItems, type ResponseItem } from './present.ts';
 import { rankStage } from './rank.ts';
@@ -51,7 +52,20 @@ export interface PipelineDeps {
   served?: ServedLog | undefined;
   feed: FeedConfig;
   behavior: BehaviorConfig;
+  /** Running experiments: which arm (and so which overrides) a shopper's request on a surface gets. */
+  experiments?: ExperimentResolver | undefined;
 }
+
+/** An experiment arm a request is served by, and the settings it changes. */
+export interface Assignment extends ExperimentTag {
+  overrides: RequestOverrides;
+}
+
+/**
+ * The arm of the experiment running on `surface` that `subject` (the shopper as their state names
+ * them: a session linked to a user is the user) is in; undefined: no experiment, the defaults.
+ */
+export type ExperimentResolver = (surface: Surface, subject: Subject) => Promise<Assignment | undefined>;
 
 export interface SearchAsk {
   requestId: string;
@@ -82,6 +96,9 @@ export interface SimilarAsk {
   productId: string;
   size: number;
   debug: boolean;
+  /** The shopper, when known: only an experiment on similar items reads it (its arm). */
+  user_id?: string | undefined;
+  session_id?: string | undefined;
 }
 
 interface Ran {
@@ -90,6 +107,8 @@ interface Ran {
   items: ResponseItem[];
   generation: string | undefined;
   tookMs: number;
+  /** The experiment arm that served it. */
+  experiment: ExperimentTag | undefined;
 }
 
 export class Pipeline {
@@ -125,6 +144,7 @@ export class Pipeline {
         notice: { code: 'no_match' as const, message: `no product matches ${JSON.stringify(a.q)}` },
       }),
       took_ms: roundMs(r.tookMs),
+      ...experimentOf(r),
       ...degradedOf(r.ctx),
       ...(a.debug && {
         debug: {
@@ -165,6 +185,7 @@ export class Pipeline {
       cold_start: cold,
       items: r.items,
       took_ms: roundMs(r.tookMs),
+      ...experimentOf(r),
       ...degradedOf(r.ctx),
       ...(a.debug && {
         debug: {
@@ -189,19 +210,20 @@ export class Pipeline {
       {
         requestId: a.requestId,
         surface: 'similar',
-        subject: undefined,
+        subject: subjectOf(a),
         page: { from: 0, to: a.size },
         debug: a.debug,
         overrides: a.overrides,
       },
       similarRecall(state, a.productId),
     );
-    this.record(r, {});
+    this.record(r, r.ctx.subject !== undefined ? { subject: r.ctx.subject } : {});
     const feed = r.ctx.settings.feed;
     return {
       request_id: a.requestId,
       product_id: a.productId,
       items: r.items,
+      ...experimentOf(r),
       ...degradedOf(r.ctx),
       ...(a.debug && {
         debug: {
@@ -255,7 +277,22 @@ export class Pipeline {
   ): Promise<Ran> {
     const t0 = performance.now();
     const d = this.deps;
-    const settings = this.settingsFor(o.surface, o.overrides);
+    // An experiment's arm is chosen for the shopper as their state names them, so a session
+    // linked to a user by `identify` is in the user's arm; the read is the one every stage shares.
+    let shopperRead: Promise<Shopper | undefined> | undefined;
+    let assignment: Assignment | undefined;
+    if (d.experiments && o.subject !== undefined) {
+      const state = d.state;
+      shopperRead = state ? loadShopper(state, o.subject) : Promise.resolve(undefined);
+      shopperRead.catch(() => {});
+      const who = await shopperRead.then(
+        (s) => s?.subject ?? o.subject!,
+        () => o.subject!,
+      );
+      assignment = await d.experiments(o.surface, who);
+    }
+    // A request's own overrides (an explicit test) go over the arm's.
+    const settings = this.settingsFor(o.surface, mergeOverrides(assignment?.overrides, o.overrides));
     const ranker = d.ranker && settings.ranking.mode !== 'off' ? d.ranker : undefined;
     const mmr = settings.diversity;
     const stages: Stage[] = [
@@ -274,6 +311,7 @@ export class Pipeline {
         reorderDepth,
         settings,
         state: d.state,
+        shopperRead,
       });
       let candidates = await recall.run(ctx, []);
       for (const stage of stages) candidates = await stage.run(ctx, candidates);
@@ -288,6 +326,7 @@ export class Pipeline {
         items,
         generation: snapshot?.generation,
         tookMs: performance.now() - t0,
+        experiment: assignment && { id: assignment.id, arm: assignment.arm },
       };
     });
   }
@@ -309,12 +348,28 @@ export class Pipeline {
       ...who,
       items: servedItems(r.page, r.ctx.page.from),
       ...(r.ctx.trace.ranking && { ranking: servedRanking(r.ctx.trace.ranking) }),
+      ...(r.experiment && { experiment: r.experiment }),
     });
   }
 }
 
 /** A surface with no diversity settings: the stage is simply off. */
 const DIVERSITY_OFF: MmrSurfaceConfig = { ...MmrSurfaceSchema.parse({}), enabled: false };
+
+function experimentOf(r: Ran): { experiment?: ExperimentTag } {
+  return r.experiment ? { experiment: r.experiment } : {};
+}
+
+/** Two override sets, subtree by subtree, `over` winning. */
+function mergeOverrides(
+  under: RequestOverrides | undefined,
+  over: RequestOverrides | undefined,
+): RequestOverrides | undefined {
+  if (!under || !over) return under ?? over;
+  const out: Record<string, unknown> = { ...under };
+  for (const [k, v] of Object.entries(over)) out[k] = { ...(out[k] as object | undefined), ...v };
+  return out as RequestOverrides;
+}
 
 function degradedOf(ctx: RequestContext): { degraded?: Degraded[] } {
   return ctx.trace.degraded.length > 0 ? { degraded: ctx.trace.degraded } : {};

@@ -38,6 +38,9 @@ import { checkDependencies, withoutLocations, type Dependency } from '../core/de
 import { unavailableIn } from '../core/dependency-guard.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
 import { createApi, jsonResponse } from './api/openapi.ts';
+import { experimentAdminRoutes } from './api/experiments.ts';
+import type { Experiments } from './experiments/experiments.ts';
+import type { Settings } from './settings/schema.ts';
 import { serveDocs } from './api/docs.ts';
 
 export interface AppDeps {
@@ -88,6 +91,11 @@ export interface AppDeps {
   };
   /** Coupons on search and feed items (coupons/attach.ts), read from `coupons.ledger`; undefined or disabled: none. */
   couponTargeting?: CouponConfig | undefined;
+  /**
+   * Online experiments: /v1/admin/experiments (behind the admin key), and each shopper's arm on
+   * every surface. `settings` are the service's, which arm overrides are validated against.
+   */
+  experiments?: { experiments: Experiments; settings: Settings; adminKey?: string | undefined } | undefined;
 }
 
 const ReadinessSchema = z
@@ -158,6 +166,7 @@ function bodyLimits(limits: BodyLimits): MiddlewareHandler {
     ['/v1/feed', limit(limits.feed)],
     ['/v1/coupons', limit(limits.coupons)],
     ['/v1/admin/coupons', limit(limits.admin)],
+    ['/v1/admin/experiments', limit(limits.admin)],
   ];
   const other = limit(limits.other);
   return (c, next) => {
@@ -227,6 +236,7 @@ export function createApp(deps: AppDeps) {
     served: deps.behavior?.served,
     feed: deps.behavior?.feed ?? FeedConfigSchema.parse({}),
     behavior: deps.behavior?.config ?? BehaviorConfigSchema.parse({}),
+    experiments: deps.experiments?.experiments.resolve,
   });
   app.route('/v1/search', searchRoutes({ pipeline, access }));
   if (deps.behavior) {
@@ -244,6 +254,8 @@ export function createApp(deps: AppDeps) {
         couponRoutes({ ...coupons, log: deps.behavior.log, state: deps.behavior.state, access }),
       );
   }
+
+  if (deps.experiments) app.route('/v1/admin/experiments', experimentAdminRoutes(deps.experiments));
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.openapi(readyz, async (c) => {

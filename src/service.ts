@@ -24,6 +24,9 @@ import { GuardedEventLog } from '../behavior/guarded-event-log.ts';
 import { GuardedCouponLedger } from '../coupons/guarded-ledger.ts';
 import { PopularityMemory } from '../ranking/popularity.ts';
 import { Redis } from 'ioredis';
+import { openExperimentStore } from '../pipeline/experiments/open-store.ts';
+import type { ExperimentStore } from '../pipeline/experiments/store.ts';
+import { Experiments } from './experiments/experiments.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -31,6 +34,8 @@ export interface Service {
   backend: IndexBackend;
   behavior: Behavior;
   coupons: CouponLedger;
+  /** Experiment definitions, shared by every instance. */
+  experiments: Experiments;
   consumer: RunningConsumer | undefined;
   ranker: Ranker;
   /** What each response showed (with the ranker's features); flush() before reading the log. */
@@ -69,6 +74,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   let behavior: Behavior | undefined;
   let coupons: CouponLedger | undefined;
   let closeLimits: () => void = () => {};
+  let experimentStore: ExperimentStore | undefined;
   try {
     behavior = guardBehavior(
       await openBehavior({
@@ -86,11 +92,17 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     });
     coupons = opened.kind === 'redis' ? new GuardedCouponLedger(opened, guards.redis) : opened;
     showBreakers(metrics, guardsInUse(config, guards));
+    experimentStore = await openExperimentStore({
+      dataDir,
+      redisUrl: config.backends.redisUrl,
+      namespace: config.backends.namespace,
+    });
     // Start-up refuses to go on while a configured server is unreachable; /readyz reports each.
     const dependencies: Dependency[] = [
       ...backend.dependencies(),
       ...behavior.dependencies(),
       ...coupons.dependencies(),
+      ...experimentStore.dependencies(),
     ];
     const status = await requireDependencies(dependencies);
     for (const d of status) log(`${d.name}: ${d.detail}`);
@@ -165,6 +177,9 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       : undefined;
     limitsRedis?.on('error', () => {});
     closeLimits = () => limitsRedis?.disconnect();
+    const experiments = new Experiments(experimentStore, config, config.experiments, {
+      onError: (err) => console.error(`experiments: ${err.message}`),
+    });
     const app = createApp({
       trust: config.service.trust,
       limits: config.service.limits,
@@ -182,6 +197,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
       couponTargeting: config.coupons.targeting,
+      experiments: { experiments, settings: config, adminKey: config.coupons.admin_api_key },
     });
     const retention = startRetention({
       log: b.log,
@@ -197,12 +213,14 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       },
     });
     const ledger = coupons;
+    const store = experimentStore;
     return {
       app,
       searcher,
       backend,
       behavior: b,
       coupons: ledger,
+      experiments,
       consumer,
       ranker,
       served,
@@ -217,6 +235,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         await searcher.close();
         await b.close();
         await ledger.close();
+        await store.close();
         await backend.close();
         closeLimits();
       },
@@ -225,6 +244,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     closeLimits();
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
+    await experimentStore?.close().catch(() => {});
     await backend.close().catch(() => {});
     throw err;
   }

@@ -134,6 +134,11 @@ describe('GET /openapi.json', () => {
       'put /v1/admin/coupons/{id}',
       'get /v1/admin/coupons/{id}',
       'delete /v1/admin/coupons/{id}',
+      'post /v1/admin/experiments',
+      'get /v1/admin/experiments',
+      'get /v1/admin/experiments/{id}',
+      'post /v1/admin/experiments/{id}/start',
+      'post /v1/admin/experiments/{id}/stop',
       'get /healthz',
       'get /readyz',
       'get /metrics',
@@ -352,6 +357,42 @@ describe('real responses match the document', () => {
 
     await expectDocumented(await admin('DELETE', '/v1/admin/coupons/oa-c'), 'delete', route, 200);
     await expectDocumented(await admin('DELETE', '/v1/admin/coupons/nope'), 'delete', route, 404);
+  });
+
+  it('experiments, admin, and the arm on a response', async () => {
+    const base = '/v1/admin/experiments';
+    const def = {
+      id: 'oa-x',
+      surface: 'search',
+      status: 'draft',
+      start: NOW - DAY,
+      arms: [
+        { name: 'control', weight: 1 },
+        { name: 'b', weight: 1, overrides: { 'retrieval.weights.vector': 0.5 } },
+      ],
+    };
+    await expectDocumented(await admin('POST', base, def), 'post', base, 201);
+    await expectDocumented(await admin('POST', base, def), 'post', base, 409);
+    const bad = { ...def, id: 'oa-bad', arms: [def.arms[0], { name: 'b', weight: 1, overrides: { 'ranking.a': 99 } }] };
+    const refused = (await expectDocumented(await admin('POST', base, bad), 'post', base, 400)) as {
+      error: { field: string };
+    };
+    expect(refused.error.field).toBe('ranking.a');
+    await expectDocumented(await send('POST', base, def), 'post', base, 401);
+    await expectDocumented(await admin('GET', base), 'get', base, 200);
+    await expectDocumented(await admin('GET', `${base}/oa-x`), 'get', `${base}/{id}`, 200);
+    await expectDocumented(await admin('GET', `${base}/nope`), 'get', `${base}/{id}`, 404);
+    await expectDocumented(await admin('POST', `${base}/oa-x/start`), 'post', `${base}/{id}/start`, 200);
+    const served = (await expectDocumented(
+      await send('GET', '/v1/search?q=shoes&user_id=oa-shopper'),
+      'get',
+      '/v1/search',
+      200,
+    )) as { experiment: { id: string } };
+    expect(served.experiment.id).toBe('oa-x');
+    await expectDocumented(await admin('POST', `${base}/oa-x/stop`), 'post', `${base}/{id}/stop`, 200);
+    await expectDocumented(await admin('POST', `${base}/oa-x/start`), 'post', `${base}/{id}/start`, 409);
+    await expectDocumented(await admin('POST', `${base}/nope/stop`), 'post', `${base}/{id}/stop`, 404);
   });
 
   it('health, readiness and metrics', async () => {

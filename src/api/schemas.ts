@@ -46,6 +46,11 @@ export const DegradedSchema = z
   .array(z.object({ route: z.string(), reason: z.string() }).strict())
   .openapi({ description: 'Routes (or stages) that failed and were left out, with the reason.' });
 
+export const ExperimentTagSchema = z.object({ id: z.string(), arm: z.string() }).strict().openapi('ExperimentTag', {
+  description:
+    'The experiment arm that served this response (absent: the defaults). Events naming the request_id count for it.',
+});
+
 const StagesDebug = {
   ranking: DebugObject,
   mmr: DebugObject,
@@ -68,6 +73,7 @@ export const SearchResponseSchema = z
       .optional()
       .openapi({ description: 'Present when nothing matches the query: items is empty and total 0.' }),
     took_ms: z.number(),
+    experiment: ExperimentTagSchema.optional(),
     degraded: DegradedSchema.optional(),
     debug: z
       .object({
@@ -103,6 +109,7 @@ export const FeedResponseSchema = z
     cold_start: z.boolean(),
     items: z.array(ItemSchema),
     took_ms: z.number(),
+    experiment: ExperimentTagSchema.optional(),
     degraded: DegradedSchema.optional(),
     debug: z
       .object({
@@ -123,6 +130,7 @@ export const SimilarResponseSchema = z
     request_id: z.string(),
     product_id: z.string(),
     items: z.array(ItemSchema),
+    experiment: ExperimentTagSchema.optional(),
     degraded: DegradedSchema.optional(),
     debug: z
       .object({

@@ -11,6 +11,9 @@ export const SimilarParamsSchema = z
   .object({
     size: z.number().int().min(1).max(100).default(10),
     debug: z.boolean().default(false),
+    /** The shopper, optional: only an experiment on similar items reads it (which arm serves them). */
+    user_id: z.string().trim().min(1).max(128).optional(),
+    session_id: z.string().trim().min(1).max(128).optional(),
   })
   .strict();
 
@@ -42,9 +45,9 @@ const getSimilar = createRoute({
 /** `GET /v1/products/:id/similar`: parse, run the serving pipeline (ranking, diversity, coupons too), answer. */
 export function similarRoutes(deps: { pipeline: Pipeline }) {
   const app = createApi();
-  const run = async (id: string, { size, debug }: SimilarParams, requestId: string) => {
+  const run = async (id: string, { size, debug, user_id, session_id }: SimilarParams, requestId: string) => {
     try {
-      return await deps.pipeline.similar({ requestId, productId: id, size, debug });
+      return await deps.pipeline.similar({ requestId, productId: id, size, debug, user_id, session_id });
     } catch (err) {
       if (err instanceof ProductNotFound) throw new ApiError(404, 'product_not_found', err.message, 'id');
       throw err;

@@ -9,6 +9,7 @@ import { RankConfigSchema, type RankConfig } from '../../ranking/config.ts';
 import { MmrConfigSchema, type MmrConfig } from '../../diversity/config.ts';
 import { CouponConfigSchema, type CouponConfig } from '../../coupons/config.ts';
 import { DependencyBudgetsSchema } from '../../core/dependency-guard.ts';
+import { ExperimentConfigSchema } from '../../pipeline/experiments/config.ts';
 
 /**
  * The one settings tree. Every setting the service reads is declared here once, with its default
@@ -36,7 +37,7 @@ export const BodyLimitsSchema = z
     feed: bytes().default(64 * KiB),
     /** POST /v1/coupons/{id}/claim and /redeem. */
     coupons: bytes().default(64 * KiB),
-    /** PUT /v1/admin/coupons/{id}. */
+    /** PUT /v1/admin/coupons/{id}, POST /v1/admin/experiments. */
     admin: bytes().default(256 * KiB),
     /** Any other request with a body. */
     other: bytes().default(64 * KiB),
@@ -160,7 +161,7 @@ export const RankingSettingsSchema = RankConfigSchema.extend({
 export const CouponSettingsSchema = z
   .object({
     targeting: CouponConfigSchema.prefault({}),
-    /** Bearer token for /v1/admin/* (the coupon catalog); unset disables the admin endpoints. */
+    /** Bearer token for /v1/admin/* (coupons, experiments); unset disables the admin endpoints. */
     admin_api_key: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .strict();
@@ -206,6 +207,8 @@ export const SettingsSchema = z
     /** MMR per surface: search, feed, similar. */
     diversity: MmrConfigSchema.prefault({}),
     coupons: CouponSettingsSchema.prefault({}),
+    /** Online experiments: how fresh each instance's definitions are, and purchase attribution. */
+    experiments: ExperimentConfigSchema.prefault({}),
     backends: BackendSettingsSchema.prefault({}),
   })
   .strict();

@@ -1,0 +1,175 @@
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SqliteExperimentStore } from '../../pipeline/experiments/embedded/sqlite-experiment-store.ts';
+import { ExperimentSchema } from '../../pipeline/experiments/experiment.ts';
+import { demoShop, type DemoShop } from '../../test/helpers/demo-service.ts';
+import { servedEntry } from '../../test/helpers/served.ts';
+import type { Service } from '../service.ts';
+
+const KEY = 'experiments-admin-key-0123456789';
+let shop: DemoShop;
+
+beforeAll(async () => {
+  shop = await demoShop('shelf-experiments-api-');
+}, 120_000);
+
+const env = { SHELF__COUPONS__ADMIN_API_KEY: KEY, SHELF__EXPERIMENTS__CACHE_MS: '0' };
+const auth = { Authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+async function call(s: Service, method: string, url: string, body?: unknown, headers: Record<string, string> = auth) {
+  const res = await s.app.request(url, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+const search = (s: Service, who: string, extra = '') =>
+  call(s, 'GET', `/v1/search?q=running+shoes&size=5&${who}${extra}`, undefined, {});
+
+const fusion = {
+  id: 'rank-off',
+  surface: 'search',
+  status: 'running',
+  arms: [
+    { name: 'control', weight: 50 },
+    { name: 'b', weight: 50, overrides: { 'ranking.mode': 'off', 'diversity.search.lambda': 1 } },
+  ],
+};
+
+describe('experiments admin API', () => {
+  it('sits behind the admin key', async () => {
+    await shop.withService({}, async (s) => {
+      expect((await call(s, 'GET', '/v1/admin/experiments')).body.error.code).toBe('admin_disabled');
+    });
+    await shop.withService(env, async (s) => {
+      const r = await call(s, 'GET', '/v1/admin/experiments', undefined, { Authorization: 'Bearer nope' });
+      expect(r.status).toBe(401);
+    });
+  });
+
+  it('refuses an invalid override with a 400 naming the setting path', async () => {
+    await shop.withService(env, async (s) => {
+      const bad = (overrides: Record<string, unknown>) =>
+        call(s, 'POST', '/v1/admin/experiments', {
+          ...fusion,
+          arms: [fusion.arms[0], { name: 'b', weight: 50, overrides }],
+        });
+      let r = await bad({ 'diversity.search.lambda': 2 });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatchObject({ code: 'invalid_override', field: 'diversity.search.lambda' });
+      expect(r.body.error.message).toMatch(/arms\[1\] \(b\).*diversity\.search\.lambda/);
+      r = await bad({ 'retrieval.wieghts': { vector: 1 } });
+      expect(r.body.error).toMatchObject({ code: 'invalid_override', field: 'retrieval.wieghts' });
+      r = await bad({ 'service.port': 1 });
+      expect(r.body.error.field).toBe('service.port');
+      expect(r.body.error.message).toMatch(/not a request-scoped setting/);
+      r = await bad({ 'diversity.search': { category_weight: 0.8, brand_weight: 0.8 } });
+      expect(r.status).toBe(400);
+      r = await call(s, 'POST', '/v1/admin/experiments', { ...fusion, arms: [fusion.arms[0]] });
+      expect(r.body.error).toMatchObject({ code: 'invalid_parameter', field: 'arms' });
+      expect((await call(s, 'GET', '/v1/admin/experiments')).body.experiments).toEqual([]);
+    });
+  });
+
+  it('splits traffic by shopper, applies the arm, logs it, and returns it to the defaults when stopped', async () => {
+    await shop.withService(env, async (s) => {
+      const created = await call(s, 'POST', '/v1/admin/experiments', fusion);
+      expect(created.status).toBe(201);
+      expect(created.body.experiment).toMatchObject({ id: 'rank-off', live: { state: 'running', serving: true } });
+      expect((await call(s, 'POST', '/v1/admin/experiments', fusion)).body.error.code).toBe('experiment_exists');
+      // Another on the same surface would claim the same requests; one on the feed runs beside it.
+      const clash = await call(s, 'POST', '/v1/admin/experiments', { ...fusion, id: 'other', surface: 'all' });
+      expect(clash).toMatchObject({ status: 409, body: { error: { code: 'surface_busy' } } });
+      const feedExp = {
+        id: 'feed-div',
+        surface: 'feed',
+        status: 'running',
+        arms: [
+          { name: 'control', weight: 1 },
+          { name: 'mild', weight: 1, overrides: { 'diversity.feed': { lambda: 0.95, max_per_brand: 0 } } },
+        ],
+      };
+      expect((await call(s, 'POST', '/v1/admin/experiments', feedExp)).status).toBe(201);
+
+      const arms = new Map<string, string>();
+      for (let i = 0; i < 16; i++) {
+        const r = await search(s, `user_id=shopper${i}`, '&debug=true');
+        expect(r.body.experiment.id).toBe('rank-off');
+        arms.set(`shopper${i}`, r.body.experiment.arm);
+        // The arm's overrides are what served it.
+        expect(r.body.debug.ranking.mode).toBe(r.body.experiment.arm === 'b' ? 'off' : 'model');
+        expect(r.body.debug.mmr.lambda).toBe(r.body.experiment.arm === 'b' ? 1 : 0.85);
+        const entry = await servedEntry(s, shop.dataDir, r.body.request_id);
+        expect(entry.experiment).toEqual(r.body.experiment);
+      }
+      expect(new Set(arms.values())).toEqual(new Set(['control', 'b']));
+      for (const [who, arm] of arms) expect((await search(s, `user_id=${who}`)).body.experiment.arm).toBe(arm);
+      // An anonymous search has no shopper to keep in one arm: the defaults.
+      expect((await search(s, '')).body.experiment).toBeUndefined();
+      // The feed experiment on its own surface.
+      const feed = await call(s, 'GET', '/v1/feed?user_id=shopper1&size=5&debug=true', undefined, {});
+      expect(feed.body.experiment.id).toBe('feed-div');
+      expect(feed.body.debug.mmr.lambda).toBe(feed.body.experiment.arm === 'mild' ? 0.95 : 0.7);
+
+      const list = await call(s, 'GET', '/v1/admin/experiments');
+      expect(list.body.experiments.map((e: Json) => [e.id, e.live.state])).toEqual([
+        ['feed-div', 'running'],
+        ['rank-off', 'running'],
+      ]);
+
+      const stopped = await call(s, 'POST', '/v1/admin/experiments/rank-off/stop');
+      expect(stopped.body.experiment).toMatchObject({ status: 'stopped', live: { state: 'stopped', serving: false } });
+      const after = await search(s, 'user_id=shopper1', '&debug=true');
+      expect(after.body.experiment).toBeUndefined();
+      expect(after.body.debug.ranking.mode).toBe('model');
+      expect((await call(s, 'POST', '/v1/admin/experiments/nope/stop')).status).toBe(404);
+      expect((await call(s, 'POST', '/v1/admin/experiments/rank-off/start')).body.error.code).toBe(
+        'experiment_stopped',
+      );
+      await call(s, 'POST', '/v1/admin/experiments/feed-div/stop');
+    });
+  });
+
+  it('keeps a session linked by identify in its user’s arm', async () => {
+    await shop.withService(env, async (s) => {
+      const made = await call(s, 'POST', '/v1/admin/experiments', { ...fusion, id: 'linked', surface: 'all' });
+      expect(made.status).toBe(201);
+      // Find a session whose own arm differs from alice's, then link it to alice.
+      const alice = (await search(s, 'user_id=alice')).body.experiment.arm;
+      let session = '';
+      for (let i = 0; i < 40 && !session; i++)
+        if ((await search(s, `session_id=sess${i}`)).body.experiment.arm !== alice) session = `sess${i}`;
+      expect(session).not.toBe('');
+      const ev = await call(
+        s,
+        'POST',
+        '/v1/events',
+        {
+          events: [
+            { event_id: `id-${session}`, type: 'identify', user_id: 'alice', session_id: session, ts: Date.now() },
+          ],
+        },
+        { 'content-type': 'application/json' },
+      );
+      expect(ev.body.accepted).toBe(1);
+      expect((await search(s, `session_id=${session}`)).body.experiment.arm).toBe(alice);
+      const sim = await call(s, 'GET', `/v1/products/P0150/similar?size=3&session_id=${session}`, undefined, {});
+      expect(sim.body.experiment).toEqual({ id: 'linked', arm: alice });
+    });
+  });
+
+  it('reads definitions another instance wrote, without a restart', async () => {
+    await shop.withService(env, async (s) => {
+      const other = new SqliteExperimentStore({ file: path.join(shop.dataDir, 'experiments', 'experiments.sqlite') });
+      try {
+        await call(s, 'POST', '/v1/admin/experiments/linked/stop');
+        expect((await search(s, 'user_id=bob')).body.experiment).toBeUndefined();
+        const def = ExperimentSchema.parse({ ...fusion, id: 'from-elsewhere' });
+        await other.create({ ...def, created_at: Date.now() });
+        expect((await search(s, 'user_id=bob')).body.experiment.id).toBe('from-elsewhere');
+        await other.setStatus('from-elsewhere', 'stopped', Date.now());
+        expect((await search(s, 'user_id=bob')).body.experiment).toBeUndefined();
+      } finally {
+        await other.close();
+      }
+    });
+  });
+});
