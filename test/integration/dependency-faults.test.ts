@@ -237,6 +237,11 @@ beforeAll(async () => {
     SHELF_CONSUMER: 'off',
     SHELF_ADMIN_API_KEY: KEY,
     SHELF_COUPON_CACHE_MS: '0',
+    // The budgets are under test, not the rate limiter or the in-flight bound (src/api/limits.ts):
+    // three loops of every request kind, some held by a frozen server, would otherwise be shed.
+    SHELF_MAX_IN_FLIGHT: '0',
+    SHELF__SERVICE__LIMITS__CLIENT__POINTS: '0',
+    SHELF__SERVICE__LIMITS__SHOPPER__POINTS: '0',
   };
   for (const [server, ms] of Object.entries(BUDGETS)) {
     const p = `SHELF__BACKENDS__BUDGETS__${server.toUpperCase()}__`;
