@@ -46,8 +46,11 @@ export class RedisExperimentStore implements ExperimentStore {
 
   async setStatus(id: string, status: ExperimentStatus, at: number): Promise<Experiment | undefined> {
     // WATCH needs its own connection so concurrent calls on this client do not share a transaction.
-    const conn = this.redis.duplicate();
+    // The service's clients have no offline queue (a lost Redis fails at once, core/dependency-guard.ts),
+    // so the new connection is used only once it is ready.
+    const conn = this.redis.duplicate({ lazyConnect: true });
     try {
+      await conn.connect();
       for (let attempt = 0; attempt < 20; attempt++) {
         await conn.watch(this.key);
         const raw = await conn.hget(this.key, id);
