@@ -11,6 +11,7 @@ import type { IndexBackend } from '../retrieval/index/index-backend.ts';
 import { openIndexBackend } from '../retrieval/index/open-backend.ts';
 import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { productTimes } from '../ranking/apply.ts';
+import { SequenceRecall } from '../retrieval/recall/sequence-recall.ts';
 import { Ranker } from '../ranking/ranker.ts';
 import { createApp, type AppDeps } from './app.ts';
 import { indexLocation, type Settings as Config } from './settings/schema.ts';
@@ -26,6 +27,8 @@ export interface Service {
   coupons: CouponLedger;
   consumer: RunningConsumer | undefined;
   ranker: Ranker;
+  /** The learned sequence model (feed route `sequence`, similar items), hot-reloaded like the ranker. */
+  sequence: SequenceRecall;
   /** What each response showed (with the ranker's features); flush() before reading the log. */
   served: ServedLog;
   metrics: Metrics;
@@ -128,9 +131,17 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
     });
+    const sequence = await SequenceRecall.open(config.sequence, {
+      // The item table must match the catalog served now (a model from another shop is refused).
+      catalogHas: (ids) =>
+        searcher.withSnapshot(async (snap) => new Set(snap ? (await snap.text.get([...ids])).keys() : [])),
+      registry: metrics.registry,
+      log: (l) => (opts.log ? opts.log(l) : console.error(l)),
+    });
     const app = createApp({
       searcher,
       ranker,
+      sequence,
       mmr: config.diversity,
       embedder,
       metrics,
@@ -151,12 +162,14 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       coupons: ledger,
       consumer,
       ranker,
+      sequence,
       served,
       metrics,
       dependencies: status,
       async close() {
         await consumer?.stop();
         await ranker.close();
+        await sequence.close();
         await served.flush();
         await searcher.close();
         await b.close();

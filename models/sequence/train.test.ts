@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceModel, SequenceModelRefusedError } from '../../retrieval/recall/sequence-model.ts';
+import { SequenceConfigSchema, SequenceRecall } from '../../retrieval/recall/sequence-recall.ts';
 import { ROOT } from '../../src/config.ts';
 
 const run = promisify(execFile);
@@ -139,5 +140,51 @@ describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data
     const err = await SequenceModel.load(path.join(dir, 'c')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SequenceModelRefusedError);
     expect((err as SequenceModelRefusedError).reason).toBe('incomplete');
+  });
+
+  it('serves the sequence route and item-to-item neighbours, hot-reloads a new version, refuses a foreign catalog', async () => {
+    const live = path.join(dir, 'live');
+    await cp(path.join(dir, 'a'), live, { recursive: true });
+    const logs: string[] = [];
+    const catalog = new Set(Array.from({ length: 40 }, (_, i) => `P${i}`));
+    const cfg = SequenceConfigSchema.parse({ model_dir: live, refresh_ms: 0 });
+    const seq = await SequenceRecall.open(cfg, {
+      catalogHas: async (ids) => new Set(ids.filter((id) => catalog.has(id))),
+      log: (l) => logs.push(l),
+    });
+    try {
+      const v1 = seq.status.model_version!;
+      expect(seq.status.active).toBe(true);
+      const next = await seq.recall(['P2', 'P3', 'P4'], 5);
+      expect(next.map((h) => h.id).slice(0, 3)).toContain('P5');
+      expect(next.map((h) => h.id)).not.toContain('P4');
+      // The same history again is a cache hit with the same answer.
+      expect(await seq.recall(['P2', 'P3', 'P4'], 5)).toEqual(next);
+      const near = await seq.neighbours('P10', 5);
+      expect(near).toHaveLength(5);
+      expect(near.map((h) => h.id)).not.toContain('P10');
+      expect(await seq.recall(['unknown'], 5)).toEqual([]);
+
+      // A new version in the folder (metadata.json written last) is swapped in at the next poll.
+      const meta = JSON.parse(await readFile(path.join(live, 'metadata.json'), 'utf8')) as { version: string };
+      await writeFile(path.join(live, 'metadata.json'), JSON.stringify({ ...meta, version: 'sequence-next' }));
+      await seq.reload();
+      expect(seq.status.model_version).toBe('sequence-next');
+      expect(logs.join('\n')).toMatch(new RegExp(`replacing ${v1}`));
+    } finally {
+      await seq.close();
+    }
+
+    // A model whose items the catalog does not hold: refused, the route stays empty.
+    const foreign = await SequenceRecall.open(cfg, { catalogHas: async () => new Set(), log: () => {} });
+    try {
+      expect(foreign.status.active).toBe(false);
+      expect(foreign.status.reason).toMatch(/in the catalog/);
+      expect(await foreign.recall(['P2', 'P3'], 5)).toEqual([]);
+    } finally {
+      await foreign.close();
+    }
+    const none = await SequenceRecall.open(SequenceConfigSchema.parse({}));
+    expect(none.status).toEqual({ active: false, reason: 'no sequence model configured' });
   });
 });

@@ -5,6 +5,7 @@ import { RetrievalConfigSchema, type RetrievalConfig } from '../../retrieval/ind
 import { FeedConfigSchema, type FeedConfig } from '../../retrieval/recall/feed-config.ts';
 import { BehaviorConfigSchema } from '../../behavior/config.ts';
 import { RankConfigSchema, type RankConfig } from '../../ranking/config.ts';
+import { SequenceConfigSchema } from '../../retrieval/recall/sequence-recall.ts';
 import { MmrConfigSchema, type MmrConfig } from '../../diversity/config.ts';
 import { CouponConfigSchema, type CouponConfig } from '../../coupons/config.ts';
 
@@ -128,6 +129,8 @@ export const SettingsSchema = z
     /** How behaviour events turn into shopper state. */
     behavior: BehaviorConfigSchema.prefault({}),
     ranking: RankingSettingsSchema.prefault({}),
+    /** The learned sequential shopper model behind the feed's `sequence` route (models/sequence/). */
+    sequence: SequenceConfigSchema.prefault({}),
     /** MMR per surface: search, feed, similar. */
     diversity: MmrConfigSchema.prefault({}),
     coupons: CouponSettingsSchema.prefault({}),
