@@ -8,7 +8,7 @@ Setup (Debian 12, no pip):  apt-get install -y python3-torch python3-onnx python
 Input. `--data`: a sequential data set directory as `npm run eval -- feed` reads it
 (eval/feed/sequential-data.ts): interactions.tsv, `user_id<TAB>item_id<TAB>timestamp[<TAB>type]`,
 header optional. `--logs`: the embedded behaviour stream of a service's data directory
-(events.sqlite, one BehaviorEvent JSON per row); view, click, add_to_cart and purchase events with
+(DATA_DIR/behavior/events.sqlite, one BehaviorEvent JSON per row); view, click, add_to_cart and purchase events with
 a product count, keyed by user_id (else session_id).
 
 Split (leave-last-out, as SASRec and eval/feed/protocol.ts): per shopper, time order, repeats of an
@@ -79,9 +79,11 @@ def read_interactions(path: Path) -> list[tuple[str, str, int, str]]:
 
 
 def read_logs(data_dir: Path) -> list[tuple[str, str, int, str]]:
-    db = data_dir / "events.sqlite"
+    db = data_dir / "behavior" / "events.sqlite"
     if not db.exists():
-        raise SystemExit(f"{db}: no behaviour log here (the embedded back end writes DATA_DIR/events.sqlite)")
+        db = data_dir / "events.sqlite"  # the behaviour folder itself
+    if not db.exists():
+        raise SystemExit(f"{data_dir}: no behaviour log here (the embedded back end writes DATA_DIR/behavior/events.sqlite)")
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     rows = []
     seen = set()
@@ -253,7 +255,8 @@ def evaluate(model: SasRec, inputs, in_types, targets, n_items: int, rng: np.ran
                 excl = set(hist)
                 excl.add(tgt)
                 negs = []
-                while len(negs) < sampled:
+                # Drawn with replacement, so a catalog smaller than 100 still works; none left: no negatives.
+                while len(negs) < sampled and len(excl) < n_items:
                     c = int(rng.integers(1, n_items + 1))
                     if c not in excl:
                         negs.append(c)
@@ -344,7 +347,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="sequential data set directory (interactions.tsv)")
-    src.add_argument("--logs", help="service data directory (events.sqlite, the embedded behaviour log)")
+    src.add_argument("--logs", help="service data directory (behavior/events.sqlite, the embedded behaviour log)")
     ap.add_argument("--out", required=True, help="model folder to write")
     ap.add_argument("--holdout", choices=["valid-test", "valid"], default="valid-test",
                     help="valid-test: last item test, the one before validation; valid: last item validation only")

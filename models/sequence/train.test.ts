@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SequenceModel, SequenceModelRefusedError } from '../../retrieval/recall/sequence-model.ts';
 import { SequenceConfigSchema, SequenceRecall } from '../../retrieval/recall/sequence-recall.ts';
+import { runSequenceBench } from '../../bench/sequence-bench.ts';
 import { ROOT } from '../../src/config.ts';
 
 const run = promisify(execFile);
@@ -186,5 +187,15 @@ describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data
     }
     const none = await SequenceRecall.open(SequenceConfigSchema.parse({}));
     expect(none.status).toEqual({ active: false, reason: 'no sequence model configured' });
+  });
+
+  it('npm run bench -- sequence times the tower and the route per call', async () => {
+    const r = await runSequenceBench({ modelDir: path.join(dir, 'a'), calls: 30, k: 5, seed: 1 });
+    expect(r.model).toMatchObject({ items: 40, dim: 16, max_len: 10 });
+    for (const s of [r.shopper_tower, r.route_cache_miss, r.route_cache_hit]) {
+      expect(s.n).toBe(30);
+      expect(s.p99_ms).toBeGreaterThanOrEqual(s.p50_ms);
+      expect(s.p50_ms).toBeGreaterThan(0);
+    }
   });
 });
