@@ -10,6 +10,7 @@ import { runFreshnessBench } from '../bench/freshness-bench.ts';
 import { runRankBench } from '../bench/rank-bench.ts';
 import { runRerankBench } from '../bench/rerank-bench.ts';
 import { runOverloadBench } from '../bench/overload-bench.ts';
+import { runSequenceBench } from '../bench/sequence-bench.ts';
 
 import { action, exit, int, mustExist, program, runCli, UsageError } from './run.ts';
 import { Option } from 'commander';
@@ -119,6 +120,24 @@ prog
           }),
         );
       },
+    ),
+  );
+
+prog
+  .command('sequence')
+  .description('serving cost of the sequence route: shopper tower p50/p99 per call, the route on a cache miss and hit')
+  .addOption(
+    mustExist(
+      new Option('--model <DIR>', 'a model folder from `npm run train -- sequence`').makeOptionMandatory(),
+      'folder',
+    ),
+  )
+  .option('--calls <N>', 'calls to time', positive, 1000)
+  .option('--k <N>', 'items recalled per call', positive, 100)
+  .option('--seed <N>', 'seed of the histories', positive, 42)
+  .action(
+    action(async (o: { model: string; calls: number; k: number; seed: number }) =>
+      print(await runSequenceBench({ modelDir: o.model, calls: o.calls, k: o.k, seed: o.seed })),
     ),
   );
 

@@ -4,6 +4,8 @@
  *   ranker         models/ranker/train.py: ESMM CTR/CVR ranker from training JSON Lines
  *                  (`npm run eval -- ranking export` makes them from a service's logs)
  *   text-embedder  models/text_embedder/train.py: the default n-gram text embedder from a catalog
+ *   sequence       models/sequence/train.py: the SASRec-style next-item model behind the feed's
+ *                  `sequence` route, from interactions.tsv (--data) or a service's behaviour log (--logs)
  *
  * Options are checked here and forwarded to the Python script as given; what is left out keeps
  * the script's own default (shown in --help). The exit code is the script's.
@@ -92,5 +94,59 @@ prog
   .option('--no-final-all', 'ship the model trained without the held-out products')
   .addOption(pythonOption())
   .action(action((_o: unknown, cmd: Command) => forward('models/text_embedder/train.py', cmd)));
+
+prog
+  .command('sequence')
+  .description(
+    'self-attentive next-item model (SASRec-style) → shopper_tower.onnx, item_tower.onnx, items.json, metadata.json, MODEL_CARD.md',
+  )
+  .usage('--data DIR | --logs DATA_DIR --out DIR [options]')
+  .addOption(
+    mustExist(
+      new Option('--data <DIR>', 'sequential data set directory (interactions.tsv, as the feed eval reads it)'),
+      'folder',
+    ).conflicts('logs'),
+  )
+  .addOption(
+    mustExist(
+      new Option('--logs <DATA_DIR>', "a service's data directory (its events.sqlite behaviour log)"),
+      'folder',
+    ),
+  )
+  .requiredOption('--out <DIR>', 'model folder to write')
+  .addOption(
+    new Option(
+      '--holdout <H>',
+      'valid-test: last item test, one before validation; valid: last item validation only',
+    ).choices(['valid-test', 'valid']),
+  )
+  .option('--max-len <N>', 'items of history the shopper tower reads (default: 50)', int(1))
+  .option('--dim <N>', 'embedding dimensions (default: 64)', int(1))
+  .option('--blocks <N>', 'self-attention blocks (default: 2)', int(1))
+  .option('--heads <N>', 'attention heads (default: 1)', int(1))
+  .option('--dropout <X>', 'dropout (default: 0.3)', num(0))
+  .option('--event-types', 'condition on the event type of each input item')
+  .option('--negatives <N>', 'sampled-softmax negatives per batch (default: 256)', int(1))
+  .option('--batch <N>', 'batch size (default: 128)', int(1))
+  .option('--lr <X>', 'learning rate (default: 0.001)', num(0))
+  .option('--l2 <X>', 'L2 on the positive item embeddings (default: 0)', num(0))
+  .option('--epochs <N>', 'at most this many epochs (default: 200)', int(1))
+  .option('--patience <N>', 'validation evaluations without improvement before stopping (default: 3)', int(1))
+  .option('--eval-every <N>', 'epochs between validation evaluations (default: 2)', int(1))
+  .option('--eval-users <N>', 'validation users used for early stopping, 0 = all (default: 5000)', int(0))
+  .option('--seed <N>', 'seed (default: 42)', int(0))
+  .option('--threads <N>', 'torch threads (default: 1: deterministic, polite on a shared CPU)', int(1))
+  .option('--version <V>', 'model version (default: sequence-<sha12 of the weights>)')
+  .option('--source <TEXT>', 'free text recorded in the model card (where the data came from)')
+  .option('--metrics-out <FILE>', 'also write the metrics JSON here')
+  .option('--quiet', 'no per-epoch progress on stderr')
+  .addOption(pythonOption())
+  .action(
+    action((o: { data?: string; logs?: string }, cmd: Command) => {
+      if ((o.data === undefined) === (o.logs === undefined))
+        throw new Error('give one of --data DIR or --logs DATA_DIR');
+      return forward('models/sequence/train.py', cmd);
+    }),
+  );
 
 runCli(prog, process.argv.slice(2)).then(exit);

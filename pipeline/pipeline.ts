@@ -27,6 +27,7 @@ import { pageStage } from './page.ts';
 import { presentItems, servedItems, type ResponseItem } from './present.ts';
 import { rankStage } from './rank.ts';
 import { feedRecall, searchRecall, similarRecall, type FeedAsk } from './recall.ts';
+import type { SequenceSource } from '../retrieval/recall/feed-routes.ts';
 
 /**
  * One request through the serving pipeline, the same for every surface:
@@ -45,6 +46,8 @@ export interface PipelineDeps {
   state?: StateStore | undefined;
   /** Undefined or mode `off`: fusion order. */
   ranker?: Ranker | undefined;
+  /** The learned sequence model (feed route `sequence`, similar items); undefined: none. */
+  sequence?: SequenceSource | undefined;
   /** Diversity per surface; undefined: off everywhere. */
   diversity?: MmrConfig | undefined;
   /** Coupons on the page; undefined: none. */
@@ -169,7 +172,7 @@ export class Pipeline {
         debug: a.debug,
         overrides: a.overrides,
       },
-      feedRecall(state, a),
+      feedRecall(state, a, this.deps.sequence),
     );
     const shopper = await r.ctx.shopper();
     const subject = shopper?.subject ?? a.subject;
@@ -215,7 +218,7 @@ export class Pipeline {
         debug: a.debug,
         overrides: a.overrides,
       },
-      similarRecall(state, a.productId),
+      similarRecall(state, a.productId, this.deps.sequence),
     );
     this.record(r, r.ctx.subject !== undefined ? { subject: r.ctx.subject } : {});
     const feed = r.ctx.settings.feed;

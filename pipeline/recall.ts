@@ -4,6 +4,7 @@ import type { Filters } from '../retrieval/index/types.ts';
 import { recommend } from '../retrieval/recall/feed.ts';
 import { hybridRecall, type Embedders } from '../retrieval/recall/hybrid.ts';
 import { similarItems } from '../retrieval/recall/similar.ts';
+import type { SequenceSource } from '../retrieval/recall/feed-routes.ts';
 import type { RequestContext, Stage } from './context.ts';
 
 /**
@@ -37,7 +38,7 @@ export interface FeedAsk {
 }
 
 /** The feed: the shopper's routes fused, then best-sellers and the catalog for a page left short. */
-export function feedRecall(state: StateStore, ask: FeedAsk): Stage {
+export function feedRecall(state: StateStore, ask: FeedAsk, sequence?: SequenceSource): Stage {
   return recallStage(async (ctx) => {
     const shopper = await ctx.shopper();
     const r = await recommend(
@@ -54,6 +55,7 @@ export function feedRecall(state: StateStore, ask: FeedAsk): Stage {
       },
       ctx.settings.feed,
       ctx.settings.behavior,
+      sequence,
     );
     ctx.trace.cold_start = r.cold_start;
     ctx.trace.itemcf_confident = r.itemcf_confident;
@@ -69,9 +71,9 @@ export class ProductNotFound extends Error {
 }
 
 /** Similar items: the product's embedding neighbours fused with what shoppers engage with beside it. */
-export function similarRecall(state: StateStore, productId: string): Stage {
+export function similarRecall(state: StateStore, productId: string, sequence?: SequenceSource): Stage {
   return recallStage(async (ctx): Promise<Candidate[]> => {
-    const r = await similarItems(ctx.snapshot, state, productId, ctx.recall.to, ctx.settings.feed);
+    const r = await similarItems(ctx.snapshot, state, productId, ctx.recall.to, ctx.settings.feed, sequence);
     if (!r) throw new ProductNotFound(productId);
     ctx.trace.degraded.push(...(r.degraded ?? []));
     return r.candidates;

@@ -33,6 +33,7 @@ import type { ServedLog } from '../behavior/served-log.ts';
 import type { StateStore } from '../behavior/state-store.ts';
 import { FeedConfigSchema, type FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Ranker } from '../ranking/ranker.ts';
+import type { SequenceSource } from '../retrieval/recall/feed-routes.ts';
 import type { MmrConfig } from '../diversity/config.ts';
 import { checkDependencies, withoutLocations, type Dependency } from '../core/dependencies.ts';
 import { unavailableIn } from '../core/dependency-guard.ts';
@@ -71,6 +72,8 @@ export interface AppDeps {
   requestIds?: ((c: Context) => string) | undefined;
   /** CTR/CVR ranking applied after fusion on search and feed (ranking/ranker.ts). */
   ranker?: Ranker | undefined;
+  /** The learned sequence model behind the feed's `sequence` route and similar items. */
+  sequence?: SequenceSource | undefined;
   /** MMR diversity after ranking, per surface (diversity/); undefined: off. */
   mmr?: MmrConfig | undefined;
   /** Servers the service needs (index back end, and later Kafka, Redis); `/readyz` checks each. */
@@ -231,6 +234,7 @@ export function createApp(deps: AppDeps) {
     metrics,
     state: deps.behavior?.state,
     ranker: deps.ranker,
+    sequence: deps.sequence,
     diversity: deps.mmr,
     offers,
     served: deps.behavior?.served,

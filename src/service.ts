@@ -12,6 +12,7 @@ import type { IndexBackend } from '../retrieval/index/index-backend.ts';
 import { openIndexBackend } from '../retrieval/index/open-backend.ts';
 import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { productTimes } from '../ranking/apply.ts';
+import { SequenceRecall } from '../retrieval/recall/sequence-recall.ts';
 import { Ranker } from '../ranking/ranker.ts';
 import { createApp, type AppDeps } from './app.ts';
 import { indexLocation, type Settings as Config } from './settings/schema.ts';
@@ -38,6 +39,8 @@ export interface Service {
   experiments: Experiments;
   consumer: RunningConsumer | undefined;
   ranker: Ranker;
+  /** The learned sequence model (feed route `sequence`, similar items), hot-reloaded like the ranker. */
+  sequence: SequenceRecall;
   /** What each response showed (with the ranker's features); flush() before reading the log. */
   served: ServedLog;
   /** The background compaction of the embedded stores (settings `retention`). */
@@ -180,6 +183,13 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     const experiments = new Experiments(experimentStore, config, config.experiments, {
       onError: (err) => console.error(`experiments: ${err.message}`),
     });
+    const sequence = await SequenceRecall.open(config.sequence, {
+      // The item table must match the catalog served now (a model from another shop is refused).
+      catalogHas: (ids) =>
+        searcher.withSnapshot(async (snap) => new Set(snap ? (await snap.text.get([...ids])).keys() : [])),
+      registry: metrics.registry,
+      log: (l) => (opts.log ? opts.log(l) : console.error(l)),
+    });
     const app = createApp({
       trust: config.service.trust,
       limits: config.service.limits,
@@ -187,6 +197,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       namespace: config.backends.namespace,
       searcher,
       ranker,
+      sequence,
       mmr: config.diversity,
       embedder,
       metrics,
@@ -223,6 +234,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       experiments,
       consumer,
       ranker,
+      sequence,
       served,
       retention,
       metrics,
@@ -231,6 +243,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         await retention.stop();
         await consumer?.stop();
         await ranker.close();
+        await sequence.close();
         await served.flush();
         await searcher.close();
         await b.close();

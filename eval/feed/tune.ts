@@ -71,7 +71,15 @@ function fusionConfig(tuned: Partial<FeedConfig>, s: Record<string, number>): Fe
 
 /** A feed config where exactly the given routes run (weight 1 unless given). */
 export function configWith(base: Partial<FeedConfig>, weights: Partial<Record<FeedRoute, number>>): FeedConfig {
-  const all: Record<FeedRoute, number> = { uservector: 0, itemcf: 0, similar: 0, trending: 0, category: 0, ...weights };
+  const all: Record<FeedRoute, number> = {
+    uservector: 0,
+    itemcf: 0,
+    similar: 0,
+    trending: 0,
+    category: 0,
+    sequence: 0,
+    ...weights,
+  };
   return FeedConfigSchema.parse({ ...base, weights: all, exclude_shown: 0 });
 }
 

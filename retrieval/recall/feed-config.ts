@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const FEED_ROUTES = ['uservector', 'itemcf', 'similar', 'trending', 'category'] as const;
+export const FEED_ROUTES = ['uservector', 'itemcf', 'similar', 'trending', 'category', 'sequence'] as const;
 export type FeedRoute = (typeof FEED_ROUTES)[number];
 
 /** Feed ("guess you like") knobs; mounted at `feed` in the settings tree (src/settings/) and passed down. */
@@ -10,7 +10,8 @@ export const FeedConfigSchema = z
     /**
      * Route weights in the fusion. uservector: ANN on the shopper's interest vector; itemcf:
      * co-occurrence with recent items; similar: neighbours of the context product; trending:
-     * decayed popularity; category: popular in the context (or favourite) category.
+     * decayed popularity; category: popular in the context (or favourite) category; sequence:
+     * the learned next-item model (models/sequence/) on the shopper's recent items, when one is served.
      */
     weights: z
       .object({
@@ -19,6 +20,7 @@ export const FeedConfigSchema = z
         similar: z.number().nonnegative().default(1),
         trending: z.number().nonnegative().default(0.3),
         category: z.number().nonnegative().default(0.6),
+        sequence: z.number().nonnegative().default(1),
       })
       .prefault({}),
     recall_k: z.number().int().min(1).max(2000).default(100),

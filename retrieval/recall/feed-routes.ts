@@ -17,12 +17,23 @@ export interface FeedSources {
   /** Undefined when the index has no vectors. */
   vectorSearch?: ((v: Float32Array, k: number, filters?: Filters) => Promise<RouteHit[]>) | undefined;
   vectorsOf?: ((ids: readonly string[]) => Promise<Map<string, Float32Array>>) | undefined;
+  /** The learned sequence model (SequenceRecall); undefined when none is served. */
+  sequence?: SequenceSource | undefined;
+}
+
+/** What the `sequence` route and similar items read from the learned sequence model. */
+export interface SequenceSource {
+  /** Next items for a history of product ids, oldest first (the history left out). */
+  recall(history: readonly string[], k: number): Promise<RouteHit[]>;
+  /** Nearest products by learned embedding, the product left out. */
+  neighbours(id: string, k: number): Promise<RouteHit[]>;
 }
 
 /** The live sources: the behaviour state store and the served index's vectors. */
-export function feedSources(state: StateStore, snapshot: IndexSnapshot): FeedSources {
+export function feedSources(state: StateStore, snapshot: IndexSnapshot, sequence?: SequenceSource): FeedSources {
   const vectors = snapshot.vectors;
   return {
+    sequence,
     trending: (scope, k) => state.trending(scope, k),
     cooccurring: (id, k) => state.cooccurring(id, k),
     itemCounts: (ids) => state.itemCounts(ids),
@@ -91,6 +102,17 @@ export async function userVectorRoute(
   if (!user || !src.vectorSearch) return [];
   const v = queryVector(user, now, behavior, cfg.short_weight);
   return v ? src.vectorSearch(v, cfg.recall_k, filters) : [];
+}
+
+/** The learned model's next items for the shopper's recent items (state keeps them most recent first). */
+export async function sequenceRoute(
+  src: FeedSources,
+  user: UserState | undefined,
+  cfg: FeedConfig,
+): Promise<RouteHit[]> {
+  if (!user || !src.sequence || user.recent.length === 0) return [];
+  const history = user.recent.map((r) => r.id).reverse();
+  return src.sequence.recall(history, cfg.recall_k);
 }
 
 /** Nearest neighbours of one product's own vector, itself left out. */

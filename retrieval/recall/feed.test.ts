@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FeedConfigSchema } from './feed-config.ts';
-import { fuseFeed, itemCfConfident, withFallback, type FeedCandidates } from './feed.ts';
+import { BehaviorConfigSchema } from '../../behavior/config.ts';
+import { emptyUserState, type UserState } from '../../behavior/user-state.ts';
+import { feedCandidates, fuseFeed, itemCfConfident, withFallback, type FeedCandidates } from './feed.ts';
+import type { FeedSources } from './feed-routes.ts';
 
 const hits = (ids: string[], top = 10) => ids.map((id, i) => ({ id, score: top - i }));
 
@@ -67,5 +70,44 @@ describe('withFallback', () => {
       { id: 'x', score: 0, ranks: { trending: 1 } },
       { id: 'y', score: 0, ranks: { trending: 2 } },
     ]);
+  });
+});
+
+describe('the sequence route', () => {
+  const src = (seen: string[][]): FeedSources => ({
+    trending: async () => [],
+    cooccurring: async () => [],
+    itemCounts: async () => new Map(),
+    sequence: {
+      recall: async (history, k) => {
+        seen.push([...history]);
+        return hits(['n1', 'p2', 'n2']).slice(0, k);
+      },
+      neighbours: async () => [],
+    },
+  });
+  const user = (recent: string[]): UserState => ({
+    ...emptyUserState('u'),
+    recent: recent.map((id, i) => ({ id, ts: 1000 - i, w: 1 })),
+  });
+  const cfg = FeedConfigSchema.parse({ rrf_k: 0, weights: { itemcf: 0, uservector: 0, trending: 0, category: 0 } });
+  const behavior = BehaviorConfigSchema.parse({});
+
+  it('asks the model with the recent items oldest first, and fuses its list with recent items left out', async () => {
+    const seen: string[][] = [];
+    const c = await feedCandidates(src(seen), user(['p3', 'p2', 'p1']), { now: 2000 }, cfg, behavior, {});
+    expect(seen).toEqual([['p1', 'p2', 'p3']]);
+    expect(c.lists.sequence!.map((h) => h.id)).toEqual(['n1', 'p2', 'n2']);
+    expect(fuseFeed(c, cfg).map((h) => h.id)).toEqual(['n1', 'n2']);
+  });
+
+  it('says nothing for a shopper with no history, without a model, or at weight 0', async () => {
+    const seen: string[][] = [];
+    expect((await feedCandidates(src(seen), undefined, {}, cfg, behavior, {})).lists.sequence).toEqual([]);
+    const none = { ...src(seen), sequence: undefined };
+    expect((await feedCandidates(none, user(['p1']), {}, cfg, behavior, {})).lists.sequence).toEqual([]);
+    const off = FeedConfigSchema.parse({ weights: { sequence: 0 } });
+    expect((await feedCandidates(src(seen), user(['p1']), {}, off, behavior, {})).lists.sequence).toBeUndefined();
+    expect(seen).toEqual([]);
   });
 });

@@ -8,9 +8,11 @@ import {
   feedSources,
   itemCfRoute,
   itemCfSeeds,
+  sequenceRoute,
   similarRoute,
   userVectorRoute,
   type FeedSources,
+  type SequenceSource,
 } from './feed-routes.ts';
 import { firstAccepted, toCandidate } from './hydrate.ts';
 import { reciprocalRankFusion, type FusedHit, type RankedList } from './rrf.ts';
@@ -69,6 +71,7 @@ export async function feedCandidates(
     similar: () => similarRoute(src, contextProduct, cfg.recall_k, filters),
     trending: () => src.trending('', cfg.recall_k),
     category: async () => (scope !== undefined ? src.trending(scope, cfg.recall_k) : []),
+    sequence: () => sequenceRoute(src, user, cfg),
   };
   const names = Object.keys(routes) as FeedRoute[];
   const degraded: FeedCandidates['degraded'] = [];
@@ -129,6 +132,8 @@ export async function recommend(
   req: FeedRequest,
   cfg: FeedConfig,
   behavior: BehaviorConfig,
+  /** The learned sequence model, when the service serves one. */
+  sequence?: SequenceSource,
 ): Promise<FeedResult> {
   const { user } = shopper;
   const cold = !user || user.recent.length === 0;
@@ -137,7 +142,7 @@ export async function recommend(
     in_stock: true,
     ...(req.context?.category !== undefined && { category: req.context.category }),
   };
-  const src = feedSources(state, snapshot);
+  const src = feedSources(state, snapshot, sequence);
   const cands = await feedCandidates(src, user, req, cfg, behavior, filters);
   // Decided once: fusion applies it and the response reports it.
   const confident = itemCfConfident(cands, cfg);

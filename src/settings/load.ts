@@ -241,6 +241,7 @@ function finalize(t: SettingsTree): Settings {
       ...(imageModel && { imageModel: path.resolve(imageModel) }),
     },
     ranking: { ...ranking, ...(model_dir !== '' && { model_dir: path.resolve(model_dir) }) },
+    sequence: { ...t.sequence, model_dir: t.sequence.model_dir === '' ? '' : path.resolve(t.sequence.model_dir) },
   };
 }
 

@@ -6,6 +6,7 @@ import { FeedConfigSchema, type FeedConfig } from '../../retrieval/recall/feed-c
 import { BehaviorConfigSchema } from '../../behavior/config.ts';
 import { RetentionConfigSchema } from '../../behavior/retention-config.ts';
 import { RankConfigSchema, type RankConfig } from '../../ranking/config.ts';
+import { SequenceConfigSchema } from '../../retrieval/recall/sequence-recall.ts';
 import { MmrConfigSchema, type MmrConfig } from '../../diversity/config.ts';
 import { CouponConfigSchema, type CouponConfig } from '../../coupons/config.ts';
 import { DependencyBudgetsSchema } from '../../core/dependency-guard.ts';
@@ -204,6 +205,8 @@ export const SettingsSchema = z
     /** How long the served log, the event log, applied ids and dead letters are kept. */
     retention: RetentionConfigSchema.prefault({}),
     ranking: RankingSettingsSchema.prefault({}),
+    /** The learned sequential shopper model behind the feed's `sequence` route (models/sequence/). */
+    sequence: SequenceConfigSchema.prefault({}),
     /** MMR per surface: search, feed, similar. */
     diversity: MmrConfigSchema.prefault({}),
     coupons: CouponSettingsSchema.prefault({}),

@@ -164,6 +164,11 @@ export const ALIASES: readonly Alias[] = [
   { name: 'SHELF_COOC_BACKWARD_WEIGHT', path: 'behavior.cooc_backward_weight' },
   { name: 'SHELF_RANK', path: 'ranking.mode' },
   { name: 'SHELF_RANK_MODEL_DIR', path: 'ranking.model_dir', note: 'empty: heuristic order only' },
+  {
+    name: 'SHELF_SEQUENCE_MODEL_DIR',
+    path: 'sequence.model_dir',
+    note: 'empty: no sequence route (the other feed routes serve)',
+  },
   { name: 'SHELF_RANK_A', path: 'ranking.a' },
   { name: 'SHELF_RANK_B', path: 'ranking.b' },
   { name: 'SHELF_RANK_C', path: 'ranking.c' },
@@ -217,6 +222,7 @@ export const FEED_FILE_VAR = 'SHELF_FEED_CONFIG';
 export const EMPTY_IS_A_VALUE: ReadonlySet<string> = new Set([
   'service.catalog',
   'ranking.model_dir',
+  'sequence.model_dir',
   'embedder.queryPrefix',
   'embedder.documentPrefix',
 ]);

@@ -1,0 +1,52 @@
+import { loadavg } from 'node:os';
+import { mulberry32 } from '../core/rng.ts';
+import { SequenceConfigSchema, SequenceRecall } from '../retrieval/recall/sequence-recall.ts';
+import { summarize } from './stats.ts';
+
+/**
+ * Serving cost of the sequence route, per call, one at a time (as a feed request pays it):
+ * the shopper tower alone (onnxruntime-node, one history), the route on a cache miss (tower +
+ * HNSW over the item table) and on a hit (the same recent items again: HNSW only). Histories are
+ * seeded random draws from the model's items, 1 to max_len long.
+ */
+export async function runSequenceBench(o: { modelDir: string; calls: number; k: number; seed: number }) {
+  const seq = await SequenceRecall.open(
+    SequenceConfigSchema.parse({ model_dir: o.modelDir, refresh_ms: 0, min_catalog_coverage: 0 }),
+    { log: () => {} },
+  );
+  const model = seq.model;
+  if (!model) throw new Error(`no usable sequence model in ${o.modelDir}: ${seq.status.reason}`);
+  try {
+    const rng = mulberry32(o.seed);
+    const ids = model.itemIds;
+    const histories = Array.from({ length: o.calls }, () =>
+      Array.from({ length: 1 + Math.floor(rng() * model.maxLen) }, () => ids[Math.floor(rng() * ids.length)]!),
+    );
+    const time = async (fn: (h: string[]) => Promise<unknown>) => {
+      for (const h of histories.slice(0, 20)) await fn(h); // warm-up
+      const ms: number[] = [];
+      for (const h of histories) {
+        const t0 = performance.now();
+        await fn(h);
+        ms.push(performance.now() - t0);
+      }
+      return summarize(ms);
+    };
+    const tower = await time((h) => model.shopperVector(h));
+    // Each history once more with one new item at the end: a miss, as after a click.
+    let n = 0;
+    const miss = await time((h) => seq.recall([...h, `__new_${n++}`, ids[n % ids.length]!], o.k));
+    const hit = await time((h) => seq.recall(h, o.k));
+    return {
+      model: { version: model.version, items: ids.length, dim: model.dim, max_len: model.maxLen },
+      calls: o.calls,
+      k: o.k,
+      load_average_1m: Math.round(loadavg()[0]! * 100) / 100,
+      shopper_tower: tower,
+      route_cache_miss: miss,
+      route_cache_hit: hit,
+    };
+  } finally {
+    await seq.close();
+  }
+}

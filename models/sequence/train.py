@@ -1,0 +1,523 @@
+"""Sequential shopper model for Shelf (SASRec-style self-attentive next-item model): train, evaluate, export ONNX.
+
+Setup (Debian 12, no pip):  apt-get install -y python3-torch python3-onnx python3-numpy
+
+    /usr/bin/python3 models/sequence/train.py --data DATASET_DIR --out MODEL_DIR      # interactions.tsv
+    /usr/bin/python3 models/sequence/train.py --logs DATA_DIR --out MODEL_DIR         # the service's events.sqlite
+
+Input. `--data`: a sequential data set directory as `npm run eval -- feed` reads it
+(eval/feed/sequential-data.ts): interactions.tsv, `user_id<TAB>item_id<TAB>timestamp[<TAB>type]`,
+header optional. `--logs`: the embedded behaviour stream of a service's data directory
+(DATA_DIR/behavior/events.sqlite, one BehaviorEvent JSON per row); view, click, add_to_cart and purchase events with
+a product count, keyed by user_id (else session_id).
+
+Split (leave-last-out, as SASRec and eval/feed/protocol.ts): per shopper, time order, repeats of an
+item dropped (first interaction kept: the feed never re-shows what the shopper already has); the
+last item is the test target, the one before it the validation target, earlier items are trained
+on. Shoppers with fewer than 3 items are trained on whole. `--holdout valid` (what the feed eval
+uses inside a phase, whose data already stops before that phase's target) holds out only the last
+item, for early stopping, and reports no test figure.
+
+Model (Kang & McAuley 2018, pre-LN variant): item embedding (shared with the output layer, SASRec's
+choice) scaled by sqrt(d) + learned positions, `--blocks` causal self-attention blocks, a final
+LayerNorm; the hidden state at the last position is the shopper vector and a product's score is its
+dot product with the product's embedding. Trained at every position on a sampled softmax: the
+positive against `--negatives` uniformly drawn products shared by the batch (a negative equal to
+the positive is masked). Early stopping on validation NDCG@10 (full ranking, history excluded).
+
+Output, in --out (each file written via rename, metadata.json last, so a polling server never
+loads a half-written set; it checks the sha256s):
+  shopper_tower.onnx  input "items" int64 [N, L] (item indices, 0 = padding, left-padded, most
+                      recent last) → output "shopper" float32 [N, D]
+  item_tower.onnx     input "ids" int64 [M] → output "vectors" float32 [M, D] (the embedding table)
+  items.json          the item ids, index i + 1 in the towers is items[i]
+  test_vectors.json   shared test vectors: inputs and PyTorch's outputs, checked by the TypeScript side
+  metadata.json       version, architecture, hyper-parameters, metrics, data summary, sha256s
+  MODEL_CARD.md       the same for people
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+TYPES = ["view", "click", "add_to_cart", "purchase"]
+FORMAT = "shelf-sequence-v1"
+
+
+# ----------------------------------------------------------------------------- data
+
+def read_interactions(path: Path) -> list[tuple[str, str, int, str]]:
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            cells = line.split("\t")
+            if i == 0 and cells[0] == "user_id":
+                continue
+            if len(cells) not in (3, 4):
+                raise SystemExit(f"{path}:{i + 1}: expected 3 or 4 tab-separated fields, got {len(cells)}")
+            if not cells[2].isdigit():
+                raise SystemExit(f"{path}:{i + 1}: timestamp must be epoch milliseconds")
+            t = cells[3] if len(cells) == 4 and cells[3] else "purchase"
+            if t not in TYPES:
+                raise SystemExit(f"{path}:{i + 1}: unknown type {t!r}")
+            rows.append((cells[0], cells[1], int(cells[2]), t))
+    return rows
+
+
+def read_logs(data_dir: Path) -> list[tuple[str, str, int, str]]:
+    db = data_dir / "behavior" / "events.sqlite"
+    if not db.exists():
+        db = data_dir / "events.sqlite"  # the behaviour folder itself
+    if not db.exists():
+        raise SystemExit(f"{data_dir}: no behaviour log here (the embedded back end writes DATA_DIR/behavior/events.sqlite)")
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = []
+    seen = set()
+    for (value,) in con.execute("SELECT value FROM log ORDER BY position"):
+        try:
+            e = json.loads(value)
+        except ValueError:
+            continue  # the consumer dead-letters these; nothing to learn from them
+        if not isinstance(e, dict) or e.get("type") not in TYPES or not e.get("product_id"):
+            continue
+        who = e.get("user_id") or e.get("session_id")
+        ts = e.get("ts")
+        if not who or not isinstance(ts, (int, float)) or e.get("event_id") in seen:
+            continue
+        seen.add(e.get("event_id"))
+        rows.append((str(who), str(e["product_id"]), int(ts), e["type"]))
+    con.close()
+    return rows
+
+
+def sequences(rows) -> tuple[list[str], list[list[int]], list[list[int]]]:
+    """Per shopper, time order (file order breaks ties), first interaction with each item only."""
+    by_user: dict[str, list] = {}
+    for n, (u, it, ts, t) in enumerate(rows):
+        by_user.setdefault(u, []).append((ts, n, it, t))
+    item_index: dict[str, int] = {}
+    items: list[str] = []
+    seqs, types = [], []
+    for u, lst in by_user.items():
+        lst.sort()
+        seen, s, ty = set(), [], []
+        for _, _, it, t in lst:
+            if it in seen:
+                continue
+            seen.add(it)
+            if it not in item_index:
+                items.append(it)
+                item_index[it] = len(items)  # 0 is padding
+            s.append(item_index[it])
+            ty.append(TYPES.index(t) + 1)
+        seqs.append(s)
+        types.append(ty)
+    return items, seqs, types
+
+
+# ----------------------------------------------------------------------------- model
+
+class Block(nn.Module):
+    """Pre-LN causal self-attention + position-wise feed-forward (hand-written: exports to any opset)."""
+
+    def __init__(self, d: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.ff = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(d, d))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, bias):
+        b, l, d = x.shape
+        h = self.heads
+        q, k, v = self.qkv(self.ln1(x)).reshape(b, l, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(d // h) + bias  # bias: causal + padding, -1e9 where masked
+        att = self.drop(torch.softmax(att, dim=-1))
+        y = (att @ v).transpose(1, 2).reshape(b, l, d)
+        x = x + self.drop(self.proj(y))
+        return x + self.drop(self.ff(self.ln2(x)))
+
+
+class SasRec(nn.Module):
+    def __init__(self, n_items: int, d: int, max_len: int, blocks: int, heads: int, dropout: float, n_types: int = 0):
+        super().__init__()
+        self.d = d
+        self.max_len = max_len
+        self.item = nn.Embedding(n_items + 1, d, padding_idx=0)
+        self.pos = nn.Embedding(max_len, d)
+        self.type = nn.Embedding(n_types + 1, d, padding_idx=0) if n_types else None
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(d, heads, dropout) for _ in range(blocks))
+        self.ln = nn.LayerNorm(d)
+        # Constant masks (buffers, not ops: onnxruntime has no EyeLike/Trilu for booleans on CPU).
+        self.register_buffer("future", torch.triu(torch.ones(max_len + 1, max_len + 1, dtype=torch.bool), diagonal=1), persistent=False)
+        self.register_buffer("eye", torch.eye(max_len + 1, dtype=torch.bool), persistent=False)
+        nn.init.normal_(self.item.weight, std=0.05)
+        nn.init.normal_(self.pos.weight, std=0.05)
+        with torch.no_grad():
+            self.item.weight[0].zero_()
+
+    def hidden(self, seq, types=None):
+        """seq [B, L] item indices, left-padded with 0 → hidden states [B, L, D]."""
+        b, l = seq.shape
+        pad = seq == 0
+        x = self.item(seq) * math.sqrt(self.d) + self.pos.weight[-l:].unsqueeze(0)
+        if self.type is not None and types is not None:
+            x = x + self.type(types)
+        x = self.drop(x) * (~pad).unsqueeze(-1).to(x.dtype)
+        # A query row that is itself padding would see nothing at all; let it see itself (its output is unused).
+        masked = self.future[:l, :l].unsqueeze(0) | pad.unsqueeze(1)
+        masked = masked & ~self.eye[:l, :l].unsqueeze(0)
+        bias = (masked.to(x.dtype) * -1e9).unsqueeze(1)
+        for blk in self.blocks:
+            x = blk(x, bias)
+        return self.ln(x)
+
+
+class ShopperTower(nn.Module):
+    """What the service runs: the last L items → the shopper vector (hidden state at the last position)."""
+
+    def __init__(self, m: SasRec):
+        super().__init__()
+        self.m = m
+
+    def forward(self, items):
+        return self.m.hidden(items)[:, -1, :]
+
+
+class ShopperTowerTyped(ShopperTower):
+    def forward(self, items, types):
+        return self.m.hidden(items, types)[:, -1, :]
+
+
+class ItemTower(nn.Module):
+    def __init__(self, m: SasRec):
+        super().__init__()
+        self.m = m
+
+    def forward(self, ids):
+        return self.m.item(ids)
+
+
+# ----------------------------------------------------------------------------- training and metrics
+
+def left_pad(seqs: list[list[int]], l: int) -> np.ndarray:
+    out = np.zeros((len(seqs), l), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        s = s[-l:]
+        if s:
+            out[i, l - len(s):] = s
+    return out
+
+
+def evaluate(model: SasRec, inputs, in_types, targets, n_items: int, rng: np.random.Generator, typed: bool,
+             sampled: int = 100, batch: int = 256) -> dict:
+    """HR@10 / NDCG@10, full ranking (the shopper's input items excluded) and against `sampled` uniform negatives
+    the shopper never touched (SASRec's protocol)."""
+    model.eval()
+    hit_f = ndcg_f = hit_s = ndcg_s = 0.0
+    n = len(targets)
+    table = model.item.weight.detach()
+    with torch.no_grad():
+        for a in range(0, n, batch):
+            seq = torch.from_numpy(left_pad(inputs[a:a + batch], model.max_len))
+            ty = torch.from_numpy(left_pad(in_types[a:a + batch], model.max_len)) if typed else None
+            h = model.hidden(seq, ty)[:, -1, :]
+            scores = (h @ table.T).numpy()
+            for j in range(len(seq)):
+                row = scores[j]
+                tgt = targets[a + j]
+                hist = inputs[a + j]
+                t = row[tgt]
+                row[0] = -np.inf
+                row[hist] = -np.inf
+                rank = int((row > t).sum())
+                if rank < 10:
+                    hit_f += 1
+                    ndcg_f += 1 / math.log2(rank + 2)
+                excl = set(hist)
+                excl.add(tgt)
+                negs = []
+                # Drawn with replacement, so a catalog smaller than 100 still works; none left: no negatives.
+                while len(negs) < sampled and len(excl) < n_items:
+                    c = int(rng.integers(1, n_items + 1))
+                    if c not in excl:
+                        negs.append(c)
+                rank_s = int((row[negs] > t).sum())
+                if rank_s < 10:
+                    hit_s += 1
+                    ndcg_s += 1 / math.log2(rank_s + 2)
+    r = lambda x: round(x / max(1, n), 4)
+    return {"users": n, "full": {"hr@10": r(hit_f), "ndcg@10": r(ndcg_f)},
+            f"sampled{sampled}": {"hr@10": r(hit_s), "ndcg@10": r(ndcg_s)}}
+
+
+def train_epoch(model, opt, train_seqs, train_types, n_items, args, gen, typed):
+    model.train()
+    order = torch.randperm(len(train_seqs), generator=gen).tolist()
+    total = 0.0
+    l = model.max_len
+    for a in range(0, len(order), args.batch):
+        idx = order[a:a + args.batch]
+        full = left_pad([train_seqs[i] for i in idx], l + 1)
+        seq = torch.from_numpy(full[:, :-1])
+        pos = torch.from_numpy(full[:, 1:])
+        ty = torch.from_numpy(left_pad([train_types[i] for i in idx], l + 1)[:, :-1]) if typed else None
+        valid = (pos > 0) & (seq > 0)
+        h = model.hidden(seq, ty)[valid]                                         # [P, D]
+        p = pos[valid]
+        negs = torch.randint(1, n_items + 1, (args.negatives,), generator=gen)   # shared by the batch
+        w = model.item.weight
+        pos_logit = (h * w[p]).sum(-1, keepdim=True)
+        neg_logit = h @ w[negs].T
+        neg_logit = neg_logit.masked_fill(negs.unsqueeze(0) == p.unsqueeze(1), -1e9)
+        logits = torch.cat([pos_logit, neg_logit], dim=1)
+        loss = nn.functional.cross_entropy(logits, torch.zeros(len(p), dtype=torch.long))
+        if args.l2 > 0:
+            loss = loss + args.l2 * (w[p].pow(2).sum() / len(p))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += float(loss) * len(idx)
+    return total / max(1, len(order))
+
+
+# ----------------------------------------------------------------------------- export
+
+def write_atomic(path: Path, data: bytes) -> str:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return hashlib.sha256(data).hexdigest()
+
+
+def export_onnx(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], axes: dict) -> str:
+    import onnx
+    tmp = path.with_name(path.name + ".export")
+    torch.onnx.export(module, args, str(tmp), input_names=inputs, output_names=outputs, dynamic_axes=axes, opset_version=14)
+    onnx.checker.check_model(onnx.load(str(tmp)))
+    data = tmp.read_bytes()
+    tmp.unlink()
+    return write_atomic(path, data)
+
+
+def model_card(meta: dict) -> str:
+    a, t, m, d = meta["architecture"], meta["training"], meta["metrics"], meta["data"]
+    lines = [f"# {meta['name']} {meta['version']}", "",
+             "SASRec-style self-attentive next-item model (pre-LN), trained by `models/sequence/train.py`.", "",
+             "## Data", "",
+             f"- source: {d['source'] or '(not given)'}",
+             f"- {d['interactions']:,} interactions (repeats dropped), {d['shoppers']:,} shoppers, {d['items']:,} items",
+             f"- split: {t['split']}", "",
+             "## Hyper-parameters", "",
+             f"- max length {a['max_len']}, dimensions {a['dim']}, blocks {a['blocks']}, heads {a['heads']}, dropout {t['dropout']}, event types {'on' if a['event_types'] else 'off'}",
+             f"- sampled softmax with {t['negatives']} uniform negatives, batch {t['batch']}, Adam lr {t['lr']}, l2 {t['l2']}",
+             f"- seed {t['seed']}, {t['threads']} thread(s), at most {t['epochs']} epochs, patience {t['patience']} (evaluated every {t['eval_every']}), best epoch {t['best_epoch']}",
+             f"- training time {t['seconds']} s on {t['cpu']}", "",
+             "## Metrics (HR@10 / NDCG@10; full ranking excludes the shopper's items, sampled = 100 uniform negatives)", "",
+             "| split | users | full HR@10 | full NDCG@10 | sampled-100 HR@10 | sampled-100 NDCG@10 |", "|---|---|---|---|---|---|"]
+    for k in ("valid", "test"):
+        if k in m:
+            x = m[k]
+            lines.append(f"| {k} | {x['users']:,} | {x['full']['hr@10']} | {x['full']['ndcg@10']} | {x['sampled100']['hr@10']} | {x['sampled100']['ndcg@10']} |")
+    lines += ["", "Served by the feed's `sequence` recall route (retrieval/recall) and in similar items."]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- main
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="sequential data set directory (interactions.tsv)")
+    src.add_argument("--logs", help="service data directory (behavior/events.sqlite, the embedded behaviour log)")
+    ap.add_argument("--out", required=True, help="model folder to write")
+    ap.add_argument("--holdout", choices=["valid-test", "valid"], default="valid-test",
+                    help="valid-test: last item test, the one before validation; valid: last item validation only")
+    ap.add_argument("--max-len", type=int, default=50)
+    ap.add_argument("--dim", type=int, default=64)
+    ap.add_argument("--blocks", type=int, default=2)
+    ap.add_argument("--heads", type=int, default=1)
+    ap.add_argument("--dropout", type=float, default=0.3)
+    ap.add_argument("--event-types", action="store_true", help="condition on the event type of each input item")
+    ap.add_argument("--negatives", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--l2", type=float, default=0.0)
+    ap.add_argument("--epochs", type=int, default=200, help="at most this many epochs")
+    ap.add_argument("--patience", type=int, default=3, help="evaluations without a better validation NDCG@10")
+    ap.add_argument("--eval-every", type=int, default=2, help="epochs between validation evaluations")
+    ap.add_argument("--eval-users", type=int, default=5000, help="validation users evaluated for early stopping (0: all)")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: deterministic and polite on a shared CPU)")
+    ap.add_argument("--version", help="model version (default: sequence-<sha12 of the weights>)")
+    ap.add_argument("--source", default="", help="free text recorded in the model card (where the data came from)")
+    ap.add_argument("--metrics-out", help="also write the metrics JSON here")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    t0 = time.time()
+    log = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
+
+    rows = read_interactions(Path(args.data) / "interactions.tsv") if args.data else read_logs(Path(args.logs))
+    items, seqs, types = sequences(rows)
+    if not items:
+        raise SystemExit("no interactions to train on")
+    n_items = len(items)
+    typed = args.event_types
+    cut = 2 if args.holdout == "valid-test" else 1
+    train_s, train_t = [], []
+    val_in, val_ty, val_tgt, test_in, test_ty, test_tgt = [], [], [], [], [], []
+    for s, ty in zip(seqs, types):
+        if len(s) < 3:
+            train_s.append(s)
+            train_t.append(ty)
+            continue
+        train_s.append(s[:-cut])
+        train_t.append(ty[:-cut])
+        v = len(s) - cut
+        val_in.append(s[:v]); val_ty.append(ty[:v]); val_tgt.append(s[v])
+        if cut == 2:
+            test_in.append(s[:-1]); test_ty.append(ty[:-1]); test_tgt.append(s[-1])
+    train_s = [s for s in train_s if len(s) >= 2]  # one item teaches no transition
+    if not train_s:
+        raise SystemExit("no shopper has two items to learn a transition from")
+    log(f"sequence: {len(rows):,} rows, {len(seqs):,} shoppers, {n_items:,} items, {len(val_tgt):,} validation targets")
+
+    model = SasRec(n_items, args.dim, args.max_len, args.blocks, args.heads, args.dropout, len(TYPES) if typed else 0)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98))
+    gen = torch.Generator().manual_seed(args.seed)
+    pick = np.random.default_rng(args.seed).permutation(len(val_tgt))
+    if args.eval_users:
+        pick = pick[:args.eval_users]
+    es_in = [val_in[i] for i in pick]; es_ty = [val_ty[i] for i in pick]; es_tgt = [val_tgt[i] for i in pick]
+    best, best_epoch, best_state, waited, history = -1.0, 0, None, 0, []
+    for epoch in range(1, args.epochs + 1):
+        loss = train_epoch(model, opt, train_s, train_t, n_items, args, gen, typed)
+        if es_tgt and (epoch % args.eval_every == 0 or epoch == args.epochs):
+            v = evaluate(model, es_in, es_ty, es_tgt, n_items, np.random.default_rng(args.seed + 1), typed)
+            score = v["full"]["ndcg@10"] + v["sampled100"]["ndcg@10"]
+            history.append({"epoch": epoch, "loss": round(loss, 4), **{k: v[k] for k in ("full", "sampled100")}})
+            log(f"epoch {epoch}: loss {loss:.4f} valid full {v['full']} sampled {v['sampled100']} ({time.time() - t0:.0f}s)")
+            if score > best:
+                best, best_epoch, waited = score, epoch, 0
+                best_state = {k: t.clone() for k, t in model.state_dict().items()}
+            else:
+                waited += 1
+                if waited >= args.patience:
+                    break
+        elif not es_tgt:
+            best_epoch = epoch
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    train_seconds = round(time.time() - t0, 1)
+
+    metrics = {}
+    if val_tgt:
+        metrics["valid"] = evaluate(model, val_in, val_ty, val_tgt, n_items, np.random.default_rng(args.seed + 2), typed)
+    if test_tgt:
+        metrics["test"] = evaluate(model, test_in, test_ty, test_tgt, n_items, np.random.default_rng(args.seed + 3), typed)
+    log(f"sequence: {json.dumps(metrics)}")
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    l = args.max_len
+    ex_items = torch.from_numpy(left_pad([s[-l:] for s in seqs[:2]], l))
+    if typed:
+        ex_types = torch.from_numpy(left_pad([t[-l:] for t in types[:2]], l))
+        shopper_sha = export_onnx(ShopperTowerTyped(model).eval(), (ex_items, ex_types), out / "shopper_tower.onnx", ["items", "types"],
+                                  ["shopper"], {"items": {0: "n"}, "types": {0: "n"}, "shopper": {0: "n"}})
+    else:
+        shopper_sha = export_onnx(ShopperTower(model).eval(), (ex_items,), out / "shopper_tower.onnx", ["items"], ["shopper"],
+                                  {"items": {0: "n"}, "shopper": {0: "n"}})
+    item_sha = export_onnx(ItemTower(model).eval(), (torch.arange(1, min(n_items, 4) + 1),), out / "item_tower.onnx", ["ids"], ["vectors"],
+                           {"ids": {0: "m"}, "vectors": {0: "m"}})
+    items_sha = write_atomic(out / "items.json", (json.dumps(items, ensure_ascii=False) + "\n").encode())
+
+    # Shared test vectors: a few real histories (full, short, one item) and PyTorch's outputs for them.
+    rng = np.random.default_rng(args.seed + 4)
+    cases = [seqs[int(i)] for i in rng.choice(len(seqs), size=min(4, len(seqs)), replace=False)]
+    cases.append(cases[0][-1:])
+    case_types = [[TYPES.index("purchase") + 1] * len(c) for c in cases]
+    # torch.onnx.export restores the wrapper's (training) mode afterwards, recursively: back to eval.
+    model.eval()
+    with torch.no_grad():
+        xi = torch.from_numpy(left_pad(cases, l))
+        xt = torch.from_numpy(left_pad(case_types, l))
+        sv = (ShopperTowerTyped(model)(xi, xt) if typed else ShopperTower(model)(xi)).numpy()
+        ids = sorted({int(x) for c in cases for x in c})
+        iv = model.item(torch.tensor(ids)).numpy()
+    tv = {"format": FORMAT, "max_len": l, "cases": [
+        {"items": [items[x - 1] for x in c[-l:]], "indices": left_pad([c], l)[0].tolist(),
+         **({"types": left_pad([t], l)[0].tolist()} if typed else {}), "shopper": [round(float(v), 6) for v in sv[k]]}
+        for k, (c, t) in enumerate(zip(cases, case_types))],
+        "item_vectors": {items[i - 1]: [round(float(v), 6) for v in iv[k]] for k, i in enumerate(ids)}}
+    write_atomic(out / "test_vectors.json", (json.dumps(tv) + "\n").encode())
+
+    weights_sha = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.parameters())).hexdigest()
+    meta = {
+        "name": "shelf-sequence-sasrec",
+        "format": FORMAT,
+        "version": args.version or f"sequence-{weights_sha[:12]}",
+        "dim": args.dim,
+        "max_len": l,
+        "items": n_items,
+        "inputs": ["items", "types"] if typed else ["items"],
+        "types": TYPES,
+        "files": {"shopper_tower.onnx": shopper_sha, "item_tower.onnx": item_sha, "items.json": items_sha},
+        "architecture": {"type": "SASRec (pre-LN)", "dim": args.dim, "max_len": l, "blocks": args.blocks, "heads": args.heads,
+                         "event_types": typed, "score": "dot product of shopper and item vectors"},
+        "training": {"seed": args.seed, "threads": args.threads, "epochs": args.epochs, "best_epoch": best_epoch,
+                     "patience": args.patience, "eval_every": args.eval_every, "eval_users": args.eval_users,
+                     "batch": args.batch, "lr": args.lr, "l2": args.l2, "dropout": args.dropout, "negatives": args.negatives,
+                     "split": ("leave-last-out: last item test, second-to-last validation" if cut == 2
+                               else "last item validation (early stopping), no test"),
+                     "seconds": train_seconds, "cpu": cpu_name(), "torch": torch.__version__, "history": history},
+        "metrics": metrics,
+        "data": {"source": args.source or (args.data and f"--data {args.data}") or f"--logs {args.logs}",
+                 "rows": len(rows), "interactions": sum(len(s) for s in seqs), "shoppers": len(seqs), "items": n_items},
+        "created_by": "models/sequence/train.py",
+    }
+    write_atomic(out / "MODEL_CARD.md", model_card(meta).encode())
+    write_atomic(out / "metadata.json", (json.dumps(meta, ensure_ascii=False, indent=2) + "\n").encode())
+    summary = {"version": meta["version"], "metrics": metrics, "seconds": train_seconds, "best_epoch": best_epoch}
+    if args.metrics_out:
+        Path(args.metrics_out).write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary))
+    return 0
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} x{os.cpu_count()}"
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
