@@ -211,6 +211,11 @@ function expectWithinBudget(answers: Answer[], server: string): void {
       `${count((a) => a.status === 200 && a.body.degraded !== undefined)} 200 degraded, ` +
       `${count((a) => a.status === 503)} 503), p50 during ${Math.round(p50)} ms, max ${Math.round(max)} ms (limit ${LIMIT_MS})`,
   );
+  // Which kinds took longest: the first place to look when a budget is not kept.
+  const slow = [...answers].sort((x, y) => y.ms - x.ms).slice(0, 5);
+  console.log(
+    `[budgets] ${server} slowest: ${slow.map((a) => `${a.kind} ${a.status} ${Math.round(a.ms)} ms`).join(', ')}`,
+  );
   expect(answers.filter((a) => a.during).length, 'requests answered during the fault').toBeGreaterThan(5);
   for (const a of answers) {
     const what = `${server}: ${a.kind} → ${a.status} in ${Math.round(a.ms)} ms ${JSON.stringify(a.body).slice(0, 200)}`;
