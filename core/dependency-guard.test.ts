@@ -4,6 +4,7 @@ import {
   DependencyGuard,
   DependencyUnavailable,
   dependencyBudgetSchema,
+  guardMethods,
 } from './dependency-guard.ts';
 import { createMetrics, guardMetrics } from './metrics.ts';
 
@@ -81,5 +82,33 @@ describe('DependencyGuard', () => {
     expect(b.kafka.timeout_ms).toBe(2000);
     expect(b.elasticsearch.timeout_ms).toBe(1000);
     expect(() => DependencyBudgetsSchema.parse({ redis: { timeout_ms: 0 } })).toThrow();
+  });
+});
+
+describe('guardMethods', () => {
+  class Store {
+    readonly kind = 'remote';
+    private calls = 0;
+    async list(): Promise<string[]> {
+      this.calls++;
+      return never();
+    }
+    async count(): Promise<number> {
+      return this.calls;
+    }
+    name(): string {
+      return `${this.kind} store`;
+    }
+  }
+
+  it('runs the named methods within the budget and leaves the rest as they are, bound to the store', async () => {
+    const store = guardMethods(new Store(), new DependencyGuard('redis', budget()), ['list']);
+    const t0 = performance.now();
+    await expect(store.list()).rejects.toMatchObject({ dependency: 'redis', kind: 'timeout' });
+    expect(performance.now() - t0).toBeLessThan(500);
+    // Unguarded members see the store's own state: the guarded call reached it once.
+    expect(await store.count()).toBe(1);
+    expect(store.name()).toBe('remote store');
+    expect(store.kind).toBe('remote');
   });
 });

@@ -186,3 +186,30 @@ export function createGuards(budgets: DependencyBudgets, hooks: GuardHooks = {})
     qdrant: new DependencyGuard('qdrant', budgets.qdrant, hooks),
   };
 }
+
+/** The names of `T`'s methods that answer with a promise. */
+export type AsyncMethodOf<T> = {
+  [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never;
+}[keyof T];
+
+/**
+ * `inner` with the named methods run through `guard` (budget and breaker); every other member is
+ * `inner`'s own, bound to it. For stores whose every remote call should keep one budget, so a
+ * method is guarded by naming it rather than by writing out a wrapper for it.
+ */
+export function guardMethods<T extends object>(
+  inner: T,
+  guard: DependencyGuard,
+  methods: readonly AsyncMethodOf<T>[],
+): T {
+  const names = new Set<PropertyKey>(methods);
+  return new Proxy(inner, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const fn = value as (...args: unknown[]) => Promise<unknown>;
+      if (!names.has(prop)) return fn.bind(target);
+      return (...args: unknown[]) => guard.call(() => fn.apply(target, args));
+    },
+  });
+}

@@ -19,7 +19,7 @@ import { indexLocation, type Settings as Config } from './settings/schema.ts';
 import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
 import { createMetrics, guardMetrics, showBreakers, type Metrics } from '../core/metrics.ts';
-import { createGuards, type DependencyGuard, type DependencyGuards } from '../core/dependency-guard.ts';
+import { createGuards, guardMethods, type DependencyGuard, type DependencyGuards } from '../core/dependency-guard.ts';
 import { GuardedStateStore } from '../behavior/guarded-state-store.ts';
 import { GuardedEventLog } from '../behavior/guarded-event-log.ts';
 import { GuardedCouponLedger } from '../coupons/guarded-ledger.ts';
@@ -95,11 +95,17 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     });
     coupons = opened.kind === 'redis' ? new GuardedCouponLedger(opened, guards.redis) : opened;
     showBreakers(metrics, guardsInUse(config, guards));
-    experimentStore = await openExperimentStore({
+    const openedExperiments = await openExperimentStore({
       dataDir,
       redisUrl: config.backends.redisUrl,
       namespace: config.backends.namespace,
     });
+    // Every personalised request reads the definitions (at most once per cache_ms): a frozen Redis
+    // must cost it the Redis budget, not the client's command time-out.
+    experimentStore =
+      openedExperiments.kind === 'redis'
+        ? guardMethods(openedExperiments, guards.redis, ['create', 'get', 'list', 'setStatus'])
+        : openedExperiments;
     // Start-up refuses to go on while a configured server is unreachable; /readyz reports each.
     const dependencies: Dependency[] = [
       ...backend.dependencies(),
