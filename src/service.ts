@@ -25,6 +25,7 @@ import { GuardedEventLog } from '../behavior/guarded-event-log.ts';
 import { GuardedCouponLedger } from '../coupons/guarded-ledger.ts';
 import { PopularityMemory } from '../ranking/popularity.ts';
 import { Redis } from 'ioredis';
+import { defaultMaxInFlight } from './api/limits.ts';
 import { openExperimentStore } from '../pipeline/experiments/open-store.ts';
 import type { ExperimentStore } from '../pipeline/experiments/store.ts';
 import { Experiments } from './experiments/experiments.ts';
@@ -198,7 +199,12 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     });
     const app = createApp({
       trust: config.service.trust,
-      limits: config.service.limits,
+      limits: {
+        ...config.service.limits,
+        max_in_flight:
+          config.service.limits.max_in_flight ??
+          defaultMaxInFlight(config.backends.elasticsearchUrl !== undefined || config.backends.qdrantUrl !== undefined),
+      },
       limitsRedis,
       namespace: config.backends.namespace,
       searcher,

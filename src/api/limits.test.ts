@@ -38,8 +38,8 @@ const rejected = async (metrics: ReturnType<typeof createMetrics>) =>
   Object.fromEntries((await metrics.requestsRejected.get()).values.map((v) => [v.labels.reason, v.value]));
 
 describe('load shedding', () => {
-  it('past max_in_flight, requests are answered 503 overloaded with Retry-After at once; probes are exempt', async () => {
-    const { app, metrics } = appWith({ max_in_flight: 2, shed_retry_after_s: 3 });
+  it('past max_in_flight, requests are answered 503 overloaded with Retry-After without queueing; probes are exempt', async () => {
+    const { app, metrics } = appWith({ max_in_flight: 2, shed_retry_after_s: 3, refusal_delay_ms: 0 });
     const all = await Promise.all([
       ...Array.from({ length: 10 }, () => app.request('/v1/search?q=running+shoes')),
       app.request('/healthz'),
@@ -63,6 +63,22 @@ describe('load shedding', () => {
     expect((await metrics.requestsInFlight.get()).values[0]!.value).toBe(0);
   });
 
+  it('holds refusals refusal_delay_ms without an in-flight slot: admitted requests go on meanwhile', async () => {
+    const { app } = appWith({ max_in_flight: 1, refusal_delay_ms: 300 });
+    const slow = app.request('/v1/search?q=running+shoes');
+    const t0 = performance.now();
+    const shed = app.request('/v1/search?q=running+shoes');
+    expect((await slow).status).toBe(200);
+    // The held refusal does not count against the bound: the next request is admitted at once.
+    const admitted = await app.request('/v1/search?q=shoes');
+    expect(admitted.status).toBe(200);
+    expect(performance.now() - t0).toBeLessThan(300);
+    const refused = await shed;
+    expect(refused.status).toBe(503);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
   it('max_in_flight 0 sheds nothing', async () => {
     const { app } = appWith({ max_in_flight: 0 });
     const all = await Promise.all(Array.from({ length: 20 }, () => app.request('/v1/search?q=shoes')));
@@ -72,7 +88,7 @@ describe('load shedding', () => {
 
 describe('rate limits', () => {
   it('per client: 429 rate_limited with Retry-After past the limit, other clients unaffected', async () => {
-    const { app, metrics } = appWith({ max_in_flight: 0, client: { points: 3, duration_s: 60 } });
+    const { app, metrics } = appWith({ max_in_flight: 0, refusal_delay_ms: 0, client: { points: 3, duration_s: 60 } });
     const from = (ip: string) => app.request('/v1/search?q=shoes', { headers: { 'x-test-client': ip } });
     const a = [];
     for (let i = 0; i < 5; i++) a.push(await from('10.0.0.1'));

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Redis } from 'ioredis';
@@ -17,10 +18,13 @@ import { ApiError } from './errors.ts';
  * Rate limits and load shedding, before any other work is done for a request:
  *
  * - **Shedding**: past `max_in_flight` requests being served, the next one is answered
- *   `503 overloaded` with Retry-After at once. Node serves on one thread, so a request admitted
- *   beyond what the CPU can turn around only waits behind the others until its client gives up;
- *   refusing it costs microseconds and tells the client when to come back.
+ *   `503 overloaded` with Retry-After, without queueing. Node serves on one thread, so a request
+ *   admitted beyond what the CPU can turn around only waits behind the others until its client
+ *   gives up; refusing it tells the client when to come back.
  * - **Per client** (address, or the server key): `429 rate_limited` with Retry-After.
+ * - Both refusals are held `refusal_delay_ms` (a timer, no in-flight slot) before they are sent:
+ *   a client that resends at once would otherwise turn the one thread into a refusal loop, and
+ *   the admitted requests would wait behind it (`npm run bench -- overload`).
  * - **Per shopper**: `shopper(key)`, called by the routes once the shopper is known.
  *
  * Counters live in memory, or in Redis when one is configured (every instance shares them). A
@@ -31,6 +35,12 @@ import { ApiError } from './errors.ts';
 /** Paths never shed nor limited: the probes and the scrape must answer under any load. */
 const EXEMPT = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 const exempt = (path: string) => EXEMPT.has(path) || path === '/docs' || path.startsWith('/docs/');
+
+/**
+ * Refusals held at once (`refusal_delay_ms`); past this, refusals are sent at once. A bound on
+ * the memory a flood of connections can pin, far above what one instance's clients open.
+ */
+const MAX_HELD_REFUSALS = 10_000;
 
 /** How long a rate-limit read may take in Redis before this instance's own counter decides. */
 const REDIS_TIMEOUT_MS = 50;
@@ -113,42 +123,69 @@ async function consume(l: Limiter, key: string, reason: string, what: string, me
   }
 }
 
+/**
+ * `max_in_flight` when it is not set: one per core when searches run on this thread (the embedded
+ * back end: two at once each take twice as long), eight per core when they mostly wait on
+ * Elasticsearch and Qdrant.
+ */
+export function defaultMaxInFlight(serverBackends: boolean): number {
+  return availableParallelism() * (serverBackends ? 8 : 1);
+}
+
 export function createLimits(opts: LimitsOptions): Limits {
   const { settings: s, metrics } = opts;
   const client = limiter('client', s.client, opts);
   const server = limiter('server', s.server, opts);
   const shopper = limiter('shopper', s.shopper, opts);
   const address = opts.clientAddress ?? socketAddress(s.trusted_proxies);
+  const maxInFlight = s.max_in_flight ?? defaultMaxInFlight(false);
   let inFlight = 0;
+  let held = 0;
+
+  /** Sends `refusal` after `refusal_delay_ms`, holding no in-flight slot meanwhile (see the setting). */
+  const refuse = async (refusal: ApiError): Promise<never> => {
+    if (s.refusal_delay_ms > 0 && held < MAX_HELD_REFUSALS) {
+      held++;
+      try {
+        await new Promise((r) => setTimeout(r, s.refusal_delay_ms));
+      } finally {
+        held--;
+      }
+    }
+    throw refusal;
+  };
 
   const middleware: MiddlewareHandler = async (c, next) => {
     if (exempt(c.req.path)) return next();
-    if (s.max_in_flight > 0 && inFlight >= s.max_in_flight) {
+    if (maxInFlight > 0 && inFlight >= maxInFlight) {
       metrics.requestsRejected.inc({ reason: 'shed' });
-      throw new ApiError(
-        503,
-        'overloaded',
-        'the service is at capacity; retry after the Retry-After seconds',
-        undefined,
-        {
+      return refuse(
+        new ApiError(503, 'overloaded', 'the service is at capacity; retry after the Retry-After seconds', undefined, {
           'Retry-After': String(s.shed_retry_after_s),
-        },
+        }),
       );
     }
     inFlight++;
     metrics.requestsInFlight.set(inFlight);
+    let limited: ApiError | undefined;
     try {
-      if (opts.isServer(c)) {
-        if (server) await consume(server, 'server', 'server_rate', 'with this key', metrics);
-      } else if (client) {
-        const ip = address(c);
-        if (ip !== undefined) await consume(client, ip, 'client_rate', 'from this client', metrics);
+      try {
+        if (opts.isServer(c)) {
+          if (server) await consume(server, 'server', 'server_rate', 'with this key', metrics);
+        } else if (client) {
+          const ip = address(c);
+          if (ip !== undefined) await consume(client, ip, 'client_rate', 'from this client', metrics);
+        }
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        limited = err;
       }
-      await next();
+      if (!limited) await next();
     } finally {
       inFlight--;
       metrics.requestsInFlight.set(inFlight);
     }
+    if (limited) return refuse(limited);
   };
 
   return {

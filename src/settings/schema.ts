@@ -90,12 +90,22 @@ export const LimitsSettingsSchema = z
     /** Proxies in front of the service whose X-Forwarded-For is believed (0: use the socket address). */
     trusted_proxies: z.number().int().min(0).max(10).default(0),
     /**
-     * Requests served at once; the next one is answered 503 `overloaded` at once instead of
-     * queueing into client time-outs. /healthz, /readyz, /metrics and the docs are exempt. 0: no bound.
+     * Requests served at once; the next one is answered 503 `overloaded` instead of queueing into
+     * client time-outs. /healthz, /readyz, /metrics and the docs are exempt. 0: no bound. Unset:
+     * one per core with the embedded back end, whose searches run on the service's own thread
+     * (more at once only makes each slower), and eight per core with Elasticsearch / Qdrant,
+     * whose requests mostly wait on the network (src/api/limits.ts, `npm run bench -- overload`).
      */
-    max_in_flight: z.number().int().min(0).default(4),
+    max_in_flight: z.number().int().min(0).optional(),
     /** Retry-After on a shed request, seconds. */
     shed_retry_after_s: z.number().int().min(1).max(60).default(1),
+    /**
+     * How long a shed (503) or rate-limited (429) answer is held before it is sent, ms. A client
+     * that ignores Retry-After and resends at once would otherwise spend the service's one thread
+     * on refusals, and the admitted requests wait behind them; held, each such connection costs a
+     * timer. Well under a second, so a refusal is still quick. 0: answer at once.
+     */
+    refusal_delay_ms: z.number().int().min(0).max(1000).default(200),
   })
   .strict();
 export type LimitsSettings = z.output<typeof LimitsSettingsSchema>;
