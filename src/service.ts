@@ -24,7 +24,7 @@ import { GuardedStateStore } from '../behavior/guarded-state-store.ts';
 import { GuardedEventLog } from '../behavior/guarded-event-log.ts';
 import { GuardedCouponLedger } from '../coupons/guarded-ledger.ts';
 import { PopularityMemory } from '../ranking/popularity.ts';
-import { Redis } from 'ioredis';
+import { redisClient } from '../behavior/redis/redis-connect.ts';
 import { defaultMaxInFlight } from './api/limits.ts';
 import { openExperimentStore } from '../pipeline/experiments/open-store.ts';
 import type { ExperimentStore } from '../pipeline/experiments/store.ts';
@@ -177,15 +177,12 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     });
     // Rate-limit counters in Redis are shared by every instance. Their own client: a command that
     // cannot be sent at once fails at once (no offline queue), and the in-memory counter decides.
+    // Not awaited: the limits never wait for Redis (their in-memory counter decides meanwhile).
     const limitsRedis = config.backends.redisUrl
-      ? new Redis(config.backends.redisUrl, {
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 0,
-          commandTimeout: 1000,
-          connectionName: 'shelf-limits',
-        })
+      ? redisClient(config.backends.redisUrl, 'limits', { commandTimeoutMs: 1000 })
       : undefined;
     limitsRedis?.on('error', () => {});
+    limitsRedis?.connect().catch(() => {});
     closeLimits = () => limitsRedis?.disconnect();
     const experiments = new Experiments(experimentStore, config, config.experiments, {
       onError: (err) => console.error(`experiments: ${err.message}`),

@@ -15,15 +15,7 @@ export interface RedisTimeouts {
  * command on a lost connection fails at once instead of waiting, unbounded, for a reconnect.
  */
 export async function connectRedis(url: string, name: string, t: RedisTimeouts = {}): Promise<Redis> {
-  const r = new Redis(url, {
-    lazyConnect: true,
-    connectionName: `shelf-${name}`,
-    connectTimeout: t.connectTimeoutMs ?? 2_000,
-    commandTimeout: t.commandTimeoutMs ?? 5_000,
-    // One resend after a reconnect at most; the offline queue is what would hold it meanwhile.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-  });
+  const r = redisClient(url, name, t);
   // Failures surface on the commands that hit them; an unhandled 'error' event would crash.
   let last: Error | undefined;
   r.on('error', (err: Error) => (last = err));
@@ -38,6 +30,22 @@ export async function connectRedis(url: string, name: string, t: RedisTimeouts =
     });
   }
   return r;
+}
+
+/**
+ * A client with the service's options, not yet connected (`connect()` it): every Redis client of
+ * the service is made here, so each has the same deadlines and no offline queue.
+ */
+export function redisClient(url: string, name: string, t: RedisTimeouts = {}): Redis {
+  return new Redis(url, {
+    lazyConnect: true,
+    connectionName: `shelf-${name}`,
+    connectTimeout: t.connectTimeoutMs ?? 2_000,
+    commandTimeout: t.commandTimeoutMs ?? 5_000,
+    // One resend after a reconnect at most; the offline queue is what would hold it meanwhile.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
 }
 
 /** `redis` for /readyz and start-up: PING, and the server version from INFO. */
