@@ -10,6 +10,7 @@ import { createApp } from '../app.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { openService, type Service } from '../service.ts';
 import { couponEventId } from './coupons.ts';
+import { LIMITS_OFF_ENV } from '../../test/helpers/limits.ts';
 
 const KEY = 'test-admin-key-0123456789';
 const DAY = 86_400_000;
@@ -27,9 +28,8 @@ beforeAll(async () => {
     SHELF_CONSUMER: 'inline',
     SHELF_ADMIN_API_KEY: KEY,
     SHELF_VIP_PURCHASES: '2',
-    // 1,000 claims at once test the ledger, not load shedding or rate limits (src/api/limits.test.ts).
-    SHELF_MAX_IN_FLIGHT: '0',
-    SHELF__SERVICE__LIMITS__SHOPPER__POINTS: '0',
+    // 1,000 claims at once test the ledger, not load shedding or rate limits.
+    ...LIMITS_OFF_ENV,
   });
   service = await openService(config, { embedder: new HashEmbedder() });
 });

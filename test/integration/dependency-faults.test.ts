@@ -10,6 +10,7 @@ import { ROOT, loadConfig } from '../../src/config.ts';
 import { openService, type Service } from '../../src/service.ts';
 import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../helpers/catalog.ts';
 import { HashEmbedder } from '../helpers/embedders.ts';
+import { LIMITS_OFF_ENV } from '../helpers/limits.ts';
 
 /**
  * Dependency budgets against the real servers: each of Redis, Kafka, Elasticsearch and Qdrant is
@@ -242,11 +243,9 @@ beforeAll(async () => {
     SHELF_CONSUMER: 'off',
     SHELF_ADMIN_API_KEY: KEY,
     SHELF_COUPON_CACHE_MS: '0',
-    // The budgets are under test, not the rate limiter or the in-flight bound (src/api/limits.ts):
-    // three loops of every request kind, some held by a frozen server, would otherwise be shed.
-    SHELF_MAX_IN_FLIGHT: '0',
-    SHELF__SERVICE__LIMITS__CLIENT__POINTS: '0',
-    SHELF__SERVICE__LIMITS__SHOPPER__POINTS: '0',
+    // The budgets are under test, not the limits: three loops of every request kind, some held by
+    // a frozen server, would otherwise be shed.
+    ...LIMITS_OFF_ENV,
   };
   for (const [server, ms] of Object.entries(BUDGETS)) {
     const p = `SHELF__BACKENDS__BUDGETS__${server.toUpperCase()}__`;
