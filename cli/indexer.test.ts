@@ -53,7 +53,8 @@ describe('npm run index', () => {
     const fix = run(['--verify', '--data', data]);
     expect(fix.status).toBe(0);
     expect(fix.stdout).toMatch(/repaired 1; now text 8, vectors 8 \(missing 0, extra 0, mismatched 0\): consistent/);
-  });
+    // Four CLI runs one after another: each starts tsx and the indexer, several seconds on a busy machine.
+  }, 180_000);
 
   it('fails fast, naming each unreachable server, when ELASTICSEARCH_URL and QDRANT_URL do not answer', () => {
     const res = run(['--verify'], { ELASTICSEARCH_URL: 'http://127.0.0.1:1', QDRANT_URL: 'http://127.0.0.1:1' });
