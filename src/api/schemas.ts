@@ -52,13 +52,44 @@ const StagesDebug = {
   coupons: DebugObject,
 };
 
+const FacetValueSchema = z.object({ value: z.union([z.string(), z.boolean()]), count: z.number().int() }).strict();
+
+export const FacetsSchema = z
+  .object({
+    category: z
+      .array(z.object({ value: z.string(), count: z.number().int(), level: z.number().int() }).strict())
+      .optional()
+      .openapi({
+        description: 'Per level of the path (level 1 = top): the top max_values path prefixes of each level.',
+      }),
+    brand: z.array(FacetValueSchema).optional(),
+    in_stock: z.array(FacetValueSchema).optional(),
+    price: z
+      .object({
+        min: z.number().optional(),
+        max: z.number().optional(),
+        buckets: z.array(z.object({ from: z.number(), to: z.number(), count: z.number().int() }).strict()),
+      })
+      .strict()
+      .optional()
+      .openapi({ description: 'Buckets are [from, to); the last one holds max.' }),
+  })
+  .catchall(z.array(FacetValueSchema).openapi({ description: 'attributes.<name>: top values.' }))
+  .openapi('Facets', {
+    description:
+      "Counted over every matching product, not the page; a facet's own filter does not narrow its own counts (disjunctive), the other filters do.",
+  });
+
 export const SearchResponseSchema = z
   .object({
     request_id: z.string(),
     items: z.array(ItemSchema),
     page: z.number().int(),
     size: z.number().int(),
-    total: z.number().int().openapi({ description: 'Distinct fused candidates before paging.' }),
+    total: z.number().int().openapi({
+      description: "Products that match the query (lexical matches and the routes' hits), filters applied.",
+    }),
+    facets: FacetsSchema.optional(),
     took_ms: z.number(),
     degraded: DegradedSchema.optional(),
     debug: z
@@ -66,6 +97,7 @@ export const SearchResponseSchema = z
         generation: z.string().optional(),
         rrf_k: z.number(),
         weights: z.record(z.string(), z.number()),
+        sort: z.string(),
         ...StagesDebug,
       })
       .strict()
