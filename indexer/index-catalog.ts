@@ -9,7 +9,7 @@ import type { IndexBackend, WriterLock } from '../retrieval/index/index-backend.
 import { EmbeddingCache } from './embedding-cache.ts';
 import { contentHash, textHash } from './hash.ts';
 import { silentProgress, type Progress } from './progress.ts';
-import { readChanges, type ChangeSet } from './changes.ts';
+import { readChanges, resolveUpdates, type ChangeSet } from './changes.ts';
 import type { RetryPolicy } from './retry.ts';
 import { StoreWrites, type WriteFailure } from './store-writes.ts';
 
@@ -111,10 +111,26 @@ export interface ChangeSetOptions extends Omit<ChangeOptions, 'changesPath'> {
 /** Applies changes already read (a change file, or a batch from the catalog topic). */
 export async function applyChanges(opts: ChangeSetOptions): Promise<IndexSummary> {
   const t0 = performance.now();
-  const { upserts, deletes, errors } = opts.changes;
+  const { deletes } = opts.changes;
+  let { upserts, errors } = opts.changes;
+  const to = target(opts);
+  if (opts.changes.updates && opts.changes.updates.length > 0) {
+    // Partial updates merge into what the served index holds for those ids.
+    const updates = opts.changes.updates;
+    const current = await to.backend.openSnapshot({ vectors: false });
+    let stored = new Map<string, Product>();
+    try {
+      if (current) stored = await current.text.get(updates.map((u) => u.id));
+    } finally {
+      await current?.close();
+    }
+    const resolved = resolveUpdates(updates, stored);
+    upserts = [...upserts, ...resolved.upserts];
+    errors = [...errors, ...resolved.errors].sort((a, b) => a.line - b.line);
+  }
   if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
   const summary = await syncIndex({
-    ...target(opts),
+    ...to,
     embedder: opts.embedder,
     upserts,
     deletes,

@@ -7,7 +7,9 @@ import type { CouponOffers } from '../coupons/offers.ts';
 import { MmrSurfaceSchema, type MmrConfig, type MmrSurfaceConfig } from '../diversity/config.ts';
 import { servedRanking } from '../ranking/apply.ts';
 import type { Ranker } from '../ranking/ranker.ts';
+import type { FacetField } from '../retrieval/index/facets.ts';
 import type { Filters } from '../retrieval/index/types.ts';
+import type { SortOrder } from '../retrieval/recall/match-set.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import { fusionDebug } from '../retrieval/recall/fusion.ts';
@@ -74,6 +76,7 @@ export interface SearchAsk {
   requestId: string;
   /** Changes to the settings in force for this request only (an experiment arm's). */
   overrides?: RequestOverrides | undefined;
+  /** Empty: a browse (filters or a sort given; the route checks). */
   q: string;
   filters?: Filters | undefined;
   page: number;
@@ -81,6 +84,11 @@ export interface SearchAsk {
   debug: boolean;
   user_id?: string | undefined;
   session_id?: string | undefined;
+  facets?: readonly FacetField[] | undefined;
+  /** Values per facet (default 20). */
+  max_values?: number | undefined;
+  /** Default relevance; any other order sorts the whole match set and skips ranking and diversity. */
+  sort?: SortOrder | undefined;
 }
 
 export interface FeedRequestAsk extends FeedAsk {
@@ -128,8 +136,18 @@ export class Pipeline {
         page: { from, to: from + a.size },
         debug: a.debug,
         overrides: a.overrides,
+        sorted: a.sort !== undefined && a.sort !== 'relevance',
       },
-      searchRecall(this.deps.searcher.embedders, { q: a.q, filters: a.filters }),
+      searchRecall(
+        this.deps.searcher.embedders,
+        { q: a.q, filters: a.filters },
+        {
+          facets: a.facets,
+          maxValues: a.max_values,
+          sort: a.sort,
+          ...(this.deps.state && { popular: (k: number) => this.deps.state!.trending('', k) }),
+        },
+      ),
     );
     const recallDegraded = r.ctx.trace.degraded.filter((d) => d.route !== 'coupons');
     const m = this.deps.metrics;
@@ -144,8 +162,12 @@ export class Pipeline {
       size: a.size,
       total: r.ctx.trace.total ?? 0,
       ...((r.ctx.trace.total ?? 0) === 0 && {
-        notice: { code: 'no_match' as const, message: `no product matches ${JSON.stringify(a.q)}` },
+        notice: {
+          code: 'no_match' as const,
+          message: a.q.trim() === '' ? 'no product matches the filters' : `no product matches ${JSON.stringify(a.q)}`,
+        },
       }),
+      ...(a.facets !== undefined && a.facets.length > 0 && { facets: r.ctx.trace.facets ?? {} }),
       took_ms: roundMs(r.tookMs),
       ...experimentOf(r),
       ...degradedOf(r.ctx),
@@ -155,6 +177,7 @@ export class Pipeline {
           rrf_k: cfg.rrf_k,
           weights: cfg.weights,
           ...(r.ctx.trace.fusion && { fusion: fusionDebug(r.ctx.trace.fusion, cfg.fusion) }),
+          sort: a.sort ?? 'relevance',
           ...this.stageDebug(r),
         },
       }),
@@ -275,6 +298,8 @@ export class Pipeline {
       page: PageWindow;
       debug: boolean;
       overrides: RequestOverrides | undefined;
+      /** The list is in a requested order (price, newest, popularity): ranking and diversity would undo it. */
+      sorted?: boolean;
     },
     recall: Stage,
   ): Promise<Ran> {
@@ -296,8 +321,8 @@ export class Pipeline {
     }
     // A request's own overrides (an explicit test) go over the arm's.
     const settings = this.settingsFor(o.surface, mergeOverrides(assignment?.overrides, o.overrides));
-    const ranker = d.ranker && settings.ranking.mode !== 'off' ? d.ranker : undefined;
-    const mmr = settings.diversity;
+    const ranker = d.ranker && settings.ranking.mode !== 'off' && !o.sorted ? d.ranker : undefined;
+    const mmr = o.sorted ? { ...settings.diversity, enabled: false } : settings.diversity;
     const stages: Stage[] = [
       ...(ranker ? [rankStage(ranker)] : []),
       ...(mmr.enabled ? [diversifyStage(mmr, ranker ? settings.ranking.window : undefined, d.metrics)] : []),

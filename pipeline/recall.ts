@@ -2,7 +2,7 @@ import type { StateStore } from '../behavior/state-store.ts';
 import type { Candidate } from '../core/candidate.ts';
 import type { Filters } from '../retrieval/index/types.ts';
 import { recommend } from '../retrieval/recall/feed.ts';
-import { hybridRecall, type Embedders } from '../retrieval/recall/hybrid.ts';
+import { hybridRecall, type Embedders, type Explore } from '../retrieval/recall/hybrid.ts';
 import { similarItems } from '../retrieval/recall/similar.ts';
 import type { SequenceSource } from '../retrieval/recall/feed-routes.ts';
 import type { RequestContext, Stage } from './context.ts';
@@ -16,7 +16,11 @@ import type { RequestContext, Stage } from './context.ts';
 const recallStage = (run: Stage['run']): Stage => ({ name: 'recall', depth: () => 0, run });
 
 /** Search: BM25, vector and image routes fused by weighted RRF. */
-export function searchRecall(embedders: Embedders, query: { q: string; filters?: Filters | undefined }): Stage {
+export function searchRecall(
+  embedders: Embedders,
+  query: { q: string; filters?: Filters | undefined },
+  explore?: Explore,
+): Stage {
   return recallStage(async (ctx) => {
     const r = await hybridRecall(
       ctx.snapshot,
@@ -24,9 +28,11 @@ export function searchRecall(embedders: Embedders, query: { q: string; filters?:
       { q: query.q, ...(query.filters && { filters: query.filters }) },
       ctx.settings.retrieval,
       ctx.recall,
+      explore,
     );
     ctx.trace.total = r.total;
     if (r.fusion) ctx.trace.fusion = r.fusion;
+    if (r.facets) ctx.trace.facets = r.facets;
     ctx.trace.degraded.push(...(r.degraded ?? []));
     return r.candidates;
   });

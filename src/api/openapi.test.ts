@@ -171,6 +171,9 @@ describe('GET /openapi.json', () => {
         'price_min',
         'price_max',
         'in_stock',
+        'facets',
+        'max_values',
+        'sort',
       ].sort(),
     );
     expect(names('/v1/feed').sort()).toEqual(

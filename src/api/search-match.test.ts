@@ -45,6 +45,25 @@ describe('search matches (demo catalog, shipped model and settings)', () => {
     });
   });
 
+  it('facets, a price sort and total count the same match set, similarity threshold included', async () => {
+    await shop.withService({}, async (s) => {
+      const none = (await search(s, 'television', '&facets=brand,category,in_stock&sort=price:asc')) as Body & {
+        facets: Record<string, Array<{ count: number }>>;
+      };
+      expect(none.total).toBe(0);
+      expect(none.items).toEqual([]);
+      for (const f of ['brand', 'category', 'in_stock']) expect(none.facets[f]).toEqual([]);
+
+      const mats = (await search(s, 'yoga mat', '&facets=in_stock&size=100')) as Body & {
+        facets: { in_stock: Array<{ count: number }> };
+      };
+      const sorted = await search(s, 'yoga mat', '&sort=price:asc&size=100');
+      expect(mats.facets.in_stock.reduce((n, v) => n + v.count, 0)).toBe(mats.total);
+      expect(sorted.total).toBe(mats.total);
+      expect(sorted.items.map((i) => i.id).sort()).toEqual(mats.items.map((i) => i.id).sort());
+    });
+  });
+
   it('"noise cancelling headphones" shows only headphones and earbuds in its top 5 without the ranker', async () => {
     await shop.withService({ SHELF_RANK: 'off' }, async (s) => {
       const body = await search(s, 'noise cancelling headphones', '&size=5');

@@ -1,7 +1,20 @@
 import { Client, errors } from '@elastic/elasticsearch';
 import type { Product } from '../../../core/catalog/product.ts';
-import { filterKey, type StoredProduct, type TextStore } from '../stores.ts';
-import type { Filters, RouteHit } from '../types.ts';
+import {
+  byCount,
+  categoryLevels,
+  filtersExcept,
+  pathPrefixes,
+  priceRanges,
+  type ExploreRequest,
+  type Explored,
+  type FacetCounts,
+  type FacetField,
+  type MatchQuery,
+  type StoreSort,
+} from '../facets.ts';
+import { attributeKeysOf, filterKey, type StoredProduct, type TextStore } from '../stores.ts';
+import { filterValues, type Filters, type RouteHit } from '../types.ts';
 
 /**
  * Production BM25: Elasticsearch 8. One alias per catalog pointing at a concrete index, so a
@@ -53,6 +66,12 @@ function indexMappings(english: boolean) {
       category_prefixes: { type: 'keyword' as const },
       price: { type: 'double' as const },
       in_stock: { type: 'boolean' as const },
+      // Facets and sorts (explore()): display values as shown, filter keys as compared.
+      brand_facet: { type: 'keyword' as const },
+      category_facet: { type: 'keyword' as const },
+      attribute_keys: { type: 'keyword' as const },
+      attribute_facets: { type: 'keyword' as const },
+      updated_at: { type: 'keyword' as const },
     },
   };
 }
@@ -193,6 +212,90 @@ export class ElasticsearchTextStore implements TextStore {
     return res.hits.hits.map((h) => ({ id: h._source!.id, score: 0 }));
   }
 
+  async explore(m: MatchQuery, r: ExploreRequest): Promise<Explored> {
+    const query = matchQuery(m);
+    const aggs = (field: FacetField, inner: object) => ({
+      filter: { bool: { filter: filterClauses(filtersExcept(m.filters, field)) } },
+      aggs: { v: inner },
+    });
+    const res = await this.client.search<{ id: string; price?: number | null; updated_at?: string | null }>({
+      index: this.alias,
+      size: r.k,
+      _source: ['id', 'price', 'updated_at'],
+      track_total_hits: true,
+      query,
+      post_filter: { bool: { filter: filterClauses(m.filters) } },
+      sort: ES_SORT[r.sort ?? 'id'],
+      aggs: Object.fromEntries(r.facets.map((f, i) => [`f${i}`, aggs(f, facetAgg(f, r.maxValues))])),
+    } as Parameters<Client['search']>[0]);
+    const out = (i: number) => (res.aggregations as Record<string, { v: unknown }> | undefined)?.[`f${i}`]?.v;
+    const facets: FacetCounts = {};
+    for (const [i, field] of r.facets.entries()) {
+      if (field === 'price') {
+        const stats = out(i) as { min: number | null; max: number | null };
+        if (stats.min === null || stats.max === null) {
+          facets.price = { buckets: [] };
+          continue;
+        }
+        const ranges = priceRanges(stats.min, stats.max);
+        // The buckets need the range first: one more request, for the price facet only.
+        const b = await this.client.search({
+          index: this.alias,
+          size: 0,
+          track_total_hits: false,
+          query,
+          aggs: {
+            p: aggs('price', {
+              range: {
+                field: 'price',
+                ranges: ranges.map((x, j) => (j === ranges.length - 1 ? { from: x.from } : { from: x.from, to: x.to })),
+              },
+            }),
+          },
+        } as Parameters<Client['search']>[0]);
+        const buckets = (b.aggregations as { p: { v: { buckets: Array<{ doc_count: number }> } } }).p.v.buckets;
+        facets.price = {
+          min: stats.min,
+          max: stats.max,
+          buckets: ranges.map((x, j) => ({ ...x, count: buckets[j]?.doc_count ?? 0 })),
+        };
+        continue;
+      }
+      const buckets = (out(i) as TermsAgg).buckets.filter((bk) => bk.doc_count > 0);
+      if (field === 'category') {
+        facets.category = categoryLevels(new Map(buckets.map((bk) => [String(bk.key), bk.doc_count])), r.maxValues);
+      } else if (field === 'in_stock') {
+        facets.in_stock = buckets
+          .map((bk) => ({
+            value: bk.key === 1 || bk.key === 'true' || bk.key_as_string === 'true',
+            count: bk.doc_count,
+          }))
+          .sort(byCount);
+      } else if (field === 'brand') {
+        facets.brand = buckets.map((bk) => ({ value: String(bk.key), count: bk.doc_count }));
+      } else {
+        facets[field] = buckets.map((bk) => ({
+          value: String(bk.key).slice(String(bk.key).indexOf('=') + 1),
+          count: bk.doc_count,
+        }));
+      }
+    }
+    const total = res.hits.total;
+    return {
+      total: typeof total === 'number' ? total : (total?.value ?? 0),
+      facets,
+      sorted: res.hits.hits.map((h) => ({
+        id: h._source!.id,
+        key:
+          r.sort === undefined
+            ? null
+            : r.sort === 'newest'
+              ? (h._source!.updated_at ?? null)
+              : (h._source!.price ?? null),
+      })),
+    };
+  }
+
   async get(ids: string[]): Promise<Map<string, Product>> {
     const out = new Map<string, Product>();
     if (ids.length === 0) return out;
@@ -313,15 +416,69 @@ function toSource(p: Product, hash: string) {
     category_prefixes: cat.map((_, i) => cat.slice(0, i + 1).join('/')),
     price: p.price ?? null,
     in_stock: p.in_stock,
+    brand_facet: p.brand ?? null,
+    category_facet: p.category ? pathPrefixes(p.category) : null,
+    attribute_keys: p.attributes ? Object.entries(attributeKeysOf(p.attributes)).map(([k, v]) => `${k}=${v}`) : null,
+    attribute_facets: p.attributes ? Object.entries(p.attributes).map(([k, v]) => `${k.toLowerCase()}=${v}`) : null,
+    updated_at: p.updated_at ?? null,
   };
+}
+
+const ES_SORT: Record<StoreSort | 'id', object[]> = {
+  'price:asc': [{ price: { order: 'asc', missing: '_last' } }, { id: { order: 'asc' } }],
+  'price:desc': [{ price: { order: 'desc', missing: '_last' } }, { id: { order: 'asc' } }],
+  newest: [{ updated_at: { order: 'desc', missing: '_last' } }, { id: { order: 'asc' } }],
+  id: [{ id: { order: 'asc' } }],
+};
+
+/** The match set of a MatchQuery as an Elasticsearch query (filters excluded: they are post_filter and per-facet). */
+function matchQuery(m: MatchQuery): object {
+  const should: object[] = [];
+  if (m.q !== undefined && m.q.trim() !== '')
+    // Every term in some field, as the embedded engine's FTS5 AND; no query syntax from user text.
+    should.push({
+      simple_query_string: { query: m.q, fields: SEARCH_FIELDS, default_operator: 'and', flags: 'WHITESPACE' },
+    });
+  if (m.ids !== undefined && m.ids.length > 0) should.push({ ids: { values: [...m.ids] } });
+  const anything = m.q === undefined && m.ids === undefined;
+  const filter = m.only !== undefined ? [{ ids: { values: [...m.only] } }] : [];
+  return {
+    bool: {
+      ...(anything ? { must: { match_all: {} } } : { should, minimum_should_match: 1 }),
+      filter,
+    },
+  };
+}
+
+const escapeRegex = (s: string) => s.replace(/[.?+*|{}[\]()"\\#@&<>~]/g, (c) => '\\' + c);
+
+function facetAgg(field: FacetField, max: number): object {
+  const order = [{ _count: 'desc' }, { _key: 'asc' }];
+  if (field === 'brand') return { terms: { field: 'brand_facet', size: max, order } };
+  // Every level's top values: ask for all prefixes (a catalog's tree is small), cut per level here.
+  if (field === 'category') return { terms: { field: 'category_facet', size: 10_000, order } };
+  if (field === 'in_stock') return { terms: { field: 'in_stock', size: 2, order } };
+  if (field === 'price') return { stats: { field: 'price' } };
+  const name = field.slice('attributes.'.length).toLowerCase();
+  return { terms: { field: 'attribute_facets', size: max, order, include: `${escapeRegex(name)}=.*` } };
+}
+
+interface TermsAgg {
+  buckets: Array<{ key: string | number; key_as_string?: string; doc_count: number }>;
 }
 
 export function filterClauses(f: Filters | undefined): object[] {
   if (!f) return [];
   const out: object[] = [];
-  if (f.category !== undefined)
-    out.push({ term: { category_prefixes: filterKey(f.category).replace(/^\/+|\/+$/g, '') } });
-  if (f.brand !== undefined) out.push({ term: { brand_key: filterKey(f.brand) } });
+  // Several values of one field: any of them (`terms`); fields combine as filter clauses (AND).
+  const categories = filterValues(f.category).map((c) => filterKey(c).replace(/^\/+|\/+$/g, ''));
+  if (categories.length > 0) out.push({ terms: { category_prefixes: categories } });
+  const brands = filterValues(f.brand).map(filterKey);
+  if (brands.length > 0) out.push({ terms: { brand_key: brands } });
+  for (const [name, values] of Object.entries(f.attributes ?? {})) {
+    const key = filterKey(name);
+    out.push({ terms: { attribute_keys: filterValues(values).map((v) => `${key}=${filterKey(v)}`) } });
+  }
   if (f.price_min !== undefined || f.price_max !== undefined) {
     out.push({
       range: {

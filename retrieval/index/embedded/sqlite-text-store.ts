@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
 import type { Product } from '../../../core/catalog/product.ts';
 import { analyze, analyzedText } from '../../../core/text/analyze.ts';
+import type { ExploreRequest, Explored, MatchQuery } from '../facets.ts';
 import { filterKey, type StoredProduct, type TextStore } from '../stores.ts';
-import type { Filters, RouteHit } from '../types.ts';
+import { filterValues, type Filters, type RouteHit } from '../types.ts';
+import { FacetTable } from './facet-table.ts';
 
 /**
  * Embedded BM25: SQLite FTS5 (through better-sqlite3) with Porter stemming for English and
@@ -54,6 +56,8 @@ export class SqliteTextStore implements TextStore {
   private readonly matchMode: Bm25MatchMode;
   /** One prepared statement per query shape (search or browse, times at most 2^5 filter shapes), reused. */
   private readonly shapedStmts = new Map<string, Database.Statement<Record<string, unknown>, unknown>>();
+  /** Facet and sort columns, built on first use and dropped on every write (see facet-table.ts). */
+  private facetTable: { table: FacetTable; rowOfRowid: Map<number, number> } | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -83,6 +87,7 @@ export class SqliteTextStore implements TextStore {
   }
 
   async upsert(docs: StoredProduct[]): Promise<void> {
+    this.facetTable = undefined;
     const tx = this.db.transaction((batch: StoredProduct[]) => {
       for (const { product, hash } of batch) {
         const row = {
@@ -110,6 +115,7 @@ export class SqliteTextStore implements TextStore {
   }
 
   async delete(ids: string[]): Promise<void> {
+    this.facetTable = undefined;
     const tx = this.db.transaction((batch: string[]) => {
       for (const id of batch) {
         const existing = this.stmts.rowidOf.get(id);
@@ -184,6 +190,48 @@ export class SqliteTextStore implements TextStore {
     return this.shaped<{ id: string }>(sql)
       .all({ k, ...filter.params })
       .map((r) => ({ id: r.id, score: 0 }));
+  }
+
+  async explore(m: MatchQuery, r: ExploreRequest): Promise<Explored> {
+    const ft = this.table();
+    let matched: number[] | undefined;
+    if (m.q !== undefined || m.ids !== undefined) {
+      matched = [];
+      // The lexical part: every analysed term of the query, in any column (FTS5's implicit AND).
+      const tokens = [...new Set(analyze(m.q ?? ''))];
+      if (tokens.length > 0) {
+        const match = tokens.map((t) => `"${t.replaceAll('"', '""')}"`).join(' AND ');
+        for (const { rowid } of this.shaped<{ rowid: number }>(
+          'SELECT rowid FROM docs_fts WHERE docs_fts MATCH @match',
+        ).all({
+          match,
+        })) {
+          const row = ft.rowOfRowid.get(rowid);
+          if (row !== undefined) matched.push(row);
+        }
+      }
+      for (const id of m.ids ?? []) {
+        const row = ft.table.rowOf(id);
+        if (row !== undefined) matched.push(row);
+      }
+    }
+    if (m.only !== undefined) {
+      const only = new Set(m.only);
+      matched = (matched ?? Array.from({ length: ft.table.size }, (_, i) => i)).filter((row) =>
+        only.has(ft.table.ids[row]!),
+      );
+    }
+    return ft.table.explore(matched, m.filters, r);
+  }
+
+  private table() {
+    if (!this.facetTable) {
+      const rows = this.shaped<{ rowid: number; doc: string }>('SELECT rowid, doc FROM docs ORDER BY rowid').all({});
+      const rowOfRowid = new Map<number, number>();
+      rows.forEach((r, i) => rowOfRowid.set(r.rowid, i));
+      this.facetTable = { table: new FacetTable(rows.map((r) => JSON.parse(r.doc) as Product)), rowOfRowid };
+    }
+    return this.facetTable;
   }
 
   private shaped<Row>(sql: string): Database.Statement<Record<string, unknown>, Row> {
@@ -266,16 +314,30 @@ function ftsColumns(p: Product): [string, string, string, string, string] {
 function filterSql(filters: Filters | undefined): { where: string[]; params: Record<string, unknown> } {
   const where: string[] = [];
   const params: Record<string, unknown> = {};
-  if (filters?.category !== undefined) {
-    const cat = filterKey(filters.category).replace(/^\/+|\/+$/g, '');
-    where.push("(d.category_key = @cat OR d.category_key LIKE @catPrefix ESCAPE '\\')");
-    params.cat = cat;
-    params.catPrefix = cat.replace(/[\\%_]/g, (c) => '\\' + c) + '/%';
+  // One statement per filter shape: the number of values is part of the shape, as are attribute names.
+  const categories = filterValues(filters?.category);
+  if (categories.length > 0) {
+    const any = categories.map((c, i) => {
+      const cat = filterKey(c).replace(/^\/+|\/+$/g, '');
+      params[`cat${i}`] = cat;
+      params[`catPrefix${i}`] = cat.replace(/[\\%_]/g, (ch) => '\\' + ch) + '/%';
+      return `d.category_key = @cat${i} OR d.category_key LIKE @catPrefix${i} ESCAPE '\\'`;
+    });
+    where.push(`(${any.join(' OR ')})`);
   }
-  if (filters?.brand !== undefined) {
-    where.push('d.brand_key = @brand');
-    params.brand = filterKey(filters.brand);
+  const brands = filterValues(filters?.brand);
+  if (brands.length > 0) {
+    where.push('d.brand_key IN (SELECT value FROM json_each(@brands))');
+    params.brands = JSON.stringify(brands.map(filterKey));
   }
+  Object.entries(filters?.attributes ?? {}).forEach(([name, values], i) => {
+    // Attributes are only in the stored document; compared as filterKey() compares (lowercased).
+    where.push(
+      `(SELECT lower(value) FROM json_each(d.doc, '$.attributes') WHERE lower(key) = @attrName${i}) IN (SELECT value FROM json_each(@attrValues${i}))`,
+    );
+    params[`attrName${i}`] = filterKey(name);
+    params[`attrValues${i}`] = JSON.stringify(filterValues(values).map(filterKey));
+  });
   if (filters?.price_min !== undefined) {
     where.push('d.price >= @priceMin');
     params.priceMin = filters.price_min;
