@@ -3,6 +3,7 @@ import { Client } from '@elastic/elasticsearch';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { z } from 'zod';
 import type { Dependency } from '../../../core/dependencies.ts';
+import { LEGACY_ANALYZER } from '../../../core/text/analyze.ts';
 import {
   aliasIndices,
   deleteIndices,
@@ -45,6 +46,8 @@ const MetaSchema = z.object({
   /** Present when product images are indexed: the collection then has an `image` vector too. */
   image_embedder_id: z.string().optional(),
   image_dim: z.number().int().positive().optional(),
+  /** Absent on indices built before the analyzer was recorded: the CJK-bigram one. */
+  analyzer: z.string().optional(),
   created_at: z.string(),
 });
 type Meta = z.output<typeof MetaSchema>;
@@ -104,6 +107,7 @@ export class ProductionBackend implements IndexBackend {
       dim: m.dim,
       imageEmbedderId: m.image_embedder_id,
       imageDim: m.image_dim,
+      analyzer: m.analyzer ?? LEGACY_ANALYZER,
     };
     return {
       generation: served.index,
@@ -206,6 +210,7 @@ export class ProductionBackend implements IndexBackend {
       embedder_id: opts.embedderId,
       dim: opts.dim,
       ...(opts.image && { image_embedder_id: opts.image.embedderId, image_dim: opts.image.dim }),
+      ...(opts.analyzer !== undefined && { analyzer: opts.analyzer }),
       created_at: new Date().toISOString(),
     };
     await createIndex(this.es, name, { meta });
