@@ -10,6 +10,8 @@ import type { Ranker } from '../ranking/ranker.ts';
 import type { Filters } from '../retrieval/index/types.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
+import type { CachedSynonyms } from '../retrieval/index/synonyms.ts';
+import type { LexicalMatch } from '../retrieval/index/lexical.ts';
 import { couponStage } from './coupons.ts';
 import {
   createContext,
@@ -50,6 +52,8 @@ export interface PipelineDeps {
   served?: ServedLog | undefined;
   feed: FeedConfig;
   behavior: BehaviorConfig;
+  /** The shop's synonyms, applied by search's BM25 route; undefined: none. */
+  synonyms?: CachedSynonyms | undefined;
 }
 
 export interface SearchAsk {
@@ -61,6 +65,8 @@ export interface SearchAsk {
   page: number;
   size: number;
   debug: boolean;
+  /** Mark the lexical matches in each item's title and description. */
+  highlight?: boolean | undefined;
   user_id?: string | undefined;
   session_id?: string | undefined;
 }
@@ -106,7 +112,12 @@ export class Pipeline {
         debug: a.debug,
         overrides: a.overrides,
       },
-      searchRecall(this.deps.searcher.embedders, { q: a.q, filters: a.filters }),
+      searchRecall(this.deps.searcher.embedders, {
+        q: a.q,
+        filters: a.filters,
+        lexical: this.deps.synonyms?.current().then((synonyms) => ({ synonyms })),
+        highlight: a.highlight,
+      }),
     );
     const recallDegraded = r.ctx.trace.degraded.filter((d) => d.route !== 'coupons');
     const m = this.deps.metrics;
@@ -123,7 +134,13 @@ export class Pipeline {
       took_ms: roundMs(r.tookMs),
       ...degradedOf(r.ctx),
       ...(a.debug && {
-        debug: { generation: r.generation, rrf_k: cfg.rrf_k, weights: cfg.weights, ...this.stageDebug(r) },
+        debug: {
+          generation: r.generation,
+          rrf_k: cfg.rrf_k,
+          weights: cfg.weights,
+          ...(r.ctx.trace.lexical && { lexical: lexicalDebug(r.ctx.trace.lexical) }),
+          ...this.stageDebug(r),
+        },
       }),
     };
   }
@@ -301,6 +318,11 @@ export class Pipeline {
       ...(r.ctx.trace.ranking && { ranking: servedRanking(r.ctx.trace.ranking) }),
     });
   }
+}
+
+/** What search debug shows of the lexical match: what was corrected, what synonyms added, and the set's version. */
+function lexicalDebug(m: LexicalMatch) {
+  return { corrected: m.corrected, synonyms: m.synonyms, synonyms_version: m.synonyms_version, prefixes: m.prefixes };
 }
 
 /** A surface with no diversity settings: the stage is simply off. */

@@ -27,6 +27,8 @@ import type { MmrConfig } from '../diversity/config.ts';
 import { checkDependencies, withoutLocations, type Dependency } from '../core/dependencies.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
 import { createApi, jsonResponse } from './api/openapi.ts';
+import { synonymRoutes } from './api/synonyms.ts';
+import type { CachedSynonyms } from '../retrieval/index/synonyms.ts';
 import { serveDocs } from './api/docs.ts';
 
 export interface AppDeps {
@@ -64,6 +66,8 @@ export interface AppDeps {
   };
   /** Coupons on search and feed items (coupons/attach.ts), read from `coupons.ledger`; undefined or disabled: none. */
   couponTargeting?: CouponConfig | undefined;
+  /** The shop's synonyms: applied by search, managed at /v1/admin/synonyms (behind the admin key). */
+  synonyms?: { cache: CachedSynonyms; adminKey?: string | undefined } | undefined;
 }
 
 const ReadinessSchema = z
@@ -134,6 +138,7 @@ function bodyLimits(limits: BodyLimits): MiddlewareHandler {
     ['/v1/feed', limit(limits.feed)],
     ['/v1/coupons', limit(limits.coupons)],
     ['/v1/admin/coupons', limit(limits.admin)],
+    ['/v1/admin/synonyms', limit(limits.admin)],
   ];
   const other = limit(limits.other);
   return (c, next) => {
@@ -188,8 +193,11 @@ export function createApp(deps: AppDeps) {
     served: deps.behavior?.served,
     feed: deps.behavior?.feed ?? FeedConfigSchema.parse({}),
     behavior: deps.behavior?.config ?? BehaviorConfigSchema.parse({}),
+    synonyms: deps.synonyms?.cache,
   });
   app.route('/v1/search', searchRoutes({ pipeline }));
+  if (deps.synonyms)
+    app.route('/v1/admin/synonyms', synonymRoutes({ synonyms: deps.synonyms.cache, adminKey: deps.synonyms.adminKey }));
   if (deps.behavior) {
     app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics, time: deps.behavior.config }));
     app.route('/v1/feed', feedRoutes({ pipeline }));

@@ -8,7 +8,8 @@ import type { CouponLedger } from '../coupons/ledger.ts';
 import { openCouponLedger } from '../coupons/open-ledger.ts';
 import { ServedLog } from '../behavior/served-log.ts';
 import type { IndexBackend } from '../retrieval/index/index-backend.ts';
-import { openIndexBackend } from '../retrieval/index/open-backend.ts';
+import { openIndexBackend, openSynonymStore } from '../retrieval/index/open-backend.ts';
+import { CachedSynonyms, type SynonymStore } from '../retrieval/index/synonyms.ts';
 import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { productTimes } from '../ranking/apply.ts';
 import { Ranker } from '../ranking/ranker.ts';
@@ -56,6 +57,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   const backend = openIndexBackend(indexLocation(config));
   let behavior: Behavior | undefined;
   let coupons: CouponLedger | undefined;
+  let synonymStore: SynonymStore | undefined;
   try {
     behavior = await openBehavior({ dataDir, backends: config.backends, config: config.behavior });
     coupons = await openCouponLedger({
@@ -87,6 +89,10 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         );
     }
     const metrics = createMetrics();
+    synonymStore = await openSynonymStore(indexLocation(config));
+    const synonyms = new CachedSynonyms(synonymStore, 1000, (err) =>
+      console.error(`synonyms: ${err.message} (searching with the last set read)`),
+    );
     const searcher = await openSearcher({ backend, embedder, imageEmbedder, retrieval: config.retrieval });
     const served = new ServedLog(behavior.served, (_err, lost) => metrics.servedLogLost.inc(lost));
     const b = behavior;
@@ -141,6 +147,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
       couponTargeting: config.coupons.targeting,
+      synonyms: { cache: synonyms, adminKey: config.coupons.admin_api_key },
     });
     const ledger = coupons;
     return {
@@ -161,12 +168,14 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         await searcher.close();
         await b.close();
         await ledger.close();
+        await synonymStore?.close();
         await backend.close();
       },
     };
   } catch (err) {
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
+    await synonymStore?.close().catch(() => {});
     await backend.close().catch(() => {});
     throw err;
   }

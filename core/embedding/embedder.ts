@@ -12,6 +12,11 @@ export interface TextEmbedder {
   readonly dim: number;
   /** Some models (e5) want different prefixes for queries and documents; the role lets them. */
   embedTexts(texts: string[], role: EmbedRole): Promise<Float32Array[]>;
+  /**
+   * The query–product cosine below which a product is unrelated, on this model's scale: search
+   * leaves vector hits under it out (retrieval.vector_min_score overrides). Undefined: no floor.
+   */
+  readonly minRelevantSimilarity?: number | undefined;
   close?(): Promise<void>;
 }
 

@@ -14,6 +14,14 @@ export const RetrievalConfigSchema = z.object({
     .prefault({}),
   /** How BM25 matches multi-word queries; see retrieval/index/embedded/sqlite-text-store.ts. */
   bm25_match: z.enum(['and_first', 'or']).default('and_first'),
+  /**
+   * Vector hits below this cosine similarity are left out of search. A query with no lexical
+   * match (保暖外套 on a catalog without coats) still has nearest neighbours, and without a floor
+   * they are whatever is least far: toy cars. Unset: the embedder's own floor
+   * (TextEmbedder.minRelevantSimilarity: 0.25 for the shipped n-gram model, none for others);
+   * -1: no floor.
+   */
+  vector_min_score: z.number().min(-1).max(1).optional(),
   /** Candidates each route returns before fusion. */
   recall_k: z.number().int().min(1).max(10_000).default(100),
   hnsw: z

@@ -72,3 +72,44 @@ export function compileSynonyms(set: SynonymSet): CompiledSynonyms {
   for (const k of map.keys()) maxTokens = Math.max(maxTokens, k.split(' ').length);
   return { version: set.version, map: new Map([...map].map(([k, v]) => [k, [...v]])), maxTokens };
 }
+
+/**
+ * The compiled set every search uses, read from the store at most once per `cacheMs` for all
+ * requests (a change made through another instance shows within it), and at once after a change
+ * made through this one. A store that fails keeps the last set and says so to `onError`.
+ */
+export class CachedSynonyms {
+  private compiled: CompiledSynonyms = compileSynonyms(EMPTY_SYNONYMS);
+  private readAt = -Infinity;
+  private inFlight: Promise<CompiledSynonyms> | undefined;
+
+  constructor(
+    readonly store: SynonymStore,
+    private readonly cacheMs = 1000,
+    private readonly onError: (err: Error) => void = () => {},
+  ) {}
+
+  async current(): Promise<CompiledSynonyms> {
+    if (performance.now() - this.readAt < this.cacheMs) return this.compiled;
+    this.inFlight ??= this.store
+      .get()
+      .then((set) => {
+        this.compiled = compileSynonyms(set);
+        return this.compiled;
+      })
+      .catch((err: Error) => {
+        this.onError(err);
+        return this.compiled;
+      })
+      .finally(() => {
+        this.readAt = performance.now();
+        this.inFlight = undefined;
+      });
+    return this.inFlight;
+  }
+
+  /** Drops the cached set: the next search reads the store (after a change through this instance). */
+  invalidate(): void {
+    this.readAt = -Infinity;
+  }
+}

@@ -1,6 +1,9 @@
 import type { ImageEmbedder, TextEmbedder } from '../../core/embedding/embedder.ts';
 import type { RetrievalConfig } from '../index/config.ts';
-import type { Candidate, Degraded, Evidence } from '../../core/candidate.ts';
+import type { Candidate, Degraded, Evidence, Highlight } from '../../core/candidate.ts';
+import type { Product } from '../../core/catalog/product.ts';
+import { escapeHtml, highlight, highlightSnippet } from '../../core/text/highlight.ts';
+import type { LexicalMatch } from '../index/lexical.ts';
 import { toCandidate } from './hydrate.ts';
 import { reciprocalRankFusion, type RankedList } from './rrf.ts';
 import type { IndexSnapshot } from '../index/stores.ts';
@@ -29,6 +32,8 @@ export interface Recalled {
   /** Distinct fused candidates before the window was cut. */
   total: number;
   degraded?: Degraded[];
+  /** What the BM25 route matched with (corrections, synonyms, terms), when it ran. */
+  lexical?: LexicalMatch;
 }
 
 /**
@@ -38,7 +43,7 @@ export interface Recalled {
 export async function hybridRecall(
   snapshot: IndexSnapshot | undefined,
   embedders: Embedders,
-  query: Pick<SearchQuery, 'q' | 'filters' | 'routes'>,
+  query: Pick<SearchQuery, 'q' | 'filters' | 'routes' | 'lexical' | 'highlight'>,
   cfg: RetrievalConfig,
   window: RecallWindow,
 ): Promise<Recalled> {
@@ -51,10 +56,20 @@ export async function hybridRecall(
   ];
   const degraded: Degraded[] = [];
   const scores = new Map<string, Partial<Record<RouteName, number>>>();
+  let lexical: LexicalMatch | undefined;
 
   const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
     try {
-      const hits = await recall(route, snapshot, embedders, query, k);
+      let hits: RouteHit[];
+      if (route === 'bm25') {
+        const r = await snapshot.text.lexical(query.q, k, query.filters, query.lexical ?? {});
+        hits = r.hits;
+        lexical = r.match;
+      } else hits = await recall(route, snapshot, embedders, query, k);
+      if (route === 'vector') {
+        const floor = cfg.vector_min_score ?? embedders.text?.minRelevantSimilarity;
+        if (floor !== undefined) hits = hits.filter((h) => h.score >= floor);
+      }
       for (const h of hits) {
         const s = scores.get(h.id) ?? {};
         s[route] = h.score;
@@ -87,9 +102,23 @@ export async function hybridRecall(
       const rank = hit.ranks[route];
       if (rank !== undefined) evidence[route] = { rank, score: s[route]! };
     }
-    candidates.push(toCandidate(p, hit.score, window.from + i, evidence));
+    const c = toCandidate(p, hit.score, window.from + i, evidence);
+    if (query.highlight) c.highlight = highlightOf(p, lexical);
+    candidates.push(c);
   });
-  return { candidates, total: fused.length, ...(degraded.length > 0 && { degraded }) };
+  return {
+    candidates,
+    total: fused.length,
+    ...(degraded.length > 0 && { degraded }),
+    ...(lexical && { lexical }),
+  };
+}
+
+/** The product's title (always, escaped even without a match) and description (only with one), marked. */
+function highlightOf(p: Product, match: LexicalMatch | undefined): Highlight {
+  const m = match ?? { terms: [], prefixes: [] };
+  const description = p.description ? highlightSnippet(p.description, m) : undefined;
+  return { title: highlight(p.title, m) ?? escapeHtml(p.title), ...(description && { description }) };
 }
 
 /**

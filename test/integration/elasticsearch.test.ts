@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { textStoreConformance, type StoreHarness } from '../conformance/stores.ts';
 import type { TextStore } from '../../retrieval/index/stores.ts';
 import { lexicalConformance } from '../conformance/lexical.ts';
+import { synonymStoreConformance } from '../conformance/synonym-store.ts';
+import { ElasticsearchSynonymStore } from '../../retrieval/index/elasticsearch/es-synonym-store.ts';
 import { ElasticsearchTextStore } from '../../retrieval/index/elasticsearch/es-text-store.ts';
 
 /** The TextStore conformance suite against a real Elasticsearch (scripts/servers/elasticsearch.sh). */
@@ -47,4 +49,20 @@ describe(`Elasticsearch index template at ${node}`, () => {
       await admin.close();
     }
   });
+});
+
+synonymStoreConformance(`Elasticsearch at ${node}`, () => {
+  const namespace = `shelf-test-syn-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  return {
+    open: () => ElasticsearchSynonymStore.open({ node, namespace }),
+    reopen: async (store) => {
+      await store.close();
+      return ElasticsearchSynonymStore.open({ node, namespace });
+    },
+    cleanup: async () => {
+      const admin = new Client({ node });
+      await admin.indices.delete({ index: `${namespace}-synonyms`, ignore_unavailable: true });
+      await admin.close();
+    },
+  };
 });
