@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
+import { ANALYZER_VERSION } from '../core/text/analyze.ts';
 import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
 import type { IndexBackend, WriterLock } from '../retrieval/index/index-backend.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
@@ -199,7 +200,10 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
       fresh =
         current.embedderId !== embedder.id ||
         current.meta.dim !== embedder.dim ||
-        current.imageEmbedderId !== plan.imageEmbedder?.id;
+        current.imageEmbedderId !== plan.imageEmbedder?.id ||
+        // Another tokenizer (an index from before Chinese word segmentation): the text index is
+        // rebuilt; vectors come back from the embedding cache, so nothing is re-embedded.
+        (current.meta.analyzer !== undefined && current.meta.analyzer !== ANALYZER_VERSION);
       if (fresh) {
         // A new embedder means new vectors for everything: rebuild from scratch, carrying over
         // indexed products this run does not mention (unless they are to be deleted).
@@ -270,6 +274,7 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
     dim: embedder.dim,
     fresh: isFresh,
     lock,
+    analyzer: ANALYZER_VERSION,
     ...(plan.imageEmbedder && { image: { embedderId: plan.imageEmbedder.id, dim: plan.imageEmbedder.dim } }),
   });
   // A fresh build is all or nothing; an incremental one reports what failed and keeps the rest.

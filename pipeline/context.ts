@@ -9,6 +9,7 @@ import type { RankDebug } from '../ranking/apply.ts';
 import type { RankConfig } from '../ranking/config.ts';
 import type { RetrievalConfig } from '../retrieval/index/config.ts';
 import type { FacetCounts } from '../retrieval/index/facets.ts';
+import type { LexicalMatch } from '../retrieval/index/lexical.ts';
 import type { IndexSnapshot } from '../retrieval/index/stores.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { FusionPlan } from '../retrieval/recall/fusion.ts';
@@ -65,6 +66,8 @@ export interface RequestTrace {
   ranking?: RankDebug;
   diversity?: MmrDebug;
   coupons?: CouponPage<unknown>['debug'];
+  /** What search's BM25 route matched with: corrections, synonyms and their version, terms. */
+  lexical?: LexicalMatch;
 }
 
 /**

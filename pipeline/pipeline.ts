@@ -13,6 +13,8 @@ import type { SortOrder } from '../retrieval/recall/match-set.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import { fusionDebug } from '../retrieval/recall/fusion.ts';
+import type { CachedSynonyms } from '../retrieval/index/synonyms.ts';
+import type { LexicalMatch } from '../retrieval/index/lexical.ts';
 import { couponStage } from './coupons.ts';
 import {
   createContext,
@@ -59,6 +61,8 @@ export interface PipelineDeps {
   behavior: BehaviorConfig;
   /** Running experiments: which arm (and so which overrides) a shopper's request on a surface gets. */
   experiments?: ExperimentResolver | undefined;
+  /** The shop's synonyms, applied by search's BM25 route; undefined: none. */
+  synonyms?: CachedSynonyms | undefined;
 }
 
 /** An experiment arm a request is served by, and the settings it changes. */
@@ -82,6 +86,8 @@ export interface SearchAsk {
   page: number;
   size: number;
   debug: boolean;
+  /** Mark the lexical matches in each item's title and description. */
+  highlight?: boolean | undefined;
   user_id?: string | undefined;
   session_id?: string | undefined;
   facets?: readonly FacetField[] | undefined;
@@ -140,7 +146,12 @@ export class Pipeline {
       },
       searchRecall(
         this.deps.searcher.embedders,
-        { q: a.q, filters: a.filters },
+        {
+          q: a.q,
+          filters: a.filters,
+          lexical: this.deps.synonyms?.current().then((synonyms) => ({ synonyms })),
+          highlight: a.highlight,
+        },
         {
           facets: a.facets,
           maxValues: a.max_values,
@@ -178,6 +189,7 @@ export class Pipeline {
           weights: cfg.weights,
           ...(r.ctx.trace.fusion && { fusion: fusionDebug(r.ctx.trace.fusion, cfg.fusion) }),
           sort: a.sort ?? 'relevance',
+          ...(r.ctx.trace.lexical && { lexical: lexicalDebug(r.ctx.trace.lexical) }),
           ...this.stageDebug(r),
         },
       }),
@@ -379,6 +391,11 @@ export class Pipeline {
       ...(r.experiment && { experiment: r.experiment }),
     });
   }
+}
+
+/** What search debug shows of the lexical match: what was corrected, what synonyms added, and the set's version. */
+function lexicalDebug(m: LexicalMatch) {
+  return { corrected: m.corrected, synonyms: m.synonyms, synonyms_version: m.synonyms_version, prefixes: m.prefixes };
 }
 
 /** A surface with no diversity settings: the stage is simply off. */

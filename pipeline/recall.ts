@@ -1,5 +1,6 @@
 import type { StateStore } from '../behavior/state-store.ts';
 import type { Candidate } from '../core/candidate.ts';
+import type { LexicalOptions } from '../retrieval/index/lexical.ts';
 import type { Filters } from '../retrieval/index/types.ts';
 import { recommend } from '../retrieval/recall/feed.ts';
 import { hybridRecall, type Embedders, type Explore } from '../retrieval/recall/hybrid.ts';
@@ -18,18 +19,30 @@ const recallStage = (run: Stage['run']): Stage => ({ name: 'recall', depth: () =
 /** Search: BM25, vector and image routes fused by weighted RRF. */
 export function searchRecall(
   embedders: Embedders,
-  query: { q: string; filters?: Filters | undefined },
+  query: {
+    q: string;
+    filters?: Filters | undefined;
+    /** Synonyms, typo tolerance and prefix of the BM25 route; or a promise of them (the synonym set is read beside the state). */
+    lexical?: LexicalOptions | Promise<LexicalOptions> | undefined;
+    highlight?: boolean | undefined;
+  },
   explore?: Explore,
 ): Stage {
   return recallStage(async (ctx) => {
     const r = await hybridRecall(
       ctx.snapshot,
       embedders,
-      { q: query.q, ...(query.filters && { filters: query.filters }) },
+      {
+        q: query.q,
+        ...(query.filters && { filters: query.filters }),
+        lexical: await query.lexical,
+        highlight: query.highlight,
+      },
       ctx.settings.retrieval,
       ctx.recall,
       explore,
     );
+    if (r.lexical) ctx.trace.lexical = r.lexical;
     ctx.trace.total = r.total;
     if (r.fusion) ctx.trace.fusion = r.fusion;
     if (r.facets) ctx.trace.facets = r.facets;

@@ -1,5 +1,6 @@
 import type { Product } from '../../core/catalog/product.ts';
 import type { ExploreRequest, Explored, MatchQuery } from './facets.ts';
+import type { LexicalOptions, LexicalResult } from './lexical.ts';
 import { filterValues, type Filters, type RouteHit } from './types.ts';
 
 /**
@@ -20,6 +21,16 @@ export interface TextStore {
   delete(ids: string[]): Promise<void>;
   /** BM25 top-k with filters applied inside the query. Best first. */
   search(query: string, k: number, filters?: Filters): Promise<RouteHit[]>;
+  /**
+   * BM25 top-k like search(), with the query's synonyms, typo corrections and last-word prefix
+   * (retrieval/index/lexical.ts), and what it matched with: for debug and highlighting.
+   */
+  lexical(
+    query: string,
+    k: number,
+    filters: Filters | undefined,
+    opts: LexicalOptions,
+  ): Promise<LexicalResult<RouteHit>>;
   /**
    * Products without a query, by id, filters applied (score 0). The feed's last resort when a
    * shop has no behaviour yet: a new shopper's page is filled from the catalog, not left empty.

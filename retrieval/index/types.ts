@@ -1,5 +1,6 @@
 import type { ProductSummary } from '../../core/candidate.ts';
 import type { Product } from '../../core/catalog/product.ts';
+import type { LexicalOptions } from './lexical.ts';
 
 /** Filters every recall route applies inside its own search (not after), so top-K stays full. */
 export interface Filters {
@@ -44,6 +45,10 @@ export interface SearchQuery {
   /** Which recall routes to run; default: every route the index has. */
   routes?: RouteName[];
   debug?: boolean;
+  /** Typo tolerance, prefix and synonyms of the BM25 route (default: typos and prefix on, no synonyms). */
+  lexical?: LexicalOptions | undefined;
+  /** Mark the lexical matches in each item's title and description. */
+  highlight?: boolean | undefined;
 }
 
 export interface ItemDebug {

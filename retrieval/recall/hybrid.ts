@@ -1,7 +1,10 @@
 import type { ImageEmbedder, TextEmbedder } from '../../core/embedding/embedder.ts';
 import type { RetrievalConfig } from '../index/config.ts';
-import type { Candidate, Degraded, Evidence } from '../../core/candidate.ts';
+import type { Candidate, Degraded, Evidence, Highlight } from '../../core/candidate.ts';
+import type { Product } from '../../core/catalog/product.ts';
 import { unavailableIn } from '../../core/dependency-guard.ts';
+import { escapeHtml, highlight, highlightSnippet } from '../../core/text/highlight.ts';
+import type { LexicalMatch } from '../index/lexical.ts';
 import { toCandidate } from './hydrate.ts';
 import { fuseSearch, planFusion, type FusionPlan } from './fusion.ts';
 import type { FusedHit } from './rrf.ts';
@@ -37,6 +40,8 @@ export interface Recalled {
   /** Facet counts over the match set, when asked for. */
   facets?: FacetCounts;
   degraded?: Degraded[];
+  /** What the BM25 route matched with (corrections, synonyms, terms), when it ran. */
+  lexical?: LexicalMatch;
 }
 
 /** What a search page asks beyond the ranked list: facets, and an order for the whole match set. */
@@ -60,7 +65,7 @@ const TIE_WINDOW = 50;
 export async function hybridRecall(
   snapshot: IndexSnapshot | undefined,
   embedders: Embedders,
-  query: Pick<SearchQuery, 'q' | 'filters' | 'routes'>,
+  query: Pick<SearchQuery, 'q' | 'filters' | 'routes' | 'lexical' | 'highlight'>,
   cfg: RetrievalConfig,
   window: RecallWindow,
   explore?: Explore,
@@ -78,10 +83,18 @@ export async function hybridRecall(
   const degraded: Degraded[] = [];
   const failures: unknown[] = [];
   const scores = new Map<string, Partial<Record<RouteName, RouteHit>>>();
+  let lexical: LexicalMatch | undefined;
 
   const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
     try {
-      const hits = await recall(route, snapshot, embedders, query, k);
+      let hits: RouteHit[];
+      // The vector route's hits below the similarity threshold stay in fusion's input and are left
+      // out of the match set (match-set.ts): one threshold, retrieval.match.min_similarity.
+      if (route === 'bm25') {
+        const r = await snapshot.text.lexical(query.q, k, query.filters, query.lexical ?? {});
+        hits = r.hits;
+        lexical = r.match;
+      } else hits = await recall(route, snapshot, embedders, query, k);
       for (const h of hits) {
         const s = scores.get(h.id) ?? {};
         s[route] = h;
@@ -179,6 +192,7 @@ export async function hybridRecall(
     }
     const c = toCandidate(p, hit?.score ?? 0, window.from + i, evidence);
     if (fusion.mode === 'score') c.fused_rrf = 2 / (61 + c.fusion_position);
+    if (query.highlight) c.highlight = highlightOf(p, lexical);
     candidates.push(c);
   });
   return {
@@ -187,7 +201,15 @@ export async function hybridRecall(
     fusion,
     ...(facetCounts && { facets: facetCounts }),
     ...(degraded.length > 0 && { degraded }),
+    ...(lexical && { lexical }),
   };
+}
+
+/** The product's title (always, escaped even without a match) and description (only with one), marked. */
+function highlightOf(p: Product, match: LexicalMatch | undefined): Highlight {
+  const m = match ?? { terms: [], prefixes: [] };
+  const description = p.description ? highlightSnippet(p.description, m) : undefined;
+  return { title: highlight(p.title, m) ?? escapeHtml(p.title), ...(description && { description }) };
 }
 
 /**

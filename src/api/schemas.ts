@@ -38,9 +38,30 @@ export const ItemSchema = z
       .optional()
       .openapi({ description: 'Feed and similar items, with debug: which routes found the item.' }),
     coupon: AttachedCouponSchema.optional(),
+    highlight: z
+      .object({ title: z.string(), description: z.string().optional() })
+      .strict()
+      .optional()
+      .openapi('Highlight', {
+        description:
+          'Search with highlight=true: the title (and, when it matched, a snippet of the description) with the lexical matches in <em>, HTML-escaped.',
+      }),
   })
   .strict()
   .openapi('Item');
+
+const Rewrite = z.array(z.object({ term: z.string(), to: z.array(z.string()) }).strict());
+const LexicalDebug = z
+  .object({
+    corrected: Rewrite.openapi({
+      description: 'Words the index did not hold, and the indexed words searched instead.',
+    }),
+    synonyms: Rewrite.openapi({ description: 'Words or phrases a synonym rule expanded.' }),
+    synonyms_version: z.number().int().openapi({ description: 'The synonym set in force (0: none set).' }),
+    prefixes: z.array(z.string()).openapi({ description: 'The last word, matched as a prefix while typing.' }),
+  })
+  .strict()
+  .openapi('LexicalDebug');
 
 export const DegradedSchema = z
   .array(z.object({ route: z.string(), reason: z.string() }).strict())
@@ -122,6 +143,7 @@ export const SearchResponseSchema = z
           .optional()
           .openapi({ description: 'How the routes were fused: the vector weight follows the lexical evidence.' }),
         sort: z.string(),
+        lexical: LexicalDebug.optional(),
         ...StagesDebug,
       })
       .strict()

@@ -70,6 +70,10 @@ export const SearchBodySchema = z
     page: z.number().int().min(1).default(1),
     filters: FiltersSchema.optional(),
     debug: z.boolean().default(false),
+    highlight: z.boolean().default(false).openapi({
+      description:
+        'Add `highlight: {title, description?}` to every item: the lexical matches (words, corrections, synonyms, Chinese words) in <em>, HTML-escaped.',
+    }),
     /** The shopper, for personalised ranking (optional). */
     user_id: z.string().trim().min(1).max(128).optional(),
     session_id: z.string().trim().min(1).max(128).optional(),
@@ -190,6 +194,7 @@ export function searchRoutes(deps: { pipeline: Pipeline; access: ShopperAccess }
       page: body.page,
       size: body.size,
       debug: body.debug,
+      highlight: body.highlight,
       user_id: who.user_id,
       session_id: who.session_id,
       facets: body.facets,

@@ -13,6 +13,17 @@ import {
   type MatchQuery,
   type StoreSort,
 } from '../facets.ts';
+import { segmentedText } from '../../../core/text/analyze.ts';
+import { ES_FUZZINESS, editDistance, typoBudget } from '../../../core/text/typos.ts';
+import {
+  correctableGroups,
+  matchOf,
+  queryGroups,
+  type Alternative,
+  type LexicalOptions,
+  type LexicalResult,
+  type QueryGroup,
+} from '../lexical.ts';
 import { attributeKeysOf, filterKey, type StoredProduct, type TextStore } from '../stores.ts';
 import { filterValues, type Filters, type RouteHit } from '../types.ts';
 
@@ -27,6 +38,15 @@ import { filterValues, type Filters, type RouteHit } from '../types.ts';
  * (scripts/servers/es-runner) does not. Queries name the `.en` fields either way; a field an
  * index does not map matches nothing.
  *
+ * Chinese: text is indexed with jieba's words separated by spaces (core/text/analyze.ts
+ * segmentedText), so the `cjk` analyzer's bigrams never span two words, and the query is sent
+ * analysed the same way. Where the cluster has the `smartcn` analyzer (the analysis-smartcn
+ * plugin, installed by the production image in docker-compose.yml) the text fields also get a
+ * `.zh` sub-field analysed by it; the test node has no plugins, so there the fields are left out.
+ *
+ * Typos: `fuzziness: "AUTO:5,9"` (1 edit from 5 characters, 2 from 9, core/text/typos.ts), in a
+ * clause of its own beside the exact one, so exact matches score above corrected ones.
+ *
  * Filters are `filter` clauses of the same bool query as the match, so top-k is taken after
  * filtering, with the semantics of compileFilter() in retrieval/index/stores.ts.
  */
@@ -35,22 +55,47 @@ export const FIELD_BOOSTS = { title: 4, brand: 2.5, category: 1.5, tags: 1.5, bo
 /** Fields of running English text (not brand names) that get a stemmed `.en` sub-field. */
 const STEMMED_FIELDS = ['title', 'category', 'tags', 'body'] as const;
 
+/** Text fields that get a `.zh` sub-field when the cluster has the smartcn analyzer. */
+const CHINESE_FIELDS = ['title', 'brand', 'category', 'tags', 'body'] as const;
+
 const SEARCH_FIELDS = [
   ...Object.entries(FIELD_BOOSTS).map(([f, b]) => `${f}^${b}`),
   ...STEMMED_FIELDS.map((f) => `${f}.en^${FIELD_BOOSTS[f]}`),
+  ...CHINESE_FIELDS.map((f) => `${f}.zh^${FIELD_BOOSTS[f]}`),
 ];
+
+/** Fields the fuzzy clause searches: the plain ones (a stemmed or smartcn term is no word to correct). */
+const FUZZY_FIELDS = Object.entries(FIELD_BOOSTS).map(([f, b]) => `${f}^${b}`);
+
+/** Weight of each kind of alternative inside its group: what the shopper typed first. */
+const ALTERNATIVE_BOOST: Record<Alternative['kind'], number> = { exact: 1, synonym: 0.9, prefix: 0.5, typo: 0.4 };
+
+/** Highlight markers that cannot occur in product text: the fuzzy-matched words are read from them. */
+const MARK = ['\u0001', '\u0002'] as const;
+
+/** Analyzers a cluster may lack, each with the mapping that uses it left out. */
+export interface AnalyzerSupport {
+  english: boolean;
+  smartcn: boolean;
+}
 
 const SETTINGS = { number_of_shards: 1, number_of_replicas: 0 };
 
-function indexMappings(english: boolean) {
-  const text = (field: keyof typeof FIELD_BOOSTS) => ({
-    type: 'text' as const,
-    analyzer: 'cjk',
-    ...(english &&
-      (STEMMED_FIELDS as readonly string[]).includes(field) && {
-        fields: { en: { type: 'text' as const, analyzer: 'english' } },
+function indexMappings({ english, smartcn }: AnalyzerSupport) {
+  const text = (field: keyof typeof FIELD_BOOSTS) => {
+    const en = english && (STEMMED_FIELDS as readonly string[]).includes(field);
+    const zh = smartcn && (CHINESE_FIELDS as readonly string[]).includes(field);
+    return {
+      type: 'text' as const,
+      analyzer: 'cjk',
+      ...((en || zh) && {
+        fields: {
+          ...(en && { en: { type: 'text' as const, analyzer: 'english' } }),
+          ...(zh && { zh: { type: 'text' as const, analyzer: 'smartcn' } }),
+        },
       }),
-  });
+    };
+  };
   return {
     dynamic: 'strict' as const,
     properties: {
@@ -174,7 +219,18 @@ export class ElasticsearchTextStore implements TextStore {
   }
 
   async search(query: string, k: number, filters?: Filters): Promise<RouteHit[]> {
-    if (k <= 0 || query.trim() === '') return [];
+    return (await this.lexical(query, k, filters, { typos: false, prefix: false })).hits;
+  }
+
+  async lexical(
+    query: string,
+    k: number,
+    filters: Filters | undefined,
+    opts: LexicalOptions,
+  ): Promise<LexicalResult<RouteHit>> {
+    const groups = queryGroups(query, opts);
+    if (k <= 0 || groups.length === 0) return { hits: [], match: matchOf(groups, opts) };
+    const fuzzy = new Set(correctableGroups(groups, opts));
     const res = await this.client.search<{ id: string }>({
       index: this.alias,
       size: k,
@@ -182,21 +238,38 @@ export class ElasticsearchTextStore implements TextStore {
       track_total_hits: false,
       query: {
         bool: {
-          must: {
-            multi_match: {
-              query,
-              type: 'most_fields',
-              operator: 'or',
-              fields: SEARCH_FIELDS,
+          // A group matches through any of its alternatives; more groups matched, higher score.
+          should: groups.map((g) => ({
+            bool: {
+              should: [...g.alternatives.map(alternativeClause), ...(fuzzy.has(g) ? [fuzzyClause(g.text)] : [])],
             },
-          },
+          })),
+          minimum_should_match: 1,
           filter: filterClauses(filters),
         },
       },
+      // The words the fuzzy clauses matched, to say what was corrected.
+      ...(fuzzy.size > 0 && {
+        highlight: {
+          pre_tags: [MARK[0]],
+          post_tags: [MARK[1]],
+          number_of_fragments: 0,
+          fields: Object.fromEntries(Object.keys(FIELD_BOOSTS).map((f) => [f, {}])),
+        },
+      }),
       // Equal scores break by id, so the order is stable across shards and restarts.
       sort: [{ _score: { order: 'desc' } }, { id: { order: 'asc' } }],
     });
-    return res.hits.hits.map((h) => ({ id: h._source!.id, score: h._score ?? 0 }));
+    const hits = res.hits.hits.map((h) => ({ id: h._source!.id, score: h._score ?? 0 }));
+    if (fuzzy.size > 0) {
+      const marked = new Set<string>();
+      for (const h of res.hits.hits)
+        for (const fragments of Object.values(h.highlight ?? {}))
+          for (const f of fragments)
+            for (const m of f.matchAll(/\u0001([^\u0002]*)\u0002/g)) marked.add(m[1]!.normalize('NFKC').toLowerCase());
+      for (const g of fuzzy) addCorrections(g, marked);
+    }
+    return { hits, match: matchOf(groups, opts) };
   }
 
   async browse(k: number, filters?: Filters): Promise<RouteHit[]> {
@@ -349,16 +422,16 @@ export async function createIndex(
   client: Client,
   index: string,
   opts: { meta?: Record<string, unknown>; aliases?: Record<string, { is_write_index?: boolean }> } = {},
-): Promise<{ english: boolean }> {
+): Promise<AnalyzerSupport> {
   const base = templateBase(index);
-  const create = async (english: boolean) => {
+  const create = async (support: AnalyzerSupport) => {
     await client.indices.putIndexTemplate({
       name: base,
       index_patterns: [`${base}-*`],
       // Above the built-in templates (priority 0-100), so a stray match never wins.
       priority: 200,
-      template: { settings: SETTINGS, mappings: indexMappings(english) },
-      _meta: { managed_by: 'shelf', english_subfields: english },
+      template: { settings: SETTINGS, mappings: indexMappings(support) },
+      _meta: { managed_by: 'shelf', english_subfields: support.english, smartcn_subfields: support.smartcn },
     });
     await client.indices.create({
       index,
@@ -366,20 +439,22 @@ export async function createIndex(
       ...(opts.aliases && { aliases: opts.aliases }),
     });
   };
-  try {
-    await create(true);
-    return { english: true };
-  } catch (err) {
-    // A cluster without analysis-common (the test runner) has no `english` analyzer; it may
-    // refuse the template or, failing that, the index created from it.
-    if (!(
-      err instanceof errors.ResponseError &&
-      /analyzer \[english\] has not been configured/.test(JSON.stringify(err.body ?? ''))
-    ))
-      throw err;
-    await client.indices.delete({ index, ignore_unavailable: true }).catch(() => {});
-    await create(false);
-    return { english: false };
+  // A cluster without analysis-common (the test runner) has no `english` analyzer, one without
+  // the analysis-smartcn plugin no `smartcn`; it may refuse the template or, failing that, the
+  // index created from it. Each missing analyzer is left out in turn.
+  const support: AnalyzerSupport = { english: true, smartcn: true };
+  for (;;) {
+    try {
+      await create(support);
+      return { ...support };
+    } catch (err) {
+      const missing =
+        err instanceof errors.ResponseError &&
+        /analyzer \[(english|smartcn)\] has not been configured/.exec(JSON.stringify(err.body ?? ''))?.[1];
+      if (!missing || !support[missing as keyof AnalyzerSupport]) throw err;
+      support[missing as keyof AnalyzerSupport] = false;
+      await client.indices.delete({ index, ignore_unavailable: true }).catch(() => {});
+    }
   }
 }
 
@@ -396,21 +471,24 @@ function toSource(p: Product, hash: string) {
     id: p.id,
     hash,
     doc: p,
-    title: p.title,
-    brand: p.brand ?? null,
-    category: p.category ? p.category.split('/').join(' ') : null,
-    tags: p.tags?.join(' ') ?? null,
+    // Chinese words separated by spaces: see the class comment.
+    title: segmentedText(p.title),
+    brand: p.brand ? segmentedText(p.brand) : null,
+    category: p.category ? segmentedText(p.category.split('/').join(' ')) : null,
+    tags: p.tags ? segmentedText(p.tags.join(' ')) : null,
     body:
-      [
-        p.description,
-        p.attributes
-          ? Object.entries(p.attributes)
-              .map(([k, v]) => `${k} ${v}`)
-              .join(' ')
-          : undefined,
-      ]
-        .filter(Boolean)
-        .join(' ') || null,
+      segmentedText(
+        [
+          p.description,
+          p.attributes
+            ? Object.entries(p.attributes)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(' ')
+            : undefined,
+        ]
+          .filter(Boolean)
+          .join(' '),
+      ) || null,
     brand_key: p.brand ? filterKey(p.brand) : null,
     // Every prefix of the path, so "category starts with X" is one exact term lookup.
     category_prefixes: cat.map((_, i) => cat.slice(0, i + 1).join('/')),
@@ -491,4 +569,42 @@ export function filterClauses(f: Filters | undefined): object[] {
   }
   if (f.in_stock !== undefined) out.push({ term: { in_stock: f.in_stock } });
   return out;
+}
+
+/** An alternative as a clause: a word matches in any field, a phrase (synonym) as a phrase. */
+function alternativeClause(a: Alternative): object {
+  const boost = ALTERNATIVE_BOOST[a.kind];
+  if (a.kind === 'prefix')
+    return { multi_match: { query: a.text, type: 'phrase_prefix', fields: FUZZY_FIELDS, max_expansions: 50, boost } };
+  return {
+    multi_match: {
+      query: a.text,
+      // A Chinese word is several bigrams to the cjk analyzer: all of them, or it is another word.
+      ...(a.text.includes(' ') ? { type: 'phrase' } : { type: 'most_fields', operator: 'and' }),
+      fields: SEARCH_FIELDS,
+      boost,
+    },
+  };
+}
+
+function fuzzyClause(word: string): object {
+  return {
+    multi_match: {
+      query: word,
+      type: 'most_fields',
+      fields: FUZZY_FIELDS,
+      fuzziness: ES_FUZZINESS,
+      // The first letter is rarely the mistyped one, and it keeps the term expansion small.
+      prefix_length: 1,
+      boost: ALTERNATIVE_BOOST.typo,
+    },
+  };
+}
+
+/** The words Elasticsearch highlighted that are a correction of the group's word (not the word itself). */
+function addCorrections(g: QueryGroup, marked: ReadonlySet<string>): void {
+  if (marked.has(g.text)) return;
+  const budget = typoBudget(Array.from(g.text).length);
+  const found = [...marked].filter((w) => w !== g.text && editDistance(g.text, w, budget) <= budget).sort();
+  for (const to of found) g.alternatives.push({ text: to, kind: 'typo' });
 }
