@@ -288,9 +288,13 @@ export class Pipeline {
       feed: d.feed,
       behavior: d.behavior,
       diversity: d.diversity?.[surface] ?? DIVERSITY_OFF,
-      // A ranker switched off at run time (Ranker.setMode) is off for every request.
+      // A ranker switched off at run time (Ranker.setMode) is off for every request; search is
+      // ranked only when `ranking.search` says so (a request's ranking.mode override still can).
       ranking: {
-        mode: d.ranker && d.ranker.status.mode !== 'off' ? 'model' : 'off',
+        mode:
+          d.ranker && d.ranker.status.mode !== 'off' && (surface !== 'search' || ranker?.search === 'model')
+            ? 'model'
+            : 'off',
         window: ranker?.window ?? 0,
         a: ranker?.a ?? 1,
         b: ranker?.b ?? 1,

@@ -71,4 +71,13 @@ describe('search matches (demo catalog, shipped model and settings)', () => {
       for (const it of body.items) expect(it.category).toMatch(/Headphones|Earbuds/i);
     });
   });
+
+  it('the shipped settings (ranker on) keep good matches on top: search ranking is off by default', async () => {
+    await shop.withService({}, async (s) => {
+      const body = await search(s, 'noise cancelling headphones', '&size=5&debug=true');
+      expect(body.items).toHaveLength(5);
+      for (const it of body.items) expect(it.category).toMatch(/Headphones|Earbuds/i);
+      expect(await search(s, 'television')).toMatchObject({ items: [], total: 0 });
+    });
+  });
 });
