@@ -98,6 +98,33 @@ export async function runSearchBench(opts: SearchBenchOptions) {
     }),
   );
   const concurrentQps = queries.length / ((performance.now() - concStart) / 1000);
+
+  // The search page (issue 14): the same queries with every facet, and with facets and a
+  // price sort, interleaved query by query with the plain search so load drift hits all alike.
+  const FACETS = 'facets=category,brand,price,in_stock,attributes.color';
+  const pageModes: Record<string, string> = {
+    hybrid: '',
+    hybrid_facets: `&${FACETS}`,
+    hybrid_facets_sort: `&${FACETS}&sort=price:asc`,
+    browse_category_facets_sort: 'BROWSE',
+  };
+  const pageMs: Record<string, number[]> = Object.fromEntries(Object.keys(pageModes).map((m) => [m, []]));
+  const categories = [...new Set(products.map((p) => String(p.category ?? '').split('/')[0]))].filter(Boolean);
+  for (const [i, q] of queries.entries()) {
+    for (const [mode, extra] of Object.entries(pageModes)) {
+      const u =
+        extra === 'BROWSE'
+          ? `http://127.0.0.1:${port}/v1/search?category=${encodeURIComponent(categories[i % categories.length]!)}&size=10&${FACETS}&sort=price:asc`
+          : url(q) + extra;
+      const s = performance.now();
+      const res = await fetch(u);
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`HTTP ${res.status} for ${u}`);
+      pageMs[mode]!.push(performance.now() - s);
+    }
+  }
+  const searchPage = Object.fromEntries(Object.entries(pageMs).map(([m, ms]) => [m, summarize(ms)]));
+  for (const [m, r] of Object.entries(searchPage)) log(`HTTP ${m}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms`);
   server.close();
   const http = summarize(httpMs);
   log(
@@ -133,6 +160,7 @@ export async function runSearchBench(opts: SearchBenchOptions) {
     http_sequential: { ...http, qps: Math.round(sequentialQps) },
     http_concurrent: { ...summarize(concMs), clients: concurrency, qps: Math.round(concurrentQps) },
     in_process: inProcess,
+    search_page_http: searchPage,
     index: {
       seconds: Math.round(indexSeconds * 10) / 10,
       products_per_s: Math.round(summary.indexed / indexSeconds),

@@ -73,6 +73,12 @@ export interface CouponShown {
 /** The coupon stage's reasoning for the best offer it considered, shown or not (debug only). */
 export type CouponAffinity = Record<string, number | string | boolean>;
 
+/** Where the lexical match is in the product's text: HTML-escaped, matches in <em> (search with highlight). */
+export interface Highlight {
+  title: string;
+  description?: string | undefined;
+}
+
 export interface Candidate {
   id: string;
   product: ProductSummary;
@@ -93,6 +99,7 @@ export interface Candidate {
   diversity?: DiversityMove | undefined;
   coupon?: CouponShown | undefined;
   coupon_affinity?: CouponAffinity | undefined;
+  highlight?: Highlight | undefined;
 }
 
 /** A recall route that failed and was left out of this answer, with why. */

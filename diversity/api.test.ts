@@ -60,7 +60,15 @@ beforeAll(async () => {
 // MMR reorders a head of top_n (30) candidates; the demo catalog holds fewer matches than that for
 // these queries, so every neighbour counts here (threshold -1): these tests are about MMR, not matching.
 const withService = <T>(env: Record<string, string>, fn: (s: Service) => Promise<T>): Promise<T> =>
-  shop.withService({ SHELF_RANK_MODEL_DIR: DEFAULT_MODEL, SHELF__RETRIEVAL__MATCH__MIN_SIMILARITY: '-1', ...env }, fn);
+  shop.withService(
+    {
+      SHELF_RANK_MODEL_DIR: DEFAULT_MODEL,
+      SHELF_RANK_SEARCH: 'model',
+      SHELF__RETRIEVAL__MATCH__MIN_SIMILARITY: '-1',
+      ...env,
+    },
+    fn,
+  );
 
 const get = async (app: { request(url: string): Response | Promise<Response> }, url: string): Promise<Body> => {
   const res = await app.request(url);

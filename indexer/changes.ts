@@ -1,15 +1,26 @@
 import { z } from 'zod';
-import { parseProduct, type Product } from '../core/catalog/product.ts';
+import { describeIssues, parseProduct, ProductPatchSchema, type Product } from '../core/catalog/product.ts';
 import { readRows, type RowError } from '../core/catalog/read.ts';
 
 const ChangeSchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('upsert'), product: z.unknown() }),
   z.object({ op: z.literal('delete'), product: z.object({ id: z.union([z.string(), z.number()]).transform(String) }) }),
+  z.object({ op: z.literal('update'), product: z.unknown() }),
 ]);
+
+/** A partial update of a stored product: the fields given replace the stored ones. */
+export interface ProductUpdate {
+  line: number;
+  id: string;
+  /** The raw fields (validated as a patch), merged into the stored product before it is parsed again. */
+  patch: Record<string, unknown>;
+}
 
 export interface ChangeSet {
   upserts: Product[];
   deletes: string[];
+  /** Partial updates of products the index holds; an unknown id is reported, never created. */
+  updates?: ProductUpdate[];
   errors: RowError[];
 }
 
@@ -19,7 +30,10 @@ export interface ChangeSet {
  * files and the Kafka catalog topic, so both mean the same thing.
  */
 export class ChangeCollector {
-  private readonly last = new Map<string, { op: 'upsert'; product: Product } | { op: 'delete' }>();
+  private readonly last = new Map<
+    string,
+    { op: 'upsert'; product: Product } | { op: 'delete'; line: number } | { op: 'update'; update: ProductUpdate }
+  >();
   readonly errors: RowError[] = [];
 
   add(line: number, raw: unknown): void {
@@ -36,12 +50,40 @@ export class ChangeCollector {
     if (change.data.op === 'delete') {
       const id = change.data.product.id;
       this.last.delete(id);
-      this.last.set(id, { op: 'delete' });
+      this.last.set(id, { op: 'delete', line });
       return;
     }
-    const res = parseProduct(change.data.product);
+    if (change.data.op === 'update') {
+      const patch = ProductPatchSchema.safeParse(change.data.product);
+      if (!patch.success) {
+        this.errors.push({ line, reason: describeIssues(patch.error, change.data.product, 'product.') });
+        return;
+      }
+      const raw = change.data.product as Record<string, unknown>;
+      const id = patch.data.id;
+      const before = this.last.get(id);
+      if (before?.op === 'delete') {
+        this.errors.push({
+          line,
+          reason: `product.id: "${id}" was deleted on line ${before.line}; an update never creates`,
+        });
+        return;
+      }
+      if (before?.op === 'upsert') {
+        // Updating a product this batch already upserts: merge into it now.
+        const res = parseProduct({ ...before.product, ...raw, id }, 'product.');
+        if (!res.ok) this.errors.push({ line, reason: res.reason });
+        else this.last.set(id, { op: 'upsert', product: res.product });
+        return;
+      }
+      const merged = before?.op === 'update' ? { ...before.update.patch, ...raw } : raw;
+      this.last.delete(id);
+      this.last.set(id, { op: 'update', update: { line, id, patch: merged } });
+      return;
+    }
+    const res = parseProduct(change.data.product, 'product.');
     if (!res.ok) {
-      this.errors.push({ line, reason: `product.${res.reason}` });
+      this.errors.push({ line, reason: res.reason });
       return;
     }
     this.last.delete(res.product.id);
@@ -51,15 +93,48 @@ export class ChangeCollector {
   result(): ChangeSet {
     const upserts: Product[] = [];
     const deletes: string[] = [];
+    const updates: ProductUpdate[] = [];
     for (const [id, c] of this.last) {
       if (c.op === 'upsert') upserts.push(c.product);
+      else if (c.op === 'update') updates.push(c.update);
       else deletes.push(id);
     }
-    return { upserts, deletes, errors: this.errors };
+    return { upserts, deletes, ...(updates.length > 0 && { updates }), errors: this.errors };
   }
 }
 
-/** Reads a change file of {"op": "upsert"|"delete", "product": {...}} lines. */
+/**
+ * Merges partial updates into the stored products (`stored`: what the index holds for their
+ * ids): each becomes an upsert of the whole product, so the content hash decides what is
+ * rewritten and re-embedded (a price or stock change is not). An id the index does not hold
+ * is an error, not a new product.
+ */
+export function resolveUpdates(
+  updates: readonly ProductUpdate[],
+  stored: ReadonlyMap<string, Product>,
+): { upserts: Product[]; errors: RowError[] } {
+  const upserts: Product[] = [];
+  const errors: RowError[] = [];
+  for (const u of updates) {
+    const current = stored.get(u.id);
+    if (!current) {
+      errors.push({
+        line: u.line,
+        reason: `product.id: no product "${u.id}" in the index; an update never creates one`,
+      });
+      continue;
+    }
+    const merged: Record<string, unknown> = { ...current, ...u.patch };
+    // `stock` decides `in_stock` unless the update says otherwise.
+    if (u.patch.stock !== undefined && u.patch.in_stock === undefined) delete merged.in_stock;
+    const res = parseProduct(merged, 'product.');
+    if (res.ok) upserts.push(res.product);
+    else errors.push({ line: u.line, reason: res.reason });
+  }
+  return { upserts, errors };
+}
+
+/** Reads a change file of {"op": "upsert"|"delete"|"update", "product": {...}} lines. */
 export async function readChanges(file: string): Promise<ChangeSet> {
   const c = new ChangeCollector();
   for await (const { line, raw } of readRows(file, 'jsonl')) c.add(line, raw);

@@ -120,6 +120,41 @@ describe('indexCatalog', () => {
     expect(await ids('ultraboost light')).toContain('p2');
   });
 
+  it('applies partial updates: merged into the stored product, not re-embedded, unknown ids reported', async () => {
+    const emb = new HashEmbedder();
+    await indexCatalog({ catalogPath: catalog, dataDir, embedder: emb });
+    const before = emb.texts;
+    const changes = writeJsonl(path.join(dir, 'changes.jsonl'), [
+      { op: 'update', product: { id: 'p7', price: 79, stock: 0 } },
+      { op: 'update', product: { id: 'B018', price: 10 } },
+      { op: 'update', product: { id: 'p8', price: '1,299.00', in_stock: 'no' } },
+      { op: 'update', product: { price: 5 } },
+    ]);
+    const sum = await applyChangeFile({ changesPath: changes, dataDir, embedder: emb });
+    expect(sum).toMatchObject({ indexed: 1, skipped: 3 });
+    // A price and stock change is written without embedding anything.
+    expect(emb.texts - before).toBe(0);
+    expect(sum.errors.map((e) => e.line)).toEqual([2, 3, 4]);
+    expect(sum.errors[0]!.reason).toBe('product.id: no product "B018" in the index; an update never creates one');
+    // Every error of the row, each with the value sent.
+    expect(sum.errors[1]!.reason).toBe(
+      'product.price: expected a number, got "1,299.00"; product.in_stock: expected a boolean, got "no"',
+    );
+    expect(sum.errors[2]!.reason).toMatch(/^product\.id: expected/);
+    const s = await openSearcher({ dataDir, embedder: emb });
+    try {
+      const p7 = (await s.search({ q: 'airpods', size: 5 })).items.find((i) => i.id === 'p7');
+      expect(p7).toMatchObject({ price: 79, in_stock: false, title: 'Apple AirPods Pro Wireless Earbuds' });
+    } finally {
+      await s.close();
+    }
+
+    // A text change in an update is re-embedded.
+    writeJsonl(changes, [{ op: 'update', product: { id: 'p7', title: 'Apple AirPods Pro 2' } }]);
+    const text = await applyChangeFile({ changesPath: changes, dataDir, embedder: emb });
+    expect(text).toMatchObject({ indexed: 1, embedded: 1 });
+  });
+
   it('a crash mid-run leaves the served generation intact, and the rerun resumes from the cache', async () => {
     await indexCatalog({ catalogPath: catalog, dataDir, embedder: new HashEmbedder() });
     const gen = currentGeneration(dataDir);

@@ -4,12 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
+import { ANALYZER_VERSION } from '../core/text/analyze.ts';
 import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
 import type { IndexBackend, WriterLock } from '../retrieval/index/index-backend.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { contentHash, textHash } from './hash.ts';
 import { silentProgress, type Progress } from './progress.ts';
-import { readChanges, type ChangeSet } from './changes.ts';
+import { readChanges, resolveUpdates, type ChangeSet } from './changes.ts';
 import type { RetryPolicy } from './retry.ts';
 import { StoreWrites, type WriteFailure } from './store-writes.ts';
 
@@ -111,10 +112,26 @@ export interface ChangeSetOptions extends Omit<ChangeOptions, 'changesPath'> {
 /** Applies changes already read (a change file, or a batch from the catalog topic). */
 export async function applyChanges(opts: ChangeSetOptions): Promise<IndexSummary> {
   const t0 = performance.now();
-  const { upserts, deletes, errors } = opts.changes;
+  const { deletes } = opts.changes;
+  let { upserts, errors } = opts.changes;
+  const to = target(opts);
+  if (opts.changes.updates && opts.changes.updates.length > 0) {
+    // Partial updates merge into what the served index holds for those ids.
+    const updates = opts.changes.updates;
+    const current = await to.backend.openSnapshot({ vectors: false });
+    let stored = new Map<string, Product>();
+    try {
+      if (current) stored = await current.text.get(updates.map((u) => u.id));
+    } finally {
+      await current?.close();
+    }
+    const resolved = resolveUpdates(updates, stored);
+    upserts = [...upserts, ...resolved.upserts];
+    errors = [...errors, ...resolved.errors].sort((a, b) => a.line - b.line);
+  }
   if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
   const summary = await syncIndex({
-    ...target(opts),
+    ...to,
     embedder: opts.embedder,
     upserts,
     deletes,
@@ -183,7 +200,10 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
       fresh =
         current.embedderId !== embedder.id ||
         current.meta.dim !== embedder.dim ||
-        current.imageEmbedderId !== plan.imageEmbedder?.id;
+        current.imageEmbedderId !== plan.imageEmbedder?.id ||
+        // Another tokenizer (an index from before Chinese word segmentation): the text index is
+        // rebuilt; vectors come back from the embedding cache, so nothing is re-embedded.
+        (current.meta.analyzer !== undefined && current.meta.analyzer !== ANALYZER_VERSION);
       if (fresh) {
         // A new embedder means new vectors for everything: rebuild from scratch, carrying over
         // indexed products this run does not mention (unless they are to be deleted).
@@ -254,6 +274,7 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
     dim: embedder.dim,
     fresh: isFresh,
     lock,
+    analyzer: ANALYZER_VERSION,
     ...(plan.imageEmbedder && { image: { embedderId: plan.imageEmbedder.id, dim: plan.imageEmbedder.dim } }),
   });
   // A fresh build is all or nothing; an incremental one reports what failed and keeps the rest.

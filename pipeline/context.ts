@@ -8,6 +8,8 @@ import type { MmrSurfaceConfig } from '../diversity/config.ts';
 import type { RankDebug } from '../ranking/apply.ts';
 import type { RankConfig } from '../ranking/config.ts';
 import type { RetrievalConfig } from '../retrieval/index/config.ts';
+import type { FacetCounts } from '../retrieval/index/facets.ts';
+import type { LexicalMatch } from '../retrieval/index/lexical.ts';
 import type { IndexSnapshot } from '../retrieval/index/stores.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { FusionPlan } from '../retrieval/recall/fusion.ts';
@@ -53,15 +55,19 @@ export interface PageWindow {
 /** What the stages report about themselves as they run: debug views and the served log read it. */
 export interface RequestTrace {
   degraded: Degraded[];
-  /** Search: matching products recalled (retrieval/recall/match-set.ts), search's `total`. */
+  /** Size of the match set (search's `total`; retrieval/recall/match-set.ts). */
   total?: number;
   /** Search: how the routes were fused for this query. */
   fusion?: FusionPlan;
+  /** Facet counts over the match set, when the search asked for them. */
+  facets?: FacetCounts;
   cold_start?: boolean;
   itemcf_confident?: boolean;
   ranking?: RankDebug;
   diversity?: MmrDebug;
   coupons?: CouponPage<unknown>['debug'];
+  /** What search's BM25 route matched with: corrections, synonyms and their version, terms. */
+  lexical?: LexicalMatch;
 }
 
 /**

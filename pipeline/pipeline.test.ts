@@ -33,7 +33,8 @@ beforeAll(async () => {
   shop = await demoShop('shelf-pipeline-');
 });
 
-const withService = <T>(fn: (s: Service) => Promise<T>) => shop.withService({}, fn);
+// Search ranking is off by default (ranking.search); these tests follow the ranker on every surface.
+const withService = <T>(fn: (s: Service) => Promise<T>) => shop.withService({ SHELF_RANK_SEARCH: 'model' }, fn);
 
 const get = async (app: { request(url: string): Response | Promise<Response> }, url: string): Promise<Body> => {
   const res = await app.request(url);

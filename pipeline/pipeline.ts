@@ -7,10 +7,14 @@ import type { CouponOffers } from '../coupons/offers.ts';
 import { MmrSurfaceSchema, type MmrConfig, type MmrSurfaceConfig } from '../diversity/config.ts';
 import { servedRanking } from '../ranking/apply.ts';
 import type { Ranker } from '../ranking/ranker.ts';
+import type { FacetField } from '../retrieval/index/facets.ts';
 import type { Filters } from '../retrieval/index/types.ts';
+import type { SortOrder } from '../retrieval/recall/match-set.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import { fusionDebug } from '../retrieval/recall/fusion.ts';
+import type { CachedSynonyms } from '../retrieval/index/synonyms.ts';
+import type { LexicalMatch } from '../retrieval/index/lexical.ts';
 import { couponStage } from './coupons.ts';
 import {
   createContext,
@@ -57,6 +61,8 @@ export interface PipelineDeps {
   behavior: BehaviorConfig;
   /** Running experiments: which arm (and so which overrides) a shopper's request on a surface gets. */
   experiments?: ExperimentResolver | undefined;
+  /** The shop's synonyms, applied by search's BM25 route; undefined: none. */
+  synonyms?: CachedSynonyms | undefined;
 }
 
 /** An experiment arm a request is served by, and the settings it changes. */
@@ -74,13 +80,21 @@ export interface SearchAsk {
   requestId: string;
   /** Changes to the settings in force for this request only (an experiment arm's). */
   overrides?: RequestOverrides | undefined;
+  /** Empty: a browse (filters or a sort given; the route checks). */
   q: string;
   filters?: Filters | undefined;
   page: number;
   size: number;
   debug: boolean;
+  /** Mark the lexical matches in each item's title and description. */
+  highlight?: boolean | undefined;
   user_id?: string | undefined;
   session_id?: string | undefined;
+  facets?: readonly FacetField[] | undefined;
+  /** Values per facet (default 20). */
+  max_values?: number | undefined;
+  /** Default relevance; any other order sorts the whole match set and skips ranking and diversity. */
+  sort?: SortOrder | undefined;
 }
 
 export interface FeedRequestAsk extends FeedAsk {
@@ -128,8 +142,23 @@ export class Pipeline {
         page: { from, to: from + a.size },
         debug: a.debug,
         overrides: a.overrides,
+        sorted: a.sort !== undefined && a.sort !== 'relevance',
       },
-      searchRecall(this.deps.searcher.embedders, { q: a.q, filters: a.filters }),
+      searchRecall(
+        this.deps.searcher.embedders,
+        {
+          q: a.q,
+          filters: a.filters,
+          lexical: this.deps.synonyms?.current().then((synonyms) => ({ synonyms })),
+          highlight: a.highlight,
+        },
+        {
+          facets: a.facets,
+          maxValues: a.max_values,
+          sort: a.sort,
+          ...(this.deps.state && { popular: (k: number) => this.deps.state!.trending('', k) }),
+        },
+      ),
     );
     const recallDegraded = r.ctx.trace.degraded.filter((d) => d.route !== 'coupons');
     const m = this.deps.metrics;
@@ -144,8 +173,12 @@ export class Pipeline {
       size: a.size,
       total: r.ctx.trace.total ?? 0,
       ...((r.ctx.trace.total ?? 0) === 0 && {
-        notice: { code: 'no_match' as const, message: `no product matches ${JSON.stringify(a.q)}` },
+        notice: {
+          code: 'no_match' as const,
+          message: a.q.trim() === '' ? 'no product matches the filters' : `no product matches ${JSON.stringify(a.q)}`,
+        },
       }),
+      ...(a.facets !== undefined && a.facets.length > 0 && { facets: r.ctx.trace.facets ?? {} }),
       took_ms: roundMs(r.tookMs),
       ...experimentOf(r),
       ...degradedOf(r.ctx),
@@ -155,6 +188,8 @@ export class Pipeline {
           rrf_k: cfg.rrf_k,
           weights: cfg.weights,
           ...(r.ctx.trace.fusion && { fusion: fusionDebug(r.ctx.trace.fusion, cfg.fusion) }),
+          sort: a.sort ?? 'relevance',
+          ...(r.ctx.trace.lexical && { lexical: lexicalDebug(r.ctx.trace.lexical) }),
           ...this.stageDebug(r),
         },
       }),
@@ -253,9 +288,13 @@ export class Pipeline {
       feed: d.feed,
       behavior: d.behavior,
       diversity: d.diversity?.[surface] ?? DIVERSITY_OFF,
-      // A ranker switched off at run time (Ranker.setMode) is off for every request.
+      // A ranker switched off at run time (Ranker.setMode) is off for every request; search is
+      // ranked only when `ranking.search` says so (a request's ranking.mode override still can).
       ranking: {
-        mode: d.ranker && d.ranker.status.mode !== 'off' ? 'model' : 'off',
+        mode:
+          d.ranker && d.ranker.status.mode !== 'off' && (surface !== 'search' || ranker?.search === 'model')
+            ? 'model'
+            : 'off',
         window: ranker?.window ?? 0,
         a: ranker?.a ?? 1,
         b: ranker?.b ?? 1,
@@ -275,6 +314,8 @@ export class Pipeline {
       page: PageWindow;
       debug: boolean;
       overrides: RequestOverrides | undefined;
+      /** The list is in a requested order (price, newest, popularity): ranking and diversity would undo it. */
+      sorted?: boolean;
     },
     recall: Stage,
   ): Promise<Ran> {
@@ -296,8 +337,8 @@ export class Pipeline {
     }
     // A request's own overrides (an explicit test) go over the arm's.
     const settings = this.settingsFor(o.surface, mergeOverrides(assignment?.overrides, o.overrides));
-    const ranker = d.ranker && settings.ranking.mode !== 'off' ? d.ranker : undefined;
-    const mmr = settings.diversity;
+    const ranker = d.ranker && settings.ranking.mode !== 'off' && !o.sorted ? d.ranker : undefined;
+    const mmr = o.sorted ? { ...settings.diversity, enabled: false } : settings.diversity;
     const stages: Stage[] = [
       ...(ranker ? [rankStage(ranker)] : []),
       ...(mmr.enabled ? [diversifyStage(mmr, ranker ? settings.ranking.window : undefined, d.metrics)] : []),
@@ -354,6 +395,11 @@ export class Pipeline {
       ...(r.experiment && { experiment: r.experiment }),
     });
   }
+}
+
+/** What search debug shows of the lexical match: what was corrected, what synonyms added, and the set's version. */
+function lexicalDebug(m: LexicalMatch) {
+  return { corrected: m.corrected, synonyms: m.synonyms, synonyms_version: m.synonyms_version, prefixes: m.prefixes };
 }
 
 /** A surface with no diversity settings: the stage is simply off. */

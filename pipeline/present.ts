@@ -16,6 +16,8 @@ export interface ResponseItem extends ProductSummary {
   coupon?: Candidate['coupon'];
   /** Feed and similar items, under debug: every route that found the item, at which rank and score. */
   routes?: Candidate['routes'];
+  /** Search with highlight: the lexical matches in the title (and description), HTML-escaped. */
+  highlight?: Candidate['highlight'];
   debug?: Record<string, unknown>;
 }
 
@@ -28,7 +30,12 @@ export interface PresentOptions {
 
 export function presentItems(page: readonly Candidate[], o: PresentOptions): ResponseItem[] {
   return page.map((c) => {
-    const item: ResponseItem = { ...c.product, score: c.score, ...(c.coupon && { coupon: c.coupon }) };
+    const item: ResponseItem = {
+      ...c.product,
+      score: c.score,
+      ...(c.coupon && { coupon: c.coupon }),
+      ...(c.highlight && { highlight: c.highlight }),
+    };
     if (!o.debug) return item;
     const r = c.ranking;
     // Search shows each route flat (bm25_rank, …); the feed and similar items name their routes.

@@ -1,8 +1,9 @@
 import type { StateStore } from '../behavior/state-store.ts';
 import type { Candidate } from '../core/candidate.ts';
+import type { LexicalOptions } from '../retrieval/index/lexical.ts';
 import type { Filters } from '../retrieval/index/types.ts';
 import { recommend } from '../retrieval/recall/feed.ts';
-import { hybridRecall, type Embedders } from '../retrieval/recall/hybrid.ts';
+import { hybridRecall, type Embedders, type Explore } from '../retrieval/recall/hybrid.ts';
 import { similarItems } from '../retrieval/recall/similar.ts';
 import type { SequenceSource } from '../retrieval/recall/feed-routes.ts';
 import type { RequestContext, Stage } from './context.ts';
@@ -16,17 +17,35 @@ import type { RequestContext, Stage } from './context.ts';
 const recallStage = (run: Stage['run']): Stage => ({ name: 'recall', depth: () => 0, run });
 
 /** Search: BM25, vector and image routes fused by weighted RRF. */
-export function searchRecall(embedders: Embedders, query: { q: string; filters?: Filters | undefined }): Stage {
+export function searchRecall(
+  embedders: Embedders,
+  query: {
+    q: string;
+    filters?: Filters | undefined;
+    /** Synonyms, typo tolerance and prefix of the BM25 route; or a promise of them (the synonym set is read beside the state). */
+    lexical?: LexicalOptions | Promise<LexicalOptions> | undefined;
+    highlight?: boolean | undefined;
+  },
+  explore?: Explore,
+): Stage {
   return recallStage(async (ctx) => {
     const r = await hybridRecall(
       ctx.snapshot,
       embedders,
-      { q: query.q, ...(query.filters && { filters: query.filters }) },
+      {
+        q: query.q,
+        ...(query.filters && { filters: query.filters }),
+        lexical: await query.lexical,
+        highlight: query.highlight,
+      },
       ctx.settings.retrieval,
       ctx.recall,
+      explore,
     );
+    if (r.lexical) ctx.trace.lexical = r.lexical;
     ctx.trace.total = r.total;
     if (r.fusion) ctx.trace.fusion = r.fusion;
+    if (r.facets) ctx.trace.facets = r.facets;
     ctx.trace.degraded.push(...(r.degraded ?? []));
     return r.candidates;
   });

@@ -16,7 +16,8 @@ const defaultVersion = (
 ).version;
 
 /** These tests pin the ranker's order; diversity (diversity/) has its own API tests. */
-const MMR_OFF = { SHELF_MMR_SEARCH_ENABLED: 'false', SHELF_MMR_FEED_ENABLED: 'false' };
+// Search ranking is off by default (ranking.search): these tests rank search with the shipped model.
+const MMR_OFF = { SHELF_MMR_SEARCH_ENABLED: 'false', SHELF_MMR_FEED_ENABLED: 'false', SHELF_RANK_SEARCH: 'model' };
 
 let shop: DemoShop;
 let embedder: TextEmbedder;
@@ -171,7 +172,7 @@ describe('ranking configuration', () => {
       path.join(dir, 'metadata.json'),
       JSON.stringify({ ...meta, feature_spec_version: 'rank-features-v0' }),
     );
-    await withService({ SHELF_RANK_MODEL_DIR: dir }, async (s) => {
+    await withService({ SHELF_RANK_MODEL_DIR: dir, SHELF_RANK_SEARCH: 'model' }, async (s) => {
       const body = await get(s, '/v1/search?q=headphones&size=5&debug=true');
       expect(body.debug!.ranking.mode).toBe('heuristic');
       expect(body.debug!.ranking.reason).toMatch(/feature spec rank-features-v0.*refused/);

@@ -10,6 +10,15 @@ export const RankConfigSchema = z
     mode: z.enum(['model', 'off']).default('model'),
     /** Folder with model.onnx + metadata.json; polled for a new version. Unset: heuristic only. */
     model_dir: z.string().optional(),
+    /**
+     * Search ranking. `off` (default): search keeps fusion order even when `mode` is `model`,
+     * because the shipped model is trained on simulated shoppers and lifts weak matches (a
+     * dumbbell for "noise cancelling headphones", dog toys for "yoga mat") above good ones, and on
+     * search it does not beat the heuristic (docs/BENCHMARKS.md, ranking). Set `model` once the
+     * model in model_dir is trained on the shop's own logs. The feed and similar items follow
+     * `mode`; a request's or an experiment arm's `ranking.mode` override applies on search too.
+     */
+    search: z.enum(['model', 'off']).default('off'),
     a: z.number().min(0).max(10).default(1),
     b: z.number().min(0).max(10).default(1),
     c: z.number().min(-10).max(10).default(0),

@@ -42,6 +42,8 @@ import { createApi, jsonResponse } from './api/openapi.ts';
 import { experimentAdminRoutes } from './api/experiments.ts';
 import type { Experiments } from './experiments/experiments.ts';
 import type { Settings } from './settings/schema.ts';
+import { synonymRoutes } from './api/synonyms.ts';
+import type { CachedSynonyms } from '../retrieval/index/synonyms.ts';
 import { serveDocs } from './api/docs.ts';
 
 export interface AppDeps {
@@ -99,6 +101,8 @@ export interface AppDeps {
    * every surface. `settings` are the service's, which arm overrides are validated against.
    */
   experiments?: { experiments: Experiments; settings: Settings; adminKey?: string | undefined } | undefined;
+  /** The shop's synonyms: applied by search, managed at /v1/admin/synonyms (behind the admin key). */
+  synonyms?: { cache: CachedSynonyms; adminKey?: string | undefined } | undefined;
 }
 
 const ReadinessSchema = z
@@ -170,6 +174,7 @@ function bodyLimits(limits: BodyLimits): MiddlewareHandler {
     ['/v1/coupons', limit(limits.coupons)],
     ['/v1/admin/coupons', limit(limits.admin)],
     ['/v1/admin/experiments', limit(limits.admin)],
+    ['/v1/admin/synonyms', limit(limits.admin)],
   ];
   const other = limit(limits.other);
   return (c, next) => {
@@ -241,8 +246,11 @@ export function createApp(deps: AppDeps) {
     feed: deps.behavior?.feed ?? FeedConfigSchema.parse({}),
     behavior: deps.behavior?.config ?? BehaviorConfigSchema.parse({}),
     experiments: deps.experiments?.experiments.resolve,
+    synonyms: deps.synonyms?.cache,
   });
   app.route('/v1/search', searchRoutes({ pipeline, access }));
+  if (deps.synonyms)
+    app.route('/v1/admin/synonyms', synonymRoutes({ synonyms: deps.synonyms.cache, adminKey: deps.synonyms.adminKey }));
   if (deps.behavior) {
     app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics, time: deps.behavior.config, access }));
     app.route('/v1/feed', feedRoutes({ pipeline, access }));

@@ -9,7 +9,8 @@ import type { CouponLedger } from '../coupons/ledger.ts';
 import { openCouponLedger } from '../coupons/open-ledger.ts';
 import { ServedLog } from '../behavior/served-log.ts';
 import type { IndexBackend } from '../retrieval/index/index-backend.ts';
-import { openIndexBackend } from '../retrieval/index/open-backend.ts';
+import { openIndexBackend, openSynonymStore } from '../retrieval/index/open-backend.ts';
+import { CachedSynonyms, type SynonymStore } from '../retrieval/index/synonyms.ts';
 import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { productTimes } from '../ranking/apply.ts';
 import { SequenceRecall } from '../retrieval/recall/sequence-recall.ts';
@@ -79,6 +80,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   let coupons: CouponLedger | undefined;
   let closeLimits: () => void = () => {};
   let experimentStore: ExperimentStore | undefined;
+  let synonymStore: SynonymStore | undefined;
   try {
     behavior = guardBehavior(
       await openBehavior({
@@ -131,6 +133,10 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
           `index: ${f.op} of ${f.ids.length} product(s) failed in the ${f.store} store: ${f.reason} (run npm run index -- --verify)`,
         );
     }
+    synonymStore = await openSynonymStore(indexLocation(config));
+    const synonyms = new CachedSynonyms(synonymStore, 1000, (err) =>
+      console.error(`synonyms: ${err.message} (searching with the last set read)`),
+    );
     const searcher = await openSearcher({ backend, embedder, imageEmbedder, retrieval: config.retrieval });
     const served = new ServedLog(behavior.served, (_err, lost) => metrics.servedLogLost.inc(lost));
     const b = behavior;
@@ -218,6 +224,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
       couponTargeting: config.coupons.targeting,
       experiments: { experiments, settings: config, adminKey: config.coupons.admin_api_key },
+      synonyms: { cache: synonyms, adminKey: config.coupons.admin_api_key },
     });
     const retention = startRetention({
       log: b.log,
@@ -258,6 +265,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         await b.close();
         await ledger.close();
         await store.close();
+        await synonymStore?.close();
         await backend.close();
         closeLimits();
       },
@@ -267,6 +275,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
     await experimentStore?.close().catch(() => {});
+    await synonymStore?.close().catch(() => {});
     await backend.close().catch(() => {});
     throw err;
   }

@@ -25,6 +25,35 @@ export const ProductInputSchema = z
 
 export type ProductInput = z.input<typeof ProductInputSchema>;
 
+/** A partial update (`{"op": "update"}`): the id and any fields to replace. */
+export const ProductPatchSchema = ProductInputSchema.partial().required({ id: true });
+
+/**
+ * Every problem of a row, each with the value that caused it:
+ * `price: expected a number, got "1,299.00"; title: …`. A shop fixing a feed wants to see all
+ * of a row's errors and what was sent, not only the first one's name.
+ */
+export function describeIssues(error: z.ZodError, raw: unknown, prefix = ''): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.join('.') || '(row)';
+      const value = issue.path.reduce<unknown>(
+        (o, k) =>
+          o !== null && typeof o === 'object' ? (o as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined,
+        raw,
+      );
+      if (issue.code === 'invalid_type') {
+        const got = value === undefined ? 'nothing' : JSON.stringify(value);
+        return `${prefix}${field}: expected ${article(issue.expected)}, got ${got}`;
+      }
+      const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+      return `${prefix}${field}: ${issue.message}${shown}`;
+    })
+    .join('; ');
+}
+
+const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
+
 /** A validated, normalised product: what every store receives. */
 export interface Product {
   id: string;
@@ -53,12 +82,10 @@ export function normalizeCategory(path: string): string | undefined {
 
 export type ParseResult = { ok: true; product: Product } | { ok: false; reason: string };
 
-export function parseProduct(raw: unknown): ParseResult {
+export function parseProduct(raw: unknown, prefix = ''): ParseResult {
   const parsed = ProductInputSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') || '(row)';
-    return { ok: false, reason: `${field}: ${issue?.message ?? 'invalid'}` };
+    return { ok: false, reason: describeIssues(parsed.error, raw, prefix) };
   }
   const p = parsed.data;
   const category = p.category !== undefined ? normalizeCategory(p.category) : undefined;

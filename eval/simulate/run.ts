@@ -156,6 +156,8 @@ export async function openSimShop(
     SHELF_CATALOG: cfg.catalog,
     SHELF_CONSUMER: 'inline',
     SHELF_RANK: 'model',
+    // The loop compares orders on search too: the shipped model is what it trains.
+    SHELF_RANK_SEARCH: 'model',
     SHELF_RANK_MODEL_DIR: d.modelDir,
     SHELF_RANK_REFRESH_MS: String(d.refreshMs),
     SHELF_MMR_SEARCH_ENABLED: 'false',

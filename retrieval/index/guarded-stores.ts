@@ -1,5 +1,7 @@
 import type { Product } from '../../core/catalog/product.ts';
 import type { DependencyGuard } from '../../core/dependency-guard.ts';
+import type { ExploreRequest, MatchQuery } from './facets.ts';
+import type { LexicalOptions } from './lexical.ts';
 import type { StoredProduct, TextStore, VectorPoint, VectorStore } from './stores.ts';
 import type { Filters } from './types.ts';
 
@@ -42,6 +44,12 @@ export class GuardedTextStore implements TextStore {
   }
   browse(k: number, filters?: Filters) {
     return this.guard.call(() => this.inner.browse(k, filters));
+  }
+  lexical(query: string, k: number, filters: Filters | undefined, options: LexicalOptions) {
+    return this.guard.call(() => this.inner.lexical(query, k, filters, options));
+  }
+  explore(match: MatchQuery, request: ExploreRequest) {
+    return this.guard.call(() => this.inner.explore(match, request));
   }
   async get(ids: string[]): Promise<Map<string, Product>> {
     try {

@@ -14,6 +14,12 @@ export interface IndexMeta {
   dim?: number | undefined;
   imageEmbedderId?: string | undefined;
   imageDim?: number | undefined;
+  /**
+   * The text analyzer the index was tokenized with (core/text/analyze.ts ANALYZER_VERSION). An
+   * index from another analyzer is rebuilt by the next indexer run: its tokens would not match
+   * this build's queries.
+   */
+  analyzer?: string | undefined;
 }
 
 /** A served snapshot plus the metadata the indexer needs to decide between incremental and fresh. */
@@ -37,6 +43,8 @@ export interface WriteOptions {
    * it at commit or abort.
    */
   lock?: WriterLock | undefined;
+  /** The analyzer the text store tokenizes with (recorded in the index's metadata). */
+  analyzer?: string | undefined;
 }
 
 /** One writer at a time per index (a folder's indexer.lock, a namespace's lease). */

@@ -1,4 +1,7 @@
 import type { DependencyGuards } from '../../core/dependency-guard.ts';
+import { SqliteSynonymStore } from './embedded/sqlite-synonym-store.ts';
+import { ElasticsearchSynonymStore } from './elasticsearch/es-synonym-store.ts';
+import type { SynonymStore } from './synonyms.ts';
 import { EmbeddedBackend } from './embedded/embedded-backend.ts';
 import type { IndexBackend } from './index-backend.ts';
 import { ProductionBackend } from './production/production-backend.ts';
@@ -35,4 +38,12 @@ export function openIndexBackend(
     });
   }
   return new EmbeddedBackend(config.dataDir);
+}
+
+/** Where the shop's synonyms live: beside the index (an Elasticsearch document, or the embedded folder). */
+export async function openSynonymStore(config: IndexLocation): Promise<SynonymStore> {
+  const b = config.backends;
+  if (b.elasticsearchUrl !== undefined && b.qdrantUrl !== undefined)
+    return ElasticsearchSynonymStore.open({ node: b.elasticsearchUrl, namespace: b.namespace });
+  return new SqliteSynonymStore(config.dataDir);
 }

@@ -1,5 +1,7 @@
 import type { Product } from '../../core/catalog/product.ts';
-import type { Filters, RouteHit } from './types.ts';
+import type { ExploreRequest, Explored, MatchQuery } from './facets.ts';
+import type { LexicalOptions, LexicalResult } from './lexical.ts';
+import { filterValues, type Filters, type RouteHit } from './types.ts';
 
 /**
  * The two store interfaces every back end implements: the embedded default (SQLite FTS5 +
@@ -20,10 +22,26 @@ export interface TextStore {
   /** BM25 top-k with filters applied inside the query. Best first. */
   search(query: string, k: number, filters?: Filters): Promise<RouteHit[]>;
   /**
+   * BM25 top-k like search(), with the query's synonyms, typo corrections and last-word prefix
+   * (retrieval/index/lexical.ts), and what it matched with: for debug and highlighting.
+   */
+  lexical(
+    query: string,
+    k: number,
+    filters: Filters | undefined,
+    opts: LexicalOptions,
+  ): Promise<LexicalResult<RouteHit>>;
+  /**
    * Products without a query, by id, filters applied (score 0). The feed's last resort when a
    * shop has no behaviour yet: a new shopper's page is filled from the catalog, not left empty.
    */
   browse(k: number, filters?: Filters): Promise<RouteHit[]>;
+  /**
+   * Over the whole match set (see MatchQuery): its size, disjunctive facet counts, and its first
+   * k in a stored order (price, newest, or id). What a search page shows beside the results and
+   * how a sorted or browsed page is filled.
+   */
+  explore(match: MatchQuery, request: ExploreRequest): Promise<Explored>;
   /** Full products for hydration of a result page. */
   get(ids: string[]): Promise<Map<string, Product>>;
   /** id → content hash of every stored product. */
@@ -83,10 +101,22 @@ export interface FilterPayload {
   brandKey?: string;
   price?: number;
   in_stock: boolean;
+  /** Attribute names and values through filterKey(). */
+  attributeKeys?: Record<string, string>;
 }
 
-export function filterPayload(p: Pick<Product, 'category' | 'brand' | 'price' | 'in_stock'>): FilterPayload {
-  return { in_stock: p.in_stock, ...productKeys(p) };
+export function filterPayload(
+  p: Pick<Product, 'category' | 'brand' | 'price' | 'in_stock'> & { attributes?: Record<string, string> | undefined },
+): FilterPayload {
+  const attributeKeys = p.attributes ? attributeKeysOf(p.attributes) : undefined;
+  return { in_stock: p.in_stock, ...productKeys(p), ...(attributeKeys && { attributeKeys }) };
+}
+
+/** A product's attributes as filters compare them: names and values through filterKey(). */
+export function attributeKeysOf(attributes: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of Object.entries(attributes)) out[filterKey(k)] = filterKey(v);
+  return out;
 }
 
 /** Category, brand and price as filters (and coupon eligibility) compare them. */
@@ -119,12 +149,21 @@ export function underCategory(path: string): (categoryKey: string | undefined) =
  */
 export function compileFilter(f: Filters | undefined): (p: FilterPayload) => boolean {
   if (!f) return () => true;
-  const inCategory = f.category !== undefined ? underCategory(f.category) : undefined;
-  const brand = f.brand !== undefined ? filterKey(f.brand) : undefined;
+  const categories = filterValues(f.category).map(underCategory);
+  const inCategory =
+    categories.length > 0 ? (key: string | undefined) => categories.some((test) => test(key)) : undefined;
+  const brands = filterValues(f.brand).map(filterKey);
+  const attributes = Object.entries(f.attributes ?? {}).map(
+    ([k, v]) => [filterKey(k), new Set(filterValues(v).map(filterKey))] as const,
+  );
   const { price_min, price_max, in_stock } = f;
   return (p) => {
     if (inCategory && !inCategory(p.categoryKey)) return false;
-    if (brand !== undefined && p.brandKey !== brand) return false;
+    if (brands.length > 0 && (p.brandKey === undefined || !brands.includes(p.brandKey))) return false;
+    for (const [k, values] of attributes) {
+      const v = p.attributeKeys?.[k];
+      if (v === undefined || !values.has(v)) return false;
+    }
     if (price_min !== undefined && (p.price === undefined || p.price < price_min)) return false;
     if (price_max !== undefined && (p.price === undefined || p.price > price_max)) return false;
     if (in_stock !== undefined && p.in_stock !== in_stock) return false;
@@ -133,5 +172,10 @@ export function compileFilter(f: Filters | undefined): (p: FilterPayload) => boo
 }
 
 export function hasFilters(f: Filters | undefined): f is Filters {
-  return f !== undefined && Object.values(f).some((v) => v !== undefined);
+  return (
+    f !== undefined &&
+    Object.entries(f).some(([k, v]) =>
+      k === 'attributes' ? Object.keys(v ?? {}).length > 0 : Array.isArray(v) ? v.length > 0 : v !== undefined,
+    )
+  );
 }

@@ -1,14 +1,26 @@
 import type { ProductSummary } from '../../core/candidate.ts';
 import type { Product } from '../../core/catalog/product.ts';
+import type { LexicalOptions } from './lexical.ts';
 
 /** Filters every recall route applies inside its own search (not after), so top-K stays full. */
 export interface Filters {
-  /** Category path prefix: "Sports" matches "Sports/Footwear/Running Shoes". */
-  category?: string;
-  brand?: string;
+  /**
+   * Category path prefix: "Sports" matches "Sports/Footwear/Running Shoes". Several: any of them
+   * (OR within a field, AND across fields).
+   */
+  category?: string | readonly string[];
+  /** Case-insensitive; several: any of them. */
+  brand?: string | readonly string[];
   price_min?: number;
   price_max?: number;
   in_stock?: boolean;
+  /** `{color: ["red", "blue"]}`: the attribute is one of the values (case-insensitive); AND across keys. */
+  attributes?: Readonly<Record<string, string | readonly string[]>>;
+}
+
+/** A filter field's values as a list: a single value, several, or none. */
+export function filterValues(v: string | readonly string[] | undefined): readonly string[] {
+  return v === undefined ? [] : typeof v === 'string' ? [v] : v;
 }
 
 export type RouteName = 'bm25' | 'vector' | 'image';
@@ -33,6 +45,10 @@ export interface SearchQuery {
   /** Which recall routes to run; default: every route the index has. */
   routes?: RouteName[];
   debug?: boolean;
+  /** Typo tolerance, prefix and synonyms of the BM25 route (default: typos and prefix on, no synonyms). */
+  lexical?: LexicalOptions | undefined;
+  /** Mark the lexical matches in each item's title and description. */
+  highlight?: boolean | undefined;
 }
 
 export interface ItemDebug {

@@ -1,11 +1,16 @@
 import type { ImageEmbedder, TextEmbedder } from '../../core/embedding/embedder.ts';
 import type { RetrievalConfig } from '../index/config.ts';
-import type { Candidate, Degraded, Evidence } from '../../core/candidate.ts';
+import type { Candidate, Degraded, Evidence, Highlight } from '../../core/candidate.ts';
+import type { Product } from '../../core/catalog/product.ts';
 import { unavailableIn } from '../../core/dependency-guard.ts';
+import { escapeHtml, highlight, highlightSnippet } from '../../core/text/highlight.ts';
+import type { LexicalMatch } from '../index/lexical.ts';
 import { toCandidate } from './hydrate.ts';
 import { fuseSearch, planFusion, type FusionPlan } from './fusion.ts';
-import { matchSet } from './match-set.ts';
+import type { FusedHit } from './rrf.ts';
+import { byPopularity, matchQuery, matchSet, tiesByRelevance, type SortOrder } from './match-set.ts';
 import type { IndexSnapshot } from '../index/stores.ts';
+import type { FacetCounts, FacetField } from '../index/facets.ts';
 import type { ItemDebug, RouteHit, RouteName, SearchItem, SearchQuery, SearchResult } from '../index/types.ts';
 
 /**
@@ -26,14 +31,32 @@ export interface RecallWindow {
 }
 
 export interface Recalled {
-  /** The window's candidates, hydrated, in fusion order, each with the routes that found it. */
+  /** The window's candidates, hydrated, in fusion order (or the requested sort), each with the routes that found it. */
   candidates: Candidate[];
-  /** Matching products recalled (match-set.ts): lexical hits and vector hits above the similarity threshold. */
+  /** Size of the match set (match-set.ts); the recalled matches when the store could not count it. */
   total: number;
   /** How the routes were fused for this query (debug). */
   fusion?: FusionPlan;
+  /** Facet counts over the match set, when asked for. */
+  facets?: FacetCounts;
   degraded?: Degraded[];
+  /** What the BM25 route matched with (corrections, synonyms, terms), when it ran. */
+  lexical?: LexicalMatch;
 }
+
+/** What a search page asks beyond the ranked list: facets, and an order for the whole match set. */
+export interface Explore {
+  facets?: readonly FacetField[] | undefined;
+  maxValues?: number | undefined;
+  sort?: SortOrder | undefined;
+  /** The behaviour stream's most popular products (popularity sort), best first. */
+  popular?: ((k: number) => Promise<Array<{ id: string; score: number }>>) | undefined;
+}
+
+/** How many best-sellers a popularity sort considers before falling back to relevance. */
+const POPULAR_DEPTH = 1000;
+/** Sorted pages read this many more products, so relevance can break ties across the page edge. */
+const TIE_WINDOW = 50;
 
 /**
  * Hybrid recall over one snapshot: every route with the filters inside it, fused (fusion.ts),
@@ -42,24 +65,36 @@ export interface Recalled {
 export async function hybridRecall(
   snapshot: IndexSnapshot | undefined,
   embedders: Embedders,
-  query: Pick<SearchQuery, 'q' | 'filters' | 'routes'>,
+  query: Pick<SearchQuery, 'q' | 'filters' | 'routes' | 'lexical' | 'highlight'>,
   cfg: RetrievalConfig,
   window: RecallWindow,
+  explore?: Explore,
 ): Promise<Recalled> {
   if (!snapshot) return { candidates: [], total: 0 };
   const k = Math.max(cfg.recall_k, window.to);
-  const routes: RouteName[] = query.routes ?? [
-    'bm25',
-    ...(snapshot.vectors ? (['vector'] as const) : []),
-    ...(snapshot.images && embedders.image ? (['image'] as const) : []),
-  ];
+  const browse = query.q.trim() === '';
+  const routes: RouteName[] = browse
+    ? []
+    : (query.routes ?? [
+        'bm25',
+        ...(snapshot.vectors ? (['vector'] as const) : []),
+        ...(snapshot.images && embedders.image ? (['image'] as const) : []),
+      ]);
   const degraded: Degraded[] = [];
   const failures: unknown[] = [];
   const scores = new Map<string, Partial<Record<RouteName, RouteHit>>>();
+  let lexical: LexicalMatch | undefined;
 
   const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
     try {
-      const hits = await recall(route, snapshot, embedders, query, k);
+      let hits: RouteHit[];
+      // The vector route's hits below the similarity threshold stay in fusion's input and are left
+      // out of the match set (match-set.ts): one threshold, retrieval.match.min_similarity.
+      if (route === 'bm25') {
+        const r = await snapshot.text.lexical(query.q, k, query.filters, query.lexical ?? {});
+        hits = r.hits;
+        lexical = r.match;
+      } else hits = await recall(route, snapshot, embedders, query, k);
       for (const h of hits) {
         const s = scores.get(h.id) ?? {};
         s[route] = h;
@@ -88,26 +123,93 @@ export async function hybridRecall(
   const matching = matchSet(byRoute, minSimilarity);
   // Only matches are shown and counted: a nearest neighbour below the threshold is no answer.
   const fused = fuseSearch(byRoute, fusion, cfg).filter((h) => matching.has(h.id));
-  const windowHits = fused.slice(window.from, window.to);
-  const products = await snapshot.text.get(windowHits.map((h) => h.id));
+  const fusedIds = fused.map((h) => h.id);
+  const sort = explore?.sort ?? 'relevance';
+  const facets = explore?.facets ?? [];
+  // The match set: counted for `total` on every search, faceted and sorted when asked.
+  const match = matchQuery(query.q, fusedIds, query.filters);
+  let total = fused.length;
+  let facetCounts: FacetCounts | undefined;
+  let order: readonly string[] = fusedIds;
+  // A plain relevance search reads the store only to count its match set; when the text store
+  // already failed its route, the recalled matches are the count (its failure is named once, bm25).
+  const asked = facets.length > 0 || sort !== 'relevance' || browse;
+  const textDown = routes.includes('bm25') && !byRoute.bm25;
+  if (asked || !textDown) {
+    try {
+      const storeSort = sort === 'price:asc' || sort === 'price:desc' || sort === 'newest' ? sort : undefined;
+      // A relevance-ordered search reads no sorted list; everything else reads past the page.
+      const depth = sort === 'relevance' && !browse ? 0 : window.to + TIE_WINDOW;
+      const explored = await snapshot.text.explore(match, {
+        facets,
+        maxValues: explore?.maxValues ?? 20,
+        sort: storeSort,
+        k: depth,
+      });
+      total = explored.total;
+      if (facets.length > 0) facetCounts = explored.facets;
+      const fusionRank = new Map(fusedIds.map((id, i) => [id, i]));
+      if (storeSort) order = tiesByRelevance(explored.sorted, fusionRank);
+      else if (sort === 'popularity') {
+        const popular = explore?.popular ? await explore.popular(POPULAR_DEPTH) : [];
+        const members =
+          popular.length > 0
+            ? await snapshot.text.explore(
+                { ...match, only: popular.map((p) => p.id) },
+                { facets: [], maxValues: 0, k: popular.length },
+              )
+            : { sorted: [] };
+        const matching = new Set(members.sorted.map((h) => h.id));
+        order = byPopularity(
+          popular,
+          matching,
+          fusedIds,
+          explored.sorted.map((h) => h.id),
+          fusionRank,
+        );
+      } else if (browse) order = explored.sorted.map((h) => h.id);
+    } catch (err) {
+      if (asked) degraded.push({ route: 'facets', reason: (err as Error).message });
+    }
+  }
+
+  const byId = new Map<string, FusedHit>(fused.map((h) => [h.id, h]));
+  const windowIds = order.slice(window.from, window.to);
+  const products = await snapshot.text.get([...windowIds]);
   const candidates: Candidate[] = [];
-  windowHits.forEach((hit, i) => {
-    const p = products.get(hit.id);
+  windowIds.forEach((id, i) => {
+    const p = products.get(id);
     if (!p) return;
-    const s = scores.get(hit.id) ?? {};
+    const hit = byId.get(id);
+    const s = scores.get(id) ?? {};
     const evidence: Record<string, Evidence> = {};
     for (const route of ['bm25', 'vector', 'image'] as const) {
-      const rank = hit.ranks[route];
+      const rank = hit?.ranks[route];
       const h = s[route];
       if (rank !== undefined && h) {
         evidence[route] = { rank, score: h.score, ...(h.coverage !== undefined && { coverage: h.coverage }) };
       }
     }
-    const c = toCandidate(p, hit.score, window.from + i, evidence);
+    const c = toCandidate(p, hit?.score ?? 0, window.from + i, evidence);
     if (fusion.mode === 'score') c.fused_rrf = 2 / (61 + c.fusion_position);
+    if (query.highlight) c.highlight = highlightOf(p, lexical);
     candidates.push(c);
   });
-  return { candidates, total: fused.length, fusion, ...(degraded.length > 0 && { degraded }) };
+  return {
+    candidates,
+    total,
+    fusion,
+    ...(facetCounts && { facets: facetCounts }),
+    ...(degraded.length > 0 && { degraded }),
+    ...(lexical && { lexical }),
+  };
+}
+
+/** The product's title (always, escaped even without a match) and description (only with one), marked. */
+function highlightOf(p: Product, match: LexicalMatch | undefined): Highlight {
+  const m = match ?? { terms: [], prefixes: [] };
+  const description = p.description ? highlightSnippet(p.description, m) : undefined;
+  return { title: highlight(p.title, m) ?? escapeHtml(p.title), ...(description && { description }) };
 }
 
 /**

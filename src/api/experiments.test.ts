@@ -13,7 +13,8 @@ beforeAll(async () => {
   shop = await demoShop('shelf-experiments-api-');
 }, 120_000);
 
-const env = { SHELF__COUPONS__ADMIN_API_KEY: KEY, SHELF__EXPERIMENTS__CACHE_MS: '0' };
+// Search ranked (off by default), so an arm's ranking override shows on search.
+const env = { SHELF__COUPONS__ADMIN_API_KEY: KEY, SHELF__EXPERIMENTS__CACHE_MS: '0', SHELF_RANK_SEARCH: 'model' };
 const auth = { Authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

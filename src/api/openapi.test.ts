@@ -139,6 +139,9 @@ describe('GET /openapi.json', () => {
       'get /v1/admin/experiments/{id}',
       'post /v1/admin/experiments/{id}/start',
       'post /v1/admin/experiments/{id}/stop',
+      'get /v1/admin/synonyms',
+      'put /v1/admin/synonyms',
+      'delete /v1/admin/synonyms',
       'get /healthz',
       'get /readyz',
       'get /metrics',
@@ -164,6 +167,7 @@ describe('GET /openapi.json', () => {
         'size',
         'page',
         'debug',
+        'highlight',
         'user_id',
         'session_id',
         'category',
@@ -171,6 +175,9 @@ describe('GET /openapi.json', () => {
         'price_min',
         'price_max',
         'in_stock',
+        'facets',
+        'max_values',
+        'sort',
       ].sort(),
     );
     expect(names('/v1/feed').sort()).toEqual(
@@ -206,6 +213,15 @@ describe('real responses match the document', () => {
     )) as { items: unknown[]; debug: unknown };
     expect(get.items.length).toBeGreaterThan(0);
     expect(get.debug).toBeDefined();
+    // Highlights and the lexical debug (a corrected word, a prefix) are documented too.
+    const lexical = (await expectDocumented(
+      await service.app.request('/v1/search?q=runing%20sho&size=3&debug=true&highlight=true'),
+      'get',
+      '/v1/search',
+      200,
+    )) as { items: Array<{ highlight?: unknown }>; debug: { lexical?: unknown } };
+    expect(lexical.items[0]!.highlight).toBeDefined();
+    expect(lexical.debug.lexical).toBeDefined();
     await expectDocumented(
       await send('POST', '/v1/search', {
         q: 'wireless',
@@ -298,6 +314,20 @@ describe('real responses match the document', () => {
       '/v1/products/{id}/similar',
       400,
     );
+  });
+
+  it('synonyms (admin)', async () => {
+    const route = '/v1/admin/synonyms';
+    await expectDocumented(
+      await admin('PUT', route, { synonyms: [['tv', 'television'], { from: 'a', to: ['b'] }] }),
+      'put',
+      route,
+      200,
+    );
+    await expectDocumented(await admin('PUT', route, { synonyms: [['tv']] }), 'put', route, 400);
+    await expectDocumented(await admin('GET', route), 'get', route, 200);
+    await expectDocumented(await send('GET', route), 'get', route, 401);
+    await expectDocumented(await admin('DELETE', route), 'delete', route, 200);
   });
 
   it('coupons, admin and public', async () => {

@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { ApiError } from './errors.ts';
 
 /**
  * GET carries the same fields as the POST body, flattened into query parameters. This is the one
@@ -12,7 +14,10 @@ import { z } from '@hono/zod-openapi';
  *   string   as given
  *
  * Fields of a `flatten`ed nested object (search's `filters`, feed's `context`) are top-level
- * parameters and fold back into that object. A scalar parameter given twice keeps its first value.
+ * parameters and fold back into that object. A `dynamic` prefix takes parameters named by the
+ * shop's data (search's `attributes.color=red` → `filters.attributes.color: ["red"]`). A
+ * single-valued parameter given twice is an error naming it: silently keeping one of two
+ * `price_max` would answer a question the client did not ask.
  */
 export interface QueryParams<B extends z.ZodObject = z.ZodObject> {
   /**
@@ -26,6 +31,11 @@ export interface QueryParams<B extends z.ZodObject = z.ZodObject> {
   toBody(query: Query): Record<string, unknown>;
   /** The body a (validated) query stands for: `toBody`, parsed by the body schema (defaults applied). */
   parse(query: Query): z.output<B>;
+  /**
+   * With a `dynamic` family the schema cannot be strict, and a parsed object has already lost a
+   * `__proto__` key: this route middleware answers any other unknown parameter from the raw query.
+   */
+  guard: MiddlewareHandler;
 }
 
 type Query = Readonly<Record<string, unknown>>;
@@ -54,6 +64,11 @@ function unwrap(schema: z.ZodType): z.ZodType {
 function kindOf(schema: z.ZodType): Kind {
   const s = unwrap(schema);
   switch (s._zod.def.type) {
+    case 'union':
+      // "One value or a list of them" (search's brand and category) takes a list.
+      return (s._zod.def as unknown as { options: z.ZodType[] }).options.some((o) => kindOf(o) === 'array')
+        ? 'array'
+        : 'string';
     case 'number':
       return (s as z.ZodNumber).format === 'safeint' || (s as z.ZodNumber).format === 'int32' ? 'int' : 'number';
     case 'boolean':
@@ -86,6 +101,15 @@ function paramDoc(field: z.ZodType, kind: Kind, required: boolean): Record<strin
 const isRequired = (field: z.ZodType) => !field.safeParse(undefined).success;
 
 /** The query parameters of a GET that takes the same fields as `body`. */
+/** Parameters named `<prefix><name>` folded as lists into `body[into][field][name]`. */
+export interface DynamicParams {
+  prefix: string;
+  into: string;
+  field: string;
+  /** Documentation of the parameter family. */
+  description: string;
+}
+
 export function queryParams<B extends z.ZodObject>(
   body: B,
   options: {
@@ -96,8 +120,10 @@ export function queryParams<B extends z.ZodObject>(
      * body keeps the field's own bound.
      */
     maxItems?: Readonly<Record<string, number>>;
+    dynamic?: DynamicParams;
   } = {},
 ): QueryParams<B> {
+  const dyn = options.dynamic;
   const params = new Map<string, Param>();
   const shape: Record<string, z.ZodType> = {};
   const add = (name: string, field: z.ZodType, into: string | undefined, required: boolean) => {
@@ -115,13 +141,21 @@ export function queryParams<B extends z.ZodObject>(
     if (options.flatten?.includes(key)) {
       const nested = unwrap(field) as z.ZodObject;
       for (const [sub, subField] of Object.entries(nested.shape as Record<string, z.ZodType>))
-        add(sub, subField, key, false);
+        // A map (search's attributes) has no one parameter: it comes in as a `dynamic` family.
+        if (unwrap(subField)._zod.def.type !== 'record') add(sub, subField, key, false);
     } else add(key, field, undefined, isRequired(field));
   }
 
   const toBody = (query: Query) => {
     const out: Record<string, unknown> = {};
     for (const [name, value] of Object.entries(query)) {
+      if (dyn && name.startsWith(dyn.prefix) && (typeof value === 'string' || Array.isArray(value))) {
+        const nested = (((out[dyn.into] ??= {}) as Record<string, unknown>)[dyn.field] ??= {});
+        (nested as Record<string, unknown>)[name.slice(dyn.prefix.length)] = COERCE.array(
+          typeof value === 'string' ? [value] : (value as string[]),
+        );
+        continue;
+      }
       const p = params.get(name);
       if (!p || (typeof value !== 'string' && !Array.isArray(value))) continue;
       const coerced = COERCE[p.kind](typeof value === 'string' ? [value] : (value as string[]));
@@ -130,23 +164,48 @@ export function queryParams<B extends z.ZodObject>(
     }
     return out;
   };
-  const schema = z
-    .object(shape)
-    .strict()
-    .superRefine((query, ctx) => {
-      const flat = toBody(query);
-      for (const [name, max] of Object.entries(options.maxItems ?? {})) {
-        const p = params.get(name);
-        const list = p?.into === undefined ? flat[name] : (flat[p.into] as Record<string, unknown> | undefined)?.[name];
-        if (Array.isArray(list) && list.length > max)
-          ctx.addIssue({
-            code: 'custom',
-            path: [name],
-            message: `at most ${max} items in a query parameter (the POST body takes more)`,
-          });
+  const schema = (
+    dyn
+      ? z
+          .object(shape)
+          .catchall(z.unknown().openapi({ description: dyn.description }))
+          .superRefine((query, ctx) => {
+            const unknown = Object.keys(query).filter((k) => !params.has(k) && !k.startsWith(dyn.prefix));
+            if (unknown.length > 0) ctx.addIssue({ code: 'unrecognized_keys', keys: unknown, input: query, path: [] });
+          })
+      : z.object(shape).strict()
+  ).superRefine((query, ctx) => {
+    for (const [name, value] of Object.entries(query)) {
+      if (Array.isArray(value) && value.length > 1 && params.get(name) && params.get(name)!.kind !== 'array') {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...(params.get(name)!.into !== undefined ? [params.get(name)!.into!] : []), name],
+          message: `given ${value.length} times; this parameter takes one value`,
+        });
+        return;
       }
-      const parsed = body.safeParse(flat);
-      if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
-    });
-  return { schema, toBody, parse: (query) => body.parse(toBody(query)) };
+    }
+    const flat = toBody(query);
+    for (const [name, max] of Object.entries(options.maxItems ?? {})) {
+      const p = params.get(name);
+      const list = p?.into === undefined ? flat[name] : (flat[p.into] as Record<string, unknown> | undefined)?.[name];
+      if (Array.isArray(list) && list.length > max)
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `at most ${max} items in a query parameter (the POST body takes more)`,
+        });
+    }
+    const parsed = body.safeParse(flat);
+    if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
+  });
+  const guard: MiddlewareHandler = async (c, next) => {
+    if (dyn) {
+      const unknown = Object.keys(c.req.queries()).find((k) => !params.has(k) && !k.startsWith(dyn.prefix));
+      if (unknown !== undefined)
+        throw new ApiError(400, 'unknown_parameter', `unknown parameter "${unknown}"`, unknown);
+    }
+    await next();
+  };
+  return { schema, toBody, parse: (query) => body.parse(toBody(query)), guard };
 }

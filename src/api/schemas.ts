@@ -38,9 +38,30 @@ export const ItemSchema = z
       .optional()
       .openapi({ description: 'Feed and similar items, with debug: which routes found the item.' }),
     coupon: AttachedCouponSchema.optional(),
+    highlight: z
+      .object({ title: z.string(), description: z.string().optional() })
+      .strict()
+      .optional()
+      .openapi('Highlight', {
+        description:
+          'Search with highlight=true: the title (and, when it matched, a snippet of the description) with the lexical matches in <em>, HTML-escaped.',
+      }),
   })
   .strict()
   .openapi('Item');
+
+const Rewrite = z.array(z.object({ term: z.string(), to: z.array(z.string()) }).strict());
+const LexicalDebug = z
+  .object({
+    corrected: Rewrite.openapi({
+      description: 'Words the index did not hold, and the indexed words searched instead.',
+    }),
+    synonyms: Rewrite.openapi({ description: 'Words or phrases a synonym rule expanded.' }),
+    synonyms_version: z.number().int().openapi({ description: 'The synonym set in force (0: none set).' }),
+    prefixes: z.array(z.string()).openapi({ description: 'The last word, matched as a prefix while typing.' }),
+  })
+  .strict()
+  .openapi('LexicalDebug');
 
 export const DegradedSchema = z
   .array(z.object({ route: z.string(), reason: z.string() }).strict())
@@ -57,6 +78,34 @@ const StagesDebug = {
   coupons: DebugObject,
 };
 
+const FacetValueSchema = z.object({ value: z.union([z.string(), z.boolean()]), count: z.number().int() }).strict();
+
+export const FacetsSchema = z
+  .object({
+    category: z
+      .array(z.object({ value: z.string(), count: z.number().int(), level: z.number().int() }).strict())
+      .optional()
+      .openapi({
+        description: 'Per level of the path (level 1 = top): the top max_values path prefixes of each level.',
+      }),
+    brand: z.array(FacetValueSchema).optional(),
+    in_stock: z.array(FacetValueSchema).optional(),
+    price: z
+      .object({
+        min: z.number().optional(),
+        max: z.number().optional(),
+        buckets: z.array(z.object({ from: z.number(), to: z.number(), count: z.number().int() }).strict()),
+      })
+      .strict()
+      .optional()
+      .openapi({ description: 'Buckets are [from, to); the last one holds max.' }),
+  })
+  .catchall(z.array(FacetValueSchema).openapi({ description: 'attributes.<name>: top values.' }))
+  .openapi('Facets', {
+    description:
+      "Counted over every matching product, not the page; a facet's own filter does not narrow its own counts (disjunctive), the other filters do.",
+  });
+
 export const SearchResponseSchema = z
   .object({
     request_id: z.string(),
@@ -65,13 +114,14 @@ export const SearchResponseSchema = z
     size: z.number().int(),
     total: z.number().int().openapi({
       description:
-        "Matching products: lexical matches plus vector hits at or above the similarity threshold (retrieval.match.min_similarity, default the text model's calibrated one), as far as recall reaches (recall_k per route).",
+        "Matching products (retrieval/recall/match-set.ts), filters applied: lexical matches (the BM25 route's hits and every product holding all of the query's terms) plus vector hits at or above the similarity threshold (retrieval.match.min_similarity, default the text model's calibrated one). A browse counts every product under its filters.",
     }),
     notice: z
       .object({ code: z.literal('no_match'), message: z.string() })
       .strict()
       .optional()
       .openapi({ description: 'Present when nothing matches the query: items is empty and total 0.' }),
+    facets: FacetsSchema.optional(),
     took_ms: z.number(),
     experiment: ExperimentTagSchema.optional(),
     degraded: DegradedSchema.optional(),
@@ -92,6 +142,8 @@ export const SearchResponseSchema = z
           .strict()
           .optional()
           .openapi({ description: 'How the routes were fused: the vector weight follows the lexical evidence.' }),
+        sort: z.string(),
+        lexical: LexicalDebug.optional(),
         ...StagesDebug,
       })
       .strict()

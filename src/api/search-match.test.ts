@@ -45,11 +45,39 @@ describe('search matches (demo catalog, shipped model and settings)', () => {
     });
   });
 
+  it('facets, a price sort and total count the same match set, similarity threshold included', async () => {
+    await shop.withService({}, async (s) => {
+      const none = (await search(s, 'television', '&facets=brand,category,in_stock&sort=price:asc')) as Body & {
+        facets: Record<string, Array<{ count: number }>>;
+      };
+      expect(none.total).toBe(0);
+      expect(none.items).toEqual([]);
+      for (const f of ['brand', 'category', 'in_stock']) expect(none.facets[f]).toEqual([]);
+
+      const mats = (await search(s, 'yoga mat', '&facets=in_stock&size=100')) as Body & {
+        facets: { in_stock: Array<{ count: number }> };
+      };
+      const sorted = await search(s, 'yoga mat', '&sort=price:asc&size=100');
+      expect(mats.facets.in_stock.reduce((n, v) => n + v.count, 0)).toBe(mats.total);
+      expect(sorted.total).toBe(mats.total);
+      expect(sorted.items.map((i) => i.id).sort()).toEqual(mats.items.map((i) => i.id).sort());
+    });
+  });
+
   it('"noise cancelling headphones" shows only headphones and earbuds in its top 5 without the ranker', async () => {
     await shop.withService({ SHELF_RANK: 'off' }, async (s) => {
       const body = await search(s, 'noise cancelling headphones', '&size=5');
       expect(body.items).toHaveLength(5);
       for (const it of body.items) expect(it.category).toMatch(/Headphones|Earbuds/i);
+    });
+  });
+
+  it('the shipped settings (ranker on) keep good matches on top: search ranking is off by default', async () => {
+    await shop.withService({}, async (s) => {
+      const body = await search(s, 'noise cancelling headphones', '&size=5&debug=true');
+      expect(body.items).toHaveLength(5);
+      for (const it of body.items) expect(it.category).toMatch(/Headphones|Earbuds/i);
+      expect(await search(s, 'television')).toMatchObject({ items: [], total: 0 });
     });
   });
 });

@@ -1,5 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
+import { isFacetField, type FacetField } from '../../retrieval/index/facets.ts';
+import { SORTS } from '../../retrieval/recall/match-set.ts';
 import { ApiError, parseObject } from './errors.ts';
 import { createApi, errorResponses, jsonBody, jsonObjectBody, jsonResponse } from './openapi.ts';
 import { queryParams } from './query-params.ts';
@@ -11,31 +13,85 @@ const MAX_QUERY_CHARS = 999;
 /** Deep paging past this many results is what export jobs are for, not a search box. */
 const MAX_WINDOW = 10_000;
 
+/** One value or a list of them (any of them matches); always a list once parsed. */
+const oneOrMany = (value: z.ZodString, what: string) =>
+  z
+    .union([value, z.array(value).min(1).max(100)])
+    .transform((v) => (typeof v === 'string' ? [v] : v))
+    .openapi({ description: `${what}: one value or several (any of them matches; GET: repeat it or comma-separate).` });
+
 const FiltersSchema = z
   .object({
-    category: z.string().trim().min(1).max(500).optional(),
-    brand: z.string().trim().min(1).max(200).optional(),
+    category: oneOrMany(z.string().trim().min(1).max(500), 'Category path prefix').optional(),
+    brand: oneOrMany(z.string().trim().min(1).max(200), 'Brand, case-insensitive').optional(),
     price_min: z.number().finite().nonnegative().optional(),
     price_max: z.number().finite().nonnegative().optional(),
     in_stock: z.boolean().optional(),
+    attributes: z
+      .record(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .max(100)
+          .regex(/^[^.\s]+$/, 'an attribute name has no dots or spaces'),
+        oneOrMany(z.string().trim().min(1).max(200), 'Attribute value, case-insensitive'),
+      )
+      .optional()
+      .openapi({ description: 'Attribute filters, `{"color": ["red"]}`; GET: `attributes.color=red`.' }),
   })
   .strict()
-  .openapi('SearchFilters', { description: 'Applied inside every retrieval route.' });
+  .openapi('SearchFilters', {
+    description: 'Applied inside every retrieval route: OR within a field, AND across fields.',
+  });
+
+const FacetsSchema = z
+  .array(
+    z.string().refine(isFacetField, {
+      message: 'must be one of category, brand, price, in_stock or attributes.<name>',
+    }),
+  )
+  .max(20)
+  .transform((v) => [...new Set(v)] as FacetField[])
+  .openapi({
+    description:
+      "Facets counted over every matching product, disjunctively (a facet's own filter does not narrow its counts): category, brand, price, in_stock, attributes.<name>.",
+  });
 
 export const SearchBodySchema = z
   .object({
     q: z
-      .string({ error: 'required, as a string' })
+      .string({ error: 'must be a string' })
       .trim()
-      .min(1, 'must not be empty')
-      .max(MAX_QUERY_CHARS, `must be at most ${MAX_QUERY_CHARS} characters`),
+      .max(MAX_QUERY_CHARS, `must be at most ${MAX_QUERY_CHARS} characters`)
+      .default('')
+      .openapi({ description: 'The query; empty or absent to browse, which needs a filter or a sort.' }),
     size: z.number().int().min(1).max(100).default(10),
     page: z.number().int().min(1).default(1),
     filters: FiltersSchema.optional(),
     debug: z.boolean().default(false),
+    highlight: z.boolean().default(false).openapi({
+      description:
+        'Add `highlight: {title, description?}` to every item: the lexical matches (words, corrections, synonyms, Chinese words) in <em>, HTML-escaped.',
+    }),
     /** The shopper, for personalised ranking (optional). */
     user_id: z.string().trim().min(1).max(128).optional(),
     session_id: z.string().trim().min(1).max(128).optional(),
+    facets: FacetsSchema.optional(),
+    max_values: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(20)
+      .openapi({ description: 'Values per facet (per level of category).' }),
+    sort: z
+      .enum(SORTS, { error: `must be one of ${SORTS.join(', ')}` })
+      .optional()
+      .openapi({
+        description:
+          'relevance (default), or an order of the whole match set (relevance breaks ties; no ranking or diversity).',
+      }),
   })
   .strict()
   .openapi('SearchRequest');
@@ -43,15 +99,27 @@ export const SearchBodySchema = z
 export type SearchBody = z.output<typeof SearchBodySchema>;
 
 /** GET takes the body's fields as query parameters, the filters among them. */
-const searchQuery = queryParams(SearchBodySchema, { flatten: ['filters'] });
+const searchQuery = queryParams(SearchBodySchema, {
+  flatten: ['filters'],
+  dynamic: {
+    prefix: 'attributes.',
+    into: 'filters',
+    field: 'attributes',
+    description: 'attributes.<name>=value[,value]: attribute filters (repeat or comma-separate for several).',
+  },
+});
 
 /** Keep the documented code for the most common mistake. */
 const queryError = (err: ApiError) =>
   err.field === 'q' && err.code === 'invalid_parameter' ? new ApiError(400, 'invalid_query', err.message, 'q') : err;
 
-/** What the schema cannot say: a price range that is one, and no deep paging. */
+/** What the schema cannot say: something to search or browse, a price range that is one, and no deep paging. */
 function checked(b: SearchBody): SearchBody {
   const f = b.filters;
+  const filtered = f !== undefined && Object.values(f).some((v) => v !== undefined);
+  if (b.q === '' && !filtered && b.sort === undefined) {
+    throw new ApiError(400, 'invalid_query', 'q: required unless a filter or a sort is given (to browse)', 'q');
+  }
   if (f?.price_min !== undefined && f.price_max !== undefined && f.price_min > f.price_max) {
     throw new ApiError(
       400,
@@ -95,6 +163,7 @@ const getSearch = createRoute({
   tags: ['search'],
   summary: 'Search (query parameters)',
   description: 'The same fields as POST, flattened: the filters are top-level parameters.',
+  middleware: [searchQuery.guard] as const,
   request: { query: searchQuery.schema },
   responses,
 });
@@ -114,19 +183,24 @@ const postSearch = createRoute({
 export function searchRoutes(deps: { pipeline: Pipeline; access: ShopperAccess }) {
   // A zod failure on `q` keeps its documented code, invalid_query.
   const app = createApi(queryError);
+  // The pipeline's facet map is keyed by template literals the response schema spells as a catchall.
   const run = async (body: SearchBody, c: Context) => {
     // Anonymous search needs no token; personalising it does (the token's shopper is the one used).
     const who = await deps.access.shopper(c, body, { required: false });
-    return deps.pipeline.search({
+    return (await deps.pipeline.search({
       requestId: c.get('requestId'),
       q: body.q,
       filters: body.filters,
       page: body.page,
       size: body.size,
       debug: body.debug,
+      highlight: body.highlight,
       user_id: who.user_id,
       session_id: who.session_id,
-    });
+      facets: body.facets,
+      max_values: body.max_values,
+      sort: body.sort,
+    })) as unknown as z.output<typeof SearchResponseSchema>;
   };
 
   app.openapi(getSearch, async (c) => c.json(await run(checked(searchQuery.parse(c.req.valid('query'))), c), 200));

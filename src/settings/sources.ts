@@ -163,6 +163,7 @@ export const ALIASES: readonly Alias[] = [
   { name: 'SHELF_TRENDING_HALF_LIFE_MS', path: 'behavior.trending_half_life_ms' },
   { name: 'SHELF_COOC_BACKWARD_WEIGHT', path: 'behavior.cooc_backward_weight' },
   { name: 'SHELF_RANK', path: 'ranking.mode' },
+  { name: 'SHELF_RANK_SEARCH', path: 'ranking.search', note: 'model: rank search too (off by default)' },
   { name: 'SHELF_RANK_MODEL_DIR', path: 'ranking.model_dir', note: 'empty: heuristic order only' },
   {
     name: 'SHELF_SEQUENCE_MODEL_DIR',

@@ -26,6 +26,17 @@ export const products: Product[] = SAMPLE_PRODUCTS.map((raw) => {
 const stored = (ps: Product[]): StoredProduct[] => ps.map((product) => ({ product, hash: contentHash(product) }));
 const ids = (hits: Array<{ id: string }>) => hits.map((h) => h.id);
 
+/** The sample catalog with attributes and update times on a few products (filters, facets, newest). */
+function withAttributes(ps: Product[]): Product[] {
+  const extra: Record<string, Partial<Product>> = {
+    p1: { attributes: { color: 'Red', size: 'L' }, updated_at: '2026-05-02T00:00:00Z' },
+    p2: { attributes: { Color: 'Blue' }, updated_at: '2026-06-01T00:00:00Z' },
+    p3: { updated_at: '2026-01-01T00:00:00Z' },
+    p4: { attributes: { color: 'Red', size: 'M' } },
+  };
+  return ps.map((p) => ({ ...p, ...extra[p.id] }));
+}
+
 export function textStoreConformance(name: string, harness: () => StoreHarness<TextStore>) {
   describe(`TextStore conformance: ${name}`, () => {
     let h: StoreHarness<TextStore>;
@@ -75,6 +86,100 @@ export function textStoreConformance(name: string, harness: () => StoreHarness<T
       expect(ids(await store.browse(10, { price_min: 200, price_max: 300 }))).toEqual(['p7']);
       expect(await store.browse(0)).toEqual([]);
       for (const hit of await store.browse(2)) expect(hit.score).toBe(0);
+    });
+
+    it('takes several values of a field (any of them) and attribute filters', async () => {
+      await store.upsert(stored(withAttributes(products)));
+      expect(ids(await store.search('running', 10, { brand: ['nike', 'ADIDAS'] })).sort()).toEqual(['p1', 'p2', 'p4']);
+      expect(ids(await store.browse(10, { category: ['Electronics/Audio/Earbuds', 'Clothing'] }))).toEqual([
+        'p4',
+        'p7',
+      ]);
+      expect(ids(await store.browse(10, { category: ['Sports', 'Clothing'], brand: ['Nike'] }))).toEqual(['p1', 'p4']);
+      expect(ids(await store.browse(10, { attributes: { color: ['RED'] } }))).toEqual(['p1', 'p4']);
+      expect(ids(await store.browse(10, { attributes: { color: ['red', 'Blue'], size: 'M' } }))).toEqual(['p4']);
+      expect(ids(await store.search('running', 10, { attributes: { color: 'blue' } }))).toEqual(['p2']);
+    });
+
+    it('explores the match set: total, disjunctive facets, sorted heads', async () => {
+      await store.upsert(stored(withAttributes(products)));
+      const all = ['category', 'brand', 'price', 'in_stock', 'attributes.color'] as const;
+      // A browse of the whole catalog.
+      const b = await store.explore({}, { facets: all, maxValues: 20, sort: 'price:asc', k: 3 });
+      expect(b.total).toBe(8);
+      expect(b.sorted).toEqual([
+        { id: 'p3', key: 25 },
+        { id: 'p4', key: 30 },
+        { id: 'p6', key: 99 },
+      ]);
+      expect(b.facets.brand?.slice(0, 2)).toEqual([
+        { value: 'Nike', count: 2 },
+        { value: 'Adidas', count: 1 },
+      ]);
+      expect(b.facets.in_stock).toEqual([
+        { value: true, count: 7 },
+        { value: false, count: 1 },
+      ]);
+      expect(b.facets.category?.filter((c) => c.level === 1)).toEqual(
+        [
+          { value: 'Electronics', count: 2, level: 1 },
+          { value: 'Clothing', count: 1, level: 1 },
+          { value: 'Home & Kitchen', count: 1, level: 1 },
+          { value: 'Sports', count: 2, level: 1 },
+          { value: '美妆个护', count: 1, level: 1 },
+          { value: '运动户外', count: 1, level: 1 },
+        ].sort((x, y) => y.count - x.count || (x.value < y.value ? -1 : 1)),
+      );
+      expect(b.facets.category?.find((c) => c.value === 'Electronics/Audio')).toEqual({
+        value: 'Electronics/Audio',
+        count: 2,
+        level: 2,
+      });
+      expect(b.facets.price).toEqual({
+        min: 25,
+        max: 399,
+        buckets: [
+          { from: 0, to: 100, count: 3 },
+          { from: 100, to: 200, count: 2 },
+          { from: 200, to: 300, count: 1 },
+          { from: 300, to: 400, count: 2 },
+        ].map((x) => x),
+      });
+      expect(b.facets['attributes.color']).toEqual([
+        { value: 'Red', count: 2 },
+        { value: 'Blue', count: 1 },
+      ]);
+
+      // A query: lexical matches (every term) plus route hits, filters applied; a facet's own
+      // filter does not narrow its own counts, the others do.
+      const q = await store.explore(
+        { q: 'running', ids: ['p7'], filters: { brand: ['Nike'], in_stock: true } },
+        { facets: ['brand', 'in_stock'], maxValues: 20, sort: 'price:desc', k: 10 },
+      );
+      expect(q.total).toBe(1);
+      expect(q.sorted).toEqual([{ id: 'p1', key: 120 }]);
+      expect(q.facets.brand).toEqual([
+        { value: 'Adidas', count: 1 },
+        { value: 'Apple', count: 1 },
+        { value: 'Nike', count: 1 },
+      ]);
+      expect(q.facets.in_stock).toEqual([
+        { value: false, count: 1 },
+        { value: true, count: 1 },
+      ]);
+      // Every term must match; `only` restricts; max values cuts each facet.
+      expect(
+        (await store.explore({ q: 'running shirt' }, { facets: [], maxValues: 1, k: 10 })).sorted.map((h) => h.id),
+      ).toEqual(['p4']);
+      const only = await store.explore(
+        { q: 'running', only: ['p2', 'p8'] },
+        { facets: ['brand'], maxValues: 1, k: 10 },
+      );
+      expect(only.sorted.map((h) => h.id)).toEqual(['p2']);
+      expect(only.facets.brand).toEqual([{ value: 'Adidas', count: 1 }]);
+      // Newest: most recent updated_at first, products without one last.
+      const n = await store.explore({}, { facets: [], maxValues: 20, sort: 'newest', k: 3 });
+      expect(n.sorted.map((h) => h.id)).toEqual(['p2', 'p1', 'p3']);
     });
 
     it('upsert replaces, delete removes, re-upsert restores', async () => {
@@ -148,6 +253,19 @@ export function vectorStoreConformance(name: string, harness: () => StoreHarness
       expect(ids(await store.search(v, 10, { price_min: 300 })).sort()).toEqual(['p5', 'p8']);
       expect(await store.search(v, 10, { brand: 'nobody' })).toEqual([]);
       expect((await store.search(v, 5, { in_stock: true })).length).toBe(5);
+    });
+
+    it('takes several values of a field and attribute filters', async () => {
+      await store.upsert(await points(withAttributes(products)));
+      const v = await q('running');
+      const all = ids(await store.search(v, 10, { brand: ['nike', 'Adidas'] })).sort();
+      expect(all).toEqual(['p1', 'p2', 'p4']);
+      expect(ids(await store.search(v, 10, { category: ['Clothing', 'Electronics/Audio/Earbuds'] })).sort()).toEqual([
+        'p4',
+        'p7',
+      ]);
+      expect(ids(await store.search(v, 10, { attributes: { color: 'RED' } })).sort()).toEqual(['p1', 'p4']);
+      expect(ids(await store.search(v, 10, { attributes: { color: ['red'], size: 'm' } }))).toEqual(['p4']);
     });
 
     it('reads stored vectors back by product id (what the feed builds user vectors from)', async () => {

@@ -223,8 +223,14 @@ function naiveMatch(filter: any, point: FakePoint): boolean {
   return must.every((c) => {
     if (c.has_id) return (c.has_id as unknown[]).map(String).includes(point.id);
     if (c.has_vector) return point.vectors[c.has_vector] !== undefined;
-    const v = payload[c.key];
-    if (c.match) return Array.isArray(v) ? v.includes(c.match.value) : v === c.match.value;
+    // Nested keys (`attribute_keys.color`) read into objects, as Qdrant's do.
+    const v = String(c.key)
+      .split('.')
+      .reduce((o: any, k) => (o === undefined || o === null ? undefined : o[k]), payload);
+    if (c.match) {
+      const wanted: unknown[] = c.match.any ?? [c.match.value];
+      return Array.isArray(v) ? v.some((x) => wanted.includes(x)) : wanted.includes(v);
+    }
     if (c.range) {
       if (typeof v !== 'number') return false;
       const r = c.range;

@@ -1,12 +1,16 @@
 import { Client } from '@elastic/elasticsearch';
 import { describe, expect, it } from 'vitest';
-import { textStoreConformance } from '../conformance/stores.ts';
+import { textStoreConformance, type StoreHarness } from '../conformance/stores.ts';
+import type { TextStore } from '../../retrieval/index/stores.ts';
+import { lexicalConformance } from '../conformance/lexical.ts';
+import { synonymStoreConformance } from '../conformance/synonym-store.ts';
+import { ElasticsearchSynonymStore } from '../../retrieval/index/elasticsearch/es-synonym-store.ts';
 import { ElasticsearchTextStore } from '../../retrieval/index/elasticsearch/es-text-store.ts';
 
 /** The TextStore conformance suite against a real Elasticsearch (scripts/servers/elasticsearch.sh). */
 const node = process.env.ELASTICSEARCH_URL ?? 'http://127.0.0.1:9200';
 
-textStoreConformance(`Elasticsearch at ${node}`, () => {
+const esHarness = (): StoreHarness<TextStore> => {
   const alias = `shelf-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   return {
     open: () => ElasticsearchTextStore.open({ node, alias }),
@@ -21,7 +25,9 @@ textStoreConformance(`Elasticsearch at ${node}`, () => {
       await admin.close();
     },
   };
-});
+};
+textStoreConformance(`Elasticsearch at ${node}`, esHarness);
+lexicalConformance(`Elasticsearch at ${node}`, esHarness);
 
 describe(`Elasticsearch index template at ${node}`, () => {
   it('gives every index of an alias the analyzers and fields from one template', async () => {
@@ -43,4 +49,20 @@ describe(`Elasticsearch index template at ${node}`, () => {
       await admin.close();
     }
   });
+});
+
+synonymStoreConformance(`Elasticsearch at ${node}`, () => {
+  const namespace = `shelf-test-syn-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  return {
+    open: () => ElasticsearchSynonymStore.open({ node, namespace }),
+    reopen: async (store) => {
+      await store.close();
+      return ElasticsearchSynonymStore.open({ node, namespace });
+    },
+    cleanup: async () => {
+      const admin = new Client({ node });
+      await admin.indices.delete({ index: `${namespace}-synonyms`, ignore_unavailable: true });
+      await admin.close();
+    },
+  };
 });

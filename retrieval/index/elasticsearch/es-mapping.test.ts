@@ -52,14 +52,21 @@ function recordingClient(hasEnglish: boolean, failsAt: 'template' | 'create' = '
 describe('Elasticsearch index template', () => {
   it('puts one template for every generation of the alias, with stemmed English sub-fields when the cluster has them', async () => {
     const { client, templates, creates } = recordingClient(true);
-    expect(await createIndex(client, 'shelf-products-20261122', { meta: { dim: 3 } })).toEqual({ english: true });
+    expect(await createIndex(client, 'shelf-products-20261122', { meta: { dim: 3 } })).toEqual({
+      english: true,
+      smartcn: true,
+    });
     expect(templates).toHaveLength(1);
     expect(templates[0]!.name).toBe('shelf-products');
     expect(templates[0]!.index_patterns).toEqual(['shelf-products-*']);
     const props = templates[0]!.template.mappings.properties;
     for (const f of ['title', 'category', 'tags', 'body'])
-      expect(props[f]!.fields).toEqual({ en: { type: 'text', analyzer: 'english' } });
-    expect(props['brand']!.fields).toBeUndefined();
+      expect(props[f]!.fields).toEqual({
+        en: { type: 'text', analyzer: 'english' },
+        zh: { type: 'text', analyzer: 'smartcn' },
+      });
+    // Brand names are not stemmed, but Chinese brands are words too.
+    expect(props['brand']!.fields).toEqual({ zh: { type: 'text', analyzer: 'smartcn' } });
     // The index itself only adds its own record.
     expect(creates).toEqual([{ index: 'shelf-products-20261122', mappings: { _meta: { dim: 3 } } }]);
   });
@@ -67,7 +74,7 @@ describe('Elasticsearch index template', () => {
   for (const failsAt of ['template', 'create'] as const) {
     it(`falls back to the cjk analyzer alone on a cluster without analysis-common (refused at ${failsAt})`, async () => {
       const { client, templates } = recordingClient(false, failsAt);
-      expect(await createIndex(client, 'shelf-products-1')).toEqual({ english: false });
+      expect(await createIndex(client, 'shelf-products-1')).toEqual({ english: false, smartcn: true });
       expect(templates).toHaveLength(2);
       expect(JSON.stringify(templates[1])).not.toContain('"analyzer":"english"');
     });

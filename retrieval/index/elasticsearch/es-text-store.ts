@@ -1,7 +1,31 @@
 import { Client, errors } from '@elastic/elasticsearch';
 import type { Product } from '../../../core/catalog/product.ts';
-import { filterKey, type StoredProduct, type TextStore } from '../stores.ts';
-import type { Filters, RouteHit } from '../types.ts';
+import {
+  byCount,
+  categoryLevels,
+  filtersExcept,
+  pathPrefixes,
+  priceRanges,
+  type ExploreRequest,
+  type Explored,
+  type FacetCounts,
+  type FacetField,
+  type MatchQuery,
+  type StoreSort,
+} from '../facets.ts';
+import { segmentedText } from '../../../core/text/analyze.ts';
+import { ES_FUZZINESS, editDistance, typoBudget } from '../../../core/text/typos.ts';
+import {
+  correctableGroups,
+  matchOf,
+  queryGroups,
+  type Alternative,
+  type LexicalOptions,
+  type LexicalResult,
+  type QueryGroup,
+} from '../lexical.ts';
+import { attributeKeysOf, filterKey, type StoredProduct, type TextStore } from '../stores.ts';
+import { filterValues, type Filters, type RouteHit } from '../types.ts';
 
 /**
  * Production BM25: Elasticsearch 8. One alias per catalog pointing at a concrete index, so a
@@ -14,6 +38,15 @@ import type { Filters, RouteHit } from '../types.ts';
  * (scripts/servers/es-runner) does not. Queries name the `.en` fields either way; a field an
  * index does not map matches nothing.
  *
+ * Chinese: text is indexed with jieba's words separated by spaces (core/text/analyze.ts
+ * segmentedText), so the `cjk` analyzer's bigrams never span two words, and the query is sent
+ * analysed the same way. Where the cluster has the `smartcn` analyzer (the analysis-smartcn
+ * plugin, installed by the production image in docker-compose.yml) the text fields also get a
+ * `.zh` sub-field analysed by it; the test node has no plugins, so there the fields are left out.
+ *
+ * Typos: `fuzziness: "AUTO:5,9"` (1 edit from 5 characters, 2 from 9, core/text/typos.ts), in a
+ * clause of its own beside the exact one, so exact matches score above corrected ones.
+ *
  * Filters are `filter` clauses of the same bool query as the match, so top-k is taken after
  * filtering, with the semantics of compileFilter() in retrieval/index/stores.ts.
  */
@@ -22,22 +55,47 @@ export const FIELD_BOOSTS = { title: 4, brand: 2.5, category: 1.5, tags: 1.5, bo
 /** Fields of running English text (not brand names) that get a stemmed `.en` sub-field. */
 const STEMMED_FIELDS = ['title', 'category', 'tags', 'body'] as const;
 
+/** Text fields that get a `.zh` sub-field when the cluster has the smartcn analyzer. */
+const CHINESE_FIELDS = ['title', 'brand', 'category', 'tags', 'body'] as const;
+
 const SEARCH_FIELDS = [
   ...Object.entries(FIELD_BOOSTS).map(([f, b]) => `${f}^${b}`),
   ...STEMMED_FIELDS.map((f) => `${f}.en^${FIELD_BOOSTS[f]}`),
+  ...CHINESE_FIELDS.map((f) => `${f}.zh^${FIELD_BOOSTS[f]}`),
 ];
+
+/** Fields the fuzzy clause searches: the plain ones (a stemmed or smartcn term is no word to correct). */
+const FUZZY_FIELDS = Object.entries(FIELD_BOOSTS).map(([f, b]) => `${f}^${b}`);
+
+/** Weight of each kind of alternative inside its group: what the shopper typed first. */
+const ALTERNATIVE_BOOST: Record<Alternative['kind'], number> = { exact: 1, synonym: 0.9, prefix: 0.5, typo: 0.4 };
+
+/** Highlight markers that cannot occur in product text: the fuzzy-matched words are read from them. */
+const MARK = ['\u0001', '\u0002'] as const;
+
+/** Analyzers a cluster may lack, each with the mapping that uses it left out. */
+export interface AnalyzerSupport {
+  english: boolean;
+  smartcn: boolean;
+}
 
 const SETTINGS = { number_of_shards: 1, number_of_replicas: 0 };
 
-function indexMappings(english: boolean) {
-  const text = (field: keyof typeof FIELD_BOOSTS) => ({
-    type: 'text' as const,
-    analyzer: 'cjk',
-    ...(english &&
-      (STEMMED_FIELDS as readonly string[]).includes(field) && {
-        fields: { en: { type: 'text' as const, analyzer: 'english' } },
+function indexMappings({ english, smartcn }: AnalyzerSupport) {
+  const text = (field: keyof typeof FIELD_BOOSTS) => {
+    const en = english && (STEMMED_FIELDS as readonly string[]).includes(field);
+    const zh = smartcn && (CHINESE_FIELDS as readonly string[]).includes(field);
+    return {
+      type: 'text' as const,
+      analyzer: 'cjk',
+      ...((en || zh) && {
+        fields: {
+          ...(en && { en: { type: 'text' as const, analyzer: 'english' } }),
+          ...(zh && { zh: { type: 'text' as const, analyzer: 'smartcn' } }),
+        },
       }),
-  });
+    };
+  };
   return {
     dynamic: 'strict' as const,
     properties: {
@@ -53,6 +111,12 @@ function indexMappings(english: boolean) {
       category_prefixes: { type: 'keyword' as const },
       price: { type: 'double' as const },
       in_stock: { type: 'boolean' as const },
+      // Facets and sorts (explore()): display values as shown, filter keys as compared.
+      brand_facet: { type: 'keyword' as const },
+      category_facet: { type: 'keyword' as const },
+      attribute_keys: { type: 'keyword' as const },
+      attribute_facets: { type: 'keyword' as const },
+      updated_at: { type: 'keyword' as const },
     },
   };
 }
@@ -155,7 +219,18 @@ export class ElasticsearchTextStore implements TextStore {
   }
 
   async search(query: string, k: number, filters?: Filters): Promise<RouteHit[]> {
-    if (k <= 0 || query.trim() === '') return [];
+    return (await this.lexical(query, k, filters, { typos: false, prefix: false })).hits;
+  }
+
+  async lexical(
+    query: string,
+    k: number,
+    filters: Filters | undefined,
+    opts: LexicalOptions,
+  ): Promise<LexicalResult<RouteHit>> {
+    const groups = queryGroups(query, opts);
+    if (k <= 0 || groups.length === 0) return { hits: [], match: matchOf(groups, opts) };
+    const fuzzy = new Set(correctableGroups(groups, opts));
     const res = await this.client.search<{ id: string }>({
       index: this.alias,
       size: k,
@@ -163,21 +238,38 @@ export class ElasticsearchTextStore implements TextStore {
       track_total_hits: false,
       query: {
         bool: {
-          must: {
-            multi_match: {
-              query,
-              type: 'most_fields',
-              operator: 'or',
-              fields: SEARCH_FIELDS,
+          // A group matches through any of its alternatives; more groups matched, higher score.
+          should: groups.map((g) => ({
+            bool: {
+              should: [...g.alternatives.map(alternativeClause), ...(fuzzy.has(g) ? [fuzzyClause(g.text)] : [])],
             },
-          },
+          })),
+          minimum_should_match: 1,
           filter: filterClauses(filters),
         },
       },
+      // The words the fuzzy clauses matched, to say what was corrected.
+      ...(fuzzy.size > 0 && {
+        highlight: {
+          pre_tags: [MARK[0]],
+          post_tags: [MARK[1]],
+          number_of_fragments: 0,
+          fields: Object.fromEntries(Object.keys(FIELD_BOOSTS).map((f) => [f, {}])),
+        },
+      }),
       // Equal scores break by id, so the order is stable across shards and restarts.
       sort: [{ _score: { order: 'desc' } }, { id: { order: 'asc' } }],
     });
-    return res.hits.hits.map((h) => ({ id: h._source!.id, score: h._score ?? 0 }));
+    const hits = res.hits.hits.map((h) => ({ id: h._source!.id, score: h._score ?? 0 }));
+    if (fuzzy.size > 0) {
+      const marked = new Set<string>();
+      for (const h of res.hits.hits)
+        for (const fragments of Object.values(h.highlight ?? {}))
+          for (const f of fragments)
+            for (const m of f.matchAll(/\u0001([^\u0002]*)\u0002/g)) marked.add(m[1]!.normalize('NFKC').toLowerCase());
+      for (const g of fuzzy) addCorrections(g, marked);
+    }
+    return { hits, match: matchOf(groups, opts) };
   }
 
   async browse(k: number, filters?: Filters): Promise<RouteHit[]> {
@@ -191,6 +283,90 @@ export class ElasticsearchTextStore implements TextStore {
       sort: [{ id: { order: 'asc' } }],
     });
     return res.hits.hits.map((h) => ({ id: h._source!.id, score: 0 }));
+  }
+
+  async explore(m: MatchQuery, r: ExploreRequest): Promise<Explored> {
+    const query = matchQuery(m);
+    const aggs = (field: FacetField, inner: object) => ({
+      filter: { bool: { filter: filterClauses(filtersExcept(m.filters, field)) } },
+      aggs: { v: inner },
+    });
+    const res = await this.client.search<{ id: string; price?: number | null; updated_at?: string | null }>({
+      index: this.alias,
+      size: r.k,
+      _source: ['id', 'price', 'updated_at'],
+      track_total_hits: true,
+      query,
+      post_filter: { bool: { filter: filterClauses(m.filters) } },
+      sort: ES_SORT[r.sort ?? 'id'],
+      aggs: Object.fromEntries(r.facets.map((f, i) => [`f${i}`, aggs(f, facetAgg(f, r.maxValues))])),
+    } as Parameters<Client['search']>[0]);
+    const out = (i: number) => (res.aggregations as Record<string, { v: unknown }> | undefined)?.[`f${i}`]?.v;
+    const facets: FacetCounts = {};
+    for (const [i, field] of r.facets.entries()) {
+      if (field === 'price') {
+        const stats = out(i) as { min: number | null; max: number | null };
+        if (stats.min === null || stats.max === null) {
+          facets.price = { buckets: [] };
+          continue;
+        }
+        const ranges = priceRanges(stats.min, stats.max);
+        // The buckets need the range first: one more request, for the price facet only.
+        const b = await this.client.search({
+          index: this.alias,
+          size: 0,
+          track_total_hits: false,
+          query,
+          aggs: {
+            p: aggs('price', {
+              range: {
+                field: 'price',
+                ranges: ranges.map((x, j) => (j === ranges.length - 1 ? { from: x.from } : { from: x.from, to: x.to })),
+              },
+            }),
+          },
+        } as Parameters<Client['search']>[0]);
+        const buckets = (b.aggregations as { p: { v: { buckets: Array<{ doc_count: number }> } } }).p.v.buckets;
+        facets.price = {
+          min: stats.min,
+          max: stats.max,
+          buckets: ranges.map((x, j) => ({ ...x, count: buckets[j]?.doc_count ?? 0 })),
+        };
+        continue;
+      }
+      const buckets = (out(i) as TermsAgg).buckets.filter((bk) => bk.doc_count > 0);
+      if (field === 'category') {
+        facets.category = categoryLevels(new Map(buckets.map((bk) => [String(bk.key), bk.doc_count])), r.maxValues);
+      } else if (field === 'in_stock') {
+        facets.in_stock = buckets
+          .map((bk) => ({
+            value: bk.key === 1 || bk.key === 'true' || bk.key_as_string === 'true',
+            count: bk.doc_count,
+          }))
+          .sort(byCount);
+      } else if (field === 'brand') {
+        facets.brand = buckets.map((bk) => ({ value: String(bk.key), count: bk.doc_count }));
+      } else {
+        facets[field] = buckets.map((bk) => ({
+          value: String(bk.key).slice(String(bk.key).indexOf('=') + 1),
+          count: bk.doc_count,
+        }));
+      }
+    }
+    const total = res.hits.total;
+    return {
+      total: typeof total === 'number' ? total : (total?.value ?? 0),
+      facets,
+      sorted: res.hits.hits.map((h) => ({
+        id: h._source!.id,
+        key:
+          r.sort === undefined
+            ? null
+            : r.sort === 'newest'
+              ? (h._source!.updated_at ?? null)
+              : (h._source!.price ?? null),
+      })),
+    };
   }
 
   async get(ids: string[]): Promise<Map<string, Product>> {
@@ -246,16 +422,16 @@ export async function createIndex(
   client: Client,
   index: string,
   opts: { meta?: Record<string, unknown>; aliases?: Record<string, { is_write_index?: boolean }> } = {},
-): Promise<{ english: boolean }> {
+): Promise<AnalyzerSupport> {
   const base = templateBase(index);
-  const create = async (english: boolean) => {
+  const create = async (support: AnalyzerSupport) => {
     await client.indices.putIndexTemplate({
       name: base,
       index_patterns: [`${base}-*`],
       // Above the built-in templates (priority 0-100), so a stray match never wins.
       priority: 200,
-      template: { settings: SETTINGS, mappings: indexMappings(english) },
-      _meta: { managed_by: 'shelf', english_subfields: english },
+      template: { settings: SETTINGS, mappings: indexMappings(support) },
+      _meta: { managed_by: 'shelf', english_subfields: support.english, smartcn_subfields: support.smartcn },
     });
     await client.indices.create({
       index,
@@ -263,20 +439,22 @@ export async function createIndex(
       ...(opts.aliases && { aliases: opts.aliases }),
     });
   };
-  try {
-    await create(true);
-    return { english: true };
-  } catch (err) {
-    // A cluster without analysis-common (the test runner) has no `english` analyzer; it may
-    // refuse the template or, failing that, the index created from it.
-    if (!(
-      err instanceof errors.ResponseError &&
-      /analyzer \[english\] has not been configured/.test(JSON.stringify(err.body ?? ''))
-    ))
-      throw err;
-    await client.indices.delete({ index, ignore_unavailable: true }).catch(() => {});
-    await create(false);
-    return { english: false };
+  // A cluster without analysis-common (the test runner) has no `english` analyzer, one without
+  // the analysis-smartcn plugin no `smartcn`; it may refuse the template or, failing that, the
+  // index created from it. Each missing analyzer is left out in turn.
+  const support: AnalyzerSupport = { english: true, smartcn: true };
+  for (;;) {
+    try {
+      await create(support);
+      return { ...support };
+    } catch (err) {
+      const missing =
+        err instanceof errors.ResponseError &&
+        /analyzer \[(english|smartcn)\] has not been configured/.exec(JSON.stringify(err.body ?? ''))?.[1];
+      if (!missing || !support[missing as keyof AnalyzerSupport]) throw err;
+      support[missing as keyof AnalyzerSupport] = false;
+      await client.indices.delete({ index, ignore_unavailable: true }).catch(() => {});
+    }
   }
 }
 
@@ -293,35 +471,92 @@ function toSource(p: Product, hash: string) {
     id: p.id,
     hash,
     doc: p,
-    title: p.title,
-    brand: p.brand ?? null,
-    category: p.category ? p.category.split('/').join(' ') : null,
-    tags: p.tags?.join(' ') ?? null,
+    // Chinese words separated by spaces: see the class comment.
+    title: segmentedText(p.title),
+    brand: p.brand ? segmentedText(p.brand) : null,
+    category: p.category ? segmentedText(p.category.split('/').join(' ')) : null,
+    tags: p.tags ? segmentedText(p.tags.join(' ')) : null,
     body:
-      [
-        p.description,
-        p.attributes
-          ? Object.entries(p.attributes)
-              .map(([k, v]) => `${k} ${v}`)
-              .join(' ')
-          : undefined,
-      ]
-        .filter(Boolean)
-        .join(' ') || null,
+      segmentedText(
+        [
+          p.description,
+          p.attributes
+            ? Object.entries(p.attributes)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(' ')
+            : undefined,
+        ]
+          .filter(Boolean)
+          .join(' '),
+      ) || null,
     brand_key: p.brand ? filterKey(p.brand) : null,
     // Every prefix of the path, so "category starts with X" is one exact term lookup.
     category_prefixes: cat.map((_, i) => cat.slice(0, i + 1).join('/')),
     price: p.price ?? null,
     in_stock: p.in_stock,
+    brand_facet: p.brand ?? null,
+    category_facet: p.category ? pathPrefixes(p.category) : null,
+    attribute_keys: p.attributes ? Object.entries(attributeKeysOf(p.attributes)).map(([k, v]) => `${k}=${v}`) : null,
+    attribute_facets: p.attributes ? Object.entries(p.attributes).map(([k, v]) => `${k.toLowerCase()}=${v}`) : null,
+    updated_at: p.updated_at ?? null,
   };
+}
+
+const ES_SORT: Record<StoreSort | 'id', object[]> = {
+  'price:asc': [{ price: { order: 'asc', missing: '_last' } }, { id: { order: 'asc' } }],
+  'price:desc': [{ price: { order: 'desc', missing: '_last' } }, { id: { order: 'asc' } }],
+  newest: [{ updated_at: { order: 'desc', missing: '_last' } }, { id: { order: 'asc' } }],
+  id: [{ id: { order: 'asc' } }],
+};
+
+/** The match set of a MatchQuery as an Elasticsearch query (filters excluded: they are post_filter and per-facet). */
+function matchQuery(m: MatchQuery): object {
+  const should: object[] = [];
+  if (m.q !== undefined && m.q.trim() !== '')
+    // Every term in some field, as the embedded engine's FTS5 AND; no query syntax from user text.
+    should.push({
+      simple_query_string: { query: m.q, fields: SEARCH_FIELDS, default_operator: 'and', flags: 'WHITESPACE' },
+    });
+  if (m.ids !== undefined && m.ids.length > 0) should.push({ ids: { values: [...m.ids] } });
+  const anything = m.q === undefined && m.ids === undefined;
+  const filter = m.only !== undefined ? [{ ids: { values: [...m.only] } }] : [];
+  return {
+    bool: {
+      ...(anything ? { must: { match_all: {} } } : { should, minimum_should_match: 1 }),
+      filter,
+    },
+  };
+}
+
+const escapeRegex = (s: string) => s.replace(/[.?+*|{}[\]()"\\#@&<>~]/g, (c) => '\\' + c);
+
+function facetAgg(field: FacetField, max: number): object {
+  const order = [{ _count: 'desc' }, { _key: 'asc' }];
+  if (field === 'brand') return { terms: { field: 'brand_facet', size: max, order } };
+  // Every level's top values: ask for all prefixes (a catalog's tree is small), cut per level here.
+  if (field === 'category') return { terms: { field: 'category_facet', size: 10_000, order } };
+  if (field === 'in_stock') return { terms: { field: 'in_stock', size: 2, order } };
+  if (field === 'price') return { stats: { field: 'price' } };
+  const name = field.slice('attributes.'.length).toLowerCase();
+  return { terms: { field: 'attribute_facets', size: max, order, include: `${escapeRegex(name)}=.*` } };
+}
+
+interface TermsAgg {
+  buckets: Array<{ key: string | number; key_as_string?: string; doc_count: number }>;
 }
 
 export function filterClauses(f: Filters | undefined): object[] {
   if (!f) return [];
   const out: object[] = [];
-  if (f.category !== undefined)
-    out.push({ term: { category_prefixes: filterKey(f.category).replace(/^\/+|\/+$/g, '') } });
-  if (f.brand !== undefined) out.push({ term: { brand_key: filterKey(f.brand) } });
+  // Several values of one field: any of them (`terms`); fields combine as filter clauses (AND).
+  const categories = filterValues(f.category).map((c) => filterKey(c).replace(/^\/+|\/+$/g, ''));
+  if (categories.length > 0) out.push({ terms: { category_prefixes: categories } });
+  const brands = filterValues(f.brand).map(filterKey);
+  if (brands.length > 0) out.push({ terms: { brand_key: brands } });
+  for (const [name, values] of Object.entries(f.attributes ?? {})) {
+    const key = filterKey(name);
+    out.push({ terms: { attribute_keys: filterValues(values).map((v) => `${key}=${filterKey(v)}`) } });
+  }
   if (f.price_min !== undefined || f.price_max !== undefined) {
     out.push({
       range: {
@@ -334,4 +569,42 @@ export function filterClauses(f: Filters | undefined): object[] {
   }
   if (f.in_stock !== undefined) out.push({ term: { in_stock: f.in_stock } });
   return out;
+}
+
+/** An alternative as a clause: a word matches in any field, a phrase (synonym) as a phrase. */
+function alternativeClause(a: Alternative): object {
+  const boost = ALTERNATIVE_BOOST[a.kind];
+  if (a.kind === 'prefix')
+    return { multi_match: { query: a.text, type: 'phrase_prefix', fields: FUZZY_FIELDS, max_expansions: 50, boost } };
+  return {
+    multi_match: {
+      query: a.text,
+      // A Chinese word is several bigrams to the cjk analyzer: all of them, or it is another word.
+      ...(a.text.includes(' ') ? { type: 'phrase' } : { type: 'most_fields', operator: 'and' }),
+      fields: SEARCH_FIELDS,
+      boost,
+    },
+  };
+}
+
+function fuzzyClause(word: string): object {
+  return {
+    multi_match: {
+      query: word,
+      type: 'most_fields',
+      fields: FUZZY_FIELDS,
+      fuzziness: ES_FUZZINESS,
+      // The first letter is rarely the mistyped one, and it keeps the term expansion small.
+      prefix_length: 1,
+      boost: ALTERNATIVE_BOOST.typo,
+    },
+  };
+}
+
+/** The words Elasticsearch highlighted that are a correction of the group's word (not the word itself). */
+function addCorrections(g: QueryGroup, marked: ReadonlySet<string>): void {
+  if (marked.has(g.text)) return;
+  const budget = typoBudget(Array.from(g.text).length);
+  const found = [...marked].filter((w) => w !== g.text && editDistance(g.text, w, budget) <= budget).sort();
+  for (const to of found) g.alternatives.push({ text: to, kind: 'typo' });
 }

@@ -7,6 +7,7 @@ import { tempDir } from '../../../test/helpers/catalog.ts';
 import { contentHash } from '../../../indexer/hash.ts';
 import { HnswVectorStore } from './hnsw-vector-store.ts';
 import { SqliteTextStore } from './sqlite-text-store.ts';
+import { lexicalConformance } from '../../../test/conformance/lexical.ts';
 
 function sqliteHarness() {
   const dir = tempDir();
@@ -20,7 +21,7 @@ function sqliteHarness() {
   return { dir, openDb, closeAll: () => dbs.forEach((d) => d.open && d.close()) };
 }
 
-textStoreConformance('SQLite FTS5', () => {
+const sqliteTextHarness = () => {
   const s = sqliteHarness();
   return {
     open: async () => new SqliteTextStore(s.openDb()),
@@ -33,7 +34,9 @@ textStoreConformance('SQLite FTS5', () => {
       fs.rmSync(s.dir, { recursive: true, force: true });
     },
   };
-});
+};
+textStoreConformance('SQLite FTS5', sqliteTextHarness);
+lexicalConformance('SQLite FTS5', sqliteTextHarness);
 
 vectorStoreConformance('hnswlib', () => {
   const s = sqliteHarness();

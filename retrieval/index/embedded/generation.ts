@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ANALYZER_VERSION, LEGACY_ANALYZER } from '../../../core/text/analyze.ts';
 import type { IndexSnapshot } from '../stores.ts';
 import { DEFAULT_HNSW, HnswVectorStore, type HnswParams } from './hnsw-vector-store.ts';
 import { SqliteTextStore, type Bm25MatchMode } from './sqlite-text-store.ts';
@@ -23,6 +24,8 @@ export interface GenerationMeta {
   dim?: number;
   imageEmbedderId?: string;
   imageDim?: number;
+  /** The text analyzer the FTS rows were tokenized with. */
+  analyzer: string;
   createdAt: string;
 }
 
@@ -40,6 +43,7 @@ function readMeta(db: Database.Database): GenerationMeta {
   const m = Object.fromEntries(rows.map((r) => [r.key, r.value]));
   return {
     createdAt: m.created_at ?? '',
+    analyzer: m.analyzer ?? LEGACY_ANALYZER,
     ...(m.embedder_id !== undefined && { embedderId: m.embedder_id }),
     ...(m.dim !== undefined && { dim: Number(m.dim) }),
     ...(m.image_embedder_id !== undefined && { imageEmbedderId: m.image_embedder_id }),
@@ -153,9 +157,18 @@ export class GenerationWriter {
           `generation ${base} has ${prevDim.value}-dimensional vectors, the embedder gives ${opts.dim}: rebuild with a fresh generation`,
         );
       }
+      const prevAnalyzer = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'analyzer'").get();
+      if (base && (prevAnalyzer?.value ?? LEGACY_ANALYZER) !== ANALYZER_VERSION) {
+        throw new Error(
+          `generation ${base} was tokenized by analyzer ${prevAnalyzer?.value ?? LEGACY_ANALYZER}, this build uses ${ANALYZER_VERSION}: rebuild with a fresh generation (npm run index -- --catalog …)`,
+        );
+      }
       setMeta.run('embedder_id', opts.embedderId);
       setMeta.run('dim', String(opts.dim));
       setMeta.run('created_at', new Date().toISOString());
+      // A copied base tokenized by another analyzer is never mixed with new rows: the indexer
+      // rebuilds fresh when the analyzer changes (index-catalog.ts), so this records the truth.
+      setMeta.run('analyzer', ANALYZER_VERSION);
       if (opts.image) {
         setMeta.run('image_embedder_id', opts.image.embedderId);
         setMeta.run('image_dim', String(opts.image.dim));

@@ -101,6 +101,12 @@ export class HnswVectorStore implements VectorStore {
     return store;
   }
 
+  private hasDocs(): boolean {
+    return (
+      this.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'docs'").get()!.n > 0
+    );
+  }
+
   private load(): void {
     const rows = this.db
       .prepare<
@@ -113,8 +119,17 @@ export class HnswVectorStore implements VectorStore {
           price: number | null;
           in_stock: number;
           vec: Buffer;
+          attributes: string | null;
         }
-      >(`SELECT label, id, category, brand, price, in_stock, vec FROM ${this.table}`)
+      >(
+        // Attribute filters read the product's attributes from the text store's documents in the
+        // same database (a vector table alone has no attributes column).
+        this.hasDocs()
+          ? `SELECT v.label, v.id, v.category, v.brand, v.price, v.in_stock, v.vec,
+               (SELECT json_extract(d.doc, '$.attributes') FROM docs d WHERE d.id = v.id) AS attributes
+             FROM ${this.table} v`
+          : `SELECT label, id, category, brand, price, in_stock, vec, NULL AS attributes FROM ${this.table}`,
+      )
       .all();
     const maxLabel = rows.reduce((m, r) => Math.max(m, r.label), 0);
     this.ensureCapacity(maxLabel + 1);
@@ -313,11 +328,13 @@ function rowPayload(r: {
   brand: string | null;
   price: number | null;
   in_stock: number;
+  attributes: string | null;
 }): Payload {
   return {
     id: r.id,
     ...filterPayload({
       in_stock: r.in_stock === 1,
+      ...(r.attributes !== null && { attributes: JSON.parse(r.attributes) as Record<string, string> }),
       ...(r.category !== null && { category: r.category }),
       ...(r.brand !== null && { brand: r.brand }),
       ...(r.price !== null && { price: r.price }),

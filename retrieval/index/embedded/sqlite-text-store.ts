@@ -1,8 +1,19 @@
 import Database from 'better-sqlite3';
 import type { Product } from '../../../core/catalog/product.ts';
 import { analyze, analyzedText } from '../../../core/text/analyze.ts';
+import type { ExploreRequest, Explored, MatchQuery } from '../facets.ts';
+import { editDistance, typoBudget } from '../../../core/text/typos.ts';
+import {
+  correctableGroups,
+  matchOf,
+  queryGroups,
+  type LexicalOptions,
+  type LexicalResult,
+  type QueryGroup,
+} from '../lexical.ts';
 import { filterKey, type StoredProduct, type TextStore } from '../stores.ts';
-import type { Filters, RouteHit } from '../types.ts';
+import { filterValues, type Filters, type RouteHit } from '../types.ts';
+import { FacetTable } from './facet-table.ts';
 
 /**
  * Embedded BM25: SQLite FTS5 (through better-sqlite3) with Porter stemming for English and
@@ -41,6 +52,12 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE INDEX IF NOT EXISTS docs_category ON docs(category_key);
 CREATE INDEX IF NOT EXISTS docs_brand ON docs(brand_key);
+-- Every analysed (unstemmed) term with the number of documents holding it: what typo
+-- tolerance corrects query words against.
+CREATE TABLE IF NOT EXISTS vocab (
+  term TEXT PRIMARY KEY,
+  df INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5(
   ${FTS_COLUMNS.join(', ')},
   tokenize = 'porter unicode61 remove_diacritics 2'
@@ -52,8 +69,13 @@ export class SqliteTextStore implements TextStore {
   private readonly weights: string;
   private readonly stmts;
   private readonly matchMode: Bm25MatchMode;
+  private readonly vocabStmts:
+    | { add: Database.Statement<[string]>; remove: Database.Statement<[string]>; prune: Database.Statement<[]> }
+    | undefined;
   /** One prepared statement per query shape (search or browse, times at most 2^5 filter shapes), reused. */
   private readonly shapedStmts = new Map<string, Database.Statement<Record<string, unknown>, unknown>>();
+  /** Facet and sort columns, built on first use and dropped on every write (see facet-table.ts). */
+  private facetTable: { table: FacetTable; rowOfRowid: Map<number, number> } | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -79,10 +101,21 @@ export class SqliteTextStore implements TextStore {
         'SELECT id, doc FROM docs WHERE id IN (SELECT value FROM json_each(?))',
       ),
       count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM docs'),
+      docOf: db.prepare<[number], { doc: string }>('SELECT doc FROM docs WHERE rowid = ?'),
     };
+    // Written only by writers, which create the table; a read-only index from before it existed
+    // (rebuilt by the next indexer run, see generation.ts) must still open.
+    this.vocabStmts = db.readonly
+      ? undefined
+      : {
+          add: db.prepare('INSERT INTO vocab (term, df) VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET df = df + 1'),
+          remove: db.prepare('UPDATE vocab SET df = df - 1 WHERE term = ?'),
+          prune: db.prepare('DELETE FROM vocab WHERE df <= 0'),
+        };
   }
 
   async upsert(docs: StoredProduct[]): Promise<void> {
+    this.facetTable = undefined;
     const tx = this.db.transaction((batch: StoredProduct[]) => {
       for (const { product, hash } of batch) {
         const row = {
@@ -98,34 +131,89 @@ export class SqliteTextStore implements TextStore {
         let rowid: number;
         if (existing) {
           rowid = existing.rowid;
+          this.forgetTerms(rowid);
           this.stmts.updateDoc.run({ ...row, rowid });
           this.stmts.deleteFts.run(rowid);
         } else {
           rowid = Number(this.stmts.insertDoc.run(row).lastInsertRowid);
         }
-        this.stmts.insertFts.run(rowid, ...ftsColumns(product));
+        const columns = ftsColumns(product);
+        this.stmts.insertFts.run(rowid, ...columns);
+        for (const term of termsOf(columns)) this.vocabStmts?.add.run(term);
       }
+      this.vocabStmts?.prune.run();
     });
     tx(docs);
+    this.vocab = undefined;
+  }
+
+  /** Takes a stored document's terms out of the vocabulary, before it is replaced or deleted. */
+  private forgetTerms(rowid: number): void {
+    const old = this.stmts.docOf.get(rowid);
+    if (!old) return;
+    for (const term of termsOf(ftsColumns(JSON.parse(old.doc) as Product))) this.vocabStmts?.remove.run(term);
   }
 
   async delete(ids: string[]): Promise<void> {
+    this.facetTable = undefined;
     const tx = this.db.transaction((batch: string[]) => {
       for (const id of batch) {
         const existing = this.stmts.rowidOf.get(id);
         if (!existing) continue;
+        this.forgetTerms(existing.rowid);
         this.stmts.deleteFts.run(existing.rowid);
         this.stmts.deleteDoc.run(existing.rowid);
       }
+      this.vocabStmts?.prune.run();
     });
     tx(ids);
+    this.vocab = undefined;
   }
 
   async search(query: string, k: number, filters?: Filters): Promise<RouteHit[]> {
     const tokens = [...new Set(analyze(query))];
     if (tokens.length === 0 || k <= 0) return [];
-    // Every token is quoted: user text can never become FTS5 query syntax.
-    const quoted = tokens.map((t) => `"${t.replaceAll('"', '""')}"`);
+    return this.matchGroups(tokens.map(quote), k, filters);
+  }
+
+  async lexical(
+    query: string,
+    k: number,
+    filters: Filters | undefined,
+    opts: LexicalOptions,
+  ): Promise<LexicalResult<RouteHit>> {
+    const groups = queryGroups(query, opts);
+    // A word the index does not hold finds nothing as typed: search the indexed words within
+    // its typo budget instead. Words it holds are never corrected, so a document with the word
+    // as typed is never outranked by a correction's.
+    const toCorrect = correctableGroups(groups, opts);
+    if (toCorrect.length > 0) {
+      const vocab = this.vocabulary();
+      for (const g of toCorrect) {
+        if (vocab.has(g.text)) continue;
+        for (const to of corrections(vocab, g.text)) g.alternatives.push({ text: to, kind: 'typo' });
+      }
+    }
+    const hits = groups.length === 0 || k <= 0 ? [] : this.matchGroups(groups.map(groupExpression), k, filters);
+    return { hits, match: matchOf(groups, opts) };
+  }
+
+  /** term → document frequency, read once per store (a snapshot's is read-only) and after writes. */
+  private vocab: Vocabulary | undefined;
+  private vocabulary(): Vocabulary {
+    if (!this.vocab) {
+      const hasTable = this.db
+        .prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'vocab'")
+        .get()!.n;
+      this.vocab = new Vocabulary(
+        hasTable ? this.db.prepare<[], { term: string; df: number }>('SELECT term, df FROM vocab').all() : [],
+      );
+    }
+    return this.vocab;
+  }
+
+  /** BM25 over FTS5 expressions, one per query group (a quoted word, or an OR of alternatives). */
+  private matchGroups(quoted: string[], k: number, filters: Filters | undefined): RouteHit[] {
     const n = quoted.length;
     if (n === 1) return this.run(quoted[0]!, k, filters).map((h) => ({ ...h, coverage: 1 }));
     if (this.matchMode === 'or') return this.run(quoted.join(' OR '), k, filters);
@@ -186,6 +274,48 @@ export class SqliteTextStore implements TextStore {
       .map((r) => ({ id: r.id, score: 0 }));
   }
 
+  async explore(m: MatchQuery, r: ExploreRequest): Promise<Explored> {
+    const ft = this.table();
+    let matched: number[] | undefined;
+    if (m.q !== undefined || m.ids !== undefined) {
+      matched = [];
+      // The lexical part: every analysed term of the query, in any column (FTS5's implicit AND).
+      const tokens = [...new Set(analyze(m.q ?? ''))];
+      if (tokens.length > 0) {
+        const match = tokens.map((t) => `"${t.replaceAll('"', '""')}"`).join(' AND ');
+        for (const { rowid } of this.shaped<{ rowid: number }>(
+          'SELECT rowid FROM docs_fts WHERE docs_fts MATCH @match',
+        ).all({
+          match,
+        })) {
+          const row = ft.rowOfRowid.get(rowid);
+          if (row !== undefined) matched.push(row);
+        }
+      }
+      for (const id of m.ids ?? []) {
+        const row = ft.table.rowOf(id);
+        if (row !== undefined) matched.push(row);
+      }
+    }
+    if (m.only !== undefined) {
+      const only = new Set(m.only);
+      matched = (matched ?? Array.from({ length: ft.table.size }, (_, i) => i)).filter((row) =>
+        only.has(ft.table.ids[row]!),
+      );
+    }
+    return ft.table.explore(matched, m.filters, r);
+  }
+
+  private table() {
+    if (!this.facetTable) {
+      const rows = this.shaped<{ rowid: number; doc: string }>('SELECT rowid, doc FROM docs ORDER BY rowid').all({});
+      const rowOfRowid = new Map<number, number>();
+      rows.forEach((r, i) => rowOfRowid.set(r.rowid, i));
+      this.facetTable = { table: new FacetTable(rows.map((r) => JSON.parse(r.doc) as Product)), rowOfRowid };
+    }
+    return this.facetTable;
+  }
+
   private shaped<Row>(sql: string): Database.Statement<Record<string, unknown>, Row> {
     let stmt = this.shapedStmts.get(sql);
     if (!stmt) {
@@ -214,6 +344,66 @@ export class SqliteTextStore implements TextStore {
   async close(): Promise<void> {
     // The connection is shared with the vector store and owned by the snapshot.
   }
+}
+
+/** Every token is quoted: user text can never become FTS5 query syntax. */
+function quote(token: string): string {
+  return `"${token.replaceAll('"', '""')}"`;
+}
+
+/** One group as an FTS5 expression: its alternatives ORed, phrases quoted whole, a prefix starred. */
+function groupExpression(g: QueryGroup): string {
+  const alts = g.alternatives.map((a) => (a.kind === 'prefix' ? `${quote(a.text)}*` : quote(a.text)));
+  return alts.length === 1 ? alts[0]! : `(${alts.join(' OR ')})`;
+}
+
+/** At most this many corrections per word, the most frequent first: a short word can be one edit from dozens. */
+const MAX_CORRECTIONS = 5;
+
+/** The index's terms by length, so a correction only compares words of a reachable length. */
+class Vocabulary {
+  private readonly byLength = new Map<number, Array<{ term: string; df: number }>>();
+  private readonly terms = new Set<string>();
+  constructor(rows: Array<{ term: string; df: number }>) {
+    for (const r of rows) {
+      this.terms.add(r.term);
+      const len = Array.from(r.term).length;
+      let list = this.byLength.get(len);
+      if (!list) this.byLength.set(len, (list = []));
+      list.push(r);
+    }
+  }
+  has(term: string): boolean {
+    return this.terms.has(term);
+  }
+  withLength(len: number): ReadonlyArray<{ term: string; df: number }> {
+    return this.byLength.get(len) ?? [];
+  }
+}
+
+/** Indexed words within the word's typo budget: fewest edits first, then the most frequent. */
+function corrections(vocab: Vocabulary, word: string): string[] {
+  const len = Array.from(word).length;
+  const budget = typoBudget(len);
+  const first = word.codePointAt(0);
+  const found: Array<{ term: string; df: number; d: number }> = [];
+  for (let l = len - budget; l <= len + budget; l++) {
+    for (const r of vocab.withLength(l)) {
+      // The first letter is rarely the mistyped one (Elasticsearch's prefix_length: 1, the same rule).
+      if (r.term.codePointAt(0) !== first) continue;
+      const d = editDistance(word, r.term, budget);
+      if (d <= budget) found.push({ ...r, d });
+    }
+  }
+  found.sort((a, b) => a.d - b.d || b.df - a.df || (a.term < b.term ? -1 : 1));
+  return found.slice(0, MAX_CORRECTIONS).map((f) => f.term);
+}
+
+/** The distinct terms of a document's FTS columns. */
+function termsOf(columns: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const c of columns) for (const t of c.split(' ')) if (t !== '') out.add(t);
+  return out;
 }
 
 /** Relaxation levels with more AND-groups than this go straight to the plain OR. */
@@ -266,16 +456,30 @@ function ftsColumns(p: Product): [string, string, string, string, string] {
 function filterSql(filters: Filters | undefined): { where: string[]; params: Record<string, unknown> } {
   const where: string[] = [];
   const params: Record<string, unknown> = {};
-  if (filters?.category !== undefined) {
-    const cat = filterKey(filters.category).replace(/^\/+|\/+$/g, '');
-    where.push("(d.category_key = @cat OR d.category_key LIKE @catPrefix ESCAPE '\\')");
-    params.cat = cat;
-    params.catPrefix = cat.replace(/[\\%_]/g, (c) => '\\' + c) + '/%';
+  // One statement per filter shape: the number of values is part of the shape, as are attribute names.
+  const categories = filterValues(filters?.category);
+  if (categories.length > 0) {
+    const any = categories.map((c, i) => {
+      const cat = filterKey(c).replace(/^\/+|\/+$/g, '');
+      params[`cat${i}`] = cat;
+      params[`catPrefix${i}`] = cat.replace(/[\\%_]/g, (ch) => '\\' + ch) + '/%';
+      return `d.category_key = @cat${i} OR d.category_key LIKE @catPrefix${i} ESCAPE '\\'`;
+    });
+    where.push(`(${any.join(' OR ')})`);
   }
-  if (filters?.brand !== undefined) {
-    where.push('d.brand_key = @brand');
-    params.brand = filterKey(filters.brand);
+  const brands = filterValues(filters?.brand);
+  if (brands.length > 0) {
+    where.push('d.brand_key IN (SELECT value FROM json_each(@brands))');
+    params.brands = JSON.stringify(brands.map(filterKey));
   }
+  Object.entries(filters?.attributes ?? {}).forEach(([name, values], i) => {
+    // Attributes are only in the stored document; compared as filterKey() compares (lowercased).
+    where.push(
+      `(SELECT lower(value) FROM json_each(d.doc, '$.attributes') WHERE lower(key) = @attrName${i}) IN (SELECT value FROM json_each(@attrValues${i}))`,
+    );
+    params[`attrName${i}`] = filterKey(name);
+    params[`attrValues${i}`] = JSON.stringify(filterValues(values).map(filterKey));
+  });
   if (filters?.price_min !== undefined) {
     where.push('d.price >= @priceMin');
     params.priceMin = filters.price_min;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Dependency } from '../../../core/dependencies.ts';
 import type { DependencyGuards } from '../../../core/dependency-guard.ts';
 import { GuardedTextStore, GuardedVectorStore } from '../guarded-stores.ts';
+import { LEGACY_ANALYZER } from '../../../core/text/analyze.ts';
 import {
   aliasIndices,
   deleteIndices,
@@ -55,6 +56,8 @@ const MetaSchema = z.object({
   /** Present when product images are indexed: the collection then has an `image` vector too. */
   image_embedder_id: z.string().optional(),
   image_dim: z.number().int().positive().optional(),
+  /** Absent on indices built before the analyzer was recorded: the CJK-bigram one. */
+  analyzer: z.string().optional(),
   created_at: z.string(),
 });
 type Meta = z.output<typeof MetaSchema>;
@@ -122,6 +125,7 @@ export class ProductionBackend implements IndexBackend {
       dim: m.dim,
       imageEmbedderId: m.image_embedder_id,
       imageDim: m.image_dim,
+      analyzer: m.analyzer ?? LEGACY_ANALYZER,
     };
     const g = this.opts.guards;
     const text: TextStore = ElasticsearchTextStore.attach(this.es, this.alias);
@@ -233,6 +237,7 @@ export class ProductionBackend implements IndexBackend {
       embedder_id: opts.embedderId,
       dim: opts.dim,
       ...(opts.image && { image_embedder_id: opts.image.embedderId, image_dim: opts.image.dim }),
+      ...(opts.analyzer !== undefined && { analyzer: opts.analyzer }),
       created_at: new Date().toISOString(),
     };
     await createIndex(this.es, name, { meta });

@@ -1,7 +1,7 @@
 import { v5 } from 'uuid';
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
-import { filterKey, type VectorPoint, type VectorStore } from '../stores.ts';
-import type { Filters, RouteHit } from '../types.ts';
+import { attributeKeysOf, filterKey, type VectorPoint, type VectorStore } from '../stores.ts';
+import { filterValues, type Filters, type RouteHit } from '../types.ts';
 
 /**
  * Production vector store on Qdrant: one collection per catalog with named cosine vectors,
@@ -73,6 +73,8 @@ export interface QdrantPayload {
   brand_key?: string;
   price?: number;
   in_stock: boolean;
+  /** Attribute names and values through filterKey(), for attribute filters. */
+  attribute_keys?: Record<string, string>;
 }
 
 export function pointPayload(p: Pick<VectorPoint, 'product' | 'hash'>): QdrantPayload {
@@ -84,6 +86,7 @@ export function pointPayload(p: Pick<VectorPoint, 'product' | 'hash'>): QdrantPa
     ...(categoryKey !== undefined && { category_key: categoryKey, category_prefixes: categoryPrefixes(categoryKey) }),
     ...(product.brand !== undefined && { brand_key: filterKey(product.brand) }),
     ...(product.price !== undefined && { price: product.price }),
+    ...(product.attributes && { attribute_keys: attributeKeysOf(product.attributes) }),
     in_stock: product.in_stock,
   };
 }
@@ -92,10 +95,15 @@ export function pointPayload(p: Pick<VectorPoint, 'product' | 'hash'>): QdrantPa
 export function qdrantFilter(f: Filters | undefined): Schemas['Filter'] | undefined {
   if (!f) return undefined;
   const must: Schemas['FieldCondition'][] = [];
-  if (f.category !== undefined) {
-    must.push({ key: 'category_prefixes', match: { value: filterKey(f.category).replace(/^\/+|\/+$/g, '') } });
-  }
-  if (f.brand !== undefined) must.push({ key: 'brand_key', match: { value: filterKey(f.brand) } });
+  // Several values of one field: any of them (`match.any`); fields combine in `must`.
+  const anyOf = (key: string, values: readonly string[]) =>
+    must.push({ key, match: values.length === 1 ? { value: values[0]! } : { any: [...values] } });
+  const categories = filterValues(f.category).map((c) => filterKey(c).replace(/^\/+|\/+$/g, ''));
+  if (categories.length > 0) anyOf('category_prefixes', categories);
+  const brands = filterValues(f.brand).map(filterKey);
+  if (brands.length > 0) anyOf('brand_key', brands);
+  for (const [name, values] of Object.entries(f.attributes ?? {}))
+    anyOf(`attribute_keys.${filterKey(name)}`, filterValues(values).map(filterKey));
   if (f.price_min !== undefined || f.price_max !== undefined) {
     must.push({
       key: 'price',
