@@ -256,6 +256,7 @@ export class Pipeline {
       // A ranker switched off at run time (Ranker.setMode) is off for every request.
       ranking: {
         mode: d.ranker && d.ranker.status.mode !== 'off' ? 'model' : 'off',
+        model_version: ranker?.model_version ?? '',
         window: ranker?.window ?? 0,
         a: ranker?.a ?? 1,
         b: ranker?.b ?? 1,
