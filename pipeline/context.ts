@@ -24,8 +24,11 @@ export interface RequestSettings {
   behavior: BehaviorConfig;
   /** Diversity for this request's surface; disabled: no diversity stage. */
   diversity: MmrSurfaceConfig;
-  /** `off`: fusion order (no ranking stage); else the ranker scores `window` candidates with these exponents. */
-  ranking: Pick<RankConfig, 'mode' | 'window' | 'a' | 'b' | 'c'>;
+  /**
+   * `off`: fusion order (no ranking stage); else the ranker scores `window` candidates with these
+   * exponents, by the model `model_version` names (empty: the served one).
+   */
+  ranking: Pick<RankConfig, 'mode' | 'model_version' | 'window' | 'a' | 'b' | 'c'>;
   coupons: Pick<CouponConfig, 'min_value' | 'boost'>;
 }
 

@@ -295,6 +295,7 @@ export class Pipeline {
           d.ranker && d.ranker.status.mode !== 'off' && (surface !== 'search' || ranker?.search === 'model')
             ? 'model'
             : 'off',
+        model_version: ranker?.model_version ?? '',
         window: ranker?.window ?? 0,
         a: ranker?.a ?? 1,
         b: ranker?.b ?? 1,

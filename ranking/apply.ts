@@ -69,7 +69,7 @@ export async function rankOrder(
     shopper?: { user: UserState | undefined } | undefined;
     snapshot?: IndexSnapshot | undefined;
     /** This request's window and score exponents (default: the ranker's settings). */
-    settings?: Pick<RankConfig, 'window' | 'a' | 'b' | 'c'> | undefined;
+    settings?: (Pick<RankConfig, 'window' | 'a' | 'b' | 'c'> & Partial<Pick<RankConfig, 'model_version'>>) | undefined;
     /** No shopper named: the ranker reads popularity from memory only. */
     anonymous?: boolean | undefined;
   },
@@ -86,6 +86,7 @@ export async function rankOrder(
       snapshot: req.snapshot,
       weights: cfg,
       anonymous: req.anonymous,
+      model_version: cfg.model_version,
     },
     head.map(rankInput),
   );

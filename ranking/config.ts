@@ -19,6 +19,16 @@ export const RankConfigSchema = z
      * `mode`; a request's or an experiment arm's `ranking.mode` override applies on search too.
      */
     search: z.enum(['model', 'off']).default('off'),
+    /**
+     * Folders of further deployed model versions, loaded once beside `model_dir` so a request (an
+     * experiment arm) can be scored by one of them through `model_version`. Fixed at start-up.
+     */
+    extra_model_dirs: z.array(z.string().min(1)).default([]),
+    /**
+     * The model version that scores a request, by its metadata `version`: the one in `model_dir` or
+     * one of `extra_model_dirs`. Empty: the model in `model_dir` (followed as it is redeployed).
+     */
+    model_version: z.string().default(''),
     a: z.number().min(0).max(10).default(1),
     b: z.number().min(0).max(10).default(1),
     c: z.number().min(-10).max(10).default(0),

@@ -161,3 +161,37 @@ describe('Ranker hot reload', () => {
     expect(r.status.mode).toBe('heuristic');
   });
 });
+
+describe('Ranker with several deployed versions', () => {
+  const ALT = new URL('../test/fixtures/models/ranker-alt', import.meta.url).pathname;
+
+  it('scores a request by the version it names, and the served model otherwise', async () => {
+    const log: string[] = [];
+    const r = await openRanker(
+      {
+        model_dir: DEFAULT_MODEL,
+        extra_model_dirs: [ALT, modelCopy((m) => (m.feature_spec_version = 'x'))],
+        refresh_ms: 0,
+      },
+      new client.Registry(),
+      log,
+    );
+    const shipped = r.status.model_version!;
+    expect(r.versions).toEqual([shipped, 'ranker-fixture-alt']);
+    expect(log.join('\n')).toMatch(/extra model folder .*not available/);
+    const served = await r.rank({ surface: 'search' }, candidates(20));
+    const alt = await r.rank({ surface: 'search', model_version: 'ranker-fixture-alt' }, candidates(20));
+    expect(served.model_version).toBe(shipped);
+    expect(alt.model_version).toBe('ranker-fixture-alt');
+    const pAlt = new Map(alt.items.map((i) => [i.candidate.id, i.p_ctr]));
+    for (const it of served.items) expect(pAlt.get(it.candidate.id)).not.toBeCloseTo(it.p_ctr!, 4);
+    expect((await r.rank({ surface: 'search', model_version: shipped }, candidates(3))).model_version).toBe(shipped);
+  });
+
+  it('scores by the served model, and says so, when the version named is not deployed', async () => {
+    const r = await openRanker({ model_dir: DEFAULT_MODEL, refresh_ms: 0 });
+    const out = await r.rank({ surface: 'search', model_version: 'gone' }, candidates(3));
+    expect(out.model_version).toBe(r.status.model_version);
+    expect(out.reason).toMatch(/model version gone is not deployed; scored by /);
+  });
+});

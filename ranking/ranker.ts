@@ -96,6 +96,8 @@ export function finalScore(
 
 export class Ranker {
   private model: RankModel | undefined;
+  /** Further deployed versions (`extra_model_dirs`), by version: loaded once, chosen per request. */
+  private readonly extra = new Map<string, RankModel>();
   private reason: string | undefined;
   private signature: string | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -148,6 +150,7 @@ export class Ranker {
   static async open(cfg: RankConfig, deps: RankerDeps = {}): Promise<Ranker> {
     const r = new Ranker(cfg, deps);
     // The model is loaded (and followed) even when ordering starts `off`, so setMode('model') can switch to it.
+    await r.loadExtra();
     if (cfg.model_dir === undefined) r.reason = 'no model configured (SHELF_RANK_MODEL_DIR)';
     else {
       await r.reload();
@@ -162,6 +165,45 @@ export class Ranker {
 
   get config(): RankConfig {
     return this.cfg;
+  }
+
+  /**
+   * Every model version a request may name in `ranking.model_version`: the one served from
+   * `model_dir` (as loaded now) and those of `extra_model_dirs`.
+   */
+  get versions(): string[] {
+    return [...new Set([...(this.model ? [this.model.version] : []), ...this.extra.keys()])];
+  }
+
+  /** Loads `extra_model_dirs` once; a folder that holds no usable model is refused with a log line. */
+  private async loadExtra(): Promise<void> {
+    const log = this.deps.log ?? ((line: string) => console.error(line));
+    for (const dir of this.cfg.extra_model_dirs) {
+      try {
+        const m = await RankModel.load(dir);
+        if (this.extra.has(m.version)) {
+          log(`ranker: ${dir} holds version ${m.version} again; the first folder serves it`);
+          await m.close();
+          continue;
+        }
+        this.extra.set(m.version, m);
+        log(`ranker: version ${m.version} from ${dir} available to requests that name it`);
+      } catch (err) {
+        const reason = err instanceof ModelRefusedError ? err.reason : 'invalid_model';
+        this.metrics.refused.inc({ reason });
+        log(`ranker: extra model folder ${dir}: ${(err as Error).message}; not available`);
+      }
+    }
+  }
+
+  /**
+   * The model that scores a request asking for `version` (empty: the served one). A version not
+   * deployed (any more) is scored by the served model, and the reason says so.
+   */
+  private pick(version: string | undefined): { model: RankModel | undefined; missing?: string } {
+    if (!version || this.model?.version === version) return { model: this.model };
+    const m = this.extra.get(version);
+    return m ? { model: m } : { model: this.model, missing: version };
   }
 
   /**
@@ -259,6 +301,8 @@ export class Ranker {
       weights?: Pick<RankConfig, 'a' | 'b' | 'c'> | undefined;
       /** No shopper: popularity comes from memory only (`RankerDeps.popularity`), never the store. */
       anonymous?: boolean | undefined;
+      /** The model version to score with (an experiment arm's); empty: the served model. */
+      model_version?: string | undefined;
     },
     candidates: readonly RankInput[],
   ): Promise<RankOutcome> {
@@ -291,7 +335,8 @@ export class Ranker {
       featurizeInto(rawInputs(ctx, withAge, uctx, counts.get(c.id) ?? 0), buf, i * FEATURE_COUNT);
       features.push(buf.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT));
     }
-    const model = status.mode === 'model' ? this.model : undefined;
+    const picked = this.mode === 'model' ? this.pick(req.model_version) : { model: undefined };
+    const model = picked.model;
     let items: RankedCandidate[];
     if (status.mode === 'off') {
       items = candidates.map((c, i) => ({ candidate: c, score: c.fused_score, features: features[i]! }));
@@ -318,12 +363,19 @@ export class Ranker {
       sortStable(items);
     }
     const took = performance.now() - t0;
-    this.metrics.requests.inc({ surface: req.surface, mode: model ? 'model' : status.mode });
+    const mode: RankMode = model ? 'model' : status.mode === 'model' ? 'heuristic' : status.mode;
+    this.metrics.requests.inc({ surface: req.surface, mode });
     this.metrics.latency.observe({ surface: req.surface }, took / 1000);
+    const reason =
+      picked.missing !== undefined
+        ? `model version ${picked.missing} is not deployed; ${model ? `scored by ${model.version}` : 'heuristic order'}`
+        : model
+          ? undefined
+          : status.reason;
     return {
-      mode: model ? 'model' : status.mode,
+      mode,
       ...(model && { model_version: model.version }),
-      ...(status.reason !== undefined && { reason: status.reason }),
+      ...(reason !== undefined && { reason }),
       ...(popularity.unavailable !== undefined && { popularity_unavailable: popularity.unavailable }),
       items,
       took_ms: took,
@@ -361,6 +413,8 @@ export class Ranker {
     await this.reloading;
     await this.model?.close();
     this.model = undefined;
+    for (const m of this.extra.values()) await m.close();
+    this.extra.clear();
   }
 }
 

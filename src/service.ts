@@ -192,6 +192,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     closeLimits = () => limitsRedis?.disconnect();
     const experiments = new Experiments(experimentStore, config, config.experiments, {
       onError: (err) => console.error(`experiments: ${err.message}`),
+      deployed: () => ({ ranking: ranker.versions }),
     });
     const sequence = await SequenceRecall.open(config.sequence, {
       // The item table must match the catalog served now (a model from another shop is refused).

@@ -30,7 +30,8 @@ describe('npm run eval -- coupons', () => {
     expect(r.affinity.net).toBeGreaterThan(r.random.net);
     expect(r.affinity.redemption_rate).toBeGreaterThan(r.random.redemption_rate);
     const html = readFileSync(path.join(out, 'coupons.html'), 'utf8');
-    expect(html).toContain('Simulated data');
+    expect(html).toContain('simulated data');
+    expect(html).toMatch(/data-verdict="(good|bad|wait)"/);
     expect(html).toContain('<svg');
   });
 

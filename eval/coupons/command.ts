@@ -61,7 +61,10 @@ export const couponsCommand: Command = {
     });
     await mkdir(out, { recursive: true });
     await writeFile(path.join(out, 'coupons.json'), JSON.stringify(res, null, 2) + '\n');
-    await writeFile(path.join(out, 'coupons.html'), renderCouponReport(res, { generatedAt: new Date().toISOString() }));
+    await writeFile(
+      path.join(out, 'coupons.html'),
+      await renderCouponReport(res, { generatedAt: new Date().toISOString() }),
+    );
     const line = (name: string, a: typeof res.affinity) =>
       `${name.padEnd(18)} offered ${String(a.offered).padStart(6)}  redemption ${a.redemption_rate.toFixed(4)}  incremental GMV ${a.incremental_gmv.toFixed(0).padStart(8)}  cost ${a.cost.toFixed(0).padStart(7)}  net ${a.net.toFixed(0).padStart(7)}`;
     console.log('SIMULATED shoppers (hidden coupon sensitivity); USD, expectations under the true probabilities');

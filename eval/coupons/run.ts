@@ -158,6 +158,11 @@ export function runCouponEval(opts: CouponEvalOptions) {
   const targetedWithPcvr = occasions.filter((o) => o.valueWithPcvr > cfg.min_value);
   const random = shuffled(occasions, mulberry32(opts.seed + 101)).slice(0, targeted.length);
   const oracle = occasions.filter((o) => o.gmv - o.cost > 0);
+  const intervals = netIntervals(
+    occasions,
+    { affinity: targeted, affinity_with_pcvr: targetedWithPcvr, everyone: occasions, random, oracle },
+    opts.seed,
+  );
   const sensitive = (os: readonly Occasion[]) =>
     os.length > 0 ? Math.round((os.filter((o) => o.shopper.sensitivity >= 1).length / os.length) * 1000) / 1000 : 0;
   return {
@@ -169,6 +174,9 @@ export function runCouponEval(opts: CouponEvalOptions) {
     affinity_with_pcvr: arm(targetedWithPcvr),
     /** Ceiling: offered exactly where the true expected net is positive (needs the hidden truth). */
     oracle: arm(oracle),
+    /** 95% bootstrap intervals (over shoppers) of each arm's net, and of each arm's net minus the affinity arm's. */
+    net_ci95: intervals.net,
+    net_vs_affinity_ci95: intervals.vsAffinity,
     share_coupon_driven: {
       affinity: sensitive(targeted),
       affinity_with_pcvr: sensitive(targetedWithPcvr),
@@ -190,6 +198,54 @@ export function runCouponEval(opts: CouponEvalOptions) {
       affinity: cfg.affinity,
       currency: 'USD (CNY at 1/7.1)',
     },
+  };
+}
+
+type ArmName = 'affinity' | 'affinity_with_pcvr' | 'everyone' | 'random' | 'oracle';
+
+/**
+ * Percentile-bootstrap 95% intervals of each arm's net value, resampling shoppers (the unit that
+ * repeats: one shopper's occasions are not independent) with replacement, seeded.
+ */
+function netIntervals<O extends { shopper: unknown; gmv: number; cost: number }>(
+  occasions: readonly O[],
+  arms: Record<ArmName, readonly O[]>,
+  seed: number,
+  rounds = 2000,
+): { net: Record<ArmName, [number, number]>; vsAffinity: Record<ArmName, [number, number]> } {
+  const names = Object.keys(arms) as ArmName[];
+  const shoppers = [...new Set(occasions.map((o) => o.shopper))];
+  const index = new Map(shoppers.map((s, i) => [s, i]));
+  // Per arm, per shopper: the net of the occasions the arm offered to.
+  const per = Object.fromEntries(
+    names.map((a) => {
+      const v = new Float64Array(shoppers.length);
+      for (const o of arms[a]) v[index.get(o.shopper)!]! += o.gmv - o.cost;
+      return [a, v];
+    }),
+  ) as Record<ArmName, Float64Array>;
+  const rng = mulberry32(seed * 131 + 17);
+  const totals = Object.fromEntries(names.map((a) => [a, new Float64Array(rounds)])) as Record<ArmName, Float64Array>;
+  const diffs = Object.fromEntries(names.map((a) => [a, new Float64Array(rounds)])) as Record<ArmName, Float64Array>;
+  for (let r = 0; r < rounds; r++) {
+    const sums = Object.fromEntries(names.map((a) => [a, 0])) as Record<ArmName, number>;
+    for (let i = 0; i < shoppers.length; i++) {
+      const j = Math.floor(rng() * shoppers.length);
+      for (const a of names) sums[a] += per[a][j]!;
+    }
+    for (const a of names) {
+      totals[a][r] = sums[a];
+      diffs[a][r] = sums[a] - sums.affinity;
+    }
+  }
+  const ci = (x: Float64Array): [number, number] => {
+    const s = Array.from(x).sort((a, b) => a - b);
+    const at = (q: number) => Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]! * 100) / 100;
+    return s.length === 0 ? [0, 0] : [at(0.025), at(0.975)];
+  };
+  return {
+    net: Object.fromEntries(names.map((a) => [a, ci(totals[a])])) as Record<ArmName, [number, number]>,
+    vsAffinity: Object.fromEntries(names.map((a) => [a, ci(diffs[a])])) as Record<ArmName, [number, number]>,
   };
 }
 

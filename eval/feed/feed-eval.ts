@@ -317,7 +317,10 @@ export async function runFeedEval(
     ) + '\n',
   );
   const { renderFeedReport } = await import('./feed-report.ts');
-  await writeFile(files.html, renderFeedReport(json, { generatedAt: new Date().toISOString() }));
+  await writeFile(
+    files.html,
+    await renderFeedReport(json, { generatedAt: new Date().toISOString(), configFile: files.config }),
+  );
   const header = ['user', 'target', ...scored.flatMap((s) => [`full_ndcg@10_${s}`, `sampled_ndcg@10_${s}`])];
   const lines = rows.map((r, i) =>
     [

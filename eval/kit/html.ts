@@ -1,7 +1,7 @@
 /**
  * The one HTML report shell every eval report uses (search.html, feed.html, diversity.html,
  * coupons.html): a self-contained page (no external scripts, styles or fonts), escaping, number
- * formatting and tables. Charts are in chart.ts.
+ * formatting and tables. The verdict, warnings and sections are report-shell.ts; charts vega-chart.ts.
  */
 
 export function escapeHtml(s: string): string {

@@ -128,3 +128,12 @@ export function comparePaired(
     seed,
   };
 }
+
+/** Percentile-bootstrap confidence interval of a mean (resampling the values with replacement), seeded. */
+export function bootstrapMeanCI(
+  values: readonly number[],
+  opts: PairedTestOptions = {},
+): { mean: number; low: number; high: number } {
+  const ci = bootstrapMeanDiffCI(values, new Array<number>(values.length).fill(0), opts);
+  return { mean: mean(values), low: ci.low, high: ci.high };
+}

@@ -13,8 +13,8 @@ import {
   type SearchEvalResult,
 } from './evaluate.ts';
 import { renderSearchReport } from './report.ts';
-import { barChartSvg } from '../kit/chart.ts';
 import { escapeHtml } from '../kit/html.ts';
+import { externalReferences } from '../kit/report-shell.ts';
 
 const queries = [
   { id: 'q1', query: 'red shoe' },
@@ -175,8 +175,8 @@ describe('runSearchEval', () => {
     expect(lines[2]!.split('\t').slice(0, 5)).toEqual(['q2', 'blue shirt', '1', '1', q2.bm25.ndcg.toFixed(4)]);
   });
 
-  it('renders a self-contained HTML report', () => {
-    const html = renderSearchReport(result, {
+  it('renders a self-contained HTML report', async () => {
+    const html = await renderSearchReport(result, {
       dataset: 'tiny <set>',
       embedder: 'fake-1',
       generatedAt: '2026-01-01 00:00 UTC',
@@ -190,13 +190,15 @@ describe('runSearchEval', () => {
     });
     expect(html).toMatch(/^<!doctype html>/);
     expect(html).not.toMatch(/<script|<link|src="http/);
-    expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(externalReferences(html)).toEqual([]);
+    expect(html.match(/<svg /g)).toHaveLength(4); // one per metric, and hybrid's paired differences
     expect(html).toContain('tiny &lt;set&gt;');
     expect(html).toContain('Blue &lt;b&gt;Shirt&lt;/b&gt;');
-    expect(html).toContain('Weak labels');
+    expect(html).toContain('weak labels');
+    expect(html).toContain('too little data: 2 judged queries');
     expect(html).toContain('Where hybrid lost most');
     expect(html).toContain('<strong>blue shirt</strong>');
-    expect(html).toContain('not better');
+    expect(html).toMatch(/data-verdict="(wait|bad)"/);
   });
 });
 
@@ -235,14 +237,5 @@ describe('runSearchEval options', () => {
 describe('report helpers', () => {
   it('escapes HTML', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
-  });
-
-  it('draws one bar per value, clamped to 0..1', () => {
-    const svg = barChartSvg('m', [
-      { label: 'a', value: 0.5, color: '#000' },
-      { label: 'b', value: 1.5, color: '#111' },
-    ]);
-    expect(svg.match(/<rect /g)).toHaveLength(2);
-    expect(svg).toContain('height="160"'); // the clamped bar is full height
   });
 });

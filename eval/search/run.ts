@@ -130,7 +130,7 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
     await writeFile(files.tsv, perQueryTsv(result));
     await writeFile(
       files.html,
-      renderSearchReport(result, {
+      await renderSearchReport(result, {
         dataset: datasetName,
         datasetDescription: dataset.meta?.description,
         grades: dataset.meta?.grades,
@@ -140,6 +140,7 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
         titles: new Map(dataset.products.map((p) => [p.id, p.title])),
         qrels: dataset.qrels,
         significance: sig,
+        ...(opts.retrieval && { retrieval: opts.retrieval }),
       }),
     );
     return { result, json, files };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { intOpt, requiredOpt, stringOpt, UsageError, type Command } from '../kit/command.ts';
 import { DIVERSITY_SHOP, RANKING_SHOP, type ShopSize } from './defaults.ts';
+import type { RankingReport } from './ranking-report.ts';
 
 /** The simulated shop both commands run: shoppers, their visits, the catalog and session shapes. */
 interface SimDefaults {
@@ -75,9 +76,14 @@ const DIVERSITY_SIM: SimDefaults = {
 export const rankingCommand: Command = {
   path: ['ranking'],
   summary:
-    'Simulated shoppers (hidden preferences, demo catalog, Taobao session shapes) use the running service; train the ESMM ranker and its single-task baselines on what was logged; deploy it; compare nDCG@10 of purchases of fusion order, the heuristic and the model. Writes OUTDIR/ranking.json and OUTDIR/model/.',
+    'Simulated shoppers (hidden preferences, demo catalog, Taobao session shapes) use the running service; train the ESMM ranker and its single-task baselines on what was logged; deploy it; compare nDCG@10 of purchases of fusion order, the heuristic and the model. Writes OUTDIR/ranking.json, OUTDIR/ranking.html and OUTDIR/model/.',
   options: {
-    out: { type: 'string', value: 'OUTDIR', help: 'where to write ranking.json and model/', required: true },
+    out: {
+      type: 'string',
+      value: 'OUTDIR',
+      help: 'where to write ranking.json, ranking.html and model/',
+      required: true,
+    },
     ...simulatorOptions(RANKING_SIM),
     'model-out': {
       type: 'string',
@@ -105,7 +111,7 @@ export const rankingCommand: Command = {
         log: (l) => console.error(l),
       });
       const m = res.training.metrics as Record<string, unknown>;
-      const report = {
+      const report: RankingReport = {
         note: 'Every figure here comes from SIMULATED shoppers (eval/simulate/world.ts) on a real catalog with real Taobao session shapes; it measures the pipeline, not a real shop.',
         model_version: res.training.model_version,
         multitask: m.multitask,
@@ -124,6 +130,11 @@ export const rankingCommand: Command = {
       await mkdir(out, { recursive: true });
       await writeFile(path.join(out, 'ranking.json'), JSON.stringify(report, null, 2) + '\n');
       await cp(path.join(workDir, 'candidate-model'), path.join(out, 'model'), { recursive: true });
+      const { renderRankingReport } = await import('./ranking-report.ts');
+      await writeFile(
+        path.join(out, 'ranking.html'),
+        await renderRankingReport(report, { generatedAt: new Date().toISOString(), modelDir: path.join(out, 'model') }),
+      );
       const modelOut = stringOpt(values, 'model-out');
       if (modelOut !== undefined) {
         const { deployModel } = await import('./run.ts');
@@ -137,7 +148,9 @@ export const rankingCommand: Command = {
       console.log(
         `nDCG@10 of purchases (feed):   fusion ${res.ndcg10.feed.fusion}, heuristic ${res.ndcg10.feed.heuristic}, model ${res.ndcg10.feed.model}`,
       );
-      console.log(`wrote ${path.join(out, 'ranking.json')}${modelOut ? ` and ${path.resolve(modelOut)}` : ''}`);
+      console.log(
+        `wrote ${path.join(out, 'ranking.json')}, ranking.html${modelOut ? ` and ${path.resolve(modelOut)}` : ''}`,
+      );
     } finally {
       if (!keep) await rm(workDir, { recursive: true, force: true });
     }
@@ -235,7 +248,7 @@ export const diversityCommand: Command = {
       });
       await mkdir(out, { recursive: true });
       await writeFile(path.join(out, 'diversity.json'), JSON.stringify(report, null, 2) + '\n');
-      await writeFile(path.join(out, 'diversity.html'), renderDiversityReport(report, new Date().toISOString()));
+      await writeFile(path.join(out, 'diversity.html'), await renderDiversityReport(report, new Date().toISOString()));
       for (const s of ['search', 'feed'] as const) {
         console.log(`${s} (${report.surfaces[s].requests} requests):`);
         for (const r of report.surfaces[s].rows)

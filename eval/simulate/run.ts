@@ -8,6 +8,7 @@ import type { TextEmbedder } from '../../core/embedding/embedder.ts';
 import { openService, type Service } from '../../src/service.ts';
 import { exportTrainingData, type TrainingSummary } from '../../ranking/training-data.ts';
 import { mulberry32, type Rng } from '../../core/rng.ts';
+import { comparePaired } from '../kit/stats.ts';
 import { RANKING_SHOP, type ShopSize } from './defaults.ts';
 import { loadTaobaoShapes, requestTimes, type Shape } from './sessions.ts';
 import {
@@ -68,6 +69,11 @@ export interface NdcgReport {
   model: number;
   /** Same, with each item's purchase probability as a graded gain (no sampling noise). */
   expected: { fusion: number; heuristic: number; model: number };
+  /**
+   * The trained model's expected nDCG@10 against the heuristic and fusion orders, paired over
+   * requests: mean difference, bootstrap 95% interval, randomization p (kit/stats.ts).
+   */
+  model_vs?: Record<'heuristic' | 'fusion', { mean_diff: number; ci95: [number, number]; p_value: number }>;
 }
 
 export interface LoopResult {
@@ -426,12 +432,15 @@ interface Acc {
   judged: number;
   sums: Record<'fusion' | 'heuristic' | 'model', number>;
   expected: Record<'fusion' | 'heuristic' | 'model', number>;
+  /** Per request, the expected nDCG@10 of each order (for the paired intervals). */
+  perRequest: Record<'fusion' | 'heuristic' | 'model', number[]>;
 }
 const newAcc = (): Acc => ({
   requests: 0,
   judged: 0,
   sums: { fusion: 0, heuristic: 0, model: 0 },
   expected: { fusion: 0, heuristic: 0, model: 0 },
+  perRequest: { fusion: [], heuristic: [], model: [] },
 });
 
 /**
@@ -460,7 +469,9 @@ function score(
   if (judged) acc.judged++;
   for (const m of ['fusion', 'heuristic', 'model'] as const) {
     if (judged) acc.sums[m] += ndcg(lists[m], bought, k);
-    acc.expected[m] += ndcg(lists[m], p, k);
+    const e = ndcg(lists[m], p, k);
+    acc.expected[m] += e;
+    acc.perRequest[m].push(e);
   }
 }
 
@@ -488,6 +499,19 @@ function report(a: Acc): NdcgReport {
       heuristic: avg(a.expected.heuristic, a.requests),
       model: avg(a.expected.model, a.requests),
     },
+    model_vs: {
+      heuristic: paired(a.perRequest.model, a.perRequest.heuristic),
+      fusion: paired(a.perRequest.model, a.perRequest.fusion),
+    },
+  };
+}
+
+function paired(a: readonly number[], b: readonly number[]) {
+  const c = comparePaired(a, b, { rounds: 2000, seed: 42 });
+  return {
+    mean_diff: round(c.mean_diff, 5),
+    ci95: [round(c.ci_low, 5), round(c.ci_high, 5)] as [number, number],
+    p_value: round(c.p_value, 4),
   };
 }
 

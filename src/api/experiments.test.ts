@@ -173,4 +173,66 @@ describe('experiments admin API', () => {
       }
     });
   });
+
+  it('serves each arm by the ranker version it names, logged with the version; an unknown version is a 400', async () => {
+    const alt = path.join(import.meta.dirname, '../../test/fixtures/models/ranker-alt');
+    await shop.withService({ ...env, SHELF__RANKING__EXTRA_MODEL_DIRS: alt }, async (s) => {
+      const shipped = s.ranker.status.model_version!;
+      expect(s.ranker.versions).toEqual([shipped, 'ranker-fixture-alt']);
+      const versions = {
+        id: 'ranker-versions',
+        surface: 'search',
+        status: 'running',
+        arms: [
+          { name: 'control', weight: 50 },
+          { name: 'alt', weight: 50, overrides: { 'ranking.model_version': 'ranker-fixture-alt' } },
+        ],
+      };
+      const unknown = await call(s, 'POST', '/v1/admin/experiments', {
+        ...versions,
+        arms: [versions.arms[0], { name: 'alt', weight: 50, overrides: { 'ranking.model_version': 'ranker-v0' } }],
+      });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error).toMatchObject({ code: 'invalid_override', field: 'ranking.model_version' });
+      expect(unknown.body.error.message).toMatch(/"ranker-v0" is not deployed \(deployed: .*ranker-fixture-alt/);
+      expect((await call(s, 'POST', '/v1/admin/experiments', versions)).status).toBe(201);
+
+      // The same query and shopper state under each arm: find one shopper of each.
+      const byArm = new Map<string, { entry: Awaited<ReturnType<typeof servedEntry>>; body: Json }>();
+      for (let i = 0; i < 40 && byArm.size < 2; i++) {
+        // A deep page: the two models order the candidates differently, the page holds most of them.
+        const r = await call(
+          s,
+          'GET',
+          `/v1/search?q=running+shoes&size=50&user_id=versions${i}&debug=true`,
+          undefined,
+          {},
+        );
+        if (byArm.has(r.body.experiment.arm)) continue;
+        byArm.set(r.body.experiment.arm, {
+          entry: await servedEntry(s, shop.dataDir, r.body.request_id),
+          body: r.body,
+        });
+      }
+      const control = byArm.get('control')!;
+      const treated = byArm.get('alt')!;
+      expect(control.body.debug.ranking).toMatchObject({ mode: 'model', model_version: shipped });
+      expect(treated.body.debug.ranking).toMatchObject({ mode: 'model', model_version: 'ranker-fixture-alt' });
+      expect(control.entry.ranking).toMatchObject({ mode: 'model', model_version: shipped });
+      expect(treated.entry.ranking).toMatchObject({ mode: 'model', model_version: 'ranker-fixture-alt' });
+      expect(treated.entry.experiment).toEqual({ id: 'ranker-versions', arm: 'alt' });
+      // Same candidates and features (new shoppers, same query), scored by different models.
+      const scores = (e: typeof control.entry) =>
+        new Map(e.items.map((it) => [it.id, [it.p_ctr, it.p_cvr, (it.features ?? []).join(',')] as const]));
+      const a = scores(control.entry);
+      const b = scores(treated.entry);
+      const shared = [...a.keys()].filter((id) => b.has(id));
+      expect(shared.length).toBeGreaterThan(0);
+      for (const id of shared) {
+        expect(b.get(id)![2]).toBe(a.get(id)![2]);
+        expect(b.get(id)![0]).not.toBeCloseTo(a.get(id)![0]!, 4);
+      }
+      await call(s, 'POST', '/v1/admin/experiments/ranker-versions/stop');
+    });
+  });
 });

@@ -8,7 +8,6 @@ import {
   type Experiment,
 } from '../../pipeline/experiments/experiment.ts';
 import type { Experiments } from '../experiments/experiments.ts';
-import { armSettings } from '../experiments/arm-settings.ts';
 import { SettingsOverrideError } from '../settings/overrides.ts';
 import type { Settings } from '../settings/schema.ts';
 import { requireAdmin } from './coupons.ts';
@@ -163,7 +162,7 @@ export function experimentAdminRoutes(deps: ExperimentApiDeps) {
     const def = parsed.data;
     def.arms.forEach((arm, i) => {
       try {
-        armSettings(deps.settings, arm.overrides);
+        experiments.validateArm(arm.overrides);
       } catch (err) {
         if (!(err instanceof SettingsOverrideError)) throw err;
         throw new ApiError(400, 'invalid_override', `arms[${i}] (${arm.name}): ${err.message}`, err.path);

@@ -1,6 +1,6 @@
 import type { Surface } from '../../core/candidate.ts';
 import type { RequestOverrides } from '../../pipeline/context.ts';
-import { applyOverrides } from '../settings/overrides.ts';
+import { applyOverrides, SettingsOverrideError } from '../settings/overrides.ts';
 import type { Settings } from '../settings/schema.ts';
 
 /**
@@ -10,9 +10,29 @@ import type { Settings } from '../settings/schema.ts';
  * naming the path), against the service's settings so cross-field rules see the real values.
  */
 
-/** Validates `overrides` against `base`; returns the settings the arm serves. */
-export const armSettings = (base: Settings, overrides: Readonly<Record<string, unknown>>): Settings =>
-  applyOverrides(base, overrides);
+/** The model versions this instance has loaded, that an arm may pick by `ranking.model_version`. */
+export interface DeployedModels {
+  ranking: readonly string[];
+}
+
+/**
+ * Validates `overrides` against `base`; returns the settings the arm serves. With `deployed`, a
+ * model version the service has not loaded is refused too (SettingsOverrideError naming the path).
+ */
+export function armSettings(
+  base: Settings,
+  overrides: Readonly<Record<string, unknown>>,
+  deployed?: DeployedModels,
+): Settings {
+  const applied = applyOverrides(base, overrides);
+  const version = applied.ranking.model_version;
+  if (deployed && version !== '' && version !== base.ranking.model_version && !deployed.ranking.includes(version))
+    throw new SettingsOverrideError(
+      'ranking.model_version',
+      `model version "${version}" is not deployed (deployed: ${deployed.ranking.join(', ') || 'none'}; ranking.extra_model_dirs loads more)`,
+    );
+  return applied;
+}
 
 const set = (o: Record<string, Record<string, unknown>>, key: string, field: string, value: unknown) => {
   (o[key] ??= {})[field] = value;
@@ -36,7 +56,7 @@ export function requestOverrides(applied: Settings, paths: readonly string[], su
         else set(out, 'feed', second, applied.feed[second as keyof Settings['feed']]);
         break;
       case 'ranking':
-        set(out, 'ranking', second!, applied.ranking[second as 'mode' | 'a' | 'b' | 'c' | 'window']);
+        set(out, 'ranking', second!, applied.ranking[second as 'mode' | 'model_version' | 'a' | 'b' | 'c' | 'window']);
         break;
       case 'diversity': {
         const mine = applied.diversity[surface];

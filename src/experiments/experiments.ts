@@ -4,7 +4,7 @@ import type { ExperimentConfig } from '../../pipeline/experiments/config.ts';
 import { assignArm, servingOn, type Experiment } from '../../pipeline/experiments/experiment.ts';
 import type { ExperimentStore } from '../../pipeline/experiments/store.ts';
 import type { Settings } from '../settings/schema.ts';
-import { armSettings, requestOverrides } from './arm-settings.ts';
+import { armSettings, requestOverrides, type DeployedModels } from './arm-settings.ts';
 
 /**
  * The service's view of its experiments: definitions read from the shared store at most once per
@@ -22,8 +22,21 @@ export class Experiments {
     readonly store: ExperimentStore,
     private readonly settings: Settings,
     private readonly config: Pick<ExperimentConfig, 'cache_ms'>,
-    private readonly opts: { now?: () => number; onError?: (err: Error) => void } = {},
+    private readonly opts: {
+      now?: () => number;
+      onError?: (err: Error) => void;
+      /** The model versions loaded now (an arm may only pick one of them). */
+      deployed?: () => DeployedModels;
+    } = {},
   ) {}
+
+  /**
+   * Validates an arm's overrides as an experiment is made: the settings tree's rules, and model
+   * versions this instance has loaded. Throws SettingsOverrideError naming the path.
+   */
+  validateArm(overrides: Readonly<Record<string, unknown>>): void {
+    armSettings(this.settings, overrides, this.opts.deployed?.());
+  }
 
   now(): number {
     return (this.opts.now ?? Date.now)();

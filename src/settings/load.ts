@@ -240,7 +240,11 @@ function finalize(t: SettingsTree): Settings {
       cacheDir: path.resolve(embedder.cacheDir),
       ...(imageModel && { imageModel: path.resolve(imageModel) }),
     },
-    ranking: { ...ranking, ...(model_dir !== '' && { model_dir: path.resolve(model_dir) }) },
+    ranking: {
+      ...ranking,
+      extra_model_dirs: ranking.extra_model_dirs.map((d) => path.resolve(d)),
+      ...(model_dir !== '' && { model_dir: path.resolve(model_dir) }),
+    },
     sequence: { ...t.sequence, model_dir: t.sequence.model_dir === '' ? '' : path.resolve(t.sequence.model_dir) },
   };
 }

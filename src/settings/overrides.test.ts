@@ -86,6 +86,8 @@ describe('per-request overrides', () => {
     const r = requestScoped(base);
     expect(Object.keys(r).sort()).toEqual(['coupons', 'diversity', 'feed', 'ranking', 'retrieval']);
     expect(r.coupons.targeting).toEqual({ min_value: 0, boost: 0 });
-    expect(r.ranking).toEqual({ mode: 'model', a: 1, b: 1, c: 0, window: 100 });
+    expect(r.ranking).toEqual({ mode: 'model', model_version: '', a: 1, b: 1, c: 0, window: 100 });
+    expect(isRequestScoped('ranking.model_version')).toBe(true);
+    expect(isRequestScoped('ranking.extra_model_dirs')).toBe(false);
   });
 });

@@ -252,6 +252,7 @@ export const REQUEST_SCOPED_PATHS = [
   'retrieval.fusion',
   'feed',
   'ranking.mode',
+  'ranking.model_version',
   'ranking.a',
   'ranking.b',
   'ranking.c',
@@ -265,7 +266,7 @@ export const REQUEST_SCOPED_PATHS = [
 export interface RequestScopedSettings {
   retrieval: Pick<RetrievalConfig, 'rrf_k' | 'weights' | 'fusion'>;
   feed: FeedConfig;
-  ranking: Pick<RankConfig, 'mode' | 'a' | 'b' | 'c' | 'window'>;
+  ranking: Pick<RankConfig, 'mode' | 'model_version' | 'a' | 'b' | 'c' | 'window'>;
   diversity: MmrConfig;
   coupons: { targeting: Pick<CouponConfig, 'min_value' | 'boost'> };
 }
@@ -288,12 +289,12 @@ export const isRequestScoped = (dotted: string): boolean =>
 /** The request-scoped part of effective settings (a copy). */
 export function requestScoped(s: Settings): RequestScopedSettings {
   const { rrf_k, weights, fusion } = s.retrieval;
-  const { mode, a, b, c, window } = s.ranking;
+  const { mode, model_version, a, b, c, window } = s.ranking;
   const { min_value, boost } = s.coupons.targeting;
   return structuredClone({
     retrieval: { rrf_k, weights, fusion },
     feed: s.feed,
-    ranking: { mode, a, b, c, window },
+    ranking: { mode, model_version, a, b, c, window },
     diversity: s.diversity,
     coupons: { targeting: { min_value, boost } },
   });
