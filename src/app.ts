@@ -26,7 +26,7 @@ import { couponAdminRoutes, couponRoutes } from './api/coupons.ts';
 import type { CouponLedger } from '../coupons/ledger.ts';
 import type { CouponConfig } from '../coupons/config.ts';
 import { CouponOffers } from '../coupons/offers.ts';
-import { Pipeline } from '../pipeline/pipeline.ts';
+import { Pipeline, type PipelineDeps } from '../pipeline/pipeline.ts';
 import { BehaviorConfigSchema, type BehaviorConfig } from '../behavior/config.ts';
 import type { EventLog } from '../behavior/event-log.ts';
 import type { ServedLog } from '../behavior/served-log.ts';
@@ -43,6 +43,7 @@ import { experimentAdminRoutes } from './api/experiments.ts';
 import type { Experiments } from './experiments/experiments.ts';
 import type { Settings } from './settings/schema.ts';
 import { serveDocs } from './api/docs.ts';
+import { mountConsole, type ConsoleDeps } from './console/console.ts';
 
 export interface AppDeps {
   searcher: Searcher;
@@ -99,6 +100,8 @@ export interface AppDeps {
    * every surface. `settings` are the service's, which arm overrides are validated against.
    */
   experiments?: { experiments: Experiments; settings: Settings; adminKey?: string | undefined } | undefined;
+  /** The merchandisers' console at /console and the admin read endpoints it uses (src/console/). */
+  console?: ConsoleDeps | undefined;
 }
 
 const ReadinessSchema = z
@@ -170,6 +173,7 @@ function bodyLimits(limits: BodyLimits): MiddlewareHandler {
     ['/v1/coupons', limit(limits.coupons)],
     ['/v1/admin/coupons', limit(limits.admin)],
     ['/v1/admin/experiments', limit(limits.admin)],
+    ['/v1/admin/playground', limit(limits.admin)],
   ];
   const other = limit(limits.other);
   return (c, next) => {
@@ -229,7 +233,7 @@ export function createApp(deps: AppDeps) {
         })
       : undefined;
   // One serving pipeline for every list the service shows; the routes only parse and answer.
-  const pipeline = new Pipeline({
+  const pipelineDeps: PipelineDeps = {
     searcher: deps.searcher,
     metrics,
     state: deps.behavior?.state,
@@ -241,7 +245,8 @@ export function createApp(deps: AppDeps) {
     feed: deps.behavior?.feed ?? FeedConfigSchema.parse({}),
     behavior: deps.behavior?.config ?? BehaviorConfigSchema.parse({}),
     experiments: deps.experiments?.experiments.resolve,
-  });
+  };
+  const pipeline = new Pipeline(pipelineDeps);
   app.route('/v1/search', searchRoutes({ pipeline, access }));
   if (deps.behavior) {
     app.route('/v1/events', eventRoutes({ log: deps.behavior.log, metrics, time: deps.behavior.config, access }));
@@ -260,6 +265,17 @@ export function createApp(deps: AppDeps) {
   }
 
   if (deps.experiments) app.route('/v1/admin/experiments', experimentAdminRoutes(deps.experiments));
+  if (deps.console) {
+    const served = deps.behavior?.served;
+    mountConsole(app, {
+      ...deps.console,
+      // The same stages and experiments, without the served log: looking is not traffic.
+      pipeline: new Pipeline({ ...pipelineDeps, served: undefined }),
+      searcher: deps.searcher,
+      state: deps.behavior?.state,
+      flush: async () => served?.flush(),
+    });
+  }
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.openapi(readyz, async (c) => {
