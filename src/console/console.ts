@@ -19,8 +19,8 @@ export interface ConsoleDeps {
   adminKey?: string | undefined;
   /** The experiment and shop reports (the report code, handed in by the entry point); undefined: reports_off. */
   reports?: ConsoleReports | undefined;
-  /** The index back end, for the drift check. */
-  backend?: IndexBackend | undefined;
+  /** The index back end the searcher reads: its kind, and the drift check. */
+  backend: IndexBackend;
 }
 
 /**

@@ -92,7 +92,7 @@ const summarise = (d: StoreDrift) => ({
 
 export function indexRoutes(deps: {
   searcher: Searcher;
-  backend: IndexBackend | undefined;
+  backend: IndexBackend;
   dataDir: string | undefined;
   adminKey: string | undefined;
 }) {
@@ -108,7 +108,7 @@ export function indexRoutes(deps: {
     }));
     return c.json(
       {
-        backend: deps.backend?.kind ?? 'embedded',
+        backend: deps.backend.kind,
         ...counts,
         runs: deps.dataDir === undefined ? [] : readIndexRuns(deps.dataDir, 10),
       },
@@ -117,20 +117,14 @@ export function indexRoutes(deps: {
   });
   app.openapi(drift, async (c) => {
     const t0 = performance.now();
-    const report = deps.backend
-      ? await inspect(deps.backend)
-      : { generation: undefined, text: { count: 0 }, vectors: { count: 0, missing: [], extra: [], mismatched: [] } };
-    const images = 'images' in report && report.images ? summarise(report.images) : null;
-    const vectors = summarise(report.vectors);
+    const report = await inspect(deps.backend);
     return c.json(
       {
         generation: report.generation ?? null,
         products: report.text.count,
-        vectors,
-        images,
-        consistent:
-          vectors.missing + vectors.extra + vectors.mismatched === 0 &&
-          (!images || images.extra + images.mismatched === 0),
+        vectors: summarise(report.vectors),
+        images: report.images ? summarise(report.images) : null,
+        consistent: report.consistent,
         took_ms: Math.round(performance.now() - t0),
       },
       200,
