@@ -9,6 +9,7 @@ import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../core/
 import { applyChangeFile, indexCatalog, StrictModeError, type IndexSummary } from '../indexer/index-catalog.ts';
 import { followCatalogChanges, type FollowOptions } from '../indexer/follow-catalog.ts';
 import { terminalProgress } from '../indexer/progress.ts';
+import { indexRunOf, recordIndexRun } from '../indexer/run-log.ts';
 import { verifyIndex, type DriftReport, type StoreDrift, type VerifyReport } from '../indexer/verify.ts';
 import { action, exit, mustExist, program, runCli, UsageError } from './run.ts';
 
@@ -248,6 +249,10 @@ async function main(args: IndexArgs): Promise<number> {
           progress,
           ...(imageEmbedder && { imageEmbedder }),
         });
+    recordIndexRun(
+      config.service.dataDir,
+      indexRunOf(args.catalog ? 'catalog' : 'changes', args.catalog ?? args.changes!, summary),
+    );
     printSummary(summary, args.json);
     return summary.writeFailures.length > 0 ? 1 : 0;
   } catch (err) {

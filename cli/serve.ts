@@ -3,6 +3,7 @@ import { terminalProgress } from '../indexer/progress.ts';
 import { loadConfig } from '../src/config.ts';
 import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { openService } from '../src/service.ts';
+import { consoleReports } from '../eval/report/console-reports.ts';
 import { action, exit, program, runCli } from './run.ts';
 
 /**
@@ -18,6 +19,8 @@ async function main(opts: { index: boolean }): Promise<void> {
     imageEmbedder,
     catalog: opts.index ? config.service.catalog : undefined,
     progress: terminalProgress(),
+    // The console's experiment and shop reports: the report code, over this service's logs.
+    reports: consoleReports(config),
     log: (line) => console.log(line),
   });
   const { searcher } = service;

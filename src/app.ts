@@ -26,7 +26,7 @@ import { couponAdminRoutes, couponRoutes } from './api/coupons.ts';
 import type { CouponLedger } from '../coupons/ledger.ts';
 import type { CouponConfig } from '../coupons/config.ts';
 import { CouponOffers } from '../coupons/offers.ts';
-import { Pipeline } from '../pipeline/pipeline.ts';
+import { Pipeline, type PipelineDeps } from '../pipeline/pipeline.ts';
 import { BehaviorConfigSchema, type BehaviorConfig } from '../behavior/config.ts';
 import type { EventLog } from '../behavior/event-log.ts';
 import type { ServedLog } from '../behavior/served-log.ts';
@@ -45,6 +45,7 @@ import type { Settings } from './settings/schema.ts';
 import { synonymRoutes } from './api/synonyms.ts';
 import type { CachedSynonyms } from '../retrieval/index/synonyms.ts';
 import { serveDocs } from './api/docs.ts';
+import { mountConsole, type ConsoleDeps } from './console/console.ts';
 
 export interface AppDeps {
   searcher: Searcher;
@@ -103,6 +104,8 @@ export interface AppDeps {
   experiments?: { experiments: Experiments; settings: Settings; adminKey?: string | undefined } | undefined;
   /** The shop's synonyms: applied by search, managed at /v1/admin/synonyms (behind the admin key). */
   synonyms?: { cache: CachedSynonyms; adminKey?: string | undefined } | undefined;
+  /** The merchandisers' console at /console and the admin read endpoints it uses (src/console/). */
+  console?: ConsoleDeps | undefined;
 }
 
 const ReadinessSchema = z
@@ -175,6 +178,7 @@ function bodyLimits(limits: BodyLimits): MiddlewareHandler {
     ['/v1/admin/coupons', limit(limits.admin)],
     ['/v1/admin/experiments', limit(limits.admin)],
     ['/v1/admin/synonyms', limit(limits.admin)],
+    ['/v1/admin/playground', limit(limits.admin)],
   ];
   const other = limit(limits.other);
   return (c, next) => {
@@ -234,7 +238,7 @@ export function createApp(deps: AppDeps) {
         })
       : undefined;
   // One serving pipeline for every list the service shows; the routes only parse and answer.
-  const pipeline = new Pipeline({
+  const pipelineDeps: PipelineDeps = {
     searcher: deps.searcher,
     metrics,
     state: deps.behavior?.state,
@@ -247,7 +251,8 @@ export function createApp(deps: AppDeps) {
     behavior: deps.behavior?.config ?? BehaviorConfigSchema.parse({}),
     experiments: deps.experiments?.experiments.resolve,
     synonyms: deps.synonyms?.cache,
-  });
+  };
+  const pipeline = new Pipeline(pipelineDeps);
   app.route('/v1/search', searchRoutes({ pipeline, access }));
   if (deps.synonyms)
     app.route('/v1/admin/synonyms', synonymRoutes({ synonyms: deps.synonyms.cache, adminKey: deps.synonyms.adminKey }));
@@ -268,6 +273,17 @@ export function createApp(deps: AppDeps) {
   }
 
   if (deps.experiments) app.route('/v1/admin/experiments', experimentAdminRoutes(deps.experiments));
+  if (deps.console) {
+    const served = deps.behavior?.served;
+    mountConsole(app, {
+      ...deps.console,
+      // The same stages and experiments, without the served log: looking is not traffic.
+      pipeline: new Pipeline({ ...pipelineDeps, served: undefined }),
+      searcher: deps.searcher,
+      state: deps.behavior?.state,
+      flush: async () => served?.flush(),
+    });
+  }
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.openapi(readyz, async (c) => {

@@ -1,5 +1,6 @@
 import { indexCatalog } from '../indexer/index-catalog.ts';
 import type { Progress } from '../indexer/progress.ts';
+import { indexRunOf, recordIndexRun } from '../indexer/run-log.ts';
 import { startConsumer, type RunningConsumer } from '../behavior/consumer.ts';
 import { startConsumerThread } from '../behavior/consumer-thread.ts';
 import { indexItems } from '../behavior/index-items.ts';
@@ -30,6 +31,7 @@ import { defaultMaxInFlight } from './api/limits.ts';
 import { openExperimentStore } from '../pipeline/experiments/open-store.ts';
 import type { ExperimentStore } from '../pipeline/experiments/store.ts';
 import { Experiments } from './experiments/experiments.ts';
+import type { ConsoleReports } from './console/reports.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -66,6 +68,11 @@ export interface ServiceOptions {
   log?: (line: string) => void;
   /** How the service names its requests (default random UUIDs); see AppDeps.requestIds. */
   requestIds?: AppDeps['requestIds'];
+  /**
+   * The experiment and shop reports the console shows, from the report code (eval/report/
+   * console-reports.ts; `npm start` passes them). Undefined: the console's report endpoints answer reports_off.
+   */
+  reports?: ConsoleReports | undefined;
 }
 
 export async function openService(config: Config, opts: ServiceOptions): Promise<Service> {
@@ -127,6 +134,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         ...(opts.progress && { progress: opts.progress }),
         ...(imageEmbedder && { imageEmbedder }),
       });
+      recordIndexRun(dataDir, indexRunOf('catalog', opts.catalog, s));
       log(`index: ${s.indexed} indexed, ${s.unchanged} unchanged, ${s.skipped} skipped → ${s.generation}`);
       for (const f of s.writeFailures)
         log(
@@ -226,6 +234,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       couponTargeting: config.coupons.targeting,
       experiments: { experiments, settings: config, adminKey: config.coupons.admin_api_key },
       synonyms: { cache: synonyms, adminKey: config.coupons.admin_api_key },
+      console: { settings: config, adminKey: config.coupons.admin_api_key, reports: opts.reports, backend },
     });
     const retention = startRetention({
       log: b.log,

@@ -54,6 +54,7 @@ export const TAGS = [
   { name: 'events', description: 'The behaviour stream the feed and ranking learn from.' },
   { name: 'coupons', description: 'Claiming and redeeming coupons.' },
   { name: 'admin', description: 'Coupon definitions (Bearer SHELF_ADMIN_API_KEY).' },
+  { name: 'console', description: "What the merchandisers' console at /console reads (Bearer SHELF_ADMIN_API_KEY)." },
   { name: 'operations', description: 'Health, readiness and metrics.' },
 ];
 

@@ -246,6 +246,7 @@ function finalize(t: SettingsTree): Settings {
       ...(model_dir !== '' && { model_dir: path.resolve(model_dir) }),
     },
     sequence: { ...t.sequence, model_dir: t.sequence.model_dir === '' ? '' : path.resolve(t.sequence.model_dir) },
+    console: { ...t.console, reports_dir: path.resolve(t.console.reports_dir) },
   };
 }
 

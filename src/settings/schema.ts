@@ -202,6 +202,17 @@ export const BackendSettingsSchema = z
   })
   .strict();
 
+/** The merchandisers' web console at /console (src/console/). */
+export const ConsoleSettingsSchema = z
+  .object({
+    /**
+     * Folder of offline report HTML files (what `npm run eval -- … --out` and `npm run report` write)
+     * the console's Reports page lists and opens; relative to the working directory.
+     */
+    reports_dir: z.string().min(1).default('reports'),
+  })
+  .strict();
+
 export const SettingsSchema = z
   .object({
     service: ServiceSettingsSchema.prefault({}),
@@ -223,6 +234,8 @@ export const SettingsSchema = z
     /** Online experiments: how fresh each instance's definitions are, and purchase attribution. */
     experiments: ExperimentConfigSchema.prefault({}),
     backends: BackendSettingsSchema.prefault({}),
+    /** The web console for merchandisers (`/console`, behind the admin key). */
+    console: ConsoleSettingsSchema.prefault({}),
   })
   .strict();
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { TextEmbedder } from '../../core/embedding/embedder.ts';
 import { loadTextEmbedder, parseEmbedderSpec } from '../../core/embedding/load.ts';
 import { ROOT, loadConfig } from '../../src/config.ts';
-import { openService, type Service } from '../../src/service.ts';
+import { openService, type Service, type ServiceOptions } from '../../src/service.ts';
 import { tempDir } from './catalog.ts';
 
 /**
@@ -13,8 +13,15 @@ import { tempDir } from './catalog.ts';
 export interface DemoShop {
   dataDir: string;
   embedder: TextEmbedder;
-  /** Opens the service on the indexed demo catalog with `env` on top, runs `fn`, closes it. */
-  withService<T>(env: Record<string, string>, fn: (s: Service) => Promise<T>): Promise<T>;
+  /**
+   * Opens the service on the indexed demo catalog with `env` on top, runs `fn`, closes it.
+   * `opts`: service options beyond the embedder (e.g. the console's reports).
+   */
+  withService<T>(
+    env: Record<string, string>,
+    fn: (s: Service) => Promise<T>,
+    opts?: Omit<ServiceOptions, 'embedder'>,
+  ): Promise<T>;
 }
 
 export async function demoShop(prefix: string): Promise<DemoShop> {
@@ -30,8 +37,8 @@ export async function demoShop(prefix: string): Promise<DemoShop> {
   return {
     dataDir,
     embedder,
-    async withService(env, fn) {
-      const service = await openService(loadConfig({ ...base, ...env }), { embedder, log: () => {} });
+    async withService(env, fn, opts = {}) {
+      const service = await openService(loadConfig({ ...base, ...env }), { embedder, log: () => {}, ...opts });
       try {
         return await fn(service);
       } finally {
