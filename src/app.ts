@@ -43,6 +43,9 @@ import { experimentAdminRoutes } from './api/experiments.ts';
 import type { Experiments } from './experiments/experiments.ts';
 import type { Settings } from './settings/schema.ts';
 import { serveDocs } from './api/docs.ts';
+import { suggestRoutes } from './api/suggest.ts';
+import type { Suggester } from '../retrieval/recall/suggest/suggester.ts';
+import type { SuggestConfig } from '../retrieval/recall/suggest/config.ts';
 
 export interface AppDeps {
   searcher: Searcher;
@@ -99,6 +102,8 @@ export interface AppDeps {
    * every surface. `settings` are the service's, which arm overrides are validated against.
    */
   experiments?: { experiments: Experiments; settings: Settings; adminKey?: string | undefined } | undefined;
+  /** Search-box suggestions: enables GET /v1/suggest. */
+  suggest?: { suggester: Suggester; config: SuggestConfig } | undefined;
 }
 
 const ReadinessSchema = z
@@ -260,6 +265,7 @@ export function createApp(deps: AppDeps) {
   }
 
   if (deps.experiments) app.route('/v1/admin/experiments', experimentAdminRoutes(deps.experiments));
+  if (deps.suggest) app.route('/v1/suggest', suggestRoutes(deps.suggest));
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.openapi(readyz, async (c) => {

@@ -28,6 +28,7 @@ import { Redis } from 'ioredis';
 import { openExperimentStore } from '../pipeline/experiments/open-store.ts';
 import type { ExperimentStore } from '../pipeline/experiments/store.ts';
 import { Experiments } from './experiments/experiments.ts';
+import { Suggester } from '../retrieval/recall/suggest/suggester.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -41,6 +42,8 @@ export interface Service {
   ranker: Ranker;
   /** The learned sequence model (feed route `sequence`, similar items), hot-reloaded like the ranker. */
   sequence: SequenceRecall;
+  /** Search-box suggestions (undefined when `suggest.enabled` is false). */
+  suggester: Suggester | undefined;
   /** What each response showed (with the ranker's features); flush() before reading the log. */
   served: ServedLog;
   /** The background compaction of the embedded stores (settings `retention`). */
@@ -78,6 +81,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   let coupons: CouponLedger | undefined;
   let closeLimits: () => void = () => {};
   let experimentStore: ExperimentStore | undefined;
+  let suggester: Suggester | undefined;
   try {
     behavior = guardBehavior(
       await openBehavior({
@@ -190,6 +194,16 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
     });
+    // Suggestions from the served catalog and the served log's popular queries (rebuilt on a new generation).
+    suggester = config.suggest.enabled
+      ? new Suggester({
+          config: config.suggest,
+          index: searcher,
+          served: b.served,
+          onError: (err) => console.error(`suggestions: ${err.message} (retrying)`),
+        })
+      : undefined;
+    await suggester?.start();
     const app = createApp({
       trust: config.service.trust,
       limits: config.service.limits,
@@ -209,6 +223,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
       couponTargeting: config.coupons.targeting,
       experiments: { experiments, settings: config, adminKey: config.coupons.admin_api_key },
+      suggest: suggester && { suggester, config: config.suggest },
     });
     const retention = startRetention({
       log: b.log,
@@ -225,6 +240,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     });
     const ledger = coupons;
     const store = experimentStore;
+    const suggest = suggester;
     return {
       app,
       searcher,
@@ -235,6 +251,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       consumer,
       ranker,
       sequence,
+      suggester: suggest,
       served,
       retention,
       metrics,
@@ -242,6 +259,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       async close() {
         await retention.stop();
         await consumer?.stop();
+        await suggest?.close();
         await ranker.close();
         await sequence.close();
         await served.flush();
@@ -255,6 +273,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     };
   } catch (err) {
     closeLimits();
+    await suggester?.close().catch(() => {});
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
     await experimentStore?.close().catch(() => {});
