@@ -11,6 +11,12 @@ export const SuggestConfigSchema = z
     max_size: z.number().int().min(1).max(100).default(20),
     /** How often popular queries are re-ranked from the served log, and the index generation checked. */
     refresh_ms: z.number().int().min(100).default(60_000),
+    /**
+     * Catalog suggestions are rebuilt when the served generation changes or the product count does
+     * (checked every `refresh_ms`), and at least this often: the production index takes price,
+     * title and other edits in place, under the same generation.
+     */
+    catalog_refresh_ms: z.number().int().min(1000).default(300_000),
     /** Fewest searches with results (one per shopper a day) before a query is suggested. */
     min_query_count: z.number().int().min(1).default(3),
     /** Days of searches that make a query popular. */

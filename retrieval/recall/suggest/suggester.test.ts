@@ -41,6 +41,7 @@ class FakeIndex implements SnapshotSource {
     this.reads++;
     const text = {
       hashes: async () => new Map([...products.keys()].map((id) => [id, 'h'])),
+      count: async () => products.size,
       get: async (ids: string[]) => new Map(ids.flatMap((id) => (products.has(id) ? [[id, products.get(id)!]] : []))),
     };
     return fn(generation === undefined ? undefined : ({ generation, text } as unknown as IndexSnapshot));
@@ -167,6 +168,27 @@ describe('catalog suggestions', () => {
     await s.followIndex();
     expect(s.generation).toBe('g2');
     expect(texts(s, 'kayak')).toEqual(['kayak', 'kayak paddle', 'Kayaks']);
+  });
+});
+
+describe('catalog suggestions under one generation', () => {
+  it('are rebuilt when the product count changes, and after catalog_refresh_ms for edits in place', async () => {
+    const index = new FakeIndex('es-index-1', CATALOG);
+    const s = await suggester(index, undefined, { catalog_refresh_ms: 1000 });
+    const reads = index.reads;
+    await s.checkCatalog();
+    expect(index.reads).toBe(reads + 1); // the count only
+    // Production writes in place: same generation, one more product.
+    index.products = [...CATALOG, product('p9', 'Sea Kayak Paddle', 'Sports/Water/Kayaks', 'Aqua')];
+    await s.checkCatalog();
+    expect(texts(s, 'kayak')).toEqual(['kayak', 'kayak paddle', 'Kayaks']);
+    // A title edited in place: the count is the same; picked up once the build is catalog_refresh_ms old.
+    index.products = index.products.map((p) => (p.id === 'p9' ? { ...p, title: 'Sea Canoe Paddle' } : p));
+    await s.checkCatalog();
+    expect(texts(s, 'canoe')).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1000));
+    await s.checkCatalog();
+    expect(texts(s, 'canoe')).toEqual(['canoe', 'canoe paddle']);
   });
 });
 

@@ -35,7 +35,7 @@ export interface SuggesterOptions {
 }
 
 /** Products read per batch while building: the event loop gets a turn between batches. */
-const READ_BATCH = 2000;
+const READ_BATCH = 500;
 
 export interface SuggestResult {
   suggestions: Suggestion[];
@@ -44,7 +44,9 @@ export interface SuggestResult {
 }
 
 export class Suggester {
-  private catalog: { generation: string | undefined; index: CompletionIndex<Suggestion> } | undefined;
+  private catalog:
+    | { generation: string | undefined; index: CompletionIndex<Suggestion>; products: number; builtAt: number }
+    | undefined;
   private queries = new CompletionIndex<Suggestion>([]);
   private readonly popular: PopularQueries;
   private building: Promise<void> | undefined;
@@ -79,7 +81,7 @@ export class Suggester {
     }
     this.timer = setInterval(() => {
       this.refreshQueries();
-      void this.followIndex();
+      void this.checkCatalog();
     }, this.opts.config.refresh_ms);
     this.timer.unref();
   }
@@ -122,10 +124,27 @@ export class Suggester {
     return this.catalog?.generation;
   }
 
-  /** Builds the catalog index when the served generation is not the one built (one build at a time). */
-  followIndex(): Promise<void> {
+  /**
+   * Rebuilds the catalog suggestions when the served generation changed, when its product count
+   * did (the production index takes writes in place, under the same generation), or when the
+   * last build is `catalog_refresh_ms` old (edits in place).
+   */
+  async checkCatalog(): Promise<void> {
+    const built = this.catalog;
+    if (!built || built.generation !== this.opts.index.generation) return this.followIndex();
+    const stale = performance.now() - built.builtAt >= this.opts.config.catalog_refresh_ms;
+    try {
+      const count = await this.opts.index.withSnapshot(async (snap) => (snap ? snap.text.count() : 0));
+      if (stale || count !== built.products) return this.followIndex(true);
+    } catch (err) {
+      this.opts.onError?.(err as Error);
+    }
+  }
+
+  /** Builds the catalog index when the served generation is not the one built, or when `force`d (one build at a time). */
+  followIndex(force = false): Promise<void> {
     if (this.building) return this.building;
-    if (this.catalog && this.catalog.generation === this.opts.index.generation) return Promise.resolve();
+    if (!force && this.catalog && this.catalog.generation === this.opts.index.generation) return Promise.resolve();
     if (performance.now() - this.failedAt < Math.min(this.opts.config.refresh_ms, 5000)) return Promise.resolve();
     this.building = this.opts.index
       .withSnapshot((snap) => this.build(snap))
@@ -144,8 +163,10 @@ export class Suggester {
       maxPhraseWords: c.max_phrase_words,
       minPhraseProducts: c.min_phrase_products,
     });
+    let products = 0;
     if (snap) {
       const ids = [...(await snap.text.hashes()).keys()];
+      products = ids.length;
       for (let i = 0; i < ids.length && !this.closed; i += READ_BATCH) {
         const products = await snap.text.get(ids.slice(i, i + READ_BATCH));
         for (const p of products.values()) entries.add(p);
@@ -154,7 +175,7 @@ export class Suggester {
     }
     if (this.closed) return;
     const index = new CompletionIndex(entries.entries());
-    this.catalog = { generation: snap?.generation, index };
+    this.catalog = { generation: snap?.generation, index, products, builtAt: performance.now() };
     this.opts.onBuilt?.({ generation: snap?.generation, keys: index.size, ms: performance.now() - t0 });
   }
 
