@@ -28,8 +28,11 @@ interface Tally {
   count: number;
   /** Category nodes: the path. */
   path?: string;
-  /** Title phrases: how many words. */
+  /** Title phrases: how many words, and the title and span they were first seen at. */
   words?: number;
+  from?: string;
+  start?: number;
+  end?: number;
 }
 
 /** Source order when two sources give the same text: structure first (a category page is a better landing). */
@@ -73,11 +76,8 @@ export class CatalogEntries {
         const t = this.titles.get(key);
         if (t) t.count++;
         else
-          this.titles.set(key, {
-            text: displayText(written.slice(phrase[0]!.start, last.end)),
-            count: 1,
-            words: n,
-          });
+          // Where it was written, not the text: most phrases are in one title and never shown.
+          this.titles.set(key, { text: '', count: 1, words: n, from: written, start: phrase[0]!.start, end: last.end });
       }
     }
   }
@@ -114,7 +114,8 @@ export class CatalogEntries {
       // A bare number ("10", "256") completes nothing a shopper means; one character is what was typed.
       if (!multi && (/^\p{N}+$/u.test(key) || Array.from(key).length < 2)) continue;
       if (multi && t.count < this.opts.minPhraseProducts) continue;
-      offer(key, { text: t.text, source: 'title', count: t.count }, [key]);
+      const text = displayText(t.from!.slice(t.start, t.end));
+      offer(key, { text, source: 'title', count: t.count }, [key]);
     }
     for (const [id, t] of this.brands) offer(id, { text: t.text, source: 'brand', count: t.count }, this.keysOf(id));
     for (const [id, t] of this.categories) {

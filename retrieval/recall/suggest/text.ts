@@ -43,6 +43,20 @@ export interface Word {
   end: number;
 }
 
+/**
+ * Folded words and jieba cuts by run: a catalog repeats its words (100,000 titles hold a few
+ * thousand distinct ones), so building suggestions folds and segments each once. Bounded: cleared when full.
+ */
+const runCache = new Map<string, string | string[]>();
+const cached = <T extends string | string[]>(key: string, make: () => T): T => {
+  let v = runCache.get(key) as T | undefined;
+  if (v === undefined) {
+    if (runCache.size >= 200_000) runCache.clear();
+    runCache.set(key, (v = make()));
+  }
+  return v;
+};
+
 /** The words of `text`, in order: Latin words as written, Chinese runs cut by jieba. */
 export function words(text: string): Word[] {
   const out: Word[] = [];
@@ -50,14 +64,20 @@ export function words(text: string): Word[] {
   for (const m of norm.matchAll(RUN)) {
     const run = m[0];
     if (!CJK.test(run[0]!)) {
-      out.push({ key: fold(run), surface: run, cjk: false, start: m.index, end: m.index + run.length });
+      out.push({
+        key: cached(run, () => fold(run)),
+        surface: run,
+        cjk: false,
+        start: m.index,
+        end: m.index + run.length,
+      });
       continue;
     }
     // Kana and Hangul, which jieba does not know, stay whole runs (still prefix-completable).
-    const parts = HAN_RUN.test(run) ? hanWords(run) : [run];
+    const parts = HAN_RUN.test(run) ? cached(`\u0000${run}`, () => hanWords(run)) : [run];
     let at = m.index;
     for (const w of parts) {
-      out.push({ key: fold(w), surface: w, cjk: true, start: at, end: at + w.length });
+      out.push({ key: cached(w, () => fold(w)), surface: w, cjk: true, start: at, end: at + w.length });
       at += w.length;
     }
   }
