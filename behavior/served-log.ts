@@ -11,6 +11,8 @@ export interface ServedEntry {
   ts: number;
   subject?: string | undefined;
   query?: string | undefined;
+  /** Search: how many products the query matched (0: it found nothing), for popular-query suggestions. */
+  total?: number | undefined;
   items: Array<{
     id: string;
     position: number;

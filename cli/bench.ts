@@ -6,6 +6,7 @@ import { runBackendsBench } from '../bench/backends-bench.ts';
 import { printTable, runQdrantLatency, type LatencyOptions } from '../bench/qdrant-latency.ts';
 import { runKafkaBench } from '../bench/kafka-bench.ts';
 import { runSearchBench } from '../bench/search-bench.ts';
+import { runSuggestBench } from '../bench/suggest-bench.ts';
 import { runFreshnessBench } from '../bench/freshness-bench.ts';
 import { runRankBench } from '../bench/rank-bench.ts';
 import { runRerankBench } from '../bench/rerank-bench.ts';
@@ -35,6 +36,30 @@ prog
       const config = loadConfig({ ...process.env, ...(o.embedder && { SHELF_EMBEDDER: o.embedder }) });
       const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
       print(await runSearchBench({ products: o.products, outDir: o.out, embedder, queries: o.queries, seed: o.seed }));
+    }),
+  );
+
+prog
+  .command('suggest')
+  .description('GET /v1/suggest on N synthetic products (the search bench catalog), typed prefix by prefix, over HTTP')
+  .option('--products <N>', 'catalog size', positive, 100000)
+  .option('--out <OUTDIR>', 'where to write (an index the search bench built in OUTDIR/work-N is reused)', 'out/bench')
+  .option('--requests <N>', 'typed prefixes to time', positive, 5000)
+  .option('--seed <N>', 'seed', positive, 42)
+  .option('--embedder <SPEC>', 'default or a transformers.js model folder (default: SHELF_EMBEDDER)')
+  .action(
+    action(async (o: { products: number; out: string; requests: number; seed: number; embedder?: string }) => {
+      const config = loadConfig({ ...process.env, ...(o.embedder && { SHELF_EMBEDDER: o.embedder }) });
+      const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
+      print(
+        await runSuggestBench({
+          products: o.products,
+          outDir: o.out,
+          embedder,
+          requests: o.requests,
+          seed: o.seed,
+        }),
+      );
     }),
   );
 

@@ -164,7 +164,7 @@ export class Pipeline {
     const m = this.deps.metrics;
     m.searchLatency.observe({ mode: recallDegraded.length > 0 ? 'degraded' : 'hybrid' }, r.tookMs / 1000);
     for (const d of recallDegraded) m.degraded.inc({ route: d.route });
-    this.record(r, { query: a.q, ...(subject !== undefined && { subject }) });
+    this.record(r, { query: a.q, total: r.ctx.trace.total ?? 0, ...(subject !== undefined && { subject }) });
     const cfg = r.ctx.settings.retrieval;
     return {
       request_id: a.requestId,
@@ -385,7 +385,7 @@ export class Pipeline {
     };
   }
 
-  private record(r: Ran, who: Pick<ServedEntry, 'subject' | 'query'>): void {
+  private record(r: Ran, who: Pick<ServedEntry, 'subject' | 'query' | 'total'>): void {
     this.deps.served?.record({
       request_id: r.ctx.requestId,
       surface: r.ctx.surface,

@@ -46,6 +46,9 @@ import { synonymRoutes } from './api/synonyms.ts';
 import type { CachedSynonyms } from '../retrieval/index/synonyms.ts';
 import { serveDocs } from './api/docs.ts';
 import { mountConsole, type ConsoleDeps } from './console/console.ts';
+import { suggestRoutes } from './api/suggest.ts';
+import type { Suggester } from '../retrieval/recall/suggest/suggester.ts';
+import type { SuggestConfig } from '../retrieval/recall/suggest/config.ts';
 
 export interface AppDeps {
   searcher: Searcher;
@@ -106,6 +109,8 @@ export interface AppDeps {
   synonyms?: { cache: CachedSynonyms; adminKey?: string | undefined } | undefined;
   /** The merchandisers' console at /console and the admin read endpoints it uses (src/console/). */
   console?: ConsoleDeps | undefined;
+  /** Search-box suggestions: enables GET /v1/suggest. */
+  suggest?: { suggester: Suggester; config: SuggestConfig } | undefined;
 }
 
 const ReadinessSchema = z
@@ -284,6 +289,7 @@ export function createApp(deps: AppDeps) {
       flush: async () => served?.flush(),
     });
   }
+  if (deps.suggest) app.route('/v1/suggest', suggestRoutes(deps.suggest));
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.openapi(readyz, async (c) => {

@@ -32,6 +32,7 @@ import { openExperimentStore } from '../pipeline/experiments/open-store.ts';
 import type { ExperimentStore } from '../pipeline/experiments/store.ts';
 import { Experiments } from './experiments/experiments.ts';
 import type { ConsoleReports } from './console/reports.ts';
+import { Suggester } from '../retrieval/recall/suggest/suggester.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -45,6 +46,8 @@ export interface Service {
   ranker: Ranker;
   /** The learned sequence model (feed route `sequence`, similar items), hot-reloaded like the ranker. */
   sequence: SequenceRecall;
+  /** Search-box suggestions (undefined when `suggest.enabled` is false). */
+  suggester: Suggester | undefined;
   /** What each response showed (with the ranker's features); flush() before reading the log. */
   served: ServedLog;
   /** The background compaction of the embedded stores (settings `retention`). */
@@ -88,6 +91,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   let closeLimits: () => void = () => {};
   let experimentStore: ExperimentStore | undefined;
   let synonymStore: SynonymStore | undefined;
+  let suggester: Suggester | undefined;
   try {
     behavior = guardBehavior(
       await openBehavior({
@@ -209,6 +213,16 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
     });
+    // Suggestions from the served catalog and the served log's popular queries (rebuilt on a new generation).
+    suggester = config.suggest.enabled
+      ? new Suggester({
+          config: config.suggest,
+          index: searcher,
+          served: b.served,
+          onError: (err) => console.error(`suggestions: ${err.message} (retrying)`),
+        })
+      : undefined;
+    await suggester?.start();
     const app = createApp({
       trust: config.service.trust,
       limits: {
@@ -235,6 +249,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       experiments: { experiments, settings: config, adminKey: config.coupons.admin_api_key },
       synonyms: { cache: synonyms, adminKey: config.coupons.admin_api_key },
       console: { settings: config, adminKey: config.coupons.admin_api_key, reports: opts.reports, backend },
+      suggest: suggester && { suggester, config: config.suggest },
     });
     const retention = startRetention({
       log: b.log,
@@ -251,6 +266,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     });
     const ledger = coupons;
     const store = experimentStore;
+    const suggest = suggester;
     return {
       app,
       searcher,
@@ -261,6 +277,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       consumer,
       ranker,
       sequence,
+      suggester: suggest,
       served,
       retention,
       metrics,
@@ -268,6 +285,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       async close() {
         await retention.stop();
         await consumer?.stop();
+        await suggest?.close();
         await ranker.close();
         await sequence.close();
         await served.flush();
@@ -282,6 +300,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     };
   } catch (err) {
     closeLimits();
+    await suggester?.close().catch(() => {});
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
     await experimentStore?.close().catch(() => {});

@@ -151,6 +151,7 @@ describe('GET /openapi.json', () => {
       'get /v1/admin/synonyms',
       'put /v1/admin/synonyms',
       'delete /v1/admin/synonyms',
+      'get /v1/suggest',
       'get /healthz',
       'get /readyz',
       'get /metrics',
@@ -260,6 +261,32 @@ describe('real responses match the document', () => {
     expect(bad.error).toMatchObject({ code: 'invalid_parameter', field: 'filters.in_stock' });
     await expectDocumented(await send('POST', '/v1/search', '{"q": '), 'post', '/v1/search', 400);
     await expectDocumented(await send('POST', '/v1/search', { q: '' }), 'post', '/v1/search', 400);
+  });
+
+  it('suggestions, and their errors', async () => {
+    const run = (await expectDocumented(
+      await service.app.request('/v1/suggest?q=run&size=5'),
+      'get',
+      '/v1/suggest',
+      200,
+    )) as { suggestions: Array<{ source: string }> };
+    expect(run.suggestions.map((x) => x.source)).toContain('category');
+    const zh = (await expectDocumented(
+      await service.app.request(`/v1/suggest?q=${encodeURIComponent('跑步')}`),
+      'get',
+      '/v1/suggest',
+      200,
+    )) as { suggestions: unknown[] };
+    expect(zh.suggestions.length).toBeGreaterThan(0);
+    await expectDocumented(await service.app.request('/v1/suggest?q=zzzz'), 'get', '/v1/suggest', 200);
+    const missing = (await expectDocumented(
+      await service.app.request('/v1/suggest?size=3'),
+      'get',
+      '/v1/suggest',
+      400,
+    )) as { error: { code: string; field: string } };
+    expect(missing.error).toMatchObject({ code: 'invalid_query', field: 'q' });
+    await expectDocumented(await service.app.request('/v1/suggest?q=run&size=1000'), 'get', '/v1/suggest', 400);
   });
 
   it('events, feed and similar items', async () => {

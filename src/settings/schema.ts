@@ -11,6 +11,7 @@ import { MmrConfigSchema, type MmrConfig } from '../../diversity/config.ts';
 import { CouponConfigSchema, type CouponConfig } from '../../coupons/config.ts';
 import { DependencyBudgetsSchema } from '../../core/dependency-guard.ts';
 import { ExperimentConfigSchema } from '../../pipeline/experiments/config.ts';
+import { SuggestConfigSchema } from '../../retrieval/recall/suggest/config.ts';
 
 /**
  * The one settings tree. Every setting the service reads is declared here once, with its default
@@ -233,6 +234,8 @@ export const SettingsSchema = z
     coupons: CouponSettingsSchema.prefault({}),
     /** Online experiments: how fresh each instance's definitions are, and purchase attribution. */
     experiments: ExperimentConfigSchema.prefault({}),
+    /** Search-box suggestions (GET /v1/suggest): sizes, popular-query thresholds, refresh. */
+    suggest: SuggestConfigSchema.prefault({}),
     backends: BackendSettingsSchema.prefault({}),
     /** The web console for merchandisers (`/console`, behind the admin key). */
     console: ConsoleSettingsSchema.prefault({}),

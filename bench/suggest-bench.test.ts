@@ -1,0 +1,29 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { HashEmbedder } from '../test/helpers/embedders.ts';
+import { tempDir } from '../test/helpers/catalog.ts';
+import { runSuggestBench } from './suggest-bench.ts';
+
+describe('suggest benchmark', () => {
+  it('writes bench-suggest.json with HTTP and in-process latency, the index build and popular queries', async () => {
+    const out = tempDir();
+    const res = await runSuggestBench({
+      products: 400,
+      outDir: out,
+      embedder: new HashEmbedder(32),
+      requests: 200,
+      quiet: true,
+    });
+    const file = JSON.parse(fs.readFileSync(path.join(out, 'bench-suggest.json'), 'utf8'));
+    expect(file).toEqual(res);
+    expect(file.requests).toBe(200);
+    for (const key of ['http', 'http_concurrent', 'in_process'])
+      expect(file[key].p99_ms).toBeGreaterThanOrEqual(file[key].p50_ms);
+    expect(file.http.n).toBe(200);
+    expect(file.catalog_index.keys).toBeGreaterThan(400);
+    expect(file.popular_queries).toBeGreaterThan(50);
+    // Prefixes of real queries: nearly all complete to something.
+    expect(file.empty_share).toBeLessThan(0.2);
+  });
+});
