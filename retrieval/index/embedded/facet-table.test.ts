@@ -183,6 +183,41 @@ describe('FacetTable', () => {
     }
   });
 
+  it('counts a browse filtered on one category or brand (read from postings) as the reference does', () => {
+    const products = catalog(mulberry32(7), 400);
+    const table = new FacetTable(products);
+    const payloads = products.map(filterPayload);
+    const pages: Filters[] = [
+      ...CATEGORIES.map((category) => ({ category })),
+      ...BRANDS.map((brand) => ({ brand })),
+      { category: ['Sports/Outdoor', 'Home'] },
+      { brand: ['nike', 'Puma', 'Unknown'] },
+      { category: 'Nowhere' },
+    ];
+    for (const filters of pages) {
+      const got = table.explore(undefined, filters, { facets: FACETS, maxValues: 20, sort: 'price:desc', k: 5 });
+      const pass = compileFilter(filters);
+      expect(got.total).toBe(payloads.filter(pass).length);
+      for (const field of FACETS) {
+        const own = compileFilter(filtersExcept(filters, field));
+        expect(got.facets[field as 'brand'], `${field} with ${JSON.stringify(filters)}`).toEqual(
+          referenceCount(
+            products.filter((_, row) => own(payloads[row]!)),
+            field,
+            20,
+          ),
+        );
+      }
+      expect(got.sorted.map((h) => h.id)).toEqual(
+        products
+          .filter((_, row) => pass(payloads[row]!))
+          .sort(referenceOrder('price:desc'))
+          .slice(0, 5)
+          .map((p) => p.id),
+      );
+    }
+  });
+
   it('finds nothing in an empty match set and counts nothing for it', () => {
     const table = new FacetTable(catalog(mulberry32(1), 50));
     const got = table.explore([], undefined, { facets: FACETS, maxValues: 5, sort: 'price:asc', k: 10 });

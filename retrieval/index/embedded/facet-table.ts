@@ -54,6 +54,7 @@ export class FacetTable {
   /** Attribute columns built on first use: for counting (by lowercased name, display values) and for filtering (by filterKey() of name and value). */
   private readonly attributeCounts = new Map<string, Interned>();
   private readonly attributeFilters = new Map<string, Interned>();
+  private readonly postingLists = new Map<Interned, { offsets: Int32Array; rows: Int32Array }>();
   /** Row indices in a stored order, and each row's position in it. */
   private readonly orders = new Map<StoreSort | 'id', { order: Int32Array; rank: Int32Array }>();
 
@@ -94,6 +95,8 @@ export class FacetTable {
   /** Computes the stored orders now (about 0.1 s per 100,000 products), so no request pays for them. */
   warm(): void {
     for (const sort of ['id', 'price:asc', 'price:desc', 'newest'] as const) this.order(sort);
+    this.postings(this.category);
+    this.postings(this.brand);
   }
 
   /**
@@ -102,7 +105,23 @@ export class FacetTable {
    */
   explore(matched: ArrayLike<number> | undefined, filters: Filters | undefined, r: ExploreRequest): Explored {
     const size = this.size;
-    const groups = this.compile(filters);
+    let groups = this.compile(filters);
+    // A browse filtered on one field with postings (a category or brand page): read only the
+    // rows of the allowed values, and take that field's own facet from the catalog-wide counts,
+    // which is what disjunctive faceting gives when no other filter applies.
+    let preset: { label: string; counts: Int32Array } | undefined;
+    if (!matched && groups.length === 1 && groups[0]!.values) {
+      const { column, ok } = groups[0]!.values;
+      const { offsets, rows } = this.postings(column);
+      const parts: Int32Array[] = [];
+      for (let o = 0; o + 1 < offsets.length; o++)
+        if (ok[o + 1]) parts.push(rows.subarray(offsets[o]!, offsets[o + 1]!));
+      const within = new Int32Array(parts.reduce((a, x) => a + x.length, 0));
+      parts.reduce((at, x) => (within.set(x, at), at + x.length), 0);
+      matched = within;
+      preset = { label: groups[0]!.label, counts: offsets.subarray(1).map((end, o) => end - offsets[o]!) };
+      groups = [];
+    }
     const g = groups.length;
     const tests = groups.map((x) => x.pass);
 
@@ -113,10 +132,13 @@ export class FacetTable {
     const counts = columns.map((c) => (c ? new Int32Array(c.values.length) : new Int32Array(0)));
     const priceRows = columns.map((c) => (c ? undefined : new Int32Array(matched ? matched.length : size)));
     const priceLen = new Int32Array(fields.length);
-    const own = fields.map((f) => groups.findIndex((x) => x.label === labelOf(f)));
+    // -2: counted already (preset).
+    const own = fields.map((f) =>
+      preset?.label === labelOf(f) ? -2 : groups.findIndex((x) => x.label === labelOf(f)),
+    );
 
     const hit = new Uint8Array(size);
-    const seen = matched ? new Uint8Array(size) : undefined;
+    const seen = matched && !preset ? new Uint8Array(size) : undefined;
     const n = matched ? matched.length : size;
     let total = 0;
     const count = (j: number, row: number) => {
@@ -143,7 +165,7 @@ export class FacetTable {
       if (fails === 0) {
         hit[row] = 1;
         total++;
-        for (let j = 0; j < fields.length; j++) count(j, row);
+        for (let j = 0; j < fields.length; j++) if (own[j] !== -2) count(j, row);
       } else if (fails === 1) {
         for (let j = 0; j < fields.length; j++) if (own[j] === failed) count(j, row);
       }
@@ -153,27 +175,31 @@ export class FacetTable {
     fields.forEach((field, j) => {
       const c = columns[j];
       (facets as Record<string, unknown>)[field] = c
-        ? this.values(field, c, counts[j]!, r.maxValues)
+        ? this.values(field, c, own[j] === -2 ? preset!.counts : counts[j]!, r.maxValues)
         : this.priceFacet(priceRows[j]!.subarray(0, priceLen[j]!));
     });
     return { total, facets, sorted: this.sorted(hit, total, r.sort, r.k) };
   }
 
   /** The filters as tests on a row, one per field (the unit disjunctive faceting leaves out). */
-  private compile(f: Filters | undefined): Array<{ label: string; pass: (row: number) => boolean }> {
+  private compile(f: Filters | undefined): FilterGroup[] {
     if (!f) return [];
-    const tests: Array<{ label: string; pass: (row: number) => boolean }> = [];
+    const tests: FilterGroup[] = [];
     const categories = filterValues(f.category).map(underCategory);
     if (categories.length > 0) {
       const ok = lookup(this.categoryKeys, (key) => categories.some((test) => test(key)));
       const ord = this.category.ord;
-      tests.push({ label: 'category', pass: (row) => ok[ord[row]! + 1] === 1 });
+      tests.push({
+        label: 'category',
+        pass: (row) => ok[ord[row]! + 1] === 1,
+        values: { column: this.category, ok },
+      });
     }
     const brands = filterValues(f.brand).map(filterKey);
     if (brands.length > 0) {
       const ok = lookup(this.brandKeys, (key) => brands.includes(key));
       const ord = this.brand.ord;
-      tests.push({ label: 'brand', pass: (row) => ok[ord[row]! + 1] === 1 });
+      tests.push({ label: 'brand', pass: (row) => ok[ord[row]! + 1] === 1, values: { column: this.brand, ok } });
     }
     for (const [name, values] of Object.entries(f.attributes ?? {})) {
       const wanted = new Set(filterValues(values).map(filterKey));
@@ -196,12 +222,28 @@ export class FacetTable {
       tests.push({ label: 'in_stock', pass: (row) => stock[row] === want });
     }
     // Two attribute filters whose names differ only in case are one field to a facet: one test.
-    const byLabel = new Map<string, Array<(row: number) => boolean>>();
-    for (const t of tests) byLabel.set(t.label, [...(byLabel.get(t.label) ?? []), t.pass]);
-    return [...byLabel].map(([label, passes]) => ({
-      label,
-      pass: passes.length === 1 ? passes[0]! : (row: number) => passes.every((p) => p(row)),
-    }));
+    const byLabel = new Map<string, FilterGroup[]>();
+    for (const t of tests) byLabel.set(t.label, [...(byLabel.get(t.label) ?? []), t]);
+    return [...byLabel].map(([label, same]) =>
+      same.length === 1 ? same[0]! : { label, pass: (row: number) => same.every((t) => t.pass(row)) },
+    );
+  }
+
+  /** The rows of each value of a column, grouped by ordinal (offsets[o] to offsets[o + 1]); built once per column. */
+  private postings(column: Interned): { offsets: Int32Array; rows: Int32Array } {
+    let p = this.postingLists.get(column);
+    if (!p) {
+      const offsets = new Int32Array(column.values.length + 1);
+      for (const o of column.ord) if (o >= 0) offsets[o + 1]!++;
+      for (let o = 0; o < column.values.length; o++) offsets[o + 1]! += offsets[o]!;
+      const rows = new Int32Array(offsets[column.values.length]!);
+      const at = offsets.slice(0, -1);
+      column.ord.forEach((o, row) => {
+        if (o >= 0) rows[at[o]!++] = row;
+      });
+      this.postingLists.set(column, (p = { offsets, rows }));
+    }
+    return p;
   }
 
   /** The ordinal column a facet counts; undefined for price. */
@@ -340,6 +382,13 @@ export class FacetTable {
     }
     return c;
   }
+}
+
+/** One filtered field as a test on a row; for category and brand, also the allowed values of its column (see lookup()). */
+interface FilterGroup {
+  label: string;
+  pass: (row: number) => boolean;
+  values?: { column: Interned; ok: Uint8Array };
 }
 
 /** A column of ordinals (-1: no value) and the distinct values they index. */
