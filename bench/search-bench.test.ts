@@ -24,5 +24,18 @@ describe('search benchmark', () => {
     expect(file['ann_recall@10']).toBeGreaterThan(0.9);
     expect(file.index.products_per_s).toBeGreaterThan(0);
     expect(Object.keys(file.in_process)).toEqual(['bm25', 'vector', 'hybrid']);
+    // The search page cases, each with its ratio to plain hybrid from the same loop, and the load beside them.
+    const page = file.search_page_http;
+    expect(Object.keys(page)).toEqual([
+      'hybrid',
+      'hybrid_facets',
+      'hybrid_facets_sort',
+      'browse_category_facets_sort',
+      'load_average_1m',
+    ]);
+    expect(page.hybrid.p50_vs_hybrid).toBe(1);
+    expect(page.browse_category_facets_sort.n).toBe(60);
+    expect(page.browse_category_facets_sort.p99_vs_hybrid).toBeGreaterThan(0);
+    expect(page.load_average_1m.before).toBeGreaterThanOrEqual(0);
   });
 });

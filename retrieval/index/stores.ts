@@ -42,6 +42,12 @@ export interface TextStore {
    * how a sorted or browsed page is filled.
    */
   explore(match: MatchQuery, request: ExploreRequest): Promise<Explored>;
+  /**
+   * Builds what explore() keeps in memory for this generation (the embedded facet columns and
+   * sort orders) before the generation serves, so no search pays for it. Optional: a server
+   * engine keeps nothing.
+   */
+  warm?(): Promise<void>;
   /** Full products for hydration of a result page. */
   get(ids: string[]): Promise<Map<string, Product>>;
   /** id → content hash of every stored product. */

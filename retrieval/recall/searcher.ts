@@ -39,7 +39,12 @@ export async function openSearcher(opts: SearcherOptions): Promise<Searcher> {
   const config = RetrievalConfigSchema.parse(opts.retrieval ?? {});
   if (!opts.backend && opts.dataDir === undefined) throw new Error('openSearcher needs a backend or a dataDir');
   const backend = opts.backend ?? new EmbeddedBackend(opts.dataDir!);
-  const open = () => backend.openSnapshot({ retrieval: config });
+  const open = async () => {
+    const snap = await backend.openSnapshot({ retrieval: config });
+    // Facet columns and sort orders are built before the generation is swapped in, not by its first search.
+    await snap?.text.warm?.();
+    return snap;
+  };
   let snapshot: IndexSnapshot | undefined = await open();
   let inFlight = 0;
   const retired: IndexSnapshot[] = [];

@@ -75,7 +75,7 @@ export class SqliteTextStore implements TextStore {
   /** One prepared statement per query shape (search or browse, times at most 2^5 filter shapes), reused. */
   private readonly shapedStmts = new Map<string, Database.Statement<Record<string, unknown>, unknown>>();
   /** Facet and sort columns, built on first use and dropped on every write (see facet-table.ts). */
-  private facetTable: { table: FacetTable; rowOfRowid: Map<number, number> } | undefined;
+  private facetTable: { table: FacetTable; rowOfRowid: Int32Array } | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -102,6 +102,7 @@ export class SqliteTextStore implements TextStore {
       ),
       count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM docs'),
       docOf: db.prepare<[number], { doc: string }>('SELECT doc FROM docs WHERE rowid = ?'),
+      matchRowids: db.prepare<[string], number>('SELECT rowid FROM docs_fts WHERE docs_fts MATCH ?').pluck(),
     };
     // Written only by writers, which create the table; a read-only index from before it existed
     // (rebuilt by the next indexer run, see generation.ts) must still open.
@@ -279,17 +280,14 @@ export class SqliteTextStore implements TextStore {
     let matched: number[] | undefined;
     if (m.q !== undefined || m.ids !== undefined) {
       matched = [];
-      // The lexical part: every analysed term of the query, in any column (FTS5's implicit AND).
+      // The lexical part: every analysed term of the query, in any column (FTS5's implicit AND),
+      // read as bare rowids (no row objects) and mapped to table rows through an array.
       const tokens = [...new Set(analyze(m.q ?? ''))];
       if (tokens.length > 0) {
         const match = tokens.map((t) => `"${t.replaceAll('"', '""')}"`).join(' AND ');
-        for (const { rowid } of this.shaped<{ rowid: number }>(
-          'SELECT rowid FROM docs_fts WHERE docs_fts MATCH @match',
-        ).all({
-          match,
-        })) {
-          const row = ft.rowOfRowid.get(rowid);
-          if (row !== undefined) matched.push(row);
+        for (const rowid of this.stmts.matchRowids.all(match)) {
+          const row = rowid < ft.rowOfRowid.length ? ft.rowOfRowid[rowid]! : -1;
+          if (row >= 0) matched.push(row);
         }
       }
       for (const id of m.ids ?? []) {
@@ -298,20 +296,48 @@ export class SqliteTextStore implements TextStore {
       }
     }
     if (m.only !== undefined) {
-      const only = new Set(m.only);
-      matched = (matched ?? Array.from({ length: ft.table.size }, (_, i) => i)).filter((row) =>
-        only.has(ft.table.ids[row]!),
-      );
+      const only: number[] = [];
+      for (const id of m.only) {
+        const row = ft.table.rowOf(id);
+        if (row !== undefined) only.push(row);
+      }
+      if (matched) {
+        const inMatch = new Uint8Array(ft.table.size);
+        for (const row of matched) inMatch[row] = 1;
+        matched = only.filter((row) => inMatch[row] === 1);
+      } else matched = only;
     }
     return ft.table.explore(matched, m.filters, r);
   }
 
+  /** Builds the facet and sort columns now rather than on the first search (the searcher calls it before serving a generation). */
+  async warm(): Promise<void> {
+    this.table().table.warm();
+  }
+
   private table() {
     if (!this.facetTable) {
-      const rows = this.shaped<{ rowid: number; doc: string }>('SELECT rowid, doc FROM docs ORDER BY rowid').all({});
-      const rowOfRowid = new Map<number, number>();
-      rows.forEach((r, i) => rowOfRowid.set(r.rowid, i));
-      this.facetTable = { table: new FacetTable(rows.map((r) => JSON.parse(r.doc) as Product)), rowOfRowid };
+      // Only the facet and sort fields, read by SQLite's JSON functions: no parse of whole documents.
+      const rows = this.shaped<FacetColumns>(
+        `SELECT rowid, id, json_extract(doc, '$.category') AS category, json_extract(doc, '$.brand') AS brand, price,
+           in_stock, json_extract(doc, '$.updated_at') AS updated_at, json_extract(doc, '$.attributes') AS attributes
+         FROM docs ORDER BY rowid`,
+      ).all({});
+      // rowid → table row; rowids only grow (AUTOINCREMENT), so an array as long as the largest one.
+      const rowOfRowid = new Int32Array((rows.at(-1)?.rowid ?? 0) + 1).fill(-1);
+      rows.forEach((r, i) => (rowOfRowid[r.rowid] = i));
+      const table = new FacetTable(
+        rows.map((r) => ({
+          id: r.id,
+          in_stock: r.in_stock === 1,
+          ...(r.category !== null && { category: r.category }),
+          ...(r.brand !== null && { brand: r.brand }),
+          ...(r.price !== null && { price: r.price }),
+          ...(r.updated_at !== null && { updated_at: r.updated_at }),
+          ...(r.attributes !== null && { attributes: JSON.parse(r.attributes) as Record<string, string> }),
+        })),
+      );
+      this.facetTable = { table, rowOfRowid };
     }
     return this.facetTable;
   }
@@ -493,4 +519,16 @@ function filterSql(filters: Filters | undefined): { where: string[]; params: Rec
     params.inStock = filters.in_stock ? 1 : 0;
   }
   return { where, params };
+}
+
+/** The stored fields the facet table reads (facet-table.ts), as SQLite returns them. */
+interface FacetColumns {
+  rowid: number;
+  id: string;
+  category: string | null;
+  brand: string | null;
+  price: number | null;
+  in_stock: number;
+  updated_at: string | null;
+  attributes: string | null;
 }
