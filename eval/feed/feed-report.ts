@@ -13,6 +13,7 @@ const COLORS: Record<Scored, string> = {
   itemcf: '#4e79a7',
   uservector: '#f28e2b',
   category: '#76b7b2',
+  sequence: '#b07aa1',
   feed: '#59a14f',
 };
 const METRICS: Array<keyof HitMetrics> = ['hr@10', 'ndcg@10'];
@@ -81,6 +82,14 @@ export function renderFeedReport(j: FeedJson, ctx: { generatedAt: string }): str
     `<p>Tuned on ${j.validation.users} users' validation items (never the test items). Validation figures with these settings:</p>`,
   );
   body.push(tableHtml(j.validation.full), tableHtml(j.validation.sampled100));
+  if (j.sequence) {
+    body.push('<h2>Sequence model per phase</h2><ul>');
+    for (const [phase, r] of Object.entries(j.sequence))
+      body.push(
+        `<li><strong>${escapeHtml(phase)}</strong>: ${escapeHtml(r.mode)} ${escapeHtml(r.version)}${r.training_ms !== undefined ? `, trained on ${r.training_rows} interactions in ${(r.training_ms / 1000).toFixed(0)} s (best epoch ${r.best_epoch ?? '–'})` : ' (not trained by this run: it may have seen the targets)'}</li>`,
+      );
+    body.push('</ul>');
+  }
   body.push('<h2>Protocol</h2><ul>');
   for (const [k, v] of Object.entries(j.protocol))
     body.push(`<li><strong>${escapeHtml(k)}</strong>: ${escapeHtml(String(v))}</li>`);
