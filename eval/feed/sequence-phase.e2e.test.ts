@@ -122,7 +122,28 @@ describe.skipIf(!hasTorch)('npm run eval -- feed --sequence train', () => {
     expect(json.sampled100.sequence!['hr@10']).toBeGreaterThan(0.5);
     const html = await readFile(join(dir, 'out', 'feed.html'), 'utf8');
     expect(html).toContain('Sequence model per phase');
-  }, 240_000);
+
+    // A quick run may reuse a trained model in both phases; feed.json says so.
+    const reuse = await main(
+      [
+        'feed',
+        '--data',
+        join(dir, 'data'),
+        '--out',
+        join(dir, 'reuse'),
+        '--tune-users',
+        '60',
+        '--rounds',
+        '100',
+      ].concat(['--recall-k', '40', '--sequence', seq.test!.model_dir]),
+      undefined,
+      { out: () => {}, err: () => {} },
+    );
+    expect(reuse).toBe(0);
+    const reused = JSON.parse(await readFile(join(dir, 'reuse', 'feed.json'), 'utf8')) as FeedJson;
+    expect(reused.sequence!.valid).toMatchObject({ mode: 'reused', version: seq.test!.version });
+    expect(reused.sequence!.valid!.training_ms).toBeUndefined();
+  }, 300_000);
 
   it('refuses trainer options the evaluation sets itself', async () => {
     const err: string[] = [];
