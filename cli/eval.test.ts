@@ -107,6 +107,7 @@ describe('eval CLI', () => {
       'convert home-depot',
       'convert fashion',
       'convert amazon-video',
+      'convert amazon-beauty-sports',
       'convert taobao',
     ]);
     expect(mainUsage()).toContain('convert fashion');

@@ -6,7 +6,7 @@
  *   convert home-depot  Home Depot search relevance → dataset directory
  *   convert fashion     fashion product sample (weak labels) → dataset directory
  *   feed                leave-last-out accuracy of the feed routes and the fused feed
- *   convert amazon-video / convert taobao   sequential behaviour sets → interactions.tsv
+ *   convert amazon-video / amazon-beauty-sports / taobao   sequential behaviour sets → interactions.tsv
  *   ranking             simulated shoppers → logged impressions → ESMM training → deploy → nDCG@10 of purchases
  *   ranking export      a service's served log ⋈ events → ranker training data
  *   diversity           λ sweep of the MMR stage on the simulator: nDCG@10 vs intra-list diversity and category coverage
@@ -33,6 +33,7 @@ import { action, exit, mustExist, processIo, program, runCli, setUsageHint, type
 import { fashionCommand } from '../eval/convert/fashion.ts';
 import { homeDepotCommand } from '../eval/convert/home-depot.ts';
 import { amazonVideoCommand } from '../eval/convert/amazon-video.ts';
+import { amazonBeautySportsCommand } from '../eval/convert/amazon-beauty-sports.ts';
 import { couponsCommand } from '../eval/coupons/command.ts';
 import { taobaoCommand } from '../eval/convert/taobao.ts';
 import { feedCommand } from '../eval/feed/command.ts';
@@ -112,6 +113,7 @@ export const COMMANDS: Command[] = [
   homeDepotCommand,
   fashionCommand,
   amazonVideoCommand,
+  amazonBeautySportsCommand,
   taobaoCommand,
 ];
 

@@ -1,10 +1,13 @@
 /** The `feed` entry of the eval command table (cli/eval.ts). */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { UsageError, intOpt, requiredOpt, stringOpt, type Command } from '../kit/command.ts';
+import type { SequenceMode } from './sequence-phase.ts';
 
 export const feedCommand: Command = {
   path: ['feed'],
   summary:
-    'Leave-last-out accuracy of the feed routes (popularity, itemcf, uservector) and the fused feed on DIR/interactions.tsv: tune on validation items, report HR@10/NDCG@10 on test items (full and 100 sampled negatives) in OUTDIR/feed.json, feed.html, feed-users.tsv, and the chosen settings in OUTDIR/feed-config.json (SHELF_FEED_CONFIG).',
+    'Leave-last-out accuracy of the feed routes (popularity, itemcf, uservector, and sequence with --sequence) and the fused feed on DIR/interactions.tsv: tune on validation items, report HR@10/NDCG@10 on test items (full and 100 sampled negatives) in OUTDIR/feed.json, feed.html, feed-users.tsv, and the chosen settings in OUTDIR/feed-config.json (SHELF_FEED_CONFIG).',
   options: {
     data: {
       type: 'string',
@@ -64,6 +67,23 @@ export const feedCommand: Command = {
       help: 'randomization / bootstrap rounds of the paired tests',
       default: '10000',
     },
+    sequence: {
+      type: 'string',
+      value: 'off|train|MODEL_DIR',
+      help: 'the learned sequence route: train it inside each phase on what that phase may see (OUTDIR/sequence/<phase>/), or reuse a trained model in both phases (quick runs; it may have seen the targets)',
+      default: 'off',
+    },
+    'sequence-args': {
+      type: 'string',
+      value: 'ARGS',
+      help: 'options for models/sequence/train.py, space separated (e.g. "--dropout 0.5 --max-len 50 --epochs 60")',
+    },
+    python: {
+      type: 'string',
+      value: 'PATH',
+      help: 'Python with torch, onnx and numpy for the sequence trainer',
+      default: '/usr/bin/python3',
+    },
   },
   details: 'Protocol, tuning and metrics: eval/README.md ("feed").',
   async run(values) {
@@ -76,6 +96,21 @@ export const feedCommand: Command = {
     const recallK = intOpt(values, 'recall-k', 10);
     if (recallK !== undefined && recallK > 2000)
       throw new UsageError('--recall-k must be at most 2000 (the feed config limit)');
+    const seqRaw = stringOpt(values, 'sequence') ?? 'off';
+    const sequence: SequenceMode =
+      seqRaw === 'off' ? { kind: 'off' } : seqRaw === 'train' ? { kind: 'train' } : { kind: 'reuse', dir: seqRaw };
+    if (sequence.kind === 'reuse' && !existsSync(join(sequence.dir, 'metadata.json')))
+      throw new UsageError(`--sequence must be off, train or a model folder (with metadata.json), got ${seqRaw}`);
+    const seqArgs = stringOpt(values, 'sequence-args');
+    if (seqArgs !== undefined && sequence.kind !== 'train')
+      throw new UsageError('--sequence-args needs --sequence train');
+    const sequenceArgs = seqArgs?.trim() ? seqArgs.trim().split(/\s+/) : [];
+    const reserved = sequenceArgs.find((a) => ['--data', '--logs', '--out', '--holdout', '--seed'].includes(a));
+    if (reserved)
+      throw new UsageError(
+        `--sequence-args must not set ${reserved}: the evaluation sets it per phase (--seed is its own)`,
+      );
+    const python = stringOpt(values, 'python');
     const { runFeedEval, formatFeedSummary } = await import('./feed-eval.ts');
     const seed = intOpt(values, 'seed');
     const tuneUsers = intOpt(values, 'tune-users', 1);
@@ -103,6 +138,9 @@ export const feedCommand: Command = {
       ...(rounds !== undefined && { rounds }),
       ...(embedder !== undefined && { embedder }),
       ...(coocBackwardWeight !== undefined && { coocBackwardWeight }),
+      sequence,
+      sequenceArgs,
+      ...(python !== undefined && { python }),
       log: (s) => console.log(s),
     });
     console.log(formatFeedSummary(json));

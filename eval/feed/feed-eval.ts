@@ -23,6 +23,7 @@ import { leaveLastOut, phaseEvents, phaseView, type EvalUser, type Phase, type S
 import { replayIntoState } from './replay.ts';
 import { hashString, sampleNegatives, type HitMetrics } from './sampled.ts';
 import { evalSources, type EvalSources } from './sources.ts';
+import { phaseSequence, type PhaseSequence, type SequenceMode, type SequencePhaseRecord } from './sequence-phase.ts';
 import type { FeedJson, MetricTable, Significance } from './feed-json.ts';
 
 import { configWith, tuneFeed, type TuneResult } from './tune.ts';
@@ -63,6 +64,15 @@ export interface FeedEvalOptions {
   fusionUsers?: number;
   /** The reducer's cooc_backward_weight for the replays (default: the serving default). */
   coocBackwardWeight?: number;
+  /**
+   * The learned `sequence` route: off (default), trained inside each phase on what the phase may
+   * see (the reported figures), or one trained model reused in both phases (quick runs only).
+   */
+  sequence?: SequenceMode;
+  /** Options forwarded to models/sequence/train.py (hyper-parameters), e.g. ['--dropout', '0.5']. */
+  sequenceArgs?: readonly string[];
+  /** Python with torch, onnx and numpy for the trainer. */
+  python?: string;
   log?: (s: string) => void;
 }
 
@@ -200,6 +210,23 @@ export async function runFeedEval(
   log(`item vectors: ${vec.report.source}, ${vec.report.items_with_vector} items`);
   lap('item_vectors');
 
+  const seqMode: SequenceMode = opts.sequence ?? { kind: 'off' };
+  const sequenceRecords: Partial<Record<Phase, SequencePhaseRecord>> = {};
+  const trainSequence = async (phase: Phase): Promise<PhaseSequence | undefined> => {
+    if (seqMode.kind === 'off') return undefined;
+    const s = await phaseSequence(seqMode, phase, phaseEvents(split, phase), opts.out, {
+      args: opts.sequenceArgs ?? [],
+      python: opts.python ?? '/usr/bin/python3',
+      seed,
+      log,
+    });
+    sequenceRecords[phase] = s.record;
+    return s;
+  };
+  const validSeq = await trainSequence('valid');
+  if (validSeq) routes.push('sequence');
+  lap('sequence_valid');
+
   // Validation phase: tune.
   const valid = await replayPhase(split, 'valid', behavior, items);
   lap('replay_valid');
@@ -211,18 +238,23 @@ export async function runFeedEval(
     fusionUsers.length > tuneUsers.length
       ? await casesFor(fusionUsers, split, 'valid', valid.state, nNeg, seed)
       : undefined;
-  const validSrc = evalSources(valid.state, exact);
+  const validSrc = evalSources(valid.state, exact, validSeq?.source);
   log(`tuning on ${validCases.length} validation users (fusion weights on ${(fusionCases ?? validCases).length})`);
   const tuned = await tuneFeed(validCases, validSrc, behavior, {
     recallK,
     hasCategories,
     hasVectors: exact.size > 0,
+    hasSequence: validSeq !== undefined,
     ...(fusionCases && { fusionCases }),
     log,
   });
   const validRows = await scoreCases(validCases, validSrc, tuned.chosen, routes, behavior);
   await valid.state.close();
+  await validSeq?.close();
   lap('tune');
+
+  const testSeq = await trainSequence('test');
+  lap('sequence_test');
 
   // Test phase: report.
   const testVec =
@@ -234,8 +266,15 @@ export async function runFeedEval(
   lap('replay_test');
   const testUsers = opts.users !== undefined ? sampleKeepOrder(split.users, opts.users, seed) : split.users;
   const testCases = await casesFor(testUsers, split, 'test', test.state, nNeg, seed);
-  const rows = await scoreCases(testCases, evalSources(test.state, testVec.exact), tuned.chosen, routes, behavior);
+  const rows = await scoreCases(
+    testCases,
+    evalSources(test.state, testVec.exact, testSeq?.source),
+    tuned.chosen,
+    routes,
+    behavior,
+  );
   await test.state.close();
+  await testSeq?.close();
   lap('test');
 
   // A target no training interaction mentions is out of reach of every route: worth knowing.
@@ -278,6 +317,7 @@ export async function runFeedEval(
       recent_items: behavior.recent_items,
     },
     replay: { valid: valid.record, test: test.record },
+    ...(seqMode.kind !== 'off' && { sequence: sequenceRecords }),
     timing_ms: timing,
   };
   for (const protocol of ['full', 'sampled100'] as const) {

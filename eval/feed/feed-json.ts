@@ -3,6 +3,7 @@ import type { FeedConfig } from '../../retrieval/recall/feed-config.ts';
 import type { ItemVectorReport } from './item-vectors.ts';
 import type { Phase } from './protocol.ts';
 import type { HitMetrics } from './sampled.ts';
+import type { SequencePhaseRecord } from './sequence-phase.ts';
 import type { TuneResult } from './tune.ts';
 import type { EvalRoute, Scored } from './user-eval.ts';
 
@@ -54,5 +55,7 @@ export interface FeedJson {
     | 'recent_items'
   >;
   replay: Record<Phase, { events: number; applied: number; dead_letters: number; ms: number }>;
+  /** The learned sequence route's model per phase (eval/feed/sequence-phase.ts), when it ran. */
+  sequence?: Partial<Record<Phase, SequencePhaseRecord>>;
   timing_ms: Record<string, number>;
 }

@@ -145,6 +145,16 @@ export async function renderFeedReport(
       tableHtml(j.validation.full) +
       tableHtml(j.validation.sampled100),
   });
+  if (j.sequence)
+    sections.push({
+      title: 'Sequence model per phase',
+      html: `<ul>${Object.entries(j.sequence)
+        .map(
+          ([phase, r]) =>
+            `<li><strong>${escapeHtml(phase)}</strong>: ${escapeHtml(r.mode)} ${escapeHtml(r.version)}${r.training_ms !== undefined ? `, trained on ${r.training_rows} interactions in ${(r.training_ms / 1000).toFixed(0)} s (best epoch ${r.best_epoch ?? '–'})` : ' (not trained by this run: it may have seen the targets)'}</li>`,
+        )
+        .join('')}</ul>`,
+    });
   sections.push({
     title: 'Protocol',
     html: `<ul>${Object.entries(j.protocol)

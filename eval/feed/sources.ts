@@ -5,7 +5,7 @@
  * the store's own.
  */
 import type { StateStore } from '../../behavior/state-store.ts';
-import type { FeedSources } from '../../retrieval/recall/feed-routes.ts';
+import type { FeedSources, SequenceSource } from '../../retrieval/recall/feed-routes.ts';
 import type { RouteHit } from '../../retrieval/index/types.ts';
 import type { ExactVectors } from './exact-vectors.ts';
 
@@ -14,7 +14,11 @@ export interface EvalSources extends FeedSources {
   nextUser(): void;
 }
 
-export function evalSources(state: StateStore, vectors: ExactVectors | undefined): EvalSources {
+export function evalSources(
+  state: StateStore,
+  vectors: ExactVectors | undefined,
+  sequence?: SequenceSource,
+): EvalSources {
   const trending = new Map<string, Promise<RouteHit[]>>();
   const counts = new Map<string, number>();
   let neighbours = new Map<string, Promise<RouteHit[]>>();
@@ -45,6 +49,7 @@ export function evalSources(state: StateStore, vectors: ExactVectors | undefined
       return out;
     },
     vectorSearch: vectors && vectors.size > 0 ? async (v, k) => vectors.search(v, k) : undefined,
+    sequence,
     nextUser() {
       neighbours = new Map();
     },

@@ -32,6 +32,18 @@ export const FUSION_GRID = {
   category: [0, 0.25, 0.5, 1],
   rrf_k: [0, 5, 10, 20, 60, 120],
 };
+/**
+ * The grid when the learned `sequence` route is in: its weight relative to item-CF's (fixed at 1)
+ * is the new axis, up to 8 (item-CF then only breaks the model's near-ties); the other axes are
+ * thinned to the values earlier runs chose, so the grid keeps the same size (144 settings).
+ */
+export const SEQUENCE_FUSION_GRID = {
+  sequence: [0, 0.5, 1, 2, 4, 8],
+  uservector: [0, 0.1, 0.25, 0.5],
+  trending: [0, 0.05],
+  category: [0, 0.25, 0.5, 1],
+  rrf_k: [5, 20, 60],
+};
 
 /** Mean full and sampled nDCG@10 of one setting. */
 export interface GridMeans {
@@ -65,7 +77,7 @@ function fusionConfig(tuned: Partial<FeedConfig>, s: Record<string, number>): Fe
         itemcf_confident_scale: s.itemcf_confident_scale!,
       }),
     },
-    { itemcf: 1, uservector: s.uservector!, trending: s.trending!, category: s.category! },
+    { itemcf: 1, uservector: s.uservector!, trending: s.trending!, category: s.category!, sequence: s.sequence ?? 0 },
   );
 }
 
@@ -139,6 +151,8 @@ export async function tuneFeed(
     recallK: number;
     hasCategories: boolean;
     hasVectors: boolean;
+    /** The learned sequence model is served (eval/feed/sequence-phase.ts): its route joins the fusion. */
+    hasSequence?: boolean;
     /**
      * A larger sample the fusion weights are finally chosen on (default: `cases` alone). The fused
      * feed's margin over item-CF in the full protocol is a few thousandths of nDCG@10, about one
@@ -192,6 +206,7 @@ export async function tuneFeed(
     trending: 1,
     uservector: opts.hasVectors ? 1 : 0,
     category: opts.hasCategories ? 1 : 0,
+    sequence: opts.hasSequence ? 1 : 0,
   });
   /** Lists per user; `known` (user → lists) are reused: the tuning users are part of the larger sample. */
   const listsFor = async (users: readonly UserCase[], known?: ReadonlyMap<string, FeedCandidates>) => {
@@ -213,11 +228,21 @@ export async function tuneFeed(
     return lists;
   };
   const settings: Array<Record<string, number>> = [];
-  for (const wv of opts.hasVectors ? FUSION_GRID.uservector : [0]) {
-    for (const wt of FUSION_GRID.trending) {
-      for (const wc of opts.hasCategories ? FUSION_GRID.category : [0]) {
-        for (const k of FUSION_GRID.rrf_k)
-          settings.push({ uservector: wv, itemcf: 1, trending: wt, category: wc, rrf_k: k });
+  const grid = opts.hasSequence ? SEQUENCE_FUSION_GRID : { ...FUSION_GRID, sequence: [0] };
+  for (const ws of grid.sequence) {
+    for (const wv of opts.hasVectors ? grid.uservector : [0]) {
+      for (const wt of grid.trending) {
+        for (const wc of opts.hasCategories ? grid.category : [0]) {
+          for (const k of grid.rrf_k)
+            settings.push({
+              uservector: wv,
+              itemcf: 1,
+              trending: wt,
+              category: wc,
+              ...(opts.hasSequence && { sequence: ws }),
+              rrf_k: k,
+            });
+        }
       }
     }
   }

@@ -15,6 +15,7 @@ export const ROUTE_OF = {
   itemcf: 'itemcf',
   uservector: 'uservector',
   category: 'category',
+  sequence: 'sequence',
 } as const satisfies Record<string, FeedRoute>;
 export type EvalRoute = keyof typeof ROUTE_OF;
 export type Scored = EvalRoute | 'feed';

@@ -1,0 +1,176 @@
+/**
+ * The `sequence` route inside the feed evaluation: a SASRec-style model (models/sequence/train.py)
+ * trained inside each phase on exactly what that phase may see, so that its figures carry no
+ * leakage. The validation phase's model is trained on the validation phase's stream (no
+ * validation or test item: phaseEvents), the test phase's on the test phase's (validation items
+ * added, never a test item). Inside a phase the trainer holds out each shopper's last item of
+ * that stream for early stopping (`--holdout valid`), as SASRec does with its validation item.
+ *
+ * Each phase's training file and model folder are kept under OUTDIR/sequence/<phase>/ (the model
+ * card names data, hyper-parameters and training time), so a run can be audited afterwards.
+ * `reuse` serves one already-trained model in both phases instead: quick for trying the plumbing,
+ * but such a model has usually seen the targets, and the report says so.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ROOT } from '../../src/config.ts';
+import type { SequenceSource } from '../../retrieval/recall/feed-routes.ts';
+import { SequenceConfigSchema, SequenceRecall } from '../../retrieval/recall/sequence-recall.ts';
+import { writeSequentialDataset, type Interaction } from './sequential-data.ts';
+import type { Phase } from './protocol.ts';
+
+export type SequenceMode = { kind: 'off' } | { kind: 'train' } | { kind: 'reuse'; dir: string };
+
+export interface SequenceTraining {
+  /** The trainer's options (forwarded as given), e.g. ['--dropout', '0.5', '--max-len', '50']. */
+  args: readonly string[];
+  python: string;
+  seed: number;
+  log?: (s: string) => void;
+}
+
+/** What feed.json records of one phase's model. */
+export interface SequencePhaseRecord {
+  mode: 'phase-trained' | 'reused';
+  model_dir: string;
+  version: string;
+  /** Interactions in the file the model was trained on (the phase's stream). */
+  training_rows?: number;
+  training_file?: string;
+  /** Wall time of the trainer process, start to model on disk. */
+  training_ms?: number;
+  /** The trainer's own report: best epoch, its early-stopping figures. */
+  best_epoch?: number;
+  trainer_seconds?: number;
+  early_stopping?: unknown;
+  hyper_parameters?: unknown;
+}
+
+export interface PhaseSequence {
+  source: SequenceSource;
+  record: SequencePhaseRecord;
+  close(): Promise<void>;
+}
+
+/** Runs train.py; rejects with the tail of its stderr when it fails. */
+function runTrainer(python: string, args: readonly string[], log: (s: string) => void): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(python, [join(ROOT, 'models/sequence/train.py'), ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let tail = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      tail = (tail + chunk).slice(-4000);
+      for (const line of chunk.split('\n')) if (line.trim() !== '') log(`    ${line.trim()}`);
+    });
+    child.on('error', fail);
+    child.on('close', (code, signal) =>
+      code === 0
+        ? ok()
+        : fail(
+            new Error(
+              `models/sequence/train.py exited with ${code ?? signal}: ${tail.trim().split('\n').slice(-3).join(' | ')}`,
+            ),
+          ),
+    );
+  });
+}
+
+/** Serves a model folder the way the feed does (no catalog check: the eval has no catalog). */
+async function open(dir: string): Promise<SequenceRecall> {
+  const recall = await SequenceRecall.open(
+    SequenceConfigSchema.parse({ model_dir: dir, refresh_ms: 0, min_catalog_coverage: 0, cache_size: 0 }),
+    { log: () => {} },
+  );
+  if (!recall.status.active) throw new Error(`sequence model in ${dir} not served: ${recall.status.reason}`);
+  return recall;
+}
+
+/**
+ * The phase's sequence model, trained on `events` (the phase's stream) into OUTDIR/sequence/<phase>,
+ * or the reused one.
+ */
+export async function phaseSequence(
+  mode: Exclude<SequenceMode, { kind: 'off' }>,
+  phase: Phase,
+  events: readonly Interaction[],
+  out: string,
+  training: SequenceTraining,
+): Promise<PhaseSequence> {
+  const log = training.log ?? (() => {});
+  if (mode.kind === 'reuse') {
+    const recall = await open(mode.dir);
+    return {
+      source: recall,
+      record: { mode: 'reused', model_dir: resolve(mode.dir), version: recall.model!.version },
+      close: () => recall.close(),
+    };
+  }
+  const base = resolve(join(out, 'sequence', phase));
+  const dataDir = join(base, 'data');
+  const modelDir = join(base, 'model');
+  await mkdir(base, { recursive: true });
+  await writeSequentialDataset(dataDir, {
+    interactions: events,
+    typed: false,
+    meta: {
+      name: `feed-eval-${phase}-phase`,
+      source: 'npm run eval -- feed',
+      description: `the ${phase} phase's training stream: ${phase === 'valid' ? 'no validation or test item' : 'validation items added, no test item'}`,
+      notes: [],
+      counts: {
+        interactions: events.length,
+        users: new Set(events.map((r) => r.user)).size,
+        items: new Set(events.map((r) => r.item)).size,
+      },
+    },
+  });
+  const args = [
+    '--data',
+    dataDir,
+    '--out',
+    modelDir,
+    '--holdout',
+    'valid',
+    '--seed',
+    String(training.seed),
+    '--source',
+    `feed eval ${phase} phase`,
+    '--quiet',
+    ...training.args,
+  ];
+  log(`  sequence (${phase} phase): training on ${events.length} interactions…`);
+  const t0 = Date.now();
+  // --quiet silences the per-epoch lines; keep them when the caller logs.
+  await runTrainer(training.python, training.log ? args.filter((a) => a !== '--quiet') : args, log);
+  const trainingMs = Date.now() - t0;
+  const meta = JSON.parse(await readFile(join(modelDir, 'metadata.json'), 'utf8')) as {
+    version: string;
+    training: { best_epoch?: number; seconds?: number; [k: string]: unknown };
+    architecture: unknown;
+    metrics: { valid?: unknown };
+  };
+  log(
+    `  sequence (${phase} phase): ${meta.version}, best epoch ${meta.training.best_epoch}, ${(trainingMs / 1000).toFixed(0)} s`,
+  );
+  const recall = await open(modelDir);
+  const { history: _history, ...hyper } = meta.training;
+  return {
+    source: recall,
+    record: {
+      mode: 'phase-trained',
+      model_dir: modelDir,
+      version: meta.version,
+      training_rows: events.length,
+      training_file: join(dataDir, 'interactions.tsv'),
+      training_ms: trainingMs,
+      ...(meta.training.best_epoch !== undefined && { best_epoch: meta.training.best_epoch }),
+      ...(meta.training.seconds !== undefined && { trainer_seconds: meta.training.seconds }),
+      early_stopping: meta.metrics.valid,
+      hyper_parameters: { architecture: meta.architecture, ...hyper },
+    },
+    close: () => recall.close(),
+  };
+}
