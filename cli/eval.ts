@@ -53,6 +53,11 @@ const searchCommand: Command = {
     'doc-prefix': { type: 'string', value: 'S', help: 'prefix for product texts (e.g. "passage: " for e5)' },
     'index-dir': ENGINE_OPTIONS['index-dir'],
     limit: { type: 'string', value: 'N', help: 'evaluate only the first N judged queries' },
+    'queries-from': {
+      type: 'string',
+      value: 'FILE',
+      help: "score only the queries this file names (first column: query id), e.g. a trained model's heldout-queries.tsv",
+    },
     retrieval: {
       type: 'string',
       value: 'JSON',
@@ -74,6 +79,13 @@ const searchCommand: Command = {
     });
     const indexDir = stringOpt(values, 'index-dir');
     const limit = intOpt(values, 'limit', 1);
+    const queriesFrom = stringOpt(values, 'queries-from');
+    if (queriesFrom !== undefined) {
+      const { access } = await import('node:fs/promises');
+      await access(queriesFrom).catch(() => {
+        throw new UsageError(`--queries-from ${queriesFrom}: no such file`);
+      });
+    }
     const retrievalText = stringOpt(values, 'retrieval');
     let retrieval: Record<string, unknown> | undefined;
     if (retrievalText !== undefined) {
@@ -93,6 +105,7 @@ const searchCommand: Command = {
       embedder,
       ...(indexDir !== undefined && { indexDir }),
       ...(limit !== undefined && { limit }),
+      ...(queriesFrom !== undefined && { queriesFrom }),
       ...(retrieval !== undefined && { retrieval }),
     });
     console.log(formatRunSummary(json));

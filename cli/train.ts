@@ -3,7 +3,8 @@
  *
  *   ranker         models/ranker/train.py: ESMM CTR/CVR ranker from training JSON Lines
  *                  (`npm run eval -- ranking export` makes them from a service's logs)
- *   text-embedder  models/text_embedder/train.py: the default n-gram text embedder from a catalog
+ *   text-embedder  models/text_embedder/train.py: the n-gram text tower from a catalog, a judged set (--data)
+ *                  or the service's own logs (--logs: served log ⋈ events by request_id, models/text_embedder/log-pairs.ts)
  *   sequence       models/sequence/train.py: the SASRec-style next-item model behind the feed's
  *                  `sequence` route, from interactions.tsv (--data) or a service's behaviour log (--logs)
  *
@@ -20,18 +21,27 @@ const prog = program({ tool: 'train', name: 'npm run train --' })
   .description('Train the models the service ships (Python, PyTorch; see models/*/README.md).')
   .usage('<model> [options]');
 
-/** Runs `python script` with the options the user set, as `--name value` (repeatable: once per value). */
-function forward(script: string, cmd: Command): Promise<number> {
+/**
+ * Runs `python script` with the options the user set, as `--name value` (repeatable: once per value),
+ * except those in `skip` (handled here), followed by `extra`.
+ */
+function forward(
+  script: string,
+  cmd: Command,
+  skip: readonly string[] = [],
+  extra: readonly string[] = [],
+): Promise<number> {
   const args: string[] = [];
   for (const o of cmd.options) {
     const key = o.attributeName();
-    if (key === 'python' || cmd.getOptionValueSource(key) !== 'cli') continue;
+    if (key === 'python' || skip.includes(key) || cmd.getOptionValueSource(key) !== 'cli') continue;
     const v = cmd.getOptionValue(key) as unknown;
     if (o.negate) {
       if (v === false) args.push(o.long!);
     } else if (v === true) args.push(o.long!);
     else for (const x of Array.isArray(v) ? v : [v]) args.push(o.long!, String(x));
   }
+  args.push(...extra);
   const python = cmd.getOptionValue('python') as string;
   return new Promise((resolve, reject) => {
     const child = spawn(python, [path.join(ROOT, script), ...args], { stdio: 'inherit' });
@@ -71,21 +81,68 @@ prog
 
 prog
   .command('text-embedder')
-  .description('the default n-gram text embedder from a catalog (seeded, CPU, about a minute)')
+  .description(
+    "the n-gram text tower: from a catalog (self-supervised views), a judged set (--data) or the service's logs (--logs); seeded, CPU",
+  )
+  .usage('[--data DIR | --logs DATA_DIR] [--out DIR] [options]')
   .addOption(mustExist(new Option('--catalog <FILE>', 'catalog JSON Lines (default: data/demo/catalog.jsonl)'), 'file'))
+  .addOption(
+    mustExist(
+      new Option(
+        '--data <DIR>',
+        'judged set in the eval format (products.jsonl, queries.tsv, qrels.tsv; grade >= 2 positive): contrastive training on its queries',
+      ),
+      'folder',
+    ).conflicts('logs'),
+  )
+  .addOption(
+    mustExist(
+      new Option(
+        '--logs <DATA_DIR>',
+        "a service's data directory: its served log joined with its behaviour events by request_id (clicked, carted, purchased = positives; shown and skipped = hard negatives); products from --catalog",
+      ),
+      'folder',
+    ),
+  )
   .option('--out <DIR>', 'model folder to write (default: models/default/text-embedder)')
   .option('--dim <N>', 'embedding dimensions (default: 128)', int(1))
   .option('--buckets <N>', 'hash buckets (default: features.py DEFAULT_BUCKETS)', int(1))
   .option('--epochs <N>', '0 = derive from --steps (default: 0)', int(0))
-  .option('--steps <N>', 'approximate optimiser steps when --epochs is 0 (default: 300)', int(1))
+  .option(
+    '--steps <N>',
+    'approximate optimiser steps when --epochs is 0 (default: 300; 600 with --data/--logs)',
+    int(1),
+  )
   .option('--batch <N>', 'batch size (default: 256)', int(1))
   .option('--lr <X>', 'learning rate (default: 0.002)', num(0))
   .option('--temperature <X>', 'InfoNCE temperature (default: 0.05)', num(0))
   .option('--anchor-decay <X>', 'decay of touched rows towards their random init (default: 5.0)', num(0))
   .option('--init-std <X>', 'init standard deviation (default: 0.1)', num(0))
-  .option('--holdout <X>', 'share of products held out for the unseen-product metric (default: 0.2)', num(0))
+  .option(
+    '--holdout <X>',
+    'catalog mode: share of products held out for the unseen-product metric (default: 0.2)',
+    num(0),
+  )
+  .option(
+    '--holdout-fraction <F>',
+    'with --data/--logs: seeded share of queries left out of training, measured in the card (default: 0)',
+    num(0),
+  )
+  .option(
+    '--val-fraction <F>',
+    'with --data/--logs: share of the other queries kept to calibrate the similarity threshold (default: 0.1)',
+    num(0),
+  )
+  .option('--view-ratio <X>', 'with --data/--logs: catalog-view rows per query row (default: 1.0)', num(0))
+  .option(
+    '--hard-negative-rate <X>',
+    'with --data/--logs: share of query rows given a hard negative (default: 1.0)',
+    num(0),
+  )
+  .option('--hard-negative-depth <N>', 'with --data/--logs: BM25 results mined per query (default: 20)', int(0))
+  .option('--source <TEXT>', 'free text recorded in the model card (where the data came from)')
   .option('--eval-queries-per-product <N>', 'evaluation queries per product (default: 4)', int(1))
-  .option('--seed <N>', 'seed (default: 20240611)', int(0))
+  .option('--seed <N>', 'seed; with --holdout-fraction it also picks the held-out queries (default: 20240611)', int(0))
   .option('--threads <N>', 'torch threads (default: 1: fastest here, and deterministic)', int(1))
   .addOption(new Option('--weights-dtype <T>', 'stored weights (default: float16)').choices(['float16', 'float32']))
   .addOption(
@@ -93,7 +150,28 @@ prog
   )
   .option('--no-final-all', 'ship the model trained without the held-out products')
   .addOption(pythonOption())
-  .action(action((_o: unknown, cmd: Command) => forward('models/text_embedder/train.py', cmd)));
+  .action(
+    action(async (o: { logs?: string; catalog?: string; data?: string; out?: string }, cmd: Command) => {
+      const script = 'models/text_embedder/train.py';
+      if (o.logs === undefined) return forward(script, cmd);
+      // The logs become a judged set (the ranker's request_id join), kept beside the model for the record.
+      const { writeLogPairs } = await import('../models/text_embedder/log-pairs.ts');
+      const out = path.resolve(o.out ?? path.join(ROOT, 'models/default/text-embedder'));
+      const joined = path.join(out, 'training-data');
+      const summary = await writeLogPairs(o.logs, o.catalog ?? path.join(ROOT, 'data/demo/catalog.jsonl'), joined);
+      process.stderr.write(`logs ${o.logs}: ${JSON.stringify(summary)}\n`);
+      if (summary.positives === 0)
+        throw new Error(`${o.logs}: no search request with a click, cart or purchase to learn from`);
+      const source =
+        cmd.getOptionValueSource('source') === 'cli'
+          ? []
+          : [
+              '--source',
+              `--logs ${o.logs} (${summary.queries} queries, ${summary.positives} positives, ${summary.hard_negatives} shown-and-skipped)`,
+            ];
+      return forward(script, cmd, ['logs', 'catalog'], ['--data', joined, ...source]);
+    }),
+  );
 
 prog
   .command('sequence')

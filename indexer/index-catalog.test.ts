@@ -188,6 +188,60 @@ describe('indexCatalog', () => {
     expect(await ids('airpods', new HashEmbedder(32))).toContain('p7');
   });
 
+  it('a new text model: re-embeds into a new generation while the old one keeps answering, then switches atomically', async () => {
+    const oldModel = new HashEmbedder(32, 'model-a');
+    await indexCatalog({ catalogPath: catalog, dataDir, embedder: oldModel });
+    const oldGen = currentGeneration(dataDir);
+    const serving = await openSearcher({ dataDir, embedder: oldModel });
+    try {
+      // The new model (same dimensions, another id, as a retrained n-gram tower) embeds slowly.
+      const newModel = new HashEmbedder(32, 'model-b');
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let started!: () => void;
+      const embedding = new Promise<void>((r) => (started = r));
+      const slow: typeof newModel = Object.assign(Object.create(newModel) as HashEmbedder, {
+        async embedTexts(texts: string[], role: 'query' | 'document') {
+          started();
+          await gate;
+          return newModel.embedTexts(texts, role);
+        },
+      });
+      const rebuild = indexCatalog({ catalogPath: catalog, dataDir, embedder: slow });
+      await embedding;
+      // Mid-rebuild: the served generation is the old one, vectors and all.
+      expect(await serving.refresh()).toBe(false);
+      const during = await serving.search({ q: 'ultraboost light', size: 5 });
+      expect(during.degraded ?? []).toEqual([]);
+      expect(during.items.map((i) => i.id)).toContain('p2');
+      expect(currentGeneration(dataDir)).toBe(oldGen);
+      release();
+      const sum = await rebuild;
+      expect(sum.indexed).toBe(SAMPLE_PRODUCTS.length);
+      const newGen = currentGeneration(dataDir);
+      expect(newGen).not.toBe(oldGen);
+      // A searcher on the new model answers from the new generation with its vectors.
+      const next = await openSearcher({ dataDir, embedder: newModel });
+      try {
+        expect(next.generation).toBe(newGen);
+        const after = await next.search({ q: 'ultraboost light', size: 5 });
+        expect(after.degraded ?? []).toEqual([]);
+        expect(after.items.map((i) => i.id)).toContain('p2');
+      } finally {
+        await next.close();
+      }
+      // The old process, still on model A, follows the switch and keeps answering by keyword, saying
+      // its vector route no longer matches the index (restart it with the new model).
+      expect(await serving.refresh()).toBe(true);
+      const stale = await serving.search({ q: 'ultraboost light', size: 5 });
+      expect(stale.items.map((i) => i.id)).toContain('p2');
+      expect(stale.degraded?.map((d) => d.route)).toEqual(['vector']);
+      expect(stale.degraded?.[0]?.reason).toMatch(/model-a.*re-run|service runs model-a/);
+    } finally {
+      await serving.close();
+    }
+  });
+
   it('reads CSV catalogs with typed columns', async () => {
     const csv = path.join(dir, 'catalog.csv');
     fs.writeFileSync(

@@ -22,8 +22,22 @@ export function parseEmbedderSpec(
   extra: { queryPrefix?: string; documentPrefix?: string; allowRemote?: boolean; cacheDir?: string } = {},
 ): EmbedderSpec {
   if (model === 'default') return { kind: 'default' };
+  // A folder the n-gram trainer wrote (models/text_embedder/train.py: its metadata names the featurizer).
+  if (isNgramModelDir(model)) return { kind: 'default', path: path.resolve(model) };
   // A name that is not a local folder stays as given: with remote loading on it is a hub id.
   return { kind: 'transformers', path: fs.existsSync(model) ? path.resolve(model) : model, ...extra };
+}
+
+/** A folder holding an n-gram embedding bag (model.onnx + metadata.json with a featurizer_version). */
+export function isNgramModelDir(dir: string): boolean {
+  try {
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'metadata.json'), 'utf8')) as {
+      featurizer_version?: unknown;
+    };
+    return typeof meta.featurizer_version === 'string' && fs.existsSync(path.join(dir, 'model.onnx'));
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * Kept apart from eval/search-eval.ts so the core and its tests never load the engine.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { EmbedderSpec } from '../../core/embedding/load.ts';
 import type { RetrievalConfigInput } from '../../retrieval/index/config.ts';
@@ -38,6 +38,11 @@ export interface SearchEvalRunOptions {
   indexDir?: string;
   /** Evaluate only the first N evaluable queries. */
   limit?: number;
+  /**
+   * A file naming the queries to score (the first tab- or space-separated column of each line is a
+   * query id: a queries.tsv, or the trainer's heldout-queries.tsv); the others are left out.
+   */
+  queriesFrom?: string;
   modes?: Modes;
   /** Retrieval knobs passed to the searcher (rrf_k, weights, hnsw …); recall_k is raised to at least 100. */
   retrieval?: RetrievalConfigInput;
@@ -59,6 +64,17 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
 
   const dataset = await readDataset(dataDir);
   for (const w of dataset.warnings) log(`warning: ${w}`);
+  if (opts.queriesFrom !== undefined) {
+    const ids = await readQueryIds(opts.queriesFrom);
+    const known = new Set(dataset.queries.map((q) => q.id));
+    const unknown = [...ids].filter((id) => !known.has(id));
+    if (unknown.length === ids.size)
+      throw new Error(`${opts.queriesFrom}: none of its ${ids.size} query ids is in ${dataDir}/queries.tsv`);
+    if (unknown.length > 0)
+      log(`warning: ${unknown.length} query ids of ${opts.queriesFrom} are not in the data set (e.g. ${unknown[0]})`);
+    dataset.queries = dataset.queries.filter((q) => ids.has(q.id));
+    log(`scoring only the ${dataset.queries.length} queries named by ${opts.queriesFrom}`);
+  }
   log(`dataset ${dataDir}: ${dataset.products.length} products, ${dataset.queries.length} queries`);
 
   const engine = await openEvalEngine({
@@ -102,6 +118,7 @@ export async function runSearchEvalOnDir(opts: SearchEvalRunOptions): Promise<Se
         embedder: engine.embedderId,
         dataset: datasetName,
         dataset_dir: dataDir,
+        ...(opts.queriesFrom !== undefined && { queries_from: resolve(opts.queriesFrom) }),
         weak_labels: dataset.meta?.weak_labels ?? null,
         grades: dataset.meta?.grades ?? null,
         modes,
@@ -175,4 +192,15 @@ export function formatRunSummary(json: Record<string, unknown>): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Query ids named by a file: the first column (tab or space separated) of each non-blank line; `query_id` headers skipped. */
+export async function readQueryIds(file: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const line of (await readFile(file, 'utf8')).replace(/^\uFEFF/, '').split(/\r?\n/)) {
+    const id = line.split(/[\t ]/, 1)[0]!.trim();
+    if (id !== '' && id !== 'query_id') ids.add(id);
+  }
+  if (ids.size === 0) throw new Error(`${file}: names no query id`);
+  return ids;
 }

@@ -43,6 +43,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import features as feat  # noqa: E402
+import judged  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_NAME = "shelf-ngram-text-embedder"
@@ -445,6 +446,382 @@ def reference_embed(weight: np.ndarray, text: str, buckets: int) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
+# ---- training on a judged set (queries and what shoppers or judges called relevant) -----------
+
+
+def sparse_adam_step(E, E0, m1, m2, uniq, grad, step, lr, anchor_decay):
+    """One lazy Adam step on the touched rows `uniq` (see train())."""
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    mu = m1[uniq].mul_(b1).add_(grad, alpha=1 - b1)
+    nu = m2[uniq].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+    m1[uniq] = mu
+    m2[uniq] = nu
+    t = step + 1
+    upd = (mu / (1 - b1**t)) / ((nu / (1 - b2**t)).sqrt_().add_(eps))
+    old = E[uniq]
+    E[uniq] = old - lr * (upd + anchor_decay * (old - E0[uniq]))
+    E[0] = 0
+
+
+class JudgedSet:
+    """Products, the training queries with their positives and hard negatives, and the splits."""
+
+    def __init__(self, data_dir: Path, args):
+        self.dir = data_dir
+        self.products = judged.read_products(data_dir / "products.jsonl")
+        self.queries = judged.read_queries(data_dir / "queries.tsv")
+        self.qrels = judged.read_qrels(data_dir / "qrels.tsv")
+        self.index = {p["id"]: i for i, p in enumerate(self.products)}
+        self.docs = [product_text(p) for p in self.products]
+        usable = [q for q in self.queries if any(pid in self.index for pid in self.qrels.get(q, {}))]
+        # Held out: the share of queries whose split unit is at least 1 - F (tune-fusion's test half
+        # for F = 0.5); validation (threshold calibration): a seeded share of the rest.
+        f = args.holdout_fraction
+        self.heldout = sorted(q for q in usable if f > 0 and judged.split_unit(q, args.seed) >= 1 - f)
+        hold = set(self.heldout)
+        rest = [q for q in usable if q not in hold]
+        v = args.val_fraction
+        self.val = sorted(q for q in rest if v > 0 and judged.split_unit(q, args.seed + 1) < v)
+        val = set(self.val)
+        self.train = [q for q in rest if q not in val]
+
+    def positives(self, q: str) -> list[int]:
+        return [self.index[p] for p, g in self.qrels.get(q, {}).items() if g >= judged.POSITIVE_GRADE and p in self.index]
+
+    def graded(self, q: str) -> dict[int, int]:
+        return {self.index[p]: g for p, g in self.qrels.get(q, {}).items() if p in self.index}
+
+
+def mine_hard_negatives(ds: JudgedSet, bm25, queries: list[str], depth: int) -> dict[str, list[int]]:
+    """Per query: judged-irrelevant products (grade 0: a judge said no, or a shopper was shown it and
+    skipped it) and BM25's top `depth` products that are not judged at all; products judged
+    somewhat relevant (grade 1) are neither positives nor negatives."""
+    out: dict[str, list[int]] = {}
+    for q in queries:
+        g = ds.graded(q)
+        neg = [i for i, grade in g.items() if grade == 0]
+        seen = set(neg)
+        for i in bm25.top(ds.queries[q], depth):
+            if i not in g and i not in seen:
+                neg.append(i)
+                seen.add(i)
+        out[q] = neg
+    return out
+
+
+def train_judged(ds: JudgedSet, fz: Featurizer, hard: dict[str, list[int]], args, log_prefix: str) -> tuple[torch.Tensor, dict]:
+    """InfoNCE over a batch of rows, each an anchor text with its product: shoppers' queries with
+    one of their positives and one hard negative, and (a share --view-ratio of the query rows)
+    the catalog's self-supervised views (partial titles, category/brand/tag/attribute/description
+    views) of uniformly drawn products, which keep products nobody searched for covered. The
+    candidates are every row's positive and hard negative; the anchor's positives among them are
+    its judged positives (queries) or the products whose text holds every anchor word (views);
+    grade-1 products are masked out of a query's softmax. Symmetric: each positive column also
+    picks its anchors among the batch's anchors."""
+    rng = random.Random(args.seed)
+    E0 = init_table(args.buckets, args.dim, args.init_std, args.seed)
+    E = E0.clone()
+    m1 = torch.zeros_like(E)
+    m2 = torch.zeros_like(E)
+    products = ds.products
+    titles = [p["title"] for p in products]
+    views = [product_views(p) for p in products]
+    postings = Postings([fz(d)[2] for d in ds.docs])
+    pos = {q: ds.positives(q) for q in ds.train}
+    train_q = [q for q in ds.train if pos[q]]
+    graded = {q: ds.graded(q) for q in train_q}
+    n_views = int(round(len(train_q) * args.view_ratio))
+    rows_per_epoch = len(train_q) + n_views
+    bs = max(2, min(args.batch, rows_per_epoch))
+    steps_per_epoch = max(1, rows_per_epoch // bs)
+    total = args.epochs * steps_per_epoch
+    step = 0
+    t0 = time.time()
+    stats = {"query_rows": 0, "view_rows": 0, "hard_negatives": 0}
+    for epoch in range(args.epochs):
+        rows: list[tuple] = [("q", q) for q in train_q] + [("v", rng.randrange(len(products))) for _ in range(n_views)]
+        rng.shuffle(rows)
+        run = 0.0
+        for s in range(steps_per_epoch):
+            batch = rows[s * bs : (s + 1) * bs]
+            anchors: list[str] = []
+            anchor_sets: list = []
+            own: list[int] = []
+            negs: list[int | None] = []
+            for kind, x in batch:
+                if kind == "q":
+                    anchors.append(ds.queries[x])
+                    anchor_sets.append(None)
+                    own.append(rng.choice(pos[x]))
+                    h = hard.get(x) or []
+                    negs.append(rng.choice(h) if h and rng.random() < args.hard_negative_rate else None)
+                    stats["query_rows"] += 1
+                    stats["hard_negatives"] += negs[-1] is not None
+                else:
+                    a, _ = sample_pair(products[x], titles[x], ds.docs[x], views[x], rng)
+                    anchors.append(a)
+                    anchor_sets.append(fz(a)[2])
+                    own.append(x)
+                    negs.append(None)
+                    stats["view_rows"] += 1
+            cands = list(dict.fromkeys(own + [n for n in negs if n is not None]))
+            col = {p: j for j, p in enumerate(cands)}
+            mask = np.zeros((len(batch), len(cands)), bool)
+            block = np.zeros((len(batch), len(cands)), bool)
+            for i, (kind, x) in enumerate(batch):
+                if kind == "q":
+                    g = graded[x]
+                    for j, p in enumerate(cands):
+                        grade = g.get(p)
+                        if grade is not None and grade >= judged.POSITIVE_GRADE:
+                            mask[i, j] = True
+                        elif grade == 1:
+                            block[i, j] = True
+                else:
+                    mask[i, col[own[i]]] = True
+                    for p in postings.containing_all(anchor_sets[i]).tolist():
+                        j = col.get(p)
+                        if j is not None:
+                            mask[i, j] = True
+            maskt = torch.from_numpy(mask).float()
+            a_ids, a_w, a_off = fz.bag(anchors)
+            c_ids, c_w, c_off = fz.bag([ds.docs[p] for p in cands])
+            uniq, inv = torch.unique(torch.cat([a_ids, c_ids]), return_inverse=True)
+            sub = E[uniq].requires_grad_()
+            a = embed(sub, inv[: len(a_ids)], a_w, a_off)
+            c = embed(sub, inv[len(a_ids) :], c_w, c_off)
+            logits = (a @ c.T / args.temperature).masked_fill(torch.from_numpy(block), -1e4)
+            loss_a = -(maskt / maskt.sum(1, keepdim=True) * F.log_softmax(logits, 1)).sum(1).mean()
+            cols = maskt.sum(0) > 0
+            mt = maskt.T[cols]
+            loss_p = -(mt / mt.sum(1, keepdim=True) * F.log_softmax(logits.T[cols], 1)).sum(1).mean()
+            loss = 0.5 * (loss_a + loss_p)
+            loss.backward()
+            with torch.no_grad():
+                lr = args.lr * min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / total))
+                sparse_adam_step(E, E0, m1, m2, uniq, sub.grad, step, lr, args.anchor_decay)
+            run += loss.item()
+            step += 1
+        if epoch == 0 or (epoch + 1) % max(1, args.epochs // 6) == 0 or epoch + 1 == args.epochs:
+            print(f"{log_prefix} epoch {epoch + 1:4d}/{args.epochs} loss {run / steps_per_epoch:.4f} ({time.time() - t0:.0f}s)", flush=True)
+    stats.update(steps=step, batch=bs, rows_per_epoch=rows_per_epoch)
+    return E, stats
+
+
+def vector_rankings(E: torch.Tensor, fz: Featurizer, ds: JudgedSet, qids: list[str], D: torch.Tensor, k: int = 100):
+    """Top k product ids per query by cosine, and the cosine matrix rows' top values."""
+    out: dict[str, list[str]] = {}
+    Q = embed_all(E, fz, [ds.queries[q] for q in qids])
+    for s in range(0, len(qids), 256):
+        top = (Q[s : s + 256] @ D.T).topk(min(k, D.shape[0]), dim=1).indices.tolist()
+        for q, row in zip(qids[s : s + 256], top):
+            out[q] = [ds.products[i]["id"] for i in row]
+    return out
+
+
+def threshold_pairs(E: torch.Tensor, fz: Featurizer, ds: JudgedSet, qids: list[str], D: torch.Tensor, seed: int):
+    """(cosine, relevant) pairs: each query's judged products (relevant = grade >= 2) and as many
+    products drawn at random from the catalog as it has positives (not relevant: what a query the
+    shop has nothing for meets). Unjudged close neighbours are left out: sparse judgments cannot
+    say whether they are relevant."""
+    rng = random.Random(seed + 31)
+    scores: list[float] = []
+    labels: list[bool] = []
+    if not qids:
+        return np.zeros(0, np.float32), np.zeros(0, bool)
+    Q = embed_all(E, fz, [ds.queries[q] for q in qids])
+    n = D.shape[0]
+    for s in range(0, len(qids), 256):
+        S = (Q[s : s + 256] @ D.T).numpy()
+        for r, q in enumerate(qids[s : s + 256]):
+            g = ds.graded(q)
+            for i, grade in g.items():
+                scores.append(float(S[r, i]))
+                labels.append(grade >= judged.POSITIVE_GRADE)
+            for _ in range(sum(1 for grade in g.values() if grade >= judged.POSITIVE_GRADE)):
+                i = rng.randrange(n)
+                if i not in g:
+                    scores.append(float(S[r, i]))
+                    labels.append(False)
+    return np.asarray(scores, np.float32), np.asarray(labels, bool)
+
+
+def main_judged(args) -> None:
+    """--data DIR: train on a judged set (or the judged set `npm run train -- text-embedder --logs`
+    joins from a service's logs), hold out queries, measure, calibrate, export, write the card."""
+    t_start = time.time()
+    data = Path(args.data)
+    ds = JudgedSet(data, args)
+    n = len(ds.products)
+    if n < 2 or not ds.train:
+        sys.exit(f"{data}: {n} products and {len(ds.train)} training queries with a judged product: nothing to train on")
+    fz = Featurizer(args.buckets)
+    print(
+        f"judged set {data}: products={n} queries: train={len(ds.train)} validation={len(ds.val)} held-out={len(ds.heldout)} "
+        f"dim={args.dim} buckets={args.buckets}",
+        flush=True,
+    )
+    t_mine = time.time()
+    bm25 = judged.BM25(ds.docs)
+    hard = mine_hard_negatives(ds, bm25, ds.train, args.hard_negative_depth) if args.hard_negative_rate > 0 else {}
+    mine_s = time.time() - t_mine
+    if args.epochs <= 0:
+        rows = len(ds.train) * (1 + args.view_ratio)
+        args.epochs = max(3, round(args.steps / max(1, rows // min(args.batch, max(2, rows)))))
+    t_train = time.time()
+    E, stats = train_judged(ds, fz, hard, args, "[train]")
+    train_s = time.time() - t_train
+
+    W = E.numpy().copy()
+    W[0] = 0
+    W_ship = torch.from_numpy(W.astype(np.float16).astype(np.float32)) if args.weights_dtype == "float16" else torch.from_numpy(W)
+    E_init = init_table(args.buckets, args.dim, args.init_std, args.seed)
+    D = embed_all(W_ship, fz, ds.docs)
+    D_init = embed_all(E_init, fz, ds.docs)
+
+    # Calibrated similarity threshold: F1 of "relevant" on the validation queries (never trained on).
+    cal_q = ds.val or ds.train
+    s_val, y_val = threshold_pairs(W_ship, fz, ds, cal_q, D, args.seed)
+    cal = judged.best_f1_threshold(s_val, y_val)
+    threshold = cal["threshold"] if cal["threshold"] is not None else 0.35
+
+    metrics: dict = {"k": 10, "candidates": n}
+    for name, qids in (("heldout", ds.heldout), ("validation", ds.val)):
+        if not qids:
+            continue
+        bm = {q: [ds.products[i]["id"] for i in bm25.top(ds.queries[q], 100)] for q in qids}
+        metrics[name] = {
+            "queries": len(qids),
+            "bm25": judged.rank_report(bm, ds.qrels),
+            "vector_before_training": judged.rank_report(vector_rankings(E_init, fz, ds, qids, D_init), ds.qrels),
+            "vector": judged.rank_report(vector_rankings(W_ship, fz, ds, qids, D), ds.qrels),
+        }
+    if ds.heldout:
+        s_h, y_h = threshold_pairs(W_ship, fz, ds, ds.heldout, D, args.seed)
+        metrics["heldout"]["threshold_f1"] = judged.f1_at(s_h, y_h, threshold)
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    onnx_path = out / "model.onnx"
+    export_onnx(W, onnx_path, args.weights_dtype)
+    sha_model = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    # The held-out query ids: `npm run eval -- search --queries-from OUT/heldout-queries.tsv`.
+    (out / "heldout-queries.tsv").write_text("".join(f"{q}\t{ds.queries[q]}\n" for q in ds.heldout), encoding="utf-8")
+
+    def sha(p: Path) -> str:
+        return hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else ""
+
+    meta = {
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "dim": args.dim,
+        "buckets": args.buckets,
+        "featurizer_version": feat.FEATURIZER_VERSION,
+        "weights_dtype": args.weights_dtype,
+        "trained_on": {
+            "source": args.source or f"--data {data}",
+            "data_dir": str(data),
+            "products": n,
+            "queries": {"train": len(ds.train), "validation": len(ds.val), "heldout": len(ds.heldout)},
+            "sha256": {f: sha(data / f) for f in ("products.jsonl", "queries.tsv", "qrels.tsv")},
+        },
+        "model_sha256": sha_model,
+        "training": {
+            "seed": args.seed,
+            "holdout_fraction": args.holdout_fraction,
+            "val_fraction": args.val_fraction,
+            "epochs": args.epochs,
+            "batch": stats["batch"],
+            "steps": stats["steps"],
+            "lr": args.lr,
+            "temperature": args.temperature,
+            "init_std": args.init_std,
+            "anchor_decay": args.anchor_decay,
+            "view_ratio": args.view_ratio,
+            "hard_negative_rate": args.hard_negative_rate,
+            "hard_negative_depth": args.hard_negative_depth,
+            "rows": {k: stats[k] for k in ("query_rows", "view_rows", "hard_negatives")},
+            "objective": (
+                "symmetric InfoNCE with in-batch negatives and one hard negative per query row (judged grade 0, "
+                "shown-and-skipped, or BM25 top-k unjudged); positives = products graded >= 2; grade 1 masked out; "
+                "plus the catalog's self-supervised views (partial titles, category/brand/tag/attribute/description) "
+                "of uniformly drawn products"
+            ),
+            "seconds": {"mine_hard_negatives": round(mine_s, 1), "train": round(train_s, 1), "total": None},
+            "threads": args.threads,
+        },
+        "metrics": metrics,
+        "similarity_threshold": threshold,
+        "similarity_threshold_calibration": {
+            "method": "maximum F1 of cosine >= t for 'relevant' (grade >= 2) vs not (judged grade <= 1, and as many random catalog products as the query has positives), on validation queries never trained on",
+            "queries": len(cal_q),
+            "on": "validation" if ds.val else "training (no validation share)",
+            **cal,
+        },
+        "created_by": "models/text_embedder/train.py --data",
+    }
+    meta["training"]["seconds"]["total"] = round(time.time() - t_start, 1)
+    (out / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out / "MODEL_CARD.md").write_text(model_card(meta), encoding="utf-8")
+    h = metrics.get("heldout")
+    if h:
+        print(
+            f"held-out ({h['queries']} queries) nDCG@10: bm25 {h['bm25']['ndcg@10']:.4f} | vector before training "
+            f"{h['vector_before_training']['ndcg@10']:.4f} | vector {h['vector']['ndcg@10']:.4f}; recall@10 vector {h['vector']['recall@10']:.4f}"
+        )
+    print(f"similarity_threshold {threshold} (validation F1 {cal['f1']})")
+    print(f"wrote {onnx_path} (sha256 {sha_model[:12]}), metadata.json, MODEL_CARD.md, heldout-queries.tsv in {time.time() - t_start:.0f}s")
+
+
+def model_card(meta: dict) -> str:
+    t, m, tr = meta["training"], meta["metrics"], meta["trained_on"]
+    lines = [
+        f"# {meta['name']} {meta['version']} ({meta['model_sha256'][:12]})",
+        "",
+        "Hashed n-gram embedding bag (DSSM-style text tower; `core/embedding/ngram-embedder.ts` serves it),",
+        f"{meta['dim']} dimensions, {meta['buckets']} buckets, featurizer {meta['featurizer_version']}, weights {meta['weights_dtype']}.",
+        "",
+        "## Data",
+        f"- Source: {tr['source']}",
+        f"- {tr['products']} products; queries: {tr['queries']['train']} trained on, {tr['queries']['validation']} validation "
+        f"(threshold calibration), {tr['queries']['heldout']} held out (`heldout-queries.tsv`; "
+        f"`--holdout-fraction {t['holdout_fraction']} --seed {t['seed']}`).",
+        "",
+        "## Objective",
+        f"- {t['objective']}.",
+        f"- Seed {t['seed']}, {t['epochs']} epochs, {t['steps']} steps of batch {t['batch']}, lr {t['lr']}, temperature {t['temperature']}, "
+        f"view ratio {t['view_ratio']}, hard-negative rate {t['hard_negative_rate']} (BM25 depth {t['hard_negative_depth']}); "
+        f"CPU, {t['threads']} thread(s), deterministic. Training took {t['seconds']['train']} s ({t['seconds']['total']} s in all).",
+        "",
+        "## Held-out metrics (vector route alone, all products as candidates)",
+        "",
+        "| queries | route | nDCG@10 | recall@10 | recall@100 | MRR@10 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for split in ("heldout", "validation"):
+        if split not in m:
+            continue
+        for route in ("bm25", "vector_before_training", "vector"):
+            r = m[split][route]
+            lines.append(
+                f"| {split} ({m[split]['queries']}) | {route.replace('_', ' ')} | {r.get('ndcg@10', 0):.4f} | {r.get('recall@10', 0):.4f} | "
+                f"{r.get('recall@100', 0):.4f} | {r.get('mrr@10', 0):.4f} |"
+            )
+    c = meta["similarity_threshold_calibration"]
+    lines += [
+        "",
+        "## Similarity threshold",
+        f"`similarity_threshold` = **{meta['similarity_threshold']}** (the match set's default `retrieval.match.min_similarity`): "
+        f"{c['method']}; on {c['queries']} {c['on']} queries: F1 {c['f1']}, precision {c['precision']}, recall {c['recall']} "
+        f"({c['pairs']} pairs, {c['relevant']} relevant).",
+    ]
+    if "heldout" in m and "threshold_f1" in m["heldout"]:
+        f = m["heldout"]["threshold_f1"]
+        lines.append(f"On the held-out queries the same threshold gives F1 {f['f1']} (precision {f['precision']}, recall {f['recall']}).")
+    lines += ["", "BM25 here is the trainer's own (Okapi, k1 1.2, b 0.75, for mining); the service's numbers come from `npm run eval -- search`.", ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--catalog", default=str(REPO / "data/demo/catalog.jsonl"))
@@ -465,10 +842,25 @@ def main() -> None:
     ap.add_argument("--weights-dtype", choices=["float16", "float32"], default="float16")
     ap.add_argument("--extra-eval", help="another catalog (JSON Lines) to measure the shipped model on, out of domain")
     ap.add_argument("--no-final-all", action="store_true", help="ship the model trained without the held-out products")
+    j = ap.add_argument_group("judged set (--data DIR: products.jsonl, queries.tsv, qrels.tsv; grade >= 2 positive)")
+    j.add_argument("--data", help="train on this judged set instead of the catalog's views alone (--catalog is then ignored)")
+    j.add_argument("--holdout-fraction", type=float, default=0.0, help="share of queries left out of training, measured in the card (default 0)")
+    j.add_argument("--val-fraction", type=float, default=0.1, help="share of the other queries kept for the threshold calibration (default 0.1)")
+    j.add_argument("--view-ratio", type=float, default=1.0, help="catalog-view rows per query row (default 1.0)")
+    j.add_argument("--hard-negative-rate", type=float, default=1.0, help="share of query rows given a hard negative (default 1.0)")
+    j.add_argument("--hard-negative-depth", type=int, default=20, help="BM25 results per query mined for hard negatives (default 20)")
+    j.add_argument("--source", help="free text for the model card (where the data came from)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
+    if args.data:
+        if not 0 <= args.holdout_fraction < 1 or not 0 <= args.val_fraction < 1:
+            sys.exit("--holdout-fraction and --val-fraction must be in [0, 1)")
+        if args.steps == 300 and args.epochs <= 0:
+            args.steps = 600
+        main_judged(args)
+        return
     t_start = time.time()
 
     catalog = Path(args.catalog)
