@@ -124,12 +124,12 @@ async function consume(l: Limiter, key: string, reason: string, what: string, me
 }
 
 /**
- * `max_in_flight` when it is not set: one per core when searches run on this thread (the embedded
- * back end: two at once each take twice as long), eight per core when they mostly wait on
- * Elasticsearch and Qdrant.
+ * `max_in_flight` when it is not set: one when searches run on this thread (the embedded back end:
+ * two at once each take twice as long, for the same throughput — `npm run bench -- overload`),
+ * eight per core when they mostly wait on Elasticsearch and Qdrant.
  */
 export function defaultMaxInFlight(serverBackends: boolean): number {
-  return availableParallelism() * (serverBackends ? 8 : 1);
+  return serverBackends ? 8 * availableParallelism() : 1;
 }
 
 export function createLimits(opts: LimitsOptions): Limits {
