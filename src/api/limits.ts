@@ -124,12 +124,14 @@ async function consume(l: Limiter, key: string, reason: string, what: string, me
 }
 
 /**
- * `max_in_flight` when it is not set: one when searches run on this thread (the embedded back end:
- * two at once each take twice as long, for the same throughput — `npm run bench -- overload`),
- * eight per core when they mostly wait on Elasticsearch and Qdrant.
+ * `max_in_flight` when it is not set: one per core when searches run on this thread (the embedded
+ * back end), eight per core when they mostly wait on Elasticsearch and Qdrant. One in flight gives
+ * the embedded engines a lower admitted p99 under overload for the same throughput
+ * (docs/BENCHMARKS.md, "Overload"), but with no queue it refuses the second of two requests one
+ * page sends at once (the console's side-by-side search): a short bounded wait queue would allow it.
  */
 export function defaultMaxInFlight(serverBackends: boolean): number {
-  return serverBackends ? 8 * availableParallelism() : 1;
+  return availableParallelism() * (serverBackends ? 8 : 1);
 }
 
 export function createLimits(opts: LimitsOptions): Limits {

@@ -40,7 +40,14 @@ beforeAll(async () => {
   dataDir = path.join(tempDir('shelf-page-coupons-'), 'data');
   // No ledger cache, so each test sees the coupons it defines.
   service = await openService(
-    loadConfig({ SHELF_DATA_DIR: dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', SHELF_COUPON_CACHE_MS: '0' }),
+    loadConfig({
+      SHELF_DATA_DIR: dataDir,
+      SHELF_CATALOG: '',
+      SHELF_CONSUMER: 'inline',
+      SHELF_COUPON_CACHE_MS: '0',
+      // The coupon affinity reads the ranker's pCVR on search: search ranked by the model.
+      SHELF_RANK_SEARCH: 'model',
+    }),
     { embedder: new HashEmbedder(), catalog: CATALOG },
   );
   await define({ id: 'sports15', value: 15, eligibility: { categories: ['Sports'] } });

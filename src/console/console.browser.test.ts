@@ -43,6 +43,8 @@ beforeAll(async () => {
   const env = {
     SHELF_ADMIN_API_KEY: KEY,
     SHELF__CONSOLE__REPORTS_DIR: reportsDir,
+    // Search ranked by the model, so the side-by-side "ranking.mode off" column differs from A.
+    SHELF_RANK_SEARCH: 'model',
   };
   const config = loadConfig({ SHELF_DATA_DIR: shop.dataDir, SHELF_CATALOG: '', SHELF_CONSUMER: 'inline', ...env });
   // The service stays open until afterAll releases it.

@@ -38,7 +38,7 @@ const experiment = createRoute({
   request: { params: IdParam },
   responses: {
     200: jsonResponse(RenderedReportSchema, 'experiment.json and experiment.html, as npm run report writes them.'),
-    ...consoleErrors([404], { 404: `experiment_not_found, or ${notConfigured}` }),
+    ...consoleErrors([400, 404], { 404: `experiment_not_found, or ${notConfigured}` }),
   },
 });
 const shop = createRoute({

@@ -93,8 +93,8 @@ export const LimitsSettingsSchema = z
     /**
      * Requests served at once; the next one is answered 503 `overloaded` instead of queueing into
      * client time-outs. /healthz, /readyz, /metrics and the docs are exempt. 0: no bound. Unset:
-     * one with the embedded back end, whose searches run on the service's own thread (more at
-     * once only makes each slower, for the same throughput), and eight per core with Elasticsearch / Qdrant,
+     * one per core with the embedded back end, whose searches run on the service's own thread
+     * (more at once only makes each slower), and eight per core with Elasticsearch / Qdrant,
      * whose requests mostly wait on the network (src/api/limits.ts, `npm run bench -- overload`).
      */
     max_in_flight: z.number().int().min(0).optional(),
