@@ -145,7 +145,13 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
           `index: ${f.op} of ${f.ids.length} product(s) failed in the ${f.store} store: ${f.reason} (run npm run index -- --verify)`,
         );
     }
-    synonymStore = await openSynonymStore(indexLocation(config));
+    const openedSynonyms = await openSynonymStore(indexLocation(config));
+    // Every search reads the set (at most once a second): a frozen Elasticsearch must cost it the
+    // Elasticsearch budget, not the client's own retries and time-out.
+    synonymStore =
+      openedSynonyms.kind === 'elasticsearch'
+        ? guardMethods(openedSynonyms, guards.elasticsearch, ['get', 'put', 'clear'])
+        : openedSynonyms;
     const synonyms = new CachedSynonyms(synonymStore, 1000, (err) =>
       console.error(`synonyms: ${err.message} (searching with the last set read)`),
     );
