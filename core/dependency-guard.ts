@@ -187,9 +187,9 @@ export function createGuards(budgets: DependencyBudgets, hooks: GuardHooks = {})
   };
 }
 
-/** The names of `T`'s methods that answer with a promise. */
+/** The names of `T`'s methods (optional ones too) that answer with a promise. */
 export type AsyncMethodOf<T> = {
-  [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never;
+  [K in keyof T]-?: NonNullable<T[K]> extends (...args: never[]) => Promise<unknown> ? K : never;
 }[keyof T];
 
 /**

@@ -1,5 +1,5 @@
 import type { Product } from '../../core/catalog/product.ts';
-import type { DependencyGuard } from '../../core/dependency-guard.ts';
+import { guardMethods, type DependencyGuard } from '../../core/dependency-guard.ts';
 import type { ExploreRequest, MatchQuery } from './facets.ts';
 import type { LexicalOptions } from './lexical.ts';
 import type { StoredProduct, TextStore, VectorPoint, VectorStore } from './stores.ts';
@@ -84,43 +84,7 @@ export class GuardedTextStore implements TextStore {
   }
 }
 
-/** Qdrant as a vector store: searches and vector reads within the budget. */
-export class GuardedVectorStore implements VectorStore {
-  constructor(
-    private readonly inner: VectorStore,
-    private readonly guard: DependencyGuard,
-  ) {
-    if (inner.vectorsOf) {
-      const read = inner.vectorsOf.bind(inner);
-      this.vectorsOf = (ids) => this.guard.call(() => read(ids));
-    }
-  }
-
-  readonly vectorsOf?: (ids: readonly string[]) => Promise<Map<string, Float32Array>>;
-
-  get kind(): string {
-    return this.inner.kind;
-  }
-  get dim(): number {
-    return this.inner.dim;
-  }
-
-  upsert(points: VectorPoint[]) {
-    return this.inner.upsert(points);
-  }
-  delete(ids: string[]) {
-    return this.inner.delete(ids);
-  }
-  search(vector: Float32Array, k: number, filters?: Filters) {
-    return this.guard.call(() => this.inner.search(vector, k, filters));
-  }
-  hashes() {
-    return this.guard.call(() => this.inner.hashes());
-  }
-  count() {
-    return this.guard.call(() => this.inner.count());
-  }
-  close() {
-    return this.inner.close();
-  }
+/** Qdrant as a vector store: searches, vector reads and counts within the budget; writes as they are. */
+export function guardVectorStore(inner: VectorStore, guard: DependencyGuard): VectorStore {
+  return guardMethods(inner, guard, ['search', 'vectorsOf', 'hashes', 'count']);
 }

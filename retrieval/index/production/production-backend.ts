@@ -4,7 +4,7 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import { z } from 'zod';
 import type { Dependency } from '../../../core/dependencies.ts';
 import type { DependencyGuards } from '../../../core/dependency-guard.ts';
-import { GuardedTextStore, GuardedVectorStore } from '../guarded-stores.ts';
+import { GuardedTextStore, guardVectorStore } from '../guarded-stores.ts';
 import { LEGACY_ANALYZER } from '../../../core/text/analyze.ts';
 import {
   aliasIndices,
@@ -129,7 +129,7 @@ export class ProductionBackend implements IndexBackend {
     };
     const g = this.opts.guards;
     const text: TextStore = ElasticsearchTextStore.attach(this.es, this.alias);
-    const vectors = (v: VectorStore): VectorStore => (g ? new GuardedVectorStore(v, g.qdrant) : v);
+    const vectors = (v: VectorStore): VectorStore => (g ? guardVectorStore(v, g.qdrant) : v);
     return {
       generation: served.index,
       meta,
