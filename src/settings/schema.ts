@@ -91,13 +91,26 @@ export const LimitsSettingsSchema = z
     /** Proxies in front of the service whose X-Forwarded-For is believed (0: use the socket address). */
     trusted_proxies: z.number().int().min(0).max(10).default(0),
     /**
-     * Requests served at once; the next one is answered 503 `overloaded` instead of queueing into
-     * client time-outs. /healthz, /readyz, /metrics and the docs are exempt. 0: no bound. Unset:
-     * one per core with the embedded back end, whose searches run on the service's own thread
+     * Requests served at once; the next waits in `queue`, or is answered 503 `overloaded` instead
+     * of queueing into client time-outs. /healthz, /readyz, /metrics and the docs are exempt. 0: no
+     * bound. Unset: one with the embedded back end, whose searches run on the service's own thread
      * (more at once only makes each slower), and eight per core with Elasticsearch / Qdrant,
      * whose requests mostly wait on the network (src/api/limits.ts, `npm run bench -- overload`).
      */
     max_in_flight: z.number().int().min(0).optional(),
+    /**
+     * The wait for an in-flight slot (src/api/admission.ts): up to `max` requests wait up to
+     * `timeout_ms`, so the few requests a page sends at once are served in turn; after any refusal
+     * nothing queues for `quiet_ms` (overload: queueing would only slow the admitted requests).
+     */
+    queue: z
+      .object({
+        max: z.number().int().min(0).max(10_000).default(16),
+        timeout_ms: z.number().int().min(0).max(10_000).default(100),
+        quiet_ms: z.number().int().min(0).max(60_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
     /** Retry-After on a shed request, seconds. */
     shed_retry_after_s: z.number().int().min(1).max(60).default(1),
     /**
