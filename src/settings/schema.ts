@@ -182,6 +182,18 @@ export const RankingSettingsSchema = RankConfigSchema.extend({
   model_dir: z.string().default(DEFAULT_RANK_MODEL_DIR),
 });
 
+/**
+ * The shipped sequence model (trained on the demo catalog's simulated browsing, models/sequence/
+ * default/MODEL_CARD.md); `sequence.model_dir` empty: no sequence route. Another shop's catalog
+ * does not match its item table: it is refused at load and the other feed routes serve.
+ */
+export const DEFAULT_SEQUENCE_MODEL_DIR = path.join(ROOT, 'models/sequence/default');
+
+/** The sequence model with the service's default folder (the engine itself has none). */
+export const SequenceSettingsSchema = SequenceConfigSchema.extend({
+  model_dir: z.string().default(DEFAULT_SEQUENCE_MODEL_DIR),
+});
+
 /** Coupon targeting on result items, and the admin API's key. */
 export const CouponSettingsSchema = z
   .object({
@@ -241,7 +253,7 @@ export const SettingsSchema = z
     retention: RetentionConfigSchema.prefault({}),
     ranking: RankingSettingsSchema.prefault({}),
     /** The learned sequential shopper model behind the feed's `sequence` route (models/sequence/). */
-    sequence: SequenceConfigSchema.prefault({}),
+    sequence: SequenceSettingsSchema.prefault({}),
     /** MMR per surface: search, feed, similar. */
     diversity: MmrConfigSchema.prefault({}),
     coupons: CouponSettingsSchema.prefault({}),
