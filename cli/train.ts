@@ -4,7 +4,8 @@
  *   ranker         models/ranker/train.py: ESMM CTR/CVR ranker from training JSON Lines
  *                  (`npm run eval -- ranking export` makes them from a service's logs)
  *   text-embedder  models/text_embedder/train.py: the n-gram text tower from a catalog, a judged set (--data)
- *                  or the service's own logs (--logs: served log ⋈ events by request_id, models/text_embedder/log-pairs.ts)
+ *                  or the service's own logs (--logs: served log ⋈ events by request_id, models/text_embedder/log-pairs.ts);
+ *                  with --base MODEL_DIR it fine-tunes a transformers.js BERT (MiniLM) on the same queries instead
  *   sequence       models/sequence/train.py: the SASRec-style next-item model behind the feed's
  *                  `sequence` route, from interactions.tsv (--data) or a service's behaviour log (--logs)
  *
@@ -105,16 +106,35 @@ prog
     ),
   )
   .option('--out <DIR>', 'model folder to write (default: models/default/text-embedder)')
+  .addOption(
+    mustExist(
+      new Option(
+        '--base <MODEL_DIR>',
+        'with --data/--logs: fine-tune this transformers.js BERT folder (e.g. all-MiniLM-L6-v2 from models/pretrained/) instead of the n-gram tower; --out gets the same layout',
+      ),
+      'folder',
+    ),
+  )
+  .option('--max-length <N>', 'with --base: tokens per text while fine-tuning (default: 64)', int(8))
+  .option('--eval-base', 'with --base: also measure the base model before fine-tuning (one more catalog embedding)')
+  .option(
+    '--no-catalog-metrics',
+    "with --base: skip the card's catalog-wide ranking metrics (an embedding of every product; `npm run eval -- search` measures them); the threshold is still calibrated",
+  )
+  .option(
+    '--no-quantize',
+    'with --base: skip onnx/model_quantized.onnx (written when the --python interpreter has onnxruntime)',
+  )
   .option('--dim <N>', 'embedding dimensions (default: 128)', int(1))
   .option('--buckets <N>', 'hash buckets (default: features.py DEFAULT_BUCKETS)', int(1))
   .option('--epochs <N>', '0 = derive from --steps (default: 0)', int(0))
   .option(
     '--steps <N>',
-    'approximate optimiser steps when --epochs is 0 (default: 300; 600 with --data/--logs)',
+    'approximate optimiser steps when --epochs is 0 (default: 300; 600 with --data/--logs without --base)',
     int(1),
   )
-  .option('--batch <N>', 'batch size (default: 256)', int(1))
-  .option('--lr <X>', 'learning rate (default: 0.002)', num(0))
+  .option('--batch <N>', 'batch size (default: 256; 32 with --base)', int(1))
+  .option('--lr <X>', 'learning rate (default: 0.002; 3e-5 with --base)', num(0))
   .option('--temperature <X>', 'InfoNCE temperature (default: 0.05)', num(0))
   .option('--anchor-decay <X>', 'decay of touched rows towards their random init (default: 5.0)', num(0))
   .option('--init-std <X>', 'init standard deviation (default: 0.1)', num(0))
@@ -140,6 +160,12 @@ prog
     num(0),
   )
   .option('--hard-negative-depth <N>', 'with --data/--logs: BM25 results mined per query (default: 20)', int(0))
+  .option('--hard-negatives <N>', 'with --data/--logs: hard negatives per query row that gets one (default: 1)', int(1))
+  .option(
+    '--query-augment <X>',
+    'with --data/--logs: share of query rows whose text is varied: a word dropped, a typo, cut short (default: 0)',
+    num(0),
+  )
   .option('--source <TEXT>', 'free text recorded in the model card (where the data came from)')
   .option('--eval-queries-per-product <N>', 'evaluation queries per product (default: 4)', int(1))
   .option('--seed <N>', 'seed; with --holdout-fraction it also picks the held-out queries (default: 20240611)', int(0))
@@ -151,8 +177,10 @@ prog
   .option('--no-final-all', 'ship the model trained without the held-out products')
   .addOption(pythonOption())
   .action(
-    action(async (o: { logs?: string; catalog?: string; data?: string; out?: string }, cmd: Command) => {
+    action(async (o: { logs?: string; catalog?: string; data?: string; out?: string; base?: string }, cmd: Command) => {
       const script = 'models/text_embedder/train.py';
+      if (o.base !== undefined && o.data === undefined && o.logs === undefined)
+        throw new Error('--base fine-tunes on queries: give --data DIR or --logs DATA_DIR');
       if (o.logs === undefined) return forward(script, cmd);
       // The logs become a judged set (the ranker's request_id join), kept beside the model for the record.
       const { writeLogPairs } = await import('../models/text_embedder/log-pairs.ts');

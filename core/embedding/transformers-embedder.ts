@@ -52,6 +52,7 @@ export class TransformersEmbedder implements TextEmbedder {
     private readonly opts: Required<
       Pick<TransformersEmbedderOptions, 'queryPrefix' | 'documentPrefix' | 'pooling' | 'batchSize'>
     >,
+    readonly similarityThreshold: number | undefined,
   ) {}
 
   static async load(modelDir: string, opts: TransformersEmbedderOptions = {}): Promise<TransformersEmbedder> {
@@ -84,12 +85,18 @@ export class TransformersEmbedder implements TextEmbedder {
           .digest('hex')
           .slice(0, 8)}`
       : '';
-    return new TransformersEmbedder(`transformers:${modelName(modelDir)}:${sha}${variant}`, dim, pipe, {
-      queryPrefix: opts.queryPrefix ?? '',
-      documentPrefix: opts.documentPrefix ?? '',
-      pooling,
-      batchSize: Math.max(1, opts.batchSize ?? 32),
-    });
+    return new TransformersEmbedder(
+      `transformers:${modelName(modelDir)}:${sha}${variant}`,
+      dim,
+      pipe,
+      {
+        queryPrefix: opts.queryPrefix ?? '',
+        documentPrefix: opts.documentPrefix ?? '',
+        pooling,
+        batchSize: Math.max(1, opts.batchSize ?? 32),
+      },
+      local ? readSimilarityThreshold(modelDir) : undefined,
+    );
   }
 
   async embedTexts(texts: string[], role: EmbedRole): Promise<Float32Array[]> {
@@ -118,6 +125,23 @@ export class TransformersEmbedder implements TextEmbedder {
     if (this.closed) return;
     this.closed = true;
     await this.pipe.dispose();
+  }
+}
+
+/**
+ * The calibrated similarity threshold a fine-tuned folder carries in `metadata.json`
+ * (`npm run train -- text-embedder --base`, models/text_embedder/MODEL_CARD.md); undefined for a
+ * folder without one (a converted pretrained model is not calibrated: every neighbour counts).
+ */
+export function readSimilarityThreshold(modelDir: string): number | undefined {
+  try {
+    const meta = JSON.parse(fs.readFileSync(path.join(modelDir, 'metadata.json'), 'utf8')) as {
+      similarity_threshold?: unknown;
+    };
+    const t = meta.similarity_threshold;
+    return typeof t === 'number' && Number.isFinite(t) && t > -1 && t < 1 ? t : undefined;
+  } catch {
+    return undefined;
   }
 }
 

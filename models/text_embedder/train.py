@@ -24,6 +24,10 @@ initialised bag (= a random projection of those features). The shipped model is 
 on every product with the same settings (disable with --no-final-all).
 
 Seeded and deterministic on CPU (fixed thread count); about a minute for the demo catalog (327 rows).
+
+--data DIR trains on a judged set (`main_judged`, README.md beside this file); with --base MODEL_DIR
+the same rows and objective fine-tune a transformers.js BERT encoder instead (all-MiniLM-L6-v2 as
+models/pretrained/ builds it; `bert.py`), exported back to the same layout (`main_base`).
 """
 from __future__ import annotations
 
@@ -509,68 +513,87 @@ def mine_hard_negatives(ds: JudgedSet, bm25, queries: list[str], depth: int) -> 
     return out
 
 
-def train_judged(ds: JudgedSet, fz: Featurizer, hard: dict[str, list[int]], args, log_prefix: str) -> tuple[torch.Tensor, dict]:
-    """InfoNCE over a batch of rows, each an anchor text with its product: shoppers' queries with
-    one of their positives and one hard negative, and (a share --view-ratio of the query rows)
-    the catalog's self-supervised views (partial titles, category/brand/tag/attribute/description
-    views) of uniformly drawn products, which keep products nobody searched for covered. The
-    candidates are every row's positive and hard negative; the anchor's positives among them are
-    its judged positives (queries) or the products whose text holds every anchor word (views);
-    grade-1 products are masked out of a query's softmax. Symmetric: each positive column also
-    picks its anchors among the batch's anchors."""
-    rng = random.Random(args.seed)
-    E0 = init_table(args.buckets, args.dim, args.init_std, args.seed)
-    E = E0.clone()
-    m1 = torch.zeros_like(E)
-    m2 = torch.zeros_like(E)
-    products = ds.products
-    titles = [p["title"] for p in products]
-    views = [product_views(p) for p in products]
-    postings = Postings([fz(d)[2] for d in ds.docs])
-    pos = {q: ds.positives(q) for q in ds.train}
-    train_q = [q for q in ds.train if pos[q]]
-    graded = {q: ds.graded(q) for q in train_q}
-    n_views = int(round(len(train_q) * args.view_ratio))
-    rows_per_epoch = len(train_q) + n_views
-    bs = max(2, min(args.batch, rows_per_epoch))
-    steps_per_epoch = max(1, rows_per_epoch // bs)
-    total = args.epochs * steps_per_epoch
-    step = 0
-    t0 = time.time()
-    stats = {"query_rows": 0, "view_rows": 0, "hard_negatives": 0}
-    for epoch in range(args.epochs):
-        rows: list[tuple] = [("q", q) for q in train_q] + [("v", rng.randrange(len(products))) for _ in range(n_views)]
+def augment_query(q: str, rng: random.Random) -> str:
+    """A shopper's variant of a training query (--query-augment): one word left out (queries of
+    three or more words), a typo in one word, or the last word still being typed."""
+    words = q.split()
+    u = rng.random()
+    if len(words) >= 3 and u < 0.4:
+        del words[rng.randrange(len(words))]
+    elif u < 0.8:
+        j = rng.randrange(len(words))
+        words[j] = _typo(words[j], rng)
+    elif len(words[-1]) >= 5:
+        words[-1] = words[-1][: rng.randint(3, len(words[-1]) - 1)]
+    return " ".join(words)
+
+
+class JudgedBatches:
+    """The rows of judged training, batch by batch, whatever encodes them: shoppers' queries with
+    one of their positives and one hard negative, and (a share --view-ratio of the query rows) the
+    catalog's self-supervised views (partial titles, category/brand/tag/attribute/description views)
+    of uniformly drawn products, which keep products nobody searched for covered. The candidates are
+    every row's positive and hard negative; the anchor's positives among them are its judged
+    positives (queries) or the products whose text holds every anchor word (views); grade-1
+    products are masked out of a query's softmax."""
+
+    def __init__(self, ds: JudgedSet, fz: Featurizer, hard: dict[str, list[int]], args):
+        self.ds, self.fz, self.hard, self.args = ds, fz, hard, args
+        self.titles = [p["title"] for p in ds.products]
+        self.views = [product_views(p) for p in ds.products]
+        self.postings = Postings([fz(d)[2] for d in ds.docs])
+        self.pos = {q: ds.positives(q) for q in ds.train}
+        self.train_q = [q for q in ds.train if self.pos[q]]
+        self.graded = {q: ds.graded(q) for q in self.train_q}
+        self.n_views = int(round(len(self.train_q) * args.view_ratio))
+        self.rows_per_epoch = len(self.train_q) + self.n_views
+        self.bs = max(2, min(args.batch, self.rows_per_epoch))
+        self.steps_per_epoch = max(1, self.rows_per_epoch // self.bs)
+        self.stats = {"query_rows": 0, "view_rows": 0, "hard_negatives": 0, "augmented_queries": 0}
+
+    def epoch(self, rng: random.Random):
+        """Yields (anchor texts, candidate product indices, positive mask, blocked mask) per step."""
+        ds, args, products = self.ds, self.args, self.ds.products
+        rows: list[tuple] = [("q", q) for q in self.train_q] + [("v", rng.randrange(len(products))) for _ in range(self.n_views)]
         rng.shuffle(rows)
-        run = 0.0
-        for s in range(steps_per_epoch):
-            batch = rows[s * bs : (s + 1) * bs]
+        for s in range(self.steps_per_epoch):
+            batch = rows[s * self.bs : (s + 1) * self.bs]
             anchors: list[str] = []
             anchor_sets: list = []
             own: list[int] = []
             negs: list[int | None] = []
+            extra_negs: list[int] = []
             for kind, x in batch:
                 if kind == "q":
-                    anchors.append(ds.queries[x])
+                    text = ds.queries[x]
+                    if args.query_augment > 0 and rng.random() < args.query_augment:
+                        text = augment_query(text, rng)
+                        self.stats["augmented_queries"] += 1
+                    anchors.append(text)
                     anchor_sets.append(None)
-                    own.append(rng.choice(pos[x]))
-                    h = hard.get(x) or []
+                    own.append(rng.choice(self.pos[x]))
+                    h = self.hard.get(x) or []
                     negs.append(rng.choice(h) if h and rng.random() < args.hard_negative_rate else None)
-                    stats["query_rows"] += 1
-                    stats["hard_negatives"] += negs[-1] is not None
+                    if negs[-1] is not None and args.hard_negatives > 1:
+                        # More negatives from the same query's list; extra candidate columns only.
+                        rest = [n for n in h if n != negs[-1]]
+                        extra_negs.extend(rng.sample(rest, min(len(rest), args.hard_negatives - 1)))
+                    self.stats["query_rows"] += 1
+                    self.stats["hard_negatives"] += negs[-1] is not None
                 else:
-                    a, _ = sample_pair(products[x], titles[x], ds.docs[x], views[x], rng)
+                    a, _ = sample_pair(products[x], self.titles[x], ds.docs[x], self.views[x], rng)
                     anchors.append(a)
-                    anchor_sets.append(fz(a)[2])
+                    anchor_sets.append(self.fz(a)[2])
                     own.append(x)
                     negs.append(None)
-                    stats["view_rows"] += 1
-            cands = list(dict.fromkeys(own + [n for n in negs if n is not None]))
+                    self.stats["view_rows"] += 1
+            cands = list(dict.fromkeys(own + [n for n in negs if n is not None] + extra_negs))
             col = {p: j for j, p in enumerate(cands)}
             mask = np.zeros((len(batch), len(cands)), bool)
             block = np.zeros((len(batch), len(cands)), bool)
             for i, (kind, x) in enumerate(batch):
                 if kind == "q":
-                    g = graded[x]
+                    g = self.graded[x]
                     for j, p in enumerate(cands):
                         grade = g.get(p)
                         if grade is not None and grade >= judged.POSITIVE_GRADE:
@@ -579,39 +602,106 @@ def train_judged(ds: JudgedSet, fz: Featurizer, hard: dict[str, list[int]], args
                             block[i, j] = True
                 else:
                     mask[i, col[own[i]]] = True
-                    for p in postings.containing_all(anchor_sets[i]).tolist():
+                    for p in self.postings.containing_all(anchor_sets[i]).tolist():
                         j = col.get(p)
                         if j is not None:
                             mask[i, j] = True
-            maskt = torch.from_numpy(mask).float()
+            yield anchors, cands, mask, block
+
+
+def multi_positive_infonce(a: torch.Tensor, c: torch.Tensor, mask: np.ndarray, block: np.ndarray, temperature: float) -> torch.Tensor:
+    """Symmetric InfoNCE with several positives per row (their mean log-likelihood): anchors pick
+    their candidates, and each candidate that is someone's positive picks its anchors."""
+    maskt = torch.from_numpy(mask).float()
+    logits = (a @ c.T / temperature).masked_fill(torch.from_numpy(block), -1e4)
+    loss_a = -(maskt / maskt.sum(1, keepdim=True) * F.log_softmax(logits, 1)).sum(1).mean()
+    cols = maskt.sum(0) > 0
+    mt = maskt.T[cols]
+    loss_p = -(mt / mt.sum(1, keepdim=True) * F.log_softmax(logits.T[cols], 1)).sum(1).mean()
+    return 0.5 * (loss_a + loss_p)
+
+
+def lr_at(step: int, total: int, base_lr: float, warmup: int) -> float:
+    """Linear warm-up, then cosine decay to 0 at `total`."""
+    return base_lr * min(1.0, (step + 1) / max(1, warmup)) * 0.5 * (1 + math.cos(math.pi * step / max(1, total)))
+
+
+def train_judged(ds: JudgedSet, fz: Featurizer, hard: dict[str, list[int]], args, log_prefix: str) -> tuple[torch.Tensor, dict]:
+    """The n-gram tower on JudgedBatches' rows (lazy sparse Adam on the rows a batch touches)."""
+    rng = random.Random(args.seed)
+    E0 = init_table(args.buckets, args.dim, args.init_std, args.seed)
+    E = E0.clone()
+    m1 = torch.zeros_like(E)
+    m2 = torch.zeros_like(E)
+    jb = JudgedBatches(ds, fz, hard, args)
+    total = args.epochs * jb.steps_per_epoch
+    step = 0
+    t0 = time.time()
+    for epoch in range(args.epochs):
+        run = 0.0
+        for anchors, cands, mask, block in jb.epoch(rng):
             a_ids, a_w, a_off = fz.bag(anchors)
             c_ids, c_w, c_off = fz.bag([ds.docs[p] for p in cands])
             uniq, inv = torch.unique(torch.cat([a_ids, c_ids]), return_inverse=True)
             sub = E[uniq].requires_grad_()
             a = embed(sub, inv[: len(a_ids)], a_w, a_off)
             c = embed(sub, inv[len(a_ids) :], c_w, c_off)
-            logits = (a @ c.T / args.temperature).masked_fill(torch.from_numpy(block), -1e4)
-            loss_a = -(maskt / maskt.sum(1, keepdim=True) * F.log_softmax(logits, 1)).sum(1).mean()
-            cols = maskt.sum(0) > 0
-            mt = maskt.T[cols]
-            loss_p = -(mt / mt.sum(1, keepdim=True) * F.log_softmax(logits.T[cols], 1)).sum(1).mean()
-            loss = 0.5 * (loss_a + loss_p)
+            loss = multi_positive_infonce(a, c, mask, block, args.temperature)
             loss.backward()
             with torch.no_grad():
-                lr = args.lr * min(1.0, (step + 1) / 20) * 0.5 * (1 + math.cos(math.pi * step / total))
+                lr = lr_at(step, total, args.lr, 20)
                 sparse_adam_step(E, E0, m1, m2, uniq, sub.grad, step, lr, args.anchor_decay)
             run += loss.item()
             step += 1
         if epoch == 0 or (epoch + 1) % max(1, args.epochs // 6) == 0 or epoch + 1 == args.epochs:
-            print(f"{log_prefix} epoch {epoch + 1:4d}/{args.epochs} loss {run / steps_per_epoch:.4f} ({time.time() - t0:.0f}s)", flush=True)
-    stats.update(steps=step, batch=bs, rows_per_epoch=rows_per_epoch)
+            print(f"{log_prefix} epoch {epoch + 1:4d}/{args.epochs} loss {run / jb.steps_per_epoch:.4f} ({time.time() - t0:.0f}s)", flush=True)
+    stats = dict(jb.stats, steps=step, batch=jb.bs, rows_per_epoch=jb.rows_per_epoch)
     return E, stats
 
 
-def vector_rankings(E: torch.Tensor, fz: Featurizer, ds: JudgedSet, qids: list[str], D: torch.Tensor, k: int = 100):
-    """Top k product ids per query by cosine, and the cosine matrix rows' top values."""
+def train_base(ds: JudgedSet, fz: Featurizer, hard: dict[str, list[int]], enc, args, log_prefix: str) -> dict:
+    """Fine-tunes a pretrained encoder (bert.SentenceEncoder, in place) on JudgedBatches' rows with
+    the same objective: AdamW, 10% warm-up then cosine decay, gradient norm clipped at 1, dropout on.
+    --steps optimiser steps (whole epochs with --epochs)."""
+    rng = random.Random(args.seed)
+    torch.manual_seed(args.seed)
+    jb = JudgedBatches(ds, fz, hard, args)
+    total = args.epochs * jb.steps_per_epoch if args.epochs > 0 else args.steps
+    warmup = max(1, total // 10)
+    model = enc.model
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    step = 0
+    t0 = time.time()
+    run, n_run = 0.0, 0
+    every = max(1, total // 10)
+    while step < total:
+        for anchors, cands, mask, block in jb.epoch(rng):
+            a = enc(anchors)
+            c = enc([ds.docs[p] for p in cands])
+            loss = multi_positive_infonce(a, c, mask, block, args.temperature)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total, args.lr, warmup)
+            opt.step()
+            run += loss.item()
+            n_run += 1
+            step += 1
+            if step % every == 0 or step == total:
+                print(f"{log_prefix} step {step:5d}/{total} loss {run / n_run:.4f} ({time.time() - t0:.0f}s)", flush=True)
+                run, n_run = 0.0, 0
+            if step >= total:
+                break
+    model.eval()
+    return dict(jb.stats, steps=step, batch=jb.bs, rows_per_epoch=jb.rows_per_epoch, warmup=warmup)
+
+
+def vector_rankings(encode, ds: JudgedSet, qids: list[str], D: torch.Tensor, k: int = 100):
+    """Top k product ids per query by cosine (`encode`: texts -> unit vectors)."""
     out: dict[str, list[str]] = {}
-    Q = embed_all(E, fz, [ds.queries[q] for q in qids])
+    Q = encode([ds.queries[q] for q in qids])
     for s in range(0, len(qids), 256):
         top = (Q[s : s + 256] @ D.T).topk(min(k, D.shape[0]), dim=1).indices.tolist()
         for q, row in zip(qids[s : s + 256], top):
@@ -619,31 +709,61 @@ def vector_rankings(E: torch.Tensor, fz: Featurizer, ds: JudgedSet, qids: list[s
     return out
 
 
-def threshold_pairs(E: torch.Tensor, fz: Featurizer, ds: JudgedSet, qids: list[str], D: torch.Tensor, seed: int):
+def threshold_pairs(encode, ds: JudgedSet, qids: list[str], D, seed: int):
     """(cosine, relevant) pairs: each query's judged products (relevant = grade >= 2) and as many
     products drawn at random from the catalog as it has positives (not relevant: what a query the
     shop has nothing for meets). Unjudged close neighbours are left out: sparse judgments cannot
-    say whether they are relevant."""
+    say whether they are relevant. `D`: every product's vector, or a function giving the vectors
+    of the product indices asked for (only those products are then embedded)."""
     rng = random.Random(seed + 31)
-    scores: list[float] = []
-    labels: list[bool] = []
     if not qids:
         return np.zeros(0, np.float32), np.zeros(0, bool)
-    Q = embed_all(E, fz, [ds.queries[q] for q in qids])
-    n = D.shape[0]
-    for s in range(0, len(qids), 256):
-        S = (Q[s : s + 256] @ D.T).numpy()
-        for r, q in enumerate(qids[s : s + 256]):
-            g = ds.graded(q)
-            for i, grade in g.items():
-                scores.append(float(S[r, i]))
-                labels.append(grade >= judged.POSITIVE_GRADE)
-            for _ in range(sum(1 for grade in g.values() if grade >= judged.POSITIVE_GRADE)):
-                i = rng.randrange(n)
-                if i not in g:
-                    scores.append(float(S[r, i]))
-                    labels.append(False)
-    return np.asarray(scores, np.float32), np.asarray(labels, bool)
+    n = len(ds.products)
+    pairs: list[tuple[int, int, bool]] = []
+    for r, q in enumerate(qids):
+        g = ds.graded(q)
+        for i, grade in g.items():
+            pairs.append((r, i, grade >= judged.POSITIVE_GRADE))
+        for _ in range(sum(1 for grade in g.values() if grade >= judged.POSITIVE_GRADE)):
+            i = rng.randrange(n)
+            if i not in g:
+                pairs.append((r, i, False))
+    Q = encode([ds.queries[q] for q in qids])
+    if callable(D):
+        need = sorted({i for _, i, _ in pairs})
+        row = {i: j for j, i in enumerate(need)}
+        V = D(need)
+        vec = lambda i: V[row[i]]  # noqa: E731
+    else:
+        vec = lambda i: D[i]  # noqa: E731
+    scores = np.asarray([float(Q[r] @ vec(i)) for r, i, _ in pairs], np.float32)
+    return scores, np.asarray([y for _, _, y in pairs], bool)
+
+
+def calibrate_and_measure(ds: JudgedSet, bm25, encode, D: torch.Tensor, args, before=None) -> tuple[float, dict, dict]:
+    """The similarity threshold (maximum F1 of "relevant" on the validation queries, never trained
+    on) and the vector route's ranking metrics on the held-out and validation queries, with the
+    trainer's BM25 and `before` = (encode, D) of the untrained model for reference."""
+    cal_q = ds.val or ds.train
+    s_val, y_val = threshold_pairs(encode, ds, cal_q, D, args.seed)
+    cal = judged.best_f1_threshold(s_val, y_val)
+    threshold = cal["threshold"] if cal["threshold"] is not None else 0.35
+    metrics: dict = {"k": 10, "candidates": len(ds.products)}
+    if callable(D):  # --no-catalog-metrics: the threshold only
+        metrics["not_measured"] = "catalog-wide ranking metrics (--no-catalog-metrics): see npm run eval -- search"
+        return threshold, cal, metrics
+    for name, qids in (("heldout", ds.heldout), ("validation", ds.val)):
+        if not qids:
+            continue
+        bm = {q: [ds.products[i]["id"] for i in bm25.top(ds.queries[q], 100)] for q in qids}
+        metrics[name] = {"queries": len(qids), "bm25": judged.rank_report(bm, ds.qrels)}
+        if before is not None:
+            metrics[name]["vector_before_training"] = judged.rank_report(vector_rankings(before[0], ds, qids, before[1]), ds.qrels)
+        metrics[name]["vector"] = judged.rank_report(vector_rankings(encode, ds, qids, D), ds.qrels)
+    if ds.heldout:
+        s_h, y_h = threshold_pairs(encode, ds, ds.heldout, D, args.seed)
+        metrics["heldout"]["threshold_f1"] = judged.f1_at(s_h, y_h, threshold)
+    return threshold, cal, metrics
 
 
 def main_judged(args) -> None:
@@ -665,6 +785,9 @@ def main_judged(args) -> None:
     bm25 = judged.BM25(ds.docs)
     hard = mine_hard_negatives(ds, bm25, ds.train, args.hard_negative_depth) if args.hard_negative_rate > 0 else {}
     mine_s = time.time() - t_mine
+    if args.base:
+        main_base(args, ds, fz, bm25, hard, mine_s, t_start)
+        return
     if args.epochs <= 0:
         rows = len(ds.train) * (1 + args.view_ratio)
         args.epochs = max(3, round(args.steps / max(1, rows // min(args.batch, max(2, rows)))))
@@ -678,27 +801,10 @@ def main_judged(args) -> None:
     E_init = init_table(args.buckets, args.dim, args.init_std, args.seed)
     D = embed_all(W_ship, fz, ds.docs)
     D_init = embed_all(E_init, fz, ds.docs)
-
-    # Calibrated similarity threshold: F1 of "relevant" on the validation queries (never trained on).
+    threshold, cal, metrics = calibrate_and_measure(
+        ds, bm25, lambda texts: embed_all(W_ship, fz, texts), D, args, before=(lambda texts: embed_all(E_init, fz, texts), D_init)
+    )
     cal_q = ds.val or ds.train
-    s_val, y_val = threshold_pairs(W_ship, fz, ds, cal_q, D, args.seed)
-    cal = judged.best_f1_threshold(s_val, y_val)
-    threshold = cal["threshold"] if cal["threshold"] is not None else 0.35
-
-    metrics: dict = {"k": 10, "candidates": n}
-    for name, qids in (("heldout", ds.heldout), ("validation", ds.val)):
-        if not qids:
-            continue
-        bm = {q: [ds.products[i]["id"] for i in bm25.top(ds.queries[q], 100)] for q in qids}
-        metrics[name] = {
-            "queries": len(qids),
-            "bm25": judged.rank_report(bm, ds.qrels),
-            "vector_before_training": judged.rank_report(vector_rankings(E_init, fz, ds, qids, D_init), ds.qrels),
-            "vector": judged.rank_report(vector_rankings(W_ship, fz, ds, qids, D), ds.qrels),
-        }
-    if ds.heldout:
-        s_h, y_h = threshold_pairs(W_ship, fz, ds, ds.heldout, D, args.seed)
-        metrics["heldout"]["threshold_f1"] = judged.f1_at(s_h, y_h, threshold)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -707,6 +813,7 @@ def main_judged(args) -> None:
     sha_model = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
     # The held-out query ids: `npm run eval -- search --queries-from OUT/heldout-queries.tsv`.
     (out / "heldout-queries.tsv").write_text("".join(f"{q}\t{ds.queries[q]}\n" for q in ds.heldout), encoding="utf-8")
+    (out / "validation-queries.tsv").write_text("".join(f"{q}\t{ds.queries[q]}\n" for q in ds.val), encoding="utf-8")
 
     def sha(p: Path) -> str:
         return hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else ""
@@ -740,7 +847,9 @@ def main_judged(args) -> None:
             "view_ratio": args.view_ratio,
             "hard_negative_rate": args.hard_negative_rate,
             "hard_negative_depth": args.hard_negative_depth,
-            "rows": {k: stats[k] for k in ("query_rows", "view_rows", "hard_negatives")},
+            "hard_negatives": args.hard_negatives,
+            "query_augment": args.query_augment,
+            "rows": {k: stats[k] for k in ("query_rows", "view_rows", "hard_negatives", "augmented_queries")},
             "objective": (
                 "symmetric InfoNCE with in-batch negatives and one hard negative per query row (judged grade 0, "
                 "shown-and-skipped, or BM25 top-k unjudged); positives = products graded >= 2; grade 1 masked out; "
@@ -763,23 +872,162 @@ def main_judged(args) -> None:
     meta["training"]["seconds"]["total"] = round(time.time() - t_start, 1)
     (out / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (out / "MODEL_CARD.md").write_text(model_card(meta), encoding="utf-8")
+    report_done(metrics, threshold, cal, onnx_path, sha_model, t_start)
+
+
+def report_done(metrics: dict, threshold: float, cal: dict, onnx_path: Path, sha_model: str, t_start: float) -> None:
     h = metrics.get("heldout")
     if h:
+        before = h.get("vector_before_training")
         print(
-            f"held-out ({h['queries']} queries) nDCG@10: bm25 {h['bm25']['ndcg@10']:.4f} | vector before training "
-            f"{h['vector_before_training']['ndcg@10']:.4f} | vector {h['vector']['ndcg@10']:.4f}; recall@10 vector {h['vector']['recall@10']:.4f}"
+            f"held-out ({h['queries']} queries) nDCG@10: bm25 {h['bm25']['ndcg@10']:.4f} | "
+            + (f"vector before training {before['ndcg@10']:.4f} | " if before else "")
+            + f"vector {h['vector']['ndcg@10']:.4f}; recall@10 vector {h['vector']['recall@10']:.4f}"
         )
     print(f"similarity_threshold {threshold} (validation F1 {cal['f1']})")
     print(f"wrote {onnx_path} (sha256 {sha_model[:12]}), metadata.json, MODEL_CARD.md, heldout-queries.tsv in {time.time() - t_start:.0f}s")
 
 
+def file_sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else ""
+
+
+# Sentences whose embeddings the fine-tuned model's metadata records (torch, fp32): the service
+# must reproduce them through transformers.js (train.test.ts), which checks the tokenizer port,
+# the pooling and the ONNX export together.
+CHECK_MAX_LENGTH = 256  # TransformersEmbedder's default cut
+CHECK_TEXTS = ["sofa", "Cordless power drill, 18V (2 batteries)", "Crème brûlée torch & café mug", "跑步鞋 running shoes"]
+
+
+def main_base(args, ds: JudgedSet, fz: Featurizer, bm25, hard: dict[str, list[int]], mine_s: float, t_start: float) -> None:
+    """--base MODEL_DIR: fine-tune a transformers.js BERT encoder on the judged set with the same
+    rows and objective as the n-gram tower, measure and calibrate it, export the same layout."""
+    import bert
+
+    base_dir = Path(args.base).resolve()
+    model, tok, config = bert.load_base(base_dir)
+    enc = bert.SentenceEncoder(model, tok, args.max_length)
+    print(
+        f"base {base_dir}: {config.get('num_hidden_layers')} layers, {config['hidden_size']} dimensions, "
+        f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters; max_length {args.max_length}",
+        flush=True,
+    )
+    # The loaded base's own embeddings: the service must give the same from the base folder
+    # (train.test.ts), which proves the weights were read from the ONNX graph correctly.
+    # At the service's length (256 tokens), not the training cut.
+    check_enc = bert.SentenceEncoder(model, tok, CHECK_MAX_LENGTH)
+    base_check = [[round(float(x), 6) for x in v] for v in check_enc.encode(CHECK_TEXTS)]
+    before = None
+    if args.eval_base:
+        # The untrained base on the same queries (one more embedding of the whole catalog).
+        D0 = enc.encode(ds.docs)
+        _, _, m0 = calibrate_and_measure(ds, bm25, enc.encode, D0, args)
+        before = {k: v["vector"] for k, v in m0.items() if isinstance(v, dict) and "vector" in v}
+        del D0
+    t_train = time.time()
+    stats = train_base(ds, fz, hard, enc, args, "[fine-tune]")
+    train_s = time.time() - t_train
+    t_eval = time.time()
+    D = enc.encode(ds.docs) if args.catalog_metrics else (lambda idx: enc.encode([ds.docs[i] for i in idx]))
+    threshold, cal, metrics = calibrate_and_measure(ds, bm25, enc.encode, D, args)
+    for split, m in (before or {}).items():
+        if split in metrics:
+            metrics[split] = {k: v for k, v in metrics[split].items() if k != "vector"} | {"vector_before_training": m, "vector": metrics[split]["vector"]}
+    eval_s = time.time() - t_eval
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    exported = bert.export_folder(model, tok, base_dir, out, quantize=not args.no_quantize)
+    onnx_path = out / "onnx" / "model.onnx"
+    sha_model = file_sha(onnx_path)
+    check = {"texts": CHECK_TEXTS, "embeddings": [[round(float(x), 6) for x in v] for v in check_enc.encode(CHECK_TEXTS)]}
+    (out / "heldout-queries.tsv").write_text("".join(f"{q}\t{ds.queries[q]}\n" for q in ds.heldout), encoding="utf-8")
+    (out / "validation-queries.tsv").write_text("".join(f"{q}\t{ds.queries[q]}\n" for q in ds.val), encoding="utf-8")
+    data = Path(args.data)
+    base_meta = {}
+    if (base_dir / "metadata.json").exists():
+        base_meta = json.loads((base_dir / "metadata.json").read_text(encoding="utf-8"))
+    base_name = base_meta.get("name") or base_dir.name
+    meta = {
+        "name": f"{base_name}-shelf-ft",
+        "version": "v1",
+        "dim": config["hidden_size"],
+        "base": {"name": base_name, "dir": str(base_dir), "onnx_sha256": file_sha(base_dir / "onnx" / "model.onnx"), "config": {
+            k: config.get(k) for k in ("model_type", "num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size")},
+            "check_embeddings": base_check},
+        "pooling": "mean",
+        "normalize": True,
+        "max_length": args.max_length,
+        "trained_on": {
+            "source": args.source or f"--data {data}",
+            "data_dir": str(data),
+            "products": len(ds.products),
+            "queries": {"train": len(ds.train), "validation": len(ds.val), "heldout": len(ds.heldout)},
+            "sha256": {f: file_sha(data / f) for f in ("products.jsonl", "queries.tsv", "qrels.tsv")},
+        },
+        "model_sha256": sha_model,
+        "export": {"opset": bert.OPSET, "torch": torch.__version__, **exported},
+        "training": {
+            "seed": args.seed,
+            "holdout_fraction": args.holdout_fraction,
+            "val_fraction": args.val_fraction,
+            "batch": stats["batch"],
+            "steps": stats["steps"],
+            "warmup_steps": stats["warmup"],
+            "lr": args.lr,
+            "weight_decay": 0.01,
+            "temperature": args.temperature,
+            "max_length": args.max_length,
+            "view_ratio": args.view_ratio,
+            "hard_negative_rate": args.hard_negative_rate,
+            "hard_negative_depth": args.hard_negative_depth,
+            "hard_negatives": args.hard_negatives,
+            "query_augment": args.query_augment,
+            "rows": {k: stats[k] for k in ("query_rows", "view_rows", "hard_negatives", "augmented_queries")},
+            "objective": (
+                "symmetric InfoNCE with in-batch negatives and one hard negative per query row (judged grade 0, "
+                "shown-and-skipped, or BM25 top-k unjudged); positives = products graded >= 2; grade 1 masked out; "
+                "plus the catalog's self-supervised views (partial titles, category/brand/tag/attribute/description) "
+                "of uniformly drawn products; every weight of the base encoder trained (dropout on)"
+            ),
+            "seconds": {"mine_hard_negatives": round(mine_s, 1), "train": round(train_s, 1), "evaluate": round(eval_s, 1), "total": None},
+            "threads": args.threads,
+        },
+        "metrics": metrics,
+        "similarity_threshold": threshold,
+        "similarity_threshold_calibration": {
+            "method": "maximum F1 of cosine >= t for 'relevant' (grade >= 2) vs not (judged grade <= 1, and as many random catalog products as the query has positives), on validation queries never trained on",
+            "queries": len(ds.val or ds.train),
+            "on": "validation" if ds.val else "training (no validation share)",
+            **cal,
+        },
+        "check": check,
+        "created_by": "models/text_embedder/train.py --data --base",
+    }
+    meta["training"]["seconds"]["total"] = round(time.time() - t_start, 1)
+    (out / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out / "MODEL_CARD.md").write_text(model_card(meta), encoding="utf-8")
+    report_done(metrics, threshold, cal, onnx_path, sha_model, t_start)
+
+
 def model_card(meta: dict) -> str:
     t, m, tr = meta["training"], meta["metrics"], meta["trained_on"]
+    base = meta.get("base")
+    if base:
+        head = [
+            f"Fine-tuned from `{base['name']}` ({base['dir']}, onnx/model.onnx sha256 {base['onnx_sha256'][:12]}): a BERT encoder in",
+            f"transformers.js layout (`core/embedding/transformers-embedder.ts` serves it; mean pooling, normalised), {meta['dim']} dimensions,",
+            f"onnx/model.onnx fp32{' and onnx/model_quantized.onnx int8 (loaded by default)' if meta['export']['quantized'] else ' only (no onnxruntime quantizer in the training interpreter)'}.",
+        ]
+    else:
+        head = [
+            "Hashed n-gram embedding bag (DSSM-style text tower; `core/embedding/ngram-embedder.ts` serves it),",
+            f"{meta['dim']} dimensions, {meta['buckets']} buckets, featurizer {meta['featurizer_version']}, weights {meta['weights_dtype']}.",
+        ]
     lines = [
         f"# {meta['name']} {meta['version']} ({meta['model_sha256'][:12]})",
         "",
-        "Hashed n-gram embedding bag (DSSM-style text tower; `core/embedding/ngram-embedder.ts` serves it),",
-        f"{meta['dim']} dimensions, {meta['buckets']} buckets, featurizer {meta['featurizer_version']}, weights {meta['weights_dtype']}.",
+        *head,
         "",
         "## Data",
         f"- Source: {tr['source']}",
@@ -789,8 +1037,13 @@ def model_card(meta: dict) -> str:
         "",
         "## Objective",
         f"- {t['objective']}.",
-        f"- Seed {t['seed']}, {t['epochs']} epochs, {t['steps']} steps of batch {t['batch']}, lr {t['lr']}, temperature {t['temperature']}, "
-        f"view ratio {t['view_ratio']}, hard-negative rate {t['hard_negative_rate']} (BM25 depth {t['hard_negative_depth']}); "
+        (
+            f"- Seed {t['seed']}, {t['steps']} steps of batch {t['batch']}, AdamW lr {t['lr']} (warm-up {t['warmup_steps']} steps, cosine decay), "
+            f"temperature {t['temperature']}, {t['max_length']} tokens per text, "
+            if base
+            else f"- Seed {t['seed']}, {t['epochs']} epochs, {t['steps']} steps of batch {t['batch']}, lr {t['lr']}, temperature {t['temperature']}, "
+        )
+        + f"view ratio {t['view_ratio']}, hard-negative rate {t['hard_negative_rate']} (BM25 depth {t['hard_negative_depth']}); "
         f"CPU, {t['threads']} thread(s), deterministic. Training took {t['seconds']['train']} s ({t['seconds']['total']} s in all).",
         "",
         "## Held-out metrics (vector route alone, all products as candidates)",
@@ -798,10 +1051,14 @@ def model_card(meta: dict) -> str:
         "| queries | route | nDCG@10 | recall@10 | recall@100 | MRR@10 |",
         "|---|---|---|---|---|---|",
     ]
+    if m.get("not_measured"):
+        lines.append(f"| | not measured: {m['not_measured']} | | | | |")
     for split in ("heldout", "validation"):
         if split not in m:
             continue
         for route in ("bm25", "vector_before_training", "vector"):
+            if route not in m[split]:
+                continue
             r = m[split][route]
             lines.append(
                 f"| {split} ({m[split]['queries']}) | {route.replace('_', ' ')} | {r.get('ndcg@10', 0):.4f} | {r.get('recall@10', 0):.4f} | "
@@ -830,8 +1087,8 @@ def main() -> None:
     ap.add_argument("--buckets", type=int, default=feat.DEFAULT_BUCKETS)
     ap.add_argument("--epochs", type=int, default=0, help="0 = derive from --steps")
     ap.add_argument("--steps", type=int, default=300, help="approximate optimiser steps when --epochs is 0")
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=0.002)
+    ap.add_argument("--batch", type=int, default=None, help="rows per batch (default 256; 32 with --base)")
+    ap.add_argument("--lr", type=float, default=None, help="learning rate (default 0.002; 3e-5 with --base)")
     ap.add_argument("--temperature", type=float, default=0.05)
     ap.add_argument("--anchor-decay", type=float, default=5.0, help="decoupled decay of touched rows towards their random init")
     ap.add_argument("--init-std", type=float, default=0.1)
@@ -849,15 +1106,37 @@ def main() -> None:
     j.add_argument("--view-ratio", type=float, default=1.0, help="catalog-view rows per query row (default 1.0)")
     j.add_argument("--hard-negative-rate", type=float, default=1.0, help="share of query rows given a hard negative (default 1.0)")
     j.add_argument("--hard-negative-depth", type=int, default=20, help="BM25 results per query mined for hard negatives (default 20)")
+    j.add_argument("--hard-negatives", type=int, default=1, help="hard negatives per query row that gets one (default 1)")
+    j.add_argument("--query-augment", type=float, default=0.0, help="share of query rows whose text is varied (a word dropped, a typo, cut short; default 0)")
     j.add_argument("--source", help="free text for the model card (where the data came from)")
+    b = ap.add_argument_group("fine-tuning a pretrained encoder (--data/--logs with --base MODEL_DIR)")
+    b.add_argument("--base", help="transformers.js BERT folder (config.json, tokenizer.json, onnx/model.onnx) to fine-tune; --out gets the same layout")
+    b.add_argument("--max-length", type=int, default=64, help="tokens per text while fine-tuning and measuring, [CLS]/[SEP] included (default 64)")
+    b.add_argument("--eval-base", action="store_true", help="also measure the base before fine-tuning (one more embedding of the catalog)")
+    b.add_argument(
+        "--no-catalog-metrics",
+        dest="catalog_metrics",
+        action="store_false",
+        help="skip the card's catalog-wide ranking metrics (an embedding of every product; npm run eval -- search measures them "
+        "through the service); the threshold is still calibrated on the validation queries' judged products",
+    )
+    b.add_argument("--no-quantize", action="store_true", help="do not write onnx/model_quantized.onnx (written when the interpreter has onnxruntime)")
     args = ap.parse_args()
+    if args.base and not args.data:
+        sys.exit("--base fine-tunes on queries: give --data DIR (or --logs through npm run train)")
+    if args.base and args.max_length < 8:
+        sys.exit("--max-length must be at least 8")
+    if args.batch is None:
+        args.batch = 32 if args.base else 256
+    if args.lr is None:
+        args.lr = 3e-5 if args.base else 0.002
 
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     if args.data:
         if not 0 <= args.holdout_fraction < 1 or not 0 <= args.val_fraction < 1:
             sys.exit("--holdout-fraction and --val-fraction must be in [0, 1)")
-        if args.steps == 300 and args.epochs <= 0:
+        if args.steps == 300 and args.epochs <= 0 and not args.base:
             args.steps = 600
         main_judged(args)
         return

@@ -274,3 +274,145 @@ describe.skipIf(!hasTorch)('npm run train -- text-embedder --data (end to end on
     }
   });
 });
+
+interface BaseMeta extends Meta {
+  name: string;
+  dim: number;
+  base: { name: string; check_embeddings: number[][] };
+  check: { texts: string[]; embeddings: number[][] };
+  export: { quantized: boolean };
+  metrics: Meta['metrics'] & {
+    heldout: { vector_before_training: Record<string, number> };
+  };
+}
+
+describe.skipIf(!hasTorch)('npm run train -- text-embedder --base (fine-tunes a tiny BERT the project makes)', () => {
+  let dir: string;
+  const data = () => path.join(dir, 'data');
+  const base = () => path.join(dir, 'base');
+  const meta = async (m: string) => JSON.parse(await readFile(path.join(dir, m, 'metadata.json'), 'utf8')) as BaseMeta;
+  const TUNE = [
+    '--steps',
+    '150',
+    '--batch',
+    '16',
+    '--lr',
+    '0.003',
+    '--max-length',
+    '24',
+    '--temperature',
+    '0.1',
+    '--no-quantize',
+  ];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'shelf-bert-tower-'));
+    await mkdir(data());
+    const set = tinyJudgedSet();
+    await writeFile(path.join(data(), 'products.jsonl'), set.products);
+    await writeFile(path.join(data(), 'queries.tsv'), set.queries);
+    await writeFile(path.join(data(), 'qrels.tsv'), set.qrels);
+    // A seeded random 2-layer BERT on the tiny-bert fixture's WordPiece vocabulary: no third-party weights.
+    await run('/usr/bin/python3', [
+      path.join(ROOT, 'models/text_embedder/bert.py'),
+      '--make-tiny',
+      base(),
+      '--tokenizer-from',
+      path.join(ROOT, 'test/fixtures/models/tiny-bert'),
+      '--seed',
+      '13',
+    ]);
+    const common = ['--data', data(), '--base', base(), ...TUNE, '--holdout-fraction', '0.25', '--seed', '5'];
+    await Promise.all([
+      train([...common, '--eval-base', '--out', path.join(dir, 'a')]),
+      train([...common, '--out', path.join(dir, 'b')]),
+    ]);
+  }, 600_000);
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads the base from its ONNX graph: the loaded weights give the service’s embeddings of the base', async () => {
+    const m = await meta('a');
+    const e = await loadTextEmbedder(parseEmbedderSpec(base()));
+    try {
+      const got = await e.embedTexts(m.check.texts, 'query');
+      m.base.check_embeddings.forEach((v, i) => expect(cosine(Float32Array.from(v), got[i]!)).toBeGreaterThan(0.9999));
+      // …and a different model gives different vectors, so the check can fail.
+      const tuned = Float32Array.from(m.check.embeddings[1]!);
+      expect(cosine(Float32Array.from(m.base.check_embeddings[1]!), tuned)).toBeLessThan(0.99);
+    } finally {
+      await e.close?.();
+    }
+  });
+
+  it('fine-tunes on the judged queries and exports a transformers.js folder the service loads', async () => {
+    const m = await meta('a');
+    expect(m.dim).toBe(32);
+    expect(m.base.name).toBe('base');
+    expect(m.training.rows.query_rows).toBeGreaterThan(0);
+    expect(m.training.rows.view_rows).toBeGreaterThan(0);
+    expect(m.training.rows.hard_negatives).toBeGreaterThan(0);
+    const { heldout } = m.trained_on.queries;
+    expect(m.metrics.heldout.queries).toBe(heldout);
+    // The synonym queries share no word with their products: the random base cannot find them,
+    // BM25 cannot either, the fine-tuned encoder does.
+    expect(m.metrics.heldout.vector['ndcg@10']).toBeGreaterThan(m.metrics.heldout.vector_before_training['ndcg@10']!);
+    expect(m.metrics.heldout.vector['ndcg@10']).toBeGreaterThan(m.metrics.heldout.bm25['ndcg@10']!);
+    expect(m.similarity_threshold).toBeGreaterThan(-1);
+    expect(m.similarity_threshold).toBeLessThan(1);
+    const card = await readFile(path.join(dir, 'a', 'MODEL_CARD.md'), 'utf8');
+    expect(card).toContain('Fine-tuned from `base`');
+    expect(card).toContain(`similarity_threshold\` = **${m.similarity_threshold}**`);
+    expect(card).toMatch(/\| heldout \(\d+\) \| vector before training \| 0\.\d{4} \|/);
+    // Same tokenizer files as the base, and the graph the service runs.
+    for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+      expect(await readFile(path.join(dir, 'a', f), 'utf8')).toBe(await readFile(path.join(base(), f), 'utf8'));
+
+    const e = await loadTextEmbedder(parseEmbedderSpec(path.join(dir, 'a')));
+    try {
+      expect(e.id).toMatch(/^transformers:a:[0-9a-f]{12}$/);
+      expect(e.dim).toBe(32);
+      expect(e.similarityThreshold).toBe(m.similarity_threshold);
+      // Tokenizer port, pooling and export together: the service reproduces the trainer's vectors.
+      const got = await e.embedTexts(m.check.texts, 'query');
+      m.check.embeddings.forEach((v, i) => expect(cosine(Float32Array.from(v), got[i]!)).toBeGreaterThan(0.9999));
+      const [sofa, couch, drill] = await e.embedTexts(
+        ['sofa', 'Corner couch grey velvet', 'Cordless power drill 18V'],
+        'query',
+      );
+      expect(cosine(sofa!, couch!)).toBeGreaterThan(cosine(sofa!, drill!) + 0.2);
+    } finally {
+      await e.close?.();
+    }
+  });
+
+  it('is deterministic: the same base, data and seed give the same weights', async () => {
+    expect((await meta('b')).model_sha256).toBe((await meta('a')).model_sha256);
+  });
+
+  it('npm run eval -- search runs the fine-tuned folder on the held-out queries', async () => {
+    const out = path.join(dir, 'eval');
+    const io: CliIo = { out: () => undefined, err: () => undefined };
+    const code = await evalMain(
+      [
+        'search',
+        '--data',
+        data(),
+        '--out',
+        out,
+        '--embedder',
+        path.join(dir, 'a'),
+        '--queries-from',
+        path.join(dir, 'a', 'heldout-queries.tsv'),
+      ],
+      undefined,
+      io,
+    );
+    expect(code).toBe(0);
+    const json = JSON.parse(await readFile(path.join(out, 'search.json'), 'utf8')) as Record<string, unknown>;
+    expect(json.queries).toBe((await meta('a')).metrics.heldout.queries);
+    expect(String(json.embedder)).toMatch(/^transformers:a:/);
+    expect((json['ndcg@10'] as Record<string, number>).vector).toBeGreaterThan(0);
+  });
+});
