@@ -208,16 +208,16 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     limitsRedis?.on('error', () => {});
     limitsRedis?.connect().catch(() => {});
     closeLimits = () => limitsRedis?.disconnect();
-    const experiments = new Experiments(experimentStore, config, config.experiments, {
-      onError: (err) => console.error(`experiments: ${err.message}`),
-      deployed: () => ({ ranking: ranker.versions }),
-    });
     const sequence = await SequenceRecall.open(config.sequence, {
       // The item table must match the catalog served now (a model from another shop is refused).
       catalogHas: (ids) =>
         searcher.withSnapshot(async (snap) => new Set(snap ? (await snap.text.get([...ids])).keys() : [])),
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
+    });
+    const experiments = new Experiments(experimentStore, config, config.experiments, {
+      onError: (err) => console.error(`experiments: ${err.message}`),
+      deployed: () => ({ ranking: ranker.versions, sequence: sequence.versions }),
     });
     // Suggestions from the served catalog and the served log's popular queries (rebuilt on a new generation).
     suggester = config.suggest.enabled

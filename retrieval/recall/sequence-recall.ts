@@ -6,6 +6,8 @@ import client from 'prom-client';
 import { z } from 'zod';
 import type { RouteHit } from '../index/types.ts';
 import { SequenceModel, SequenceModelRefusedError } from './sequence-model.ts';
+import type { SequenceSource } from './feed-routes.ts';
+import { ModelRegistry, type ModelKind, type RegistryStatus } from '../../core/model-registry.ts';
 
 const { HierarchicalNSW } = hnswlib;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;
@@ -15,6 +17,18 @@ export const SequenceConfigSchema = z
   .object({
     /** Folder written by `npm run train -- sequence`; empty: no sequence route (the other routes serve). */
     model_dir: z.string().default(''),
+    /**
+     * Folders of further deployed versions, loaded once beside `model_dir` (each with its own item
+     * index) so a request (an experiment arm) can be served by one of them through `model_version`.
+     * Fixed at start-up.
+     */
+    extra_model_dirs: z.array(z.string().min(1)).default([]),
+    /**
+     * The version that serves a request's `sequence` route and similar items' `sequence` list, by its
+     * metadata `version`: the one in `model_dir` or one of `extra_model_dirs`. Empty: the model in
+     * `model_dir` (followed as it is redeployed). Request-scoped.
+     */
+    model_version: z.string().default(''),
     /** Poll for a new model this often (0: load once). */
     refresh_ms: z.number().int().min(0).default(30_000),
     /**
@@ -43,6 +57,26 @@ export interface SequenceStatus {
   reason?: string;
 }
 
+/**
+ * The deployed sequence model a request uses, picked once per request (a hot reload mid-request
+ * cannot split it): the route and the neighbours it serves, and which version that is.
+ */
+export interface SequencePick {
+  source: SequenceSource;
+  model_version: string;
+  /** Set when the version asked for is not deployed (the default one serves). */
+  reason?: string;
+}
+
+/** What serving reads of the learned sequence model: the deployed version a request names. */
+export interface SequenceModels {
+  readonly config: Pick<SequenceConfig, 'model_version'>;
+  /** The deployed versions: the followed one (or why none), every one a request may name. */
+  readonly deployed: RegistryStatus;
+  /** The model for `version` (empty: `config.model_version`, else the followed one); undefined: none serves. */
+  pick(version?: string): SequencePick | undefined;
+}
+
 /** One loaded model with the ANN index over its item table (inner product: the model's score). */
 class Loaded {
   private readonly cache = new Map<string, Float32Array | null>();
@@ -51,6 +85,14 @@ class Loaded {
     private readonly index: Hnsw,
     private readonly cacheSize: number,
   ) {}
+
+  get version(): string {
+    return this.model.version;
+  }
+
+  close(): Promise<void> {
+    return this.model.close();
+  }
 
   static build(model: SequenceModel, ef: number, cacheSize: number): Loaded {
     const n = model.itemIds.length;
@@ -98,16 +140,15 @@ class Loaded {
  * embeddings in their own HNSW index, and shopper vectors computed lazily at feed time from the
  * shopper's recent items with a cache keyed by those items (an event that changes them changes
  * the key, so the next feed reflects it; measured in docs/BENCHMARKS.md). Versioned and hot
- * reloaded like the ranker: a new folder content is loaded, checked against the catalog and
- * swapped in; a refused one keeps the previous model, or leaves the route empty (the other
- * routes serve) when there is none.
+ * reloaded like the ranker (core/model-registry.ts): a new folder content is loaded, checked
+ * against the catalog and swapped in; a refused one keeps the previous model, or leaves the route
+ * empty (the other routes serve) when there is none. Further versions (`extra_model_dirs`), each
+ * with its own item index and cache, serve the requests that name them (`model_version`).
+ *
+ * As a SequenceSource it serves the default version (`model_version`, else the followed one).
  */
-export class SequenceRecall {
-  private current: Loaded | undefined;
-  private signature: string | undefined;
-  private reason: string | undefined;
-  private reloading: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+export class SequenceRecall implements SequenceSource, SequenceModels {
+  private models!: ModelRegistry<Loaded>;
   private readonly metrics;
 
   private constructor(
@@ -144,72 +185,87 @@ export class SequenceRecall {
 
   static async open(cfg: SequenceConfig, deps: SequenceRecallDeps = {}): Promise<SequenceRecall> {
     const s = new SequenceRecall(cfg, deps);
-    if (cfg.model_dir === '') s.reason = 'no sequence model configured';
-    else {
-      await s.reload();
-      if (cfg.refresh_ms > 0) {
-        s.timer = setInterval(() => void s.reload(), cfg.refresh_ms);
-        s.timer.unref();
-      }
-    }
+    const kind: ModelKind<Loaded> = {
+      name: 'sequence',
+      // metadata.json is written last and names every file's sha256: its content is the signature.
+      signature: async (dir) =>
+        createHash('sha256')
+          .update(await readFile(join(dir, 'metadata.json')))
+          .digest('hex'),
+      load: async (dir) => {
+        const model = await SequenceModel.load(dir);
+        try {
+          await s.checkCatalog(model);
+          return Loaded.build(model, cfg.ef_search, cfg.cache_size);
+        } catch (err) {
+          await model.close();
+          throw err;
+        }
+      },
+      refusal: (err) => {
+        const reason = err instanceof SequenceModelRefusedError ? err.reason : 'invalid_model';
+        return { reason, retry: reason === 'incomplete' };
+      },
+      describe: (loaded) => `${loaded.model.itemIds.length} items`,
+      fallback: 'the sequence route stays empty',
+      unconfigured: 'no sequence model configured',
+      missing: (dir) => `no sequence model in ${dir}`,
+    };
+    s.models = await ModelRegistry.open(kind, {
+      dir: cfg.model_dir === '' ? undefined : cfg.model_dir,
+      extraDirs: cfg.extra_model_dirs,
+      refreshMs: cfg.refresh_ms,
+      log: deps.log,
+      onLoaded: () => s.metrics.loaded.inc(),
+      onRefused: (reason) => s.metrics.refused.inc({ reason }),
+    });
     return s;
   }
 
+  get config(): SequenceConfig {
+    return this.cfg;
+  }
+
+  /** The followed folder's model: what serves by default (unless `model_version` names another). */
   get status(): SequenceStatus {
-    return this.current
-      ? { active: true, model_version: this.current.model.version }
-      : { active: false, reason: this.reason ?? 'no model' };
+    const cur = this.models.current;
+    return cur
+      ? { active: true, model_version: cur.version }
+      : { active: false, reason: this.models.reason ?? 'no model' };
+  }
+
+  /** Every version a request may name in `sequence.model_version`: `model_dir`'s as loaded now, then `extra_model_dirs`'. */
+  get versions(): string[] {
+    return this.models.versions;
+  }
+
+  get deployed(): RegistryStatus {
+    return this.models.status;
   }
 
   /** The serving model (for tests and the bench). */
   get model(): SequenceModel | undefined {
-    return this.current?.model;
+    return this.models.current?.model;
   }
 
   /** Looks at the model folder now; loads a changed model. Safe to call concurrently. */
   reload(): Promise<void> {
-    this.reloading ??= this.doReload().finally(() => (this.reloading = undefined));
-    return this.reloading;
+    return this.models.reload();
   }
 
-  private async doReload(): Promise<void> {
-    const dir = this.cfg.model_dir;
-    let sig: string;
-    try {
-      // metadata.json is written last and names every file's sha256: its content is the signature.
-      sig = createHash('sha256')
-        .update(await readFile(join(dir, 'metadata.json')))
-        .digest('hex');
-    } catch {
-      if (!this.current) this.reason = `no sequence model in ${dir}`;
-      return;
-    }
-    if (sig === this.signature) return;
-    const log = this.deps.log ?? ((line: string) => console.error(line));
-    let next: SequenceModel | undefined;
-    try {
-      next = await SequenceModel.load(dir);
-      await this.checkCatalog(next);
-      const prev = this.current;
-      this.current = Loaded.build(next, this.cfg.ef_search, this.cfg.cache_size);
-      this.signature = sig;
-      this.reason = undefined;
-      this.metrics.loaded.inc();
-      log(
-        `sequence: serving model ${next.version} (${next.itemIds.length} items) from ${dir}${prev ? `, replacing ${prev.model.version}` : ''}`,
-      );
-      // Requests in flight hold their own reference; release the old session after they finish.
-      if (prev) setTimeout(() => void prev.model.close(), 5_000).unref();
-    } catch (err) {
-      await next?.close();
-      if (err instanceof SequenceModelRefusedError && err.reason === 'incomplete') return; // retried at the next poll
-      this.signature = sig;
-      const reason = err instanceof SequenceModelRefusedError ? err.reason : 'invalid_model';
-      this.metrics.refused.inc({ reason });
-      const keep = this.current ? `keeping model ${this.current.model.version}` : 'the sequence route stays empty';
-      log(`sequence: ${(err as Error).message}; ${keep}`);
-      if (!this.current) this.reason = (err as Error).message;
-    }
+  pick(version?: string): SequencePick | undefined {
+    const { model, missing } = this.models.pick(version || this.cfg.model_version);
+    if (!model) return undefined;
+    return {
+      source: {
+        recall: (history, k) => this.recallWith(model, history, k),
+        neighbours: (id, k) => Promise.resolve(neighboursOf(model, id, k)),
+      },
+      model_version: model.version,
+      ...(missing !== undefined && {
+        reason: `sequence model version ${missing} is not deployed; served by ${model.version}`,
+      }),
+    };
   }
 
   /** A sample of the model's items (spread over the table) must be in the catalog. */
@@ -228,12 +284,21 @@ export class SequenceRecall {
   }
 
   /**
-   * The feed route: the items the model ranks next for a shopper whose recent items are `history`
-   * (oldest first), the history itself left out. Empty without a model or a known item.
+   * The feed route, by the default version: the items the model ranks next for a shopper whose
+   * recent items are `history` (oldest first), the history itself left out. Empty without a model
+   * or a known item.
    */
   async recall(history: readonly string[], k: number): Promise<RouteHit[]> {
-    const cur = this.current;
-    if (!cur || history.length === 0) return [];
+    return (await this.pick()?.source.recall(history, k)) ?? [];
+  }
+
+  /** Similar items, by the default version: nearest neighbours of the product's learned embedding, itself left out. */
+  async neighbours(id: string, k: number): Promise<RouteHit[]> {
+    return (await this.pick()?.source.neighbours(id, k)) ?? [];
+  }
+
+  private async recallWith(cur: Loaded, history: readonly string[], k: number): Promise<RouteHit[]> {
+    if (history.length === 0) return [];
     const t0 = performance.now();
     const { v, cached } = await cur.shopper(history);
     this.metrics.cache.inc({ outcome: cached ? 'hit' : 'miss' });
@@ -241,17 +306,12 @@ export class SequenceRecall {
     return v ? cur.search(v, k, new Set(history)) : [];
   }
 
-  /** Similar items: nearest neighbours of the product's learned embedding, itself left out. */
-  async neighbours(id: string, k: number): Promise<RouteHit[]> {
-    const cur = this.current;
-    const v = cur?.model.itemVector(id);
-    return cur && v ? cur.search(v, k, new Set([id])) : [];
-  }
-
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.reloading;
-    await this.current?.model.close();
-    this.current = undefined;
+    await this.models.close();
   }
+}
+
+function neighboursOf(cur: Loaded, id: string, k: number): RouteHit[] {
+  const v = cur.model.itemVector(id);
+  return v ? cur.search(v, k, new Set([id])) : [];
 }
