@@ -31,5 +31,7 @@ describe('freshness benchmark', () => {
     expect(res.p99_ms).toBeGreaterThanOrEqual(res.p50_ms);
     expect(res.events_per_s).toBeGreaterThan(0);
     expect(res.ingested_events % 1000).toBe(0);
+    // The shipped sequence model matches the demo catalog: each click reached the page through its route.
+    expect(res.sequence_route).toBe(true);
   });
 });

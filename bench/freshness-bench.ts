@@ -19,6 +19,12 @@ export interface FreshnessOptions {
   /** Seconds of sustained ingestion for the throughput figure. */
   ingestSeconds: number;
   backend: 'embedded' | 'kafka';
+  /**
+   * The feed's `sequence` route (the model in config.sequence.model_dir) on (default) or off. On,
+   * a round trip ends only when the feed shows items the route recalled from the click: the
+   * shopper tower's run at feed time is inside the measured time.
+   */
+  sequence?: boolean;
 }
 
 /**
@@ -36,12 +42,18 @@ export async function runFreshnessBench(opts: FreshnessOptions) {
     // It measures ingestion and freshness, not protection: no rate limits, no shedding.
     service: { ...opts.config.service, dataDir, limits: LIMITS_OFF },
     backends: { ...opts.config.backends, namespace },
+    ...(opts.sequence === false && { sequence: { ...opts.config.sequence, model_dir: '' } }),
   };
   const service = await openService(config, { embedder: opts.embedder, catalog: opts.catalog });
   const server = serve({ fetch: service.app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const sequence = service.sequence.status;
   try {
+    if (opts.sequence !== false && !sequence.active)
+      throw new Error(
+        `the sequence route is not served (${sequence.reason}): pass sequence: false to measure without it`,
+      );
     const ids = await productIds(opts.catalog);
     const post = async (events: unknown[]) => {
       const res = await fetch(`${base}/v1/events`, {
@@ -53,7 +65,14 @@ export async function runFreshnessBench(opts: FreshnessOptions) {
       return (await res.json()) as { accepted: number };
     };
     const feed = async (user: string) =>
-      (await (await fetch(`${base}/v1/feed?user_id=${user}&size=10`)).json()) as { cold_start: boolean };
+      (await (await fetch(`${base}/v1/feed?user_id=${user}&size=10&debug=true`)).json()) as {
+        cold_start: boolean;
+        items: Array<{ routes?: Record<string, unknown> }>;
+      };
+    // The click shows once the feed is built from it, and, with the sequence route on, once that
+    // route's recall from the click is on the page.
+    const reflects = (f: Awaited<ReturnType<typeof feed>>) =>
+      !f.cold_start && (!sequence.active || f.items.some((i) => i.routes?.['sequence'] !== undefined));
 
     // Warm-up: some history so the feed's routes have data, and JIT-warm code paths.
     const warm = Array.from({ length: 2000 }, (_, i) => ({
@@ -74,7 +93,7 @@ export async function runFreshnessBench(opts: FreshnessOptions) {
         { event_id: `${user}-click`, type: 'click', user_id: user, product_id: ids[t % ids.length]!, ts: Date.now() },
       ]);
       for (;;) {
-        if (!(await feed(user)).cold_start) break;
+        if (reflects(await feed(user))) break;
         if (performance.now() - t0 > 10_000) throw new Error(`feed for ${user} did not reflect the click within 10 s`);
       }
       latencies.push(performance.now() - t0);
@@ -127,6 +146,8 @@ export async function runFreshnessBench(opts: FreshnessOptions) {
       consumer_events_per_s: Math.round((accepted + warm.length) / (ingestS + drainS)),
       consumer_drain_s_after_ingest: Math.round(drainS * 100) / 100,
       catalog_products: ids.length,
+      sequence_route: sequence.active,
+      ...(sequence.model_version !== undefined && { sequence_model: sequence.model_version }),
     };
     fs.mkdirSync(opts.outDir, { recursive: true });
     fs.writeFileSync(path.join(opts.outDir, 'bench-freshness.json'), JSON.stringify(result, null, 2) + '\n');

@@ -12,6 +12,7 @@ import { openSearcher } from '../retrieval/recall/searcher.ts';
 import { SuggestConfigSchema } from '../retrieval/recall/suggest/config.ts';
 import { Suggester } from '../retrieval/recall/suggest/suggester.ts';
 import { createApp } from '../src/app.ts';
+import { httpGet, keepAliveAgent } from './http-get.ts';
 import { summarize } from './stats.ts';
 import { syntheticCatalog } from './synthetic.ts';
 
@@ -100,7 +101,8 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const port = (server.address() as { port: number }).port;
   const url = (q: string) => `http://127.0.0.1:${port}/v1/suggest?q=${encodeURIComponent(q)}&size=8`;
-  for (const q of prefixes.slice(0, 300)) await (await fetch(url(q))).arrayBuffer();
+  const agent = keepAliveAgent(4);
+  for (const q of prefixes.slice(0, 300)) await httpGet(url(q), agent);
 
   const loadBefore = os.loadavg();
   const inProcess: number[] = [];
@@ -111,8 +113,7 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
     if (suggester.suggest(q, 8).suggestions.length === 0) empty++;
     inProcess.push(performance.now() - s);
     s = performance.now();
-    const res = await fetch(url(q));
-    await res.arrayBuffer();
+    const res = await httpGet(url(q), agent);
     if (res.status !== 200) throw new Error(`HTTP ${res.status} for ${q}`);
     http.push(performance.now() - s);
   }
@@ -125,13 +126,14 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
       while (next < prefixes.length) {
         const q = prefixes[next++]!;
         const s = performance.now();
-        await (await fetch(url(q))).arrayBuffer();
+        await httpGet(url(q), agent);
         conc.push(performance.now() - s);
       }
     }),
   );
   const qps = Math.round(prefixes.length / ((performance.now() - concStart) / 1000));
   const loadAfter = os.loadavg();
+  agent.destroy();
   server.close();
   await suggester.close();
   await servedLog.close();

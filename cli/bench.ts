@@ -105,6 +105,11 @@ prog
   .option('--trials <N>', 'events timed', positive, 200)
   .option('--ingest-seconds <N>', 'seconds of background ingest', positive, 10)
   .addOption(
+    new Option('--sequence <ON>', "the feed's sequence route (the model in sequence.model_dir)")
+      .choices(['on', 'off'])
+      .default('on'),
+  )
+  .addOption(
     mustExist(
       new Option('--catalog <FILE>', 'catalog to serve').default(path.join(ROOT, 'data/demo/catalog.jsonl')),
       'file',
@@ -118,6 +123,7 @@ prog
         trials: number;
         ingestSeconds: number;
         catalog: string;
+        sequence: 'on' | 'off';
       }) => {
         const env = { ...process.env };
         if (o.backend === 'embedded') {
@@ -142,6 +148,7 @@ prog
             trials: o.trials,
             ingestSeconds: o.ingestSeconds,
             backend: o.backend,
+            sequence: o.sequence === 'on',
           }),
         );
       },

@@ -104,6 +104,7 @@ describe('eval CLI', () => {
       'diversity',
       'coupons',
       'online',
+      'demo-sequences',
       'convert home-depot',
       'convert fashion',
       'convert amazon-video',

@@ -39,6 +39,7 @@ import { taobaoCommand } from '../eval/convert/taobao.ts';
 import { feedCommand } from '../eval/feed/command.ts';
 import { diversityCommand, rankingCommand, rankingExportCommand } from '../eval/simulate/command.ts';
 import { onlineCommand } from '../eval/simulate/online-command.ts';
+import { demoSequencesCommand } from '../eval/simulate/sequences.ts';
 import { tuneFusionCommand } from '../eval/search/tune-fusion/command.ts';
 
 const searchCommand: Command = {
@@ -123,6 +124,7 @@ export const COMMANDS: Command[] = [
   diversityCommand,
   couponsCommand,
   onlineCommand,
+  demoSequencesCommand,
   homeDepotCommand,
   fashionCommand,
   amazonVideoCommand,

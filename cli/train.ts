@@ -218,12 +218,59 @@ prog
   .option('--source <TEXT>', 'free text recorded in the model card (where the data came from)')
   .option('--metrics-out <FILE>', 'also write the metrics JSON here')
   .option('--quiet', 'no per-epoch progress on stderr')
+  .addOption(
+    mustExist(
+      new Option(
+        '--catalog <FILE>',
+        "catalog JSON Lines: its products' text embeddings fit text_projection.onnx, the vector a product with no interactions is served with",
+      ),
+      'file',
+    ),
+  )
+  .option('--embedder <SPEC>', 'with --catalog: the text embedder the service indexes with (default: SHELF_EMBEDDER)')
+  .option(
+    '--projection-holdout <X>',
+    'with --catalog: share of products held out to validate the projection (default: 0.2)',
+    num(0),
+  )
   .addOption(pythonOption())
   .action(
-    action((o: { data?: string; logs?: string }, cmd: Command) => {
+    action(async (o: { data?: string; logs?: string; catalog?: string; embedder?: string }, cmd: Command) => {
       if ((o.data === undefined) === (o.logs === undefined))
         throw new Error('give one of --data DIR or --logs DATA_DIR');
-      return forward('models/sequence/train.py', cmd);
+      const script = 'models/sequence/train.py';
+      if (o.catalog === undefined) return forward(script, cmd, ['embedder']);
+      // The text vectors, as the service's index stores them, in a temporary file for train.py.
+      const [
+        { mkdtemp, rm },
+        { tmpdir },
+        { loadConfig },
+        { loadTextEmbedder, parseEmbedderSpec },
+        { writeTextVectors },
+      ] = await Promise.all([
+        import('node:fs/promises'),
+        import('node:os'),
+        import('../src/config.ts'),
+        import('../core/embedding/load.ts'),
+        import('../models/sequence/text-vectors.ts'),
+      ]);
+      const config = loadConfig({ ...process.env, ...(o.embedder && { SHELF_EMBEDDER: o.embedder }) });
+      const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
+      const tmp = await mkdtemp(path.join(tmpdir(), 'shelf-seq-text-'));
+      try {
+        const file = path.join(tmp, 'text-vectors.jsonl');
+        const t = await writeTextVectors(o.catalog, embedder, file);
+        process.stderr.write(`text vectors: ${t.products} products, ${t.embedderId} (${t.dim}-d)\n`);
+        return await forward(
+          script,
+          cmd,
+          ['catalog', 'embedder'],
+          ['--text-vectors', file, '--text-embedder-id', t.embedderId],
+        );
+      } finally {
+        await embedder.close?.();
+        await rm(tmp, { recursive: true, force: true });
+      }
     }),
   );
 

@@ -129,6 +129,11 @@ export function createMetrics() {
       help: 'Requests being served now (the load-shedding bound counts these)',
       registers: [registry],
     }),
+    requestsQueued: new client.Gauge({
+      name: 'shelf_requests_queued',
+      help: 'Requests waiting for an in-flight slot (service.limits.queue)',
+      registers: [registry],
+    }),
     authRejected: new client.Counter({
       name: 'shelf_auth_rejected_total',
       help: 'Shopper-facing requests or events refused for their token or key, by code',

@@ -10,7 +10,7 @@ import type { CouponLedger } from '../coupons/ledger.ts';
 import { openCouponLedger } from '../coupons/open-ledger.ts';
 import { ServedLog } from '../behavior/served-log.ts';
 import type { IndexBackend } from '../retrieval/index/index-backend.ts';
-import { openIndexBackend, openSynonymStore } from '../retrieval/index/open-backend.ts';
+import { openIndexBackend, openSequenceItemIndexes, openSynonymStore } from '../retrieval/index/open-backend.ts';
 import { CachedSynonyms, type SynonymStore } from '../retrieval/index/synonyms.ts';
 import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { productTimes } from '../ranking/apply.ts';
@@ -212,6 +212,21 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       // The item table must match the catalog served now (a model from another shop is refused).
       catalogHas: (ids) =>
         searcher.withSnapshot(async (snap) => new Set(snap ? (await snap.text.get([...ids])).keys() : [])),
+      // Its item embeddings: hnswlib in memory, or a Qdrant collection (named vector `sequence`).
+      indexes: openSequenceItemIndexes(indexLocation(config), guards, config.sequence.ef_search),
+      // Products it never saw get a vector from their stored text vector (its text projection).
+      catalog: {
+        get generation() {
+          return searcher.generation;
+        },
+        missing: (known) =>
+          searcher.withSnapshot(async (snap) => {
+            const vectors = snap?.vectors;
+            if (!snap || !vectors?.vectorsOf) return { embedderId: snap?.embedderId, vectors: new Map() };
+            const ids = [...(await vectors.hashes()).keys()].filter((id) => !known(id));
+            return { embedderId: snap.embedderId, vectors: ids.length > 0 ? await vectors.vectorsOf(ids) : new Map() };
+          }),
+      },
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
     });

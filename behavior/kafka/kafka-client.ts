@@ -1,3 +1,4 @@
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { Dependency } from '../../core/dependencies.ts';
 
@@ -83,11 +84,30 @@ export async function ensureTopic(
       : []),
   ];
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, configEntries }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, configEntries }],
+      waitForLeaders: true,
+      timeout: TOPIC_READY_MS,
+    });
   } catch (err) {
-    if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+    const type = (err as { type?: string }).type;
+    if (type === 'TOPIC_ALREADY_EXISTS') return;
+    if (type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+    // kafkajs waits out "leader not available" but not this one: a broker busy electing the new
+    // partitions' leaders can answer for a while that it does not host them yet (seen on a
+    // loaded 2-core machine). The topic was created; wait until its metadata says so.
+    await untilKnown.execute(() => admin.fetchTopicMetadata({ topics: [topic] }));
   }
 }
+
+/** How long a new topic may take to have leaders for all its partitions. */
+const TOPIC_READY_MS = 30_000;
+
+/** Retries a metadata read while the broker says it does not host the new topic yet (about 30 s in all). */
+const untilKnown = retry(
+  handleWhen((err) => (err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION'),
+  { maxAttempts: 35, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }) },
+);
 
 /** Start-up and `/readyz` check: a metadata round trip to the cluster. */
 export function kafkaDependency(admin: Admin, brokers: readonly string[]): Dependency {

@@ -31,6 +31,9 @@ loads a half-written set; it checks the sha256s):
                       recent last) → output "shopper" float32 [N, D]
   item_tower.onnx     input "ids" int64 [M] → output "vectors" float32 [M, D] (the embedding table)
   items.json          the item ids, index i + 1 in the towers is items[i]
+  text_projection.onnx  with --text-vectors: input "text" float32 [N, T] (a product's L2-normalised text
+                      embedding, as the index stores it) → output "vectors" float32 [N, D]: the vector a
+                      product the model never saw is served with (see fit_projection)
   test_vectors.json   shared test vectors: inputs and PyTorch's outputs, checked by the TypeScript side
   metadata.json       version, architecture, hyper-parameters, metrics, data summary, sha256s
   MODEL_CARD.md       the same for people
@@ -309,6 +312,144 @@ def train_epoch(model, opt, train_seqs, train_types, n_items, args, gen, typed):
     return total / max(1, len(order))
 
 
+
+# ----------------------------------------------------------------------------- text projection (new products)
+
+def read_text_vectors(path: Path) -> dict[str, np.ndarray]:
+    """JSON Lines {"id", "vector"}: a product's text embedding (what `npm run train -- sequence --catalog` writes)."""
+    out: dict[str, np.ndarray] = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            out[str(r["id"])] = np.asarray(r["vector"], dtype=np.float32)
+    dims = {len(v) for v in out.values()}
+    if len(dims) != 1:
+        raise SystemExit(f"{path}: text vectors of {sorted(dims) or 'no'} dimensions, expected one size")
+    return out
+
+
+class TextProjection(nn.Module):
+    """text embedding → item space: a linear map, optionally rescaled to the typical learned item norm."""
+
+    def __init__(self, w: np.ndarray, b: np.ndarray, norm: float | None):
+        super().__init__()
+        self.lin = nn.Linear(w.shape[0], w.shape[1])
+        with torch.no_grad():
+            self.lin.weight.copy_(torch.from_numpy(w.T.astype(np.float32)))
+            self.lin.bias.copy_(torch.from_numpy(b.astype(np.float32)))
+        self.norm = norm
+
+    def forward(self, text):
+        y = self.lin(text)
+        if self.norm is not None:
+            # Plain ops (no ReduceL2 needed): exports to any opset.
+            y = y / torch.clamp(y.pow(2).sum(-1, keepdim=True).sqrt(), min=1e-8) * self.norm
+        return y
+
+
+def ridge(x: np.ndarray, y: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares with an L2 penalty on the weights (not the intercept): centred, closed form, float64."""
+    x = x.astype(np.float64)
+    y = y.astype(np.float64)
+    mx, my = x.mean(0), y.mean(0)
+    xc, yc = x - mx, y - my
+    w = np.linalg.solve(xc.T @ xc + lam * np.eye(x.shape[1]), xc.T @ yc)
+    return w, my - mx @ w
+
+
+def cold_start(model: SasRec, table: np.ndarray, inputs, targets, batch: int = 256) -> dict:
+    """Full-ranking HR@10 / NDCG@10 of these shoppers' targets against `table` (rows replaced as the caller chose)."""
+    hit = ndcg = 0.0
+    t = torch.from_numpy(table)
+    with torch.no_grad():
+        for a in range(0, len(targets), batch):
+            seq = torch.from_numpy(left_pad(inputs[a:a + batch], model.max_len))
+            scores = (model.hidden(seq)[:, -1, :] @ t.T).numpy()
+            for j in range(len(seq)):
+                row = scores[j]
+                tgt = targets[a + j]
+                v = row[tgt]
+                row[0] = -np.inf
+                row[inputs[a + j]] = -np.inf
+                rank = int((row > v).sum())
+                if rank < 10:
+                    hit += 1
+                    ndcg += 1 / math.log2(rank + 2)
+    n = max(1, len(targets))
+    return {"users": len(targets), "hr@10": round(hit / n, 4), "ndcg@10": round(ndcg / n, 4)}
+
+
+def fit_projection(model: SasRec, items: list[str], text: dict[str, np.ndarray], val_in, val_tgt, seed: int,
+                   holdout: float, log) -> tuple[TextProjection, dict]:
+    """
+    The vector a product the model never saw is served with: a ridge regression from its text
+    embedding to the learned item embedding, fitted on the products that have both.
+
+    Validation: a seeded `holdout` share of those products plays "new": the map is fitted on the
+    others (the L2 penalty chosen by validation error), and the validation shoppers whose target
+    is a held-out product are ranked against the table with every held-out row replaced by its
+    projection, against the same with the mean learned row (what a product with no text would
+    get) and against the learned rows themselves (the ceiling). Rescaling each projection to the
+    median learned norm (ridge shrinks towards the mean, and a short vector never wins an
+    inner-product search) is kept when it ranks better there. The shipped map is then refitted on
+    every product.
+    """
+    table = model.item.weight.detach().numpy().copy()
+    rows = [i + 1 for i, it in enumerate(items) if it in text]
+    if len(rows) < 4:
+        raise SystemExit(f"--text-vectors: only {len(rows)} of the model's items have a text vector")
+    x = np.stack([text[items[r - 1]] for r in rows])
+    y = table[rows]
+    rng = np.random.default_rng(seed + 5)
+    perm = rng.permutation(len(rows))
+    n_val = max(1, int(round(len(rows) * holdout)))
+    val_idx, fit_idx = perm[:n_val], perm[n_val:]
+    lams = [0.01, 0.1, 1.0, 10.0, 100.0]
+    errs = []
+    for lam in lams:
+        w, b = ridge(x[fit_idx], y[fit_idx], lam)
+        errs.append(float(((x[val_idx] @ w + b - y[val_idx]) ** 2).sum(1).mean()))
+    lam = lams[int(np.argmin(errs))]
+    w, b = ridge(x[fit_idx], y[fit_idx], lam)
+    norm = float(np.median(np.linalg.norm(table[1:], axis=1)))
+    held = {rows[i] for i in val_idx}
+
+    def cos(a, c):
+        return float(np.mean((a * c).sum(1) / np.maximum(1e-8, np.linalg.norm(a, axis=1) * np.linalg.norm(c, axis=1))))
+
+    pv = x[val_idx] @ w + b
+    mean_row = y[fit_idx].mean(0)
+    cases = [(h, t) for h, t in zip(val_in, val_tgt) if t in held]
+    c_in, c_tgt = [h for h, _ in cases], [t for _, t in cases]
+
+    def ranked(vectors: np.ndarray) -> dict:
+        t = table.copy()
+        t[[rows[i] for i in val_idx]] = vectors
+        return cold_start(model, t.astype(np.float32), c_in, c_tgt)
+
+    scaled = pv / np.maximum(1e-8, np.linalg.norm(pv, axis=1, keepdims=True)) * norm
+    plain_r, scaled_r = ranked(pv), ranked(scaled)
+    rescale = bool(c_tgt) and scaled_r["ndcg@10"] > plain_r["ndcg@10"]
+    validation = {
+        "held_out_items": int(n_val), "fitted_items": int(len(fit_idx)), "lambda": lam,
+        "val_mse_by_lambda": {str(l): round(e, 5) for l, e in zip(lams, errs)},
+        "cosine_to_learned": round(cos(pv, y[val_idx]), 4),
+        "cosine_mean_row_to_learned": round(cos(np.tile(mean_row, (len(val_idx), 1)), y[val_idx]), 4),
+        "cold_start_shoppers": len(c_tgt),
+        "cold_start": {"projection": plain_r, "projection_rescaled": scaled_r,
+                       "mean_row": ranked(np.tile(mean_row, (len(val_idx), 1))),
+                       "learned_rows": ranked(y[val_idx])},
+        "rescaled": rescale,
+    }
+    log(f"text projection: {json.dumps(validation)}")
+    w, b = ridge(x, y, lam)
+    return TextProjection(w, b, norm if rescale else None).eval(), {
+        "kind": "ridge linear map" + (", rescaled to the median learned item norm" if rescale else ""),
+        "text_dim": int(x.shape[1]), "items": len(rows), "lambda": lam,
+        "norm": round(norm, 6) if rescale else None, "validation": validation}
+
 # ----------------------------------------------------------------------------- export
 
 def write_atomic(path: Path, data: bytes) -> str:
@@ -335,7 +476,8 @@ def model_card(meta: dict) -> str:
              "## Data", "",
              f"- source: {d['source'] or '(not given)'}",
              f"- {d['interactions']:,} interactions (repeats dropped), {d['shoppers']:,} shoppers, {d['items']:,} items",
-             f"- split: {t['split']}", "",
+             f"- split: {t['split']}",
+             *([f"- interactions.tsv sha256 {d['sha256']}"] if d.get("sha256") else []), "",
              "## Hyper-parameters", "",
              f"- max length {a['max_len']}, dimensions {a['dim']}, blocks {a['blocks']}, heads {a['heads']}, dropout {t['dropout']}, event types {'on' if a['event_types'] else 'off'}",
              f"- sampled softmax with {t['negatives']} uniform negatives, batch {t['batch']}, Adam lr {t['lr']}, l2 {t['l2']}",
@@ -347,7 +489,22 @@ def model_card(meta: dict) -> str:
         if k in m:
             x = m[k]
             lines.append(f"| {k} | {x['users']:,} | {x['full']['hr@10']} | {x['full']['ndcg@10']} | {x['sampled100']['hr@10']} | {x['sampled100']['ndcg@10']} |")
-    lines += ["", "Served by the feed's `sequence` recall route (retrieval/recall) and in similar items."]
+    p = meta.get("text_projection")
+    if p:
+        v = p["validation"]
+        cs = v["cold_start"]
+        lines += ["", "## Products with no interactions (text projection)", "",
+                  f"- `text_projection.onnx`: {p['kind']} from the `{p['embedder_id']}` text embedding ({p['text_dim']}-d) into the item space, fitted on {p['items']:,} products (L2 penalty {p['lambda']}, chosen on validation)",
+                  f"- validation: {v['held_out_items']} products held out as if new; cosine of their projection to their learned vector {v['cosine_to_learned']} (the mean learned vector: {v['cosine_mean_row_to_learned']})",
+                  f"- {v['cold_start_shoppers']} validation shoppers whose next item is a held-out product, that product ranked (full ranking) with the row it would be served with:", "",
+                  "| row served for the held-out products | HR@10 | NDCG@10 |", "|---|---|---|",
+                  f"| learned (ceiling) | {cs['learned_rows']['hr@10']} | {cs['learned_rows']['ndcg@10']} |",
+                  f"| text projection | {cs['projection']['hr@10']} | {cs['projection']['ndcg@10']} |",
+                  f"| text projection, rescaled to the median learned norm | {cs['projection_rescaled']['hr@10']} | {cs['projection_rescaled']['ndcg@10']} |",
+                  f"| mean learned row (no text) | {cs['mean_row']['hr@10']} | {cs['mean_row']['ndcg@10']} |", "",
+                  f"- shipped: {'rescaled' if v['rescaled'] else 'not rescaled'} (the better on that validation)"]
+    lines += ["", "Served by the feed's `sequence` recall route (retrieval/recall) and in similar items; products the",
+              "model never saw are served with their text's projection when the model has one."]
     return "\n".join(lines) + "\n"
 
 
@@ -379,6 +536,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: deterministic and polite on a shared CPU)")
     ap.add_argument("--version", help="model version (default: sequence-<sha12 of the weights>)")
     ap.add_argument("--source", default="", help="free text recorded in the model card (where the data came from)")
+    ap.add_argument("--text-vectors", help="JSON Lines {id, vector}: products' text embeddings; fits text_projection.onnx (new products)")
+    ap.add_argument("--text-embedder-id", default="", help="id of the text embedder that made --text-vectors (recorded; the service checks it)")
+    ap.add_argument("--projection-holdout", type=float, default=0.2, help="share of products held out to validate the text projection")
     ap.add_argument("--metrics-out", help="also write the metrics JSON here")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
@@ -451,6 +611,15 @@ def main(argv: list[str]) -> int:
         metrics["test"] = evaluate(model, test_in, test_ty, test_tgt, n_items, np.random.default_rng(args.seed + 3), typed)
     log(f"sequence: {json.dumps(metrics)}")
 
+    projection, projection_meta = None, None
+    if args.text_vectors:
+        if not args.text_embedder_id:
+            raise SystemExit("--text-vectors needs --text-embedder-id (the service only applies the map to that embedder's vectors)")
+        text = read_text_vectors(Path(args.text_vectors))
+        projection, projection_meta = fit_projection(model, items, text, val_in, val_tgt, args.seed, args.projection_holdout, log)
+        projection_meta = {"embedder_id": args.text_embedder_id, **projection_meta}
+        metrics["text_projection"] = projection_meta["validation"]
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     l = args.max_len
@@ -465,6 +634,13 @@ def main(argv: list[str]) -> int:
     item_sha = export_onnx(ItemTower(model).eval(), (torch.arange(1, min(n_items, 4) + 1),), out / "item_tower.onnx", ["ids"], ["vectors"],
                            {"ids": {0: "m"}, "vectors": {0: "m"}})
     items_sha = write_atomic(out / "items.json", (json.dumps(items, ensure_ascii=False) + "\n").encode())
+    files = {"shopper_tower.onnx": shopper_sha, "item_tower.onnx": item_sha, "items.json": items_sha}
+    if projection is not None:
+        t_dim = projection_meta["text_dim"]
+        files["text_projection.onnx"] = export_onnx(projection, (torch.zeros(2, t_dim),), out / "text_projection.onnx", ["text"],
+                                                    ["vectors"], {"text": {0: "n"}, "vectors": {0: "n"}})
+    elif (out / "text_projection.onnx").exists():
+        (out / "text_projection.onnx").unlink()  # a previous run's map does not belong to these weights
 
     # Shared test vectors: a few real histories (full, short, one item) and PyTorch's outputs for them.
     rng = np.random.default_rng(args.seed + 4)
@@ -484,9 +660,19 @@ def main(argv: list[str]) -> int:
          **({"types": left_pad([t], l)[0].tolist()} if typed else {}), "shopper": [round(float(v), 6) for v in sv[k]]}
         for k, (c, t) in enumerate(zip(cases, case_types))],
         "item_vectors": {items[i - 1]: [round(float(v), 6) for v in iv[k]] for k, i in enumerate(ids)}}
+    if projection is not None:
+        # A few products' text vectors (and one made up: the map must not depend on the product being known).
+        tv_ids = [it for it in items if it in text][:3]
+        tx = np.stack([text[it] for it in tv_ids] + [np.linspace(-1, 1, projection_meta["text_dim"], dtype=np.float32)])
+        tx = np.round(tx, 6).astype(np.float32)
+        with torch.no_grad():
+            ty = projection(torch.from_numpy(tx)).numpy()
+        tv["projection"] = {"ids": tv_ids + [None], "text": [[round(float(v), 6) for v in r] for r in tx],
+                            "vectors": [[round(float(v), 6) for v in r] for r in ty]}
     write_atomic(out / "test_vectors.json", (json.dumps(tv) + "\n").encode())
 
-    weights_sha = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in model.parameters())).hexdigest()
+    params = list(model.parameters()) + (list(projection.parameters()) if projection is not None else [])
+    weights_sha = hashlib.sha256(b"".join(p.detach().numpy().tobytes() for p in params)).hexdigest()
     meta = {
         "name": "shelf-sequence-sasrec",
         "format": FORMAT,
@@ -496,7 +682,8 @@ def main(argv: list[str]) -> int:
         "items": n_items,
         "inputs": ["items", "types"] if typed else ["items"],
         "types": TYPES,
-        "files": {"shopper_tower.onnx": shopper_sha, "item_tower.onnx": item_sha, "items.json": items_sha},
+        "files": files,
+        **({"text_projection": projection_meta} if projection_meta else {}),
         "architecture": {"type": "SASRec (pre-LN)", "dim": args.dim, "max_len": l, "blocks": args.blocks, "heads": args.heads,
                          "event_types": typed, "score": "dot product of shopper and item vectors"},
         "training": {"seed": args.seed, "threads": args.threads, "epochs": args.epochs, "best_epoch": best_epoch,
@@ -507,7 +694,8 @@ def main(argv: list[str]) -> int:
                      "seconds": train_seconds, "cpu": cpu_name(), "torch": torch.__version__, "history": history},
         "metrics": metrics,
         "data": {"source": args.source or (args.data and f"--data {args.data}") or f"--logs {args.logs}",
-                 "rows": len(rows), "interactions": sum(len(s) for s in seqs), "shoppers": len(seqs), "items": n_items},
+                 "rows": len(rows), "interactions": sum(len(s) for s in seqs), "shoppers": len(seqs), "items": n_items,
+                 **({"sha256": hashlib.sha256((Path(args.data) / "interactions.tsv").read_bytes()).hexdigest()} if args.data else {})},
         "created_by": "models/sequence/train.py",
     }
     write_atomic(out / "MODEL_CARD.md", model_card(meta).encode())

@@ -35,9 +35,26 @@ function tinyInteractions(): string {
   return lines.join('\n') + '\n';
 }
 
+/** The tiny shop's catalog: its products' text vectors fit the text projection (train --catalog). */
+function tinyCatalog(): string {
+  const kinds = ['trail shoe', 'rain jacket', 'water bottle', 'head torch'];
+  return (
+    Array.from({ length: 40 }, (_, k) =>
+      JSON.stringify({
+        id: `P${k}`,
+        title: `Step ${k} ${kinds[k % 4]}`,
+        category: `Outdoor/${kinds[k % 4]}`,
+        price: 10 + k,
+        in_stock: true,
+      }),
+    ).join('\n') + '\n'
+  );
+}
+
 interface Vectors {
   cases: Array<{ items: string[]; shopper: number[] }>;
   item_vectors: Record<string, number[]>;
+  projection: { ids: Array<string | null>; text: number[][]; vectors: number[][] };
 }
 
 describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data set)', () => {
@@ -70,6 +87,10 @@ describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data
         '0.005',
         '--dropout',
         '0.1',
+        '--catalog',
+        path.join(dir, 'catalog.jsonl'),
+        '--embedder',
+        'default',
         '--quiet',
       ],
       { cwd: ROOT },
@@ -79,6 +100,7 @@ describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data
     dir = await mkdtemp(path.join(tmpdir(), 'shelf-seq-'));
     await mkdir(path.join(dir, 'data'));
     await writeFile(path.join(dir, 'data', 'interactions.tsv'), tinyInteractions());
+    await writeFile(path.join(dir, 'catalog.jsonl'), tinyCatalog());
     await train(path.join(dir, 'a'));
   }, 240_000);
   afterAll(async () => {
@@ -100,6 +122,18 @@ describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data
     const card = await readFile(path.join(dir, 'a', 'MODEL_CARD.md'), 'utf8');
     expect(card).toMatch(/\| test \| 160 \|/);
     expect(card).toMatch(/training time/);
+    // The text projection was fitted on the products with interactions, validated on held-out ones.
+    const tp = (meta as unknown as { text_projection: Record<string, any>; files: Record<string, string> })
+      .text_projection;
+    expect(tp.items).toBe(40);
+    expect(tp.text_dim).toBeGreaterThan(0);
+    expect(tp.validation.held_out_items).toBe(8);
+    expect(tp.validation.cold_start).toHaveProperty('projection');
+    expect(tp.validation.cold_start).toHaveProperty('mean_row');
+    expect((meta as unknown as { files: Record<string, string> }).files['text_projection.onnx']).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
+    expect(card).toMatch(/Products with no interactions/);
   });
 
   it('serves the same vectors with onnxruntime-node as PyTorch computed (shared test vectors)', async () => {
@@ -116,6 +150,15 @@ describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data
         const v = model.itemVector(id)!;
         want.forEach((x, i) => expect(Math.abs(v[i]! - x)).toBeLessThan(1e-5));
       }
+      // The text projection (new products): onnxruntime-node gives PyTorch's vectors, for known and made-up text.
+      expect(model.textEmbedderId).toMatch(/\S/);
+      expect(tv.projection.text).toHaveLength(tv.projection.vectors.length);
+      expect(tv.projection.ids).toContain(null);
+      const projected = await model.project(tv.projection.text.map((t) => Float32Array.from(t)));
+      projected.forEach((v, k) => {
+        expect(v).toHaveLength(16);
+        tv.projection.vectors[k]!.forEach((x, i) => expect(Math.abs(v[i]! - x)).toBeLessThan(1e-4));
+      });
       // The learned step: after P3, P4 the best unseen item is P5.
       const h = (await model.shopperVector(['P2', 'P3', 'P4']))!;
       const score = (id: string) => model.itemVector(id)!.reduce((s, x, i) => s + x * h[i]!, 0);
@@ -187,6 +230,87 @@ describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data
     }
     const none = await SequenceRecall.open(SequenceConfigSchema.parse({}));
     expect(none.status).toEqual({ active: false, reason: 'no sequence model configured' });
+  });
+
+  it('gives a product added after training a vector from its text: recalled, similar, followed across catalog generations', async () => {
+    const tv = JSON.parse(await readFile(path.join(dir, 'a', 'test_vectors.json'), 'utf8')) as Vectors;
+    const meta = JSON.parse(await readFile(path.join(dir, 'a', 'metadata.json'), 'utf8')) as {
+      text_projection: { embedder_id: string };
+    };
+    // The served index: its stored text vectors, by generation; P-new arrives in g1, P-newer in g2.
+    const text = (k: number) => Float32Array.from(tv.projection.text[k]!);
+    const catalog = {
+      generation: 'g1',
+      embedderId: meta.text_projection.embedder_id,
+      vectors: new Map([['P-new', text(0)]]),
+      async missing(known: (id: string) => boolean) {
+        const vectors = new Map([...this.vectors].filter(([id]) => !known(id)));
+        return { embedderId: this.embedderId, vectors };
+      },
+    };
+    const logs: string[] = [];
+    const seq = await SequenceRecall.open(
+      SequenceConfigSchema.parse({ model_dir: path.join(dir, 'a'), refresh_ms: 0 }),
+      {
+        catalog,
+        log: (l) => logs.push(l),
+      },
+    );
+    try {
+      expect(seq.status).toMatchObject({ active: true, projected: 1 });
+      expect(logs.join('\n')).toMatch(/1 product\(s\) model .* never saw get a vector from their text/);
+      // Its vector is the projection of its text (so a twin of a known product's text lands where that text projects).
+      const twin = (await seq.model!.project([text(0)]))[0]!;
+      const near = await seq.neighbours('P-new', 5);
+      expect(near).toHaveLength(5);
+      expect(near.map((h) => h.id)).not.toContain('P-new');
+      const byDot = seq
+        .model!.itemIds.map((id) => ({ id, s: seq.model!.itemVector(id)!.reduce((a, x, i) => a + x * twin[i]!, 0) }))
+        .sort((a, b) => b.s - a.s);
+      expect(near[0]!.id).toBe(byDot[0]!.id);
+      // The route serves it like any item, scored by the shopper vector · its projection (whether it
+      // ranks high is the projection's quality: the model card's cold-start figures, and the demo test).
+      const h = (await seq.model!.shopperVector(['P2', 'P3']))!;
+      const all = await seq.recall(['P2', 'P3'], 40);
+      const hit = all.find((x) => x.id === 'P-new')!;
+      expect(hit).toBeDefined();
+      expect(hit.score).toBeCloseTo(
+        twin.reduce((a, x, i) => a + x * h[i]!, 0),
+        4,
+      );
+
+      // A new generation with another new product: the next request notices it, the sync projects it.
+      catalog.generation = 'g2';
+      catalog.vectors.set('P-newer', text(1));
+      await seq.recall(['P1'], 5);
+      await seq.syncNewProducts();
+      expect(seq.status.projected).toBe(2);
+      expect(await seq.neighbours('P-newer', 3)).toHaveLength(3);
+    } finally {
+      await seq.close();
+    }
+
+    // Vectors from another text embedder are not what the map was fitted on: no vector, said why.
+    const other = await SequenceRecall.open(
+      SequenceConfigSchema.parse({ model_dir: path.join(dir, 'a'), refresh_ms: 0 }),
+      {
+        catalog: {
+          generation: 'g1',
+          missing: async (known: (id: string) => boolean) => ({
+            ...(await catalog.missing(known)),
+            embedderId: 'another-embedder',
+          }),
+        },
+        log: () => {},
+      },
+    );
+    try {
+      expect(other.status.projected).toBe(0);
+      expect(other.status.projection).toMatch(/reads .* vectors, the index holds another-embedder/);
+      expect(await other.neighbours('P-new', 3)).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('npm run bench -- sequence times the tower and the route per call', async () => {

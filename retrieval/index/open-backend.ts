@@ -1,4 +1,8 @@
-import type { DependencyGuards } from '../../core/dependency-guard.ts';
+import { guardMethods, type DependencyGuards } from '../../core/dependency-guard.ts';
+import { hnswSequenceIndexes } from './embedded/hnsw-sequence-items.ts';
+import { qdrantClient } from './qdrant/qdrant-vector-store.ts';
+import { qdrantSequenceIndexes } from './qdrant/qdrant-sequence-items.ts';
+import type { SequenceItemIndex, SequenceItemIndexes } from './sequence-items.ts';
 import { SqliteSynonymStore } from './embedded/sqlite-synonym-store.ts';
 import { ElasticsearchSynonymStore } from './elasticsearch/es-synonym-store.ts';
 import type { SynonymStore } from './synonyms.ts';
@@ -46,4 +50,29 @@ export async function openSynonymStore(config: IndexLocation): Promise<SynonymSt
   if (b.elasticsearchUrl !== undefined && b.qdrantUrl !== undefined)
     return ElasticsearchSynonymStore.open({ node: b.elasticsearchUrl, namespace: b.namespace });
   return new SqliteSynonymStore(config.dataDir);
+}
+
+/**
+ * Where the sequence model's item embeddings are indexed: beside the catalog's vectors, in a
+ * Qdrant collection per model version (named vector `sequence`) in production, in memory
+ * (hnswlib) embedded. The serving reads go through the Qdrant budget and breaker.
+ */
+export function openSequenceItemIndexes(
+  config: IndexLocation,
+  guards?: Pick<DependencyGuards, 'qdrant'>,
+  efSearch?: number,
+): SequenceItemIndexes {
+  const b = config.backends;
+  if (b.elasticsearchUrl !== undefined && b.qdrantUrl !== undefined) {
+    const guard = guards?.qdrant;
+    return qdrantSequenceIndexes({
+      client: qdrantClient({ url: b.qdrantUrl, apiKey: b.qdrantApiKey, timeoutMs: 30_000 }),
+      namespace: b.namespace,
+      ...(guard && {
+        guard: <T extends SequenceItemIndex>(index: T) =>
+          guardMethods<SequenceItemIndex>(index, guard, ['search', 'vectorsOf']) as T,
+      }),
+    });
+  }
+  return hnswSequenceIndexes(efSearch);
 }

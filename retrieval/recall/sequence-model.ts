@@ -9,6 +9,11 @@ import * as ort from 'onnxruntime-node';
  * last → `shopper` float32 [N, D]), item_tower.onnx (`ids` int64 [M] → `vectors` float32 [M, D]),
  * items.json (index i + 1 is items[i]) and metadata.json (version, format, sha256 of each file,
  * metrics) last. A product's score for a shopper is the dot product of the two vectors.
+ *
+ * Optionally text_projection.onnx (`text` float32 [N, T] → `vectors` float32 [N, D]): a map from
+ * the text embedding of a product (the served index's stored, L2-normalised document vector, of
+ * the embedder metadata.text_projection.embedder_id names) into the item space, fitted on the
+ * products that have interactions, so a product the model never saw still gets a vector.
  */
 export const SEQUENCE_FORMAT = 'shelf-sequence-v1';
 
@@ -24,6 +29,15 @@ export interface SequenceModelMetadata {
   files: Record<string, string>;
   metrics?: Record<string, unknown>;
   training?: Record<string, unknown>;
+  /** Present when the folder has text_projection.onnx. */
+  text_projection?: TextProjectionMetadata;
+  [key: string]: unknown;
+}
+
+export interface TextProjectionMetadata {
+  /** The text embedder whose document vectors it reads (TextEmbedder.id). */
+  embedder_id: string;
+  text_dim: number;
   [key: string]: unknown;
 }
 
@@ -38,6 +52,7 @@ export class SequenceModelRefusedError extends Error {
 }
 
 const FILES = ['shopper_tower.onnx', 'item_tower.onnx', 'items.json'] as const;
+const PROJECTION = 'text_projection.onnx';
 
 const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: 1,
@@ -55,10 +70,23 @@ export class SequenceModel {
     private readonly index: ReadonlyMap<string, number>,
     /** The item embedding table, row-major, items × dim. */
     readonly table: Float32Array,
+    private readonly projection?: ort.InferenceSession,
   ) {}
+
+  /** The text embedder whose vectors project() reads; undefined: the model has no text projection. */
+  get textEmbedderId(): string | undefined {
+    return this.projection ? this.metadata.text_projection?.embedder_id : undefined;
+  }
 
   get version(): string {
     return this.metadata.version;
+  }
+  /**
+   * Names this model's item index (a Qdrant collection): the version and the item table's digest,
+   * so a folder retrained under the same `--version` never reuses another table's vectors.
+   */
+  get indexKey(): string {
+    return `${this.metadata.version}-${(this.metadata.files['item_tower.onnx'] ?? '').slice(0, 12)}`;
   }
   get dim(): number {
     return this.metadata.dim;
@@ -105,12 +133,39 @@ export class SequenceModel {
     const itemIds = JSON.parse(bytes['items.json']!.toString('utf8')) as string[];
     if (!Array.isArray(itemIds) || itemIds.length !== meta.items)
       throw new SequenceModelRefusedError(`${dir}/items.json: expected ${meta.items} item ids`, 'invalid_model');
+    const tp = meta.text_projection;
+    if (meta.files?.[PROJECTION] !== undefined) {
+      if (typeof tp?.embedder_id !== 'string' || !(tp.text_dim > 0))
+        throw new SequenceModelRefusedError(
+          `${metaPath}: text_projection without embedder_id or text_dim`,
+          'invalid_model',
+        );
+      try {
+        bytes[PROJECTION] = await readFile(join(dir, PROJECTION));
+      } catch (err) {
+        throw new SequenceModelRefusedError(`${dir}/${PROJECTION}: ${(err as Error).message}`, 'incomplete');
+      }
+      if (createHash('sha256').update(bytes[PROJECTION]).digest('hex') !== meta.files[PROJECTION])
+        throw new SequenceModelRefusedError(
+          `${dir}: ${PROJECTION} does not match metadata.json (deploy in progress?)`,
+          'incomplete',
+        );
+    }
+    const opened: ort.InferenceSession[] = [];
+    const session = async (b: Buffer) => {
+      const s = await ort.InferenceSession.create(b, SESSION_OPTIONS);
+      opened.push(s);
+      return s;
+    };
     let shopper: ort.InferenceSession;
-    let itemTower: ort.InferenceSession | undefined;
+    let itemTower: ort.InferenceSession;
+    let projection: ort.InferenceSession | undefined;
     try {
-      shopper = await ort.InferenceSession.create(bytes['shopper_tower.onnx']!, SESSION_OPTIONS);
-      itemTower = await ort.InferenceSession.create(bytes['item_tower.onnx']!, SESSION_OPTIONS);
+      shopper = await session(bytes['shopper_tower.onnx']!);
+      itemTower = await session(bytes['item_tower.onnx']!);
+      projection = bytes[PROJECTION] ? await session(bytes[PROJECTION]) : undefined;
     } catch (err) {
+      for (const s of opened) await s.release();
       throw new SequenceModelRefusedError(`${dir}: ${(err as Error).message}`, 'invalid_model');
     }
     try {
@@ -126,9 +181,15 @@ export class SequenceModel {
       const table = out.vectors!.data as Float32Array;
       if (table.length !== itemIds.length * meta.dim)
         throw new SequenceModelRefusedError(`${dir}/item_tower.onnx: table is not items × dim`, 'invalid_model');
-      return new SequenceModel(shopper, meta, itemIds, new Map(itemIds.map((id, i) => [id, i])), table);
+      if (projection && (!projection.inputNames.includes('text') || !projection.outputNames.includes('vectors')))
+        throw new SequenceModelRefusedError(
+          `${dir}/${PROJECTION}: expected input "text" and output "vectors"`,
+          'invalid_model',
+        );
+      return new SequenceModel(shopper, meta, itemIds, new Map(itemIds.map((id, i) => [id, i])), table, projection);
     } catch (err) {
       await shopper.release();
+      await projection?.release();
       if (err instanceof SequenceModelRefusedError) throw err;
       throw new SequenceModelRefusedError(`${dir}: ${(err as Error).message}`, 'invalid_model');
     } finally {
@@ -195,7 +256,26 @@ export class SequenceModel {
     return n === 0 ? 0 : hit / n;
   }
 
+  /**
+   * Item-space vectors of products the model never saw, from their text vectors (the embedder
+   * textEmbedderId names, L2-normalised as the index stores them). Empty without a projection.
+   */
+  async project(textVectors: readonly Float32Array[]): Promise<Float32Array[]> {
+    const p = this.projection;
+    const t = this.metadata.text_projection?.text_dim ?? 0;
+    if (!p || textVectors.length === 0) return [];
+    const x = new Float32Array(textVectors.length * t);
+    textVectors.forEach((v, i) => {
+      if (v.length !== t) throw new Error(`text vector has ${v.length} dimensions, the projection reads ${t}`);
+      x.set(v, i * t);
+    });
+    const out = (await p.run({ text: new ort.Tensor('float32', x, [textVectors.length, t]) })).vectors!
+      .data as Float32Array;
+    return textVectors.map((_, i) => out.slice(i * this.dim, (i + 1) * this.dim));
+  }
+
   async close(): Promise<void> {
     await this.shopper.release();
+    await this.projection?.release();
   }
 }

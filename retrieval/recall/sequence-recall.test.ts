@@ -41,7 +41,7 @@ const ids = (hits: Array<{ id: string }>) => hits.map((h) => h.id);
 describe('SequenceRecall with several deployed versions', () => {
   it('serves each version from its own item index, chosen per request', async () => {
     const { s, log } = await recall({ model_dir: A, extra_model_dirs: [B] });
-    expect(s.status).toEqual({ active: true, model_version: 'sequence-fixture-a' });
+    expect(s.status).toMatchObject({ active: true, model_version: 'sequence-fixture-a' });
     expect(s.versions).toEqual(['sequence-fixture-a', 'sequence-fixture-b']);
     expect(log.join('\n')).toMatch(/sequence: version sequence-fixture-b from .*sequence-b available/);
 

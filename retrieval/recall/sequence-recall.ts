@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import hnswlib from 'hnswlib-node';
 import client from 'prom-client';
 import { z } from 'zod';
+import { hnswSequenceIndexes } from '../index/embedded/hnsw-sequence-items.ts';
+import type { SequenceItemIndex, SequenceItemIndexes } from '../index/sequence-items.ts';
 import type { RouteHit } from '../index/types.ts';
 import { SequenceModel, SequenceModelRefusedError } from './sequence-model.ts';
 import type { SequenceSource } from './feed-routes.ts';
 import { ModelRegistry, type ModelKind, type RegistryStatus } from '../../core/model-registry.ts';
 
-const { HierarchicalNSW } = hnswlib;
-type Hnsw = InstanceType<typeof HierarchicalNSW>;
+const SYNC_RETRY_MS = 5_000;
 
 /** `sequence` in the settings tree: where the learned shopper model is and how it is followed. */
 export const SequenceConfigSchema = z
@@ -38,7 +38,7 @@ export const SequenceConfigSchema = z
     min_catalog_coverage: z.number().min(0).max(1).default(0.5),
     /** Shopper vectors cached by (model version, recent items): an event that changes them misses it. */
     cache_size: z.number().int().min(0).max(1_000_000).default(10_000),
-    /** HNSW search breadth over the item table. */
+    /** HNSW search breadth over the item table (embedded back end). */
     ef_search: z.number().int().min(10).max(2000).default(200),
   })
   .strict();
@@ -49,12 +49,33 @@ export interface SequenceRecallDeps {
   catalogHas?: ((ids: readonly string[]) => Promise<Set<string>>) | undefined;
   registry?: client.Registry | undefined;
   log?: ((line: string) => void) | undefined;
+  /** Where the item embeddings are indexed (default: hnswlib in memory; production: Qdrant). */
+  indexes?: SequenceItemIndexes | undefined;
+  /** The served catalog's text vectors: products the model never saw are projected from them. */
+  catalog?: CatalogTextVectors | undefined;
+}
+
+/** What the new-product path reads from the served index. */
+export interface CatalogTextVectors {
+  /** The served index generation: new products are looked for again when it changes. */
+  readonly generation: string | undefined;
+  /**
+   * The stored text vectors of served products for which `known` is false, and the id of the
+   * embedder that made them (one pinned snapshot).
+   */
+  missing(
+    known: (id: string) => boolean,
+  ): Promise<{ embedderId: string | undefined; vectors: Map<string, Float32Array> }>;
 }
 
 export interface SequenceStatus {
   active: boolean;
   model_version?: string;
   reason?: string;
+  /** Products the model never saw, served with a vector projected from their text. */
+  projected?: number;
+  /** Why products the model never saw get no vector, when they do not. */
+  projection?: string;
 }
 
 /**
@@ -77,12 +98,20 @@ export interface SequenceModels {
   pick(version?: string): SequencePick | undefined;
 }
 
-/** One loaded model with the ANN index over its item table (inner product: the model's score). */
+/** One loaded model with the index over its item table (inner product: the model's score). */
 class Loaded {
   private readonly cache = new Map<string, Float32Array | null>();
+  /** Products the model never saw, in the index with their text's projection. */
+  readonly projected = new Set<string>();
+  /** The catalog generation whose new products were last projected (undefined: not yet). */
+  syncedGeneration: string | undefined | null = null;
+  /** Why new products get no vector (no projection, another text embedder); undefined when they do. */
+  projectionNote: string | undefined;
+  /** When the last sync failed (performance.now()): requests retry it at most every SYNC_RETRY_MS. */
+  lastFailure = -Infinity;
   constructor(
     readonly model: SequenceModel,
-    private readonly index: Hnsw,
+    readonly items: SequenceItemIndex,
     private readonly cacheSize: number,
   ) {}
 
@@ -90,31 +119,35 @@ class Loaded {
     return this.model.version;
   }
 
-  close(): Promise<void> {
-    return this.model.close();
+  /** Releases the model's sessions and its item index. */
+  async close(): Promise<void> {
+    await this.syncing;
+    await this.model.close();
+    await this.items.close();
   }
 
-  static build(model: SequenceModel, ef: number, cacheSize: number): Loaded {
+  /** The running sync of new products, if any (one at a time per model). */
+  syncing: Promise<void> | undefined;
+
+  /** Fills the version's index with the learned table (unless it already holds it: a Qdrant collection another instance filled). */
+  static async build(model: SequenceModel, indexes: SequenceItemIndexes, cacheSize: number): Promise<Loaded> {
     const n = model.itemIds.length;
-    const index = new HierarchicalNSW('ip', model.dim);
-    index.initIndex(Math.max(1, n), 16, 200, 100);
-    for (let r = 0; r < n; r++) index.addPoint(Array.from(model.table.subarray(r * model.dim, (r + 1) * model.dim)), r);
-    index.setEf(ef);
-    return new Loaded(model, index, cacheSize);
+    const items = await indexes.open(model.indexKey, model.dim, n);
+    if ((await items.count()) < n) {
+      const rows = model.itemIds.map((_, r) => model.table.subarray(r * model.dim, (r + 1) * model.dim));
+      for (let i = 0; i < n; i += 1024) await items.upsert(model.itemIds.slice(i, i + 1024), rows.slice(i, i + 1024));
+    }
+    return new Loaded(model, items, cacheSize);
   }
 
-  /** Nearest items by inner product; hnswlib's "ip" distance is 1 - dot, turned back into the dot. */
-  search(v: Float32Array, k: number, skip: ReadonlySet<string>): RouteHit[] {
-    const n = this.model.itemIds.length;
-    const want = Math.min(n, k + skip.size);
-    if (want === 0) return [];
-    const res = this.index.searchKnn(Array.from(v), want);
-    const out: RouteHit[] = [];
-    for (let i = 0; i < res.neighbors.length && out.length < k; i++) {
-      const id = this.model.itemIds[res.neighbors[i]!]!;
-      if (!skip.has(id)) out.push({ id, score: 1 - res.distances[i]! });
-    }
-    return out;
+  knows(id: string): boolean {
+    return this.model.has(id) || this.projected.has(id);
+  }
+
+  async vectorOf(id: string): Promise<Float32Array | undefined> {
+    return (
+      this.model.itemVector(id) ?? (this.projected.has(id) ? (await this.items.vectorsOf([id])).get(id) : undefined)
+    );
   }
 
   async shopper(history: readonly string[]): Promise<{ v: Float32Array | undefined; cached: boolean }> {
@@ -149,7 +182,10 @@ class Loaded {
  */
 export class SequenceRecall implements SequenceSource, SequenceModels {
   private models!: ModelRegistry<Loaded>;
+  /** The followed folder's previous model: its index is kept at a swap (requests in flight may read it). */
+  private replaced: Loaded | undefined;
   private readonly metrics;
+  private readonly indexes: SequenceItemIndexes;
 
   private constructor(
     private readonly cfg: SequenceConfig,
@@ -180,7 +216,13 @@ export class SequenceRecall implements SequenceSource, SequenceModels {
         labelNames: ['outcome'] as const,
         registers,
       }),
+      projected: new client.Counter({
+        name: 'shelf_sequence_projected_items_total',
+        help: 'Products the sequence model never saw, given an item vector from their text',
+        registers,
+      }),
     };
+    this.indexes = deps.indexes ?? hnswSequenceIndexes(cfg.ef_search);
   }
 
   static async open(cfg: SequenceConfig, deps: SequenceRecallDeps = {}): Promise<SequenceRecall> {
@@ -196,7 +238,9 @@ export class SequenceRecall implements SequenceSource, SequenceModels {
         const model = await SequenceModel.load(dir);
         try {
           await s.checkCatalog(model);
-          return Loaded.build(model, cfg.ef_search, cfg.cache_size);
+          const loaded = await Loaded.build(model, s.indexes, cfg.cache_size);
+          await s.syncNewProducts(loaded);
+          return loaded;
         } catch (err) {
           await model.close();
           throw err;
@@ -216,9 +260,14 @@ export class SequenceRecall implements SequenceSource, SequenceModels {
       extraDirs: cfg.extra_model_dirs,
       refreshMs: cfg.refresh_ms,
       log: deps.log,
-      onLoaded: () => s.metrics.loaded.inc(),
+      onLoaded: (loaded) => {
+        s.metrics.loaded.inc();
+        // At open the registry is not assigned yet: retired below, once every version is known.
+        if (s.models) void s.retireIndexes(loaded);
+      },
       onRefused: (reason) => s.metrics.refused.inc({ reason }),
     });
+    if (s.models.current) void s.retireIndexes(s.models.current);
     return s;
   }
 
@@ -229,9 +278,13 @@ export class SequenceRecall implements SequenceSource, SequenceModels {
   /** The followed folder's model: what serves by default (unless `model_version` names another). */
   get status(): SequenceStatus {
     const cur = this.models.current;
-    return cur
-      ? { active: true, model_version: cur.version }
-      : { active: false, reason: this.models.reason ?? 'no model' };
+    if (!cur) return { active: false, reason: this.models.reason ?? 'no model' };
+    return {
+      active: true,
+      model_version: cur.version,
+      projected: cur.projected.size,
+      ...(cur.projectionNote !== undefined && { projection: cur.projectionNote }),
+    };
   }
 
   /** Every version a request may name in `sequence.model_version`: `model_dir`'s as loaded now, then `extra_model_dirs`'. */
@@ -259,13 +312,31 @@ export class SequenceRecall implements SequenceSource, SequenceModels {
     return {
       source: {
         recall: (history, k) => this.recallWith(model, history, k),
-        neighbours: (id, k) => Promise.resolve(neighboursOf(model, id, k)),
+        neighbours: (id, k) => this.neighboursWith(model, id, k),
       },
       model_version: model.version,
       ...(missing !== undefined && {
         reason: `sequence model version ${missing} is not deployed; served by ${model.version}`,
       }),
     };
+  }
+
+  /**
+   * After a swap, item indexes of versions neither deployed nor just replaced (Qdrant
+   * collections) are dropped.
+   */
+  private async retireIndexes(next: Loaded): Promise<void> {
+    const prev = this.replaced;
+    this.replaced = next;
+    const keep = new Set<string>([next.model.indexKey, ...(prev ? [prev.model.indexKey] : [])]);
+    for (const v of this.models.versions) {
+      const m = this.models.pick(v).model;
+      if (m) keep.add(m.model.indexKey);
+    }
+    const log = this.deps.log ?? ((line: string) => console.error(line));
+    await this.indexes
+      .retire?.([...keep])
+      .catch((err: Error) => log(`sequence: dropping old item indexes failed: ${err.message}`));
   }
 
   /** A sample of the model's items (spread over the table) must be in the catalog. */
@@ -299,19 +370,85 @@ export class SequenceRecall implements SequenceSource, SequenceModels {
 
   private async recallWith(cur: Loaded, history: readonly string[], k: number): Promise<RouteHit[]> {
     if (history.length === 0) return [];
+    this.followCatalog(cur);
     const t0 = performance.now();
     const { v, cached } = await cur.shopper(history);
     this.metrics.cache.inc({ outcome: cached ? 'hit' : 'miss' });
     if (!cached) this.metrics.tower.observe((performance.now() - t0) / 1000);
-    return v ? cur.search(v, k, new Set(history)) : [];
+    return v ? cur.items.search(v, k, new Set(history)) : [];
   }
 
   async close(): Promise<void> {
     await this.models.close();
   }
-}
 
-function neighboursOf(cur: Loaded, id: string, k: number): RouteHit[] {
-  const v = cur.model.itemVector(id);
-  return v ? cur.search(v, k, new Set([id])) : [];
+  /**
+   * A request notices a new catalog generation: its new products are projected in the background
+   * (a failing read is retried at most every SYNC_RETRY_MS, not by every request).
+   */
+  private followCatalog(cur: Loaded): void {
+    const src = this.deps.catalog;
+    if (!src || cur.syncing || cur.syncedGeneration === src.generation) return;
+    if (performance.now() - cur.lastFailure >= SYNC_RETRY_MS) void this.syncNewProducts(cur);
+  }
+
+  /**
+   * Gives every served product the model never saw a vector from its text (the model's text
+   * projection applied to the index's stored text vector) and adds it to the item index, so the
+   * route can recommend it and similar items can show it. Runs at load and when a request sees a
+   * new catalog generation; a failure is logged and retried then.
+   */
+  syncNewProducts(cur: Loaded | undefined = this.models?.current): Promise<void> {
+    if (!cur) return Promise.resolve();
+    cur.syncing ??= this.doSync(cur).finally(() => (cur.syncing = undefined));
+    return cur.syncing;
+  }
+
+  private async doSync(cur: Loaded): Promise<void> {
+    const src = this.deps.catalog;
+    if (!src) return;
+    const generation = src.generation;
+    if (generation === cur.syncedGeneration) return;
+    const log = this.deps.log ?? ((line: string) => console.error(line));
+    const wanted = cur.model.textEmbedderId;
+    if (wanted === undefined) {
+      cur.projectionNote = `model ${cur.model.version} has no text projection: products it never saw get no vector`;
+      cur.syncedGeneration = generation;
+      return;
+    }
+    try {
+      const { embedderId, vectors } = await src.missing((id) => cur.knows(id));
+      if (embedderId !== wanted) {
+        cur.projectionNote = `the text projection reads ${wanted} vectors, the index holds ${embedderId ?? 'none'}: products the model never saw get no vector`;
+        if (cur.syncedGeneration === null) log(`sequence: ${cur.projectionNote}`);
+        cur.syncedGeneration = generation;
+        return;
+      }
+      const ids = [...vectors.keys()];
+      for (let i = 0; i < ids.length; i += 512) {
+        const batch = ids.slice(i, i + 512);
+        const projected = await cur.model.project(batch.map((id) => vectors.get(id)!));
+        await cur.items.upsert(batch, projected);
+        for (const id of batch) cur.projected.add(id);
+      }
+      cur.projectionNote = undefined;
+      cur.syncedGeneration = generation;
+      this.metrics.projected.inc(ids.length);
+      if (ids.length > 0)
+        log(`sequence: ${ids.length} product(s) model ${cur.model.version} never saw get a vector from their text`);
+    } catch (err) {
+      cur.lastFailure = performance.now();
+      log(`sequence: projecting new products failed: ${(err as Error).message} (retrying)`);
+    }
+  }
+
+  /**
+   * Similar items: nearest neighbours of the product's learned embedding (or, for a product the
+   * model never saw, of its text's projection), itself left out.
+   */
+  private async neighboursWith(cur: Loaded, id: string, k: number): Promise<RouteHit[]> {
+    this.followCatalog(cur);
+    const v = await cur.vectorOf(id);
+    return v ? cur.items.search(v, k, new Set([id])) : [];
+  }
 }

@@ -6,7 +6,8 @@ import { createMetrics } from '../../core/metrics.ts';
 import { loadConfig } from '../config.ts';
 import { openService, type Service } from '../service.ts';
 import { createApp } from '../app.ts';
-import { LimitsSettingsSchema, type LimitsSettings } from '../settings/schema.ts';
+import type { z } from 'zod';
+import { LimitsSettingsSchema } from '../settings/schema.ts';
 
 let service: Service;
 
@@ -22,7 +23,7 @@ beforeAll(async () => {
 afterAll(async () => service?.close());
 
 /** An app over the service's index with these limits; the client address comes from a test header. */
-function appWith(limits: Partial<LimitsSettings>) {
+function appWith(limits: z.input<typeof LimitsSettingsSchema>) {
   const metrics = createMetrics();
   const app = createApp({
     searcher: service.searcher,
@@ -38,8 +39,13 @@ const rejected = async (metrics: ReturnType<typeof createMetrics>) =>
   Object.fromEntries((await metrics.requestsRejected.get()).values.map((v) => [v.labels.reason, v.value]));
 
 describe('load shedding', () => {
-  it('past max_in_flight, requests are answered 503 overloaded with Retry-After without queueing; probes are exempt', async () => {
-    const { app, metrics } = appWith({ max_in_flight: 2, shed_retry_after_s: 3, refusal_delay_ms: 0 });
+  it('past max_in_flight (no queue), requests are answered 503 overloaded with Retry-After; probes are exempt', async () => {
+    const { app, metrics } = appWith({
+      max_in_flight: 2,
+      shed_retry_after_s: 3,
+      refusal_delay_ms: 0,
+      queue: { max: 0 },
+    });
     const all = await Promise.all([
       ...Array.from({ length: 10 }, () => app.request('/v1/search?q=running+shoes')),
       app.request('/healthz'),
@@ -64,7 +70,7 @@ describe('load shedding', () => {
   });
 
   it('holds refusals refusal_delay_ms without an in-flight slot: admitted requests go on meanwhile', async () => {
-    const { app } = appWith({ max_in_flight: 1, refusal_delay_ms: 300 });
+    const { app } = appWith({ max_in_flight: 1, refusal_delay_ms: 300, queue: { max: 0 } });
     const slow = app.request('/v1/search?q=running+shoes');
     const t0 = performance.now();
     const shed = app.request('/v1/search?q=running+shoes');
@@ -77,6 +83,19 @@ describe('load shedding', () => {
     expect(refused.status).toBe(503);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
     expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('one in flight with the default queue: the requests one page sends at once are all served, in turn', async () => {
+    const { app, metrics } = appWith({ max_in_flight: 1 });
+    const page = await Promise.all([
+      app.request('/v1/search?q=running+shoes'),
+      app.request('/v1/search?q=headphones'),
+      app.request('/v1/search?q=shoes'),
+    ]);
+    expect(page.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await rejected(metrics)).toEqual({});
+    expect((await metrics.requestsQueued.get()).values[0]!.value).toBe(0);
+    expect((await metrics.requestsInFlight.get()).values[0]!.value).toBe(0);
   });
 
   it('max_in_flight 0 sheds nothing', async () => {

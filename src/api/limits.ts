@@ -12,15 +12,17 @@ import {
 } from 'rate-limiter-flexible';
 import type { Metrics } from '../../core/metrics.ts';
 import type { LimitsSettings } from '../settings/schema.ts';
+import { Admission } from './admission.ts';
 import { ApiError } from './errors.ts';
 
 /**
  * Rate limits and load shedding, before any other work is done for a request:
  *
- * - **Shedding**: past `max_in_flight` requests being served, the next one is answered
- *   `503 overloaded` with Retry-After, without queueing. Node serves on one thread, so a request
- *   admitted beyond what the CPU can turn around only waits behind the others until its client
- *   gives up; refusing it tells the client when to come back.
+ * - **Shedding**: past `max_in_flight` requests being served, the next one waits in a short
+ *   queue (`queue`, src/api/admission.ts: up to 100 ms, and only while nobody has been refused in
+ *   the last second) and is otherwise answered `503 overloaded` with Retry-After. Node serves on one
+ *   thread, so a request admitted beyond what the CPU can turn around only waits behind the
+ *   others until its client gives up; refusing it tells the client when to come back.
  * - **Per client** (address, or the server key): `429 rate_limited` with Retry-After.
  * - Both refusals are held `refusal_delay_ms` (a timer, no in-flight slot) before they are sent:
  *   a client that resends at once would otherwise turn the one thread into a refusal loop, and
@@ -124,14 +126,15 @@ async function consume(l: Limiter, key: string, reason: string, what: string, me
 }
 
 /**
- * `max_in_flight` when it is not set: one per core when searches run on this thread (the embedded
- * back end), eight per core when they mostly wait on Elasticsearch and Qdrant. One in flight gives
- * the embedded engines a lower admitted p99 under overload for the same throughput
- * (docs/BENCHMARKS.md, "Overload"), but with no queue it refuses the second of two requests one
- * page sends at once (the console's side-by-side search): a short bounded wait queue would allow it.
+ * `max_in_flight` when it is not set: one when searches run on the service's own thread (the
+ * embedded back end: SQLite and hnswlib answer synchronously, so a second search in flight only
+ * shares the one thread and makes both slower, whatever the cores), eight per core when requests
+ * mostly wait on Elasticsearch and Qdrant. With one in flight, the admitted p99 under overload
+ * stays near the unloaded one for the same throughput (docs/BENCHMARKS.md, "Overload"); the wait
+ * queue lets the requests a page sends at once through one after the other.
  */
 export function defaultMaxInFlight(serverBackends: boolean): number {
-  return availableParallelism() * (serverBackends ? 8 : 1);
+  return serverBackends ? availableParallelism() * 8 : 1;
 }
 
 export function createLimits(opts: LimitsOptions): Limits {
@@ -140,8 +143,7 @@ export function createLimits(opts: LimitsOptions): Limits {
   const server = limiter('server', s.server, opts);
   const shopper = limiter('shopper', s.shopper, opts);
   const address = opts.clientAddress ?? socketAddress(s.trusted_proxies);
-  const maxInFlight = s.max_in_flight ?? defaultMaxInFlight(false);
-  let inFlight = 0;
+  const admission = new Admission(s.max_in_flight ?? defaultMaxInFlight(false), s.queue);
   let held = 0;
 
   /** Sends `refusal` after `refusal_delay_ms`, holding no in-flight slot meanwhile (see the setting). */
@@ -159,7 +161,9 @@ export function createLimits(opts: LimitsOptions): Limits {
 
   const middleware: MiddlewareHandler = async (c, next) => {
     if (exempt(c.req.path)) return next();
-    if (maxInFlight > 0 && inFlight >= maxInFlight) {
+    const admitted = await admission.enter();
+    metrics.requestsQueued.set(admission.queued);
+    if (!admitted) {
       metrics.requestsRejected.inc({ reason: 'shed' });
       return refuse(
         new ApiError(503, 'overloaded', 'the service is at capacity; retry after the Retry-After seconds', undefined, {
@@ -167,8 +171,7 @@ export function createLimits(opts: LimitsOptions): Limits {
         }),
       );
     }
-    inFlight++;
-    metrics.requestsInFlight.set(inFlight);
+    metrics.requestsInFlight.set(admission.inFlight);
     let limited: ApiError | undefined;
     try {
       try {
@@ -184,8 +187,9 @@ export function createLimits(opts: LimitsOptions): Limits {
       }
       if (!limited) await next();
     } finally {
-      inFlight--;
-      metrics.requestsInFlight.set(inFlight);
+      admission.leave();
+      metrics.requestsInFlight.set(admission.inFlight);
+      metrics.requestsQueued.set(admission.queued);
     }
     if (limited) return refuse(limited);
   };

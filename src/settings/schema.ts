@@ -91,13 +91,26 @@ export const LimitsSettingsSchema = z
     /** Proxies in front of the service whose X-Forwarded-For is believed (0: use the socket address). */
     trusted_proxies: z.number().int().min(0).max(10).default(0),
     /**
-     * Requests served at once; the next one is answered 503 `overloaded` instead of queueing into
-     * client time-outs. /healthz, /readyz, /metrics and the docs are exempt. 0: no bound. Unset:
-     * one per core with the embedded back end, whose searches run on the service's own thread
+     * Requests served at once; the next waits in `queue`, or is answered 503 `overloaded` instead
+     * of queueing into client time-outs. /healthz, /readyz, /metrics and the docs are exempt. 0: no
+     * bound. Unset: one with the embedded back end, whose searches run on the service's own thread
      * (more at once only makes each slower), and eight per core with Elasticsearch / Qdrant,
      * whose requests mostly wait on the network (src/api/limits.ts, `npm run bench -- overload`).
      */
     max_in_flight: z.number().int().min(0).optional(),
+    /**
+     * The wait for an in-flight slot (src/api/admission.ts): up to `max` requests wait up to
+     * `timeout_ms`, so the few requests a page sends at once are served in turn; after any refusal
+     * nothing queues for `quiet_ms` (overload: queueing would only slow the admitted requests).
+     */
+    queue: z
+      .object({
+        max: z.number().int().min(0).max(10_000).default(16),
+        timeout_ms: z.number().int().min(0).max(10_000).default(100),
+        quiet_ms: z.number().int().min(0).max(60_000).default(1000),
+      })
+      .strict()
+      .prefault({}),
     /** Retry-After on a shed request, seconds. */
     shed_retry_after_s: z.number().int().min(1).max(60).default(1),
     /**
@@ -169,6 +182,18 @@ export const RankingSettingsSchema = RankConfigSchema.extend({
   model_dir: z.string().default(DEFAULT_RANK_MODEL_DIR),
 });
 
+/**
+ * The shipped sequence model (trained on the demo catalog's simulated browsing, models/sequence/
+ * default/MODEL_CARD.md); `sequence.model_dir` empty: no sequence route. Another shop's catalog
+ * does not match its item table: it is refused at load and the other feed routes serve.
+ */
+export const DEFAULT_SEQUENCE_MODEL_DIR = path.join(ROOT, 'models/sequence/default');
+
+/** The sequence model with the service's default folder (the engine itself has none). */
+export const SequenceSettingsSchema = SequenceConfigSchema.extend({
+  model_dir: z.string().default(DEFAULT_SEQUENCE_MODEL_DIR),
+});
+
 /** Coupon targeting on result items, and the admin API's key. */
 export const CouponSettingsSchema = z
   .object({
@@ -228,7 +253,7 @@ export const SettingsSchema = z
     retention: RetentionConfigSchema.prefault({}),
     ranking: RankingSettingsSchema.prefault({}),
     /** The learned sequential shopper model behind the feed's `sequence` route (models/sequence/). */
-    sequence: SequenceConfigSchema.prefault({}),
+    sequence: SequenceSettingsSchema.prefault({}),
     /** MMR per surface: search, feed, similar. */
     diversity: MmrConfigSchema.prefault({}),
     coupons: CouponSettingsSchema.prefault({}),

@@ -211,6 +211,8 @@ interface FakePoint {
 export interface FakeCollection {
   /** Named vector → dimension. */
   vectors: Record<string, number>;
+  /** Named vector → distance, when not Cosine (the sequence index's `sequence` vector is Dot). */
+  distances?: Record<string, string>;
   indexes: Map<string, string>;
   points: Map<string, FakePoint>;
 }
@@ -243,6 +245,12 @@ function naiveMatch(filter: any, point: FakePoint): boolean {
     }
     return false;
   });
+}
+
+function dot(a: number[], b: number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * (b[i] ?? 0);
+  return s;
 }
 
 function cosine(a: number[], b: number[]): number {
@@ -369,7 +377,9 @@ export class FakeQdrant {
       segments_count: 2,
       config: {
         params: {
-          vectors: Object.fromEntries(Object.entries(c.vectors).map(([n, size]) => [n, { size, distance: 'Cosine' }])),
+          vectors: Object.fromEntries(
+            Object.entries(c.vectors).map(([n, size]) => [n, { size, distance: c.distances?.[n] ?? 'Cosine' }]),
+          ),
           shard_number: 1,
           replication_factor: 1,
           write_consistency_factor: 1,
@@ -408,10 +418,10 @@ export class FakeQdrant {
       case 'get_collection':
         return this.collectionInfo(this.collection(name));
       case 'create_collection': {
-        const vectors = Object.fromEntries(
-          Object.entries(body.vectors as Record<string, { size: number }>).map(([n, v]) => [n, v.size]),
-        );
-        this.collections.set(name, { vectors, indexes: new Map(), points: new Map() });
+        const named = Object.entries(body.vectors as Record<string, { size: number; distance: string }>);
+        const vectors = Object.fromEntries(named.map(([n, v]) => [n, v.size]));
+        const distances = Object.fromEntries(named.map(([n, v]) => [n, v.distance]));
+        this.collections.set(name, { vectors, distances, indexes: new Map(), points: new Map() });
         return true;
       }
       case 'delete_collection': {
@@ -493,7 +503,7 @@ export class FakeQdrant {
           .map((p) => ({
             id: p.id,
             version: 1,
-            score: cosine(body.query as number[], p.vectors[body.using]!),
+            score: (c.distances?.[body.using] === 'Dot' ? dot : cosine)(body.query as number[], p.vectors[body.using]!),
             payload: selectPayload(p.payload, body.with_payload),
           }))
           .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));

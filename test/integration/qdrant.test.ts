@@ -11,8 +11,13 @@ import {
   QdrantRequestError,
   QdrantVectorStore,
 } from '../../retrieval/index/qdrant/qdrant-vector-store.ts';
+import { qdrantSequenceIndexes, sequenceCollection } from '../../retrieval/index/qdrant/qdrant-sequence-items.ts';
+import { hnswSequenceIndexes } from '../../retrieval/index/embedded/hnsw-sequence-items.ts';
+import { SequenceConfigSchema, SequenceRecall } from '../../retrieval/recall/sequence-recall.ts';
 import { ROOT } from '../../src/config.ts';
+import { DEFAULT_SEQUENCE_MODEL_DIR } from '../../src/settings/schema.ts';
 import { vectorStoreConformance } from '../conformance/stores.ts';
+import { sequenceItemIndexConformance } from '../conformance/sequence-items.ts';
 
 /**
  * The Qdrant adapter against a REAL Qdrant server (scripts/servers/qdrant.sh, or the one QDRANT_URL
@@ -38,6 +43,75 @@ vectorStoreConformance(`Qdrant at ${url}`, () => {
     },
     cleanup: () => dropCollection(client, collection),
   };
+});
+
+sequenceItemIndexConformance(`Qdrant at ${url}, named vector \`sequence\``, () => {
+  const namespace = `shelf_it_${randomUUID().replace(/-/g, '')}`;
+  return {
+    indexes: () => qdrantSequenceIndexes({ client, namespace }),
+    persistent: true,
+    cleanup: () => qdrantSequenceIndexes({ client, namespace }).retire!([]),
+  };
+});
+
+describe(`the shipped sequence model's item embeddings in Qdrant at ${url}`, () => {
+  it('fills one collection per model version once, serves what hnswlib serves, projects new products, drops old versions', async () => {
+    const namespace = `shelf_it_${randomUUID().replace(/-/g, '')}`;
+    const indexes = qdrantSequenceIndexes({ client, namespace });
+    const cfg = SequenceConfigSchema.parse({ model_dir: DEFAULT_SEQUENCE_MODEL_DIR, refresh_ms: 0 });
+    const meta = JSON.parse(fs.readFileSync(path.join(DEFAULT_SEQUENCE_MODEL_DIR, 'metadata.json'), 'utf8')) as {
+      version: string;
+      items: number;
+      text_projection: { embedder_id: string; text_dim: number };
+    };
+    const tv = JSON.parse(fs.readFileSync(path.join(DEFAULT_SEQUENCE_MODEL_DIR, 'test_vectors.json'), 'utf8')) as {
+      projection: { text: number[][] };
+    };
+    const catalog = {
+      generation: 'g1',
+      missing: async (known: (id: string) => boolean) => ({
+        embedderId: meta.text_projection.embedder_id,
+        vectors: new Map<string, Float32Array>(
+          known('NEW-1') ? [] : [['NEW-1', Float32Array.from(tv.projection.text[0]!)]],
+        ),
+      }),
+    };
+    // An older version's collection, left by a previous deploy.
+    const stale = await indexes.open('sequence-old', 4, 1);
+    await stale.upsert(['x'], [Float32Array.from([1, 0, 0, 0])]);
+    const onQdrant = await SequenceRecall.open(cfg, { indexes, catalog, log: () => {} });
+    const inMemory = await SequenceRecall.open(cfg, { indexes: hnswSequenceIndexes(), catalog, log: () => {} });
+    try {
+      expect(onQdrant.status).toMatchObject({ active: true, model_version: meta.version, projected: 1 });
+      const name = sequenceCollection(namespace, onQdrant.model!.indexKey);
+      const info = await client.getCollection(name);
+      expect(info.config.params.vectors).toMatchObject({ sequence: { distance: 'Dot' } });
+      expect((await client.count(name, { exact: true })).count).toBe(meta.items + 1);
+      expect((await client.collectionExists(sequenceCollection(namespace, 'sequence-old'))).exists).toBe(false);
+      // The same answers as the embedded index (the model's inner product, exact on both at this size).
+      const history = onQdrant.model!.itemIds.slice(0, 3);
+      const a = await onQdrant.recall(history, 10);
+      const b = await inMemory.recall(history, 10);
+      expect(a.map((h) => h.id)).toEqual(b.map((h) => h.id));
+      a.forEach((h, i) => expect(h.score).toBeCloseTo(b[i]!.score, 4));
+      expect((await onQdrant.neighbours('NEW-1', 5)).map((h) => h.id)).toEqual(
+        (await inMemory.neighbours('NEW-1', 5)).map((h) => h.id),
+      );
+      // Another instance on the same version reuses the filled collection.
+      const second = await SequenceRecall.open(cfg, { indexes, catalog, log: () => {} });
+      try {
+        expect(second.status.active).toBe(true);
+        expect((await client.count(name, { exact: true })).count).toBe(meta.items + 1);
+        expect(await second.recall(history, 10)).toEqual(a);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await onQdrant.close();
+      await inMemory.close();
+      await indexes.retire!([]);
+    }
+  }, 60_000);
 });
 
 describe(`Qdrant at ${url}: what only a real server shows`, () => {

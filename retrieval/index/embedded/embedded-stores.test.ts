@@ -6,6 +6,7 @@ import { textStoreConformance, vectorStoreConformance, products } from '../../..
 import { tempDir } from '../../../test/helpers/catalog.ts';
 import { contentHash } from '../../../indexer/hash.ts';
 import { HnswVectorStore } from './hnsw-vector-store.ts';
+import type { Product } from '../../../core/catalog/product.ts';
 import { SqliteTextStore } from './sqlite-text-store.ts';
 import { lexicalConformance } from '../../../test/conformance/lexical.ts';
 
@@ -159,5 +160,41 @@ describe('SQLite FTS5 step-by-step relaxation', () => {
     expect(coverage(await and.search('charlie', 10))).toEqual({ abc: 1, ac: 1, bc: 1, c: 1 });
     // A term nothing holds lowers everyone's coverage.
     expect(coverage(await and.search('alpha zulu', 10))).toEqual({ abc: 0.5, ab: 0.5, ac: 0.5, a: 0.5 });
+  });
+});
+
+describe('SQLite FTS5 last-word prefixes', () => {
+  const setup = async (titles: Record<string, string>) => {
+    const store = new SqliteTextStore(new Database(':memory:'));
+    await store.upsert(
+      Object.entries(titles).map(([id, title]) => {
+        const product: Product = { ...products[0]!, id, title, description: '', brand: undefined };
+        return { product, hash: contentHash(product) };
+      }),
+    );
+    return store;
+  };
+
+  it('takes a last word the index holds as typed: no prefix expansion (completions are the suggestions’ job)', async () => {
+    const store = await setup({ m1: 'yoga mat', m2: 'yoga mattress topper', m3: 'yoga material bag' });
+    const r = await store.lexical('mat', 10, undefined, {});
+    expect(r.match.prefixes).toEqual([]);
+    expect(r.hits.map((h) => h.id)).toEqual(['m1']);
+    expect((await store.lexical('yoga mat', 1, undefined, {})).hits.map((h) => h.id)).toEqual(['m1']);
+    // Not a word of the index: completed.
+    expect((await store.lexical('matt', 10, undefined, {})).hits.map((h) => h.id)).toEqual(['m2']);
+  });
+
+  it('expands a last word the index does not hold to the indexed words it starts, the most frequent first, at most 20', async () => {
+    const titles: Record<string, string> = { s1: 'cast iron skillet', s2: 'skillet lid', s3: 'skills book' };
+    for (let i = 0; i < 30; i++) titles[`w${i}`] = `skil${String.fromCharCode(97 + (i % 26))}${i} gadget`;
+    const store = await setup(titles);
+    const r = await store.lexical('skil', 50, undefined, {});
+    expect(r.match.prefixes).toEqual(['skil']);
+    const ids = r.hits.map((h) => h.id);
+    // "skillet" (2 documents) is among the 20 most frequent completions; 32 distinct words start "skil".
+    expect(ids).toEqual(expect.arrayContaining(['s1', 's2']));
+    expect(ids.length).toBeLessThanOrEqual(21);
+    expect((await store.lexical('skilzz', 10, undefined, { typos: false })).hits).toEqual([]);
   });
 });

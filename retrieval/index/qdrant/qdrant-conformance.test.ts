@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { FakeQdrant, OPENAPI_PATH, OpenApiContract } from '../../../test/fakes/qdrant.ts';
 import { vectorStoreConformance } from '../../../test/conformance/stores.ts';
-import { QdrantVectorStore } from './qdrant-vector-store.ts';
+import { sequenceItemIndexConformance } from '../../../test/conformance/sequence-items.ts';
+import { qdrantSequenceIndexes } from './qdrant-sequence-items.ts';
+import { qdrantClient, QdrantVectorStore } from './qdrant-vector-store.ts';
 
 /**
  * The shared VectorStore conformance suite against the OpenAPI-validating stand-in
@@ -29,6 +31,15 @@ describe('Qdrant stand-in validating against the v1.19 OpenAPI description', () 
         return open();
       },
       cleanup: async () => {},
+    };
+  });
+  sequenceItemIndexConformance('qdrant named vector `sequence` (contract stand-in)', () => {
+    const namespace = `shelf_conformance_${randomUUID().replace(/-/g, '')}`;
+    const client = qdrantClient({ url: fake.url });
+    return {
+      indexes: () => qdrantSequenceIndexes({ client, namespace }),
+      persistent: true,
+      cleanup: () => qdrantSequenceIndexes({ client, namespace }).retire!([]),
     };
   });
 });

@@ -1,0 +1,81 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SequenceItemIndex, SequenceItemIndexes } from '../../retrieval/index/sequence-items.ts';
+
+/**
+ * One behaviour suite for the sequence model's item index (retrieval/index/sequence-items.ts):
+ * hnswlib embedded in the unit tests, Qdrant (its named vector `sequence`) against the OpenAPI
+ * stand-in in the unit tests and a real server in the integration suite.
+ */
+export interface SequenceIndexHarness {
+  indexes(): SequenceItemIndexes;
+  /** Whether a version's index outlives its handle (a Qdrant collection does; memory does not). */
+  persistent: boolean;
+  cleanup(): Promise<void>;
+}
+
+const v = (...xs: number[]) => Float32Array.from(xs);
+const ids = (hits: Array<{ id: string }>) => hits.map((h) => h.id);
+
+export function sequenceItemIndexConformance(name: string, harness: () => SequenceIndexHarness) {
+  describe(`SequenceItemIndex conformance: ${name}`, () => {
+    let h: SequenceIndexHarness;
+    let index: SequenceItemIndex;
+    const version = `seq-${Math.random().toString(36).slice(2, 10)}`;
+    beforeEach(async () => {
+      h = harness();
+      index = await h.indexes().open(version, 4, 8);
+    });
+    afterEach(async () => {
+      await index.close();
+      await h.cleanup();
+    });
+
+    it('ranks by inner product, the model score, not by cosine', async () => {
+      // "long" points a little off the query but is 4x longer: the inner product prefers it, a cosine would not.
+      await index.upsert(['exact', 'long', 'opposite'], [v(1, 0, 0, 0), v(3.6, 1.7, 0, 0), v(-1, 0, 0, 0)]);
+      const hits = await index.search(v(1, 0, 0, 0), 3);
+      expect(ids(hits)).toEqual(['long', 'exact', 'opposite']);
+      expect(hits[0]!.score).toBeCloseTo(3.6, 4);
+      expect(hits[1]!.score).toBeCloseTo(1, 4);
+      expect(hits[2]!.score).toBeCloseTo(-1, 4);
+      expect(await index.count()).toBe(3);
+    });
+
+    it('leaves out the ids it is told to skip and still returns k', async () => {
+      await index.upsert(['a', 'b', 'c', 'd'], [v(4, 0, 0, 0), v(3, 0, 0, 0), v(2, 0, 0, 0), v(1, 0, 0, 0)]);
+      expect(ids(await index.search(v(1, 0, 0, 0), 2, new Set(['a', 'c'])))).toEqual(['b', 'd']);
+      expect(ids(await index.search(v(1, 0, 0, 0), 10))).toEqual(['a', 'b', 'c', 'd']);
+      expect(await index.search(v(1, 0, 0, 0), 0)).toEqual([]);
+    });
+
+    it("replaces an item's vector on a second upsert (a new product's projection, then its learned row)", async () => {
+      await index.upsert(['new', 'other'], [v(0, 1, 0, 0), v(0, 0, 1, 0)]);
+      await index.upsert(['new'], [v(0, 0, 2, 0)]);
+      expect(await index.count()).toBe(2);
+      expect(ids(await index.search(v(0, 0, 1, 0), 1))).toEqual(['new']);
+      const got = await index.vectorsOf(['new', 'absent']);
+      expect([...got.keys()]).toEqual(['new']);
+      expect(Array.from(got.get('new')!)).toEqual([0, 0, 2, 0]);
+    });
+
+    it('refuses a vector of the wrong dimension', async () => {
+      await expect(index.upsert(['x'], [v(1, 2, 3)])).rejects.toThrow(/dimension/);
+    });
+
+    it('keeps a version apart from another, and a persistent one across handles', async () => {
+      await index.upsert(['a'], [v(1, 0, 0, 0)]);
+      const other = await h.indexes().open(`${version}-b`, 4, 8);
+      try {
+        expect(await other.count()).toBe(0);
+      } finally {
+        await other.close();
+      }
+      const again = await h.indexes().open(version, 4, 8);
+      try {
+        expect(await again.count()).toBe(h.persistent ? 1 : 0);
+      } finally {
+        await again.close();
+      }
+    });
+  });
+}
