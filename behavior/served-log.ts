@@ -31,6 +31,8 @@ export interface ServedEntry {
   }>;
   /** How the ranker ordered this response (ranking/ranker.ts). */
   ranking?: { mode: 'model' | 'heuristic' | 'off'; model_version?: string; feature_spec: string };
+  /** Feed and similar items: the sequence model version (models/sequence/) that served the `sequence` list. */
+  sequence?: { model_version: string };
   /** The experiment arm that served it (pipeline/experiments/): events joined by request_id count for that arm. */
   experiment?: { id: string; arm: string };
 }

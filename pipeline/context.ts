@@ -13,6 +13,7 @@ import type { LexicalMatch } from '../retrieval/index/lexical.ts';
 import type { IndexSnapshot } from '../retrieval/index/stores.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { FusionPlan } from '../retrieval/recall/fusion.ts';
+import type { SequenceConfig } from '../retrieval/recall/sequence-recall.ts';
 
 /**
  * The settings in force for one request: the service's, or an experiment arm's overrides of them.
@@ -29,6 +30,8 @@ export interface RequestSettings {
    * exponents, by the model `model_version` names (empty: the served one).
    */
   ranking: Pick<RankConfig, 'mode' | 'model_version' | 'window' | 'a' | 'b' | 'c'>;
+  /** The sequence model version behind the feed's `sequence` route and similar items' list (empty: the followed one). */
+  sequence: Pick<SequenceConfig, 'model_version'>;
   coupons: Pick<CouponConfig, 'min_value' | 'boost'>;
 }
 
@@ -71,6 +74,8 @@ export interface RequestTrace {
   coupons?: CouponPage<unknown>['debug'];
   /** What search's BM25 route matched with: corrections, synonyms and their version, terms. */
   lexical?: LexicalMatch;
+  /** Feed and similar items: the sequence model version that served the `sequence` list (and why not the one asked for). */
+  sequence?: SequenceTrace;
 }
 
 /**
@@ -143,6 +148,12 @@ export function createContext(i: ContextInput): RequestContext {
     settings: i.settings,
     trace,
   };
+}
+
+/** The sequence model a request used: the response's debug and the served log say it. */
+export interface SequenceTrace {
+  model_version: string;
+  reason?: string;
 }
 
 /** A stage of the serving pipeline: `(ctx, candidates) → candidates`, declaring how deep it looks. */

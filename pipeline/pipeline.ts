@@ -23,6 +23,7 @@ import {
   type RequestContext,
   type RequestOverrides,
   type RequestSettings,
+  type RequestTrace,
   type Stage,
 } from './context.ts';
 import { diversifyStage } from './diversify.ts';
@@ -31,7 +32,7 @@ import { pageStage } from './page.ts';
 import { presentItems, servedItems, type ResponseItem } from './present.ts';
 import { rankStage } from './rank.ts';
 import { feedRecall, searchRecall, similarRecall, type FeedAsk } from './recall.ts';
-import type { SequenceSource } from '../retrieval/recall/feed-routes.ts';
+import type { SequenceModels } from '../retrieval/recall/sequence-recall.ts';
 
 /**
  * One request through the serving pipeline, the same for every surface:
@@ -50,8 +51,8 @@ export interface PipelineDeps {
   state?: StateStore | undefined;
   /** Undefined or mode `off`: fusion order. */
   ranker?: Ranker | undefined;
-  /** The learned sequence model (feed route `sequence`, similar items); undefined: none. */
-  sequence?: SequenceSource | undefined;
+  /** The learned sequence model's deployed versions (feed route `sequence`, similar items); undefined: none. */
+  sequence?: SequenceModels | undefined;
   /** Diversity per surface; undefined: off everywhere. */
   diversity?: MmrConfig | undefined;
   /** Coupons on the page; undefined: none. */
@@ -235,6 +236,7 @@ export class Pipeline {
             scale: feed.itemcf_confident_scale,
             confident: r.ctx.trace.itemcf_confident ?? false,
           },
+          ...sequenceOf(r.ctx),
           ...this.stageDebug(r),
         },
       }),
@@ -268,6 +270,7 @@ export class Pipeline {
           generation: r.generation,
           rrf_k: feed.rrf_k,
           weights: { vector: feed.weights.similar, cooc: feed.weights.itemcf },
+          ...sequenceOf(r.ctx),
           ...this.stageDebug(r),
         },
       }),
@@ -301,6 +304,7 @@ export class Pipeline {
         b: ranker?.b ?? 1,
         c: ranker?.c ?? 0,
       },
+      sequence: { model_version: d.sequence?.config.model_version ?? '' },
       coupons: d.offers?.config ?? { min_value: 0, boost: 0 },
     };
     return withOverrides(base, overrides);
@@ -393,6 +397,7 @@ export class Pipeline {
       ...who,
       items: servedItems(r.page, r.ctx.page.from),
       ...(r.ctx.trace.ranking && { ranking: servedRanking(r.ctx.trace.ranking) }),
+      ...(r.ctx.trace.sequence && { sequence: { model_version: r.ctx.trace.sequence.model_version } }),
       ...(r.experiment && { experiment: r.experiment }),
     });
   }
@@ -419,6 +424,11 @@ function mergeOverrides(
   const out: Record<string, unknown> = { ...under };
   for (const [k, v] of Object.entries(over)) out[k] = { ...(out[k] as object | undefined), ...v };
   return out as RequestOverrides;
+}
+
+/** Debug: the sequence model version that served the request's `sequence` list, when one did. */
+function sequenceOf(ctx: RequestContext): { sequence?: RequestTrace['sequence'] } {
+  return ctx.trace.sequence ? { sequence: ctx.trace.sequence } : {};
 }
 
 function degradedOf(ctx: RequestContext): { degraded?: Degraded[] } {

@@ -5,7 +5,7 @@ import type { Filters } from '../retrieval/index/types.ts';
 import { recommend } from '../retrieval/recall/feed.ts';
 import { hybridRecall, type Embedders, type Explore } from '../retrieval/recall/hybrid.ts';
 import { similarItems } from '../retrieval/recall/similar.ts';
-import type { SequenceSource } from '../retrieval/recall/feed-routes.ts';
+import type { SequenceModels, SequencePick } from '../retrieval/recall/sequence-recall.ts';
 import type { RequestContext, Stage } from './context.ts';
 
 /**
@@ -57,8 +57,9 @@ export interface FeedAsk {
 }
 
 /** The feed: the shopper's routes fused, then best-sellers and the catalog for a page left short. */
-export function feedRecall(state: StateStore, ask: FeedAsk, sequence?: SequenceSource): Stage {
+export function feedRecall(state: StateStore, ask: FeedAsk, sequence?: SequenceModels): Stage {
   return recallStage(async (ctx) => {
+    const seq = pickSequence(ctx, sequence);
     const shopper = await ctx.shopper();
     const r = await recommend(
       ctx.snapshot,
@@ -74,7 +75,7 @@ export function feedRecall(state: StateStore, ask: FeedAsk, sequence?: SequenceS
       },
       ctx.settings.feed,
       ctx.settings.behavior,
-      sequence,
+      seq?.source,
     );
     ctx.trace.cold_start = r.cold_start;
     ctx.trace.itemcf_confident = r.itemcf_confident;
@@ -90,11 +91,28 @@ export class ProductNotFound extends Error {
 }
 
 /** Similar items: the product's embedding neighbours fused with what shoppers engage with beside it. */
-export function similarRecall(state: StateStore, productId: string, sequence?: SequenceSource): Stage {
+export function similarRecall(state: StateStore, productId: string, sequence?: SequenceModels): Stage {
   return recallStage(async (ctx): Promise<Candidate[]> => {
-    const r = await similarItems(ctx.snapshot, state, productId, ctx.recall.to, ctx.settings.feed, sequence);
+    const seq = pickSequence(ctx, sequence);
+    const r = await similarItems(ctx.snapshot, state, productId, ctx.recall.to, ctx.settings.feed, seq?.source);
     if (!r) throw new ProductNotFound(productId);
     ctx.trace.degraded.push(...(r.degraded ?? []));
     return r.candidates;
   });
+}
+
+/**
+ * The sequence model version this request uses (`sequence.model_version`, an experiment arm's),
+ * picked once so a hot reload mid-request cannot split it, and named in the trace. None when the
+ * `sequence` route is weighted 0 (it does not run) or no model serves.
+ */
+function pickSequence(ctx: RequestContext, models: SequenceModels | undefined): SequencePick | undefined {
+  if (!models || !(ctx.settings.feed.weights.sequence > 0)) return undefined;
+  const pick = models.pick(ctx.settings.sequence.model_version);
+  if (pick)
+    ctx.trace.sequence = {
+      model_version: pick.model_version,
+      ...(pick.reason !== undefined && { reason: pick.reason }),
+    };
+  return pick;
 }

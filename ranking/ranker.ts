@@ -10,6 +10,7 @@ import type { RankConfig } from './config.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION, featurizeInto, type Surface } from './features.ts';
 import { rawInputs, userContext, type RankInput } from './inputs.ts';
 import { ModelRefusedError, RankModel } from './model.ts';
+import { ModelRegistry, type ModelKind, type RegistryStatus } from '../core/model-registry.ts';
 
 /**
  * The ranking stage, applied after fusion on /v1/search and /v1/feed: builds every candidate's
@@ -95,13 +96,8 @@ export function finalScore(
 }
 
 export class Ranker {
-  private model: RankModel | undefined;
-  /** Further deployed versions (`extra_model_dirs`), by version: loaded once, chosen per request. */
-  private readonly extra = new Map<string, RankModel>();
-  private reason: string | undefined;
-  private signature: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private reloading: Promise<void> | undefined;
+  /** The model in `model_dir` (followed) and those of `extra_model_dirs`, by version; set by open(). */
+  private models: ModelRegistry<RankModel> | undefined;
   private readonly metrics;
   private mode: 'model' | 'heuristic' | 'off';
   /** Request time for the hour and age features; a simulator replaying event time replaces it. */
@@ -150,15 +146,15 @@ export class Ranker {
   static async open(cfg: RankConfig, deps: RankerDeps = {}): Promise<Ranker> {
     const r = new Ranker(cfg, deps);
     // The model is loaded (and followed) even when ordering starts `off`, so setMode('model') can switch to it.
-    await r.loadExtra();
-    if (cfg.model_dir === undefined) r.reason = 'no model configured (SHELF_RANK_MODEL_DIR)';
-    else {
-      await r.reload();
-      if (cfg.refresh_ms > 0) {
-        r.timer = setInterval(() => void r.reload(), cfg.refresh_ms);
-        r.timer.unref();
-      }
-    }
+    r.models = await ModelRegistry.open(RANK_MODELS, {
+      dir: cfg.model_dir,
+      extraDirs: cfg.extra_model_dirs,
+      refreshMs: cfg.refresh_ms,
+      log: deps.log,
+      onLoaded: () => r.metrics.loaded.inc(),
+      onRefused: (reason) => r.metrics.refused.inc({ reason }),
+      onChange: () => r.publishInfo(),
+    });
     r.publishInfo();
     return r;
   }
@@ -172,38 +168,12 @@ export class Ranker {
    * `model_dir` (as loaded now) and those of `extra_model_dirs`.
    */
   get versions(): string[] {
-    return [...new Set([...(this.model ? [this.model.version] : []), ...this.extra.keys()])];
+    return this.models?.versions ?? [];
   }
 
-  /** Loads `extra_model_dirs` once; a folder that holds no usable model is refused with a log line. */
-  private async loadExtra(): Promise<void> {
-    const log = this.deps.log ?? ((line: string) => console.error(line));
-    for (const dir of this.cfg.extra_model_dirs) {
-      try {
-        const m = await RankModel.load(dir);
-        if (this.extra.has(m.version)) {
-          log(`ranker: ${dir} holds version ${m.version} again; the first folder serves it`);
-          await m.close();
-          continue;
-        }
-        this.extra.set(m.version, m);
-        log(`ranker: version ${m.version} from ${dir} available to requests that name it`);
-      } catch (err) {
-        const reason = err instanceof ModelRefusedError ? err.reason : 'invalid_model';
-        this.metrics.refused.inc({ reason });
-        log(`ranker: extra model folder ${dir}: ${(err as Error).message}; not available`);
-      }
-    }
-  }
-
-  /**
-   * The model that scores a request asking for `version` (empty: the served one). A version not
-   * deployed (any more) is scored by the served model, and the reason says so.
-   */
-  private pick(version: string | undefined): { model: RankModel | undefined; missing?: string } {
-    if (!version || this.model?.version === version) return { model: this.model };
-    const m = this.extra.get(version);
-    return m ? { model: m } : { model: this.model, missing: version };
+  /** The deployed versions, as the console shows them: the followed one (or why none), every one a request may name. */
+  get deployed(): RegistryStatus {
+    return this.models?.status ?? { reason: 'not open', versions: [] };
   }
 
   /**
@@ -216,12 +186,13 @@ export class Ranker {
   }
 
   get status(): RankStatus {
-    const mode: RankMode = this.mode === 'off' ? 'off' : this.mode === 'model' && this.model ? 'model' : 'heuristic';
+    const model = this.models?.current;
+    const mode: RankMode = this.mode === 'off' ? 'off' : this.mode === 'model' && model ? 'model' : 'heuristic';
     return {
       mode,
-      ...(this.model && mode === 'model' && { model_version: this.model.version }),
+      ...(model && mode === 'model' && { model_version: model.version }),
       ...(mode === 'heuristic' && {
-        reason: this.mode === 'heuristic' ? 'heuristic order selected' : (this.reason ?? 'no model'),
+        reason: this.mode === 'heuristic' ? 'heuristic order selected' : (this.models?.reason ?? 'no model'),
       }),
       feature_spec: FEATURE_SPEC_VERSION,
     };
@@ -229,46 +200,7 @@ export class Ranker {
 
   /** Looks at the model folder now; loads a changed model. Safe to call concurrently. */
   reload(): Promise<void> {
-    this.reloading ??= this.doReload().finally(() => (this.reloading = undefined));
-    return this.reloading;
-  }
-
-  private async doReload(): Promise<void> {
-    const dir = this.cfg.model_dir!;
-    let sig: string;
-    try {
-      // metadata.json is small: its content (it names the version and the model's sha256) is the signature.
-      const [m, o] = await Promise.all([readFile(join(dir, 'metadata.json')), stat(join(dir, 'model.onnx'))]);
-      sig = `${createHash('sha256').update(m).digest('hex')}:${o.mtimeMs}:${o.size}`;
-    } catch {
-      if (!this.model) this.reason = `no model in ${dir}`;
-      return;
-    }
-    if (sig === this.signature) return;
-    const log = this.deps.log ?? ((line: string) => console.error(line));
-    try {
-      const next = await RankModel.load(dir);
-      const prev = this.model;
-      this.model = next;
-      this.signature = sig;
-      this.reason = undefined;
-      this.metrics.loaded.inc();
-      log(
-        `ranker: serving model ${next.version} (feature spec ${FEATURE_SPEC_VERSION}) from ${dir}${prev ? `, replacing ${prev.version}` : ''}`,
-      );
-      this.publishInfo();
-      // Requests in flight hold their own reference; release the old session after they finish.
-      if (prev) setTimeout(() => void prev.close(), 5_000).unref();
-    } catch (err) {
-      if (err instanceof ModelRefusedError && err.reason === 'incomplete') return; // retried at the next poll
-      this.signature = sig;
-      const reason = err instanceof ModelRefusedError ? err.reason : 'invalid_model';
-      this.metrics.refused.inc({ reason });
-      const keep = this.model ? `keeping model ${this.model.version}` : 'falling back to the heuristic order';
-      log(`ranker: ${(err as Error).message}; ${keep}`);
-      if (!this.model) this.reason = (err as Error).message;
-      this.publishInfo();
-    }
+    return this.models?.reload() ?? Promise.resolve();
   }
 
   private publishInfo(): void {
@@ -335,7 +267,7 @@ export class Ranker {
       featurizeInto(rawInputs(ctx, withAge, uctx, counts.get(c.id) ?? 0), buf, i * FEATURE_COUNT);
       features.push(buf.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT));
     }
-    const picked = this.mode === 'model' ? this.pick(req.model_version) : { model: undefined };
+    const picked = this.mode === 'model' && this.models ? this.models.pick(req.model_version) : { model: undefined };
     const model = picked.model;
     let items: RankedCandidate[];
     if (status.mode === 'off') {
@@ -409,14 +341,28 @@ export class Ranker {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.reloading;
-    await this.model?.close();
-    this.model = undefined;
-    for (const m of this.extra.values()) await m.close();
-    this.extra.clear();
+    await this.models?.close();
   }
 }
+
+/** The ranker's model folders: model.onnx + metadata.json (ranking/model.ts). */
+const RANK_MODELS: ModelKind<RankModel> = {
+  name: 'ranker',
+  async signature(dir) {
+    // metadata.json is small: its content (it names the version and the model's sha256) is the signature.
+    const [m, o] = await Promise.all([readFile(join(dir, 'metadata.json')), stat(join(dir, 'model.onnx'))]);
+    return `${createHash('sha256').update(m).digest('hex')}:${o.mtimeMs}:${o.size}`;
+  },
+  load: (dir) => RankModel.load(dir),
+  refusal: (err) => {
+    const reason = err instanceof ModelRefusedError ? err.reason : 'invalid_model';
+    return { reason, retry: reason === 'incomplete' };
+  },
+  describe: () => `feature spec ${FEATURE_SPEC_VERSION}`,
+  fallback: 'falling back to the heuristic order',
+  unconfigured: 'no model configured (SHELF_RANK_MODEL_DIR)',
+  missing: (dir) => `no model in ${dir}`,
+};
 
 /** Best score first; ties keep fusion order. */
 function sortStable(items: RankedCandidate[]): void {

@@ -33,7 +33,7 @@ import type { ServedLog } from '../behavior/served-log.ts';
 import type { StateStore } from '../behavior/state-store.ts';
 import { FeedConfigSchema, type FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { Ranker } from '../ranking/ranker.ts';
-import type { SequenceSource } from '../retrieval/recall/feed-routes.ts';
+import type { SequenceModels } from '../retrieval/recall/sequence-recall.ts';
 import type { MmrConfig } from '../diversity/config.ts';
 import { checkDependencies, withoutLocations, type Dependency } from '../core/dependencies.ts';
 import { unavailableIn } from '../core/dependency-guard.ts';
@@ -79,7 +79,7 @@ export interface AppDeps {
   /** CTR/CVR ranking applied after fusion on search and feed (ranking/ranker.ts). */
   ranker?: Ranker | undefined;
   /** The learned sequence model behind the feed's `sequence` route and similar items. */
-  sequence?: SequenceSource | undefined;
+  sequence?: SequenceModels | undefined;
   /** MMR diversity after ranking, per surface (diversity/); undefined: off. */
   mmr?: MmrConfig | undefined;
   /** Servers the service needs (index back end, and later Kafka, Redis); `/readyz` checks each. */
@@ -287,6 +287,7 @@ export function createApp(deps: AppDeps) {
       searcher: deps.searcher,
       state: deps.behavior?.state,
       flush: async () => served?.flush(),
+      models: () => ({ ranking: deps.ranker?.deployed ?? null, sequence: deps.sequence?.deployed ?? null }),
     });
   }
   if (deps.suggest) app.route('/v1/suggest', suggestRoutes(deps.suggest));

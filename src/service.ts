@@ -208,10 +208,6 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     limitsRedis?.on('error', () => {});
     limitsRedis?.connect().catch(() => {});
     closeLimits = () => limitsRedis?.disconnect();
-    const experiments = new Experiments(experimentStore, config, config.experiments, {
-      onError: (err) => console.error(`experiments: ${err.message}`),
-      deployed: () => ({ ranking: ranker.versions }),
-    });
     const sequence = await SequenceRecall.open(config.sequence, {
       // The item table must match the catalog served now (a model from another shop is refused).
       catalogHas: (ids) =>
@@ -233,6 +229,10 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       },
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
+    });
+    const experiments = new Experiments(experimentStore, config, config.experiments, {
+      onError: (err) => console.error(`experiments: ${err.message}`),
+      deployed: () => ({ ranking: ranker.versions, sequence: sequence.versions }),
     });
     // Suggestions from the served catalog and the served log's popular queries (rebuilt on a new generation).
     suggester = config.suggest.enabled

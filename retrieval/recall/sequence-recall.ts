@@ -7,6 +7,8 @@ import { hnswSequenceIndexes } from '../index/embedded/hnsw-sequence-items.ts';
 import type { SequenceItemIndex, SequenceItemIndexes } from '../index/sequence-items.ts';
 import type { RouteHit } from '../index/types.ts';
 import { SequenceModel, SequenceModelRefusedError } from './sequence-model.ts';
+import type { SequenceSource } from './feed-routes.ts';
+import { ModelRegistry, type ModelKind, type RegistryStatus } from '../../core/model-registry.ts';
 
 const SYNC_RETRY_MS = 5_000;
 
@@ -15,6 +17,18 @@ export const SequenceConfigSchema = z
   .object({
     /** Folder written by `npm run train -- sequence`; empty: no sequence route (the other routes serve). */
     model_dir: z.string().default(''),
+    /**
+     * Folders of further deployed versions, loaded once beside `model_dir` (each with its own item
+     * index) so a request (an experiment arm) can be served by one of them through `model_version`.
+     * Fixed at start-up.
+     */
+    extra_model_dirs: z.array(z.string().min(1)).default([]),
+    /**
+     * The version that serves a request's `sequence` route and similar items' `sequence` list, by its
+     * metadata `version`: the one in `model_dir` or one of `extra_model_dirs`. Empty: the model in
+     * `model_dir` (followed as it is redeployed). Request-scoped.
+     */
+    model_version: z.string().default(''),
     /** Poll for a new model this often (0: load once). */
     refresh_ms: z.number().int().min(0).default(30_000),
     /**
@@ -64,6 +78,26 @@ export interface SequenceStatus {
   projection?: string;
 }
 
+/**
+ * The deployed sequence model a request uses, picked once per request (a hot reload mid-request
+ * cannot split it): the route and the neighbours it serves, and which version that is.
+ */
+export interface SequencePick {
+  source: SequenceSource;
+  model_version: string;
+  /** Set when the version asked for is not deployed (the default one serves). */
+  reason?: string;
+}
+
+/** What serving reads of the learned sequence model: the deployed version a request names. */
+export interface SequenceModels {
+  readonly config: Pick<SequenceConfig, 'model_version'>;
+  /** The deployed versions: the followed one (or why none), every one a request may name. */
+  readonly deployed: RegistryStatus;
+  /** The model for `version` (empty: `config.model_version`, else the followed one); undefined: none serves. */
+  pick(version?: string): SequencePick | undefined;
+}
+
 /** One loaded model with the index over its item table (inner product: the model's score). */
 class Loaded {
   private readonly cache = new Map<string, Float32Array | null>();
@@ -80,6 +114,20 @@ class Loaded {
     readonly items: SequenceItemIndex,
     private readonly cacheSize: number,
   ) {}
+
+  get version(): string {
+    return this.model.version;
+  }
+
+  /** Releases the model's sessions and its item index. */
+  async close(): Promise<void> {
+    await this.syncing;
+    await this.model.close();
+    await this.items.close();
+  }
+
+  /** The running sync of new products, if any (one at a time per model). */
+  syncing: Promise<void> | undefined;
 
   /** Fills the version's index with the learned table (unless it already holds it: a Qdrant collection another instance filled). */
   static async build(model: SequenceModel, indexes: SequenceItemIndexes, cacheSize: number): Promise<Loaded> {
@@ -125,17 +173,17 @@ class Loaded {
  * embeddings in their own HNSW index, and shopper vectors computed lazily at feed time from the
  * shopper's recent items with a cache keyed by those items (an event that changes them changes
  * the key, so the next feed reflects it; measured in docs/BENCHMARKS.md). Versioned and hot
- * reloaded like the ranker: a new folder content is loaded, checked against the catalog and
- * swapped in; a refused one keeps the previous model, or leaves the route empty (the other
- * routes serve) when there is none.
+ * reloaded like the ranker (core/model-registry.ts): a new folder content is loaded, checked
+ * against the catalog and swapped in; a refused one keeps the previous model, or leaves the route
+ * empty (the other routes serve) when there is none. Further versions (`extra_model_dirs`), each
+ * with its own item index and cache, serve the requests that name them (`model_version`).
+ *
+ * As a SequenceSource it serves the default version (`model_version`, else the followed one).
  */
-export class SequenceRecall {
-  private current: Loaded | undefined;
-  private signature: string | undefined;
-  private reason: string | undefined;
-  private reloading: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private syncing: Promise<void> | undefined;
+export class SequenceRecall implements SequenceSource, SequenceModels {
+  private models!: ModelRegistry<Loaded>;
+  /** The followed folder's previous model: its index is kept at a swap (requests in flight may read it). */
+  private replaced: Loaded | undefined;
   private readonly metrics;
   private readonly indexes: SequenceItemIndexes;
 
@@ -179,82 +227,116 @@ export class SequenceRecall {
 
   static async open(cfg: SequenceConfig, deps: SequenceRecallDeps = {}): Promise<SequenceRecall> {
     const s = new SequenceRecall(cfg, deps);
-    if (cfg.model_dir === '') s.reason = 'no sequence model configured';
-    else {
-      await s.reload();
-      if (cfg.refresh_ms > 0) {
-        s.timer = setInterval(() => void s.reload().then(() => s.syncNewProducts()), cfg.refresh_ms);
-        s.timer.unref();
-      }
-    }
+    const kind: ModelKind<Loaded> = {
+      name: 'sequence',
+      // metadata.json is written last and names every file's sha256: its content is the signature.
+      signature: async (dir) =>
+        createHash('sha256')
+          .update(await readFile(join(dir, 'metadata.json')))
+          .digest('hex'),
+      load: async (dir) => {
+        const model = await SequenceModel.load(dir);
+        try {
+          await s.checkCatalog(model);
+          const loaded = await Loaded.build(model, s.indexes, cfg.cache_size);
+          await s.syncNewProducts(loaded);
+          return loaded;
+        } catch (err) {
+          await model.close();
+          throw err;
+        }
+      },
+      refusal: (err) => {
+        const reason = err instanceof SequenceModelRefusedError ? err.reason : 'invalid_model';
+        return { reason, retry: reason === 'incomplete' };
+      },
+      describe: (loaded) => `${loaded.model.itemIds.length} items`,
+      fallback: 'the sequence route stays empty',
+      unconfigured: 'no sequence model configured',
+      missing: (dir) => `no sequence model in ${dir}`,
+    };
+    s.models = await ModelRegistry.open(kind, {
+      dir: cfg.model_dir === '' ? undefined : cfg.model_dir,
+      extraDirs: cfg.extra_model_dirs,
+      refreshMs: cfg.refresh_ms,
+      log: deps.log,
+      onLoaded: (loaded) => {
+        s.metrics.loaded.inc();
+        // At open the registry is not assigned yet: retired below, once every version is known.
+        if (s.models) void s.retireIndexes(loaded);
+      },
+      onRefused: (reason) => s.metrics.refused.inc({ reason }),
+    });
+    if (s.models.current) void s.retireIndexes(s.models.current);
     return s;
   }
 
+  get config(): SequenceConfig {
+    return this.cfg;
+  }
+
+  /** The followed folder's model: what serves by default (unless `model_version` names another). */
   get status(): SequenceStatus {
-    const cur = this.current;
-    if (!cur) return { active: false, reason: this.reason ?? 'no model' };
+    const cur = this.models.current;
+    if (!cur) return { active: false, reason: this.models.reason ?? 'no model' };
     return {
       active: true,
-      model_version: cur.model.version,
+      model_version: cur.version,
       projected: cur.projected.size,
       ...(cur.projectionNote !== undefined && { projection: cur.projectionNote }),
     };
   }
 
+  /** Every version a request may name in `sequence.model_version`: `model_dir`'s as loaded now, then `extra_model_dirs`'. */
+  get versions(): string[] {
+    return this.models.versions;
+  }
+
+  get deployed(): RegistryStatus {
+    return this.models.status;
+  }
+
   /** The serving model (for tests and the bench). */
   get model(): SequenceModel | undefined {
-    return this.current?.model;
+    return this.models.current?.model;
   }
 
   /** Looks at the model folder now; loads a changed model. Safe to call concurrently. */
   reload(): Promise<void> {
-    this.reloading ??= this.doReload().finally(() => (this.reloading = undefined));
-    return this.reloading;
+    return this.models.reload();
   }
 
-  private async doReload(): Promise<void> {
-    const dir = this.cfg.model_dir;
-    let sig: string;
-    try {
-      // metadata.json is written last and names every file's sha256: its content is the signature.
-      sig = createHash('sha256')
-        .update(await readFile(join(dir, 'metadata.json')))
-        .digest('hex');
-    } catch {
-      if (!this.current) this.reason = `no sequence model in ${dir}`;
-      return;
+  pick(version?: string): SequencePick | undefined {
+    const { model, missing } = this.models.pick(version || this.cfg.model_version);
+    if (!model) return undefined;
+    return {
+      source: {
+        recall: (history, k) => this.recallWith(model, history, k),
+        neighbours: (id, k) => this.neighboursWith(model, id, k),
+      },
+      model_version: model.version,
+      ...(missing !== undefined && {
+        reason: `sequence model version ${missing} is not deployed; served by ${model.version}`,
+      }),
+    };
+  }
+
+  /**
+   * After a swap, item indexes of versions neither deployed nor just replaced (Qdrant
+   * collections) are dropped.
+   */
+  private async retireIndexes(next: Loaded): Promise<void> {
+    const prev = this.replaced;
+    this.replaced = next;
+    const keep = new Set<string>([next.model.indexKey, ...(prev ? [prev.model.indexKey] : [])]);
+    for (const v of this.models.versions) {
+      const m = this.models.pick(v).model;
+      if (m) keep.add(m.model.indexKey);
     }
-    if (sig === this.signature) return;
     const log = this.deps.log ?? ((line: string) => console.error(line));
-    let next: SequenceModel | undefined;
-    try {
-      next = await SequenceModel.load(dir);
-      await this.checkCatalog(next);
-      const prev = this.current;
-      this.current = await Loaded.build(next, this.indexes, this.cfg.cache_size);
-      this.signature = sig;
-      this.reason = undefined;
-      this.metrics.loaded.inc();
-      log(
-        `sequence: serving model ${next.version} (${next.itemIds.length} items) from ${dir}${prev ? `, replacing ${prev.model.version}` : ''}`,
-      );
-      // Requests in flight hold their own reference; release the old session after they finish.
-      if (prev) setTimeout(() => void prev.model.close().then(() => prev.items.close()), 5_000).unref();
-      // Versions neither served nor just replaced (Qdrant collections) are dropped.
-      await this.indexes
-        .retire?.([next.indexKey, ...(prev ? [prev.model.indexKey] : [])])
-        .catch((err: Error) => log(`sequence: dropping old item indexes failed: ${err.message}`));
-      await this.syncNewProducts();
-    } catch (err) {
-      await next?.close();
-      if (err instanceof SequenceModelRefusedError && err.reason === 'incomplete') return; // retried at the next poll
-      this.signature = sig;
-      const reason = err instanceof SequenceModelRefusedError ? err.reason : 'invalid_model';
-      this.metrics.refused.inc({ reason });
-      const keep = this.current ? `keeping model ${this.current.model.version}` : 'the sequence route stays empty';
-      log(`sequence: ${(err as Error).message}; ${keep}`);
-      if (!this.current) this.reason = (err as Error).message;
-    }
+    await this.indexes
+      .retire?.([...keep])
+      .catch((err: Error) => log(`sequence: dropping old item indexes failed: ${err.message}`));
   }
 
   /** A sample of the model's items (spread over the table) must be in the catalog. */
@@ -273,12 +355,21 @@ export class SequenceRecall {
   }
 
   /**
-   * The feed route: the items the model ranks next for a shopper whose recent items are `history`
-   * (oldest first), the history itself left out. Empty without a model or a known item.
+   * The feed route, by the default version: the items the model ranks next for a shopper whose
+   * recent items are `history` (oldest first), the history itself left out. Empty without a model
+   * or a known item.
    */
   async recall(history: readonly string[], k: number): Promise<RouteHit[]> {
-    const cur = this.current;
-    if (!cur || history.length === 0) return [];
+    return (await this.pick()?.source.recall(history, k)) ?? [];
+  }
+
+  /** Similar items, by the default version: nearest neighbours of the product's learned embedding, itself left out. */
+  async neighbours(id: string, k: number): Promise<RouteHit[]> {
+    return (await this.pick()?.source.neighbours(id, k)) ?? [];
+  }
+
+  private async recallWith(cur: Loaded, history: readonly string[], k: number): Promise<RouteHit[]> {
+    if (history.length === 0) return [];
     this.followCatalog(cur);
     const t0 = performance.now();
     const { v, cached } = await cur.shopper(history);
@@ -287,16 +378,8 @@ export class SequenceRecall {
     return v ? cur.items.search(v, k, new Set(history)) : [];
   }
 
-  /**
-   * Similar items: nearest neighbours of the product's learned embedding (or, for a product the
-   * model never saw, of its text's projection), itself left out.
-   */
-  async neighbours(id: string, k: number): Promise<RouteHit[]> {
-    const cur = this.current;
-    if (!cur) return [];
-    this.followCatalog(cur);
-    const v = await cur.vectorOf(id);
-    return v ? cur.items.search(v, k, new Set([id])) : [];
+  async close(): Promise<void> {
+    await this.models.close();
   }
 
   /**
@@ -305,25 +388,25 @@ export class SequenceRecall {
    */
   private followCatalog(cur: Loaded): void {
     const src = this.deps.catalog;
-    if (!src || this.syncing || cur.syncedGeneration === src.generation) return;
-    if (performance.now() - cur.lastFailure >= SYNC_RETRY_MS) void this.syncNewProducts();
+    if (!src || cur.syncing || cur.syncedGeneration === src.generation) return;
+    if (performance.now() - cur.lastFailure >= SYNC_RETRY_MS) void this.syncNewProducts(cur);
   }
 
   /**
    * Gives every served product the model never saw a vector from its text (the model's text
    * projection applied to the index's stored text vector) and adds it to the item index, so the
-   * route can recommend it and similar items can show it. Runs at load, at each poll and when a
-   * request sees a new catalog generation; a failure is logged and retried at the next one.
+   * route can recommend it and similar items can show it. Runs at load and when a request sees a
+   * new catalog generation; a failure is logged and retried then.
    */
-  syncNewProducts(): Promise<void> {
-    this.syncing ??= this.doSync().finally(() => (this.syncing = undefined));
-    return this.syncing;
+  syncNewProducts(cur: Loaded | undefined = this.models?.current): Promise<void> {
+    if (!cur) return Promise.resolve();
+    cur.syncing ??= this.doSync(cur).finally(() => (cur.syncing = undefined));
+    return cur.syncing;
   }
 
-  private async doSync(): Promise<void> {
-    const cur = this.current;
+  private async doSync(cur: Loaded): Promise<void> {
     const src = this.deps.catalog;
-    if (!cur || !src) return;
+    if (!src) return;
     const generation = src.generation;
     if (generation === cur.syncedGeneration) return;
     const log = this.deps.log ?? ((line: string) => console.error(line));
@@ -359,12 +442,13 @@ export class SequenceRecall {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.reloading;
-    await this.syncing;
-    await this.current?.model.close();
-    await this.current?.items.close();
-    this.current = undefined;
+  /**
+   * Similar items: nearest neighbours of the product's learned embedding (or, for a product the
+   * model never saw, of its text's projection), itself left out.
+   */
+  private async neighboursWith(cur: Loaded, id: string, k: number): Promise<RouteHit[]> {
+    this.followCatalog(cur);
+    const v = await cur.vectorOf(id);
+    return v ? cur.items.search(v, k, new Set([id])) : [];
   }
 }

@@ -4,6 +4,8 @@ import { SqliteExperimentStore } from '../../pipeline/experiments/embedded/sqlit
 import { ExperimentSchema } from '../../pipeline/experiments/experiment.ts';
 import { demoShop, type DemoShop } from '../../test/helpers/demo-service.ts';
 import { servedEntry } from '../../test/helpers/served.ts';
+import { buildExperimentReport } from '../../eval/report/command.ts';
+import { loadConfig } from '../config.ts';
 import type { Service } from '../service.ts';
 
 const KEY = 'experiments-admin-key-0123456789';
@@ -233,6 +235,130 @@ describe('experiments admin API', () => {
         expect(b.get(id)![0]).not.toBeCloseTo(a.get(id)![0]!, 4);
       }
       await call(s, 'POST', '/v1/admin/experiments/ranker-versions/stop');
+    });
+  });
+
+  it('serves each arm by the sequence model version it names, on the feed and similar items; reports attribute by arm', async () => {
+    const fixtures = path.join(import.meta.dirname, '../../test/fixtures/models');
+    const seqEnv = {
+      ...env,
+      SHELF_SEQUENCE_MODEL_DIR: path.join(fixtures, 'sequence-a'),
+      SHELF__SEQUENCE__EXTRA_MODEL_DIRS: path.join(fixtures, 'sequence-b'),
+    };
+    const history = ['P0150', 'P0151', 'P0152'];
+    const seqIds = (body: Json) => body.items.filter((it: Json) => it.routes?.sequence).map((it: Json) => it.id);
+    await shop.withService(seqEnv, async (s) => {
+      expect(s.sequence.versions).toEqual(['sequence-fixture-a', 'sequence-fixture-b']);
+      // The console's Catalog page lists what an arm may pick.
+      expect((await call(s, 'GET', '/v1/admin/index')).body.models.sequence).toEqual({
+        version: 'sequence-fixture-a',
+        versions: ['sequence-fixture-a', 'sequence-fixture-b'],
+      });
+      const def = (id: string, surface: string, version: string) => ({
+        id,
+        surface,
+        status: 'running',
+        arms: [
+          { name: 'control', weight: 50 },
+          { name: 'b', weight: 50, overrides: { 'sequence.model_version': version } },
+        ],
+      });
+      const unknown = await call(s, 'POST', '/v1/admin/experiments', def('seq-v0', 'feed', 'sequence-v0'));
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error).toMatchObject({ code: 'invalid_override', field: 'sequence.model_version' });
+      expect(unknown.body.error.message).toMatch(
+        /sequence model version "sequence-v0" is not deployed \(deployed: sequence-fixture-a, sequence-fixture-b/,
+      );
+      const made = await call(s, 'POST', '/v1/admin/experiments', def('seq-feed', 'feed', 'sequence-fixture-b'));
+      expect(made.status).toBe(201);
+
+      // Shoppers with the same recent items, until three are in each arm.
+      const byArm = new Map<string, Json[]>([
+        ['control', []],
+        ['b', []],
+      ]);
+      let ts = Date.now() - 60_000;
+      for (let i = 0; i < 60 && [...byArm.values()].some((l) => l.length < 3); i++) {
+        const user = `seq-shopper${i}`;
+        const events = history.map((p, k) => ({
+          event_id: `${user}-v${k}`,
+          type: 'view',
+          user_id: user,
+          product_id: p,
+          ts: ts++,
+        }));
+        expect(
+          (await call(s, 'POST', '/v1/events', { events }, { 'content-type': 'application/json' })).body.accepted,
+        ).toBe(3);
+        const r = await call(s, 'GET', `/v1/feed?user_id=${user}&size=20&debug=true`, undefined, {});
+        expect(r.status).toBe(200);
+        byArm.get(r.body.experiment.arm)!.push({ user, body: r.body });
+      }
+      const version = { control: 'sequence-fixture-a', b: 'sequence-fixture-b' } as Record<string, string>;
+      for (const [arm, list] of byArm) {
+        expect(list.length).toBeGreaterThanOrEqual(3);
+        for (const { body } of list) {
+          expect(body.experiment).toEqual({ id: 'seq-feed', arm });
+          expect(body.debug.sequence).toEqual({ model_version: version[arm] });
+          expect(seqIds(body).length).toBeGreaterThan(0);
+          const entry = await servedEntry(s, shop.dataDir, body.request_id);
+          expect(entry.sequence).toEqual({ model_version: version[arm] });
+          expect(entry.experiment).toEqual(body.experiment);
+        }
+      }
+      // The same recent items: the sequence route's candidates differ by the arm's model.
+      const routeScores = (body: Json) =>
+        body.items.filter((it: Json) => it.routes?.sequence).map((it: Json) => `${it.id}:${it.routes.sequence.score}`);
+      expect(routeScores(byArm.get('b')![0]!.body)).not.toEqual(routeScores(byArm.get('control')![0]!.body));
+      expect(seqIds(byArm.get('b')![0]!.body)).not.toEqual(seqIds(byArm.get('control')![0]!.body));
+
+      // Arm b's shoppers click their first sequence item: the report gives the clicks to arm b.
+      const clicks = byArm.get('b')!.map(({ user, body }, k) => ({
+        event_id: `${user}-click`,
+        type: 'click',
+        user_id: user,
+        product_id: seqIds(body)[0],
+        request_id: body.request_id,
+        ts: ts + k,
+      }));
+      expect(
+        (await call(s, 'POST', '/v1/events', { events: clicks }, { 'content-type': 'application/json' })).body.accepted,
+      ).toBe(clicks.length);
+      await call(s, 'POST', '/v1/admin/experiments/seq-feed/stop');
+      const after = await call(
+        s,
+        'GET',
+        `/v1/feed?user_id=${byArm.get('b')![0]!.user}&size=5&debug=true`,
+        undefined,
+        {},
+      );
+      expect(after.body.experiment).toBeUndefined();
+      expect(after.body.debug.sequence).toEqual({ model_version: 'sequence-fixture-a' });
+      await s.served.flush();
+      const settings = loadConfig({ SHELF_DATA_DIR: shop.dataDir, SHELF_CATALOG: '' });
+      const report = await buildExperimentReport({ settings, dataDir: shop.dataDir }, 'seq-feed');
+      const feedRows = new Map(report.rows.filter((r) => r.surface === 'feed').map((r) => [r.arm, r]));
+      for (const [arm, list] of byArm)
+        expect(feedRows.get(arm)).toMatchObject({ requests: list.length, shoppers: list.length });
+      expect(feedRows.get('control')!.metrics.ctr.value).toBe(0);
+      expect(feedRows.get('b')!.metrics.ctr.value).toBe(1);
+
+      // Similar items' sequence list follows the same override.
+      expect(
+        (await call(s, 'POST', '/v1/admin/experiments', def('seq-similar', 'similar', 'sequence-fixture-b'))).status,
+      ).toBe(201);
+      const similar = new Map<string, Json>();
+      for (let i = 0; i < 40 && similar.size < 2; i++) {
+        const r = await call(s, 'GET', `/v1/products/P0150/similar?size=20&debug=true&user_id=sim${i}`, undefined, {});
+        similar.set(r.body.experiment.arm, r.body);
+      }
+      expect(similar.get('control')!.debug.sequence).toEqual({ model_version: 'sequence-fixture-a' });
+      expect(similar.get('b')!.debug.sequence).toEqual({ model_version: 'sequence-fixture-b' });
+      expect(seqIds(similar.get('control')!).length).toBeGreaterThan(0);
+      expect(seqIds(similar.get('b')!)).not.toEqual(seqIds(similar.get('control')!));
+      const entry = await servedEntry(s, shop.dataDir, similar.get('b')!.request_id);
+      expect(entry.sequence).toEqual({ model_version: 'sequence-fixture-b' });
+      await call(s, 'POST', '/v1/admin/experiments/seq-similar/stop');
     });
   });
 });

@@ -79,7 +79,7 @@ const createExperiment = createRoute({
   path: '/',
   summary: 'Create an experiment',
   description:
-    'Arms split the surface\'s traffic by weight, by a stable hash of (experiment, shopper); each arm\'s `overrides` maps request-scoped setting paths (e.g. `"retrieval.weights.vector"`, `"diversity.search.lambda"`, `"ranking.mode"`) to values. An arm without overrides serves the defaults. `status: "running"` starts it at once (or at `start`).',
+    'Arms split the surface\'s traffic by weight, by a stable hash of (experiment, shopper); each arm\'s `overrides` maps request-scoped setting paths (e.g. `"retrieval.weights.vector"`, `"diversity.search.lambda"`, `"ranking.mode"`, `"ranking.model_version"`, `"sequence.model_version"`: a model version must be deployed) to values. An arm without overrides serves the defaults. `status: "running"` starts it at once (or at `start`).',
   middleware: [jsonObjectBody] as const,
   request: {
     body: {

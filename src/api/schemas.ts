@@ -72,6 +72,19 @@ export const ExperimentTagSchema = z.object({ id: z.string(), arm: z.string() })
     'The experiment arm that served this response (absent: the defaults). Events naming the request_id count for it.',
 });
 
+/** Feed and similar items: the sequence model version that served the `sequence` list. */
+const SequenceDebug = z
+  .object({
+    model_version: z.string().openapi({
+      description: 'The sequence model version (`sequence.model_version`, an experiment arm may pick one) that served.',
+    }),
+    reason: z.string().optional().openapi({ description: 'Why it is not the version asked for (not deployed).' }),
+  })
+  .strict()
+  .openapi('SequenceDebug', {
+    description: 'Present when the `sequence` route is weighted above 0 and a sequence model serves.',
+  });
+
 const StagesDebug = {
   ranking: DebugObject,
   mmr: DebugObject,
@@ -169,6 +182,7 @@ export const FeedResponseSchema = z
         rrf_k: z.number(),
         weights: z.record(z.string(), z.number()),
         itemcf_gate: z.object({ score: z.number(), scale: z.number(), confident: z.boolean() }).strict(),
+        sequence: SequenceDebug.optional(),
         ...StagesDebug,
       })
       .strict()
@@ -192,6 +206,7 @@ export const SimilarResponseSchema = z
           .object({ vector: z.number(), cooc: z.number() })
           .strict()
           .openapi({ description: "The feed's similar and item-CF weights, as this list fuses them." }),
+        sequence: SequenceDebug.optional(),
         ...StagesDebug,
       })
       .strict()

@@ -171,6 +171,10 @@ describe('the console in Chromium', () => {
   it('creates an experiment, shows its live per-arm metrics, and stops it', async () => {
     await page.getByRole('link', { name: 'Experiments' }).click();
     const form = page.getByTestId('create-experiment');
+    // The model versions an arm may pick are listed beside the form.
+    await expect
+      .poll(() => form.getByTestId('deployed-versions').textContent())
+      .toContain(service.ranker.status.model_version!);
     await form.getByLabel('Id', { exact: true }).fill('console-ab');
     await form.getByLabel('Status').selectOption('running');
     await form.getByRole('button', { name: 'Create' }).click();
@@ -213,6 +217,9 @@ describe('the console in Chromium', () => {
     const status = page.getByTestId('index-status');
     await expect.poll(() => status.textContent()).toContain('327');
     expect(await page.getByTestId('index-runs').textContent()).toContain('catalog.jsonl');
+    // The deployed model versions an experiment arm may pick (core/model-registry.ts).
+    expect(await page.getByTestId('models-ranking').textContent()).toContain(service.ranker.status.model_version!);
+    expect(await page.getByTestId('models-sequence').textContent()).toContain('no sequence model configured');
     await page.getByRole('button', { name: 'Check drift' }).click();
     await expect.poll(() => page.getByTestId('drift').textContent()).toContain('consistent: 327 products');
   });

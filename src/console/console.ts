@@ -3,6 +3,7 @@ import type { StateStore } from '../../behavior/state-store.ts';
 import type { Pipeline } from '../../pipeline/pipeline.ts';
 import type { IndexBackend } from '../../retrieval/index/index-backend.ts';
 import type { Searcher } from '../../retrieval/recall/searcher.ts';
+import type { DeployedModelsStatus } from './index-api.ts';
 import type { Settings } from '../settings/schema.ts';
 import { indexRoutes } from './index-api.ts';
 import { playgroundRoutes } from './playground-api.ts';
@@ -35,6 +36,8 @@ export function mountConsole(
     searcher: Searcher;
     state: StateStore | undefined;
     flush: () => Promise<void>;
+    /** The ranker's and the sequence model's deployed versions now. */
+    models: () => DeployedModelsStatus;
   },
 ) {
   const { adminKey, settings } = deps;
@@ -48,7 +51,13 @@ export function mountConsole(
     );
   app.route(
     '/v1/admin/index',
-    indexRoutes({ searcher: deps.searcher, backend: deps.backend, dataDir: settings.service.dataDir, adminKey }),
+    indexRoutes({
+      searcher: deps.searcher,
+      backend: deps.backend,
+      dataDir: settings.service.dataDir,
+      adminKey,
+      models: deps.models,
+    }),
   );
   app.route(
     '/v1/admin/reports',

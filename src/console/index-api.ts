@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { RegistryStatus } from '../../core/model-registry.ts';
 import { inspect, type StoreDrift } from '../../indexer/verify.ts';
 import { readIndexRuns } from '../../indexer/run-log.ts';
 import type { IndexBackend } from '../../retrieval/index/index-backend.ts';
@@ -29,6 +30,23 @@ const IndexRunSchema = z
   })
   .strict();
 
+const ModelStatus = z
+  .object({
+    version: z.string().optional().openapi({ description: 'The version served by default (the followed folder).' }),
+    reason: z.string().optional().openapi({ description: 'Why none is.' }),
+    versions: z
+      .array(z.string())
+      .openapi({ description: 'Every version a request (an experiment arm) may name in `<kind>.model_version`.' }),
+  })
+  .strict()
+  .nullable();
+
+/** The ranker's and the sequence model's deployed versions (core/model-registry.ts); null: not part of this service. */
+export interface DeployedModelsStatus {
+  ranking: RegistryStatus | null;
+  sequence: RegistryStatus | null;
+}
+
 const IndexStatus = z
   .object({
     backend: z.enum(['embedded', 'production']),
@@ -38,6 +56,10 @@ const IndexStatus = z
     vectors: z.number().int().nullable(),
     images: z.number().int().nullable(),
     runs: z.array(IndexRunSchema).openapi({ description: "This machine's indexer runs, newest first." }),
+    models: z
+      .object({ ranking: ModelStatus, sequence: ModelStatus })
+      .strict()
+      .openapi({ description: 'The deployed ranker and sequence model versions an experiment arm may pick.' }),
   })
   .strict()
   .openapi('IndexStatus');
@@ -95,6 +117,7 @@ export function indexRoutes(deps: {
   backend: IndexBackend;
   dataDir: string | undefined;
   adminKey: string | undefined;
+  models: () => DeployedModelsStatus;
 }) {
   const app = createApi();
   app.use('*', requireAdmin(deps.adminKey));
@@ -111,6 +134,7 @@ export function indexRoutes(deps: {
         backend: deps.backend.kind,
         ...counts,
         runs: deps.dataDir === undefined ? [] : readIndexRuns(deps.dataDir, 10),
+        models: deps.models(),
       },
       200,
     );

@@ -10,9 +10,10 @@ import type { Settings } from '../settings/schema.ts';
  * naming the path), against the service's settings so cross-field rules see the real values.
  */
 
-/** The model versions this instance has loaded, that an arm may pick by `ranking.model_version`. */
+/** The model versions this instance has loaded, that an arm may pick by `<kind>.model_version`. */
 export interface DeployedModels {
   ranking: readonly string[];
+  sequence: readonly string[];
 }
 
 /**
@@ -25,12 +26,16 @@ export function armSettings(
   deployed?: DeployedModels,
 ): Settings {
   const applied = applyOverrides(base, overrides);
-  const version = applied.ranking.model_version;
-  if (deployed && version !== '' && version !== base.ranking.model_version && !deployed.ranking.includes(version))
-    throw new SettingsOverrideError(
-      'ranking.model_version',
-      `model version "${version}" is not deployed (deployed: ${deployed.ranking.join(', ') || 'none'}; ranking.extra_model_dirs loads more)`,
-    );
+  if (deployed)
+    for (const kind of ['ranking', 'sequence'] as const) {
+      const version = applied[kind].model_version;
+      if (version === '' || version === base[kind].model_version || deployed[kind].includes(version)) continue;
+      const what = kind === 'ranking' ? 'model' : 'sequence model';
+      throw new SettingsOverrideError(
+        `${kind}.model_version`,
+        `${what} version "${version}" is not deployed (deployed: ${deployed[kind].join(', ') || 'none'}; ${kind}.extra_model_dirs loads more)`,
+      );
+    }
   return applied;
 }
 
@@ -57,6 +62,9 @@ export function requestOverrides(applied: Settings, paths: readonly string[], su
         break;
       case 'ranking':
         set(out, 'ranking', second!, applied.ranking[second as 'mode' | 'model_version' | 'a' | 'b' | 'c' | 'window']);
+        break;
+      case 'sequence':
+        set(out, 'sequence', second!, applied.sequence[second as 'model_version']);
         break;
       case 'diversity': {
         const mine = applied.diversity[surface];

@@ -245,7 +245,11 @@ function finalize(t: SettingsTree): Settings {
       extra_model_dirs: ranking.extra_model_dirs.map((d) => path.resolve(d)),
       ...(model_dir !== '' && { model_dir: path.resolve(model_dir) }),
     },
-    sequence: { ...t.sequence, model_dir: t.sequence.model_dir === '' ? '' : path.resolve(t.sequence.model_dir) },
+    sequence: {
+      ...t.sequence,
+      model_dir: t.sequence.model_dir === '' ? '' : path.resolve(t.sequence.model_dir),
+      extra_model_dirs: t.sequence.extra_model_dirs.map((d) => path.resolve(d)),
+    },
     console: { ...t.console, reports_dir: path.resolve(t.console.reports_dir) },
   };
 }

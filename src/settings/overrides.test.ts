@@ -84,7 +84,11 @@ describe('per-request overrides', () => {
     ).toEqual({ ...base.retrieval.fusion, mode: 'rrf', all_terms: 0.5 });
     expect(isRequestScoped('backends.namespace')).toBe(false);
     const r = requestScoped(base);
-    expect(Object.keys(r).sort()).toEqual(['coupons', 'diversity', 'feed', 'ranking', 'retrieval']);
+    expect(Object.keys(r).sort()).toEqual(['coupons', 'diversity', 'feed', 'ranking', 'retrieval', 'sequence']);
+    expect(r.sequence).toEqual({ model_version: '' });
+    expect(isRequestScoped('sequence.model_version')).toBe(true);
+    expect(isRequestScoped('sequence.extra_model_dirs')).toBe(false);
+    expect(isRequestScoped('sequence.model_dir')).toBe(false);
     expect(r.coupons.targeting).toEqual({ min_value: 0, boost: 0 });
     expect(r.ranking).toEqual({ mode: 'model', model_version: '', a: 1, b: 1, c: 0, window: 100 });
     expect(isRequestScoped('ranking.model_version')).toBe(true);

@@ -6,7 +6,7 @@ import { FeedConfigSchema, type FeedConfig } from '../../retrieval/recall/feed-c
 import { BehaviorConfigSchema } from '../../behavior/config.ts';
 import { RetentionConfigSchema } from '../../behavior/retention-config.ts';
 import { RankConfigSchema, type RankConfig } from '../../ranking/config.ts';
-import { SequenceConfigSchema } from '../../retrieval/recall/sequence-recall.ts';
+import { SequenceConfigSchema, type SequenceConfig } from '../../retrieval/recall/sequence-recall.ts';
 import { MmrConfigSchema, type MmrConfig } from '../../diversity/config.ts';
 import { CouponConfigSchema, type CouponConfig } from '../../coupons/config.ts';
 import { DependencyBudgetsSchema } from '../../core/dependency-guard.ts';
@@ -298,6 +298,7 @@ export const REQUEST_SCOPED_PATHS = [
   'ranking.b',
   'ranking.c',
   'ranking.window',
+  'sequence.model_version',
   'diversity',
   'coupons.targeting.min_value',
   'coupons.targeting.boost',
@@ -308,6 +309,7 @@ export interface RequestScopedSettings {
   retrieval: Pick<RetrievalConfig, 'rrf_k' | 'weights' | 'fusion'>;
   feed: FeedConfig;
   ranking: Pick<RankConfig, 'mode' | 'model_version' | 'a' | 'b' | 'c' | 'window'>;
+  sequence: Pick<SequenceConfig, 'model_version'>;
   diversity: MmrConfig;
   coupons: { targeting: Pick<CouponConfig, 'min_value' | 'boost'> };
 }
@@ -336,6 +338,7 @@ export function requestScoped(s: Settings): RequestScopedSettings {
     retrieval: { rrf_k, weights, fusion },
     feed: s.feed,
     ranking: { mode, model_version, a, b, c, window },
+    sequence: { model_version: s.sequence.model_version },
     diversity: s.diversity,
     coupons: { targeting: { min_value, boost } },
   });

@@ -7,6 +7,14 @@ import { ErrorNote, html, useLoad, when } from '../ui.js';
  * of every dependency, and a drift check (vector store against text store, read only: a repair is
  * `npm run index -- --verify`).
  */
+/** A deployed model kind (GET /v1/admin/index `models`): the version serving by default, the others an arm may pick. */
+const modelText = (m) => {
+  if (!m) return '–';
+  const others = m.versions.filter((v) => v !== m.version);
+  return html`${m.version ? html`<code>${m.version}</code>` : html`<span class="muted">${m.reason}</span>`}
+  ${others.length > 0 ? html` <span class="muted">also deployed:</span> ${others.map((v) => html`<code>${v}</code> `)}` : ''}`;
+};
+
 export function CatalogPage() {
   const status = useLoad(() => api('/v1/admin/index'), []);
   const ready = useLoad(() => fetch('/readyz').then((r) => r.json()), []);
@@ -59,6 +67,16 @@ export function CatalogPage() {
                   <th>text model</th>
                   <td><code>${s.embedder ?? '–'}</code></td>
                 </tr>
+                ${[
+                  ['ranking', 'ranking model'],
+                  ['sequence', 'sequence model'],
+                ].map(
+                  ([kind, label]) =>
+                    html`<tr data-testid=${`models-${kind}`}>
+                      <th>${label}</th>
+                      <td>${modelText(s.models?.[kind])}</td>
+                    </tr>`,
+                )}
               </tbody>
             </table>`
           : ''

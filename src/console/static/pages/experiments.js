@@ -73,6 +73,21 @@ function Metrics({ id }) {
   </div>`;
 }
 
+/** The model versions an arm may name (GET /v1/admin/index `models`): a version not listed is refused with a 400. */
+function DeployedVersions() {
+  const { data } = useLoad(() => api('/v1/admin/index'), []);
+  if (!data?.models) return '';
+  const kinds = Object.entries(data.models).filter(([, m]) => m);
+  return html`<p class="meta" data-testid="deployed-versions">
+    Model versions an arm may pick:
+    ${kinds.map(
+      ([kind, m], i) =>
+        html`${i > 0 ? ' · ' : ''}<code>${kind}.model_version</code>
+          ${m.versions.length > 0 ? m.versions.map((v) => html`<code>${v}</code> `) : html`<span class="muted">none</span>`}`,
+    )}
+  </p>`;
+}
+
 function CreateForm({ onCreated }) {
   const [form, setForm] = useState({ id: '', surface: 'search', status: 'draft', arms: jsonText(EXAMPLE_ARMS) });
   const [error, setError] = useState();
@@ -112,6 +127,7 @@ function CreateForm({ onCreated }) {
       >Arms (name, weight = traffic share, overrides of request-scoped settings)
       <textarea name="arms" rows="6" value=${form.arms} onInput=${set('arms')}></textarea>
     </label>
+    <${DeployedVersions} />
     <button type="submit">Create</button>
     <${ErrorNote} error=${error} />
   </form>`;
