@@ -1,9 +1,12 @@
 import path from 'node:path';
 import type { Dependency } from '../core/dependencies.ts';
+import type { DependencyGuards } from '../core/dependency-guard.ts';
 import type { BehaviorConfig } from './config.ts';
 import { SqliteEventLog } from './embedded/sqlite-event-log.ts';
 import { SqliteStateStore } from './embedded/sqlite-state-store.ts';
 import type { EventLog } from './event-log.ts';
+import { GuardedEventLog } from './guarded-event-log.ts';
+import { GuardedStateStore } from './guarded-state-store.ts';
 import { DAY_MS, windowMs, type RetentionConfig } from './retention-config.ts';
 import type { StateStore } from './state-store.ts';
 
@@ -25,7 +28,8 @@ export interface Behavior {
 /**
  * Kafka when KAFKA_BROKERS is set, else a SQLite log under the data dir; Redis when REDIS_URL
  * is set, else SQLite. The production modules load only when configured, so an embedded
- * install never opens a socket.
+ * install never opens a socket. With `guards`, a server's calls run within its budget and
+ * breaker (Kafka appends, every Redis state call); the embedded SQLite files are used as they are.
  */
 export async function openBehavior(opts: {
   dataDir: string;
@@ -39,6 +43,11 @@ export async function openBehavior(opts: {
   retention?: RetentionConfig | undefined;
   /** The consumer's connection: the only writer, so it may cache user states. */
   writer?: boolean;
+  /**
+   * The serving path's budgets and breakers (core/dependency-guard.ts). None for a writer that
+   * retries on its own (the consumer process): its batches are not a request's to wait for.
+   */
+  guards?: Pick<DependencyGuards, 'kafka' | 'redis'> | undefined;
 }): Promise<Behavior> {
   const dir = path.join(opts.dataDir, 'behavior');
   const ns = opts.backends.namespace;
@@ -100,10 +109,13 @@ export async function openBehavior(opts: {
       ...(r && r.dead_letters.rows > 0 && { deadLetterCap: r.dead_letters.rows }),
     });
   }
+  const g = opts.guards;
+  const guardLog = (l: EventLog) => (g && l.kind === 'kafka' ? new GuardedEventLog(l, g.kafka) : l);
   return {
-    log,
-    state,
-    served,
+    log: guardLog(log),
+    state: g && state.kind === 'redis' ? new GuardedStateStore(state, g.redis) : state,
+    served: guardLog(served),
+    // /readyz checks each server itself, with its own deadline: never through a breaker.
     dependencies: () => [...log.dependencies(), ...state.dependencies()],
     async close() {
       await log.close();

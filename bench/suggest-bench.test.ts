@@ -6,7 +6,7 @@ import { tempDir } from '../test/helpers/catalog.ts';
 import { runSuggestBench } from './suggest-bench.ts';
 
 describe('suggest benchmark', () => {
-  it('writes bench-suggest.json with HTTP and in-process latency, the index build and popular queries', async () => {
+  it('writes bench-suggest.json with HTTP and in-process latency, the index build, a catalog change and popular queries', async () => {
     const out = tempDir();
     const res = await runSuggestBench({
       products: 400,
@@ -25,5 +25,9 @@ describe('suggest benchmark', () => {
     expect(file.popular_queries).toBeGreaterThan(50);
     // Prefixes of real queries: nearly all complete to something.
     expect(file.empty_share).toBeLessThan(0.2);
+    // A 100-product change is followed by its products, not a rebuild, and shows; so is its undoing.
+    expect(file.catalog_change.applied).toMatchObject({ mode: 'incremental', changed: 100 });
+    expect(file.catalog_change.undone).toMatchObject({ mode: 'incremental', changed: 100 });
+    expect(file.catalog_change.reflected).toBe(true);
   });
 });

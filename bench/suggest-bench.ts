@@ -22,6 +22,8 @@ export interface SuggestBenchOptions {
   embedder: TextEmbedder;
   /** Typed prefixes timed. */
   requests?: number;
+  /** Products in the catalog change the incremental update is timed on (default 100). */
+  change?: number;
   seed?: number;
   /** The search bench's work folder layout: an index already built there for the same catalog is reused. */
   workDir?: string;
@@ -33,7 +35,10 @@ export interface SuggestBenchOptions {
  * same way, embedded), with popular queries from a served log of the bench's queries searched by
  * 500 shoppers: what a search box sends while a shopper types (every prefix of a query, one
  * character at a time). Times the catalog index build, then suggest in process and over HTTP
- * (sequential, and 4 concurrent clients), interleaved prefix by prefix.
+ * (sequential, and 4 concurrent clients), interleaved prefix by prefix. Then times the
+ * incremental update a catalog change costs: `change` products (4 in 10 retitled, 3 removed, 3
+ * new) indexed into a new generation as the indexer does it, followed by the suggester; and
+ * the change undone the same way, so the work folder is left as it was found.
  */
 export async function runSuggestBench(opts: SuggestBenchOptions) {
   const log = (s: string) => opts.quiet || console.error(s);
@@ -50,6 +55,8 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
     dataDir,
     embedder: opts.embedder,
     progress: opts.quiet ? silentProgress : terminalProgress(),
+    // A run stopped half-way through the catalog change below left its new products behind.
+    deleteMissing: true,
   });
   const searcher = await openSearcher({ dataDir, embedder: opts.embedder });
 
@@ -73,15 +80,16 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
   await servedLog.appendRaw(entries.map((e) => ({ key: e.request_id, value: JSON.stringify(e) })));
 
   const config = SuggestConfigSchema.parse({});
-  let build = { keys: 0, ms: 0 };
+  const builds: Array<{ mode: string; keys: number; changed: number; ms: number }> = [];
   const heapBefore = process.memoryUsage().heapUsed;
   const suggester = new Suggester({
     config,
     index: searcher,
     served: servedLog,
-    onBuilt: (b) => (build = { keys: b.keys, ms: Math.round(b.ms) }),
+    onBuilt: (b) => builds.push({ mode: b.mode, keys: b.keys, changed: b.changed, ms: Math.round(b.ms * 10) / 10 }),
   });
   await suggester.start();
+  const build = builds.at(-1)!;
   for (let i = 0; i < 500 && suggester.trackedQueries === 0; i++) await new Promise((res) => setTimeout(res, 10));
   await new Promise((res) => setTimeout(res, 500));
   suggester.refreshQueries();
@@ -132,6 +140,32 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
     }),
   );
   const qps = Math.round(prefixes.length / ((performance.now() - concStart) / 1000));
+
+  // A catalog change, indexed into a new generation and followed incrementally; then undone.
+  const changeSize = opts.change ?? 100;
+  const changed = changeCatalog(products, changeSize);
+  const follow = async (catalog: typeof products) => {
+    fs.writeFileSync(catalogPath, catalog.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    // The file is the whole catalog: products it no longer holds are deleted.
+    await indexCatalog({
+      catalogPath,
+      dataDir,
+      embedder: opts.embedder,
+      progress: silentProgress,
+      deleteMissing: true,
+    });
+    await searcher.refresh();
+    const before = builds.length;
+    await suggester.followIndex();
+    if (builds.length !== before + 1) throw new Error('the suggester did not follow the new generation');
+    return builds.at(-1)!;
+  };
+  const applied = await follow(changed.catalog);
+  const reflected = suggester.suggest(CHANGE_WORD, 8).suggestions.some((x) => x.count === changed.withWord);
+  const undone = await follow(products);
+  log(
+    `catalog change of ${changeSize} products: ${applied.mode} update in ${applied.ms} ms, undone in ${undone.ms} ms (full build ${build.ms} ms)`,
+  );
   const loadAfter = os.loadavg();
   agent.destroy();
   server.close();
@@ -147,7 +181,13 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
     http_concurrent: { ...summarize(conc), clients: concurrency, qps },
     in_process: summarize(inProcess),
     empty_share: Math.round((empty / prefixes.length) * 1000) / 1000,
-    catalog_index: { keys: build.keys, build_ms: build.ms, heap_mb: heapMb },
+    catalog_index: { keys: build.keys, build_ms: Math.round(build.ms), heap_mb: heapMb },
+    catalog_change: {
+      products: changeSize,
+      applied: { mode: applied.mode, changed: applied.changed, ms: applied.ms },
+      undone: { mode: undone.mode, changed: undone.changed, ms: undone.ms },
+      reflected,
+    },
     popular_queries: suggester.trackedQueries,
     loadavg: { before: round2(loadBefore), after: round2(loadAfter) },
     machine: { cpus: os.cpus().length, node: process.version },
@@ -158,4 +198,32 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
   fs.mkdirSync(opts.outDir, { recursive: true });
   fs.writeFileSync(path.join(opts.outDir, 'bench-suggest.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
+}
+
+/** A word no synthetic title holds: the retitled and new products carry it. */
+const CHANGE_WORD = 'zephyrine';
+
+/**
+ * The catalog with `n` products changed, spread over it: 4 in 10 retitled (with CHANGE_WORD), 3
+ * removed, 3 new (copies of others under new ids, with CHANGE_WORD). `withWord`: products holding it.
+ */
+function changeCatalog<P extends { id: string | number; title: string }>(
+  products: readonly P[],
+  n: number,
+): { catalog: P[]; withWord: number } {
+  const step = Math.max(1, Math.floor(products.length / n));
+  const picked = new Map<number, number>();
+  for (let k = 0; k < n && k * step < products.length; k++) picked.set(k * step, k);
+  const catalog: P[] = [];
+  const added: P[] = [];
+  let withWord = 0;
+  for (const [i, p] of products.entries()) {
+    const k = picked.get(i);
+    if (k === undefined || k % 10 >= 7) catalog.push(p);
+    if (k === undefined || (k % 10 >= 4 && k % 10 < 7)) continue; // untouched, or removed
+    if (k % 10 < 4) catalog.push({ ...p, title: `${p.title} ${CHANGE_WORD}` });
+    else added.push({ ...p, id: `${p.id}-new`, title: `${CHANGE_WORD} ${p.title}` });
+    withWord++;
+  }
+  return { catalog: [...catalog, ...added], withWord };
 }

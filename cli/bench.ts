@@ -45,22 +45,33 @@ prog
   .option('--products <N>', 'catalog size', positive, 100000)
   .option('--out <OUTDIR>', 'where to write (an index the search bench built in OUTDIR/work-N is reused)', 'out/bench')
   .option('--requests <N>', 'typed prefixes to time', positive, 5000)
+  .option('--change <N>', 'products in the catalog change whose incremental update is timed', positive, 100)
   .option('--seed <N>', 'seed', positive, 42)
   .option('--embedder <SPEC>', 'default or a transformers.js model folder (default: SHELF_EMBEDDER)')
   .action(
-    action(async (o: { products: number; out: string; requests: number; seed: number; embedder?: string }) => {
-      const config = loadConfig({ ...process.env, ...(o.embedder && { SHELF_EMBEDDER: o.embedder }) });
-      const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
-      print(
-        await runSuggestBench({
-          products: o.products,
-          outDir: o.out,
-          embedder,
-          requests: o.requests,
-          seed: o.seed,
-        }),
-      );
-    }),
+    action(
+      async (o: {
+        products: number;
+        out: string;
+        requests: number;
+        change: number;
+        seed: number;
+        embedder?: string;
+      }) => {
+        const config = loadConfig({ ...process.env, ...(o.embedder && { SHELF_EMBEDDER: o.embedder }) });
+        const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
+        print(
+          await runSuggestBench({
+            products: o.products,
+            outDir: o.out,
+            embedder,
+            requests: o.requests,
+            change: o.change,
+            seed: o.seed,
+          }),
+        );
+      },
+    ),
   );
 
 prog

@@ -213,3 +213,21 @@ export function guardMethods<T extends object>(
     },
   });
 }
+
+/**
+ * Which of `T`'s async methods a guarded store runs within the budget (`true`: the calls a
+ * request waits on) and which it passes through as they are (`false`: writes with their own
+ * retries, close). Every async method, optional ones too, must be named: a method added to `T` is
+ * a type error where its store is guarded until someone decides, so none is left unguarded by
+ * oversight.
+ */
+export type GuardPlan<T> = Record<AsyncMethodOf<T>, boolean>;
+
+/** guardMethods() with the methods a complete plan marks `true`. */
+export function guardByPlan<T extends object>(inner: T, guard: DependencyGuard, plan: GuardPlan<T>): T {
+  return guardMethods(
+    inner,
+    guard,
+    (Object.keys(plan) as Array<AsyncMethodOf<T>>).filter((m) => plan[m]),
+  );
+}

@@ -3,14 +3,15 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { EventLog } from '../behavior/event-log.ts';
-import type { ServedEntry } from '../behavior/served-log.ts';
+import { RequestJoin, wasSeen } from '../behavior/request-join.ts';
 import { FEATURE_COUNT, FEATURE_SPEC_VERSION } from './features.ts';
 
 /**
  * Training examples: every shown item that was seen (an impression event named its request_id,
  * or it was clicked; a request with no impression events at all counts every shown item), with
  * the feature vector the server logged for it and its labels: click, and purchase (a purchase
- * of the item naming the same request_id; a purchase implies a click). Joined by request_id.
+ * of the item naming the same request_id; a purchase implies a click). Joined by request_id
+ * (behavior/request-join.ts, the join the text tower's log pairs use too).
  */
 export interface TrainingRow {
   request_id: string;
@@ -40,56 +41,26 @@ export interface TrainingSummary {
   unmatched_events: number;
 }
 
-interface EventLike {
-  type?: string;
-  request_id?: string;
-  product_id?: string;
-}
-
 /** Pure join of served-log entries and behaviour events (JSON strings, stream order). */
 export function joinTraining(
   served: Iterable<string>,
   events: Iterable<string>,
 ): { rows: TrainingRow[]; summary: TrainingSummary } {
-  const labels = new Map<string, { impressions: Set<string>; clicks: Set<string>; purchases: Set<string> }>();
-  for (const raw of events) {
-    let e: EventLike;
-    try {
-      e = JSON.parse(raw) as EventLike;
-    } catch {
-      continue;
-    }
-    if (e.request_id === undefined || e.product_id === undefined) continue;
-    if (e.type !== 'impression' && e.type !== 'click' && e.type !== 'purchase') continue;
-    let l = labels.get(e.request_id);
-    if (!l) labels.set(e.request_id, (l = { impressions: new Set(), clicks: new Set(), purchases: new Set() }));
-    (e.type === 'impression' ? l.impressions : e.type === 'click' ? l.clicks : l.purchases).add(e.product_id);
-  }
+  const join = new RequestJoin(events);
   const rows: TrainingRow[] = [];
-  const seen = new Set<string>();
   let skipped = 0;
-  for (const raw of served) {
-    let s: ServedEntry;
-    try {
-      s = JSON.parse(raw) as ServedEntry;
-    } catch {
-      continue;
-    }
-    if (s.surface === 'similar') continue;
-    seen.add(s.request_id);
+  for (const { served: s, events: l } of join.responses(served, (s) => s.surface !== 'similar')) {
     const usable =
       s.ranking?.feature_spec === FEATURE_SPEC_VERSION && s.items.some((it) => it.features?.length === FEATURE_COUNT);
     if (!usable) {
       skipped++;
       continue;
     }
-    const l = labels.get(s.request_id);
-    const allSeen = !l || l.impressions.size === 0;
     for (const it of s.items) {
       if (it.features?.length !== FEATURE_COUNT) continue;
-      const purchase = l?.purchases.has(it.id) ? 1 : 0;
-      const click = purchase || l?.clicks.has(it.id) ? 1 : 0;
-      if (!allSeen && !click && !l!.impressions.has(it.id)) continue;
+      const purchase = l?.purchase.has(it.id) ? 1 : 0;
+      const click = purchase || l?.click.has(it.id) ? 1 : 0;
+      if (!click && !wasSeen(l, it.id)) continue;
       rows.push({
         request_id: s.request_id,
         surface: s.surface,
@@ -104,8 +75,7 @@ export function joinTraining(
       });
     }
   }
-  let unmatched = 0;
-  for (const [rid, l] of labels) if (!seen.has(rid)) unmatched += l.clicks.size + l.purchases.size;
+  const unmatched = join.unmatched((l) => l.click.size + l.purchase.size);
   const by: TrainingSummary['by_surface'] = {};
   for (const r of rows) {
     const b = (by[r.surface] ??= { impressions: 0, clicks: 0, purchases: 0 });

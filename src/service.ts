@@ -21,10 +21,7 @@ import { indexLocation, type Settings as Config } from './settings/schema.ts';
 import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
 import { createMetrics, guardMetrics, showBreakers, type Metrics } from '../core/metrics.ts';
-import { createGuards, guardMethods, type DependencyGuard, type DependencyGuards } from '../core/dependency-guard.ts';
-import { GuardedStateStore } from '../behavior/guarded-state-store.ts';
-import { GuardedEventLog } from '../behavior/guarded-event-log.ts';
-import { GuardedCouponLedger } from '../coupons/guarded-ledger.ts';
+import { createGuards, type DependencyGuard, type DependencyGuards } from '../core/dependency-guard.ts';
 import { PopularityMemory } from '../ranking/popularity.ts';
 import { redisClient } from '../behavior/redis/redis-connect.ts';
 import { defaultMaxInFlight } from './api/limits.ts';
@@ -82,7 +79,8 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   const { embedder, imageEmbedder } = opts;
   const log = opts.log ?? (() => {});
   const dataDir = config.service.dataDir;
-  // Every call the serving path makes to a server runs within its budget, behind its breaker.
+  // Every call the serving path makes to a server runs within its budget, behind its breaker:
+  // each store is opened with the guards and guards its own remote calls.
   const metrics = createMetrics();
   const guards = createGuards(config.backends.budgets, guardMetrics(metrics));
   const backend = openIndexBackend(indexLocation(config), guards);
@@ -93,33 +91,26 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   let synonymStore: SynonymStore | undefined;
   let suggester: Suggester | undefined;
   try {
-    behavior = guardBehavior(
-      await openBehavior({
-        dataDir,
-        backends: config.backends,
-        config: config.behavior,
-        retention: config.retention,
-      }),
+    behavior = await openBehavior({
+      dataDir,
+      backends: config.backends,
+      config: config.behavior,
+      retention: config.retention,
       guards,
-    );
-    const opened = await openCouponLedger({
+    });
+    coupons = await openCouponLedger({
       dataDir,
       redisUrl: config.backends.redisUrl,
       namespace: config.backends.namespace,
+      guards,
     });
-    coupons = opened.kind === 'redis' ? new GuardedCouponLedger(opened, guards.redis) : opened;
     showBreakers(metrics, guardsInUse(config, guards));
-    const openedExperiments = await openExperimentStore({
+    experimentStore = await openExperimentStore({
       dataDir,
       redisUrl: config.backends.redisUrl,
       namespace: config.backends.namespace,
+      guards,
     });
-    // Every personalised request reads the definitions (at most once per cache_ms): a frozen Redis
-    // must cost it the Redis budget, not the client's command time-out.
-    experimentStore =
-      openedExperiments.kind === 'redis'
-        ? guardMethods(openedExperiments, guards.redis, ['create', 'get', 'list', 'setStatus'])
-        : openedExperiments;
     // Start-up refuses to go on while a configured server is unreachable; /readyz reports each.
     const dependencies: Dependency[] = [
       ...backend.dependencies(),
@@ -145,13 +136,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
           `index: ${f.op} of ${f.ids.length} product(s) failed in the ${f.store} store: ${f.reason} (run npm run index -- --verify)`,
         );
     }
-    const openedSynonyms = await openSynonymStore(indexLocation(config));
-    // Every search reads the set (at most once a second): a frozen Elasticsearch must cost it the
-    // Elasticsearch budget, not the client's own retries and time-out.
-    synonymStore =
-      openedSynonyms.kind === 'elasticsearch'
-        ? guardMethods(openedSynonyms, guards.elasticsearch, ['get', 'put', 'clear'])
-        : openedSynonyms;
+    synonymStore = await openSynonymStore(indexLocation(config), guards);
     const synonyms = new CachedSynonyms(synonymStore, 1000, (err) =>
       console.error(`synonyms: ${err.message} (searching with the last set read)`),
     );
@@ -329,17 +314,6 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     await backend.close().catch(() => {});
     throw err;
   }
-}
-
-/**
- * The behaviour stream, served log and state as the serving path uses them: a server's (Kafka,
- * Redis) calls within its budget and breaker; the embedded SQLite files as they are.
- */
-function guardBehavior(b: Behavior, guards: DependencyGuards): Behavior {
-  const log = b.log.kind === 'kafka' ? new GuardedEventLog(b.log, guards.kafka) : b.log;
-  const served = b.served.kind === 'kafka' ? new GuardedEventLog(b.served, guards.kafka) : b.served;
-  const state = b.state.kind === 'redis' ? new GuardedStateStore(b.state, guards.redis) : b.state;
-  return { ...b, log, served, state, dependencies: () => b.dependencies(), close: () => b.close() };
 }
 
 /** The guards of the servers this configuration uses (their breakers show on /metrics). */

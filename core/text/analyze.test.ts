@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyze, segmentedText } from './analyze.ts';
+import { analyze, foldDiacritics, segmentedText, tokens, words } from './analyze.ts';
 
 describe('analyze', () => {
   it('lowercases and splits English, dropping stopwords', () => {
@@ -31,5 +31,29 @@ describe('analyze', () => {
   });
   it('returns nothing for punctuation-only input', () => {
     expect(analyze('!!! ... ---')).toEqual([]);
+  });
+  it('cuts text into the words its tokens are made from: one segmentation for search and suggestions', () => {
+    const ws = words('Nike 运动鞋 罗莱家纺 ランニング The');
+    expect(ws.map((w) => [w.text, w.kind])).toEqual([
+      ['nike', 'word'],
+      ['运动鞋', 'han'],
+      ['罗莱家纺', 'unknown'],
+      ['ランニング', 'cjk'],
+      ['the', 'word'],
+    ]);
+    expect(ws.map((w) => [w.start, w.end])).toEqual([
+      [0, 4],
+      [5, 8],
+      [9, 13],
+      [14, 19],
+      [20, 23],
+    ]);
+    // Every token lies within the word it was made from.
+    for (const t of tokens('Nike 运动鞋 罗莱家纺 ランニング The'))
+      expect(ws.some((w) => w.start <= t.start && t.end <= w.end)).toBe(true);
+  });
+  it('folds Latin accents for comparing typed text, keeping Japanese voicing marks', () => {
+    expect(foldDiacritics('crème brûlée')).toBe('creme brulee');
+    expect(foldDiacritics('ガラス')).toBe('ガラス');
   });
 });

@@ -13,6 +13,9 @@ import { dict } from '@node-rs/jieba/dict.js';
  * come out one by one; a run of two or more of them becomes overlapping bigrams, as Lucene's
  * CJK analyzer does, so unknown words still match as pairs. Japanese kana and Korean, which
  * jieba does not know, keep the bigrams. A lone CJK character stays a unigram.
+ *
+ * words() is the segmentation (what a word is), tokens() the index terms made from it: the
+ * search box's suggestions complete words(), so they and search agree on every word.
  */
 
 /**
@@ -63,6 +66,50 @@ function segmenter(): Jieba {
   return (jieba ??= Jieba.withDict(dict));
 }
 
+/** The form every analysed text is compared in: NFKC (full-width, ligatures), lowercase. */
+export function normalize(text: string): string {
+  return text.normalize('NFKC').toLowerCase();
+}
+
+/**
+ * One word of a text as the analyzer cuts it, before it becomes index terms: what search and
+ * the search box's suggestions (retrieval/recall/suggest) both call a word.
+ */
+export interface Word {
+  /** The word as it stands in the normalised text (see normalize()). */
+  text: string;
+  /** Where it stands in the normalised text. */
+  start: number;
+  end: number;
+  /**
+   * `word`: letters and digits of a spaced script (stopwords included: the caller decides);
+   * `han`: a word of jieba's dictionary; `unknown`: Han characters jieba left single, run
+   * together (an unknown word: a brand, a name; indexed as bigrams); `cjk`: a run holding kana or
+   * Hangul, which jieba does not know (indexed as bigrams).
+   */
+  kind: 'word' | 'han' | 'unknown' | 'cjk';
+}
+
+/** The words of `text`, in order, with their spans in `normalize(text)`. */
+export function words(text: string): Word[] {
+  const out: Word[] = [];
+  const norm = normalize(text);
+  for (const m of norm.matchAll(TOKEN_RUN)) {
+    const run = m[0];
+    const at = m.index;
+    if (!CJK.test(run[0]!)) out.push({ text: run, start: at, end: at + run.length, kind: 'word' });
+    else if (!HAN_RUN.test(run)) out.push({ text: run, start: at, end: at + run.length, kind: 'cjk' });
+    else {
+      let pos = at;
+      for (const w of hanWords(run)) {
+        out.push({ text: w.text, start: pos, end: pos + w.text.length, kind: w.known ? 'han' : 'unknown' });
+        pos += w.text.length;
+      }
+    }
+  }
+  return out;
+}
+
 /** One analysed token, with where it came from in the normalised text (for highlighting). */
 export interface Token {
   term: string;
@@ -75,6 +122,11 @@ export function analyze(text: string): string[] {
   return tokens(text).map((t) => t.term);
 }
 
+/** Whether search leaves `term` (a normalised word) out of the index and the query. */
+export function isStopword(term: string): boolean {
+  return STOPWORDS.has(term);
+}
+
 /**
  * The tokens of `text` with their spans in `text.normalize('NFKC').toLowerCase()`. NFKC can
  * change lengths (full-width forms, ligatures), so callers that highlight the original text map
@@ -82,47 +134,64 @@ export function analyze(text: string): string[] {
  */
 export function tokens(text: string): Token[] {
   const out: Token[] = [];
-  const norm = text.normalize('NFKC').toLowerCase();
-  for (const m of norm.matchAll(TOKEN_RUN)) {
-    const run = m[0];
-    const at = m.index;
-    if (CJK.test(run[0]!)) {
-      if (HAN_RUN.test(run)) hanTokens(run, at, out);
-      else bigrams(Array.from(run), at, out);
-    } else if (!STOPWORDS.has(run)) {
-      out.push({ term: run, start: at, end: at + run.length });
-    }
+  for (const w of words(text)) {
+    if (w.kind === 'word') {
+      if (!STOPWORDS.has(w.text)) out.push({ term: w.text, start: w.start, end: w.end });
+    } else if (w.kind === 'han') {
+      // The segmentation's word, after the dictionary words inside it ("运动鞋" → "运动 运动鞋").
+      for (const sub of searchWords(w.text)) out.push({ term: sub, start: w.start, end: w.end });
+      out.push({ term: w.text, start: w.start, end: w.end });
+    } else bigrams(Array.from(w.text), w.start, out);
   }
   return out;
 }
 
-/** jieba's words; runs of single characters it could not join (unknown words) as bigrams. */
-function hanTokens(run: string, at: number, out: Token[]): void {
-  // cut() gives the segmentation; cutForSearch() adds the dictionary words inside long ones.
-  const words = segmenter().cut(run, false);
-  let pos = 0;
-  let singles: string[] = [];
-  let singlesAt = 0;
-  const flush = () => {
-    if (singles.length > 0) bigrams(singles, at + singlesAt, out);
-    singles = [];
-  };
-  for (const w of words) {
-    const chars = Array.from(w);
-    if (chars.length === 1) {
-      if (singles.length === 0) singlesAt = pos;
-      singles.push(w);
-    } else {
-      flush();
-      const start = at + pos;
-      for (const sub of segmenter().cutForSearch(w, false)) {
-        if (sub !== w && Array.from(sub).length > 1) out.push({ term: sub, start, end: start + w.length });
-      }
-      out.push({ term: w, start, end: start + w.length });
+interface HanWord {
+  text: string;
+  /** A dictionary word; else a run of characters jieba left single. */
+  known: boolean;
+}
+
+/**
+ * jieba's segmentation of Han runs and the dictionary words inside each word, by text: a catalog
+ * repeats its words (100,000 titles hold a few thousand distinct runs), so indexing and building
+ * suggestions cut each once. Bounded: cleared when full.
+ */
+const hanCache = new Map<string, readonly HanWord[]>();
+const subCache = new Map<string, readonly string[]>();
+const CACHE_MAX = 100_000;
+
+/** jieba's words of a Han run (cut(), not cutForSearch()), the characters it leaves single run together. */
+function hanWords(run: string): readonly HanWord[] {
+  let out = hanCache.get(run);
+  if (out) return out;
+  const ws: HanWord[] = [];
+  let singles = '';
+  for (const w of segmenter().cut(run, false)) {
+    if (Array.from(w).length === 1) {
+      singles += w;
+      continue;
     }
-    pos += w.length;
+    if (singles) ws.push({ text: singles, known: false });
+    singles = '';
+    ws.push({ text: w, known: true });
   }
-  flush();
+  if (singles) ws.push({ text: singles, known: false });
+  if (hanCache.size >= CACHE_MAX) hanCache.clear();
+  hanCache.set(run, (out = ws));
+  return out;
+}
+
+/** The dictionary words of two or more characters inside a word, other than the word itself (cutForSearch). */
+function searchWords(word: string): readonly string[] {
+  let out = subCache.get(word);
+  if (out) return out;
+  out = segmenter()
+    .cutForSearch(word, false)
+    .filter((sub) => sub !== word && Array.from(sub).length > 1);
+  if (subCache.size >= CACHE_MAX) subCache.clear();
+  subCache.set(word, out);
+  return out;
 }
 
 /** Overlapping pairs of a CJK run (a single character stays a unigram). */
@@ -148,21 +217,24 @@ export function analyzedText(text: string | undefined): string {
  * Text with its Chinese words separated by spaces and everything else untouched: what the
  * Elasticsearch back end indexes, so an engine analyzer that splits on spaces and bigrams CJK
  * (the test node's `cjk`) sees jieba's words, and the query is sent segmented the same way.
+ * Characters jieba leaves single stay together, so the engine bigrams them as analyze() does.
  */
 export function segmentedText(text: string): string {
-  return text.replace(/\p{Script=Han}+/gu, (run) => {
-    // Characters jieba leaves single stay together, so the engine bigrams them as analyze() does.
-    const parts: string[] = [];
-    let singles = '';
-    for (const w of segmenter().cut(run, false)) {
-      if (Array.from(w).length === 1) singles += w;
-      else {
-        if (singles) parts.push(singles);
-        singles = '';
-        parts.push(w);
-      }
-    }
-    if (singles) parts.push(singles);
-    return ` ${parts.join(' ')} `;
-  });
+  return text.replace(
+    /\p{Script=Han}+/gu,
+    (run) =>
+      ` ${hanWords(run)
+        .map((w) => w.text)
+        .join(' ')} `,
+  );
 }
+
+/**
+ * `term` without the accents of Latin, Greek and Cyrillic letters ("café" → "cafe"), as the
+ * embedded index matches them (FTS5's `remove_diacritics 2`): for comparing what a shopper types
+ * with what the catalog writes. Japanese voicing marks, which change the word, are kept.
+ */
+export function foldDiacritics(term: string): string {
+  return term.normalize('NFKD').replace(LATIN_MARKS, '').normalize('NFKC');
+}
+const LATIN_MARKS = /[\u0300-\u036f]/g;

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ServedEntry } from '../../behavior/served-log.ts';
 import { openBehavior } from '../../behavior/open-behavior.ts';
+import { createGuards } from '../../core/dependency-guard.ts';
 import { openCouponLedger } from '../../coupons/open-ledger.ts';
 import { openExperimentStore } from '../../pipeline/experiments/open-store.ts';
 import { readSqliteLog, readWholeLog } from '../../ranking/training-data.ts';
@@ -57,6 +58,8 @@ const storeOpts = (src: ReportSource) => ({
   dataDir: dataDirOf(src),
   redisUrl: src.dataDir !== undefined ? undefined : src.settings.backends.redisUrl,
   namespace: src.settings.backends.namespace,
+  // A few reads, as the service makes them: a frozen Redis fails the report within its budget, never hangs it.
+  guards: createGuards(src.settings.backends.budgets),
 });
 
 async function writeReport(out: string, name: string, json: unknown, html: string) {

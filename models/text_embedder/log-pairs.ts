@@ -3,14 +3,15 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ServedEntry } from '../../behavior/served-log.ts';
 import { readSqliteLog } from '../../ranking/training-data.ts';
+import { RequestJoin, wasSeen, type JoinedType, type ResponseEvents } from '../../behavior/request-join.ts';
 
 /**
  * The text tower's training data from a shop's own logs: each search the served log recorded
  * (query → the products shown, by request_id) joined with the behaviour events naming that
  * request_id, as a judged set in the eval format (queries.tsv, qrels.tsv) that
- * models/text_embedder/train.py --data reads. The join is the ranker's (ranking/training-data.ts):
- * events count for the response whose request_id they carry; a request with impression events
- * counts only the impressed items as seen.
+ * models/text_embedder/train.py --data reads. The join is the ranker's (behavior/request-join.ts,
+ * used by ranking/training-data.ts too): events count for the response whose request_id they
+ * carry; a request with impression events counts only the impressed items as seen.
  *
  * Grades per (query, product), the strongest signal over every request of the same query text:
  * purchase 3, add_to_cart 3, click 2 (the trainer's positives are grade >= 2), shown and skipped 0
@@ -36,13 +37,20 @@ export interface LogPairsSummary {
   unmatched_events: number;
 }
 
-interface EventLike {
-  type?: string;
-  request_id?: string;
-  product_id?: string;
-}
+/** Grades of engagement, strongest last: a product's grade in a response is its strongest. */
+const ENGAGEMENT: ReadonlyArray<[Exclude<JoinedType, 'impression'>, number]> = [
+  ['click', 2],
+  ['add_to_cart', 3],
+  ['purchase', 3],
+];
 
-const ENGAGEMENT: Record<string, number> = { click: 2, add_to_cart: 3, purchase: 3 };
+/** Product id → grade, of the products the shopper engaged with in one response. */
+function grades(events: ResponseEvents | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [type, grade] of ENGAGEMENT)
+    for (const id of events?.[type] ?? []) out.set(id, Math.max(grade, out.get(id) ?? 0));
+  return out;
+}
 
 /** Query text as the same query: trimmed, whitespace collapsed, lower-cased. */
 export function normaliseQuery(q: string): string {
@@ -55,42 +63,18 @@ export function queryId(normalised: string): string {
 
 /** Pure join of served-log entries and behaviour events (JSON strings, stream order). */
 export function joinSearchPairs(served: Iterable<string>, events: Iterable<string>): LogPairs {
-  const byRequest = new Map<string, { impressions: Set<string>; grades: Map<string, number> }>();
-  for (const raw of events) {
-    let e: EventLike;
-    try {
-      e = JSON.parse(raw) as EventLike;
-    } catch {
-      continue;
-    }
-    if (e.request_id === undefined || e.product_id === undefined || e.type === undefined) continue;
-    const grade = ENGAGEMENT[e.type];
-    if (e.type !== 'impression' && grade === undefined) continue;
-    let r = byRequest.get(e.request_id);
-    if (!r) byRequest.set(e.request_id, (r = { impressions: new Set(), grades: new Map() }));
-    if (e.type === 'impression') r.impressions.add(e.product_id);
-    else r.grades.set(e.product_id, Math.max(grade!, r.grades.get(e.product_id) ?? 0));
-  }
-
+  const join = new RequestJoin(events);
   const queries = new Map<string, string>();
   const qrels = new Map<string, Map<string, number>>();
-  const matched = new Set<string>();
   let searches = 0;
   let engaged = 0;
-  for (const raw of served) {
-    let s: ServedEntry;
-    try {
-      s = JSON.parse(raw) as ServedEntry;
-    } catch {
-      continue;
-    }
-    if (s.surface !== 'search' || typeof s.query !== 'string') continue;
-    const text = normaliseQuery(s.query);
-    if (text === '') continue;
+  const isSearch = (s: ServedEntry) =>
+    s.surface === 'search' && typeof s.query === 'string' && normaliseQuery(s.query) !== '';
+  for (const { served: s, events } of join.responses(served, isSearch)) {
+    const text = normaliseQuery(s.query!);
     searches++;
-    const r = byRequest.get(s.request_id);
-    if (!r || r.grades.size === 0) continue; // no engagement: nothing says what was relevant
-    matched.add(s.request_id);
+    const graded = grades(events);
+    if (graded.size === 0) continue; // no engagement: nothing says what was relevant
     engaged++;
     const id = queryId(text);
     if (!queries.has(id)) queries.set(id, text);
@@ -98,21 +82,20 @@ export function joinSearchPairs(served: Iterable<string>, events: Iterable<strin
     if (!judged) qrels.set(id, (judged = new Map()));
     const shownIds = new Set(s.items.map((it) => it.id));
     let lowestClicked = -1;
-    for (const it of s.items) if (r.grades.has(it.id)) lowestClicked = Math.max(lowestClicked, it.position);
+    for (const it of s.items) if (graded.has(it.id)) lowestClicked = Math.max(lowestClicked, it.position);
     for (const it of s.items) {
-      const g = r.grades.get(it.id);
+      const g = graded.get(it.id);
       if (g !== undefined) {
         judged.set(it.id, Math.max(g, judged.get(it.id) ?? 0));
         continue;
       }
-      const seen = r.impressions.size > 0 ? r.impressions.has(it.id) : true;
-      if (seen && it.position < lowestClicked && !judged.has(it.id)) judged.set(it.id, 0);
+      if (wasSeen(events, it.id) && it.position < lowestClicked && !judged.has(it.id)) judged.set(it.id, 0);
     }
     // Engagement with a product the response did not show (a later page, say) still names the query.
-    for (const [pid, g] of r.grades) if (!shownIds.has(pid)) judged.set(pid, Math.max(g, judged.get(pid) ?? 0));
+    for (const [pid, g] of graded) if (!shownIds.has(pid)) judged.set(pid, Math.max(g, judged.get(pid) ?? 0));
   }
-  let unmatched = 0;
-  for (const [rid, r] of byRequest) if (!matched.has(rid)) unmatched += r.grades.size;
+  // Engagement naming a request the log holds no search for.
+  const unmatched = join.unmatched((events) => grades(events).size);
   let positives = 0;
   let negatives = 0;
   for (const j of qrels.values())

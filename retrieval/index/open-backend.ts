@@ -1,8 +1,8 @@
-import { guardMethods, type DependencyGuards } from '../../core/dependency-guard.ts';
 import { hnswSequenceIndexes } from './embedded/hnsw-sequence-items.ts';
 import { qdrantClient } from './qdrant/qdrant-vector-store.ts';
 import { qdrantSequenceIndexes } from './qdrant/qdrant-sequence-items.ts';
 import type { SequenceItemIndex, SequenceItemIndexes } from './sequence-items.ts';
+import { guardByPlan, guardMethods, type DependencyGuards, type GuardPlan } from '../../core/dependency-guard.ts';
 import { SqliteSynonymStore } from './embedded/sqlite-synonym-store.ts';
 import { ElasticsearchSynonymStore } from './elasticsearch/es-synonym-store.ts';
 import type { SynonymStore } from './synonyms.ts';
@@ -28,7 +28,11 @@ export interface IndexLocation {
  */
 export function openIndexBackend(
   config: IndexLocation,
-  /** The service's budgets and breakers for the servers' reads (none for the indexer). */
+  /**
+   * The serving path's budgets and breakers for the servers' reads: snapshot reads and the
+   * generation check. None for the indexer: its writes retry on their own, and it reads every
+   * product's hash at once, which is no request's budget.
+   */
   guards?: Pick<DependencyGuards, 'elasticsearch' | 'qdrant'>,
 ): IndexBackend {
   const b = config.backends;
@@ -44,11 +48,22 @@ export function openIndexBackend(
   return new EmbeddedBackend(config.dataDir);
 }
 
+/**
+ * Every search reads the synonym set (at most once a second): with `guards`, a frozen
+ * Elasticsearch costs it the Elasticsearch budget, not the client's own retries and time-out.
+ */
+const SYNONYM_PLAN: GuardPlan<SynonymStore> = { get: true, put: true, clear: true, close: false };
+
 /** Where the shop's synonyms live: beside the index (an Elasticsearch document, or the embedded folder). */
-export async function openSynonymStore(config: IndexLocation): Promise<SynonymStore> {
+export async function openSynonymStore(
+  config: IndexLocation,
+  guards?: Pick<DependencyGuards, 'elasticsearch'>,
+): Promise<SynonymStore> {
   const b = config.backends;
-  if (b.elasticsearchUrl !== undefined && b.qdrantUrl !== undefined)
-    return ElasticsearchSynonymStore.open({ node: b.elasticsearchUrl, namespace: b.namespace });
+  if (b.elasticsearchUrl !== undefined && b.qdrantUrl !== undefined) {
+    const store = await ElasticsearchSynonymStore.open({ node: b.elasticsearchUrl, namespace: b.namespace });
+    return guards ? guardByPlan<SynonymStore>(store, guards.elasticsearch, SYNONYM_PLAN) : store;
+  }
   return new SqliteSynonymStore(config.dataDir);
 }
 

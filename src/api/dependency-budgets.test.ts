@@ -10,7 +10,7 @@ import { createMetrics, guardMetrics } from '../../core/metrics.ts';
 import { GuardedStateStore } from '../../behavior/guarded-state-store.ts';
 import { GuardedEventLog } from '../../behavior/guarded-event-log.ts';
 import { GuardedCouponLedger } from '../../coupons/guarded-ledger.ts';
-import { GuardedTextStore, guardVectorStore } from '../../retrieval/index/guarded-stores.ts';
+import { guardTextStore, guardVectorStore } from '../../retrieval/index/guarded-stores.ts';
 import { PopularityMemory } from '../../ranking/popularity.ts';
 import { Ranker } from '../../ranking/ranker.ts';
 import type { Searcher } from '../../retrieval/recall/searcher.ts';
@@ -154,7 +154,7 @@ async function world(): Promise<World> {
         ),
       ),
   };
-  const textStore = new GuardedTextStore(text.store, guards.elasticsearch);
+  const textStore = guardTextStore(text.store, guards.elasticsearch);
   const vectorStore = guardVectorStore(vectors.store, guards.qdrant);
   const popularity = new PopularityMemory((ids) => guardedState.itemCounts(ids));
   const ranker = await Ranker.open(config.ranking, { state: guardedState, popularity, log: () => {} });

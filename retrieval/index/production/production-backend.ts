@@ -4,7 +4,7 @@ import type { QdrantClient } from '@qdrant/js-client-rest';
 import { z } from 'zod';
 import type { Dependency } from '../../../core/dependencies.ts';
 import type { DependencyGuards } from '../../../core/dependency-guard.ts';
-import { GuardedTextStore, guardVectorStore } from '../guarded-stores.ts';
+import { guardTextStore, guardVectorStore } from '../guarded-stores.ts';
 import { LEGACY_ANALYZER } from '../../../core/text/analyze.ts';
 import {
   aliasIndices,
@@ -136,7 +136,7 @@ export class ProductionBackend implements IndexBackend {
       embedderId: meta.embedderId,
       imageEmbedderId: meta.imageEmbedderId,
       // Through the aliases: a swap is visible to the next request without reopening.
-      text: g ? new GuardedTextStore(text, g.elasticsearch) : text,
+      text: g ? guardTextStore(text, g.elasticsearch) : text,
       vectors: vectors(QdrantVectorStore.attach(this.qdrant, this.alias, m.dim)),
       images:
         m.image_dim !== undefined

@@ -12,9 +12,10 @@ export const SuggestConfigSchema = z
     /** How often popular queries are re-ranked from the served log, and the index generation checked. */
     refresh_ms: z.number().int().min(100).default(60_000),
     /**
-     * Catalog suggestions are rebuilt when the served generation changes or the product count does
+     * Catalog suggestions follow the served generation when it changes or its product count does
      * (checked every `refresh_ms`), and at least this often: the production index takes price,
-     * title and other edits in place, under the same generation.
+     * title and other edits in place, under the same generation. Each is an update by the
+     * products whose content hash changed, not a rebuild.
      */
     catalog_refresh_ms: z.number().int().min(1000).default(300_000),
     /** Fewest searches with results (one per shopper a day) before a query is suggested. */

@@ -31,6 +31,8 @@ const CATALOG = [
 /** The served index as the suggester sees it: a generation and a text store it reads products from. */
 class FakeIndex implements SnapshotSource {
   reads = 0;
+  /** Product reads (text.get) still to fail, as a server that went away would. */
+  failGets = 0;
   constructor(
     public generation: string | undefined,
     public products: Product[],
@@ -40,9 +42,13 @@ class FakeIndex implements SnapshotSource {
     const generation = this.generation;
     this.reads++;
     const text = {
-      hashes: async () => new Map([...products.keys()].map((id) => [id, 'h'])),
+      // A content hash, as every store keeps: an edit in place changes it.
+      hashes: async () => new Map([...products].map(([id, p]) => [id, JSON.stringify(p)])),
       count: async () => products.size,
-      get: async (ids: string[]) => new Map(ids.flatMap((id) => (products.has(id) ? [[id, products.get(id)!]] : []))),
+      get: async (ids: string[]) => {
+        if (this.failGets > 0 && this.failGets--) throw new Error('connection refused');
+        return new Map(ids.flatMap((id) => (products.has(id) ? [[id, products.get(id)!]] : [])));
+      },
     };
     return fn(generation === undefined ? undefined : ({ generation, text } as unknown as IndexSnapshot));
   }
@@ -52,8 +58,18 @@ class FakeIndex implements SnapshotSource {
 const config = (over: Record<string, unknown> = {}) =>
   SuggestConfigSchema.parse({ min_query_count: 2, min_phrase_products: 1, ...over });
 const opened: Suggester[] = [];
+/** What each suggester built, by suggester. */
+const builds = new Map<Suggester, Array<{ mode: string; changed: number; generation: string | undefined }>>();
 async function suggester(index: SnapshotSource, served?: SqliteEventLog, over: Record<string, unknown> = {}) {
-  const s = new Suggester({ config: config(over), index, served, now: () => NOW });
+  const seen: Array<{ mode: string; changed: number; generation: string | undefined }> = [];
+  const s = new Suggester({
+    config: config(over),
+    index,
+    served,
+    now: () => NOW,
+    onBuilt: (b) => seen.push({ mode: b.mode, changed: b.changed, generation: b.generation }),
+  });
+  builds.set(s, seen);
   opened.push(s);
   await s.start();
   return s;
@@ -140,12 +156,12 @@ describe('catalog suggestions', () => {
     expect(warm.map((x) => x.text)).toContain('保暖外套');
     // Typed in the middle of a word: still a prefix of the phrase.
     expect(texts(s, '保暖外')).toContain('保暖外套');
-    // A category is found from its own name.
+    // A category is found from its own name (two nodes share it with one product each: the first path in code-unit order stands, however the catalog was read).
     expect(s.suggest('外套', 10).suggestions).toContainEqual({
       text: '外套',
       source: 'category',
       count: 1,
-      category: '服饰/男装/外套',
+      category: '服饰/女装/外套',
     });
     expect(texts(s, '李')).toContain('李宁');
   });
@@ -189,6 +205,121 @@ describe('catalog suggestions under one generation', () => {
     await new Promise((r) => setTimeout(r, 1000));
     await s.checkCatalog();
     expect(texts(s, 'canoe')).toEqual(['canoe', 'canoe paddle']);
+  });
+});
+
+describe('catalog suggestions follow a change by the products it touched', () => {
+  /** Every prefix of every word the catalogs write (Chinese: of every run), a few whole phrases. */
+  function prefixesOf(...catalogs: Product[][]): string[] {
+    const out = new Set<string>(['running sh', 'trail run', 'café cre', '保暖外', 'sea k']);
+    for (const p of catalogs.flat())
+      for (const text of [p.title, p.category ?? '', p.brand ?? ''])
+        for (const w of text.toLowerCase().split(/[\s/]+/))
+          for (let n = 1; n <= Array.from(w).length; n++) out.add(Array.from(w).slice(0, n).join(''));
+    return [...out].sort();
+  }
+  /** What a suggester answers for every prefix of both catalogs. */
+  const answers = (s: Suggester, prefixes: string[]) => prefixes.map((q) => [q, s.suggest(q, 20).suggestions]);
+
+  const CHANGED = [
+    ...CATALOG.filter((p) => p.id !== 'p5' && p.id !== 'p7').map((p) =>
+      p.id === 'p1' ? { ...p, title: 'Trail Running Sneakers Waterproof' } : p.id === 'p8' ? { ...p, price: 9 } : p,
+    ),
+    product('p9', 'Sea Kayak Paddle', 'Sports/Water/Kayaks', 'Aqua'),
+  ];
+
+  it('update the keys of the products changed, to what a full build of the new catalog holds', async () => {
+    const index = new FakeIndex('g1', CATALOG);
+    const s = await suggester(index);
+    expect(texts(s, 'hik')).toEqual(['hiking', 'hiking boots']);
+    index.products = CHANGED;
+    index.generation = 'g2';
+    await s.followIndex();
+    // p1 retitled, p5 and p7 removed, p9 added; p8's price edit changes no suggestion (read, not counted again).
+    expect(builds.get(s)).toEqual([
+      { mode: 'full', changed: 8, generation: 'g1' },
+      { mode: 'incremental', changed: 4, generation: 'g2' },
+    ]);
+    // A key whose count dropped to zero is gone; a count that dropped is lower; new keys are there.
+    expect(texts(s, 'hik')).toEqual([]);
+    expect(texts(s, 'boots')).toEqual([]);
+    expect(s.suggest('running', 1).suggestions).toEqual([{ text: 'running', source: 'title', count: 4 }]);
+    expect(s.suggest('sho', 10).suggestions).toContainEqual({ text: 'shoes', source: 'title', count: 1 });
+    expect(texts(s, 'sneak')).toEqual(['sneakers', 'sneakers waterproof']);
+    expect(texts(s, '羽绒')).toEqual([]);
+    expect(texts(s, 'kayak')).toEqual(['kayak', 'kayak paddle', 'Kayaks']);
+    const full = await suggester(new FakeIndex('g2', CHANGED));
+    const prefixes = prefixesOf(CATALOG, CHANGED);
+    expect(prefixes.length).toBeGreaterThan(100);
+    expect(answers(s, prefixes)).toEqual(answers(full, prefixes));
+  });
+
+  it('a change and its undoing leave what the first build had', async () => {
+    const index = new FakeIndex('g1', CATALOG);
+    const s = await suggester(index);
+    const prefixes = prefixesOf(CATALOG, CHANGED);
+    const before = answers(s, prefixes);
+    index.products = CHANGED;
+    index.generation = 'g2';
+    await s.followIndex();
+    index.products = CATALOG;
+    index.generation = 'g3';
+    await s.followIndex();
+    expect(builds.get(s)!.map((b) => b.mode)).toEqual(['full', 'incremental', 'incremental']);
+    expect(answers(s, prefixes)).toEqual(before);
+  });
+
+  it('show each text as the catalog most often writes it, whatever order the products were read in', async () => {
+    const a = product('a1', 'Crème Brûlée Torch', 'Kitchen/Torches', 'CHEFMATE');
+    const b = product('a2', 'Creme Brulee Torch', 'Kitchen/Torches', 'ChefMate');
+    const c = product('a3', 'Creme Brulee Set', 'kitchen/torches', 'ChefMate');
+    const index = new FakeIndex('g1', [a, b, c]);
+    const s = await suggester(index);
+    expect(texts(s, 'creme')).toEqual(['creme', 'creme brulee', 'creme brulee torch', 'creme brulee set']);
+    expect(s.suggest('chef', 1).suggestions).toEqual([{ text: 'ChefMate', source: 'brand', count: 3 }]);
+    expect(s.suggest('torches', 1).suggestions).toEqual([
+      { text: 'Torches', source: 'category', count: 3, category: 'Kitchen/Torches' },
+    ]);
+    index.products = [a, c];
+    index.generation = 'g2';
+    await s.followIndex();
+    // One each way now: the first in code-unit order, in either read order and after the update alike.
+    expect(s.suggest('chef', 1).suggestions).toEqual([{ text: 'CHEFMATE', source: 'brand', count: 2 }]);
+    const prefixes = ['c', 'cr', 'creme', 'crème', 'creme brulee t', 'b', 'chef', 'k', 'kitchen', 't', 'torch', 's'];
+    for (const order of [
+      [a, c],
+      [c, a],
+    ])
+      expect(answers(s, prefixes)).toEqual(answers(await suggester(new FakeIndex('g2', order)), prefixes));
+  });
+
+  it('build in full again after an update that failed half-way (the old index answers meanwhile)', async () => {
+    const index = new FakeIndex('g1', CATALOG);
+    const errors: Error[] = [];
+    const modes: string[] = [];
+    // Not started: no timer, the test drives every read (a failed read backs off for refresh_ms).
+    const s = new Suggester({
+      config: config({ refresh_ms: 100 }),
+      index,
+      now: () => NOW,
+      onError: (err) => errors.push(err),
+      onBuilt: (b) => modes.push(b.mode),
+    });
+    opened.push(s);
+    await s.followIndex();
+    index.products = CHANGED;
+    index.generation = 'g2';
+    index.failGets = 1;
+    await s.followIndex();
+    expect(errors.map((e) => e.message)).toEqual(['connection refused']);
+    expect(s.generation).toBe('g1');
+    expect(texts(s, 'hik')).toEqual(['hiking', 'hiking boots']);
+    // Retried after the back-off: in full, since the counts no longer match the index.
+    await new Promise((r) => setTimeout(r, 120));
+    await s.followIndex();
+    expect(modes).toEqual(['full', 'full']);
+    expect(s.generation).toBe('g2');
+    expect(texts(s, 'kayak')).toEqual(['kayak', 'kayak paddle', 'Kayaks']);
   });
 });
 
@@ -288,11 +419,41 @@ describe('CompletionIndex', () => {
     }
   });
 
+  it('updated() equals an index built in full from the same entries', () => {
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    const word = () => ['ab', 'abc', 'b', 'ba', 'bab', 'c', 'ca'][rand(7)]!;
+    const entry = (own: string) => ({ keys: [own, word(), `${word()} ${own}`], score: rand(5), value: own });
+    let current = new Map<string, ReturnType<typeof entry>>();
+    for (let i = 0; i < 300; i++) {
+      const own = `${word()}${i}`;
+      current.set(own, entry(own));
+    }
+    let index = new CompletionIndex([...current.values()]);
+    for (let round = 0; round < 5; round++) {
+      const changes = new Map<string, ReturnType<typeof entry> | undefined>();
+      for (let i = 0; i < 40; i++) {
+        const own = `${word()}${rand(360)}`;
+        // Removed, rescored or rekeyed, or new.
+        changes.set(own, rand(3) === 0 ? undefined : entry(own));
+      }
+      index = index.updated(changes);
+      current = new Map(current);
+      for (const [own, e] of changes) e ? current.set(own, e) : current.delete(own);
+      const full = new CompletionIndex([...current.values()]);
+      expect(index.size).toBe(full.size);
+      for (const p of ['', 'a', 'ab', 'abc1', 'b', 'ba', 'bab ', 'c', 'ca 1', 'x'])
+        expect(index.complete(p, 15)).toEqual(full.complete(p, 15));
+    }
+  });
+
   it('typed text keys: accents folded, trailing space kept after a word, CJK joined', () => {
     expect(typedPrefix('Crème  Brûlée')).toBe('creme brulee');
     expect(typedPrefix('running ')).toBe('running ');
     expect(typedPrefix('nike跑步')).toBe('nike 跑步');
     expect(typedPrefix('保暖 外套')).toBe('保暖外套');
     expect(typedPrefix(' - ')).toBeUndefined();
+    // The search analyzer's words: an apostrophe splits ("men's" is "men" "s", as search matches it).
+    expect(typedPrefix("Men's Sh")).toBe('men s sh');
   });
 });

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import type { EventLog, Subscription } from '../../../behavior/event-log.ts';
 import type { IndexSnapshot, SnapshotSource } from '../../index/stores.ts';
-import { CatalogEntries } from './catalog-entries.ts';
+import { CatalogSuggestions, type CatalogUpdate } from './catalog-suggestions.ts';
 import { CompletionIndex } from './completion-index.ts';
 import type { SuggestConfig } from './config.ts';
 import { PopularQueries } from './popular-queries.ts';
@@ -12,8 +12,9 @@ import { typedPrefix } from './text.ts';
  * Search-box completions: popular queries that found products (from the served log), then the
  * catalog's categories, brands and title phrases (from the served index generation), each ranked
  * by its count. Two immutable completion indexes are swapped in whole: the catalog one when the
- * searcher serves a new generation (built beside the old one, which answers meanwhile), the
- * query one every `refresh_ms` from what the served-log reader has folded since.
+ * searcher serves a new generation (updated beside the old one from the products the switch
+ * changed, catalog-suggestions.ts; the old one answers meanwhile), the query one every
+ * `refresh_ms` from what the served-log reader has folded since.
  *
  * The catalog is read through the snapshot's text store, so the embedded and the
  * Elasticsearch back ends are read the same way; the served log through its EventLog (SQLite
@@ -30,12 +31,12 @@ export interface SuggesterOptions {
   now?: () => number;
   /** A failed catalog read or served-log batch (it is retried). */
   onError?: (err: Error) => void;
-  /** A catalog index built: its generation, keys and how long it took. */
-  onBuilt?: (b: { generation: string | undefined; keys: number; ms: number }) => void;
+  /**
+   * A catalog index built (`full`) or brought to a new generation by the products it changed
+   * (`incremental`): its generation, keys, the products read and how long it took.
+   */
+  onBuilt?: (b: { generation: string | undefined; keys: number } & CatalogUpdate) => void;
 }
-
-/** Products read per batch while building: the event loop gets a turn between batches. */
-const READ_BATCH = 500;
 
 export interface SuggestResult {
   suggestions: Suggestion[];
@@ -44,9 +45,7 @@ export interface SuggestResult {
 }
 
 export class Suggester {
-  private catalog:
-    | { generation: string | undefined; index: CompletionIndex<Suggestion>; products: number; builtAt: number }
-    | undefined;
+  private catalog: CatalogSuggestions | undefined;
   private queries = new CompletionIndex<Suggestion>([]);
   private readonly popular: PopularQueries;
   private building: Promise<void> | undefined;
@@ -125,14 +124,14 @@ export class Suggester {
   }
 
   /**
-   * Rebuilds the catalog suggestions when the served generation changed, when its product count
+   * Updates the catalog suggestions when the served generation changed, when its product count
    * did (the production index takes writes in place, under the same generation), or when the
-   * last build is `catalog_refresh_ms` old (edits in place).
+   * last read is `catalog_refresh_ms` old (edits in place).
    */
   async checkCatalog(): Promise<void> {
     const built = this.catalog;
     if (!built || built.generation !== this.opts.index.generation) return this.followIndex();
-    const stale = performance.now() - built.builtAt >= this.opts.config.catalog_refresh_ms;
+    const stale = performance.now() - built.readAt >= this.opts.config.catalog_refresh_ms;
     try {
       const count = await this.opts.index.withSnapshot(async (snap) => (snap ? snap.text.count() : 0));
       if (stale || count !== built.products) return this.followIndex(true);
@@ -141,7 +140,11 @@ export class Suggester {
     }
   }
 
-  /** Builds the catalog index when the served generation is not the one built, or when `force`d (one build at a time). */
+  /**
+   * Brings the catalog suggestions to the served generation when it is not the one they come
+   * from, or when `force`d (one at a time): by the products that changed when there is a usable
+   * previous state, else in full.
+   */
   followIndex(force = false): Promise<void> {
     if (this.building) return this.building;
     if (!force && this.catalog && this.catalog.generation === this.opts.index.generation) return Promise.resolve();
@@ -157,26 +160,23 @@ export class Suggester {
   }
 
   private async build(snap: IndexSnapshot | undefined): Promise<void> {
-    const t0 = performance.now();
     const c = this.opts.config;
-    const entries = new CatalogEntries({
-      maxPhraseWords: c.max_phrase_words,
-      minPhraseProducts: c.min_phrase_products,
-    });
-    let products = 0;
-    if (snap) {
-      const ids = [...(await snap.text.hashes()).keys()];
-      products = ids.length;
-      for (let i = 0; i < ids.length && !this.closed; i += READ_BATCH) {
-        const products = await snap.text.get(ids.slice(i, i + READ_BATCH));
-        for (const p of products.values()) entries.add(p);
-        await new Promise((r) => setImmediate(r));
-      }
+    const closed = () => this.closed;
+    const held = this.catalog;
+    let update: CatalogUpdate;
+    if (held?.usable) update = await held.update(snap, closed);
+    else {
+      const full = await CatalogSuggestions.build(
+        snap,
+        { maxPhraseWords: c.max_phrase_words, minPhraseProducts: c.min_phrase_products },
+        closed,
+      );
+      if (this.closed) return;
+      this.catalog = full.built;
+      update = full.update;
     }
     if (this.closed) return;
-    const index = new CompletionIndex(entries.entries());
-    this.catalog = { generation: snap?.generation, index, products, builtAt: performance.now() };
-    this.opts.onBuilt?.({ generation: snap?.generation, keys: index.size, ms: performance.now() - t0 });
+    this.opts.onBuilt?.({ generation: snap?.generation, keys: this.catalog!.index.size, ...update });
   }
 
   async close(): Promise<void> {
