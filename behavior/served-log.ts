@@ -31,6 +31,11 @@ export interface ServedEntry {
   }>;
   /** How the ranker ordered this response (ranking/ranker.ts). */
   ranking?: { mode: 'model' | 'heuristic' | 'off'; model_version?: string; feature_spec: string };
+  /**
+   * Search: the text model (its id) the vector route encoded the query with, so clicks and purchases
+   * join to the model that found the products (an experiment between text models reads it).
+   */
+  text_model?: string | undefined;
   /** The experiment arm that served it (pipeline/experiments/): events joined by request_id count for that arm. */
   experiment?: { id: string; arm: string };
 }

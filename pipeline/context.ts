@@ -13,12 +13,15 @@ import type { LexicalMatch } from '../retrieval/index/lexical.ts';
 import type { IndexSnapshot } from '../retrieval/index/stores.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { FusionPlan } from '../retrieval/recall/fusion.ts';
+import type { TextModelUsed } from '../retrieval/recall/hybrid.ts';
 
 /**
  * The settings in force for one request: the service's, or an experiment arm's overrides of them.
  * Only request-scoped settings live here; stores, models and servers are the service's.
  */
 export interface RequestSettings {
+  /** The text model search's vector route uses (its id; empty: the pinned generation's own). */
+  embedder: { model_version: string };
   retrieval: RetrievalConfig;
   feed: FeedConfig;
   behavior: BehaviorConfig;
@@ -71,6 +74,8 @@ export interface RequestTrace {
   coupons?: CouponPage<unknown>['debug'];
   /** What search's BM25 route matched with: corrections, synonyms and their version, terms. */
   lexical?: LexicalMatch;
+  /** The text model search's vector route used (and the version asked for, when it was not that). */
+  textModel?: TextModelUsed;
 }
 
 /**

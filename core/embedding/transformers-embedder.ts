@@ -44,6 +44,8 @@ interface FeaturePipeline {
 
 export class TransformersEmbedder implements TextEmbedder {
   private closed = false;
+  /** The local folder it was loaded from (undefined: a hub id, downloaded). */
+  modelDir: string | undefined;
 
   private constructor(
     readonly id: string,
@@ -84,12 +86,14 @@ export class TransformersEmbedder implements TextEmbedder {
           .digest('hex')
           .slice(0, 8)}`
       : '';
-    return new TransformersEmbedder(`transformers:${modelName(modelDir)}:${sha}${variant}`, dim, pipe, {
+    const embedder = new TransformersEmbedder(`transformers:${modelName(modelDir)}:${sha}${variant}`, dim, pipe, {
       queryPrefix: opts.queryPrefix ?? '',
       documentPrefix: opts.documentPrefix ?? '',
       pooling,
       batchSize: Math.max(1, opts.batchSize ?? 32),
     });
+    if (local) embedder.modelDir = path.resolve(modelDir);
+    return embedder;
   }
 
   async embedTexts(texts: string[], role: EmbedRole): Promise<Float32Array[]> {
