@@ -33,6 +33,11 @@ export interface ServedEntry {
   ranking?: { mode: 'model' | 'heuristic' | 'off'; model_version?: string; feature_spec: string };
   /** Feed and similar items: the sequence model version (models/sequence/) that served the `sequence` list. */
   sequence?: { model_version: string };
+  /**
+   * Search: the text model (its id) the vector route encoded the query with, so clicks and purchases
+   * join to the model that found the products (an experiment between text models reads it).
+   */
+  text_model?: string | undefined;
   /** The experiment arm that served it (pipeline/experiments/): events joined by request_id count for that arm. */
   experiment?: { id: string; arm: string };
 }

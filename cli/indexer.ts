@@ -6,6 +6,7 @@ import { readRows } from '../core/catalog/read.ts';
 import { indexLocation, loadConfig, type Config } from '../src/config.ts';
 import { requireDependencies } from '../core/dependencies.ts';
 import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
+import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { applyChangeFile, indexCatalog, StrictModeError, type IndexSummary } from '../indexer/index-catalog.ts';
 import { followCatalogChanges, type FollowOptions } from '../indexer/follow-catalog.ts';
 import { terminalProgress } from '../indexer/progress.ts';
@@ -13,7 +14,7 @@ import { indexRunOf, recordIndexRun } from '../indexer/run-log.ts';
 import { verifyIndex, type DriftReport, type StoreDrift, type VerifyReport } from '../indexer/verify.ts';
 import { action, exit, mustExist, program, runCli, UsageError } from './run.ts';
 
-const MODES = `  npm run index -- --catalog FILE [--data DIR] [--delete-missing] [--strict] [--embedder default|MODEL_DIR]
+const MODES = `  npm run index -- --catalog FILE [--data DIR] [--delete-missing] [--strict] [--embedder default|MODEL_DIR] [--extra-model DIR ...]
   npm run index -- --changes FILE [--data DIR] [--strict]
   npm run index -- --verify [--data DIR] [--check-only]
   npm run index -- --publish FILE      (KAFKA_BROKERS: put a change file on the catalog topic)
@@ -31,6 +32,8 @@ interface IndexArgs {
   deleteMissing: boolean;
   strict: boolean;
   embedder?: string;
+  model?: string;
+  extraModel?: string[];
   imageModel?: string;
   verify: boolean;
   checkOnly: boolean;
@@ -50,7 +53,13 @@ const prog = program({ tool: 'index', name: 'npm run index --', usageTitle: 'usa
   .option('--data <DIR>', 'index folder (default: SHELF_DATA_DIR or ./.data)')
   .option('--delete-missing', 'remove indexed products that are absent from the catalog', false)
   .option('--strict', 'fail (exit 1) on any bad row instead of skipping it', false)
-  .option('--embedder <SPEC>', '"default" or a transformers.js model folder (default: SHELF_EMBEDDER)')
+  .option('--embedder <SPEC>', '"default" or a text model folder (default: SHELF_EMBEDDER)')
+  .option('--model <SPEC>', 'the same as --embedder')
+  .option(
+    '--extra-model <DIR>',
+    'one more text model to embed the catalog with into the same generation, for an experiment (repeatable; default: SHELF__EMBEDDER__EXTRA_MODELS)',
+    (dir: string, all: string[] = []) => [...all, dir],
+  )
   .option('--image-model <DIR>', 'CLIP model folder: also index product images (default: SHELF_IMAGE_MODEL)')
   .option(
     '--verify',
@@ -101,6 +110,7 @@ function describeReport(r: DriftReport): string {
     `text ${r.text.count}`,
     describeDrift('vectors', r.vectors),
     ...(r.images ? [describeDrift('images', r.images)] : []),
+    ...Object.entries(r.extra ?? {}).map(([id, d]) => describeDrift(`vectors of ${id}`, d)),
   ].join(', ');
 }
 
@@ -192,7 +202,8 @@ async function main(args: IndexArgs): Promise<number> {
   const config = loadConfig({
     ...process.env,
     ...(args.data && { SHELF_DATA_DIR: args.data }),
-    ...(args.embedder && { SHELF_EMBEDDER: args.embedder }),
+    ...((args.embedder ?? args.model) && { SHELF_EMBEDDER: args.embedder ?? args.model }),
+    ...(args.extraModel && { SHELF__EMBEDDER__EXTRA_MODELS: args.extraModel.join(',') }),
     ...(args.imageModel && { SHELF_IMAGE_MODEL: args.imageModel }),
   });
   if (args.publish) return publishChanges(args.publish, config);
@@ -205,6 +216,9 @@ async function main(args: IndexArgs): Promise<number> {
     throw err;
   }
   const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
+  const extraEmbedders: TextEmbedder[] = [];
+  for (const dir of config.embedder.extra_models)
+    extraEmbedders.push(await loadTextEmbedder(parseEmbedderSpec(dir, config.embedder)));
   const imageEmbedder = await loadImageEmbedder(config.embedder);
   const progress = terminalProgress();
   try {
@@ -213,6 +227,7 @@ async function main(args: IndexArgs): Promise<number> {
         dataDir: config.service.dataDir,
         backend,
         embedder,
+        extraEmbedders,
         imageEmbedder,
         imageBase: config.service.catalog ? path.dirname(config.service.catalog) : undefined,
         repair: !args.checkOnly,
@@ -224,7 +239,7 @@ async function main(args: IndexArgs): Promise<number> {
     if (args.follow) {
       await follow(
         config,
-        { dataDir: config.service.dataDir, backend, embedder, ...(imageEmbedder && { imageEmbedder }) },
+        { dataDir: config.service.dataDir, backend, embedder, extraEmbedders, ...(imageEmbedder && { imageEmbedder }) },
         args.group,
       );
       return 0;
@@ -235,6 +250,7 @@ async function main(args: IndexArgs): Promise<number> {
           dataDir: config.service.dataDir,
           backend,
           embedder,
+          extraEmbedders,
           deleteMissing: args.deleteMissing,
           strict: args.strict,
           progress,
@@ -245,6 +261,7 @@ async function main(args: IndexArgs): Promise<number> {
           dataDir: config.service.dataDir,
           backend,
           embedder,
+          extraEmbedders,
           strict: args.strict,
           progress,
           ...(imageEmbedder && { imageEmbedder }),
@@ -265,6 +282,7 @@ async function main(args: IndexArgs): Promise<number> {
     throw err;
   } finally {
     await embedder.close?.();
+    for (const e of extraEmbedders) await e.close?.();
     await backend.close();
   }
 }

@@ -157,6 +157,11 @@ export function createMetrics() {
       help: 'Served-response log entries that could not be written',
       registers: [registry],
     }),
+    textModelRefused: new client.Counter({
+      name: 'shelf_text_model_refused_total',
+      help: 'Index generations not served because their text model could not be loaded (the previous one kept serving)',
+      registers: [registry],
+    }),
   };
 }
 

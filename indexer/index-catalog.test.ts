@@ -230,13 +230,18 @@ describe('indexCatalog', () => {
       } finally {
         await next.close();
       }
-      // The old process, still on model A, follows the switch and keeps answering by keyword, saying
-      // its vector route no longer matches the index (restart it with the new model).
-      expect(await serving.refresh()).toBe(true);
+      // The old process, on model A, cannot load the new model (a stand-in with no folder): it keeps
+      // serving the old generation with both routes, and says why (src/api/text-models.test.ts
+      // shows a service that can load it switching).
+      expect(await serving.refresh()).toBe(false);
+      expect(serving.generation).toBe(oldGen);
       const stale = await serving.search({ q: 'ultraboost light', size: 5 });
-      expect(stale.items.map((i) => i.id)).toContain('p2');
-      expect(stale.degraded?.map((d) => d.route)).toEqual(['vector']);
-      expect(stale.degraded?.[0]?.reason).toMatch(/model-a.*re-run|service runs model-a/);
+      expect(stale.degraded ?? []).toEqual([]);
+      expect(stale.text_model).toBe('model-a');
+      expect(serving.textModels.refused).toMatchObject({
+        generation: newGen,
+        reason: expect.stringMatching(/model-b/),
+      });
     } finally {
       await serving.close();
     }

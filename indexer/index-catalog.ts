@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
+import { modelRef, type TextModelRef } from '../core/embedding/text-models.ts';
 import { ANALYZER_VERSION } from '../core/text/analyze.ts';
 import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
 import type { IndexBackend, WriterLock } from '../retrieval/index/index-backend.ts';
@@ -63,6 +64,11 @@ export interface IndexTarget {
 export interface IndexOptions extends IndexTarget {
   catalogPath: string;
   embedder: TextEmbedder;
+  /**
+   * Extra text models (embedder.extra_models): one more vector set each in the same generation, so
+   * an experiment can search with them. A change in this list rebuilds fresh, like a new embedder.
+   */
+  extraEmbedders?: readonly TextEmbedder[] | undefined;
   /** Remove indexed products that are absent from the catalog file. */
   deleteMissing?: boolean;
   strict?: boolean;
@@ -79,6 +85,7 @@ export async function indexCatalog(opts: IndexOptions): Promise<IndexSummary> {
   const summary = await syncIndex({
     ...target(opts),
     embedder: opts.embedder,
+    extraEmbedders: opts.extraEmbedders ?? [],
     upserts: products,
     deletes: [],
     deleteMissing: opts.deleteMissing ?? false,
@@ -92,6 +99,7 @@ export async function indexCatalog(opts: IndexOptions): Promise<IndexSummary> {
 export interface ChangeOptions extends IndexTarget {
   changesPath: string;
   embedder: TextEmbedder;
+  extraEmbedders?: readonly TextEmbedder[] | undefined;
   strict?: boolean;
   progress?: Progress;
   imageEmbedder?: ImageEmbedder;
@@ -133,6 +141,7 @@ export async function applyChanges(opts: ChangeSetOptions): Promise<IndexSummary
   const summary = await syncIndex({
     ...to,
     embedder: opts.embedder,
+    extraEmbedders: opts.extraEmbedders ?? [],
     upserts,
     deletes,
     deleteMissing: false,
@@ -155,6 +164,7 @@ interface SyncTarget {
 
 interface SyncPlan extends SyncTarget {
   embedder: TextEmbedder;
+  extraEmbedders: readonly TextEmbedder[];
   upserts: Product[];
   deletes: string[];
   deleteMissing: boolean;
@@ -189,6 +199,8 @@ async function syncIndex(plan: SyncPlan): Promise<SyncResult> {
 
 async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult> {
   const { backend, embedder, progress } = plan;
+  const extras = extraModels(embedder, plan.extraEmbedders);
+  const extra = extras.map(modelRef);
   // Only hashes, products and metadata are needed here, not the vector graphs.
   const current = await backend.openSnapshot({ vectors: false });
   let oldHashes = new Map<string, string>();
@@ -201,6 +213,8 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
         current.embedderId !== embedder.id ||
         current.meta.dim !== embedder.dim ||
         current.imageEmbedderId !== plan.imageEmbedder?.id ||
+        // Another set of extra text models: their vector sets are made for every product.
+        sameModels(current.meta.extraModels ?? [], extra) === false ||
         // Another tokenizer (an index from before Chinese word segmentation): the text index is
         // rebuilt; vectors come back from the embedding cache, so nothing is re-embedded.
         (current.meta.analyzer !== undefined && current.meta.analyzer !== ANALYZER_VERSION);
@@ -254,6 +268,7 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
   const cache = new EmbeddingCache(plan.cacheDir);
   let vectors: Float32Array[];
   let hits: number;
+  const extraVectors = toWrite.map(() => new Map<string, Float32Array>());
   let images: ImageVectors = { vectors: new Map(), failures: [] };
   try {
     progress.start('embed', toWrite.length);
@@ -263,6 +278,16 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
       { onProgress: (n) => progress.update(n) },
     ));
     progress.stop();
+    for (const model of extras) {
+      progress.start(`embed ${model.id}`, toWrite.length);
+      const r = await cache.embed(
+        model,
+        toWrite.map(({ product }) => ({ hash: textHash(product), text: productText(product) })),
+        { onProgress: (n) => progress.update(n) },
+      );
+      progress.stop();
+      r.vectors.forEach((v, i) => extraVectors[i]!.set(model.id, v));
+    }
     if (plan.imageEmbedder) images = await embedImages(cache, plan.imageEmbedder, toWrite, plan.imageBase, progress);
   } finally {
     cache.close();
@@ -272,6 +297,8 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
   const writer = await backend.beginWrite({
     embedderId: embedder.id,
     dim: embedder.dim,
+    ...(embedder.modelDir !== undefined && { embedderDir: embedder.modelDir }),
+    ...(extra.length > 0 && { extra }),
     fresh: isFresh,
     lock,
     analyzer: ANALYZER_VERSION,
@@ -284,7 +311,12 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
     for (let i = 0; i < toWrite.length; i += WRITE_BATCH) {
       const batch = toWrite.slice(i, i + WRITE_BATCH);
       await writes.upsert(
-        batch.map((b, j) => ({ ...b, vector: vectors[i + j]!, image: images.vectors.get(b.product.id) })),
+        batch.map((b, j) => ({
+          ...b,
+          vector: vectors[i + j]!,
+          image: images.vectors.get(b.product.id),
+          extra: extraVectors[i + j],
+        })),
       );
       progress.update(i + batch.length);
     }
@@ -307,6 +339,15 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
     writeFailures: writes.failures,
   };
 }
+
+/** The extra models an index holds: each once, never the main model again. */
+function extraModels(main: TextEmbedder, extra: readonly TextEmbedder[]): TextEmbedder[] {
+  const seen = new Set([main.id]);
+  return extra.filter((e) => !seen.has(e.id) && seen.add(e.id));
+}
+
+const sameModels = (a: readonly TextModelRef[], b: readonly TextModelRef[]) =>
+  a.map((m) => `${m.id}/${m.dim}`).join(',') === b.map((m) => `${m.id}/${m.dim}`).join(',');
 
 interface ImageVectors {
   vectors: Map<string, Float32Array>;

@@ -2,7 +2,11 @@ import type { Product } from '../core/catalog/product.ts';
 import type { IndexWriter } from '../retrieval/index/index-backend.ts';
 import { DEFAULT_RETRY, retry, type RetryPolicy } from './retry.ts';
 
-export type StoreName = 'text' | 'vectors' | 'images';
+/** `extra`: an extra text model's vector set (embedder.extra_models). */
+export type StoreName = 'text' | 'vectors' | 'images' | 'extra';
+
+/** One vector store of a writer: the main text vectors, the images, or an extra text model's set. */
+export type VectorStoreName = 'vectors' | 'images' | { extra: string };
 
 /** A write that still failed after its retries: the two stores may now disagree on these ids. */
 export interface WriteFailure {
@@ -18,6 +22,8 @@ export interface WriteItem {
   vector: Float32Array;
   /** The image vector; undefined removes any old one. */
   image?: Float32Array | undefined;
+  /** Each extra text model's vector, by model id. */
+  extra?: ReadonlyMap<string, Float32Array> | undefined;
 }
 
 /**
@@ -61,6 +67,15 @@ export class StoreWrites {
     const ids = items.map((i) => i.product.id);
     const points = items.map(({ product, hash, vector }) => ({ product, hash, vector }));
     if (!(await this.attempt('vectors', 'upsert', ids, () => this.writer.vectors.upsert(points)))) return;
+    // Extra models' vectors after the main ones (on Qdrant they are set on the points those wrote).
+    for (const [modelId, store] of this.writer.extraVectors) {
+      const extraPoints = items.map(({ product, hash, extra }) => {
+        const vector = extra?.get(modelId);
+        if (!vector) throw new Error(`no ${modelId} vector for product ${product.id}`);
+        return { product, hash, vector };
+      });
+      if (!(await this.attempt('extra', 'upsert', ids, () => store.upsert(extraPoints)))) return;
+    }
     const images = this.writer.images;
     if (images) {
       const withImage = items.filter((i) => i.image !== undefined);
@@ -88,20 +103,25 @@ export class StoreWrites {
   /** Deletes from the vector store(s), then the text store. */
   async delete(ids: string[]): Promise<void> {
     if (!(await this.attempt('vectors', 'delete', ids, () => this.writer.vectors.delete(ids)))) return;
+    for (const store of this.writer.extraVectors.values())
+      if (!(await this.attempt('extra', 'delete', ids, () => store.delete(ids)))) return;
     const images = this.writer.images;
     if (images && !(await this.attempt('images', 'delete', ids, () => images.delete(ids)))) return;
     await this.attempt('text', 'delete', ids, () => this.writer.text.delete(ids));
   }
 
-  /** Upserts into one vector store only (a repair: the text store already holds these products). */
+  /**
+   * Upserts into one vector store only (a repair: the text store already holds these products).
+   * `{extra: id}`: the vector set of that extra text model.
+   */
   async upsertVectorsOnly(
     points: Array<{ product: Product; hash: string; vector: Float32Array }>,
-    store: 'vectors' | 'images',
+    store: VectorStoreName,
   ): Promise<void> {
-    const target = store === 'vectors' ? this.writer.vectors : this.writer.images;
+    const target = this.target(store);
     if (target)
       await this.attempt(
-        store,
+        typeof store === 'string' ? store : 'extra',
         'upsert',
         points.map((p) => p.product.id),
         () => target.upsert(points),
@@ -109,8 +129,15 @@ export class StoreWrites {
   }
 
   /** Deletes from one vector store only: points whose product the text store no longer has. */
-  async deleteVectorsOnly(ids: string[], store: 'vectors' | 'images'): Promise<void> {
-    const target = store === 'vectors' ? this.writer.vectors : this.writer.images;
-    if (target) await this.attempt(store, 'delete', ids, () => target.delete(ids));
+  async deleteVectorsOnly(ids: string[], store: VectorStoreName): Promise<void> {
+    const target = this.target(store);
+    if (target)
+      await this.attempt(typeof store === 'string' ? store : 'extra', 'delete', ids, () => target.delete(ids));
+  }
+
+  private target(store: VectorStoreName) {
+    if (store === 'vectors') return this.writer.vectors;
+    if (store === 'images') return this.writer.images;
+    return this.writer.extraVectors.get(store.extra);
   }
 }

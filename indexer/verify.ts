@@ -37,6 +37,8 @@ export interface DriftReport {
   text: { count: number };
   vectors: StoreDrift;
   images?: StoreDrift | undefined;
+  /** Each extra text model's vector set (embedder.extra_models), by model id. */
+  extra?: Record<string, StoreDrift> | undefined;
   consistent: boolean;
 }
 
@@ -55,6 +57,8 @@ export interface VerifyOptions {
   dataDir: string;
   backend?: IndexBackend | undefined;
   embedder: TextEmbedder;
+  /** The extra text models: their missing or stale vectors are re-embedded (a model not given is only checked). */
+  extraEmbedders?: readonly TextEmbedder[] | undefined;
   /** Re-embeds stale image vectors; without it they are only removed. */
   imageEmbedder?: ImageEmbedder | undefined;
   /** Folder relative image paths resolve against (the catalog's). */
@@ -98,13 +102,16 @@ export async function inspect(backend: IndexBackend): Promise<DriftReport> {
     const text = await snap.text.hashes();
     const vectors = drift(text, snap.vectors ? await snap.vectors.hashes() : new Map());
     const images = snap.images ? drift(text, await snap.images.hashes(), { ignoreMissing: true }) : undefined;
+    const extra: Record<string, StoreDrift> = {};
+    for (const [id, store] of snap.extraVectors ?? []) extra[id] = drift(text, await store.hashes());
     const clean = (d: StoreDrift | undefined) => !d || d.missing.length + d.extra.length + d.mismatched.length === 0;
     return {
       generation: snap.generation,
       text: { count: text.size },
       vectors,
       images,
-      consistent: clean(vectors) && clean(images),
+      ...(Object.keys(extra).length > 0 && { extra }),
+      consistent: clean(vectors) && clean(images) && Object.values(extra).every(clean),
     };
   } finally {
     await snap.close();
@@ -148,9 +155,12 @@ async function repair(
       ? { embedderId: meta.imageEmbedderId, dim: meta.imageDim }
       : undefined;
   // The writer must keep the served image index as it is, whatever model this run has.
+  // The extra text models' vector sets stay as they are too (this run repairs the main set and images).
   const writer = await backend.beginWrite({
     embedderId: embedder.id,
     dim: embedder.dim,
+    embedderDir: meta.embedderDir,
+    extra: meta.extraModels,
     fresh: false,
     image: imageMeta,
     lock,
@@ -180,6 +190,27 @@ async function repair(
       progress.update(Math.min(i + WRITE_BATCH, stale.length));
     }
     progress.stop();
+
+    for (const [modelId, d] of Object.entries(found.extra ?? {})) {
+      const store = { extra: modelId };
+      await writes.deleteVectorsOnly(d.extra, store);
+      repaired += d.extra.length;
+      const model = opts.extraEmbedders?.find((e) => e.id === modelId);
+      if (!model) continue;
+      const items = await storedProducts(writer.text, hashes, [...d.missing, ...d.mismatched]);
+      for (let i = 0; i < items.length; i += WRITE_BATCH) {
+        const batch = items.slice(i, i + WRITE_BATCH);
+        const { vectors } = await cache.embed(
+          model,
+          batch.map(({ product }) => ({ hash: textHash(product), text: productText(product) })),
+        );
+        await writes.upsertVectorsOnly(
+          batch.map((it, j) => ({ ...it, vector: vectors[j]! })),
+          store,
+        );
+        repaired += batch.length;
+      }
+    }
 
     const im = found.images;
     if (im && writer.images) {

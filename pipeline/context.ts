@@ -14,12 +14,15 @@ import type { IndexSnapshot } from '../retrieval/index/stores.ts';
 import type { FeedConfig } from '../retrieval/recall/feed-config.ts';
 import type { FusionPlan } from '../retrieval/recall/fusion.ts';
 import type { SequenceConfig } from '../retrieval/recall/sequence-recall.ts';
+import type { TextModelUsed } from '../retrieval/recall/hybrid.ts';
 
 /**
  * The settings in force for one request: the service's, or an experiment arm's overrides of them.
  * Only request-scoped settings live here; stores, models and servers are the service's.
  */
 export interface RequestSettings {
+  /** The text model search's vector route uses (its id; empty: the pinned generation's own). */
+  embedder: { model_version: string };
   retrieval: RetrievalConfig;
   feed: FeedConfig;
   behavior: BehaviorConfig;
@@ -76,6 +79,8 @@ export interface RequestTrace {
   lexical?: LexicalMatch;
   /** Feed and similar items: the sequence model version that served the `sequence` list (and why not the one asked for). */
   sequence?: SequenceTrace;
+  /** The text model search's vector route used (and the version asked for, when it was not that). */
+  textModel?: TextModelUsed;
 }
 
 /**

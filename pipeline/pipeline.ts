@@ -64,6 +64,8 @@ export interface PipelineDeps {
   experiments?: ExperimentResolver | undefined;
   /** The shop's synonyms, applied by search's BM25 route; undefined: none. */
   synonyms?: CachedSynonyms | undefined;
+  /** The service's `embedder.model_version` (request-scoped; empty or undefined: each generation's own model). */
+  textModelVersion?: string | undefined;
 }
 
 /** An experiment arm a request is served by, and the settings it changes. */
@@ -190,6 +192,7 @@ export class Pipeline {
           weights: cfg.weights,
           ...(r.ctx.trace.fusion && { fusion: fusionDebug(r.ctx.trace.fusion, cfg.fusion) }),
           sort: a.sort ?? 'relevance',
+          ...(r.ctx.trace.textModel && { text_model: r.ctx.trace.textModel }),
           ...(r.ctx.trace.lexical && { lexical: lexicalDebug(r.ctx.trace.lexical) }),
           ...this.stageDebug(r),
         },
@@ -287,6 +290,7 @@ export class Pipeline {
     const d = this.deps;
     const ranker = d.ranker?.config;
     const base: RequestSettings = {
+      embedder: { model_version: d.textModelVersion ?? '' },
       retrieval: d.searcher.config,
       feed: d.feed,
       behavior: d.behavior,
@@ -398,6 +402,7 @@ export class Pipeline {
       items: servedItems(r.page, r.ctx.page.from),
       ...(r.ctx.trace.ranking && { ranking: servedRanking(r.ctx.trace.ranking) }),
       ...(r.ctx.trace.sequence && { sequence: { model_version: r.ctx.trace.sequence.model_version } }),
+      ...(r.ctx.trace.textModel?.version !== undefined && { text_model: r.ctx.trace.textModel.version }),
       ...(r.experiment && { experiment: r.experiment }),
     });
   }

@@ -37,12 +37,14 @@ export function searchRecall(
         ...(query.filters && { filters: query.filters }),
         lexical: await query.lexical,
         highlight: query.highlight,
+        model_version: ctx.settings.embedder.model_version,
       },
       ctx.settings.retrieval,
       ctx.recall,
       explore,
     );
     if (r.lexical) ctx.trace.lexical = r.lexical;
+    if (r.textModel) ctx.trace.textModel = r.textModel;
     ctx.trace.total = r.total;
     if (r.fusion) ctx.trace.fusion = r.fusion;
     if (r.facets) ctx.trace.facets = r.facets;

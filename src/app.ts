@@ -15,7 +15,7 @@ import {
 import type { Redis } from 'ioredis';
 import { createLimits } from './api/limits.ts';
 import { ShopperAccess } from './api/shopper-access.ts';
-import type { Searcher } from '../retrieval/recall/searcher.ts';
+import type { Searcher, TextModelStatus } from '../retrieval/recall/searcher.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
 import { ApiError, errorResponse, unavailableError } from './api/errors.ts';
 import { searchRoutes } from './api/search.ts';
@@ -53,6 +53,8 @@ import type { SuggestConfig } from '../retrieval/recall/suggest/config.ts';
 export interface AppDeps {
   searcher: Searcher;
   embedder: TextEmbedder | undefined;
+  /** `embedder.model_version`: the text model searches use unless an arm says otherwise (empty: each generation's own). */
+  textModelVersion?: string | undefined;
   metrics?: Metrics;
   logRequests?: boolean;
   /** Shopper tokens and the server key (settings `service.trust`; default: none, ids trusted as sent). */
@@ -118,6 +120,26 @@ const ReadinessSchema = z
     ready: z.boolean(),
     index: z.object({ generation: z.string().nullable(), empty: z.boolean() }).strict(),
     embedder: z.object({ id: z.string(), dim: z.number().int() }).strict().nullable(),
+    text_models: z
+      .object({
+        served: z.string().nullable().openapi({ description: "The text model of the served generation's vectors." }),
+        deployed: z
+          .array(z.string())
+          .openapi({ description: 'Versions a request may pick by `embedder.model_version` (the served one first).' }),
+        unavailable: z
+          .array(z.object({ model: z.string(), reason: z.string() }).strict())
+          .openapi({ description: 'Models of the served generation this instance could not load.' }),
+        refused: z
+          .object({ generation: z.string(), model: z.string(), reason: z.string() })
+          .strict()
+          .optional()
+          .openapi({
+            description:
+              'A newer index generation not served because its text model could not be loaded: the previous generation keeps serving.',
+          }),
+      })
+      .strict()
+      .openapi({ description: 'Text models: what the served index generation was embedded with.' }),
     dependencies: z.array(
       z.object({ name: z.string(), ok: z.boolean(), detail: z.string(), took_ms: z.number() }).strict(),
     ),
@@ -256,6 +278,7 @@ export function createApp(deps: AppDeps) {
     behavior: deps.behavior?.config ?? BehaviorConfigSchema.parse({}),
     experiments: deps.experiments?.experiments.resolve,
     synonyms: deps.synonyms?.cache,
+    textModelVersion: deps.textModelVersion,
   };
   const pipeline = new Pipeline(pipelineDeps);
   app.route('/v1/search', searchRoutes({ pipeline, access }));
@@ -296,6 +319,8 @@ export function createApp(deps: AppDeps) {
   app.openapi(readyz, async (c) => {
     const generation = deps.searcher.generation;
     const checked = await checkDependencies(deps.dependencies ?? []);
+    const refused = deps.searcher.textModels.refused;
+    if (refused) console.error(`[readyz] generation ${refused.generation} not served: ${refused.reason}`);
     const ready = checked.every((d) => d.ok);
     for (const d of checked) if (!d.ok) console.error(`[readyz] ${d.name} is down: ${d.detail}`);
     // Unauthenticated: names, flags and versions, never where the data or the servers are.
@@ -304,6 +329,7 @@ export function createApp(deps: AppDeps) {
       ready,
       index: { generation: generation ?? null, empty: generation === undefined },
       embedder: deps.embedder ? { id: deps.embedder.id, dim: deps.embedder.dim } : null,
+      text_models: textModelsOf(deps.searcher.textModels),
       dependencies,
     };
     return ready ? c.json(body, 200) : c.json(body, 503);
@@ -331,4 +357,14 @@ export function createApp(deps: AppDeps) {
     return errorResponse(c, new ApiError(500, 'internal', 'internal error'));
   });
   return app;
+}
+
+/** The searcher's text models as /readyz shows them: ids and reasons, never the folders they came from. */
+function textModelsOf(t: TextModelStatus) {
+  return {
+    served: t.served ?? null,
+    deployed: t.deployed,
+    unavailable: t.unavailable.map((u) => ({ model: u.model, reason: withoutLocations(u.reason) })),
+    ...(t.refused && { refused: { ...t.refused, reason: withoutLocations(t.refused.reason) } }),
+  };
 }

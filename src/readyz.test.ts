@@ -3,7 +3,10 @@ import type { Searcher } from '../retrieval/recall/searcher.ts';
 import { createApp } from './app.ts';
 import type { Dependency } from '../core/dependencies.ts';
 
-const searcher = { generation: 'gen-000001' } as unknown as Searcher;
+const searcher = {
+  generation: 'gen-000001',
+  textModels: { served: 'ngram-v1:abc', deployed: ['ngram-v1:abc'], unavailable: [] },
+} as unknown as Searcher;
 const up = (name: string): Dependency => ({ name, check: async () => `${name} 1.0` });
 const down = (name: string): Dependency => ({
   name,
@@ -16,7 +19,12 @@ describe('/readyz', () => {
   it('is ready with no dependencies (embedded, nothing to reach)', async () => {
     const res = await createApp({ searcher, embedder: undefined }).request('/readyz');
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ ready: true, index: { generation: 'gen-000001' }, dependencies: [] });
+    expect(await res.json()).toMatchObject({
+      ready: true,
+      index: { generation: 'gen-000001' },
+      text_models: { served: 'ngram-v1:abc', deployed: ['ngram-v1:abc'], unavailable: [] },
+      dependencies: [],
+    });
   });
 
   it('reports every dependency, and 503 when one is down', async () => {

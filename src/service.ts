@@ -20,6 +20,8 @@ import { createApp, type AppDeps } from './app.ts';
 import { indexLocation, type Settings as Config } from './settings/schema.ts';
 import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
+import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
+import { TextModels } from '../core/embedding/text-models.ts';
 import { createMetrics, guardMetrics, showBreakers, type Metrics } from '../core/metrics.ts';
 import { createGuards, type DependencyGuard, type DependencyGuards } from '../core/dependency-guard.ts';
 import { PopularityMemory } from '../ranking/popularity.ts';
@@ -61,6 +63,11 @@ export interface Service {
  */
 export interface ServiceOptions {
   embedder: TextEmbedder;
+  /**
+   * The extra text models (`embedder.extra_models`), already loaded; default: loaded here from the
+   * settings' folders (and closed with the service).
+   */
+  extraEmbedders?: readonly TextEmbedder[] | undefined;
   imageEmbedder?: ImageEmbedder | undefined;
   /** Bring the index up to date with this catalog before serving (a no-op when nothing changed). */
   catalog?: string | undefined;
@@ -90,7 +97,19 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   let experimentStore: ExperimentStore | undefined;
   let synonymStore: SynonymStore | undefined;
   let suggester: Suggester | undefined;
+  // Every text model the served generations may need: the configured ones, and those a later
+  // generation records (loaded from its folder when the searcher switches to it).
+  const textModels = new TextModels([embedder], config.embedder);
+  const ownExtras: TextEmbedder[] = [];
   try {
+    const extraEmbedders: TextEmbedder[] = [...(opts.extraEmbedders ?? [])];
+    if (!opts.extraEmbedders)
+      for (const dir of config.embedder.extra_models) {
+        const e = await loadTextEmbedder(parseEmbedderSpec(dir, config.embedder));
+        ownExtras.push(e);
+        extraEmbedders.push(e);
+      }
+    for (const e of extraEmbedders) textModels.add(e);
     behavior = await openBehavior({
       dataDir,
       backends: config.backends,
@@ -126,6 +145,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         dataDir,
         backend,
         embedder,
+        extraEmbedders,
         ...(opts.progress && { progress: opts.progress }),
         ...(imageEmbedder && { imageEmbedder }),
       });
@@ -140,7 +160,20 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     const synonyms = new CachedSynonyms(synonymStore, 1000, (err) =>
       console.error(`synonyms: ${err.message} (searching with the last set read)`),
     );
-    const searcher = await openSearcher({ backend, embedder, imageEmbedder, retrieval: config.retrieval });
+    const searcher = await openSearcher({
+      backend,
+      embedder,
+      imageEmbedder,
+      retrieval: config.retrieval,
+      models: textModels,
+      // The old generation keeps serving; readyz names the refused one until it is fixed or replaced.
+      onModelError: (r) => {
+        metrics.textModelRefused.inc();
+        console.error(
+          `index generation ${r.generation} not served: ${r.reason} (still serving ${searcher.generation ?? 'nothing'})`,
+        );
+      },
+    });
     const served = new ServedLog(behavior.served, (_err, lost) => metrics.servedLogLost.inc(lost));
     const b = behavior;
     const onApplied = (r: { events: number; duplicates: number; deadLetters: number }) => {
@@ -217,7 +250,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     });
     const experiments = new Experiments(experimentStore, config, config.experiments, {
       onError: (err) => console.error(`experiments: ${err.message}`),
-      deployed: () => ({ ranking: ranker.versions, sequence: sequence.versions }),
+      deployed: () => ({ ranking: ranker.versions, sequence: sequence.versions, text: searcher.textModels.deployed }),
     });
     // Suggestions from the served catalog and the served log's popular queries (rebuilt on a new generation).
     suggester = config.suggest.enabled
@@ -244,6 +277,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       sequence,
       mmr: config.diversity,
       embedder,
+      textModelVersion: config.embedder.model_version,
       metrics,
       logRequests: config.service.logRequests,
       bodyLimits: config.service.bodyLimits,
@@ -296,6 +330,8 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         await sequence.close();
         await served.flush();
         await searcher.close();
+        await textModels.close();
+        for (const e of ownExtras) await e.close?.();
         await b.close();
         await ledger.close();
         await store.close();
@@ -306,6 +342,8 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     };
   } catch (err) {
     closeLimits();
+    await textModels.close().catch(() => {});
+    for (const e of ownExtras) await e.close?.().catch(() => {});
     await suggester?.close().catch(() => {});
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});

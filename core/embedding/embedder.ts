@@ -17,6 +17,11 @@ export interface TextEmbedder {
    * below it is no match. Undefined: uncalibrated, every neighbour counts.
    */
   readonly similarityThreshold?: number | undefined;
+  /**
+   * The folder the model was loaded from (absolute), when it came from one: every index generation
+   * records it beside the id, so a service can load the model a new generation was built with.
+   */
+  readonly modelDir?: string | undefined;
   close?(): Promise<void>;
 }
 

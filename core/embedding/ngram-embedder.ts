@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { EmbedRole, TextEmbedder } from './embedder.ts';
 import { FEATURIZER_VERSION, featurize, type Features } from './ngram-features.ts';
@@ -56,6 +56,7 @@ export class NgramEmbedder implements TextEmbedder {
     private readonly session: ort.InferenceSession,
     readonly metadata: NgramModelMetadata,
     modelSha256: string,
+    readonly modelDir: string,
   ) {
     this.dim = metadata.dim;
     this.buckets = metadata.buckets;
@@ -89,7 +90,7 @@ export class NgramEmbedder implements TextEmbedder {
       if (!session.inputNames.includes(name)) throw new Error(`${dir}/model.onnx: no input "${name}"`);
     }
     if (!session.outputNames.includes('embeddings')) throw new Error(`${dir}/model.onnx: no output "embeddings"`);
-    return new NgramEmbedder(session, meta, sha);
+    return new NgramEmbedder(session, meta, sha, resolve(dir));
   }
 
   async embedTexts(texts: string[], _role: EmbedRole = 'query'): Promise<Float32Array[]> {

@@ -44,6 +44,8 @@ interface FeaturePipeline {
 
 export class TransformersEmbedder implements TextEmbedder {
   private closed = false;
+  /** The local folder it was loaded from (undefined: a hub id, downloaded). */
+  modelDir: string | undefined;
 
   private constructor(
     readonly id: string,
@@ -85,7 +87,7 @@ export class TransformersEmbedder implements TextEmbedder {
           .digest('hex')
           .slice(0, 8)}`
       : '';
-    return new TransformersEmbedder(
+    const embedder = new TransformersEmbedder(
       `transformers:${modelName(modelDir)}:${sha}${variant}`,
       dim,
       pipe,
@@ -97,6 +99,8 @@ export class TransformersEmbedder implements TextEmbedder {
       },
       local ? readSimilarityThreshold(modelDir) : undefined,
     );
+    if (local) embedder.modelDir = path.resolve(modelDir);
+    return embedder;
   }
 
   async embedTexts(texts: string[], role: EmbedRole): Promise<Float32Array[]> {

@@ -1,4 +1,5 @@
 import type { Dependency } from '../../core/dependencies.ts';
+import type { TextModelRef } from '../../core/embedding/text-models.ts';
 import type { RetrievalConfig } from './config.ts';
 import type { IndexSnapshot, TextStore, VectorStore } from './stores.ts';
 
@@ -12,6 +13,10 @@ import type { IndexSnapshot, TextStore, VectorStore } from './stores.ts';
 export interface IndexMeta {
   embedderId?: string | undefined;
   dim?: number | undefined;
+  /** The folder the text model was loaded from, so a service can load the same model (absent: none recorded). */
+  embedderDir?: string | undefined;
+  /** The extra text models (embedder.extra_models): one more vector set each, in this index. */
+  extraModels?: TextModelRef[] | undefined;
   imageEmbedderId?: string | undefined;
   imageDim?: number | undefined;
   /**
@@ -30,6 +35,10 @@ export interface BackendSnapshot extends IndexSnapshot {
 export interface WriteOptions {
   embedderId: string;
   dim: number;
+  /** The text model's folder, recorded with the index. */
+  embedderDir?: string | undefined;
+  /** Extra text models: the writer opens one more vector set per model (`extraVectors`). */
+  extra?: TextModelRef[] | undefined;
   /** The image model, when product images are indexed. */
   image?: { embedderId: string; dim: number } | undefined;
   /**
@@ -59,6 +68,8 @@ export interface IndexWriter {
   readonly text: TextStore;
   readonly vectors: VectorStore;
   readonly images: VectorStore | undefined;
+  /** The vector set of each extra text model, by model id (empty without extra models). */
+  readonly extraVectors: ReadonlyMap<string, VectorStore>;
   /** Makes the written index the served one, atomically for readers. */
   commit(): Promise<void>;
   /** Throws away what a fresh build wrote; the served index is untouched. Idempotent. */

@@ -1,4 +1,5 @@
 import type { Product } from '../../core/catalog/product.ts';
+import type { TextEmbedder } from '../../core/embedding/embedder.ts';
 import type { ExploreRequest, Explored, MatchQuery } from './facets.ts';
 import type { LexicalOptions, LexicalResult } from './lexical.ts';
 import { filterValues, type Filters, type RouteHit } from './types.ts';
@@ -77,9 +78,23 @@ export interface VectorStore {
 /** What a searcher opens: one consistent snapshot (generation) of both stores. */
 export interface IndexSnapshot {
   readonly generation: string;
+  /** The text model `vectors` were embedded with (its id: name, version and a hash of its weights). */
   readonly embedderId: string | undefined;
   readonly text: TextStore;
   readonly vectors: VectorStore | undefined;
+  /**
+   * One more vector set per extra text model (embedder.extra_models), by model id: a request that
+   * names one (embedder.model_version) searches it with that model's query encoder.
+   */
+  readonly extraVectors?: ReadonlyMap<string, VectorStore> | undefined;
+  /**
+   * The query encoders of this generation's vector sets, by model id, loaded by the searcher before
+   * it serves the generation: encoder and vectors are pinned together for a request, so a model
+   * switch can never encode a query with one model and search another's vectors.
+   */
+  readonly encoders?: ReadonlyMap<string, TextEmbedder> | undefined;
+  /** Why a model of this generation has no encoder here (model id → reason). */
+  readonly encoderErrors?: ReadonlyMap<string, string> | undefined;
   /** Image vectors (CLIP space), when the catalog was indexed with an image model. */
   readonly images?: VectorStore | undefined;
   readonly imageEmbedderId?: string | undefined;

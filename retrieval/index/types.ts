@@ -49,6 +49,11 @@ export interface SearchQuery {
   lexical?: LexicalOptions | undefined;
   /** Mark the lexical matches in each item's title and description. */
   highlight?: boolean | undefined;
+  /**
+   * The text model (its id) the vector route encodes the query with and searches the vectors of:
+   * the generation's own (empty or absent) or one of its extra models (embedder.model_version).
+   */
+  model_version?: string | undefined;
 }
 
 export interface ItemDebug {
@@ -75,6 +80,8 @@ export interface SearchResult {
   total_candidates: number;
   /** Routes that failed and were left out (graceful degradation), with the reason. */
   degraded?: Array<{ route: RouteName; reason: string }>;
+  /** The text model the vector route searched with (its id), when it ran. */
+  text_model?: string | undefined;
 }
 
 export type { Product };

@@ -9,7 +9,7 @@ import { toCandidate } from './hydrate.ts';
 import { fuseSearch, planFusion, type FusionPlan } from './fusion.ts';
 import type { FusedHit } from './rrf.ts';
 import { byPopularity, matchQuery, matchSet, tiesByRelevance, type SortOrder } from './match-set.ts';
-import type { IndexSnapshot } from '../index/stores.ts';
+import type { IndexSnapshot, VectorStore } from '../index/stores.ts';
 import type { FacetCounts, FacetField } from '../index/facets.ts';
 import type { ItemDebug, RouteHit, RouteName, SearchItem, SearchQuery, SearchResult } from '../index/types.ts';
 
@@ -42,6 +42,66 @@ export interface Recalled {
   degraded?: Degraded[];
   /** What the BM25 route matched with (corrections, synonyms, terms), when it ran. */
   lexical?: LexicalMatch;
+  /** The text model the vector route searched with, when it ran. */
+  textModel?: TextModelUsed;
+}
+
+/** Which text model a search's vector route used, and why not the one it asked for. */
+export interface TextModelUsed {
+  /** The model id: name, version and a hash of its weights. */
+  version: string | undefined;
+  /** The version the request asked for (embedder.model_version), when it named one. */
+  requested?: string | undefined;
+  /** Why the requested version was not used. */
+  reason?: string | undefined;
+}
+
+/** The query encoder and vector set a search uses (chooseTextModel). */
+interface TextModelChoice extends TextModelUsed {
+  encoder: TextEmbedder | undefined;
+  vectors: VectorStore | undefined;
+  /** Why there is no encoder, when there is none. */
+  error?: string | undefined;
+}
+
+/**
+ * The pinned generation's text model a request searches with: the version it asks for when the
+ * generation holds its vectors and the service its encoder, else the generation's own (saying
+ * why). Encoder and vectors come from the one snapshot, so they always belong together.
+ */
+function chooseTextModel(
+  snapshot: IndexSnapshot,
+  embedders: Embedders,
+  requested: string | undefined,
+): TextModelChoice {
+  const main = snapshot.embedderId;
+  let reason: string | undefined;
+  if (requested && requested !== main) {
+    const vectors = snapshot.extraVectors?.get(requested);
+    const encoder = snapshot.encoders?.get(requested);
+    if (vectors && encoder) return { version: requested, requested, encoder, vectors };
+    reason = vectors
+      ? `text model ${requested} is not loaded here (${snapshot.encoderErrors?.get(requested) ?? 'no encoder'}): searched with ${main}`
+      : `index generation ${snapshot.generation} holds no vectors of text model ${requested}: searched with ${main}`;
+  }
+  const asked = requested ? { requested, ...(reason !== undefined && { reason }) } : {};
+  // A snapshot from the searcher carries its encoders; one opened directly is searched by the caller's model.
+  if (snapshot.encoders) {
+    const encoder = main !== undefined ? snapshot.encoders.get(main) : undefined;
+    const error = encoder ? undefined : (snapshot.encoderErrors?.get(main ?? '') ?? `no text model for ${main}`);
+    return { version: main, ...asked, encoder, vectors: snapshot.vectors, ...(error !== undefined && { error }) };
+  }
+  const own = embedders.text;
+  if (own && own.id === main) return { version: main, ...asked, encoder: own, vectors: snapshot.vectors };
+  return {
+    version: main,
+    ...asked,
+    encoder: undefined,
+    vectors: snapshot.vectors,
+    error: own
+      ? `index was built with embedder ${main}, service runs ${own.id}: re-run the indexer`
+      : 'no text embedder is configured',
+  };
 }
 
 /** What a search page asks beyond the ranked list: facets, and an order for the whole match set. */
@@ -65,7 +125,7 @@ const TIE_WINDOW = 50;
 export async function hybridRecall(
   snapshot: IndexSnapshot | undefined,
   embedders: Embedders,
-  query: Pick<SearchQuery, 'q' | 'filters' | 'routes' | 'lexical' | 'highlight'>,
+  query: Pick<SearchQuery, 'q' | 'filters' | 'routes' | 'lexical' | 'highlight' | 'model_version'>,
   cfg: RetrievalConfig,
   window: RecallWindow,
   explore?: Explore,
@@ -84,6 +144,7 @@ export async function hybridRecall(
   const failures: unknown[] = [];
   const scores = new Map<string, Partial<Record<RouteName, RouteHit>>>();
   let lexical: LexicalMatch | undefined;
+  const textModel = routes.includes('vector') ? chooseTextModel(snapshot, embedders, query.model_version) : undefined;
 
   const run = async (route: RouteName): Promise<RouteHit[] | undefined> => {
     try {
@@ -94,7 +155,7 @@ export async function hybridRecall(
         const r = await snapshot.text.lexical(query.q, k, query.filters, query.lexical ?? {});
         hits = r.hits;
         lexical = r.match;
-      } else hits = await recall(route, snapshot, embedders, query, k);
+      } else hits = await recall(route, snapshot, embedders, query, k, textModel);
       for (const h of hits) {
         const s = scores.get(h.id) ?? {};
         s[route] = h;
@@ -119,7 +180,9 @@ export async function hybridRecall(
   });
 
   const fusion = planFusion(cfg, byRoute.bm25);
-  const minSimilarity = cfg.match.min_similarity ?? embedders.text?.similarityThreshold ?? -1;
+  // The threshold is the searching model's own (each model is calibrated on its own scale).
+  const minSimilarity =
+    cfg.match.min_similarity ?? (textModel ? textModel.encoder : embedders.text)?.similarityThreshold ?? -1;
   const matching = matchSet(byRoute, minSimilarity);
   // Only matches are shown and counted: a nearest neighbour below the threshold is no answer.
   const fused = fuseSearch(byRoute, fusion, cfg).filter((h) => matching.has(h.id));
@@ -202,6 +265,13 @@ export async function hybridRecall(
     ...(facetCounts && { facets: facetCounts }),
     ...(degraded.length > 0 && { degraded }),
     ...(lexical && { lexical }),
+    ...(textModel && {
+      textModel: {
+        version: textModel.version,
+        ...(textModel.requested !== undefined && { requested: textModel.requested }),
+        ...(textModel.reason !== undefined && { reason: textModel.reason }),
+      },
+    }),
   };
 }
 
@@ -236,6 +306,7 @@ export async function hybridSearch(
     items,
     total_candidates: r.total,
     ...(r.degraded && { degraded: r.degraded as NonNullable<SearchResult['degraded']> }),
+    ...(r.textModel?.version !== undefined && { text_model: r.textModel.version }),
   };
 }
 
@@ -260,22 +331,18 @@ async function recall(
   embedders: Embedders,
   query: Pick<SearchQuery, 'q' | 'filters'>,
   k: number,
+  model: TextModelChoice | undefined,
 ): Promise<RouteHit[]> {
   switch (route) {
     case 'bm25':
       return snapshot.text.search(query.q, k, query.filters);
     case 'vector': {
-      const embedder = embedders.text;
-      if (!snapshot.vectors) throw new Error('the index has no vectors');
-      if (!embedder) throw new Error('no text embedder is configured');
-      if (snapshot.embedderId !== embedder.id) {
-        throw new Error(
-          `index was built with embedder ${snapshot.embedderId}, service runs ${embedder.id}: re-run the indexer`,
-        );
-      }
-      const [vec] = await embedder.embedTexts([query.q], 'query');
+      const m = model ?? chooseTextModel(snapshot, embedders, undefined);
+      if (!m.vectors) throw new Error('the index has no vectors');
+      if (!m.encoder) throw new Error(m.error ?? 'no text embedder is configured');
+      const [vec] = await m.encoder.embedTexts([query.q], 'query');
       // A query with no features (punctuation only) embeds to zero: it has no neighbours.
-      return isZero(vec!) ? [] : snapshot.vectors.search(vec!, k, query.filters);
+      return isZero(vec!) ? [] : m.vectors.search(vec!, k, query.filters);
     }
     case 'image': {
       const model = embedders.image;

@@ -156,6 +156,18 @@ export const SearchResponseSchema = z
           .optional()
           .openapi({ description: 'How the routes were fused: the vector weight follows the lexical evidence.' }),
         sort: z.string(),
+        text_model: z
+          .object({
+            version: z.string().optional(),
+            requested: z.string().optional(),
+            reason: z.string().optional(),
+          })
+          .strict()
+          .optional()
+          .openapi({
+            description:
+              "The text model the vector route encoded the query with and searched the vectors of (its id: name, version, weights hash): the index generation's own, or the one `embedder.model_version` asked for; `reason` says why an asked-for version was not used.",
+          }),
         lexical: LexicalDebug.optional(),
         ...StagesDebug,
       })

@@ -55,6 +55,9 @@ const IndexStatus = z
     products: z.number().int(),
     vectors: z.number().int().nullable(),
     images: z.number().int().nullable(),
+    extra_models: z
+      .array(z.object({ model: z.string(), vectors: z.number().int() }).strict())
+      .openapi({ description: 'The extra text models (embedder.extra_models) and their vector counts.' }),
     runs: z.array(IndexRunSchema).openapi({ description: "This machine's indexer runs, newest first." }),
     models: z
       .object({ ranking: ModelStatus, sequence: ModelStatus })
@@ -83,6 +86,9 @@ const DriftReportSchema = z
     products: z.number().int(),
     vectors: DriftSchema,
     images: DriftSchema.nullable(),
+    extra_models: z
+      .array(DriftSchema.extend({ model: z.string() }))
+      .openapi({ description: "Each extra text model's vector set against the text store." }),
     consistent: z.boolean(),
     took_ms: z.number(),
   })
@@ -128,6 +134,9 @@ export function indexRoutes(deps: {
       products: snap ? await snap.text.count() : 0,
       vectors: snap?.vectors ? await snap.vectors.count() : null,
       images: snap?.images ? await snap.images.count() : null,
+      extra_models: await Promise.all(
+        [...(snap?.extraVectors ?? [])].map(async ([model, v]) => ({ model, vectors: await v.count() })),
+      ),
     }));
     return c.json(
       {
@@ -148,6 +157,7 @@ export function indexRoutes(deps: {
         products: report.text.count,
         vectors: summarise(report.vectors),
         images: report.images ? summarise(report.images) : null,
+        extra_models: Object.entries(report.extra ?? {}).map(([model, d]) => ({ model, ...summarise(d) })),
         consistent: report.consistent,
         took_ms: Math.round(performance.now() - t0),
       },

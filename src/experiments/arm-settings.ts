@@ -14,6 +14,8 @@ import type { Settings } from '../settings/schema.ts';
 export interface DeployedModels {
   ranking: readonly string[];
   sequence: readonly string[];
+  /** Text model versions (ids) the served index generation holds vectors of and this instance has loaded. */
+  text?: readonly string[] | undefined;
 }
 
 /**
@@ -36,6 +38,12 @@ export function armSettings(
         `${what} version "${version}" is not deployed (deployed: ${deployed[kind].join(', ') || 'none'}; ${kind}.extra_model_dirs loads more)`,
       );
     }
+  const text = applied.embedder.model_version;
+  if (deployed?.text && text !== '' && text !== base.embedder.model_version && !deployed.text.includes(text))
+    throw new SettingsOverrideError(
+      'embedder.model_version',
+      `text model version "${text}" is not deployed (deployed: ${deployed.text.join(', ') || 'none'}; embedder.extra_models indexes more)`,
+    );
   return applied;
 }
 
@@ -53,6 +61,9 @@ export function requestOverrides(applied: Settings, paths: readonly string[], su
   for (const dotted of paths) {
     const [top, second, third] = dotted.split('.');
     switch (top) {
+      case 'embedder':
+        set(out, 'embedder', second!, applied.embedder[second as 'model_version']);
+        break;
       case 'retrieval':
         set(out, 'retrieval', second!, applied.retrieval[second as 'rrf_k' | 'weights']);
         break;

@@ -84,8 +84,17 @@ describe('per-request overrides', () => {
     ).toEqual({ ...base.retrieval.fusion, mode: 'rrf', all_terms: 0.5 });
     expect(isRequestScoped('backends.namespace')).toBe(false);
     const r = requestScoped(base);
-    expect(Object.keys(r).sort()).toEqual(['coupons', 'diversity', 'feed', 'ranking', 'retrieval', 'sequence']);
+    expect(Object.keys(r).sort()).toEqual([
+      'coupons',
+      'diversity',
+      'embedder',
+      'feed',
+      'ranking',
+      'retrieval',
+      'sequence',
+    ]);
     expect(r.sequence).toEqual({ model_version: '' });
+    expect(r.embedder).toEqual({ model_version: '' });
     expect(isRequestScoped('sequence.model_version')).toBe(true);
     expect(isRequestScoped('sequence.extra_model_dirs')).toBe(false);
     expect(isRequestScoped('sequence.model_dir')).toBe(false);
@@ -93,5 +102,12 @@ describe('per-request overrides', () => {
     expect(r.ranking).toEqual({ mode: 'model', model_version: '', a: 1, b: 1, c: 0, window: 100 });
     expect(isRequestScoped('ranking.model_version')).toBe(true);
     expect(isRequestScoped('ranking.extra_model_dirs')).toBe(false);
+    // Which text model a request searches with; which models are indexed is fixed at start-up.
+    expect(isRequestScoped('embedder.model_version')).toBe(true);
+    expect(isRequestScoped('embedder.extra_models')).toBe(false);
+    expect(isRequestScoped('embedder.model')).toBe(false);
+    expect(applyOverrides(base, { 'embedder.model_version': 'ngram-v2:abc' }).embedder.model_version).toBe(
+      'ngram-v2:abc',
+    );
   });
 });

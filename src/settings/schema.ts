@@ -171,6 +171,17 @@ export const EmbedderSettingsSchema = z
     cacheDir: z.string().min(1).default(path.join(ROOT, '.cache/models')),
     /** A CLIP model folder (transformers.js layout): product images get their own vector index. */
     imageModel: z.string().optional(),
+    /**
+     * More text models deployed beside `model` (folders, like `model`): the indexer writes one more
+     * vector set per model into every generation, so a request (an experiment arm) can search with
+     * one of them by `model_version`. A change in the list rebuilds the index.
+     */
+    extra_models: z.array(z.string().min(1)).default([]),
+    /**
+     * Request-scoped: the text model (its id, e.g. `ngram-v1:94e001663551`, as /readyz lists them) the
+     * vector route encodes queries with and searches the vectors of. Empty: the served generation's own.
+     */
+    model_version: z.string().default(''),
   })
   .strict();
 
@@ -288,6 +299,7 @@ export type Settings = Omit<SettingsTree, 'service' | 'ranking' | 'embedder'> & 
  * prefixes are request-scoped; every other setting is fixed at start-up.
  */
 export const REQUEST_SCOPED_PATHS = [
+  'embedder.model_version',
   'retrieval.rrf_k',
   'retrieval.weights',
   'retrieval.fusion',
@@ -306,6 +318,7 @@ export const REQUEST_SCOPED_PATHS = [
 
 /** The request-scoped part of the settings (the shape REQUEST_SCOPED_PATHS selects). */
 export interface RequestScopedSettings {
+  embedder: Pick<SettingsTree['embedder'], 'model_version'>;
   retrieval: Pick<RetrievalConfig, 'rrf_k' | 'weights' | 'fusion'>;
   feed: FeedConfig;
   ranking: Pick<RankConfig, 'mode' | 'model_version' | 'a' | 'b' | 'c' | 'window'>;
@@ -335,6 +348,7 @@ export function requestScoped(s: Settings): RequestScopedSettings {
   const { mode, model_version, a, b, c, window } = s.ranking;
   const { min_value, boost } = s.coupons.targeting;
   return structuredClone({
+    embedder: { model_version: s.embedder.model_version },
     retrieval: { rrf_k, weights, fusion },
     feed: s.feed,
     ranking: { mode, model_version, a, b, c, window },

@@ -9,6 +9,7 @@ import { ROOT } from '../../src/config.ts';
 import { injectDrift } from '../helpers/backends.ts';
 import { tempDir, writeJsonl } from '../helpers/catalog.ts';
 import { FakeImageEmbedder, HashEmbedder } from '../helpers/embedders.ts';
+import { TextModels } from '../../core/embedding/text-models.ts';
 
 /**
  * One behaviour suite for every IndexBackend: the embedded folder in the unit tests,
@@ -80,27 +81,100 @@ export function backendConformance(name: string, harness: () => BackendHarness) 
       }
     });
 
-    it('rebuilds fresh on an embedder change and switches readers to it in one step', async () => {
-      const s = await openSearcher({ backend, embedder });
+    it('rebuilds fresh on a text model change; a searcher switches encoder and vectors in one step', async () => {
+      const other = new HashEmbedder(32);
+      // One searcher can load the new model, the other knows only the one it started with.
+      const s = await openSearcher({ backend, embedder, models: new TextModels([embedder, other]) });
+      const stuck = await openSearcher({ backend, embedder });
       try {
         const before = s.generation;
-        const other = new HashEmbedder(32);
         const sum = await indexCatalog({ catalogPath: CATALOG, dataDir, backend, embedder: other });
         expect(sum.generation).not.toBe(before);
         expect(await backend.currentGeneration()).toBe(sum.generation);
-        // The old searcher notices the new embedder and says so instead of returning junk.
+        // Until it switches, a searcher serves its own generation with that generation's model.
+        const old = await s.search({ q: 'airpods', size: 5 });
+        expect(old).toMatchObject({ text_model: embedder.id });
+        expect(old.degraded).toBeUndefined();
         expect(await s.refresh()).toBe(true);
-        const res = await s.search({ q: 'airpods', size: 5 });
-        expect(res.degraded).toEqual([
-          { route: 'vector', reason: expect.stringMatching(/built with embedder hash-test:32/) },
-        ]);
+        expect(s.generation).toBe(sum.generation);
+        const res = await s.search({ q: 'airpods', size: 5, debug: true });
+        expect(res.degraded).toBeUndefined();
+        expect(res.text_model).toBe(other.id);
         expect(res.items[0]!.title).toMatch(/AirPods/i);
-        const s2 = await openSearcher({ backend, embedder: other });
-        expect((await s2.search({ q: 'airpods', size: 5 })).degraded).toBeUndefined();
-        await s2.close();
+        expect(res.items.some((i) => i.debug!.vector_rank !== undefined)).toBe(true);
+
+        // A searcher that cannot load the new model keeps the old generation, whole, and says why.
+        expect(await stuck.refresh()).toBe(false);
+        expect(stuck.generation).toBe(before);
+        expect(stuck.textModels).toMatchObject({
+          served: embedder.id,
+          refused: { generation: sum.generation, model: other.id, reason: expect.stringMatching(/hash-test:32/) },
+        });
+        const still = await stuck.search({ q: 'airpods', size: 5 });
+        expect(still.degraded).toBeUndefined();
+        expect(still.text_model).toBe(embedder.id);
+        expect(still.items[0]!.title).toMatch(/AirPods/i);
+      } finally {
+        await s.close();
+        await stuck.close();
+      }
+    });
+
+    it('writes one vector set per extra text model; a request picks one by model_version', async () => {
+      const extra = new HashEmbedder(24, 'hash-extra:24');
+      const sum = await indexCatalog({ catalogPath: CATALOG, dataDir, backend, embedder, extraEmbedders: [extra] });
+      // A new set of extra models is a fresh build with every product in each set.
+      expect(sum).toMatchObject({ writeFailures: [] });
+      const snap = (await backend.openSnapshot())!;
+      try {
+        expect(snap.meta.extraModels).toEqual([{ id: extra.id, dim: 24 }]);
+        expect(await snap.extraVectors!.get(extra.id)!.count()).toBe(await snap.text.count());
+      } finally {
+        await snap.close();
+      }
+      const s = await openSearcher({ backend, embedder, models: new TextModels([embedder, extra]) });
+      try {
+        expect(s.textModels.deployed).toEqual([embedder.id, extra.id]);
+        const ask = { q: 'wireless earbuds', size: 10, routes: ['vector' as const], debug: true };
+        const main = await s.search(ask);
+        const other = await s.search({ ...ask, model_version: extra.id });
+        expect(main.text_model).toBe(embedder.id);
+        expect(other.text_model).toBe(extra.id);
+        expect(other.degraded).toBeUndefined();
+        expect(other.items.length).toBeGreaterThan(0);
+        // Another model's space: other neighbours, or other similarities.
+        const hits = (r: typeof main) => r.items.map((i) => `${i.id}:${i.debug!.vector_score!.toFixed(4)}`);
+        expect(hits(other)).not.toEqual(hits(main));
+        // Each set's neighbours are what that model embeds closest.
+        const [q] = await extra.embedTexts(['wireless earbuds'], 'query');
+        const direct = await s.withSnapshot((snap) => snap!.extraVectors!.get(extra.id)!.search(q!, 10));
+        expect(other.items.map((i) => i.id)).toEqual(direct.map((h) => h.id));
+        // An incremental change keeps and updates every set.
+        const ch = await applyChangeFile({
+          changesPath: CHANGES,
+          dataDir,
+          backend,
+          embedder,
+          extraEmbedders: [extra],
+          strict: true,
+        });
+        expect(ch).toMatchObject({ writeFailures: [] });
+        await s.refresh();
+        const after = await s.search({ q: 'Pegasus 41', size: 10, routes: ['vector'], model_version: extra.id });
+        expect(after.text_model).toBe(extra.id);
+        expect(after.items.map((i) => i.id)).toContain('P0328');
+        // A version the generation does not hold is searched by its own model, not refused.
+        const unknown = await s.search({ q: 'airpods', size: 3, routes: ['vector'], model_version: 'nope:1' });
+        expect(unknown.text_model).toBe(embedder.id);
+        expect(unknown.degraded).toBeUndefined();
       } finally {
         await s.close();
       }
+      // --verify checks each extra set too, and repairs it with its model.
+      await injectDrift(backend, (w) => w.extraVectors.get(extra.id)!.delete(['P0001']));
+      const report = await verifyIndex({ dataDir, backend, embedder, extraEmbedders: [extra] });
+      expect(report.before.extra![extra.id]!.missing).toEqual(['P0001']);
+      expect(report).toMatchObject({ repaired: 1, failures: [], after: { consistent: true } });
     });
 
     it('--verify finds vectors missing, extra and stale, and repairs them from the text store', async () => {

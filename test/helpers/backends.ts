@@ -50,7 +50,13 @@ export async function injectDrift(backend: IndexBackend, fn: (w: IndexWriter) =>
   if (!snap) throw new Error('nothing indexed');
   const meta = snap.meta;
   await snap.close();
-  const w = await backend.beginWrite({ embedderId: meta.embedderId!, dim: meta.dim!, fresh: false });
+  const w = await backend.beginWrite({
+    embedderId: meta.embedderId!,
+    dim: meta.dim!,
+    embedderDir: meta.embedderDir,
+    extra: meta.extraModels,
+    fresh: false,
+  });
   await fn(w);
   await w.commit();
 }

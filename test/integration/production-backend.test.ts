@@ -6,6 +6,7 @@ import { indexCatalog } from '../../indexer/index-catalog.ts';
 import { inspect } from '../../indexer/verify.ts';
 import { acquireLock } from '../../retrieval/index/elasticsearch/es-lock.ts';
 import { aliasTarget, collectionsWithPrefix, dropCollection } from '../../retrieval/index/qdrant/qdrant-aliases.ts';
+import { TextModels } from '../../core/embedding/text-models.ts';
 import { pointId, qdrantClient, QdrantVectorStore } from '../../retrieval/index/qdrant/qdrant-vector-store.ts';
 import { ProductionBackend } from '../../retrieval/index/production/production-backend.ts';
 import { openSearcher } from '../../retrieval/recall/searcher.ts';
@@ -77,7 +78,7 @@ describe('production back end: aliases, drift and the CLI', () => {
   const namespaceIndices = async () =>
     (await admin.cat.indices({ index: `${alias}*`, format: 'json', h: 'index' })).map((r) => r.index).sort();
 
-  it('a fresh rebuild builds a new index and collection, swaps both aliases, and deletes the old pair', async () => {
+  it('a fresh rebuild builds a new index and collection, swaps both aliases, keeps the old pair for the searchers still on it, and the next build deletes it', async () => {
     const first = await indexCatalog({ catalogPath: catalog, dataDir: cacheDir, backend, embedder });
     expect(first.generation).toMatch(new RegExp(`^${alias}-\\d{17}[0-9a-f]{4}$`));
     expect(await esIndicesBehindAlias()).toEqual([first.generation]);
@@ -88,27 +89,36 @@ describe('production back end: aliases, drift and the CLI', () => {
     expect(meta).toMatchObject({ collection: first.generation, embedder_id: embedder.id, dim: 64 });
     // The alias resolves to the collection: the count through it is the catalog's.
     expect((await q.count(alias, { exact: true })).count).toBe(first.indexed);
-    const searcher = await openSearcher({ backend, embedder });
+    const other = new HashEmbedder(48);
+    const searcher = await openSearcher({ backend, embedder, models: new TextModels([embedder, other]) });
     const before = (await searcher.search({ q: 'airpods', size: 3, routes: ['bm25'] })).items[0]!.id;
 
     // An abandoned half-build (a crash before commit) is swept by the next build.
     await admin.indices.create({ index: `${alias}-00000000000000000dead` });
 
-    const other = new HashEmbedder(48);
     const second = await indexCatalog({ catalogPath: catalog, dataDir: cacheDir, backend, embedder: other });
     expect(second.generation).not.toBe(first.generation);
     expect(await esIndicesBehindAlias()).toEqual([second.generation]);
-    expect(await namespaceIndices()).toEqual([second.generation]);
-    // The alias moved and the old collection is gone (one atomic request: retrieval/index/qdrant/qdrant-contract.test.ts).
+    // The half-build is gone; the previous pair stays for the searchers still reading it.
+    expect(await namespaceIndices()).toEqual([first.generation, second.generation].sort());
+    // The alias moved (one atomic request: retrieval/index/qdrant/qdrant-contract.test.ts).
     expect(await aliasTarget(q, alias)).toBe(second.generation);
-    expect(await collectionsWithPrefix(q, alias)).toEqual([second.generation]);
+    expect((await collectionsWithPrefix(q, alias)).sort()).toEqual([first.generation, second.generation].sort());
     const info = await q.getCollection(alias);
     expect(info.config.params.vectors).toMatchObject({ text: { size: 48, distance: 'Cosine' } });
-    // Searches go through the aliases: the old searcher's text route never broke.
-    expect((await searcher.search({ q: 'airpods', size: 3, routes: ['bm25'] })).items[0]!.id).toBe(before);
+    // The old searcher reads its own generation, both routes, until it switches with the new model.
+    const old = await searcher.search({ q: 'airpods', size: 3 });
+    expect(old.degraded).toBeUndefined();
+    expect(old.items[0]!.id).toBe(before);
+    expect(old.text_model).toBe(embedder.id);
     expect(await searcher.refresh()).toBe(true);
     expect(searcher.generation).toBe(second.generation);
+    expect((await searcher.search({ q: 'airpods', size: 3 })).text_model).toBe(other.id);
     await searcher.close();
+    // The next rebuild deletes the pair before the served one.
+    const third = await indexCatalog({ catalogPath: catalog, dataDir: cacheDir, backend, embedder });
+    expect(await namespaceIndices()).toEqual([second.generation, third.generation].sort());
+    expect((await collectionsWithPrefix(q, alias)).sort()).toEqual([second.generation, third.generation].sort());
   });
 
   it('npm run index -- --verify repairs drift made directly in Elasticsearch and in Qdrant', async () => {

@@ -42,6 +42,8 @@ export class EmbeddedBackend implements IndexBackend {
       ...(opts.lock && { heldLock: true }),
       embedderId: opts.embedderId,
       dim: opts.dim,
+      embedderDir: opts.embedderDir,
+      extra: opts.extra,
       fresh: opts.fresh,
       ...(opts.image && { image: opts.image }),
     });
@@ -50,6 +52,7 @@ export class EmbeddedBackend implements IndexBackend {
       text: w.text,
       vectors: w.vectors,
       images: w.images,
+      extraVectors: w.extraVectors,
       commit: async () => w.commit(),
       abort: async () => w.abort(),
     };

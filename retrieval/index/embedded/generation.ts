@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
+import type { TextModelRef } from '../../../core/embedding/text-models.ts';
 import { ANALYZER_VERSION, LEGACY_ANALYZER } from '../../../core/text/analyze.ts';
 import type { IndexSnapshot } from '../stores.ts';
 import { DEFAULT_HNSW, HnswVectorStore, type HnswParams } from './hnsw-vector-store.ts';
@@ -19,9 +21,23 @@ const IMAGE_GRAPH_FILE = 'images.hnsw';
 const IMAGE_TABLE = 'image_points';
 const GEN_RE = /^gen-(\d{6,})$/;
 
+/**
+ * Each extra text model's vectors live beside the main ones: a graph file and a points table named
+ * by a hash of the model id (stable across generations, safe as a file and table name).
+ */
+function extraSlug(modelId: string): string {
+  return createHash('sha256').update(modelId).digest('hex').slice(0, 12);
+}
+export const extraGraphFile = (modelId: string) => `vectors-${extraSlug(modelId)}.hnsw`;
+export const extraTable = (modelId: string) => `points_${extraSlug(modelId)}`;
+
 export interface GenerationMeta {
   embedderId?: string;
   dim?: number;
+  /** The folder the text model was loaded from. */
+  embedderDir?: string;
+  /** Extra text models, each with its own vector set in this generation. */
+  extraModels?: TextModelRef[];
   imageEmbedderId?: string;
   imageDim?: number;
   /** The text analyzer the FTS rows were tokenized with. */
@@ -46,6 +62,8 @@ function readMeta(db: Database.Database): GenerationMeta {
     analyzer: m.analyzer ?? LEGACY_ANALYZER,
     ...(m.embedder_id !== undefined && { embedderId: m.embedder_id }),
     ...(m.dim !== undefined && { dim: Number(m.dim) }),
+    ...(m.embedder_dir !== undefined && { embedderDir: m.embedder_dir }),
+    ...(m.extra_models !== undefined && { extraModels: JSON.parse(m.extra_models) as TextModelRef[] }),
     ...(m.image_embedder_id !== undefined && { imageEmbedderId: m.image_embedder_id }),
     ...(m.image_dim !== undefined && { imageDim: Number(m.image_dim) }),
   };
@@ -58,6 +76,7 @@ export class EmbeddedSnapshot implements IndexSnapshot {
     readonly text: SqliteTextStore,
     readonly vectors: HnswVectorStore | undefined,
     readonly images: HnswVectorStore | undefined,
+    readonly extraVectors: ReadonlyMap<string, HnswVectorStore>,
     private readonly db: Database.Database,
   ) {}
 
@@ -92,7 +111,14 @@ export class EmbeddedSnapshot implements IndexSnapshot {
       withVectors && meta.imageDim
         ? HnswVectorStore.open(db, path.join(dir, IMAGE_GRAPH_FILE), meta.imageDim, hnsw, IMAGE_TABLE)
         : undefined;
-    return new EmbeddedSnapshot(gen, meta, text, vectors, images, db);
+    const extraVectors = new Map<string, HnswVectorStore>();
+    if (withVectors)
+      for (const m of meta.extraModels ?? [])
+        extraVectors.set(
+          m.id,
+          HnswVectorStore.open(db, path.join(dir, extraGraphFile(m.id)), m.dim, hnsw, extraTable(m.id)),
+        );
+    return new EmbeddedSnapshot(gen, meta, text, vectors, images, extraVectors, db);
   }
 
   async close(): Promise<void> {
@@ -103,6 +129,10 @@ export class EmbeddedSnapshot implements IndexSnapshot {
 export interface WriterOptions {
   embedderId: string;
   dim: number;
+  /** The text model's folder (recorded, so a service can load the same model). */
+  embedderDir?: string | undefined;
+  /** Extra text models: one more vector set each. */
+  extra?: TextModelRef[] | undefined;
   /** The image model, when product images are indexed. */
   image?: { embedderId: string; dim: number };
   /** Start from an empty generation instead of a copy of the current one. */
@@ -120,9 +150,12 @@ export class GenerationWriter {
     readonly dataDir: string,
     readonly generation: string,
     readonly base: string | undefined,
+    /** The generation served when this one began (kept at commit: a searcher may still read it). */
+    readonly previous: string | undefined,
     readonly text: SqliteTextStore,
     readonly vectors: HnswVectorStore,
     readonly images: HnswVectorStore | undefined,
+    readonly extraVectors: ReadonlyMap<string, HnswVectorStore>,
     private readonly db: Database.Database,
     private readonly releaseLock: () => void,
   ) {}
@@ -139,10 +172,9 @@ export class GenerationWriter {
       const base = opts.fresh ? undefined : current;
       if (base) {
         fs.copyFileSync(path.join(dataDir, base, DB_FILE), path.join(dir, DB_FILE));
-        for (const f of [GRAPH_FILE, IMAGE_GRAPH_FILE]) {
-          const graph = path.join(dataDir, base, f);
-          if (fs.existsSync(graph)) fs.copyFileSync(graph, path.join(dir, f));
-        }
+        // Every graph: the text, image and extra models' ones.
+        for (const f of fs.readdirSync(path.join(dataDir, base)).filter((f) => f.endsWith('.hnsw')))
+          fs.copyFileSync(path.join(dataDir, base, f), path.join(dir, f));
       }
       const db = new Database(path.join(dir, DB_FILE));
       // A generation is thrown away on any crash, so the build needs no journal; durability
@@ -163,8 +195,20 @@ export class GenerationWriter {
           `generation ${base} was tokenized by analyzer ${prevAnalyzer?.value ?? LEGACY_ANALYZER}, this build uses ${ANALYZER_VERSION}: rebuild with a fresh generation (npm run index -- --catalog …)`,
         );
       }
+      const extra = opts.extra ?? [];
+      const prevExtra = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'extra_models'").get();
+      const ids = (refs: TextModelRef[]) => refs.map((r) => `${r.id}/${r.dim}`).join(',');
+      if (base && ids(prevExtra ? (JSON.parse(prevExtra.value) as TextModelRef[]) : []) !== ids(extra)) {
+        throw new Error(
+          `generation ${base} holds other extra text models than ${ids(extra) || 'none'}: rebuild with a fresh generation`,
+        );
+      }
       setMeta.run('embedder_id', opts.embedderId);
       setMeta.run('dim', String(opts.dim));
+      if (opts.embedderDir !== undefined) setMeta.run('embedder_dir', opts.embedderDir);
+      else db.exec("DELETE FROM meta WHERE key = 'embedder_dir'");
+      if (extra.length > 0) setMeta.run('extra_models', JSON.stringify(extra));
+      else db.exec("DELETE FROM meta WHERE key = 'extra_models'");
       setMeta.run('created_at', new Date().toISOString());
       // A copied base tokenized by another analyzer is never mixed with new rows: the indexer
       // rebuilds fresh when the analyzer changes (index-catalog.ts), so this records the truth.
@@ -182,7 +226,16 @@ export class GenerationWriter {
       const images = opts.image
         ? HnswVectorStore.open(db, path.join(dir, IMAGE_GRAPH_FILE), opts.image.dim, opts.hnsw, IMAGE_TABLE)
         : undefined;
-      return new GenerationWriter(dataDir, next, base, text, vectors, images, db, releaseLock);
+      const extraVectors = new Map(
+        extra.map(
+          (m) =>
+            [
+              m.id,
+              HnswVectorStore.open(db, path.join(dir, extraGraphFile(m.id)), m.dim, opts.hnsw, extraTable(m.id)),
+            ] as const,
+        ),
+      );
+      return new GenerationWriter(dataDir, next, base, current, text, vectors, images, extraVectors, db, releaseLock);
     } catch (err) {
       releaseLock();
       throw err;
@@ -194,11 +247,13 @@ export class GenerationWriter {
     if (this.done) throw new Error('generation already committed or aborted');
     this.vectors.flush();
     this.images?.flush();
+    for (const v of this.extraVectors.values()) v.flush();
     this.db.exec("INSERT INTO docs_fts(docs_fts) VALUES('optimize')");
     this.db.pragma('journal_mode = DELETE');
     this.db.close();
     const dir = path.join(this.dataDir, this.generation);
-    for (const f of [DB_FILE, GRAPH_FILE, IMAGE_GRAPH_FILE]) fsyncPath(path.join(dir, f));
+    for (const f of [DB_FILE, GRAPH_FILE, IMAGE_GRAPH_FILE, ...[...this.extraVectors.keys()].map(extraGraphFile)])
+      fsyncPath(path.join(dir, f));
     fsyncPath(dir);
     const tmp = path.join(this.dataDir, `${CURRENT}.tmp`);
     fs.writeFileSync(tmp, this.generation + '\n');
@@ -206,8 +261,9 @@ export class GenerationWriter {
     fs.renameSync(tmp, path.join(this.dataDir, CURRENT));
     fsyncPath(this.dataDir);
     this.done = true;
-    // Keep the previous generation: a server that has not yet switched may still read it.
-    pruneGenerations(this.dataDir, [this.generation, ...(this.base ? [this.base] : [])]);
+    // Keep the previous generation: a server that has not yet switched (or cannot load this
+    // generation's text model) may still read it.
+    pruneGenerations(this.dataDir, [this.generation, ...(this.previous ? [this.previous] : [])]);
     this.releaseLock();
   }
 

@@ -94,7 +94,7 @@ export class HnswVectorStore implements VectorStore {
     params: HnswParams = DEFAULT_HNSW,
     table = 'points',
   ): HnswVectorStore {
-    if (!/^[a-z_]+$/.test(table)) throw new Error(`bad table name ${table}`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(table)) throw new Error(`bad table name ${table}`);
     if (!db.readonly) db.exec(pointsSchema(table));
     const store = new HnswVectorStore(db, graphPath, dim, params, table);
     store.load();

@@ -30,7 +30,13 @@ import {
   dropCollection,
   swapAlias as swapQdrantAlias,
 } from '../qdrant/qdrant-aliases.ts';
-import { IMAGE_VECTOR_NAME, qdrantClient, QdrantVectorStore, VECTOR_NAME } from '../qdrant/qdrant-vector-store.ts';
+import {
+  extraVectorName,
+  IMAGE_VECTOR_NAME,
+  qdrantClient,
+  QdrantVectorStore,
+  VECTOR_NAME,
+} from '../qdrant/qdrant-vector-store.ts';
 
 /**
  * The production index: BM25 in Elasticsearch, vectors in Qdrant (named vectors `text`, and
@@ -38,8 +44,9 @@ import { IMAGE_VECTOR_NAME, qdrantClient, QdrantVectorStore, VECTOR_NAME } from 
  * Searches always go through the aliases.
  *
  * - A fresh build (first index, or a new embedder) writes a new ES index and a new Qdrant
- *   collection, `${namespace}-products-<stamp>`, then moves both aliases and deletes the old
- *   pair, so a search never sees a half-built index.
+ *   collection, `${namespace}-products-<stamp>`, then moves both aliases, so a search never sees
+ *   a half-built index. The previous pair is kept until the next fresh build: searchers read a
+ *   generation's own index and collection until they switch (with its text model) to the new one.
  * - An incremental write goes straight into the served index and collection.
  * - One writer at a time per namespace (a lease in `${namespace}-locks`, see es-lock.ts).
  *
@@ -53,6 +60,12 @@ const MetaSchema = z.object({
   collection: z.string(),
   embedder_id: z.string(),
   dim: z.number().int().positive(),
+  /** The folder the text model was loaded from, so a service can load the same model. */
+  embedder_dir: z.string().optional(),
+  /** Extra text models (embedder.extra_models): the collection has a named vector for each (extraVectorName). */
+  extra_models: z
+    .array(z.object({ id: z.string(), dim: z.number().int().positive(), dir: z.string().optional() }))
+    .optional(),
   /** Present when product images are indexed: the collection then has an `image` vector too. */
   image_embedder_id: z.string().optional(),
   image_dim: z.number().int().positive().optional(),
@@ -123,24 +136,36 @@ export class ProductionBackend implements IndexBackend {
     const meta: IndexMeta = {
       embedderId: m.embedder_id,
       dim: m.dim,
+      embedderDir: m.embedder_dir,
+      extraModels: m.extra_models,
       imageEmbedderId: m.image_embedder_id,
       imageDim: m.image_dim,
       analyzer: m.analyzer ?? LEGACY_ANALYZER,
     };
     const g = this.opts.guards;
-    const text: TextStore = ElasticsearchTextStore.attach(this.es, this.alias);
+    // The generation's own index and collection, not the aliases: a snapshot stays the generation it
+    // was opened on after the aliases move, so a searcher switches stores together with the query
+    // encoder of the new generation's text model (retrieval/recall/searcher.ts), never before it.
+    // A rebuild keeps the previous pair until the next one, for the searchers still reading it.
+    const collection = m.collection;
+    const text: TextStore = ElasticsearchTextStore.attach(this.es, served.index);
     const vectors = (v: VectorStore): VectorStore => (g ? guardVectorStore(v, g.qdrant) : v);
     return {
       generation: served.index,
       meta,
       embedderId: meta.embedderId,
       imageEmbedderId: meta.imageEmbedderId,
-      // Through the aliases: a swap is visible to the next request without reopening.
       text: g ? guardTextStore(text, g.elasticsearch) : text,
-      vectors: vectors(QdrantVectorStore.attach(this.qdrant, this.alias, m.dim)),
+      vectors: vectors(QdrantVectorStore.attach(this.qdrant, collection, m.dim)),
+      extraVectors: new Map(
+        (m.extra_models ?? []).map((x) => [
+          x.id,
+          vectors(QdrantVectorStore.attach(this.qdrant, collection, x.dim, extraVectorName(x.id))),
+        ]),
+      ),
       images:
         m.image_dim !== undefined
-          ? vectors(QdrantVectorStore.attach(this.qdrant, this.alias, m.image_dim, IMAGE_VECTOR_NAME))
+          ? vectors(QdrantVectorStore.attach(this.qdrant, collection, m.image_dim, IMAGE_VECTOR_NAME))
           : undefined,
       // The clients belong to the backend.
       close: async () => {},
@@ -180,14 +205,25 @@ export class ProductionBackend implements IndexBackend {
   }
 
   /** The text store and, when images are indexed, the image store of one collection. */
-  private async openVectors(collection: string, opts: WriteOptions): Promise<Pick<IndexWriter, 'vectors' | 'images'>> {
-    const collectionVectors = { [VECTOR_NAME]: opts.dim, ...(opts.image && { [IMAGE_VECTOR_NAME]: opts.image.dim }) };
+  private async openVectors(
+    collection: string,
+    opts: WriteOptions,
+  ): Promise<Pick<IndexWriter, 'vectors' | 'images' | 'extraVectors'>> {
+    const extra = opts.extra ?? [];
+    const collectionVectors: Record<string, number> = {
+      [VECTOR_NAME]: opts.dim,
+      ...(opts.image && { [IMAGE_VECTOR_NAME]: opts.image.dim }),
+      ...Object.fromEntries(extra.map((x) => [extraVectorName(x.id), x.dim])),
+    };
     const common = { url: this.opts.qdrantUrl, client: this.qdrant, collection, collectionVectors };
     const vectors = await QdrantVectorStore.open({ ...common, dim: opts.dim });
     const images = opts.image
       ? await QdrantVectorStore.open({ ...common, dim: opts.image.dim, vector: IMAGE_VECTOR_NAME })
       : undefined;
-    return { vectors, images };
+    const extraVectors = new Map<string, QdrantVectorStore>();
+    for (const x of extra)
+      extraVectors.set(x.id, await QdrantVectorStore.open({ ...common, dim: x.dim, vector: extraVectorName(x.id) }));
+    return { vectors, images, extraVectors };
   }
 
   /** Incremental: writes land in the served index and collection and are visible at once. */
@@ -205,14 +241,22 @@ export class ProductionBackend implements IndexBackend {
         `${served.index} holds image vectors ${describe(m.image_embedder_id, m.image_dim)}, not ${describe(opts.image?.embedderId, opts.image?.dim)}: rebuild fresh`,
       );
     }
+    const extraIds = (refs: Array<{ id: string; dim: number }> | undefined) =>
+      (refs ?? []).map((r) => `${r.id}/${r.dim}`).join(',');
+    if (extraIds(m.extra_models) !== extraIds(opts.extra)) {
+      throw new Error(
+        `${served.index} holds extra text models ${extraIds(m.extra_models) || 'none'}, not ${extraIds(opts.extra) || 'none'}: rebuild fresh`,
+      );
+    }
     // Recreates a lost collection (empty: `--verify` then re-embeds it from the cache).
-    const { vectors, images } = await this.openVectors(m.collection, opts);
+    const { vectors, images, extraVectors } = await this.openVectors(m.collection, opts);
     await this.reconcileQdrantAlias(m.collection);
     return {
       generation: served.index,
       text: ElasticsearchTextStore.attach(this.es, served.index),
       vectors,
       images,
+      extraVectors,
       commit: async () => {},
       // Nothing to undo: what was written is served, and the caller reports what failed.
       abort: async () => {},
@@ -236,6 +280,11 @@ export class ProductionBackend implements IndexBackend {
       collection: name,
       embedder_id: opts.embedderId,
       dim: opts.dim,
+      ...(opts.embedderDir !== undefined && { embedder_dir: opts.embedderDir }),
+      ...(opts.extra &&
+        opts.extra.length > 0 && {
+          extra_models: opts.extra.map((x) => ({ id: x.id, dim: x.dim, ...(x.dir !== undefined && { dir: x.dir }) })),
+        }),
       ...(opts.image && { image_embedder_id: opts.image.embedderId, image_dim: opts.image.dim }),
       ...(opts.analyzer !== undefined && { analyzer: opts.analyzer }),
       created_at: new Date().toISOString(),
@@ -249,12 +298,13 @@ export class ProductionBackend implements IndexBackend {
       await dropCollection(this.qdrant, name);
     };
     try {
-      const { vectors, images } = await this.openVectors(name, opts);
+      const { vectors, images, extraVectors } = await this.openVectors(name, opts);
       return {
         generation: name,
         text: ElasticsearchTextStore.attach(this.es, name, 'deferred'),
         vectors,
         images,
+        extraVectors,
         abort,
         commit: async () => {
           if (done) throw new Error('generation already committed or aborted');
@@ -263,10 +313,8 @@ export class ProductionBackend implements IndexBackend {
           await swapQdrantAlias(this.qdrant, this.alias, name);
           await swapEsAlias(this.es, this.alias, name);
           done = true;
-          if (served) {
-            await deleteIndices(this.es, [served.index]);
-            if (served.meta.collection !== name) await dropCollection(this.qdrant, served.meta.collection);
-          }
+          // The previous pair stays until the next rebuild (sweepAbandoned): a searcher that has
+          // not switched yet, or cannot load this generation's text model, still reads it.
         },
       };
     } catch (err) {
@@ -288,7 +336,7 @@ export class ProductionBackend implements IndexBackend {
     }
   }
 
-  /** Removes indices and collections of builds that crashed before their commit. */
+  /** Removes the indices and collections of builds that crashed before their commit, and of generations before the served one. */
   private async sweepAbandoned(served: { index: string; meta: Meta } | undefined): Promise<void> {
     const prefix = `${this.alias}-`;
     const keepIndex = served?.index;

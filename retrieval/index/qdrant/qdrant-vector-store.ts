@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { v5 } from 'uuid';
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
 import { attributeKeysOf, filterKey, type VectorPoint, type VectorStore } from '../stores.ts';
@@ -24,7 +25,16 @@ import { filterValues, type Filters, type RouteHit } from '../types.ts';
 
 export const VECTOR_NAME = 'text';
 export const IMAGE_VECTOR_NAME = 'image';
-export type VectorName = typeof VECTOR_NAME | typeof IMAGE_VECTOR_NAME;
+/** `text`, `image`, or an extra text model's vector (extraVectorName). */
+export type VectorName = string;
+
+/**
+ * The named vector of an extra text model (embedder.extra_models): `text-` and a hash of the model
+ * id. Like `image`, it is set on the points the `text` store owns.
+ */
+export function extraVectorName(modelId: string): string {
+  return `text-${createHash('sha256').update(modelId).digest('hex').slice(0, 12)}`;
+}
 export const UPSERT_BATCH = 256;
 const DELETE_BATCH = 1024;
 const SCROLL_PAGE = 1024;
@@ -129,7 +139,7 @@ export interface QdrantOpenOptions {
   /** The named vector this store reads and writes (default `text`). */
   vector?: VectorName;
   /** Dimension of every named vector the collection holds, created together (default: this store's only). */
-  collectionVectors?: Partial<Record<VectorName, number>>;
+  collectionVectors?: Record<VectorName, number>;
 }
 
 /** A failed Qdrant request, with the reason Qdrant gave (`status.error` of its answer). */
@@ -236,7 +246,7 @@ export class QdrantVectorStore implements VectorStore {
     readonly collection: string,
     readonly dim: number,
     readonly vector: VectorName = VECTOR_NAME,
-    private readonly collectionVectors: Partial<Record<VectorName, number>> = { [vector]: dim },
+    private readonly collectionVectors: Record<VectorName, number> = { [vector]: dim },
   ) {
     this.ownsPoints = vector === VECTOR_NAME;
   }
