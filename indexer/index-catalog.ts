@@ -75,16 +75,19 @@ export async function indexCatalog(opts: IndexOptions): Promise<IndexSummary> {
   const t0 = performance.now();
   const { products, errors } = await readCatalog(opts.catalogPath);
   if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
-  const summary = await syncIndex({
-    ...target(opts),
-    embedder: opts.embedder,
-    upserts: products,
-    deletes: [],
-    deleteMissing: opts.deleteMissing ?? false,
-    progress: opts.progress ?? silentProgress,
-    imageEmbedder: opts.imageEmbedder,
-    imageBase: path.dirname(path.resolve(opts.catalogPath)),
-  });
+  const to = target(opts);
+  const summary = await withWriteLock(to.backend, () =>
+    syncIndex({
+      ...to,
+      embedder: opts.embedder,
+      upserts: products,
+      deletes: [],
+      deleteMissing: opts.deleteMissing ?? false,
+      progress: opts.progress ?? silentProgress,
+      imageEmbedder: opts.imageEmbedder,
+      imageBase: path.dirname(path.resolve(opts.catalogPath)),
+    }),
+  );
   return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
 }
 
@@ -111,35 +114,53 @@ export interface ChangeSetOptions extends Omit<ChangeOptions, 'changesPath'> {
 /** Applies changes already read (a change file, or a batch from the catalog topic). */
 export async function applyChanges(opts: ChangeSetOptions): Promise<IndexSummary> {
   const t0 = performance.now();
-  const { deletes } = opts.changes;
-  let { upserts, errors } = opts.changes;
   const to = target(opts);
-  if (opts.changes.updates && opts.changes.updates.length > 0) {
-    // Partial updates merge into what the served index holds for those ids.
-    const updates = opts.changes.updates;
-    const current = await to.backend.openSnapshot({ vectors: false });
-    let stored = new Map<string, Product>();
-    try {
-      if (current) stored = await current.text.get(updates.map((u) => u.id));
-    } finally {
-      await current?.close();
+  // Locked from the read of the stored products to the commit: another indexer's commit in
+  // between would be overwritten with what this run read before it.
+  return withWriteLock(to.backend, async () => {
+    const { deletes } = opts.changes;
+    let { upserts, errors } = opts.changes;
+    if (opts.changes.updates && opts.changes.updates.length > 0) {
+      // Partial updates merge into what the served index holds for those ids.
+      const updates = opts.changes.updates;
+      const current = await to.backend.openSnapshot({ vectors: false });
+      let stored = new Map<string, Product>();
+      try {
+        if (current) stored = await current.text.get(updates.map((u) => u.id));
+      } finally {
+        await current?.close();
+      }
+      const resolved = resolveUpdates(updates, stored);
+      upserts = [...upserts, ...resolved.upserts];
+      errors = [...errors, ...resolved.errors].sort((a, b) => a.line - b.line);
     }
-    const resolved = resolveUpdates(updates, stored);
-    upserts = [...upserts, ...resolved.upserts];
-    errors = [...errors, ...resolved.errors].sort((a, b) => a.line - b.line);
-  }
-  if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
-  const summary = await syncIndex({
-    ...to,
-    embedder: opts.embedder,
-    upserts,
-    deletes,
-    deleteMissing: false,
-    progress: opts.progress ?? silentProgress,
-    imageEmbedder: opts.imageEmbedder,
-    imageBase: opts.imageBase,
+    if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
+    const summary = await syncIndex({
+      ...to,
+      embedder: opts.embedder,
+      upserts,
+      deletes,
+      deleteMissing: false,
+      progress: opts.progress ?? silentProgress,
+      imageEmbedder: opts.imageEmbedder,
+      imageBase: opts.imageBase,
+    });
+    return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
   });
-  return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
+}
+
+/**
+ * Holds the backend's writer lock (when it has one) from the read the run diffs against to its
+ * commit, so a concurrent indexer (the CLI, the service's catalog endpoint) waits its turn
+ * instead of interleaving: it fails fast with IndexBusyError.
+ */
+async function withWriteLock<T>(backend: IndexBackend, fn: () => Promise<T>): Promise<T> {
+  const release = await backend.lockWrites?.();
+  try {
+    return await fn();
+  } finally {
+    await release?.();
+  }
 }
 
 function target(t: IndexTarget): SyncTarget {

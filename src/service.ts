@@ -17,6 +17,8 @@ import { indexLocation, type Settings as Config } from './settings/schema.ts';
 import { requireDependencies, type Dependency, type DependencyStatus } from '../core/dependencies.ts';
 import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts';
 import { createMetrics, type Metrics } from '../core/metrics.ts';
+import type { CatalogChangeSink } from '../indexer/change-batch.ts';
+import { openCatalogChanges } from './open-catalog-changes.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -28,6 +30,8 @@ export interface Service {
   ranker: Ranker;
   /** What each response showed (with the ranker's features); flush() before reading the log. */
   served: ServedLog;
+  /** Where POST /v1/admin/catalog/changes sends its lines (the index, or the catalog topic). */
+  catalogChanges: CatalogChangeSink;
   metrics: Metrics;
   dependencies: DependencyStatus[];
   close(): Promise<void>;
@@ -128,6 +132,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       registry: metrics.registry,
       log: (l) => (opts.log ? opts.log(l) : console.error(l)),
     });
+    const catalogChanges = await openCatalogChanges(config, { backend, searcher, embedder, imageEmbedder });
     const app = createApp({
       searcher,
       ranker,
@@ -140,6 +145,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       dependencies,
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
+      catalog: { changes: catalogChanges, adminKey: config.coupons.admin_api_key },
       couponTargeting: config.coupons.targeting,
     });
     const ledger = coupons;
@@ -152,10 +158,12 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       consumer,
       ranker,
       served,
+      catalogChanges,
       metrics,
       dependencies: status,
       async close() {
         await consumer?.stop();
+        await catalogChanges.close?.();
         await ranker.close();
         await served.flush();
         await searcher.close();

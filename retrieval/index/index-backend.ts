@@ -52,6 +52,15 @@ export interface OpenSnapshotOptions {
   retrieval?: RetrievalConfig;
 }
 
+/**
+ * Another writer holds the index (the embedded folder's `indexer.lock`, or the namespace's lease
+ * on the servers): callers answer "busy, retry later" instead of waiting on it.
+ */
+export class IndexBusyError extends Error {}
+
+/** Gives a write lock up; idempotent. */
+export type ReleaseLock = () => Promise<void>;
+
 export interface IndexBackend {
   readonly kind: 'embedded' | 'production';
   /** Cheap: a token that changes whenever a different index starts being served; undefined when none. */
@@ -59,6 +68,13 @@ export interface IndexBackend {
   /** The served index, or undefined when nothing was indexed yet. Close it after use. */
   openSnapshot(opts?: OpenSnapshotOptions): Promise<BackendSnapshot | undefined>;
   beginWrite(opts: WriteOptions): Promise<IndexWriter>;
+  /**
+   * Takes the writer lock now, before the caller reads what it diffs against, so another
+   * indexer cannot commit between that read and this run's commit; `beginWrite` inside the
+   * same process then reuses it. Throws IndexBusyError when another process holds it.
+   * Optional: a backend without it locks in `beginWrite` only.
+   */
+  lockWrites?(): Promise<ReleaseLock>;
   /** Servers this backend needs, for the start-up check and /readyz. */
   dependencies(): Dependency[];
   close(): Promise<void>;

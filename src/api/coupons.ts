@@ -52,7 +52,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest();
  * `Authorization: Bearer <SHELF_ADMIN_API_KEY>`. Both sides are hashed first so the comparison
  * is constant-time whatever the lengths.
  */
-function requireAdmin(adminKey: string | undefined) {
+export function requireAdmin(adminKey: string | undefined) {
   const expected = adminKey === undefined ? undefined : sha256(adminKey);
   return async (c: Context, next: Next) => {
     if (!expected)

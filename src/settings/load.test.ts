@@ -34,7 +34,15 @@ describe('settings defaults', () => {
       refreshMs: 1000,
       logRequests: false,
       consumer: 'thread',
-      bodyLimits: { events: 4194304, search: 65536, feed: 65536, coupons: 65536, admin: 262144, other: 65536 },
+      bodyLimits: {
+        events: 4194304,
+        search: 65536,
+        feed: 65536,
+        coupons: 65536,
+        admin: 262144,
+        other: 65536,
+        catalog: 33554432,
+      },
     });
     expect(s.embedder).toMatchObject({ model: 'default', allowRemote: false });
     expect(s.retrieval).toMatchObject({ rrf_k: 60, weights: { bm25: 1, vector: 1, image: 0.5 }, recall_k: 100 });

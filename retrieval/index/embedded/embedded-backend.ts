@@ -5,9 +5,10 @@ import type {
   IndexBackend,
   IndexWriter,
   OpenSnapshotOptions,
+  ReleaseLock,
   WriteOptions,
 } from '../index-backend.ts';
-import { EmbeddedSnapshot, GenerationWriter, currentGeneration } from './generation.ts';
+import { EmbeddedSnapshot, GenerationWriter, currentGeneration, lockIndexFolder } from './generation.ts';
 
 /**
  * The embedded index as an IndexBackend: a thin adapter over generation.ts, whose behaviour
@@ -45,6 +46,11 @@ export class EmbeddedBackend implements IndexBackend {
       commit: async () => w.commit(),
       abort: async () => w.abort(),
     };
+  }
+
+  async lockWrites(): Promise<ReleaseLock> {
+    const release = lockIndexFolder(this.dataDir);
+    return async () => release();
   }
 
   dependencies(): Dependency[] {

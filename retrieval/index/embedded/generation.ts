@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { IndexSnapshot } from '../stores.ts';
+import { IndexBusyError } from '../index-backend.ts';
 import { DEFAULT_HNSW, HnswVectorStore, type HnswParams } from './hnsw-vector-store.ts';
 import { SqliteTextStore, type Bm25MatchMode } from './sqlite-text-store.ts';
 
@@ -123,7 +124,7 @@ export class GenerationWriter {
 
   static begin(dataDir: string, opts: WriterOptions): GenerationWriter {
     fs.mkdirSync(dataDir, { recursive: true });
-    const releaseLock = acquireLock(dataDir);
+    const releaseLock = lockIndexFolder(dataDir);
     try {
       const current = currentGeneration(dataDir);
       sweepAbandoned(dataDir, current);
@@ -243,23 +244,55 @@ function fsyncPath(p: string): void {
   }
 }
 
-/** One writer per data folder; a lock left by a dead process is taken over. */
-function acquireLock(dataDir: string): () => void {
+/** Folders this process holds the writer lock of, with how many holders share it. */
+const held = new Map<string, number>();
+
+/**
+ * One writer per data folder; a lock left by a dead process is taken over. Within a process the
+ * lock is re-entrant: the indexer takes it before reading what it diffs against
+ * ({@link lockIndexFolder}) and the generation writer it then begins shares it, so no other
+ * process can commit in between. Callers in one process serialise their own runs.
+ */
+export function lockIndexFolder(dataDir: string): () => void {
+  const key = path.resolve(dataDir);
+  const holders = held.get(key);
+  if (holders === undefined) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    takeFileLock(dataDir);
+  }
+  held.set(key, (holders ?? 0) + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (held.get(key) ?? 1) - 1;
+    if (left > 0) {
+      held.set(key, left);
+      return;
+    }
+    held.delete(key);
+    fs.rmSync(path.join(dataDir, 'indexer.lock'), { force: true });
+  };
+}
+
+function takeFileLock(dataDir: string): void {
   const lock = path.join(dataDir, 'indexer.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(lock, { force: true });
+      return;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(fs.readFileSync(lock, 'utf8'));
       if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new Error(`another indexer (pid ${pid}) is writing ${dataDir}; wait for it or remove ${lock}`);
+        throw new IndexBusyError(`another indexer (pid ${pid}) is writing ${dataDir}; wait for it or remove ${lock}`);
       }
+      // A lock with this process's pid that this process does not hold is a dead predecessor's
+      // (a container restarts with the same pid).
       fs.rmSync(lock, { force: true });
     }
   }
-  throw new Error(`could not lock ${dataDir}`);
+  throw new IndexBusyError(`could not lock ${dataDir}`);
 }
 
 function isAlive(pid: number): boolean {
