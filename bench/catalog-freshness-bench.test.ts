@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, ROOT } from '../src/config.ts';
+import { tempDir } from '../test/helpers/catalog.ts';
+import { HashEmbedder } from '../test/helpers/embedders.ts';
+import { runCatalogFreshnessBench } from './catalog-freshness-bench.ts';
+
+describe('catalog freshness benchmark', () => {
+  it('times update → search over HTTP and writes bench-catalog-freshness.json', async () => {
+    const out = tempDir('shelf-catfresh-bench-');
+    const res = await runCatalogFreshnessBench({
+      config: loadConfig({ SHELF_CATALOG: '', SHELF_RANK: 'off' }),
+      embedder: new HashEmbedder(),
+      catalog: path.join(ROOT, 'data/demo/catalog.jsonl'),
+      outDir: out,
+      updates: 4,
+      backend: 'embedded',
+    });
+    const file = JSON.parse(readFileSync(path.join(out, 'bench-catalog-freshness.json'), 'utf8')) as unknown;
+    expect(file).toEqual(res);
+    expect(res).toMatchObject({ backend: 'embedded', index: 'embedded', updates: 4, products_updated: 4 });
+    expect(res.p99_ms).toBeGreaterThanOrEqual(res.p50_ms);
+    // The endpoint answers once the service serves the new generation: the first search shows it.
+    expect(res.p50_ms - res.endpoint_p50_ms).toBeLessThan(1000);
+    expect(res.load_average).toHaveLength(3);
+  });
+});

@@ -1,0 +1,153 @@
+import { serve } from '@hono/node-server';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../src/config.ts';
+import type { TextEmbedder } from '../core/embedding/embedder.ts';
+import type { Product } from '../core/catalog/product.ts';
+import { readCatalog } from '../core/catalog/read.ts';
+import { openService } from '../src/service.ts';
+import type { Subscription } from '../behavior/event-log.ts';
+import type { IndexBackend } from '../retrieval/index/index-backend.ts';
+import { summarize } from './stats.ts';
+
+export interface CatalogFreshnessOptions {
+  config: Config;
+  embedder: TextEmbedder;
+  catalog: string;
+  outDir: string;
+  /** Updates timed (each a price or a stock change of one product). */
+  updates: number;
+  /**
+   * embedded: the endpoint applies into a new generation. kafka: the endpoint publishes on the
+   * catalog topic and a follower (as `npm run index -- --follow`, in this process) applies it to
+   * the index the config names (Elasticsearch + Qdrant when set).
+   */
+  backend: 'embedded' | 'kafka';
+  /** Give up on one update after this long. */
+  timeoutMs?: number;
+}
+
+/**
+ * Catalog freshness as a shop sees it, over real HTTP: `POST /v1/admin/catalog/changes` with
+ * one `{"op":"update"}` line (a new price, or stock 0 / back in stock, alternately), then the
+ * client polls `/v1/search` for the product's title until the item shows the new price or stock
+ * flag. The lag is from sending the update to the first answer that shows it.
+ */
+export async function runCatalogFreshnessBench(opts: CatalogFreshnessOptions) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shelf-catfresh-'));
+  const namespace = `catfresh${Date.now().toString(36)}`;
+  const key = `bench-${Math.random().toString(36).slice(2)}`;
+  const config: Config = {
+    ...opts.config,
+    service: { ...opts.config.service, dataDir, catalog: '' },
+    backends: { ...opts.config.backends, namespace },
+    coupons: { ...opts.config.coupons, admin_api_key: key },
+  };
+  const service = await openService(config, { embedder: opts.embedder, catalog: opts.catalog });
+  const server = serve({ fetch: service.app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // As `npm start` does: follow generations another process commits (the follower, embedded).
+  const refresh = setInterval(() => void service.searcher.refresh().catch(() => {}), config.service.refreshMs);
+  let follower: { sub: Subscription; close: () => Promise<void> } | undefined;
+  try {
+    if (opts.backend === 'kafka') follower = await startFollower(config, service.backend, opts.embedder, dataDir);
+    const { products } = await readCatalog(opts.catalog);
+    const timeout = opts.timeoutMs ?? 30_000;
+    const search = async (p: Product) => {
+      const res = await fetch(`${base}/v1/search?q=${encodeURIComponent(p.title)}&size=50`);
+      if (res.status !== 200) throw new Error(`GET /v1/search: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { items: Array<{ id: string; price?: number; in_stock: boolean }> }).items.find(
+        (i) => i.id === p.id,
+      );
+    };
+    // Products a title search finds (the lag is read off search results).
+    const probes: Product[] = [];
+    for (let i = 0; probes.length < Math.min(opts.updates, 50) && i < products.length; i++) {
+      const p = products[(i * 37) % products.length]!;
+      if (!probes.some((q) => q.id === p.id) && (await search(p))) probes.push(p);
+    }
+    if (probes.length === 0) throw new Error('no product of the catalog is found by a search for its title');
+    const lags: number[] = [];
+    const applyMs: number[] = [];
+    const state = new Map(probes.map((p) => [p.id, { price: p.price ?? 10, inStock: p.in_stock }]));
+    for (let t = 0; t < opts.updates; t++) {
+      const p = probes[t % probes.length]!;
+      const s = state.get(p.id)!;
+      const priceChange = t % 2 === 0;
+      if (priceChange) s.price = Math.round((s.price + 1.11) * 100) / 100;
+      else s.inStock = !s.inStock;
+      const line = priceChange
+        ? { op: 'update', product: { id: p.id, price: s.price } }
+        : { op: 'update', product: { id: p.id, stock: s.inStock ? 5 : 0 } };
+      const t0 = performance.now();
+      const res = await fetch(`${base}/v1/admin/catalog/changes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${key}` },
+        body: JSON.stringify(line) + '\n',
+      });
+      const body = (await res.json()) as { accepted?: number };
+      if ((res.status !== 200 && res.status !== 202) || body.accepted !== 1)
+        throw new Error(`POST /v1/admin/catalog/changes: ${res.status} ${JSON.stringify(body)}`);
+      applyMs.push(performance.now() - t0);
+      for (;;) {
+        const item = await search(p);
+        if (item && (priceChange ? item.price === s.price : item.in_stock === s.inStock)) break;
+        if (performance.now() - t0 > timeout)
+          throw new Error(`the update of ${p.id} did not show in search within ${timeout} ms`);
+        if (opts.backend === 'kafka') await new Promise((r) => setTimeout(r, 20));
+      }
+      lags.push(performance.now() - t0);
+    }
+    const s = summarize(lags);
+    const round = (x: number) => Math.round(x * 1000) / 1000;
+    const result = {
+      backend: opts.backend,
+      index: service.backend.kind,
+      updates: lags.length,
+      products_updated: probes.length,
+      catalog_products: products.length,
+      p50_ms: s.p50_ms,
+      p90_ms: s.p90_ms,
+      p99_ms: s.p99_ms,
+      mean_ms: s.mean_ms,
+      max_ms: round(Math.max(...lags)),
+      within_2s: lags.filter((l) => l <= 2000).length,
+      endpoint_p50_ms: summarize(applyMs).p50_ms,
+      endpoint_p99_ms: summarize(applyMs).p99_ms,
+      load_average: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    };
+    fs.mkdirSync(opts.outDir, { recursive: true });
+    fs.writeFileSync(path.join(opts.outDir, 'bench-catalog-freshness.json'), JSON.stringify(result, null, 2) + '\n');
+    return result;
+  } finally {
+    clearInterval(refresh);
+    await follower?.sub.stop();
+    await follower?.close();
+    server.close();
+    await service.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** `npm run index -- --follow`, in this process: the catalog topic applied to the served index. */
+async function startFollower(config: Config, backend: IndexBackend, embedder: TextEmbedder, dataDir: string) {
+  const { KafkaCatalogChanges } = await import('../behavior/kafka/catalog-changes.ts');
+  const { followCatalogChanges } = await import('../indexer/follow-catalog.ts');
+  const topic = await KafkaCatalogChanges.open({
+    brokers: config.backends.kafkaBrokers!,
+    namespace: config.backends.namespace,
+  });
+  const sub = await followCatalogChanges({
+    topic,
+    group: `${config.backends.namespace}-indexer`,
+    dataDir,
+    backend,
+    embedder,
+    imageBase: dataDir,
+    onError: (err) => console.error(`catalog follower: ${err.message}`),
+  });
+  return { sub, close: () => topic.close() };
+}
