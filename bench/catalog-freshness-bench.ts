@@ -53,7 +53,17 @@ export async function runCatalogFreshnessBench(opts: CatalogFreshnessOptions) {
   const refresh = setInterval(() => void service.searcher.refresh().catch(() => {}), config.service.refreshMs);
   let follower: { sub: Subscription; close: () => Promise<void> } | undefined;
   try {
-    if (opts.backend === 'kafka') follower = await startFollower(config, service.backend, opts.embedder, dataDir);
+    if (opts.backend === 'kafka') {
+      // A topic the service just created may not be in every broker's metadata yet: retry the start.
+      for (let attempt = 1; !follower; attempt++) {
+        try {
+          follower = await startFollower(config, service.backend, opts.embedder, dataDir);
+        } catch (err) {
+          if (attempt >= 10) throw err;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    }
     const { products } = await readCatalog(opts.catalog);
     const timeout = opts.timeoutMs ?? 30_000;
     const search = async (p: Product) => {
