@@ -135,7 +135,8 @@ export class DirectCatalogChanges implements CatalogChangeSink {
           rejected.push({ index: i, id, code: 'write_failed', reason: failed.get(id)! });
       });
     }
-    if (summary.generation !== undefined) await afterCommit?.();
+    // Committed either way: a failed switch is caught up by the service's periodic refresh.
+    if (summary.generation !== undefined) await afterCommit?.().catch(() => {});
     return {
       mode: this.mode,
       ...outcome(lines, rejected),

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_PRODUCTS, tempDir, writeJsonl } from '../../test/helpers/catalog.ts';
-import { HashEmbedder } from '../../test/helpers/embedders.ts';
+import { FailingEmbedder, HashEmbedder } from '../../test/helpers/embedders.ts';
+import { DirectCatalogChanges } from '../../indexer/change-batch.ts';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { openService, type Service } from '../service.ts';
@@ -166,6 +167,31 @@ describe('POST /v1/admin/catalog/changes (embedded)', () => {
     const done = await Promise.all([...calls, ...searches]);
     expect(done.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect((await stored('p3'))?.price).toBe(13);
+  });
+
+  it('answers 503 index_unavailable, applying nothing, when the embedder fails on a text change', async () => {
+    const broken = createApp({
+      searcher: service.searcher,
+      embedder: undefined,
+      catalog: {
+        adminKey: KEY,
+        changes: new DirectCatalogChanges({
+          dataDir,
+          backend: service.backend,
+          embedder: new FailingEmbedder(0),
+          imageBase: dataDir,
+        }),
+      },
+    });
+    const res = await broken.request('/v1/admin/catalog/changes', {
+      method: 'POST',
+      body: ndjson([{ op: 'update', product: { id: 'p4', title: 'Nike Dri-FIT Running Tee' } }]),
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${KEY}` },
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('index_unavailable');
+    expect((await stored('p4'))?.title).toBe('Nike Dri-FIT Running T-Shirt');
+    expect(fs.existsSync(path.join(dataDir, 'indexer.lock'))).toBe(false);
   });
 
   it('refuses what is not a batch with the standard error shape', async () => {

@@ -115,7 +115,9 @@ const postChanges = createRoute({
       403: 'admin_disabled: no SHELF_ADMIN_API_KEY is configured.',
       409: 'indexer_busy: another indexer run holds the index lock; nothing was applied, retry after it (Retry-After).',
       413: `batch_too_large: at most ${MAX_CHANGES_PER_BATCH} lines per call; payload_too_large: the body is over service.bodyLimits.catalog.`,
-      503: 'stream_unavailable: the catalog topic did not take the batch; nothing was published, retry it.',
+      503:
+        'stream_unavailable: the catalog topic did not take the batch; index_unavailable: the embedder or the ' +
+        'index failed while applying it. Nothing was published or applied; retry it.',
     }),
     415: jsonResponse(ErrorSchema, 'unsupported_media_type: send application/x-ndjson or application/json.'),
   },
@@ -227,7 +229,12 @@ export function catalogAdminRoutes(deps: CatalogApiDeps) {
           'the catalog topic is unavailable: nothing was published, retry the whole batch',
         );
       }
-      throw err;
+      console.error(`[${c.get('requestId')}] POST /v1/admin/catalog/changes: the index write failed:`, err);
+      throw new ApiError(
+        503,
+        'index_unavailable',
+        'the index could not take the batch (embedder or index store failed): nothing was applied, retry it',
+      );
     }
     const rejected = result.rejected.map(({ index, ...r }) => {
       const line = batch[index]?.line;
