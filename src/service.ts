@@ -33,6 +33,8 @@ import type { ExperimentStore } from '../pipeline/experiments/store.ts';
 import { Experiments } from './experiments/experiments.ts';
 import type { ConsoleReports } from './console/reports.ts';
 import { Suggester } from '../retrieval/recall/suggest/suggester.ts';
+import type { CatalogChangeSink } from '../indexer/change-batch.ts';
+import { openCatalogChanges } from './open-catalog-changes.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -52,6 +54,8 @@ export interface Service {
   served: ServedLog;
   /** The background compaction of the embedded stores (settings `retention`). */
   retention: Retention;
+  /** Where POST /v1/admin/catalog/changes sends its lines (the index, or the catalog topic). */
+  catalogChanges: CatalogChangeSink;
   metrics: Metrics;
   dependencies: DependencyStatus[];
   close(): Promise<void>;
@@ -92,6 +96,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   let experimentStore: ExperimentStore | undefined;
   let synonymStore: SynonymStore | undefined;
   let suggester: Suggester | undefined;
+  let catalogChanges: CatalogChangeSink | undefined;
   try {
     behavior = guardBehavior(
       await openBehavior({
@@ -229,6 +234,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         })
       : undefined;
     await suggester?.start();
+    catalogChanges = await openCatalogChanges(config, { backend, searcher, embedder, imageEmbedder });
     const app = createApp({
       trust: config.service.trust,
       limits: {
@@ -251,6 +257,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       dependencies,
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
+      catalog: { changes: catalogChanges, adminKey: config.coupons.admin_api_key },
       couponTargeting: config.coupons.targeting,
       experiments: { experiments, settings: config, adminKey: config.coupons.admin_api_key },
       synonyms: { cache: synonyms, adminKey: config.coupons.admin_api_key },
@@ -273,6 +280,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     const ledger = coupons;
     const store = experimentStore;
     const suggest = suggester;
+    const changes = catalogChanges;
     return {
       app,
       searcher,
@@ -286,12 +294,14 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       suggester: suggest,
       served,
       retention,
+      catalogChanges: changes,
       metrics,
       dependencies: status,
       async close() {
         await retention.stop();
         await consumer?.stop();
         await suggest?.close();
+        await changes.close?.();
         await ranker.close();
         await sequence.close();
         await served.flush();
@@ -307,6 +317,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   } catch (err) {
     closeLimits();
     await suggester?.close().catch(() => {});
+    await catalogChanges?.close?.().catch(() => {});
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
     await experimentStore?.close().catch(() => {});

@@ -69,6 +69,14 @@ export class GuardedTextStore implements TextStore {
   hashes() {
     return this.guard.call(() => this.inner.hashes());
   }
+  hashesOf(ids: readonly string[]) {
+    const inner = this.inner;
+    return this.guard.call(async () => {
+      if (inner.hashesOf) return inner.hashesOf(ids);
+      const all = await inner.hashes();
+      return new Map(ids.flatMap((id) => (all.has(id) ? [[id, all.get(id)!] as const] : [])));
+    });
+  }
   count() {
     return this.guard.call(() => this.inner.count());
   }
