@@ -8,6 +8,7 @@ import { runKafkaBench } from '../bench/kafka-bench.ts';
 import { runSearchBench } from '../bench/search-bench.ts';
 import { runSuggestBench } from '../bench/suggest-bench.ts';
 import { runFreshnessBench } from '../bench/freshness-bench.ts';
+import { runCatalogFreshnessBench } from '../bench/catalog-freshness-bench.ts';
 import { runRankBench } from '../bench/rank-bench.ts';
 import { runRerankBench } from '../bench/rerank-bench.ts';
 import { runOverloadBench } from '../bench/overload-bench.ts';
@@ -182,6 +183,48 @@ prog
     action(async (o: { model: string; calls: number; k: number; seed: number }) =>
       print(await runSequenceBench({ modelDir: o.model, calls: o.calls, k: o.k, seed: o.seed })),
     ),
+  );
+
+prog
+  .command('catalog-freshness')
+  .description('time from POST /v1/admin/catalog/changes (a price or stock update) to a search that shows it')
+  .option('--out <OUTDIR>', 'where to write', 'out/bench')
+  .addOption(
+    new Option('--backend <NAME>', 'embedded: applied by the endpoint; kafka: through the catalog topic and a follower')
+      .choices(['embedded', 'kafka'])
+      .default('embedded'),
+  )
+  .option('--updates <N>', 'updates timed', positive, 100)
+  .addOption(
+    mustExist(
+      new Option('--catalog <FILE>', 'catalog to serve').default(path.join(ROOT, 'data/demo/catalog.jsonl')),
+      'file',
+    ),
+  )
+  .action(
+    action(async (o: { out: string; backend: 'embedded' | 'kafka'; updates: number; catalog: string }) => {
+      const env = { ...process.env };
+      if (o.backend === 'embedded') {
+        // Everything on this machine, no server.
+        for (const k of ['KAFKA_BROKERS', 'REDIS_URL', 'ELASTICSEARCH_URL', 'QDRANT_URL']) delete env[k];
+      } else if (!env.KAFKA_BROKERS) {
+        throw new UsageError(
+          '--backend kafka needs KAFKA_BROKERS (and ELASTICSEARCH_URL + QDRANT_URL for the production index; scripts/servers/ starts local ones)',
+        );
+      }
+      const config = loadConfig({ ...env, SHELF_CATALOG: '' });
+      const embedder = await loadTextEmbedder(parseEmbedderSpec(config.embedder.model, config.embedder));
+      print(
+        await runCatalogFreshnessBench({
+          config,
+          embedder,
+          catalog: o.catalog,
+          outDir: o.out,
+          updates: o.updates,
+          backend: o.backend,
+        }),
+      );
+    }),
   );
 
 prog

@@ -81,6 +81,8 @@ describe('command-line entry points (commander, cli/run.ts)', () => {
       ['eval.ts', ['convert', 'taobao', '--source', missing], `eval: --source ${missing}: no such folder`],
       ['train.ts', ['ranker', '--data', missing, '--out', '/tmp/x'], `train: --data ${missing}: no such file`],
       ['indexer.ts', ['--catalog', missing], `index: --catalog ${missing}: no such file`],
+      ['indexer.ts', ['--changes', missing], `index: --changes ${missing}: no such file`],
+      ['indexer.ts', ['--publish', missing], `index: --publish ${missing}: no such file`],
     ] as const) {
       const res = run(cli, [...args]);
       expect([cli, res.status]).toEqual([cli, 2]);

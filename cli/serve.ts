@@ -3,6 +3,7 @@ import { terminalProgress } from '../indexer/progress.ts';
 import { loadConfig } from '../src/config.ts';
 import { loadImageEmbedder, loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { openService } from '../src/service.ts';
+import { followGenerations } from '../src/follow-generations.ts';
 import { consoleReports } from '../eval/report/console-reports.ts';
 import { action, exit, program, runCli } from './run.ts';
 
@@ -24,13 +25,13 @@ async function main(opts: { index: boolean }): Promise<void> {
     log: (line) => console.log(line),
   });
   const { searcher } = service;
-  const timer = setInterval(() => {
-    searcher.refresh().then(
-      (switched) => switched && console.log(`serving index generation ${searcher.generation}`),
-      (err) => console.error(`index refresh failed: ${(err as Error).message}`),
-    );
-  }, config.service.refreshMs);
-  timer.unref();
+  const generations = followGenerations({
+    searcher,
+    refreshMs: config.service.refreshMs,
+    dataDir: service.backend.kind === 'embedded' ? config.service.dataDir : undefined,
+    onSwitch: (generation) => console.log(`serving index generation ${generation}`),
+    onError: (err) => console.error(`index refresh failed: ${err.message}`),
+  });
 
   const server = serve(
     { fetch: service.app.fetch, hostname: config.service.host, port: config.service.port },
@@ -42,7 +43,7 @@ async function main(opts: { index: boolean }): Promise<void> {
     },
   );
   const shutdown = () => {
-    clearInterval(timer);
+    generations.stop();
     server.close(async () => {
       await service.close();
       await embedder.close?.();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeIssues, parseProduct, ProductPatchSchema, type Product } from '../core/catalog/product.ts';
+import { describeIssues, firstField, parseProduct, ProductPatchSchema, type Product } from '../core/catalog/product.ts';
 import { readRows, type RowError } from '../core/catalog/read.ts';
 
 const ChangeSchema = z.discriminatedUnion('op', [
@@ -24,6 +24,52 @@ export interface ChangeSet {
   errors: RowError[];
 }
 
+/** One change line checked on its own: what it does, or every reason it is refused. */
+export type CheckedChange =
+  | { ok: true; op: 'upsert'; id: string; product: Product }
+  | { ok: true; op: 'delete'; id: string }
+  | { ok: true; op: 'update'; id: string; patch: Record<string, unknown> }
+  | { ok: false; code: 'invalid_json' | 'invalid_change'; field: string; reason: string; id?: string };
+
+/**
+ * Validates one line of a change file (or a catalog-topic record, or an element of the catalog
+ * endpoint's batch) by itself: the envelope, then the product (a whole one for `upsert`, a patch
+ * for `update`), with every problem and the value sent.
+ */
+export function checkChange(raw: unknown): CheckedChange {
+  if (raw instanceof Error) return { ok: false, code: 'invalid_json', field: '(line)', reason: raw.message };
+  const change = ChangeSchema.safeParse(raw);
+  const rawId = (raw as { product?: { id?: unknown } } | null)?.product?.id;
+  const id = typeof rawId === 'string' || typeof rawId === 'number' ? String(rawId) : undefined;
+  if (!change.success) {
+    return {
+      ok: false,
+      code: 'invalid_change',
+      field: firstField(change.error) === '(row)' ? 'op' : firstField(change.error),
+      reason: describeIssues(change.error, raw),
+      ...(id !== undefined && { id }),
+    };
+  }
+  if (change.data.op === 'delete') return { ok: true, op: 'delete', id: change.data.product.id };
+  if (change.data.op === 'update') {
+    const patch = ProductPatchSchema.safeParse(change.data.product);
+    if (!patch.success) {
+      return {
+        ok: false,
+        code: 'invalid_change',
+        field: firstField(patch.error, 'product.'),
+        reason: describeIssues(patch.error, change.data.product, 'product.'),
+        ...(id !== undefined && { id }),
+      };
+    }
+    return { ok: true, op: 'update', id: patch.data.id, patch: change.data.product as Record<string, unknown> };
+  }
+  const res = parseProduct(change.data.product, 'product.');
+  if (!res.ok)
+    return { ok: false, code: 'invalid_change', field: res.field, reason: res.reason, ...(id !== undefined && { id }) };
+  return { ok: true, op: 'upsert', id: res.product.id, product: res.product };
+}
+
 /**
  * Folds changes, in order, into one set: for one id only its last change counts (an upsert
  * after a delete re-creates the product; a delete after an upsert removes it). Shared by change
@@ -37,34 +83,32 @@ export class ChangeCollector {
   readonly errors: RowError[] = [];
 
   add(line: number, raw: unknown): void {
-    if (raw instanceof Error) {
-      this.errors.push({ line, reason: raw.message });
+    const change = checkChange(raw);
+    if (!change.ok) {
+      this.errors.push({
+        line,
+        reason: change.reason,
+        code: change.code,
+        field: change.field,
+        ...(change.id !== undefined && { id: change.id }),
+      });
       return;
     }
-    const change = ChangeSchema.safeParse(raw);
-    if (!change.success) {
-      const issue = change.error.issues[0];
-      this.errors.push({ line, reason: `${issue?.path.join('.') || 'op'}: ${issue?.message ?? 'invalid change'}` });
-      return;
-    }
-    if (change.data.op === 'delete') {
-      const id = change.data.product.id;
+    const id = change.id;
+    if (change.op === 'delete') {
       this.last.delete(id);
       this.last.set(id, { op: 'delete', line });
       return;
     }
-    if (change.data.op === 'update') {
-      const patch = ProductPatchSchema.safeParse(change.data.product);
-      if (!patch.success) {
-        this.errors.push({ line, reason: describeIssues(patch.error, change.data.product, 'product.') });
-        return;
-      }
-      const raw = change.data.product as Record<string, unknown>;
-      const id = patch.data.id;
+    if (change.op === 'update') {
+      const raw = change.patch;
       const before = this.last.get(id);
       if (before?.op === 'delete') {
         this.errors.push({
           line,
+          id,
+          code: 'unknown_product',
+          field: 'product.id',
           reason: `product.id: "${id}" was deleted on line ${before.line}; an update never creates`,
         });
         return;
@@ -72,7 +116,7 @@ export class ChangeCollector {
       if (before?.op === 'upsert') {
         // Updating a product this batch already upserts: merge into it now.
         const res = parseProduct({ ...before.product, ...raw, id }, 'product.');
-        if (!res.ok) this.errors.push({ line, reason: res.reason });
+        if (!res.ok) this.errors.push({ line, id, code: 'invalid_change', field: res.field, reason: res.reason });
         else this.last.set(id, { op: 'upsert', product: res.product });
         return;
       }
@@ -81,13 +125,8 @@ export class ChangeCollector {
       this.last.set(id, { op: 'update', update: { line, id, patch: merged } });
       return;
     }
-    const res = parseProduct(change.data.product, 'product.');
-    if (!res.ok) {
-      this.errors.push({ line, reason: res.reason });
-      return;
-    }
-    this.last.delete(res.product.id);
-    this.last.set(res.product.id, { op: 'upsert', product: res.product });
+    this.last.delete(id);
+    this.last.set(id, { op: 'upsert', product: change.product });
   }
 
   result(): ChangeSet {
@@ -120,6 +159,9 @@ export function resolveUpdates(
     if (!current) {
       errors.push({
         line: u.line,
+        id: u.id,
+        code: 'unknown_product',
+        field: 'product.id',
         reason: `product.id: no product "${u.id}" in the index; an update never creates one`,
       });
       continue;
@@ -129,7 +171,7 @@ export function resolveUpdates(
     if (u.patch.stock !== undefined && u.patch.in_stock === undefined) delete merged.in_stock;
     const res = parseProduct(merged, 'product.');
     if (res.ok) upserts.push(res.product);
-    else errors.push({ line: u.line, reason: res.reason });
+    else errors.push({ line: u.line, id: u.id, code: 'invalid_change', field: res.field, reason: res.reason });
   }
   return { upserts, errors };
 }

@@ -7,7 +7,7 @@ import type { ImageEmbedder, TextEmbedder } from '../core/embedding/embedder.ts'
 import { modelRef, type TextModelRef } from '../core/embedding/text-models.ts';
 import { ANALYZER_VERSION } from '../core/text/analyze.ts';
 import { EmbeddedBackend } from '../retrieval/index/embedded/embedded-backend.ts';
-import type { IndexBackend, WriterLock } from '../retrieval/index/index-backend.ts';
+import type { BackendSnapshot, IndexBackend, WriterLock } from '../retrieval/index/index-backend.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { contentHash, textHash } from './hash.ts';
 import { silentProgress, type Progress } from './progress.ts';
@@ -35,6 +35,44 @@ export interface IndexSummary {
    */
   writeFailures: WriteFailure[];
   took_ms: number;
+  /** Where the time went (a run that failed has none). */
+  phases_ms?: IndexPhases;
+}
+
+/**
+ * A run's time by phase, ms: how long a live change (a price) takes to be written, and where,
+ * for the logs, the catalog endpoint's answer and the freshness bench.
+ */
+export interface IndexPhases {
+  /** Taking the writer lock. */
+  lock: number;
+  /** Reading the served index: the products partial updates merge into, the hashes the diff compares. */
+  read: number;
+  /** Embedding what changed (an unchanged text comes from the cache). */
+  embed: number;
+  /** Opening the writer and writing the stores. */
+  write: number;
+  /** Making the write the served index (a generation switch, or the search engine's refresh). */
+  commit: number;
+}
+
+/** Splits a run's wall time into its phases as it goes. */
+class PhaseClock {
+  private last = performance.now();
+  private readonly ms: IndexPhases = { lock: 0, read: 0, embed: 0, write: 0, commit: 0 };
+
+  /** Charges the time since the previous lap to `phase`. */
+  lap(phase: keyof IndexPhases): void {
+    const now = performance.now();
+    this.ms[phase] += now - this.last;
+    this.last = now;
+  }
+
+  result(): IndexPhases {
+    const r = (x: number) => Math.round(x * 10) / 10;
+    const m = this.ms;
+    return { lock: r(m.lock), read: r(m.read), embed: r(m.embed), write: r(m.write), commit: r(m.commit) };
+  }
 }
 
 export class StrictModeError extends Error {
@@ -120,36 +158,61 @@ export interface ChangeSetOptions extends Omit<ChangeOptions, 'changesPath'> {
 /** Applies changes already read (a change file, or a batch from the catalog topic). */
 export async function applyChanges(opts: ChangeSetOptions): Promise<IndexSummary> {
   const t0 = performance.now();
-  const { deletes } = opts.changes;
-  let { upserts, errors } = opts.changes;
+  const clock = new PhaseClock();
   const to = target(opts);
-  if (opts.changes.updates && opts.changes.updates.length > 0) {
-    // Partial updates merge into what the served index holds for those ids.
-    const updates = opts.changes.updates;
-    const current = await to.backend.openSnapshot({ vectors: false });
-    let stored = new Map<string, Product>();
-    try {
-      if (current) stored = await current.text.get(updates.map((u) => u.id));
-    } finally {
-      await current?.close();
-    }
-    const resolved = resolveUpdates(updates, stored);
-    upserts = [...upserts, ...resolved.upserts];
-    errors = [...errors, ...resolved.errors].sort((a, b) => a.line - b.line);
+  // Locked from the read of the stored products a partial update merges into to the commit:
+  // another indexer's commit in between would be overwritten with what this run read before it.
+  // Another holder (a CLI run, the follower, another process's batch) makes this fail at once
+  // with IndexBusyError, before anything is read or written.
+  const lock = await to.backend.lockWriter();
+  clock.lap('lock');
+  try {
+    return await withServed(to.backend, async (current) => {
+      const { deletes } = opts.changes;
+      let { upserts, errors } = opts.changes;
+      if (opts.changes.updates && opts.changes.updates.length > 0) {
+        // Partial updates merge into what the served index holds for those ids.
+        const updates = opts.changes.updates;
+        const stored = current ? await current.text.get(updates.map((u) => u.id)) : new Map<string, Product>();
+        const resolved = resolveUpdates(updates, stored);
+        upserts = [...upserts, ...resolved.upserts];
+        errors = [...errors, ...resolved.errors].sort((a, b) => a.line - b.line);
+      }
+      if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
+      const plan: SyncPlan = {
+        ...to,
+        embedder: opts.embedder,
+        extraEmbedders: opts.extraEmbedders ?? [],
+        upserts,
+        deletes,
+        deleteMissing: false,
+        progress: opts.progress ?? silentProgress,
+        imageEmbedder: opts.imageEmbedder,
+        imageBase: opts.imageBase,
+      };
+      const summary = await syncLocked(plan, lock, clock, current);
+      return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
+    });
+  } finally {
+    await lock.release();
   }
-  if (opts.strict && errors.length > 0) throw new StrictModeError(errors);
-  const summary = await syncIndex({
-    ...to,
-    embedder: opts.embedder,
-    extraEmbedders: opts.extraEmbedders ?? [],
-    upserts,
-    deletes,
-    deleteMissing: false,
-    progress: opts.progress ?? silentProgress,
-    imageEmbedder: opts.imageEmbedder,
-    imageBase: opts.imageBase,
-  });
-  return { ...summary, skipped: errors.length, errors, took_ms: performance.now() - t0 };
+}
+
+/**
+ * The served index for the length of `fn`: one snapshot for the products a partial update
+ * merges into and the hashes the diff compares (each open costs the production back end two
+ * requests). Only products, hashes and metadata are read, not the vector graphs.
+ */
+async function withServed<T>(
+  backend: IndexBackend,
+  fn: (current: BackendSnapshot | undefined) => Promise<T>,
+): Promise<T> {
+  const current = await backend.openSnapshot({ vectors: false });
+  try {
+    return await fn(current);
+  } finally {
+    await current?.close();
+  }
 }
 
 function target(t: IndexTarget): SyncTarget {
@@ -176,6 +239,8 @@ interface SyncPlan extends SyncTarget {
 const WRITE_BATCH = 512;
 /** Products fetched per request when a rebuild carries the indexed catalog over. */
 const READ_BATCH = 1000;
+/** Up to this many products named, a run reads their hashes by id instead of every hash. */
+const HASHES_BY_ID = 10_000;
 
 type SyncResult = Omit<IndexSummary, 'skipped' | 'errors' | 'took_ms'>;
 
@@ -189,47 +254,54 @@ type SyncResult = Omit<IndexSummary, 'skipped' | 'errors' | 'took_ms'>;
  * instead of writing a diff computed against an index the first run is about to replace.
  */
 async function syncIndex(plan: SyncPlan): Promise<SyncResult> {
+  const clock = new PhaseClock();
   const lock = await plan.backend.lockWriter();
+  clock.lap('lock');
   try {
-    return await syncLocked(plan, lock);
+    return await withServed(plan.backend, (current) => syncLocked(plan, lock, clock, current));
   } finally {
     await lock.release();
   }
 }
 
-async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult> {
+/** Under the writer lock, against `current` (the served index, read under that lock). */
+async function syncLocked(
+  plan: SyncPlan,
+  lock: WriterLock,
+  clock: PhaseClock,
+  current: BackendSnapshot | undefined,
+): Promise<SyncResult> {
   const { backend, embedder, progress } = plan;
   const extras = extraModels(embedder, plan.extraEmbedders);
   const extra = extras.map(modelRef);
-  // Only hashes, products and metadata are needed here, not the vector graphs.
-  const current = await backend.openSnapshot({ vectors: false });
   let oldHashes = new Map<string, string>();
   let carried: Product[] = [];
   let fresh = false;
-  try {
-    if (current) {
-      oldHashes = await current.text.hashes();
-      fresh =
-        current.embedderId !== embedder.id ||
-        current.meta.dim !== embedder.dim ||
-        current.imageEmbedderId !== plan.imageEmbedder?.id ||
-        // Another set of extra text models: their vector sets are made for every product.
-        sameModels(current.meta.extraModels ?? [], extra) === false ||
-        // Another tokenizer (an index from before Chinese word segmentation): the text index is
-        // rebuilt; vectors come back from the embedding cache, so nothing is re-embedded.
-        (current.meta.analyzer !== undefined && current.meta.analyzer !== ANALYZER_VERSION);
-      if (fresh) {
-        // A new embedder means new vectors for everything: rebuild from scratch, carrying over
-        // indexed products this run does not mention (unless they are to be deleted).
-        const mentioned = new Set([...plan.upserts.map((p) => p.id), ...plan.deletes]);
-        const keep = [...oldHashes.keys()].filter((id) => !mentioned.has(id) && !plan.deleteMissing);
-        for (let i = 0; i < keep.length; i += READ_BATCH)
-          carried.push(...(await current.text.get(keep.slice(i, i + READ_BATCH))).values());
-      }
+  if (current) {
+    fresh =
+      current.embedderId !== embedder.id ||
+      current.meta.dim !== embedder.dim ||
+      current.imageEmbedderId !== plan.imageEmbedder?.id ||
+      // Another set of extra text models: their vector sets are made for every product.
+      sameModels(current.meta.extraModels ?? [], extra) === false ||
+      // Another tokenizer (an index from before Chinese word segmentation): the text index is
+      // rebuilt; vectors come back from the embedding cache, so nothing is re-embedded.
+      (current.meta.analyzer !== undefined && current.meta.analyzer !== ANALYZER_VERSION);
+    const mentioned = new Set([...plan.upserts.map((p) => p.id), ...plan.deletes]);
+    // A live change (one price) compares against the hashes of the products it names, not every
+    // hash of the index: on Elasticsearch that read grows with the catalog, paid per change batch.
+    // A rebuild and --delete-missing need them all, and past HASHES_BY_ID one scan beats lookups.
+    const named = !fresh && !plan.deleteMissing && mentioned.size <= HASHES_BY_ID && current.text.hashesOf;
+    oldHashes = named ? await current.text.hashesOf!([...mentioned]) : await current.text.hashes();
+    if (fresh) {
+      // A new embedder means new vectors for everything: rebuild from scratch, carrying over
+      // indexed products this run does not mention (unless they are to be deleted).
+      const keep = [...oldHashes.keys()].filter((id) => !mentioned.has(id) && !plan.deleteMissing);
+      for (let i = 0; i < keep.length; i += READ_BATCH)
+        carried.push(...(await current.text.get(keep.slice(i, i + READ_BATCH))).values());
     }
-  } finally {
-    await current?.close();
   }
+  clock.lap('read');
 
   const toWrite: Array<{ product: Product; hash: string }> = [];
   let unchanged = 0;
@@ -262,6 +334,7 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
       imageFailures: [],
       generation: current.generation,
       writeFailures: [],
+      phases_ms: clock.result(),
     };
   }
 
@@ -292,6 +365,7 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
   } finally {
     cache.close();
   }
+  clock.lap('embed');
 
   const isFresh = fresh || !current;
   const writer = await backend.beginWrite({
@@ -323,7 +397,9 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
     for (let i = 0; i < toDelete.length; i += WRITE_BATCH) await writes.delete(toDelete.slice(i, i + WRITE_BATCH));
     progress.update(toWrite.length + toDelete.length);
     progress.stop();
+    clock.lap('write');
     await writer.commit();
+    clock.lap('commit');
   } catch (err) {
     progress.stop();
     await writer.abort();
@@ -337,6 +413,7 @@ async function syncLocked(plan: SyncPlan, lock: WriterLock): Promise<SyncResult>
     imageFailures: images.failures,
     generation: writer.generation,
     writeFailures: writes.failures,
+    phases_ms: clock.result(),
   };
 }
 

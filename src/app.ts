@@ -23,6 +23,8 @@ import { eventRoutes } from './api/events.ts';
 import { feedRoutes } from './api/feed.ts';
 import { similarRoutes } from './api/similar.ts';
 import { couponAdminRoutes, couponRoutes } from './api/coupons.ts';
+import { catalogAdminRoutes } from './api/catalog-changes.ts';
+import type { CatalogChangeSink } from '../indexer/change-batch.ts';
 import type { CouponLedger } from '../coupons/ledger.ts';
 import type { CouponConfig } from '../coupons/config.ts';
 import { CouponOffers } from '../coupons/offers.ts';
@@ -100,6 +102,11 @@ export interface AppDeps {
     /** SHELF_ADMIN_API_KEY; unset: admin endpoints answer 403 admin_disabled. */
     adminKey?: string | undefined;
   };
+  /**
+   * Live catalog changes (`POST /v1/admin/catalog/changes`): applied into a new index generation,
+   * or published on the catalog topic. Behind the admin key like every admin route.
+   */
+  catalog?: { changes: CatalogChangeSink; adminKey?: string | undefined };
   /** Coupons on search and feed items (coupons/attach.ts), read from `coupons.ledger`; undefined or disabled: none. */
   couponTargeting?: CouponConfig | undefined;
   /**
@@ -206,6 +213,7 @@ function bodyLimits(limits: BodyLimits): MiddlewareHandler {
     ['/v1/admin/experiments', limit(limits.admin)],
     ['/v1/admin/synonyms', limit(limits.admin)],
     ['/v1/admin/playground', limit(limits.admin)],
+    ['/v1/admin/catalog', limit(limits.catalog)],
   ];
   const other = limit(limits.other);
   return (c, next) => {
@@ -314,6 +322,7 @@ export function createApp(deps: AppDeps) {
     });
   }
   if (deps.suggest) app.route('/v1/suggest', suggestRoutes(deps.suggest));
+  if (deps.catalog) app.route('/v1/admin/catalog', catalogAdminRoutes({ ...deps.catalog, metrics }));
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.openapi(readyz, async (c) => {

@@ -32,6 +32,8 @@ import type { ExperimentStore } from '../pipeline/experiments/store.ts';
 import { Experiments } from './experiments/experiments.ts';
 import type { ConsoleReports } from './console/reports.ts';
 import { Suggester } from '../retrieval/recall/suggest/suggester.ts';
+import type { CatalogChangeSink } from '../indexer/change-batch.ts';
+import { openCatalogChanges } from './open-catalog-changes.ts';
 
 export interface Service {
   app: ReturnType<typeof createApp>;
@@ -51,6 +53,8 @@ export interface Service {
   served: ServedLog;
   /** The background compaction of the embedded stores (settings `retention`). */
   retention: Retention;
+  /** Where POST /v1/admin/catalog/changes sends its lines (the index, or the catalog topic). */
+  catalogChanges: CatalogChangeSink;
   metrics: Metrics;
   dependencies: DependencyStatus[];
   close(): Promise<void>;
@@ -101,6 +105,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
   // generation records (loaded from its folder when the searcher switches to it).
   const textModels = new TextModels([embedder], config.embedder);
   const ownExtras: TextEmbedder[] = [];
+  let catalogChanges: CatalogChangeSink | undefined;
   try {
     const extraEmbedders: TextEmbedder[] = [...(opts.extraEmbedders ?? [])];
     if (!opts.extraEmbedders)
@@ -262,6 +267,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
         })
       : undefined;
     await suggester?.start();
+    catalogChanges = await openCatalogChanges(config, { backend, searcher, embedder, imageEmbedder });
     const app = createApp({
       trust: config.service.trust,
       limits: {
@@ -285,6 +291,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       dependencies,
       behavior: { log: b.log, state: b.state, served, feed: config.feed, config: config.behavior },
       coupons: { ledger: coupons, adminKey: config.coupons.admin_api_key },
+      catalog: { changes: catalogChanges, adminKey: config.coupons.admin_api_key },
       couponTargeting: config.coupons.targeting,
       experiments: { experiments, settings: config, adminKey: config.coupons.admin_api_key },
       synonyms: { cache: synonyms, adminKey: config.coupons.admin_api_key },
@@ -307,6 +314,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     const ledger = coupons;
     const store = experimentStore;
     const suggest = suggester;
+    const changes = catalogChanges;
     return {
       app,
       searcher,
@@ -320,12 +328,14 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       suggester: suggest,
       served,
       retention,
+      catalogChanges: changes,
       metrics,
       dependencies: status,
       async close() {
         await retention.stop();
         await consumer?.stop();
         await suggest?.close();
+        await changes.close?.();
         await ranker.close();
         await sequence.close();
         await served.flush();
@@ -345,6 +355,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
     await textModels.close().catch(() => {});
     for (const e of ownExtras) await e.close?.().catch(() => {});
     await suggester?.close().catch(() => {});
+    await catalogChanges?.close?.().catch(() => {});
     await behavior?.close().catch(() => {});
     await coupons?.close().catch(() => {});
     await experimentStore?.close().catch(() => {});

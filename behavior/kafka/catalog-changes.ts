@@ -6,7 +6,7 @@ import { KafkaTopic, type KafkaTopicOptions } from './kafka-topic.ts';
 
 /** One line of a change file (indexer/changes.ts), as carried on the catalog topic. */
 export type CatalogChange =
-  | { op: 'upsert'; product: { id: string | number; [field: string]: unknown } }
+  | { op: 'upsert' | 'update'; product: { id: string | number; [field: string]: unknown } }
   | { op: 'delete'; product: { id: string | number } };
 
 /**
@@ -14,7 +14,7 @@ export type CatalogChange =
  * bad one with its position like a bad line of a change file.
  */
 const EnvelopeSchema = z.object({
-  op: z.enum(['upsert', 'delete']),
+  op: z.enum(['upsert', 'delete', 'update']),
   product: z.looseObject({ id: z.union([z.string().min(1), z.number()]) }),
 });
 

@@ -80,12 +80,17 @@ export function normalizeCategory(path: string): string | undefined {
   return parts.length > 0 ? parts.join('/') : undefined;
 }
 
-export type ParseResult = { ok: true; product: Product } | { ok: false; reason: string };
+export type ParseResult = { ok: true; product: Product } | { ok: false; reason: string; field: string };
+
+/** The (prefixed) path of a zod error's first issue: the field an API rejection names. */
+export function firstField(error: z.ZodError, prefix = ''): string {
+  return `${prefix}${error.issues[0]?.path.join('.') ?? ''}` || '(row)';
+}
 
 export function parseProduct(raw: unknown, prefix = ''): ParseResult {
   const parsed = ProductInputSchema.safeParse(raw);
   if (!parsed.success) {
-    return { ok: false, reason: describeIssues(parsed.error, raw, prefix) };
+    return { ok: false, reason: describeIssues(parsed.error, raw, prefix), field: firstField(parsed.error, prefix) };
   }
   const p = parsed.data;
   const category = p.category !== undefined ? normalizeCategory(p.category) : undefined;

@@ -12,6 +12,10 @@ export interface RowError {
   line: number;
   id?: string;
   reason: string;
+  /** Why, for an API: `invalid_json`, `invalid_change`, `unknown_product` (unset: a bad row). */
+  code?: string;
+  /** The first field at fault (dotted path, e.g. `product.price`). */
+  field?: string;
 }
 
 export interface CatalogRow {

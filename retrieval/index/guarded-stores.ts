@@ -20,6 +20,7 @@ const TEXT_PLAN: GuardPlan<TextStore> = {
   explore: true,
   get: true,
   hashes: true,
+  hashesOf: true,
   count: true,
   // Before a generation serves, not on a request: the engine's own time-outs.
   warm: false,

@@ -83,6 +83,12 @@ export interface OpenSnapshotOptions {
   retrieval?: RetrievalConfig;
 }
 
+/**
+ * Another writer holds the index (the embedded folder's `indexer.lock`, or the namespace's lease
+ * on the servers): callers answer "busy, retry later" instead of waiting on it.
+ */
+export class IndexBusyError extends Error {}
+
 export interface IndexBackend {
   readonly kind: 'embedded' | 'production';
   /** Cheap: a token that changes whenever a different index starts being served; undefined when none. */
@@ -90,9 +96,10 @@ export interface IndexBackend {
   /** The served index, or undefined when nothing was indexed yet. Close it after use. */
   openSnapshot(opts?: OpenSnapshotOptions): Promise<BackendSnapshot | undefined>;
   /**
-   * Takes the writer lock, or fails at once (naming the holder) when another writer has it. An
-   * indexer takes it before reading the served index to compute its diff, so two runs serialise
-   * instead of both writing diffs computed against the same index.
+   * Takes the writer lock, or fails at once with IndexBusyError (naming the holder) when another
+   * writer has it, in this process or another. An indexer takes it before reading the served
+   * index to compute its diff (and a partial update before reading the products it merges into),
+   * so two runs serialise instead of both writing diffs computed against the same index.
    */
   lockWriter(): Promise<WriterLock>;
   beginWrite(opts: WriteOptions): Promise<IndexWriter>;

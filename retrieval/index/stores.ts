@@ -53,6 +53,12 @@ export interface TextStore {
   get(ids: string[]): Promise<Map<string, Product>>;
   /** id → content hash of every stored product. */
   hashes(): Promise<Map<string, string>>;
+  /**
+   * id → content hash of these products only (ids not stored are left out): what an incremental
+   * write (a price change) diffs against, without reading every hash of a large index. Optional:
+   * without it the indexer reads them all.
+   */
+  hashesOf?(ids: readonly string[]): Promise<Map<string, string>>;
   count(): Promise<number>;
   close(): Promise<void>;
 }

@@ -231,6 +231,7 @@ describe('body limits', () => {
       coupons: 64 * 1024,
       admin: 256 * 1024,
       other: 64 * 1024,
+      catalog: 32 * 1024 * 1024,
     });
     expect(loadConfig({ SHELF__SERVICE__BODY_LIMITS__SEARCH: '2048' }).service.bodyLimits.search).toBe(2048);
   });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -9,6 +10,8 @@ import type { Dependency } from '../../core/dependencies.ts';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { openService, type Service } from '../service.ts';
+import { PublishedCatalogChanges } from '../../indexer/change-batch.ts';
+import type { EmbeddedBackend } from '../../retrieval/index/embedded/embedded-backend.ts';
 
 /**
  * The served OpenAPI document is a valid OpenAPI 3.1 document, lists every route the app serves,
@@ -489,6 +492,87 @@ describe('real responses match the document', () => {
     await expectDocumented(await admin('GET', `${r}/shop?from=yesterday`), 'get', `${r}/shop`, 400);
     await expectDocumented(await admin('GET', `${r}/files`), 'get', `${r}/files`, 200);
     await expectDocumented(await admin('GET', `${r}/file?name=../../etc/passwd`), 'get', `${r}/file`, 404);
+  });
+
+  it('catalog changes (admin)', async () => {
+    const route = '/v1/admin/catalog/changes';
+    const changes = (body: string, type: string, key: string | null = KEY) =>
+      send('POST', route, body, { 'content-type': type, ...(key !== null && { authorization: `Bearer ${key}` }) });
+    const ndjson =
+      '{"op":"update","product":{"id":"p3","price":21}}\n{"op":"update","product":{"id":"p3","price":"1,299.00"}}\n';
+    const applied = (await expectDocumented(await changes(ndjson, 'application/x-ndjson'), 'post', route, 200)) as {
+      rejected: Array<{ line: number }>;
+    };
+    expect(applied.rejected[0]!.line).toBe(2);
+    await expectDocumented(
+      await changes(JSON.stringify([{ op: 'update', product: { id: 'ghost', price: 1 } }]), 'application/json'),
+      'post',
+      route,
+      400,
+    );
+    await expectDocumented(await changes('[', 'application/json'), 'post', route, 400);
+    await expectDocumented(await changes(ndjson, 'application/x-ndjson', null), 'post', route, 401);
+    await expectDocumented(await changes('x', 'text/csv'), 'post', route, 415);
+    const many = '{"op":"delete","product":{"id":"x"}}\n'.repeat(10_001);
+    await expectDocumented(await changes(many, 'application/x-ndjson'), 'post', route, 413);
+    const lock = path.join((service.backend as EmbeddedBackend).dataDir, 'indexer.lock');
+    fs.writeFileSync(lock, '1'); // another live indexer
+    try {
+      await expectDocumented(await changes(ndjson, 'application/x-ndjson'), 'post', route, 409);
+    } finally {
+      fs.rmSync(lock);
+    }
+    const published = createApp({
+      searcher: service.searcher,
+      embedder: undefined,
+      catalog: {
+        adminKey: KEY,
+        changes: new PublishedCatalogChanges(
+          { topic: 'shelf.catalog', publish: async () => {} },
+          async (ids) => new Set(ids),
+        ),
+      },
+    });
+    const auth = { 'content-type': 'application/x-ndjson', authorization: `Bearer ${KEY}` };
+    await expectDocumented(
+      await published.request(route, { method: 'POST', body: ndjson, headers: auth }),
+      'post',
+      route,
+      202,
+    );
+    const down = createApp({
+      searcher: service.searcher,
+      embedder: undefined,
+      catalog: {
+        adminKey: KEY,
+        changes: new PublishedCatalogChanges(
+          {
+            topic: 'shelf.catalog',
+            publish: async () => {
+              throw new Error('broker down');
+            },
+          },
+          async (ids) => new Set(ids),
+        ),
+      },
+    });
+    await expectDocumented(
+      await down.request(route, { method: 'POST', body: ndjson, headers: auth }),
+      'post',
+      route,
+      503,
+    );
+    const keyless = createApp({
+      searcher: service.searcher,
+      embedder: undefined,
+      catalog: { changes: service.catalogChanges },
+    });
+    await expectDocumented(
+      await keyless.request(route, { method: 'POST', body: ndjson, headers: auth }),
+      'post',
+      route,
+      403,
+    );
   });
 
   it('health, readiness and metrics', async () => {

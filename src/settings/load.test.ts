@@ -35,7 +35,15 @@ describe('settings defaults', () => {
       refreshMs: 1000,
       logRequests: false,
       consumer: 'thread',
-      bodyLimits: { events: 4194304, search: 65536, feed: 65536, coupons: 65536, admin: 262144, other: 65536 },
+      bodyLimits: {
+        events: 4194304,
+        search: 65536,
+        feed: 65536,
+        coupons: 65536,
+        admin: 262144,
+        other: 65536,
+        catalog: 33554432,
+      },
       trust: {},
       limits: expect.objectContaining({ client: { points: 100, duration_s: 1 }, trusted_proxies: 0 }),
     });

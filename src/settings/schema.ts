@@ -43,6 +43,8 @@ export const BodyLimitsSchema = z
     admin: bytes().default(256 * KiB),
     /** Any other request with a body. */
     other: bytes().default(64 * KiB),
+    /** POST /v1/admin/catalog/changes: up to 10,000 change lines a call. */
+    catalog: bytes().default(32 * KiB * KiB),
   })
   .strict();
 export type BodyLimits = z.output<typeof BodyLimitsSchema>;

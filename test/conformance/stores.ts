@@ -203,6 +203,19 @@ export function textStoreConformance(name: string, harness: () => StoreHarness<T
       expect((await store.hashes()).get('p1')).toBe(contentHash(products[0]!));
     });
 
+    it('reads the hashes of named products only, leaving out ids it does not hold', async () => {
+      const of = await store.hashesOf!(['p2', 'missing-id', 'p5']);
+      expect(of).toEqual(
+        new Map([
+          ['p2', contentHash(products[1]!)],
+          ['p5', contentHash(products[4]!)],
+        ]),
+      );
+      expect(await store.hashesOf!([])).toEqual(new Map());
+      await store.delete(['p2']);
+      expect([...(await store.hashesOf!(['p2', 'p5'])).keys()]).toEqual(['p5']);
+    });
+
     it('keeps everything across a restart', async () => {
       const before = await store.search('running', 10);
       store = await h.reopen(store);

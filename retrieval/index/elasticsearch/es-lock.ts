@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { errors, type Client } from '@elastic/elasticsearch';
 import { z } from 'zod';
+import { IndexBusyError } from '../index-backend.ts';
 
 /**
  * One index writer per namespace across machines, as indexer.lock is for an embedded folder:
@@ -19,7 +20,7 @@ export interface LockOptions {
   renewMs?: number;
 }
 
-export class LockHeldError extends Error {}
+export class LockHeldError extends IndexBusyError {}
 
 export interface LockHandle {
   /** Extends the lease; false when it was lost (expired and taken over), and renewing stops. */

@@ -132,6 +132,9 @@ export class BulkError extends Error {
   }
 }
 
+/** Ids per mget when reading the hashes of named products. */
+const HASHES_PER_MGET = 1000;
+
 /** How a store makes its writes visible: at once (service writes), or at an explicit refresh (a bulk build). */
 export type RefreshMode = 'wait_for' | 'deferred';
 
@@ -399,6 +402,24 @@ export class ElasticsearchTextStore implements TextStore {
       if (hits.length < 5000) return out;
       after = hits[hits.length - 1]!.sort as Array<string | number>;
     }
+  }
+
+  async hashesOf(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += HASHES_PER_MGET) {
+      const res = await this.client.mget<{ hash: string }>({
+        index: this.alias,
+        ids: ids.slice(i, i + HASHES_PER_MGET),
+        _source: ['hash'],
+      });
+      for (const d of res.docs) {
+        // As in get(): an unavailable shard must not make a stored product look absent (the
+        // indexer would then count a delete as done, or an unchanged product as new).
+        if ('error' in d && d.error) throw new Error(`Elasticsearch could not read ${d._id}: ${d.error.type}`);
+        if ('found' in d && d.found && d._source) out.set(d._id, d._source.hash);
+      }
+    }
+    return out;
   }
 
   async count(): Promise<number> {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type { TextModelRef } from '../../../core/embedding/text-models.ts';
 import { ANALYZER_VERSION, LEGACY_ANALYZER } from '../../../core/text/analyze.ts';
 import type { IndexSnapshot } from '../stores.ts';
+import { IndexBusyError } from '../index-backend.ts';
 import { DEFAULT_HNSW, HnswVectorStore, type HnswParams } from './hnsw-vector-store.ts';
 import { SqliteTextStore, type Bm25MatchMode } from './sqlite-text-store.ts';
 
@@ -340,12 +341,14 @@ export function acquireLock(dataDir: string): () => void {
       const pid = Number(fs.readFileSync(lock, 'utf8'));
       const self = pid === process.pid;
       if (pid && ((self && heldHere.has(key)) || (!self && isAlive(pid)))) {
-        throw new Error(`another indexer (pid ${pid}) is writing ${dataDir}; wait for it or remove ${lock}`);
+        throw new IndexBusyError(`another indexer (pid ${pid}) is writing ${dataDir}; wait for it or remove ${lock}`);
       }
+      // A lock with this process's pid that this process does not hold is a dead predecessor's
+      // (a container restarts with the same pid).
       fs.rmSync(lock, { force: true });
     }
   }
-  throw new Error(`could not lock ${dataDir}`);
+  throw new IndexBusyError(`could not lock ${dataDir}`);
 }
 
 function isAlive(pid: number): boolean {

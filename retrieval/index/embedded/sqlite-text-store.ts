@@ -97,6 +97,9 @@ export class SqliteTextStore implements TextStore {
       insertFts: db.prepare(`INSERT INTO docs_fts (rowid, ${FTS_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?)`),
       deleteFts: db.prepare('DELETE FROM docs_fts WHERE rowid = ?'),
       hashes: db.prepare<[], { id: string; hash: string }>('SELECT id, hash FROM docs'),
+      hashesOf: db.prepare<[string], { id: string; hash: string }>(
+        'SELECT id, hash FROM docs WHERE id IN (SELECT value FROM json_each(?))',
+      ),
       byIds: db.prepare<[string], { id: string; doc: string }>(
         'SELECT id, doc FROM docs WHERE id IN (SELECT value FROM json_each(?))',
       ),
@@ -376,6 +379,11 @@ export class SqliteTextStore implements TextStore {
 
   async hashes(): Promise<Map<string, string>> {
     return new Map(this.stmts.hashes.all().map((r) => [r.id, r.hash]));
+  }
+
+  async hashesOf(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    return new Map(this.stmts.hashesOf.all(JSON.stringify(ids)).map((r) => [r.id, r.hash]));
   }
 
   async count(): Promise<number> {

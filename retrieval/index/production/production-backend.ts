@@ -226,7 +226,7 @@ export class ProductionBackend implements IndexBackend {
     return { vectors, images, extraVectors };
   }
 
-  /** Incremental: writes land in the served index and collection and are visible at once. */
+  /** Incremental: writes land in the served index and collection, searchable by commit(). */
   private async liveWriter(served: { index: string; meta: Meta }, opts: WriteOptions): Promise<IndexWriter> {
     const m = served.meta;
     const describe = (id: string | undefined, dim: number | undefined) =>
@@ -253,11 +253,18 @@ export class ProductionBackend implements IndexBackend {
     await this.reconcileQdrantAlias(m.collection);
     return {
       generation: served.index,
-      text: ElasticsearchTextStore.attach(this.es, served.index),
+      // One refresh at commit rather than a `wait_for` per bulk: each of those waits for the next
+      // scheduled refresh (up to the index's refresh interval, 1 s), which a live price or stock
+      // change (one small batch from the catalog follower) would otherwise spend idle, and the
+      // follower's next batch behind it. Hydration reads by id (realtime) meanwhile; filters,
+      // facets and sorts see the batch once commit() returns.
+      text: ElasticsearchTextStore.attach(this.es, served.index, 'deferred'),
       vectors,
       images,
       extraVectors,
-      commit: async () => {},
+      commit: async () => {
+        await this.es.indices.refresh({ index: served.index });
+      },
       // Nothing to undo: what was written is served, and the caller reports what failed.
       abort: async () => {},
     };
