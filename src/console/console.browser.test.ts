@@ -219,7 +219,8 @@ describe('the console in Chromium', () => {
     expect(await page.getByTestId('index-runs').textContent()).toContain('catalog.jsonl');
     // The deployed model versions an experiment arm may pick (core/model-registry.ts).
     expect(await page.getByTestId('models-ranking').textContent()).toContain(service.ranker.status.model_version!);
-    expect(await page.getByTestId('models-sequence').textContent()).toContain('no sequence model configured');
+    // The shipped sequence model (models/sequence/default) serves the demo catalog.
+    expect(await page.getByTestId('models-sequence').textContent()).toContain(service.sequence.status.model_version!);
     await page.getByRole('button', { name: 'Check drift' }).click();
     await expect.poll(() => page.getByTestId('drift').textContent()).toContain('consistent: 327 products');
   });
