@@ -57,6 +57,27 @@ MODEL_VERSION = "v1"
 # ---- catalog ----------------------------------------------------------------------------------
 
 
+
+OBJECTIVE = (
+    "symmetric InfoNCE with in-batch negatives and one hard negative per query row (judged grade 0, "
+    "shown-and-skipped, or BM25 top-k unjudged); positives = products graded >= 2; grade 1 masked out; "
+    "plus the catalog's self-supervised views (partial titles, category/brand/tag/attribute/description) "
+    "of uniformly drawn products"
+)
+
+
+def shared_recipe(args, stats, objective_extra=""):
+    """The model card's recipe entries both towers share (the n-gram one and a fine-tuned --base)."""
+    return {
+        "view_ratio": args.view_ratio,
+        "hard_negative_rate": args.hard_negative_rate,
+        "hard_negative_depth": args.hard_negative_depth,
+        "hard_negatives": args.hard_negatives,
+        "query_augment": args.query_augment,
+        "rows": {k: stats[k] for k in ("query_rows", "view_rows", "hard_negatives", "augmented_queries")},
+        "objective": OBJECTIVE + objective_extra,
+    }
+
 def load_catalog(path: Path) -> list[dict]:
     rows = []
     with path.open(encoding="utf-8") as f:
@@ -844,18 +865,7 @@ def main_judged(args) -> None:
             "temperature": args.temperature,
             "init_std": args.init_std,
             "anchor_decay": args.anchor_decay,
-            "view_ratio": args.view_ratio,
-            "hard_negative_rate": args.hard_negative_rate,
-            "hard_negative_depth": args.hard_negative_depth,
-            "hard_negatives": args.hard_negatives,
-            "query_augment": args.query_augment,
-            "rows": {k: stats[k] for k in ("query_rows", "view_rows", "hard_negatives", "augmented_queries")},
-            "objective": (
-                "symmetric InfoNCE with in-batch negatives and one hard negative per query row (judged grade 0, "
-                "shown-and-skipped, or BM25 top-k unjudged); positives = products graded >= 2; grade 1 masked out; "
-                "plus the catalog's self-supervised views (partial titles, category/brand/tag/attribute/description) "
-                "of uniformly drawn products"
-            ),
+            **shared_recipe(args, stats),
             "seconds": {"mine_hard_negatives": round(mine_s, 1), "train": round(train_s, 1), "total": None},
             "threads": args.threads,
         },
@@ -978,18 +988,7 @@ def main_base(args, ds: JudgedSet, fz: Featurizer, bm25, hard: dict[str, list[in
             "weight_decay": 0.01,
             "temperature": args.temperature,
             "max_length": args.max_length,
-            "view_ratio": args.view_ratio,
-            "hard_negative_rate": args.hard_negative_rate,
-            "hard_negative_depth": args.hard_negative_depth,
-            "hard_negatives": args.hard_negatives,
-            "query_augment": args.query_augment,
-            "rows": {k: stats[k] for k in ("query_rows", "view_rows", "hard_negatives", "augmented_queries")},
-            "objective": (
-                "symmetric InfoNCE with in-batch negatives and one hard negative per query row (judged grade 0, "
-                "shown-and-skipped, or BM25 top-k unjudged); positives = products graded >= 2; grade 1 masked out; "
-                "plus the catalog's self-supervised views (partial titles, category/brand/tag/attribute/description) "
-                "of uniformly drawn products; every weight of the base encoder trained (dropout on)"
-            ),
+            **shared_recipe(args, stats, "; every weight of the base encoder trained (dropout on)"),
             "seconds": {"mine_hard_negatives": round(mine_s, 1), "train": round(train_s, 1), "evaluate": round(eval_s, 1), "total": None},
             "threads": args.threads,
         },

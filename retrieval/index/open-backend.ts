@@ -2,7 +2,7 @@ import { hnswSequenceIndexes } from './embedded/hnsw-sequence-items.ts';
 import { qdrantClient } from './qdrant/qdrant-vector-store.ts';
 import { qdrantSequenceIndexes } from './qdrant/qdrant-sequence-items.ts';
 import type { SequenceItemIndex, SequenceItemIndexes } from './sequence-items.ts';
-import { guardByPlan, guardMethods, type DependencyGuards, type GuardPlan } from '../../core/dependency-guard.ts';
+import { guardByPlan, type DependencyGuards, type GuardPlan } from '../../core/dependency-guard.ts';
 import { SqliteSynonymStore } from './embedded/sqlite-synonym-store.ts';
 import { ElasticsearchSynonymStore } from './elasticsearch/es-synonym-store.ts';
 import type { SynonymStore } from './synonyms.ts';
@@ -68,6 +68,18 @@ export async function openSynonymStore(
 }
 
 /**
+ * The serving reads of a sequence item index keep the Qdrant budget; filling and counting run
+ * when a model loads (the engine's own time-outs), as the text store's writes do.
+ */
+const SEQUENCE_PLAN: GuardPlan<SequenceItemIndex> = {
+  search: true,
+  vectorsOf: true,
+  upsert: false,
+  count: false,
+  close: false,
+};
+
+/**
  * Where the sequence model's item embeddings are indexed: beside the catalog's vectors, in a
  * Qdrant collection per model version (named vector `sequence`) in production, in memory
  * (hnswlib) embedded. The serving reads go through the Qdrant budget and breaker.
@@ -85,7 +97,7 @@ export function openSequenceItemIndexes(
       namespace: b.namespace,
       ...(guard && {
         guard: <T extends SequenceItemIndex>(index: T) =>
-          guardMethods<SequenceItemIndex>(index, guard, ['search', 'vectorsOf']) as T,
+          guardByPlan<SequenceItemIndex>(index, guard, SEQUENCE_PLAN) as T,
       }),
     });
   }
