@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT } from '../src/config.ts';
+import { httpGet, keepAliveAgent } from './http-get.ts';
+import { startService } from './service-process.ts';
 import { summarize } from './stats.ts';
 
 /**
@@ -45,29 +44,6 @@ const QUERIES = [
   '英语词典',
 ];
 
-async function startService(env: NodeJS.ProcessEnv, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'cli/serve.ts')],
-    {
-      cwd: ROOT,
-      env: { ...env, SHELF_DATA_DIR: dataDir, PORT: '0', SHELF_HOST: '127.0.0.1', SHELF_CONSUMER: 'inline' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) resolve({ url: m[1]!, child });
-    });
-    child.on('exit', (code) => reject(new Error(`the service exited (${code}) before listening: ${err.slice(-2000)}`)));
-  });
-}
-
 interface Shot {
   status: number;
   ms: number;
@@ -75,28 +51,20 @@ interface Shot {
 }
 
 /** Keep-alive connections, at most `connections` of them: each worker loop reuses one. */
-let agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let agent = keepAliveAgent(1);
 
-/** One search over node:http (lighter than fetch: the load generator shares the machine with the service). */
-function shoot(url: string, i: number, timeoutMs: number): Promise<Shot> {
-  const t0 = performance.now();
+/** One search (node:http: lighter than fetch, and the load generator shares the machine with the service). */
+async function shoot(url: string, i: number, timeoutMs: number): Promise<Shot> {
   const q = encodeURIComponent(QUERIES[i % QUERIES.length]!);
-  return new Promise((resolve) => {
-    const done = (status: number, retryAfter: string | null) =>
-      resolve({ status, ms: performance.now() - t0, retryAfter });
-    const req = http.get(`${url}/v1/search?q=${q}&size=10`, { agent, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => done(res.statusCode ?? 0, (res.headers['retry-after'] as string | undefined) ?? null));
-      res.on('error', () => done(0, null));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => done(0, null));
-  });
+  // The body is dropped: a run keeps every shot.
+  const { status, ms, retryAfter } = await httpGet(`${url}/v1/search?q=${q}&size=10`, agent, timeoutMs);
+  return { status, ms, retryAfter };
 }
 
 export async function runOverloadBench(o: OverloadOptions) {
   const dir = mkdtempSync(path.join(tmpdir(), 'shelf-overload-'));
-  const { url, child } = await startService(o.env ?? process.env, path.join(dir, 'data'));
+  const service = await startService(o.env ?? process.env, path.join(dir, 'data'));
+  const url = service.url;
   try {
     // Warm up (model, caches, JIT), then the unloaded baseline: one connection, one request at a time.
     for (let i = 0; i < 50; i++) await shoot(url, i, o.timeoutMs);
@@ -104,7 +72,7 @@ export async function runOverloadBench(o: OverloadOptions) {
     for (let i = 0; i < o.unloadedRequests; i++) unloaded.push(await shoot(url, i, o.timeoutMs));
 
     agent.destroy();
-    agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
+    agent = keepAliveAgent(o.connections);
     const load1 = loadavg()[0]!;
     const shots: Shot[] = [];
     const until = performance.now() + o.durationS * 1000;
@@ -161,11 +129,7 @@ export async function runOverloadBench(o: OverloadOptions) {
     return result;
   } finally {
     agent.destroy();
-    child.kill('SIGTERM');
-    await new Promise((r) => {
-      child.once('exit', r);
-      setTimeout(r, 5000).unref();
-    });
+    await service.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,17 +1,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HashEmbedder } from '../test/helpers/embedders.ts';
+import { loadTextEmbedder, parseEmbedderSpec } from '../core/embedding/load.ts';
 import { tempDir } from '../test/helpers/catalog.ts';
 import { runSuggestBench } from './suggest-bench.ts';
 
 describe('suggest benchmark', () => {
-  it('writes bench-suggest.json with HTTP and in-process latency, the index build, a catalog change and popular queries', async () => {
+  it('writes bench-suggest.json with HTTP (the service in its own process) and in-process latency, the index build, a catalog change and popular queries', async () => {
     const out = tempDir();
     const res = await runSuggestBench({
       products: 400,
       outDir: out,
-      embedder: new HashEmbedder(32),
+      // The service process loads the embedder by its spec: the shipped one, small and fast.
+      embedder: await loadTextEmbedder(parseEmbedderSpec('default')),
+      embedderSpec: 'default',
+      refreshMs: 200,
       requests: 200,
       quiet: true,
     });
@@ -21,6 +24,8 @@ describe('suggest benchmark', () => {
     for (const key of ['http', 'http_concurrent', 'in_process'])
       expect(file[key].p99_ms).toBeGreaterThanOrEqual(file[key].p50_ms);
     expect(file.http.n).toBe(200);
+    // The figures came from a service process: it reported its own heap.
+    expect(file.service_heap_mb).toBeGreaterThan(10);
     expect(file.catalog_index.keys).toBeGreaterThan(400);
     expect(file.popular_queries).toBeGreaterThan(50);
     // Prefixes of real queries: nearly all complete to something.

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { serve } from '@hono/node-server';
 import { SqliteEventLog } from '../behavior/embedded/sqlite-event-log.ts';
 import type { ServedEntry } from '../behavior/served-log.ts';
 import type { TextEmbedder } from '../core/embedding/embedder.ts';
@@ -11,8 +10,8 @@ import { silentProgress, terminalProgress } from '../indexer/progress.ts';
 import { openSearcher } from '../retrieval/recall/searcher.ts';
 import { SuggestConfigSchema } from '../retrieval/recall/suggest/config.ts';
 import { Suggester } from '../retrieval/recall/suggest/suggester.ts';
-import { createApp } from '../src/app.ts';
 import { httpGet, keepAliveAgent } from './http-get.ts';
+import { startService } from './service-process.ts';
 import { summarize } from './stats.ts';
 import { syntheticCatalog } from './synthetic.ts';
 
@@ -20,6 +19,13 @@ export interface SuggestBenchOptions {
   products: number;
   outDir: string;
   embedder: TextEmbedder;
+  /**
+   * The embedder's spec (SHELF_EMBEDDER) for the service process the HTTP figures are taken
+   * from: it must serve the index built here with `embedder`.
+   */
+  embedderSpec: string;
+  /** The service's `suggest.refresh_ms` (how soon popular queries show); its default unless set. */
+  refreshMs?: number;
   /** Typed prefixes timed. */
   requests?: number;
   /** Products in the catalog change the incremental update is timed on (default 100). */
@@ -35,7 +41,10 @@ export interface SuggestBenchOptions {
  * same way, embedded), with popular queries from a served log of the bench's queries searched by
  * 500 shoppers: what a search box sends while a shopper types (every prefix of a query, one
  * character at a time). Times the catalog index build, then suggest in process and over HTTP
- * (sequential, and 4 concurrent clients), interleaved prefix by prefix. Then times the
+ * (sequential, and 4 concurrent clients), interleaved prefix by prefix. The HTTP figures come
+ * from the service as a shop runs it: `cli/serve.ts` in a process of its own (bench/service-process.ts)
+ * over the same index, with this served log; the in-process ones from a suggester in this
+ * process. Then times the
  * incremental update a catalog change costs: `change` products (4 in 10 retitled, 3 removed, 3
  * new) indexed into a new generation as the indexer does it, followed by the suggester; and
  * the change undone the same way, so the work folder is left as it was found.
@@ -104,12 +113,39 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
       prefixes.push(chars.slice(0, n).join(''));
   }
 
-  const app = createApp({ searcher, embedder: opts.embedder, suggest: { suggester, config } });
-  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const port = (server.address() as { port: number }).port;
-  const url = (q: string) => `http://127.0.0.1:${port}/v1/suggest?q=${encodeURIComponent(q)}&size=8`;
+  // The service in its own process, on this index and a served log of the same traffic. The bench
+  // is one address standing in for many shoppers' browsers: the per-client and per-shopper rate
+  // limits are off; everything else is the service's defaults (one request in flight and its queue).
+  const behaviorDir = path.join(dataDir, 'behavior');
+  fs.rmSync(behaviorDir, { recursive: true, force: true });
+  fs.mkdirSync(behaviorDir, { recursive: true });
+  const servedFile = new SqliteEventLog({ file: path.join(behaviorDir, 'served.sqlite') });
+  await servedFile.appendRaw(entries.map((e) => ({ key: e.request_id, value: JSON.stringify(e) })));
+  await servedFile.close();
+  log('starting the service (cli/serve.ts --no-index) on the index');
+  const service = await startService(
+    {
+      ...process.env,
+      SHELF_EMBEDDER: opts.embedderSpec,
+      SHELF_CATALOG: '',
+      SHELF__SERVICE__LIMITS__CLIENT__POINTS: '0',
+      SHELF__SERVICE__LIMITS__SHOPPER__POINTS: '0',
+      ...(opts.refreshMs !== undefined && { SHELF__SUGGEST__REFRESH_MS: String(opts.refreshMs) }),
+    },
+    dataDir,
+    ['--no-index'],
+  );
+  const url = (q: string) => `${service.url}/v1/suggest?q=${encodeURIComponent(q)}&size=8`;
   const agent = keepAliveAgent(4);
+  // Ready once the service suggests the most searched query (its served-log reader has read it).
+  const top = queries[0]!;
+  const readyBy = performance.now() + 120_000;
+  for (;;) {
+    const res = await httpGet(url(top.slice(0, 3)), agent);
+    if (res.status === 200 && /"source":"query"/.test(res.body)) break;
+    if (performance.now() > readyBy) throw new Error(`the service never suggested a popular query: ${res.body}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
   for (const q of prefixes.slice(0, 300)) await httpGet(url(q), agent);
 
   const loadBefore = os.loadavg();
@@ -122,8 +158,8 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
     inProcess.push(performance.now() - s);
     s = performance.now();
     const res = await httpGet(url(q), agent);
-    if (res.status !== 200) throw new Error(`HTTP ${res.status} for ${q}`);
-    http.push(performance.now() - s);
+    if (res.status !== 200) throw new Error(`HTTP ${res.status} for ${q}: ${res.body}`);
+    http.push(res.ms);
   }
   const concurrency = 4;
   const conc: number[] = [];
@@ -132,14 +168,16 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < prefixes.length) {
-        const q = prefixes[next++]!;
-        const s = performance.now();
-        await httpGet(url(q), agent);
-        conc.push(performance.now() - s);
+        const res = await httpGet(url(prefixes[next++]!), agent);
+        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body}`);
+        conc.push(res.ms);
       }
     }),
   );
   const qps = Math.round(prefixes.length / ((performance.now() - concStart) / 1000));
+  const serviceHeapMb = await heapOf(service.url, agent);
+  agent.destroy();
+  await service.stop();
 
   // A catalog change, indexed into a new generation and followed incrementally; then undone.
   const changeSize = opts.change ?? 100;
@@ -167,8 +205,6 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
     `catalog change of ${changeSize} products: ${applied.mode} update in ${applied.ms} ms, undone in ${undone.ms} ms (full build ${build.ms} ms)`,
   );
   const loadAfter = os.loadavg();
-  agent.destroy();
-  server.close();
   await suggester.close();
   await servedLog.close();
   await searcher.close();
@@ -182,6 +218,8 @@ export async function runSuggestBench(opts: SuggestBenchOptions) {
     in_process: summarize(inProcess),
     empty_share: Math.round((empty / prefixes.length) * 1000) / 1000,
     catalog_index: { keys: build.keys, build_ms: Math.round(build.ms), heap_mb: heapMb },
+    /** The service process's V8 heap after the HTTP runs (its /metrics), MB. */
+    service_heap_mb: serviceHeapMb,
     catalog_change: {
       products: changeSize,
       applied: { mode: applied.mode, changed: applied.changed, ms: applied.ms },
@@ -226,4 +264,11 @@ function changeCatalog<P extends { id: string | number; title: string }>(
     withWord++;
   }
   return { catalog: [...catalog, ...added], withWord };
+}
+
+/** The used V8 heap a service reports on /metrics (prom-client's default metrics), MB; null without it. */
+async function heapOf(base: string, agent: ReturnType<typeof keepAliveAgent>): Promise<number | null> {
+  const res = await httpGet(`${base}/metrics`, agent);
+  const m = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)/m.exec(res.body);
+  return m ? Math.round(Number(m[1]) / 1e5) / 10 : null;
 }

@@ -66,6 +66,7 @@ prog
             products: o.products,
             outDir: o.out,
             embedder,
+            embedderSpec: config.embedder.model,
             requests: o.requests,
             change: o.change,
             seed: o.seed,
