@@ -40,6 +40,10 @@ describe('CouponSchema', () => {
   it('rejects invalid definitions with the field and the reason', () => {
     expect(rejection({ id: 'has space' })).toMatchObject({ field: 'id' });
     expect(rejection({ id: 'x'.repeat(129) })).toMatchObject({ field: 'id' });
+    // Dot segments: no URL can name them (a client sends "/v1/admin/coupons/.." as "/v1/admin").
+    expect(rejection({ id: '..' })).toMatchObject({ field: 'id' });
+    expect(rejection({ id: '.' })).toMatchObject({ field: 'id' });
+    expect(CouponSchema.safeParse({ ...base, id: 'v1.2...x' }).success).toBe(true);
     expect(rejection({ type: 'bogo' })).toMatchObject({ field: 'type' });
     expect(rejection({ value: 0 })).toMatchObject({ field: 'value' });
     expect(rejection({ type: 'percent', value: 100 })).toEqual({

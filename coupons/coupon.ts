@@ -28,7 +28,10 @@ export const CouponSchema = z
       .string()
       .min(1, 'must not be empty')
       .max(128, 'must be at most 128 characters')
-      .regex(/^[A-Za-z0-9_.-]+$/, 'may only contain letters, digits, "_", "." and "-"'),
+      .regex(/^[A-Za-z0-9_.-]+$/, 'may only contain letters, digits, "_", "." and "-"')
+      // "/v1/admin/coupons/.." is "/v1/admin" to an HTTP client (dot segments are removed from a
+      // path): a coupon with such an id could never be read, claimed or redeemed.
+      .refine((id) => id !== '.' && id !== '..', 'must not be "." or ".." (a URL cannot name it)'),
     name: z.string().trim().min(1, 'must not be empty').max(200),
     description: z.string().max(2000).optional(),
     /** fixed: `value` off; percent: `value`% off (capped by `max_discount`); threshold (满减): `value` off once the spend reaches `min_spend`. */

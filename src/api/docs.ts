@@ -21,13 +21,21 @@ const errorJson = { 'application/json': { schema: z.toJSONSchema(ErrorSchema, { 
 
 /**
  * Every /v1 operation can be refused before it runs (src/api/limits.ts): 429 over a rate limit,
- * 503 when the service sheds load; shopper-facing ones name their security schemes.
+ * 503 when the service sheds load; one with a path parameter can miss every route (404);
+ * shopper-facing ones name their security schemes.
  */
 function withLimits<D extends { paths?: Record<string, Record<string, unknown>> }>(doc: D): D {
   for (const [p, item] of Object.entries(doc.paths ?? {})) {
     if (!p.startsWith('/v1/')) continue;
     for (const op of Object.values(item) as Operation[]) {
       if (typeof op !== 'object' || op === null || !op.responses) continue;
+      // An id path parameter that is empty, "." or ".." (which clients drop from a path) leaves a
+      // URL that names no route: 404 not_found, whatever the operation documents of its own.
+      if (p.includes('{'))
+        op.responses['404'] ??= {
+          description: 'not_found: the URL names no route (an empty id, or "." / "..", which clients drop from a path).',
+          content: errorJson,
+        };
       op.responses['429'] ??= {
         description: 'rate_limited: over the per-client or per-shopper rate limit; retry after Retry-After.',
         headers: retryAfter,

@@ -171,6 +171,14 @@ describe('GET /openapi.json', () => {
     }
   });
 
+  it('documents 404 on every operation with a path parameter: an empty or dot-segment id names no route', async () => {
+    for (const [p, ops] of Object.entries(doc.paths))
+      for (const [m, op] of Object.entries(ops))
+        if (p.includes('{')) expect(Object.keys(op.responses ?? {}), `${m} ${p}`).toContain('404');
+    // What a client sends for PUT /v1/admin/coupons/{id} with the id "." (the dot segment removed).
+    await expectDocumented(await admin('put', '/v1/admin/coupons/', {}), 'put', '/v1/admin/coupons/{id}', 404);
+  });
+
   it('derives the GET parameters from the POST body', () => {
     const names = (p: string) =>
       ((doc.paths[p]!.get as unknown as { parameters: Array<{ name: string }> }).parameters ?? []).map((x) => x.name);
