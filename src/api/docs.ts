@@ -33,7 +33,8 @@ function withLimits<D extends { paths?: Record<string, Record<string, unknown>> 
       // URL that names no route: 404 not_found, whatever the operation documents of its own.
       if (p.includes('{'))
         op.responses['404'] ??= {
-          description: 'not_found: the URL names no route (an empty id, or "." / "..", which clients drop from a path).',
+          description:
+            'not_found: the URL names no route (an empty id, or "." / "..", which clients drop from a path).',
           content: errorJson,
         };
       op.responses['429'] ??= {
