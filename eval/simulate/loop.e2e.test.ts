@@ -78,6 +78,7 @@ describe('ranking loop: serve → log → train → deploy → serve', () => {
       expect(again.training.model_version).toBe(res.training.model_version);
       expect(again.training.summary).toEqual(res.training.summary);
     },
-    120_000,
+    // Two simulations and two training runs: about 40 s quiet, over 120 s on a loaded 2-core runner.
+    300_000,
   );
 });

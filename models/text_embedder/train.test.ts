@@ -180,24 +180,7 @@ describe.skipIf(!hasTorch)('npm run train -- text-embedder --data (end to end on
 
   it('npm run eval -- search --queries-from scores only the held-out queries, with the trained model', async () => {
     const out = path.join(dir, 'eval');
-    const io: CliIo = { out: () => undefined, err: () => undefined };
-    const code = await evalMain(
-      [
-        'search',
-        '--data',
-        data(),
-        '--out',
-        out,
-        '--embedder',
-        path.join(dir, 'a'),
-        '--queries-from',
-        path.join(dir, 'a', 'heldout-queries.tsv'),
-      ],
-      undefined,
-      io,
-    );
-    expect(code).toBe(0);
-    const json = JSON.parse(await readFile(path.join(out, 'search.json'), 'utf8')) as Record<string, unknown>;
+    const json = await evalHeldOut(data(), path.join(dir, 'a'), out);
     const m = await meta('a');
     expect(json.queries).toBe(m.metrics.heldout.queries);
     expect(String(json.embedder)).toMatch(/^ngram-v1:/);
@@ -393,26 +376,18 @@ describe.skipIf(!hasTorch)('npm run train -- text-embedder --base (fine-tunes a 
 
   it('npm run eval -- search runs the fine-tuned folder on the held-out queries', async () => {
     const out = path.join(dir, 'eval');
-    const io: CliIo = { out: () => undefined, err: () => undefined };
-    const code = await evalMain(
-      [
-        'search',
-        '--data',
-        data(),
-        '--out',
-        out,
-        '--embedder',
-        path.join(dir, 'a'),
-        '--queries-from',
-        path.join(dir, 'a', 'heldout-queries.tsv'),
-      ],
-      undefined,
-      io,
-    );
-    expect(code).toBe(0);
-    const json = JSON.parse(await readFile(path.join(out, 'search.json'), 'utf8')) as Record<string, unknown>;
+    const json = await evalHeldOut(data(), path.join(dir, 'a'), out);
     expect(json.queries).toBe((await meta('a')).metrics.heldout.queries);
     expect(String(json.embedder)).toMatch(/^transformers:a:/);
     expect((json['ndcg@10'] as Record<string, number>).vector).toBeGreaterThan(0);
   });
 });
+
+/** `npm run eval -- search` with the model in `modelDir`, on its held-out queries only: search.json. */
+async function evalHeldOut(dataDir: string, modelDir: string, out: string): Promise<Record<string, unknown>> {
+  const io: CliIo = { out: () => undefined, err: () => undefined };
+  const args = ['search', '--data', dataDir, '--out', out, '--embedder', modelDir];
+  const code = await evalMain([...args, '--queries-from', path.join(modelDir, 'heldout-queries.tsv')], undefined, io);
+  expect(code).toBe(0);
+  return JSON.parse(await readFile(path.join(out, 'search.json'), 'utf8')) as Record<string, unknown>;
+}
