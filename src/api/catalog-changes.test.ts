@@ -6,7 +6,8 @@ import { FailingEmbedder, HashEmbedder } from '../../test/helpers/embedders.ts';
 import { LIMITS_OFF_ENV } from '../../test/helpers/limits.ts';
 import { DirectCatalogChanges } from '../../indexer/change-batch.ts';
 import { EmbeddedBackend } from '../../retrieval/index/embedded/embedded-backend.ts';
-import type { IndexWriter } from '../../retrieval/index/index-backend.ts';
+import type { IndexBackend, IndexWriter } from '../../retrieval/index/index-backend.ts';
+import type { TextEmbedder } from '../../core/embedding/embedder.ts';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { openService, type Service } from '../service.ts';
@@ -196,20 +197,19 @@ describe('POST /v1/admin/catalog/changes (embedded)', () => {
     expect((await stored('p3'))?.price).toBe(13);
   });
 
-  it('answers 503 index_unavailable, applying nothing, when the embedder fails on a text change', async () => {
-    const broken = createApp({
+  /** An app whose catalog changes go straight through the indexer into `backend`, embedding with `embedder`. */
+  const directApp = (backend: IndexBackend, embedder: TextEmbedder) =>
+    createApp({
       searcher: service.searcher,
       embedder: undefined,
       catalog: {
         adminKey: KEY,
-        changes: new DirectCatalogChanges({
-          dataDir,
-          backend: service.backend,
-          embedder: new FailingEmbedder(0),
-          imageBase: dataDir,
-        }),
+        changes: new DirectCatalogChanges({ dataDir, backend, embedder, imageBase: dataDir }),
       },
     });
+
+  it('answers 503 index_unavailable, applying nothing, when the embedder fails on a text change', async () => {
+    const broken = directApp(service.backend, new FailingEmbedder(0));
     const res = await broken.request('/v1/admin/catalog/changes', {
       method: 'POST',
       body: ndjson([{ op: 'update', product: { id: 'p4', title: 'Nike Dri-FIT Running Tee' } }]),
@@ -227,19 +227,7 @@ describe('POST /v1/admin/catalog/changes (embedded)', () => {
         throw new Error('ENOSPC: no space left on device');
       }
     }
-    const broken = createApp({
-      searcher: service.searcher,
-      embedder: undefined,
-      catalog: {
-        adminKey: KEY,
-        changes: new DirectCatalogChanges({
-          dataDir,
-          backend: new BrokenWrites(dataDir),
-          embedder: new HashEmbedder(),
-          imageBase: dataDir,
-        }),
-      },
-    });
+    const broken = directApp(new BrokenWrites(dataDir), new HashEmbedder());
     const before = (await stored('p4'))?.price;
     const res = await broken.request('/v1/admin/catalog/changes', {
       method: 'POST',

@@ -530,17 +530,17 @@ describe('real responses match the document', () => {
     } finally {
       fs.rmSync(lock);
     }
-    const published = createApp({
-      searcher: service.searcher,
-      embedder: undefined,
-      catalog: {
-        adminKey: KEY,
-        changes: new PublishedCatalogChanges(
-          { topic: 'shelf.catalog', publish: async () => {} },
-          async (ids) => new Set(ids),
-        ),
-      },
-    });
+    /** An app that publishes catalog changes with `publish` (the catalog topic's stand-in). */
+    const publishing = (publish: () => Promise<void>) =>
+      createApp({
+        searcher: service.searcher,
+        embedder: undefined,
+        catalog: {
+          adminKey: KEY,
+          changes: new PublishedCatalogChanges({ topic: 'shelf.catalog', publish }, async (ids) => new Set(ids)),
+        },
+      });
+    const published = publishing(async () => {});
     const auth = { 'content-type': 'application/x-ndjson', authorization: `Bearer ${KEY}` };
     await expectDocumented(
       await published.request(route, { method: 'POST', body: ndjson, headers: auth }),
@@ -548,21 +548,8 @@ describe('real responses match the document', () => {
       route,
       202,
     );
-    const down = createApp({
-      searcher: service.searcher,
-      embedder: undefined,
-      catalog: {
-        adminKey: KEY,
-        changes: new PublishedCatalogChanges(
-          {
-            topic: 'shelf.catalog',
-            publish: async () => {
-              throw new Error('broker down');
-            },
-          },
-          async (ids) => new Set(ids),
-        ),
-      },
+    const down = publishing(async () => {
+      throw new Error('broker down');
     });
     await expectDocumented(
       await down.request(route, { method: 'POST', body: ndjson, headers: auth }),
