@@ -20,15 +20,26 @@ const retryAfter = {
 const errorJson = { 'application/json': { schema: z.toJSONSchema(ErrorSchema, { io: 'output' }) } };
 
 /**
- * Every /v1 operation can be refused before it runs (src/api/limits.ts): 429 over a rate limit,
- * 503 when the service sheds load; one with a path parameter can miss every route (404);
- * shopper-facing ones name their security schemes.
+ * Node's HTTP server answers 431 (no body) before the app sees a request whose request line and
+ * headers together pass its limit (16 KiB by default), e.g. a GET with a very long query string.
+ */
+export const HEADERS_TOO_LARGE = {
+  description:
+    "Request line and headers over the HTTP server's limit (Node's max header size, 16 KiB by default); no body.",
+};
+
+/**
+ * Every operation can be refused by the HTTP server before the app runs (431). Every /v1
+ * operation can also be refused by src/api/limits.ts: 429 over a rate limit, 503 when the service
+ * sheds load; one with a path parameter can miss every route (404); shopper-facing ones name their
+ * security schemes.
  */
 function withLimits<D extends { paths?: Record<string, Record<string, unknown>> }>(doc: D): D {
   for (const [p, item] of Object.entries(doc.paths ?? {})) {
-    if (!p.startsWith('/v1/')) continue;
     for (const op of Object.values(item) as Operation[]) {
       if (typeof op !== 'object' || op === null || !op.responses) continue;
+      op.responses['431'] ??= HEADERS_TOO_LARGE;
+      if (!p.startsWith('/v1/')) continue;
       // An id path parameter that is empty, "." or ".." (which clients drop from a path) leaves a
       // URL that names no route: 404 not_found, whatever the operation documents of its own.
       if (p.includes('{'))

@@ -1,4 +1,7 @@
 import fs from 'node:fs';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -177,6 +180,23 @@ describe('GET /openapi.json', () => {
         if (p.includes('{')) expect(Object.keys(op.responses ?? {}), `${m} ${p}`).toContain('404');
     // What a client sends for PUT /v1/admin/coupons/{id} with the id "." (the dot segment removed).
     await expectDocumented(await admin('put', '/v1/admin/coupons/', {}), 'put', '/v1/admin/coupons/{id}', 404);
+  });
+
+  it("documents 431 on every operation: Node's HTTP server refuses an oversized request line before the app", async () => {
+    for (const [p, ops] of Object.entries(doc.paths))
+      for (const [m, op] of Object.entries(ops)) expect(Object.keys(op.responses ?? {}), `${m} ${p}`).toContain('431');
+    // A real server: the app never sees this request, so app.request cannot show it.
+    const server = serve({ fetch: service.app.fetch, hostname: '127.0.0.1', port: 0 });
+    try {
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const res = await fetch(`http://127.0.0.1:${port}/v1/search?q=${'a'.repeat(20_000)}`);
+      expect(res.status).toBe(431);
+      expect(doc.paths['/v1/search']!.get!.responses['431']).toBeDefined();
+      checked.add('get /v1/search 431');
+    } finally {
+      server.close();
+    }
   });
 
   it('derives the GET parameters from the POST body', () => {
