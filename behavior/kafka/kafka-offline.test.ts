@@ -55,9 +55,30 @@ describe('BatchingSender', () => {
     } as unknown as Producer;
     const s = new BatchingSender(producer, 't', 1000);
     const big = (i: number) => ({ value: 'y'.repeat(200) + i });
-    await Promise.all([s.send([{ value: 'x' }]), ...[0, 1, 2].map((i) => s.send([big(i)]))]);
-    // About 670 bytes each (UTF-8 worst case): one per 1000-byte request, still in order.
-    expect(sent.map(values)).toEqual([['x'], [big(0).value], [big(1).value], [big(2).value]]);
+    await Promise.all([s.send([{ value: 'x' }]), ...[0, 1, 2, 3, 4].map((i) => s.send([big(i)]))]);
+    // About 235 bytes each: four fit in a 1000-byte request, the fifth waits for the next; in order.
+    expect(sent.map(values)).toEqual([['x'], [0, 1, 2, 3].map((i) => big(i).value), [big(4).value]]);
+  });
+
+  it('shares a request between the POSTs waiting for it: sizes are counted as sent, not at the worst case', async () => {
+    // The ingestion benchmark's shape: 1,000-event batches of ~170-byte JSON (~200 kB each).
+    const { producer, sends } = fakeProducer();
+    const s = new BatchingSender(producer, 't');
+    const batch = (b: number) =>
+      Array.from({ length: 1000 }, (_, i) => ({ key: `u${i}`, value: JSON.stringify({ b, i, pad: 'p'.repeat(140) }) }));
+    const first = s.send([{ value: 'click' }]);
+    await tick();
+    const waiting = [0, 1, 2].map((b) => s.send(batch(b)));
+    sends[0]!.done();
+    await first;
+    await tick();
+    // Two fit under the 512 kB limit; at 3 bytes per character each looked like 550 kB and went alone.
+    expect(sends[1]!.messages).toHaveLength(2000);
+    sends[1]!.done();
+    await tick();
+    expect(sends[2]!.messages).toHaveLength(1000);
+    sends[2]!.done();
+    await Promise.all(waiting);
   });
 });
 
