@@ -7,7 +7,8 @@ import { summarize } from './stats.ts';
  * Serving cost of the sequence route, per call, one at a time (as a feed request pays it):
  * the shopper tower alone (onnxruntime-node, one history), the route on a cache miss (tower +
  * HNSW over the item table) and on a hit (the same recent items again: HNSW only). Histories are
- * seeded random draws from the model's items, 1 to max_len long.
+ * seeded random draws from the model's items, 1 to max_len long. And what the approximate index
+ * costs in accuracy: recall@k of the route against the exact top k by inner product.
  */
 export async function runSequenceBench(o: { modelDir: string; calls: number; k: number; seed: number }) {
   const seq = await SequenceRecall.open(
@@ -37,6 +38,7 @@ export async function runSequenceBench(o: { modelDir: string; calls: number; k: 
     let n = 0;
     const miss = await time((h) => seq.recall([...h, `__new_${n++}`, ids[n % ids.length]!], o.k));
     const hit = await time((h) => seq.recall(h, o.k));
+    const recall = await recallVsExact(seq, histories.slice(0, Math.min(200, histories.length)), o.k);
     return {
       model: { version: model.version, items: ids.length, dim: model.dim, max_len: model.maxLen },
       calls: o.calls,
@@ -45,8 +47,34 @@ export async function runSequenceBench(o: { modelDir: string; calls: number; k: 
       shopper_tower: tower,
       route_cache_miss: miss,
       route_cache_hit: hit,
+      /** Share of the exact top k (every item scored by the model) the route's index returned. */
+      recall_vs_exact: recall,
     };
   } finally {
     await seq.close();
   }
+}
+
+/** Mean share of the exact top k (all items scored, the history left out) that the route returned. */
+async function recallVsExact(seq: SequenceRecall, histories: readonly string[][], k: number): Promise<number> {
+  const model = seq.model!;
+  const { dim, table, itemIds } = model;
+  let sum = 0;
+  for (const h of histories) {
+    const v = await model.shopperVector(h);
+    if (!v) continue;
+    const skip = new Set(h);
+    const scored: Array<{ id: string; s: number }> = [];
+    for (let r = 0; r < itemIds.length; r++) {
+      if (skip.has(itemIds[r]!)) continue;
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += v[j]! * table[r * dim + j]!;
+      scored.push({ id: itemIds[r]!, s });
+    }
+    scored.sort((a, b) => b.s - a.s);
+    const exact = scored.slice(0, k);
+    const got = new Set((await seq.recall(h, k)).map((x) => x.id));
+    sum += exact.filter((e) => got.has(e.id)).length / Math.max(1, exact.length);
+  }
+  return Math.round((sum / Math.max(1, histories.length)) * 10_000) / 10_000;
 }
