@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import client from 'prom-client';
 import { z } from 'zod';
 import { hnswSequenceIndexes } from '../index/embedded/hnsw-sequence-items.ts';
-import type { SequenceItemIndex, SequenceItemIndexes } from '../index/sequence-items.ts';
+import { normBound, type SequenceItemIndex, type SequenceItemIndexes } from '../index/sequence-items.ts';
 import type { RouteHit } from '../index/types.ts';
 import { SequenceModel, SequenceModelRefusedError } from './sequence-model.ts';
 import type { SequenceSource } from './feed-routes.ts';
@@ -132,7 +132,7 @@ class Loaded {
   /** Fills the version's index with the learned table (unless it already holds it: a Qdrant collection another instance filled). */
   static async build(model: SequenceModel, indexes: SequenceItemIndexes, cacheSize: number): Promise<Loaded> {
     const n = model.itemIds.length;
-    const items = await indexes.open(model.indexKey, model.dim, n);
+    const items = await indexes.open(model.indexKey, model.dim, n, normBound(model.table, model.dim));
     if ((await items.count()) < n) {
       const rows = model.itemIds.map((_, r) => model.table.subarray(r * model.dim, (r + 1) * model.dim));
       for (let i = 0; i < n; i += 1024) await items.upsert(model.itemIds.slice(i, i + 1024), rows.slice(i, i + 1024));

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../core/rng.ts';
-import type { SequenceItemIndex, SequenceItemIndexes } from '../../retrieval/index/sequence-items.ts';
+import { normBound, type SequenceItemIndex, type SequenceItemIndexes } from '../../retrieval/index/sequence-items.ts';
 
 /**
  * One behaviour suite for the sequence model's item index (retrieval/index/sequence-items.ts):
@@ -15,6 +15,8 @@ export interface SequenceIndexHarness {
 }
 
 const v = (...xs: number[]) => Float32Array.from(xs);
+/** The transform's M for the small tables below (every vector in them is shorter). */
+const BOUND = 10;
 const ids = (hits: Array<{ id: string }>) => hits.map((h) => h.id);
 
 export function sequenceItemIndexConformance(name: string, harness: () => SequenceIndexHarness) {
@@ -24,7 +26,7 @@ export function sequenceItemIndexConformance(name: string, harness: () => Sequen
     const version = `seq-${Math.random().toString(36).slice(2, 10)}`;
     beforeEach(async () => {
       h = harness();
-      index = await h.indexes().open(version, 4, 8);
+      index = await h.indexes().open(version, 4, 8, BOUND);
     });
     afterEach(async () => {
       await index.close();
@@ -58,7 +60,9 @@ export function sequenceItemIndexConformance(name: string, harness: () => Sequen
         const norm = Math.exp(gauss() * 0.5);
         return unit(centre.map((a) => a + 0.7 * gauss())).map((a) => a * norm);
       });
-      const wide = await h.indexes().open(`${version}-wide`, dim, n);
+      const flat = new Float32Array(n * dim);
+      table.forEach((x, i) => flat.set(x, i * dim));
+      const wide = await h.indexes().open(`${version}-wide`, dim, n, normBound(flat, dim));
       try {
         await wide.upsert(
           table.map((_, i) => `p${i}`),
@@ -99,19 +103,26 @@ export function sequenceItemIndexConformance(name: string, harness: () => Sequen
       expect(Array.from(got.get('new')!)).toEqual([0, 0, 2, 0]);
     });
 
+    it('keeps and finds a vector longer than the bound (a new product projected past every learned row)', async () => {
+      await index.upsert(['long', 'short'], [v(0, 0, 0, 2 * BOUND), v(0, 0, 0, 1)]);
+      const hits = await index.search(v(0, 0, 0, 1), 2);
+      expect(new Set(ids(hits))).toEqual(new Set(['long', 'short']));
+      expect(Array.from((await index.vectorsOf(['long'])).get('long')!)).toEqual([0, 0, 0, 2 * BOUND]);
+    });
+
     it('refuses a vector of the wrong dimension', async () => {
       await expect(index.upsert(['x'], [v(1, 2, 3)])).rejects.toThrow(/dimension/);
     });
 
     it('keeps a version apart from another, and a persistent one across handles', async () => {
       await index.upsert(['a'], [v(1, 0, 0, 0)]);
-      const other = await h.indexes().open(`${version}-b`, 4, 8);
+      const other = await h.indexes().open(`${version}-b`, 4, 8, BOUND);
       try {
         expect(await other.count()).toBe(0);
       } finally {
         await other.close();
       }
-      const again = await h.indexes().open(version, 4, 8);
+      const again = await h.indexes().open(version, 4, 8, BOUND);
       try {
         expect(await again.count()).toBe(h.persistent ? 1 : 0);
       } finally {

@@ -211,8 +211,10 @@ interface FakePoint {
 export interface FakeCollection {
   /** Named vector → dimension. */
   vectors: Record<string, number>;
-  /** Named vector → distance, when not Cosine (the sequence index's `sequence` vector is Dot). */
+  /** Named vector → distance, when not Cosine (the sequence index's `sequence` vector is Euclid). */
   distances?: Record<string, string>;
+  /** The collection's metadata (create_collection's `metadata`). */
+  metadata?: Record<string, Json> | null;
   indexes: Map<string, string>;
   points: Map<string, FakePoint>;
 }
@@ -251,6 +253,12 @@ function dot(a: number[], b: number[]): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * (b[i] ?? 0);
   return s;
+}
+
+function euclid(a: number[], b: number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+  return Math.sqrt(s);
 }
 
 function cosine(a: number[], b: number[]): number {
@@ -398,6 +406,7 @@ export class FakeQdrant {
         },
         wal_config: { wal_capacity_mb: 32, wal_segments_ahead: 0 },
         quantization_config: null,
+        ...(c.metadata && { metadata: c.metadata }),
       },
       payload_schema: Object.fromEntries(
         [...c.indexes].map(([field, type]) => [field, { data_type: type, points: c.points.size }]),
@@ -421,7 +430,13 @@ export class FakeQdrant {
         const named = Object.entries(body.vectors as Record<string, { size: number; distance: string }>);
         const vectors = Object.fromEntries(named.map(([n, v]) => [n, v.size]));
         const distances = Object.fromEntries(named.map(([n, v]) => [n, v.distance]));
-        this.collections.set(name, { vectors, distances, indexes: new Map(), points: new Map() });
+        this.collections.set(name, {
+          vectors,
+          distances,
+          metadata: body.metadata ?? null,
+          indexes: new Map(),
+          points: new Map(),
+        });
         return true;
       }
       case 'delete_collection': {
@@ -498,15 +513,19 @@ export class FakeQdrant {
       }
       case 'query_points': {
         const c = this.collection(name);
+        const distance = c.distances?.[body.using] ?? 'Cosine';
+        // Qdrant scores Euclid by the distance itself, nearest first; the others by similarity.
+        const score = distance === 'Euclid' ? euclid : distance === 'Dot' ? dot : cosine;
+        const sign = distance === 'Euclid' ? -1 : 1;
         const scored = [...c.points.values()]
           .filter((p) => p.vectors[body.using ?? ''] !== undefined && naiveMatch(body.filter, p))
           .map((p) => ({
             id: p.id,
             version: 1,
-            score: (c.distances?.[body.using] === 'Dot' ? dot : cosine)(body.query as number[], p.vectors[body.using]!),
+            score: score(body.query as number[], p.vectors[body.using]!),
             payload: selectPayload(p.payload, body.with_payload),
           }))
-          .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+          .sort((a, b) => sign * (b.score - a.score) || (a.id < b.id ? -1 : 1));
         return { points: scored.slice(0, body.limit ?? 10) };
       }
       case 'scroll_points': {

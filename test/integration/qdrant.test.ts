@@ -14,6 +14,7 @@ import {
 import { qdrantSequenceIndexes, sequenceCollection } from '../../retrieval/index/qdrant/qdrant-sequence-items.ts';
 import { hnswSequenceIndexes } from '../../retrieval/index/embedded/hnsw-sequence-items.ts';
 import { SequenceConfigSchema, SequenceRecall } from '../../retrieval/recall/sequence-recall.ts';
+import { normBound } from '../../retrieval/index/sequence-items.ts';
 import { ROOT } from '../../src/config.ts';
 import { DEFAULT_SEQUENCE_MODEL_DIR } from '../../src/settings/schema.ts';
 import { vectorStoreConformance } from '../conformance/stores.ts';
@@ -76,8 +77,10 @@ describe(`the shipped sequence model's item embeddings in Qdrant at ${url}`, () 
         ),
       }),
     };
-    // An older version's collection, left by a previous deploy.
-    const stale = await indexes.open('sequence-old', 4, 1);
+    // An older version's collection, left by a previous deploy; and one in the earlier Dot layout.
+    const stale = await indexes.open('sequence-old', 4, 1, 10);
+    const older = `${namespace}-sequence-sequence-dot-layout`;
+    await client.createCollection(older, { vectors: { sequence: { size: 4, distance: 'Dot' } } });
     await stale.upsert(['x'], [Float32Array.from([1, 0, 0, 0])]);
     const onQdrant = await SequenceRecall.open(cfg, { indexes, catalog, log: () => {} });
     const inMemory = await SequenceRecall.open(cfg, { indexes: hnswSequenceIndexes(), catalog, log: () => {} });
@@ -85,7 +88,14 @@ describe(`the shipped sequence model's item embeddings in Qdrant at ${url}`, () 
       expect(onQdrant.status).toMatchObject({ active: true, model_version: meta.version, projected: 1 });
       const name = sequenceCollection(namespace, onQdrant.model!.indexKey);
       const info = await client.getCollection(name);
-      expect(info.config.params.vectors).toMatchObject({ sequence: { distance: 'Dot' } });
+      // The Euclidean layout (retrieval/index/sequence-items.ts): one more dimension, M in the metadata.
+      expect(info.config.params.vectors).toMatchObject({
+        sequence: { distance: 'Euclid', size: onQdrant.model!.dim + 1 },
+      });
+      expect((info.config as { metadata?: Record<string, unknown> }).metadata).toMatchObject({
+        shelf_sequence_norm_bound: normBound(onQdrant.model!.table, onQdrant.model!.dim),
+      });
+      expect((await client.collectionExists(older)).exists).toBe(false);
       expect((await client.count(name, { exact: true })).count).toBe(meta.items + 1);
       expect((await client.collectionExists(sequenceCollection(namespace, 'sequence-old'))).exists).toBe(false);
       // The same answers as the embedded index (the model's inner product, exact on both at this size).

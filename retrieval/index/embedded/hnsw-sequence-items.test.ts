@@ -10,7 +10,7 @@ sequenceItemIndexConformance('hnswlib (embedded)', () => ({
 
 describe('HnswSequenceItems', () => {
   it('grows past its initial capacity (new products arrive after the table)', async () => {
-    const index = new HnswSequenceItems(2, 1);
+    const index = new HnswSequenceItems(2, 1, 1.5);
     const n = 100;
     await index.upsert(
       Array.from({ length: n }, (_, i) => `p${i}`),
