@@ -1,6 +1,7 @@
 import { loadavg } from 'node:os';
 import { mulberry32 } from '../core/rng.ts';
 import { SequenceConfigSchema, SequenceRecall } from '../retrieval/recall/sequence-recall.ts';
+import { ExactVectors } from '../eval/feed/exact-vectors.ts';
 import { summarize } from './stats.ts';
 
 /**
@@ -59,20 +60,16 @@ export async function runSequenceBench(o: { modelDir: string; calls: number; k: 
 async function recallVsExact(seq: SequenceRecall, histories: readonly string[][], k: number): Promise<number> {
   const model = seq.model!;
   const { dim, table, itemIds } = model;
+  const exactIndex = new ExactVectors(new Map(itemIds.map((id, r) => [id, table.subarray(r * dim, (r + 1) * dim)])));
   let sum = 0;
   for (const h of histories) {
     const v = await model.shopperVector(h);
     if (!v) continue;
     const skip = new Set(h);
-    const scored: Array<{ id: string; s: number }> = [];
-    for (let r = 0; r < itemIds.length; r++) {
-      if (skip.has(itemIds[r]!)) continue;
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += v[j]! * table[r * dim + j]!;
-      scored.push({ id: itemIds[r]!, s });
-    }
-    scored.sort((a, b) => b.s - a.s);
-    const exact = scored.slice(0, k);
+    const exact = exactIndex
+      .search(v, k + skip.size)
+      .filter((x) => !skip.has(x.id))
+      .slice(0, k);
     const got = new Set((await seq.recall(h, k)).map((x) => x.id));
     sum += exact.filter((e) => got.has(e.id)).length / Math.max(1, exact.length);
   }

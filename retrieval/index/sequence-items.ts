@@ -81,7 +81,10 @@ export function euclideanQuery(q: Float32Array, bound: number): number[] {
   return out;
 }
 
-/** The inner product q·x back from the squared Euclidean distance between euclideanQuery(q) and euclideanItem(x). */
-export function dotFromDistance(squared: number, q: Float32Array, bound: number): number {
-  return ((2 * bound * bound - squared) * Math.sqrt(dot(q, q))) / (2 * bound);
+/**
+ * The inner product q·x back from the squared Euclidean distance between euclideanQuery(q) and
+ * euclideanItem(x); `queryNorm` is |q| (computed once per search, not per hit).
+ */
+export function dotFromDistance(squared: number, queryNorm: number, bound: number): number {
+  return ((2 * bound * bound - squared) * queryNorm) / (2 * bound);
 }

@@ -1,5 +1,6 @@
 import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
 import {
+  dot,
   dotFromDistance,
   euclideanItem,
   euclideanQuery,
@@ -134,11 +135,12 @@ export class QdrantSequenceItems implements SequenceItemIndex {
       with_vector: false,
     });
     const out: RouteHit[] = [];
+    const norm = Math.sqrt(dot(v, v));
     for (const p of res.points) {
       const id = p.payload?.['product_id'];
       // Euclid scores are distances: back to the inner product.
       if (typeof id === 'string' && !skip.has(id) && out.length < k)
-        out.push({ id, score: dotFromDistance(p.score * p.score, v, this.bound) });
+        out.push({ id, score: dotFromDistance(p.score * p.score, norm, this.bound) });
     }
     return out;
   }
