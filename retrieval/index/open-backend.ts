@@ -95,6 +95,7 @@ export function openSequenceItemIndexes(
     return qdrantSequenceIndexes({
       client: qdrantClient({ url: b.qdrantUrl, apiKey: b.qdrantApiKey, timeoutMs: 30_000 }),
       namespace: b.namespace,
+      ...(efSearch !== undefined && { efSearch }),
       ...(guard && {
         guard: <T extends SequenceItemIndex>(index: T) =>
           guardByPlan<SequenceItemIndex>(index, guard, SEQUENCE_PLAN) as T,

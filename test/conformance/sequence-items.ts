@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../core/rng.ts';
-import { normBound, type SequenceItemIndex, type SequenceItemIndexes } from '../../retrieval/index/sequence-items.ts';
+import { normBound } from '../../retrieval/index/inner-product.ts';
+import type { SequenceItemIndex, SequenceItemIndexes } from '../../retrieval/index/sequence-items.ts';
 
 /**
  * One behaviour suite for the sequence model's item index (retrieval/index/sequence-items.ts):

@@ -14,7 +14,7 @@ import {
 import { qdrantSequenceIndexes, sequenceCollection } from '../../retrieval/index/qdrant/qdrant-sequence-items.ts';
 import { hnswSequenceIndexes } from '../../retrieval/index/embedded/hnsw-sequence-items.ts';
 import { SequenceConfigSchema, SequenceRecall } from '../../retrieval/recall/sequence-recall.ts';
-import { normBound } from '../../retrieval/index/sequence-items.ts';
+import { normBound } from '../../retrieval/index/inner-product.ts';
 import { ROOT } from '../../src/config.ts';
 import { DEFAULT_SEQUENCE_MODEL_DIR } from '../../src/settings/schema.ts';
 import { vectorStoreConformance } from '../conformance/stores.ts';

@@ -1,11 +1,6 @@
 import hnswlib from 'hnswlib-node';
-import {
-  dot,
-  euclideanItem,
-  euclideanQuery,
-  type SequenceItemIndex,
-  type SequenceItemIndexes,
-} from '../sequence-items.ts';
+import { dot, euclideanItem, euclideanQuery } from '../inner-product.ts';
+import type { SequenceItemIndex, SequenceItemIndexes } from '../sequence-items.ts';
 import type { RouteHit } from '../types.ts';
 
 const { HierarchicalNSW } = hnswlib;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeQdrant, OPENAPI_PATH, OpenApiContract } from '../../../test/fakes/qdrant.ts';
 import { vectorStoreConformance } from '../../../test/conformance/stores.ts';
 import { sequenceItemIndexConformance } from '../../../test/conformance/sequence-items.ts';
@@ -41,5 +41,21 @@ describe('Qdrant stand-in validating against the v1.19 OpenAPI description', () 
       persistent: true,
       cleanup: () => qdrantSequenceIndexes({ client, namespace }).retire!([]),
     };
+  });
+
+  it('searches the sequence collection as broadly as `sequence.ef_search` says, and never narrower than k', async () => {
+    const namespace = `shelf_conformance_${randomUUID().replace(/-/g, '')}`;
+    const indexes = qdrantSequenceIndexes({ client: qdrantClient({ url: fake.url }), namespace, efSearch: 333 });
+    const index = await indexes.open('v1', 2, 3, 2);
+    await index.upsert(['a', 'b', 'c'], [Float32Array.of(1, 0), Float32Array.of(0, 1), Float32Array.of(1, 1)]);
+    const efOf = async (k: number) => {
+      fake.requests.length = 0;
+      await index.search(Float32Array.of(1, 0), k);
+      const query = fake.requests.find((r) => r.operationId === 'query_points');
+      return (query?.body as { params?: { hnsw_ef?: number } } | undefined)?.params?.hnsw_ef;
+    };
+    expect(await efOf(2)).toBe(333);
+    expect(await efOf(500)).toBe(500);
+    await indexes.retire!([]);
   });
 });

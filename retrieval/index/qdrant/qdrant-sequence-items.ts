@@ -1,20 +1,14 @@
 import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
-import {
-  dot,
-  dotFromDistance,
-  euclideanItem,
-  euclideanQuery,
-  type SequenceItemIndex,
-  type SequenceItemIndexes,
-} from '../sequence-items.ts';
+import { dot, dotFromDistance, euclideanItem, euclideanQuery } from '../inner-product.ts';
+import type { SequenceItemIndex, SequenceItemIndexes } from '../sequence-items.ts';
 import type { RouteHit } from '../types.ts';
 import { pointId, qdrantClient, UPSERT_BATCH } from './qdrant-vector-store.ts';
 
 /** The named vector the sequence model's item embeddings live in. */
 export const SEQUENCE_VECTOR_NAME = 'sequence';
 const READ_BATCH = 1024;
-/** HNSW search breadth (Qdrant's `hnsw_ef`), as the embedded index's `sequence.ef_search` default. */
-const SEARCH_EF = 200;
+/** HNSW search breadth (Qdrant's `hnsw_ef`) when none is given: `sequence.ef_search`'s default. */
+const DEFAULT_SEARCH_EF = 200;
 
 /** Collection metadata: the transform's M, so every instance queries with the M the points were stored with. */
 const BOUND_KEY = 'shelf_sequence_norm_bound';
@@ -37,6 +31,8 @@ export interface QdrantSequenceOptions {
   dim: number;
   /** The transform's M (normBound of the model's table); an existing collection's own M wins. */
   bound: number;
+  /** Qdrant's `hnsw_ef` (setting `sequence.ef_search`); a search is never narrower than what it returns. */
+  efSearch?: number;
 }
 
 /**
@@ -58,13 +54,20 @@ export class QdrantSequenceItems implements SequenceItemIndex {
     readonly collection: string,
     readonly dim: number,
     private bound: number,
+    private readonly efSearch: number,
   ) {}
 
   /** Connects, and creates the collection when it is missing (checking an existing one's vector). */
   static async open(opts: QdrantSequenceOptions): Promise<QdrantSequenceItems> {
     if (!Number.isInteger(opts.dim) || opts.dim <= 0) throw new Error(`bad vector dimension ${opts.dim}`);
     const client = opts.client ?? qdrantClient({ url: opts.url!, apiKey: opts.apiKey });
-    const store = new QdrantSequenceItems(client, opts.collection, opts.dim, opts.bound);
+    const store = new QdrantSequenceItems(
+      client,
+      opts.collection,
+      opts.dim,
+      opts.bound,
+      opts.efSearch ?? DEFAULT_SEARCH_EF,
+    );
     await store.ensureCollection();
     return store;
   }
@@ -130,7 +133,7 @@ export class QdrantSequenceItems implements SequenceItemIndex {
       using: SEQUENCE_VECTOR_NAME,
       limit: k + skip.size,
       // As the embedded index: the search is at least as broad as what it must return.
-      params: { hnsw_ef: Math.max(SEARCH_EF, k + skip.size) },
+      params: { hnsw_ef: Math.max(this.efSearch, k + skip.size) },
       with_payload: ['product_id'],
       with_vector: false,
     });
@@ -199,6 +202,7 @@ export function qdrantSequenceIndexes(opts: {
   client: QdrantClient;
   namespace: string;
   guard?: <T extends SequenceItemIndex>(index: T) => T;
+  efSearch?: number;
 }): SequenceItemIndexes {
   return {
     kind: 'qdrant',
@@ -208,6 +212,7 @@ export function qdrantSequenceIndexes(opts: {
         collection: sequenceCollection(opts.namespace, key),
         dim,
         bound,
+        ...(opts.efSearch !== undefined && { efSearch: opts.efSearch }),
       });
       return opts.guard ? opts.guard(index) : index;
     },
