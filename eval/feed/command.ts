@@ -73,6 +73,12 @@ export const feedCommand: Command = {
       help: 'the learned sequence route: train it inside each phase on what that phase may see (OUTDIR/sequence/<phase>/), or reuse a trained model in both phases (quick runs; it may have seen the targets)',
       default: 'off',
     },
+    'sequence-valid': {
+      type: 'string',
+      value: 'MODEL_DIR',
+      help: "with --sequence MODEL_DIR (then the test phase's model): the validation phase's model, trained on the validation phase's stream (no validation or test item), e.g. outside the evaluation",
+      exists: 'folder',
+    },
     'sequence-args': {
       type: 'string',
       value: 'ARGS',
@@ -97,10 +103,19 @@ export const feedCommand: Command = {
     if (recallK !== undefined && recallK > 2000)
       throw new UsageError('--recall-k must be at most 2000 (the feed config limit)');
     const seqRaw = stringOpt(values, 'sequence') ?? 'off';
+    const validDir = stringOpt(values, 'sequence-valid');
     const sequence: SequenceMode =
-      seqRaw === 'off' ? { kind: 'off' } : seqRaw === 'train' ? { kind: 'train' } : { kind: 'reuse', dir: seqRaw };
+      seqRaw === 'off'
+        ? { kind: 'off' }
+        : seqRaw === 'train'
+          ? { kind: 'train' }
+          : { kind: 'reuse', dir: seqRaw, validDir };
     if (sequence.kind === 'reuse' && !existsSync(join(sequence.dir, 'metadata.json')))
       throw new UsageError(`--sequence must be off, train or a model folder (with metadata.json), got ${seqRaw}`);
+    if (validDir !== undefined && sequence.kind !== 'reuse')
+      throw new UsageError("--sequence-valid needs --sequence MODEL_DIR (the test phase's model)");
+    if (validDir !== undefined && !existsSync(join(validDir, 'metadata.json')))
+      throw new UsageError(`--sequence-valid must be a model folder (with metadata.json), got ${validDir}`);
     const seqArgs = stringOpt(values, 'sequence-args');
     if (seqArgs !== undefined && sequence.kind !== 'train')
       throw new UsageError('--sequence-args needs --sequence train');

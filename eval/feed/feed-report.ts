@@ -151,7 +151,7 @@ export async function renderFeedReport(
       html: `<ul>${Object.entries(j.sequence)
         .map(
           ([phase, r]) =>
-            `<li><strong>${escapeHtml(phase)}</strong>: ${escapeHtml(r.mode)} ${escapeHtml(r.version)}${r.training_ms !== undefined ? `, trained on ${r.training_rows} interactions in ${(r.training_ms / 1000).toFixed(0)} s (best epoch ${r.best_epoch ?? '–'})` : ' (not trained by this run: it may have seen the targets)'}</li>`,
+            `<li><strong>${escapeHtml(phase)}</strong>: ${escapeHtml(r.mode)} ${escapeHtml(r.version)}${r.training_ms !== undefined ? `, trained on ${r.training_rows} interactions in ${(r.training_ms / 1000).toFixed(0)} s (best epoch ${r.best_epoch ?? '–'})` : ` (not trained by this run: ${escapeHtml(r.model_dir)}; ${j.sequence!.valid?.model_dir !== j.sequence!.test?.model_dir ? 'one model per phase, trained elsewhere' : 'one model for both phases: it may have seen the targets'})`}</li>`,
         )
         .join('')}</ul>`,
     });

@@ -143,6 +143,28 @@ describe.skipIf(!hasTorch)('npm run eval -- feed --sequence train', () => {
     const reused = JSON.parse(await readFile(join(dir, 'reuse', 'feed.json'), 'utf8')) as FeedJson;
     expect(reused.sequence!.valid).toMatchObject({ mode: 'reused', version: seq.test!.version });
     expect(reused.sequence!.valid!.training_ms).toBeUndefined();
+
+    // Models trained per phase elsewhere: the validation phase serves its own.
+    const perPhase = await main(
+      [
+        'feed',
+        '--data',
+        join(dir, 'data'),
+        '--out',
+        join(dir, 'per-phase'),
+        '--tune-users',
+        '60',
+        '--rounds',
+        '100',
+      ].concat(['--recall-k', '40', '--sequence', seq.test!.model_dir, '--sequence-valid', seq.valid!.model_dir]),
+      undefined,
+      { out: () => {}, err: () => {} },
+    );
+    expect(perPhase).toBe(0);
+    const split = JSON.parse(await readFile(join(dir, 'per-phase', 'feed.json'), 'utf8')) as FeedJson;
+    expect(split.sequence!.valid).toMatchObject({ mode: 'reused', version: seq.valid!.version });
+    expect(split.sequence!.test).toMatchObject({ mode: 'reused', version: seq.test!.version });
+    expect(await readFile(join(dir, 'per-phase', 'feed.html'), 'utf8')).toContain('one model per phase');
   }, 300_000);
 
   it('refuses trainer options the evaluation sets itself', async () => {
@@ -151,5 +173,8 @@ describe.skipIf(!hasTorch)('npm run eval -- feed --sequence train', () => {
     const args = ['feed', '--data', join(dir, 'data'), '--out', join(dir, 'o2'), '--sequence', 'train'];
     expect(await main([...args, '--sequence-args', '--out /tmp/x'], undefined, io)).toBe(2);
     expect(err.join('\n')).toContain('--out');
+    // A validation-phase model only goes with a test-phase model given as a folder.
+    expect(await main([...args, '--sequence-valid', dir], undefined, io)).toBe(2);
+    expect(err.join('\n')).toContain('--sequence-valid needs --sequence MODEL_DIR');
   });
 });

@@ -9,7 +9,8 @@
  * Each phase's training file and model folder are kept under OUTDIR/sequence/<phase>/ (the model
  * card names data, hyper-parameters and training time), so a run can be audited afterwards.
  * `reuse` serves one already-trained model in both phases instead: quick for trying the plumbing,
- * but such a model has usually seen the targets, and the report says so.
+ * but such a model has usually seen the targets, and the report says so; with a second model for
+ * the validation phase it serves models trained per phase elsewhere.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -20,7 +21,13 @@ import { SequenceConfigSchema, SequenceRecall } from '../../retrieval/recall/seq
 import { writeSequentialDataset, type Interaction } from './sequential-data.ts';
 import type { Phase } from './protocol.ts';
 
-export type SequenceMode = { kind: 'off' } | { kind: 'train' } | { kind: 'reuse'; dir: string };
+/**
+ * `reuse` with `validDir`: models trained per phase outside the evaluation (e.g. side by side, or
+ * the test phase's model already trained for the model card): `validDir` serves the validation
+ * phase and must not have seen a validation target, `dir` the test phase.
+ */
+export type SequenceMode =
+  { kind: 'off' } | { kind: 'train' } | { kind: 'reuse'; dir: string; validDir?: string | undefined };
 
 export interface SequenceTraining {
   /** The trainer's options (forwarded as given), e.g. ['--dropout', '0.5', '--max-len', '50']. */
@@ -101,10 +108,11 @@ export async function phaseSequence(
 ): Promise<PhaseSequence> {
   const log = training.log ?? (() => {});
   if (mode.kind === 'reuse') {
-    const recall = await open(mode.dir);
+    const dir = phase === 'valid' && mode.validDir !== undefined ? mode.validDir : mode.dir;
+    const recall = await open(dir);
     return {
       source: recall,
-      record: { mode: 'reused', model_dir: resolve(mode.dir), version: recall.model!.version },
+      record: { mode: 'reused', model_dir: resolve(dir), version: recall.model!.version },
       close: () => recall.close(),
     };
   }
