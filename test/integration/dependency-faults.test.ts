@@ -201,7 +201,7 @@ async function topicsCreatable(): Promise<void> {
   throw new Error(`Kafka cannot create topics 60 s after its restart: ${(last as Error).message}`);
 }
 
-function expectWithinBudget(answers: Answer[], server: string): void {
+function expectWithinBudget(answers: Answer[], server: string, allowed: (a: Answer) => boolean = () => false): void {
   const during = answers.filter((a) => a.during);
   const max = Math.max(...answers.map((a) => a.ms));
   const p50 = during.map((a) => a.ms).sort((x, y) => x - y)[Math.floor(during.length / 2)] ?? 0;
@@ -221,6 +221,7 @@ function expectWithinBudget(answers: Answer[], server: string): void {
   for (const a of answers) {
     const what = `${server}: ${a.kind} → ${a.status} in ${Math.round(a.ms)} ms ${JSON.stringify(a.body).slice(0, 200)}`;
     expect(a.status, what).not.toBe(500);
+    if (allowed(a)) continue;
     expect([200, 503], what).toContain(a.status);
     expect(a.ms, what).toBeLessThan(LIMIT_MS);
     if (a.status === 503) expect(Number(a.retryAfter), what).toBeGreaterThanOrEqual(1);
@@ -301,9 +302,31 @@ describe.each([
   it(`Redis (${how}): anonymous search unaffected, the rest degraded or a quick 503, never a 500`, async () => {
     await defineCoupon();
     await request('warm', '/v1/search?q=running+shoes&size=3');
-    const answers = await underFault(fault('redis'));
+    // The test's Redis keeps no data (scripts/servers/redis.sh), so a restarted one has lost the
+    // coupon: it is defined again at once, and a claim that lands in between is rightly told the
+    // coupon does not exist (404). A shop's Redis persists its data; the 404 is the test server's.
+    const base = fault('redis');
+    const answers = await underFault(
+      how === 'stop'
+        ? {
+            apply: base.apply,
+            repair: async () => {
+              await base.repair();
+              await defineCoupon();
+            },
+          }
+        : base,
+    );
     await recovered('redis');
-    expectWithinBudget(answers, `redis ${how}`);
+    expectWithinBudget(
+      answers,
+      `redis ${how}`,
+      (a) =>
+        how === 'stop' &&
+        a.kind === 'claim' &&
+        a.status === 404 &&
+        (a.body.error as { code?: string } | undefined)?.code === 'coupon_not_found',
+    );
     for (const a of of(answers, 'anonymous search')) {
       expect(a.status, JSON.stringify(a.body)).toBe(200);
       // Coupons on the page read the ledger (in Redis): they may be left off, nothing else may.
