@@ -80,7 +80,8 @@ export async function runRankBench(opts: RankBenchOptions) {
     fusion_position: i,
     fused_score: 2 / (61 + i),
     routes: {
-      bm25: { rank: i + 1, score: 20 - i * 0.02 },
+      // Term coverage as a three-word query's hits report it (rank-features-v2 reads it).
+      bm25: { rank: i + 1, score: 20 - i * 0.02, coverage: [1, 2 / 3, 1 / 3][i % 3]! },
       ...(i % 2 === 0 && { vector: { rank: i / 2 + 1, score: 0.8 - i * 0.001 } }),
     },
     category_key: cats[i % cats.length],

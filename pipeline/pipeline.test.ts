@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StateStore } from '../behavior/state-store.ts';
 import { createMetrics } from '../core/metrics.ts';
-import { FEATURE_COUNT } from '../ranking/features.ts';
+import { FEATURE_COUNT, FEATURE_NAMES } from '../ranking/features.ts';
+import { joinTraining, readSqliteLog } from '../ranking/training-data.ts';
 import type { Searcher } from '../retrieval/recall/searcher.ts';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -123,6 +125,48 @@ describe('one request context', () => {
           rank_position,
         }));
       expect(await slots(plain.request_id)).toEqual(await slots(debug.request_id));
+    });
+  });
+});
+
+describe('term coverage from recall to the training data', () => {
+  it("each ranked search item's served features carry its BM25 term coverage, and the training join keeps them", async () => {
+    await withService(async (s) => {
+      const body = await get(s.app, '/v1/search?q=noise%20cancelling%20headphones&size=40&user_id=cov&debug=true');
+      const entry = await servedEntry(s, shop.dataDir, body.request_id);
+      const at = (f: number[] | undefined, name: string) => f![FEATURE_NAMES.indexOf(name)]!;
+      const byId = new Map(entry.items.map((it) => [it.id, it.features]));
+      const seen = new Set<string>();
+      for (const it of body.items) {
+        const coverage = it.debug!.bm25_coverage as number | undefined;
+        const f = byId.get(it.id);
+        if (it.debug!.rank_score === null) continue; // beyond the ranking window: no features
+        // The embedded store reports coverage for every BM25 hit; a vector-only hit has none.
+        const expected = it.debug!.bm25_rank === undefined ? 0 : coverage!;
+        expect(at(f, 'bm25_coverage'), it.id).toBeCloseTo(expected, 6);
+        expect(at(f, 'bm25_all_terms'), it.id).toBe(it.debug!.bm25_rank !== undefined && expected === 1 ? 1 : 0);
+        seen.add(expected === 0 ? 'none' : expected < 1 ? 'partial' : 'all');
+      }
+      // The page holds full and partial matches (products with one or two of the three words), so both were checked.
+      expect(seen).toContain('all');
+      expect(seen).toContain('partial');
+
+      const click = entry.items.find(
+        (it) => at(it.features, 'bm25_coverage') < 1 && at(it.features, 'bm25_coverage') > 0,
+      )!;
+      const { rows } = joinTraining(readSqliteLog(path.join(shop.dataDir, 'behavior', 'served.sqlite')), [
+        JSON.stringify({
+          event_id: 'e1',
+          type: 'click',
+          user_id: 'cov',
+          request_id: body.request_id,
+          product_id: click.id,
+          ts: 1,
+        }),
+      ]);
+      const row = rows.find((r) => r.request_id === body.request_id && r.click === 1)!;
+      expect(at(row.features, 'bm25_coverage')).toBe(at(click.features, 'bm25_coverage'));
+      expect(row.features).toEqual(click.features);
     });
   });
 });

@@ -78,7 +78,7 @@ describe('ranking on /v1/search and /v1/feed', () => {
     expect(body.debug!.ranking).toMatchObject({
       mode: 'model',
       model_version: defaultVersion,
-      feature_spec: 'rank-features-v1',
+      feature_spec: 'rank-features-v2',
     });
     expect(body.items.length).toBeGreaterThan(2);
     for (const it of body.items) {

@@ -36,6 +36,16 @@ describe('ranking feature spec', () => {
     expect(vectors.cases.length).toBeGreaterThanOrEqual(50);
   });
 
+  it('the shared vectors cover term coverage none, partial, full and unknown, with and without a BM25 hit', () => {
+    const bm25 = vectors.cases.map((c) => c.raw.routes.bm25).filter((h) => h !== undefined);
+    const seen = new Set(bm25.map((h) => (typeof h.coverage === 'number' ? h.coverage : 'unknown')));
+    for (const v of [0, 0.5, 1, 'unknown']) expect(seen, String(v)).toContain(v);
+    expect(bm25.some((h) => !('coverage' in h))).toBe(true);
+    expect(bm25.some((h) => h.coverage === null)).toBe(true);
+    expect(bm25.some((h) => (h.coverage ?? 0) > 1)).toBe(true);
+    expect(vectors.cases.some((c) => c.raw.surface === 'search' && c.raw.routes.bm25 === undefined)).toBe(true);
+  });
+
   it('reproduces every Python test vector', () => {
     for (const [i, c] of vectors.cases.entries()) {
       const got = featurize(c.raw);
@@ -84,6 +94,35 @@ describe('ranking feature spec', () => {
     expect(at('position', feed)).toBe(0.5);
   });
 
+  it('term coverage: more of the query words, higher bm25_coverage, all else equal; unknown counts as full', () => {
+    const raw = (bm25: RawFeatures['routes'][string] | undefined): RawFeatures => ({
+      surface: 'search',
+      position: 3,
+      hour: 10,
+      routes: { vector: { rank: 2, score: 0.5 }, ...(bm25 && { bm25 }) },
+      fused_score: 0.03,
+      item: { category_key: 'audio', brand_key: 'sony', price: 50, popularity: 3, age_days: 1 },
+      user: null,
+    });
+    const at = (name: string, f: number[]) => f[FEATURE_NAMES.indexOf(name)]!;
+    const hit = (coverage?: number) => ({ rank: 1, score: 6, ...(coverage !== undefined && { coverage }) });
+    const levels = [0, 0.25, 1 / 3, 0.5, 2 / 3, 0.75, 1].map((c) => featurize(raw(hit(c))));
+    for (let i = 1; i < levels.length; i++)
+      expect(at('bm25_coverage', levels[i]!)).toBeGreaterThan(at('bm25_coverage', levels[i - 1]!));
+    expect(levels.map((f) => at('bm25_all_terms', f))).toEqual([0, 0, 0, 0, 0, 0, 1]);
+    expect(at('bm25_coverage', levels[2]!)).toBe(0.333333);
+    // Only the coverage features move with coverage.
+    const moved = FEATURE_NAMES.filter((_, j) => levels[0]![j] !== levels[6]![j]);
+    expect(moved).toEqual(['bm25_coverage', 'bm25_all_terms']);
+    // A store that does not report coverage: a full match (as fusion counts it), never a weak one.
+    expect(featurize(raw(hit()))).toEqual(levels[6]);
+    // Out of range is clipped; no BM25 hit is 0 on both.
+    expect(at('bm25_coverage', featurize(raw(hit(1.5))))).toBe(1);
+    expect(at('bm25_coverage', featurize(raw(hit(-0.5))))).toBe(0);
+    const none = featurize(raw(undefined));
+    expect([at('bm25_coverage', none), at('bm25_all_terms', none)]).toEqual([0, 0]);
+  });
+
   it.skipIf(!existsSync(PY))('Python recomputes what TypeScript computes for random inputs', () => {
     const rnd = mulberry32(123);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -95,6 +134,9 @@ describe('ranking feature spec', () => {
           : ['uservector', 'itemcf', 'similar', 'trending', 'category'];
       const routes: RawFeatures['routes'] = {};
       for (const n of names) if (rnd() < 0.6) routes[n] = { rank: 1 + Math.floor(rnd() * 500), score: rnd() * 20 - 1 };
+      // Term coverage as stores report it (k of n terms), unknown, or out of range.
+      const coverage = pick([undefined, 0, 1 / 3, 0.5, 2 / 3, 1, 1, rnd(), 1.25]);
+      if (routes.bm25 && coverage !== undefined) routes.bm25.coverage = coverage;
       const total = rnd() * 30;
       const raw: RawFeatures = {
         surface,

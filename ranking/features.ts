@@ -10,7 +10,7 @@ import { fnv1a32 } from '../core/embedding/ngram-features.ts';
  * Values are rounded to 1e-6 (half up) before they reach the model as float32, so the vector the
  * served log records is bit for bit what the model saw.
  */
-export const FEATURE_SPEC_VERSION = 'rank-features-v1';
+export const FEATURE_SPEC_VERSION = 'rank-features-v2';
 export const HASH_BUCKETS = 16;
 
 export type Surface = 'search' | 'feed';
@@ -38,12 +38,22 @@ export interface RawItem {
   age_days: number | null;
 }
 
+/**
+ * What one recall route said of the candidate. `coverage` (lexical routes): the share of the
+ * query's terms the product holds, absent when the store does not report it (core/candidate.ts).
+ */
+export interface RawRoute {
+  rank: number;
+  score: number;
+  coverage?: number | undefined;
+}
+
 /** Everything a feature is computed from: JSON-serialisable, identical input on both sides. */
 export interface RawFeatures {
   surface: Surface;
   position: number;
   hour: number;
-  routes: Record<string, { rank: number; score: number }>;
+  routes: Record<string, RawRoute>;
   fused_score: number;
   item: RawItem;
   user: RawUser | null;
@@ -54,6 +64,8 @@ export const FEATURE_NAMES: readonly string[] = [
   'bm25_present',
   'bm25_score',
   'bm25_rank',
+  'bm25_coverage',
+  'bm25_all_terms',
   'vector_present',
   'vector_score',
   'vector_rank',
@@ -121,6 +133,8 @@ const clip = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x)
 const invRank = (r: { rank: number } | undefined) => (r && r.rank >= 1 ? 1 / Math.log2(1 + r.rank) : 0);
 const log1p0 = (x: number) => Math.log1p(Math.max(0, x));
 const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+/** A BM25 hit's term coverage in [0, 1]; 1 when the store did not say. */
+const bm25Coverage = (h: RawRoute) => (typeof h.coverage === 'number' ? clip(h.coverage, 0, 1) : 1);
 
 const bucketCache = new Map<string, number>();
 export function hashBucket(key: string): number {
@@ -160,6 +174,12 @@ export function featurizeInto(raw: RawFeatures, out: Float64Array, offset: numbe
   put(r.bm25 ? 1 : 0);
   put(r.bm25 ? log1p0(r.bm25.score) : 0);
   put(invRank(r.bm25));
+  // BM25 score and rank cannot tell a product holding one of three query words from one holding
+  // all three. A store that does not report coverage counts as a full match, as fusion does
+  // (retrieval/recall/fusion.ts): unknown must not read as a weak match.
+  const coverage = r.bm25 ? bm25Coverage(r.bm25) : 0;
+  put(coverage);
+  put(r.bm25 && coverage >= 1 ? 1 : 0);
   put(r.vector ? 1 : 0);
   put(r.vector ? clip(r.vector.score, -1, 1) : 0);
   put(invRank(r.vector));

@@ -1,5 +1,5 @@
 import { priceBand, type UserState } from '../behavior/user-state.ts';
-import { topCategory, type RawFeatures, type RawUser, type Surface } from './features.ts';
+import { topCategory, type RawFeatures, type RawRoute, type RawUser, type Surface } from './features.ts';
 
 /** One fused candidate as the ranker sees it: what recall found and the product's attributes. */
 export interface RankInput {
@@ -7,7 +7,8 @@ export interface RankInput {
   /** 0-based slot in fusion order. */
   fusion_position: number;
   fused_score: number;
-  routes: Record<string, { rank: number; score: number }>;
+  /** Every route that found it; a lexical route's `coverage` becomes the term-coverage features. */
+  routes: Record<string, RawRoute>;
   category_key?: string | undefined;
   brand_key?: string | undefined;
   price?: number | undefined;

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../test/helpers/catalog.ts';
 import { RankConfigSchema } from './config.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from './features.ts';
+import type { Candidate } from '../core/candidate.ts';
 import type { RankInput } from './inputs.ts';
 import { RankModel } from './model.ts';
 import { Ranker, finalScore, heuristicScore } from './ranker.ts';
@@ -159,6 +160,37 @@ describe('Ranker hot reload', () => {
     const dir = modelCopy((m) => (m.model_sha256 = 'not-this-file'));
     const r = await openRanker({ model_dir: dir, refresh_ms: 0 });
     expect(r.status.mode).toBe('heuristic');
+  });
+});
+
+describe('term coverage through the ranking stage', () => {
+  it("a search candidate's BM25 coverage reaches its features: more of the query's words, higher values, all else equal", async () => {
+    const { rankInput } = await import('./apply.ts');
+    const cand = (id: string, coverage: number | undefined): Candidate => ({
+      id,
+      product: { id, title: id, in_stock: true, category: 'Electronics/Audio', brand: 'Sony', price: 99 },
+      routes: {
+        bm25: { rank: 3, score: 5.5, ...(coverage !== undefined && { coverage }) },
+        vector: { rank: 2, score: 0.4 },
+      },
+      fused_score: 0.03,
+      fusion_position: 2,
+      score: 0.03,
+    });
+    const r = await openRanker({ model_dir: DEFAULT_MODEL, refresh_ms: 0 });
+    const out = await r.rank(
+      { surface: 'search', now: Date.parse('2026-01-01T00:00:00Z'), shopper: { user: undefined } },
+      [cand('third', 1 / 3), cand('half', 0.5), cand('all', 1), cand('unknown', undefined)].map(rankInput),
+    );
+    const f = new Map(out.items.map((it) => [it.candidate.id, Array.from(it.features)]));
+    const at = (id: string, name: string) => f.get(id)![FEATURE_NAMES.indexOf(name)]!;
+    expect(at('third', 'bm25_coverage')).toBeLessThan(at('half', 'bm25_coverage'));
+    expect(at('half', 'bm25_coverage')).toBeLessThan(at('all', 'bm25_coverage'));
+    expect(['third', 'half', 'all', 'unknown'].map((id) => at(id, 'bm25_all_terms'))).toEqual([0, 0, 1, 1]);
+    // Nothing else differs: the model sees the coverage and only it.
+    const diff = FEATURE_NAMES.filter((n) => at('third', n) !== at('all', n));
+    expect(diff).toEqual(['bm25_coverage', 'bm25_all_terms']);
+    expect(f.get('unknown')).toEqual(f.get('all'));
   });
 });
 

@@ -1,4 +1,4 @@
-"""Ranker featurizer, training side (feature spec "rank-features-v1").
+"""Ranker featurizer, training side (feature spec "rank-features-v2").
 
 This file and ranking/features.ts implement ONE list: ranking/feature-spec.json. Both take the
 same raw inputs (one JSON object per candidate: surface, position, hour, routes, fused_score,
@@ -20,14 +20,14 @@ import random
 import sys
 from pathlib import Path
 
-FEATURE_SPEC_VERSION = "rank-features-v1"
+FEATURE_SPEC_VERSION = "rank-features-v2"
 HASH_BUCKETS = 16
 HERE = Path(__file__).resolve().parent
 SPEC_PATH = HERE.parent.parent / "ranking" / "feature-spec.json"
 VECTORS_PATH = HERE / "feature_vectors.json"
 
 FEATURE_NAMES: list[str] = [
-    "bm25_present", "bm25_score", "bm25_rank", "vector_present", "vector_score", "vector_rank", "image_rank",
+    "bm25_present", "bm25_score", "bm25_rank", "bm25_coverage", "bm25_all_terms", "vector_present", "vector_score", "vector_rank", "image_rank",
     "uservector_rank", "uservector_score", "itemcf_rank", "similar_rank", "trending_rank", "category_rank",
     "fused_score", "route_count",
     "price", "price_missing", "popularity", "age", "age_missing",
@@ -73,6 +73,17 @@ def ratio(a: float, b: float) -> float:
     return a / b if b > 0 else 0.0
 
 
+def bm25_coverage(hit) -> float:
+    """A BM25 hit's term coverage in [0, 1]; 1 when the store did not say (as fusion counts it), 0 without a hit."""
+    if not hit:
+        return 0.0
+    c = hit.get("coverage")
+    # bool is an int in Python but not a number in JSON/TypeScript: unknown, like null or absent.
+    if isinstance(c, bool) or not isinstance(c, (int, float)):
+        return 1.0
+    return clip(float(c), 0, 1)
+
+
 def featurize(raw: dict) -> list[float]:
     r = raw["routes"]
     it = raw["item"]
@@ -80,6 +91,8 @@ def featurize(raw: dict) -> list[float]:
     out: list[float] = []
     bm25, vec = r.get("bm25"), r.get("vector")
     out += [1.0 if bm25 else 0.0, log1p0(bm25["score"]) if bm25 else 0.0, inv_rank(bm25)]
+    cov = bm25_coverage(bm25)
+    out += [cov, 1.0 if bm25 and cov >= 1 else 0.0]
     out += [1.0 if vec else 0.0, clip(vec["score"], -1, 1) if vec else 0.0, inv_rank(vec)]
     out += [inv_rank(r.get("image"))]
     uv = r.get("uservector")
@@ -135,6 +148,11 @@ def random_raw(rng: random.Random) -> dict:
         if rng.random() < 0.6:
             score = rng.uniform(-0.2, 1.0) if n in ("vector", "uservector", "image") else rng.uniform(0, 30)
             routes[n] = {"rank": rng.randint(1, 500), "score": round(score, 6)}
+            if n == "bm25":
+                # Coverage as stores report it (k of n query terms), absent (unknown), or out of range (clipped).
+                cov = rng.choice(["absent", 1, 1, 0.5, 1 / 3, 2 / 3, 0.25, 0, 1.2])
+                if cov != "absent":
+                    routes[n]["coverage"] = cov
     fused = sum(1.0 / (60 + v["rank"]) for v in routes.values())
     price = rng.choice([None, 0, round(rng.uniform(0.5, 3000), 2)])
     user = None
@@ -166,6 +184,16 @@ def write_vectors(path: Path = VECTORS_PATH, n: int = 60, seed: int = 7) -> None
                   "item": {"category_key": "sports", "brand_key": "nike", "price": 89.99, "popularity": 7, "age_days": 0},
                   "user": {"cat_affinity": 2, "cat_top_affinity": 3, "cat_total": 4, "brand_affinity": 0, "brand_total": 0, "price_band": 89.99,
                            "counts": {"view": 1, "click": 2, "add_to_cart": 0, "purchase": 0, "impression": 9}, "recent": True, "purchased": False}})
+    # Term coverage, all else equal: none, partial, full, unknown (absent, null), no BM25 hit.
+    for cov in (0, 1 / 3, 0.5, 1, "absent", None, "no-hit"):
+        routes = {"vector": {"rank": 4, "score": 0.41}}
+        if cov != "no-hit":
+            routes["bm25"] = {"rank": 2, "score": 7.25}
+            if cov != "absent":
+                routes["bm25"]["coverage"] = cov
+        cases.append({"surface": "search", "position": 1, "hour": 12, "routes": routes, "fused_score": 1 / 62 + 1 / 64,
+                      "item": {"category_key": "electronics/audio", "brand_key": "sony", "price": 199.0, "popularity": 12, "age_days": 30},
+                      "user": None})
     out = {"feature_spec_version": FEATURE_SPEC_VERSION, "names": FEATURE_NAMES,
            "cases": [{"raw": c, "features": featurize(c)} for c in cases]}
     path.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
