@@ -2,10 +2,11 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import client from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Candidate } from '../core/candidate.ts';
 import { tempDir } from '../test/helpers/catalog.ts';
+import { rankInput } from './apply.ts';
 import { RankConfigSchema } from './config.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SPEC_VERSION } from './features.ts';
-import type { Candidate } from '../core/candidate.ts';
 import type { RankInput } from './inputs.ts';
 import { RankModel } from './model.ts';
 import { Ranker, finalScore, heuristicScore } from './ranker.ts';
@@ -165,7 +166,6 @@ describe('Ranker hot reload', () => {
 
 describe('term coverage through the ranking stage', () => {
   it("a search candidate's BM25 coverage reaches its features: more of the query's words, higher values, all else equal", async () => {
-    const { rankInput } = await import('./apply.ts');
     const cand = (id: string, coverage: number | undefined): Candidate => ({
       id,
       product: { id, title: id, in_stock: true, category: 'Electronics/Audio', brand: 'Sony', price: 99 },

@@ -9,6 +9,7 @@ import { settingsLine } from '../kit/settings-line.ts';
 import { barChart, intervalChart, vegaSvg } from '../kit/vega-chart.ts';
 import type { FeedJson, MetricTable } from './feed-json.ts';
 import type { HitMetrics } from './sampled.ts';
+import type { SequencePhaseRecord } from './sequence-phase.ts';
 import type { Scored } from './user-eval.ts';
 
 const METRICS: Array<keyof HitMetrics> = ['hr@10', 'ndcg@10'];
@@ -145,13 +146,20 @@ export async function renderFeedReport(
       tableHtml(j.validation.full) +
       tableHtml(j.validation.sampled100),
   });
+  /** How a phase's model came to be: trained by this run, or served from a folder (and whether both phases share it). */
+  const provenance = (r: SequencePhaseRecord): string => {
+    if (r.training_ms !== undefined)
+      return `, trained on ${r.training_rows} interactions in ${(r.training_ms / 1000).toFixed(0)} s (best epoch ${r.best_epoch ?? '–'})`;
+    const shared = j.sequence!.valid?.model_dir === j.sequence!.test?.model_dir;
+    return ` (not trained by this run: ${escapeHtml(r.model_dir)}; ${shared ? 'one model for both phases: it may have seen the targets' : 'one model per phase, trained elsewhere'})`;
+  };
   if (j.sequence)
     sections.push({
       title: 'Sequence model per phase',
       html: `<ul>${Object.entries(j.sequence)
         .map(
           ([phase, r]) =>
-            `<li><strong>${escapeHtml(phase)}</strong>: ${escapeHtml(r.mode)} ${escapeHtml(r.version)}${r.training_ms !== undefined ? `, trained on ${r.training_rows} interactions in ${(r.training_ms / 1000).toFixed(0)} s (best epoch ${r.best_epoch ?? '–'})` : ` (not trained by this run: ${escapeHtml(r.model_dir)}; ${j.sequence!.valid?.model_dir !== j.sequence!.test?.model_dir ? 'one model per phase, trained elsewhere' : 'one model for both phases: it may have seen the targets'})`}</li>`,
+            `<li><strong>${escapeHtml(phase)}</strong>: ${escapeHtml(r.mode)} ${escapeHtml(r.version)}${provenance(r)}</li>`,
         )
         .join('')}</ul>`,
     });

@@ -1,5 +1,8 @@
 import type { RouteHit } from './types.ts';
 
+/** HNSW search breadth of the sequence item index on either back end (setting `sequence.ef_search`). */
+export const DEFAULT_SEQUENCE_EF_SEARCH = 200;
+
 /**
  * The sequence model's item embeddings as a vector index of their own (the `sequence` feed route
  * and similar items read it): hnswlib in the embedded back end, a Qdrant collection whose named

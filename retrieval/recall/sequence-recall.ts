@@ -5,7 +5,11 @@ import client from 'prom-client';
 import { z } from 'zod';
 import { hnswSequenceIndexes } from '../index/embedded/hnsw-sequence-items.ts';
 import { normBound } from '../index/inner-product.ts';
-import type { SequenceItemIndex, SequenceItemIndexes } from '../index/sequence-items.ts';
+import {
+  DEFAULT_SEQUENCE_EF_SEARCH,
+  type SequenceItemIndex,
+  type SequenceItemIndexes,
+} from '../index/sequence-items.ts';
 import type { RouteHit } from '../index/types.ts';
 import { SequenceModel, SequenceModelRefusedError } from './sequence-model.ts';
 import type { SequenceSource } from './feed-routes.ts';
@@ -40,7 +44,7 @@ export const SequenceConfigSchema = z
     /** Shopper vectors cached by (model version, recent items): an event that changes them misses it. */
     cache_size: z.number().int().min(0).max(1_000_000).default(10_000),
     /** HNSW search breadth over the item table (embedded back end). */
-    ef_search: z.number().int().min(10).max(2000).default(200),
+    ef_search: z.number().int().min(10).max(2000).default(DEFAULT_SEQUENCE_EF_SEARCH),
   })
   .strict();
 export type SequenceConfig = z.output<typeof SequenceConfigSchema>;

@@ -1,6 +1,6 @@
 import hnswlib from 'hnswlib-node';
 import { dot, euclideanItem, euclideanQuery } from '../inner-product.ts';
-import type { SequenceItemIndex, SequenceItemIndexes } from '../sequence-items.ts';
+import { DEFAULT_SEQUENCE_EF_SEARCH, type SequenceItemIndex, type SequenceItemIndexes } from '../sequence-items.ts';
 import type { RouteHit } from '../types.ts';
 
 const { HierarchicalNSW } = hnswlib;
@@ -25,7 +25,7 @@ export class HnswSequenceItems implements SequenceItemIndex {
     capacity: number,
     /** The transform's M (normBound of the model's table). */
     private readonly bound: number,
-    private readonly efSearch = 200,
+    private readonly efSearch = DEFAULT_SEQUENCE_EF_SEARCH,
   ) {
     this.index = new HierarchicalNSW('l2', dim + 1);
     this.index.initIndex(Math.max(16, capacity), 16, 200, 100);
@@ -83,7 +83,7 @@ export class HnswSequenceItems implements SequenceItemIndex {
 }
 
 /** The embedded back end's sequence indexes: a fresh in-memory graph per model version. */
-export function hnswSequenceIndexes(efSearch = 200): SequenceItemIndexes {
+export function hnswSequenceIndexes(efSearch = DEFAULT_SEQUENCE_EF_SEARCH): SequenceItemIndexes {
   return {
     kind: 'hnswlib',
     open: async (_version, dim, capacity, bound) => new HnswSequenceItems(dim, capacity, bound, efSearch),

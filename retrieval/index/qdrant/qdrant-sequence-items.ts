@@ -1,14 +1,12 @@
 import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
 import { dot, dotFromDistance, euclideanItem, euclideanQuery } from '../inner-product.ts';
-import type { SequenceItemIndex, SequenceItemIndexes } from '../sequence-items.ts';
+import { DEFAULT_SEQUENCE_EF_SEARCH, type SequenceItemIndex, type SequenceItemIndexes } from '../sequence-items.ts';
 import type { RouteHit } from '../types.ts';
 import { pointId, qdrantClient, UPSERT_BATCH } from './qdrant-vector-store.ts';
 
 /** The named vector the sequence model's item embeddings live in. */
 export const SEQUENCE_VECTOR_NAME = 'sequence';
 const READ_BATCH = 1024;
-/** HNSW search breadth (Qdrant's `hnsw_ef`) when none is given: `sequence.ef_search`'s default. */
-const DEFAULT_SEARCH_EF = 200;
 
 /** Collection metadata: the transform's M, so every instance queries with the M the points were stored with. */
 const BOUND_KEY = 'shelf_sequence_norm_bound';
@@ -66,7 +64,7 @@ export class QdrantSequenceItems implements SequenceItemIndex {
       opts.collection,
       opts.dim,
       opts.bound,
-      opts.efSearch ?? DEFAULT_SEARCH_EF,
+      opts.efSearch ?? DEFAULT_SEQUENCE_EF_SEARCH,
     );
     await store.ensureCollection();
     return store;
