@@ -13,7 +13,10 @@ describe('npm run bench -- sequence', () => {
     });
     expect(r.calls).toBe(40);
     for (const t of [r.shopper_tower, r.route_cache_miss, r.route_cache_hit]) expect(t.p50_ms).toBeGreaterThan(0);
-    // The shipped model's 327 items: the index must return (nearly) what exact scoring would.
-    expect(r.recall_vs_exact).toBeGreaterThanOrEqual(0.95);
+    // The shipped model's 327 items are far under the full-scan threshold: served exactly.
+    expect(r.recall_vs_exact).toBe(1);
+    // The graph alone, timed and measured beside it.
+    expect(r.hnsw.route_cache_miss.p50_ms).toBeGreaterThan(0);
+    expect(r.hnsw.recall_vs_exact).toBeGreaterThanOrEqual(0.9);
   }, 60_000);
 });

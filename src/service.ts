@@ -14,7 +14,7 @@ import { openIndexBackend, openSequenceItemIndexes, openSynonymStore } from '../
 import { CachedSynonyms, type SynonymStore } from '../retrieval/index/synonyms.ts';
 import { openSearcher, type Searcher } from '../retrieval/recall/searcher.ts';
 import { productTimes } from '../ranking/apply.ts';
-import { SequenceRecall } from '../retrieval/recall/sequence-recall.ts';
+import { SequenceRecall, sequenceIndexOptions } from '../retrieval/recall/sequence-recall.ts';
 import { Ranker } from '../ranking/ranker.ts';
 import { createApp, type AppDeps } from './app.ts';
 import { indexLocation, type Settings as Config } from './settings/schema.ts';
@@ -236,7 +236,7 @@ export async function openService(config: Config, opts: ServiceOptions): Promise
       catalogHas: (ids) =>
         searcher.withSnapshot(async (snap) => new Set(snap ? (await snap.text.get([...ids])).keys() : [])),
       // Its item embeddings: hnswlib in memory, or a Qdrant collection (named vector `sequence`).
-      indexes: openSequenceItemIndexes(indexLocation(config), guards, config.sequence.ef_search),
+      indexes: openSequenceItemIndexes(indexLocation(config), guards, sequenceIndexOptions(config.sequence)),
       // Products it never saw get a vector from their stored text vector (its text projection).
       catalog: {
         get generation() {

@@ -69,8 +69,8 @@ export const feedCommand: Command = {
     },
     sequence: {
       type: 'string',
-      value: 'off|train|MODEL_DIR',
-      help: 'the learned sequence route: train it inside each phase on what that phase may see (OUTDIR/sequence/<phase>/), or reuse a trained model in both phases (quick runs; it may have seen the targets)',
+      value: 'off|train|streams|MODEL_DIR',
+      help: "the learned sequence route: train it inside each phase on what that phase may see (OUTDIR/sequence/<phase>/), or reuse a trained model in both phases (quick runs; it may have seen the targets); streams: only write each phase's training stream to OUTDIR/sequence/<phase>/data and print the trainer commands (train them elsewhere, then --sequence TEST_MODEL --sequence-valid VALID_MODEL)",
       default: 'off',
     },
     'sequence-valid': {
@@ -104,6 +104,20 @@ export const feedCommand: Command = {
       throw new UsageError('--recall-k must be at most 2000 (the feed config limit)');
     const seqRaw = stringOpt(values, 'sequence') ?? 'off';
     const validDir = stringOpt(values, 'sequence-valid');
+    if (seqRaw === 'streams') {
+      const { writePhaseStreams } = await import('./sequence-phase.ts');
+      const out = requiredOpt(values, 'out');
+      const data = requiredOpt(values, 'data');
+      const seed = intOpt(values, 'seed') ?? 42;
+      const streams = await writePhaseStreams(data, out, repeats);
+      const trainer = (p: (typeof streams)[number]) =>
+        `${stringOpt(values, 'python') ?? '/usr/bin/python3'} models/sequence/train.py --data ${p.dataDir} --out ${p.modelDir} --holdout valid --seed ${seed} [trainer options]`;
+      for (const p of streams) console.log(`${p.phase} phase: ${p.rows} interactions → ${p.dataDir}`);
+      console.log(
+        `train each phase's model (side by side is fine):\n  ${streams.map(trainer).join('\n  ')}\nthen evaluate with them:\n  npm run eval -- feed --data ${data} --out ${out} --sequence ${streams.find((p) => p.phase === 'test')!.modelDir} --sequence-valid ${streams.find((p) => p.phase === 'valid')!.modelDir}`,
+      );
+      return;
+    }
     const sequence: SequenceMode =
       seqRaw === 'off'
         ? { kind: 'off' }
@@ -111,7 +125,9 @@ export const feedCommand: Command = {
           ? { kind: 'train' }
           : { kind: 'reuse', dir: seqRaw, validDir };
     if (sequence.kind === 'reuse' && !existsSync(join(sequence.dir, 'metadata.json')))
-      throw new UsageError(`--sequence must be off, train or a model folder (with metadata.json), got ${seqRaw}`);
+      throw new UsageError(
+        `--sequence must be off, train, streams or a model folder (with metadata.json), got ${seqRaw}`,
+      );
     if (validDir !== undefined && sequence.kind !== 'reuse')
       throw new UsageError("--sequence-valid needs --sequence MODEL_DIR (the test phase's model)");
     if (validDir !== undefined && !existsSync(join(validDir, 'metadata.json')))

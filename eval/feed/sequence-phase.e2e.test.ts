@@ -5,6 +5,7 @@
  * the test phase's saw the validation items and no test item.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +123,24 @@ describe.skipIf(!hasTorch)('npm run eval -- feed --sequence train', () => {
     expect(json.sampled100.sequence!['hr@10']).toBeGreaterThan(0.5);
     const html = await readFile(join(dir, 'out', 'feed.html'), 'utf8');
     expect(html).toContain('Sequence model per phase');
+
+    // `--sequence streams` writes the same two streams alone (to train them elsewhere) and evaluates nothing.
+    const printed: string[] = [];
+    expect(
+      await main(
+        ['feed', '--data', join(dir, 'data'), '--out', join(dir, 'streams'), '--sequence', 'streams'],
+        undefined,
+        {
+          out: (s: string) => printed.push(s),
+          err: () => {},
+        },
+      ),
+    ).toBe(0);
+    for (const phase of ['valid', 'test'])
+      expect(await readFile(join(dir, 'streams', 'sequence', phase, 'data', 'interactions.tsv'), 'utf8')).toBe(
+        await readFile(join(dir, 'out', 'sequence', phase, 'data', 'interactions.tsv'), 'utf8'),
+      );
+    expect(existsSync(join(dir, 'streams', 'feed.json'))).toBe(false);
 
     // A quick run may reuse a trained model in both phases; feed.json says so.
     const reuse = await main(

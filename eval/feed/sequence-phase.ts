@@ -18,8 +18,8 @@ import { join, resolve } from 'node:path';
 import { ROOT } from '../../src/config.ts';
 import type { SequenceSource } from '../../retrieval/recall/feed-routes.ts';
 import { SequenceConfigSchema, SequenceRecall } from '../../retrieval/recall/sequence-recall.ts';
-import { writeSequentialDataset, type Interaction } from './sequential-data.ts';
-import type { Phase } from './protocol.ts';
+import { readSequentialDataset, writeSequentialDataset, type Interaction } from './sequential-data.ts';
+import { leaveLastOut, phaseEvents, type Phase } from './protocol.ts';
 
 /**
  * `reuse` with `validDir`: models trained per phase outside the evaluation (e.g. side by side, or
@@ -95,6 +95,62 @@ async function open(dir: string): Promise<SequenceRecall> {
   return recall;
 }
 
+/** Where a phase's stream and model live: OUTDIR/sequence/<phase>/{data,model}. */
+export function phasePaths(phase: Phase, out: string): { dataDir: string; modelDir: string } {
+  const base = resolve(join(out, 'sequence', phase));
+  return { dataDir: join(base, 'data'), modelDir: join(base, 'model') };
+}
+
+/**
+ * Writes the phase's training stream (`events`: phaseEvents of the split) as a sequential data set
+ * in OUTDIR/sequence/<phase>/data, the trainer's `--data`. `--sequence streams` stops here, so the
+ * two models can be trained outside the evaluation (side by side, or on another machine) and
+ * served with `--sequence TEST_MODEL --sequence-valid VALID_MODEL`.
+ */
+export async function writePhaseStream(
+  phase: Phase,
+  events: readonly Interaction[],
+  out: string,
+): Promise<{ dataDir: string; modelDir: string }> {
+  const { dataDir, modelDir } = phasePaths(phase, out);
+  await mkdir(dataDir, { recursive: true });
+  await writeSequentialDataset(dataDir, {
+    interactions: events,
+    typed: false,
+    meta: {
+      name: `feed-eval-${phase}-phase`,
+      source: 'npm run eval -- feed',
+      description: `the ${phase} phase's training stream: ${phase === 'valid' ? 'no validation or test item' : 'validation items added, no test item'}`,
+      notes: [],
+      counts: {
+        interactions: events.length,
+        users: new Set(events.map((r) => r.user)).size,
+        items: new Set(events.map((r) => r.item)).size,
+      },
+    },
+  });
+  return { dataDir, modelDir };
+}
+
+/**
+ * Both phases' training streams of the data set in `data` (leave-last-out with `repeats`), written
+ * as `--sequence train` writes them, without evaluating: `--sequence streams`.
+ */
+export async function writePhaseStreams(
+  data: string,
+  out: string,
+  repeats: 'first' | 'keep',
+): Promise<Array<{ phase: Phase; rows: number; dataDir: string; modelDir: string }>> {
+  const ds = await readSequentialDataset(data);
+  const split = leaveLastOut(ds.interactions, repeats);
+  const written = [];
+  for (const phase of ['valid', 'test'] as const) {
+    const events = phaseEvents(split, phase);
+    written.push({ phase, rows: events.length, ...(await writePhaseStream(phase, events, out)) });
+  }
+  return written;
+}
+
 /**
  * The phase's sequence model, trained on `events` (the phase's stream) into OUTDIR/sequence/<phase>,
  * or the reused one.
@@ -116,25 +172,7 @@ export async function phaseSequence(
       close: () => recall.close(),
     };
   }
-  const base = resolve(join(out, 'sequence', phase));
-  const dataDir = join(base, 'data');
-  const modelDir = join(base, 'model');
-  await mkdir(base, { recursive: true });
-  await writeSequentialDataset(dataDir, {
-    interactions: events,
-    typed: false,
-    meta: {
-      name: `feed-eval-${phase}-phase`,
-      source: 'npm run eval -- feed',
-      description: `the ${phase} phase's training stream: ${phase === 'valid' ? 'no validation or test item' : 'validation items added, no test item'}`,
-      notes: [],
-      counts: {
-        interactions: events.length,
-        users: new Set(events.map((r) => r.user)).size,
-        items: new Set(events.map((r) => r.item)).size,
-      },
-    },
-  });
+  const { dataDir, modelDir } = await writePhaseStream(phase, events, out);
   const args = [
     '--data',
     dataDir,

@@ -1,7 +1,7 @@
 import { hnswSequenceIndexes } from './embedded/hnsw-sequence-items.ts';
 import { qdrantClient } from './qdrant/qdrant-vector-store.ts';
 import { qdrantSequenceIndexes } from './qdrant/qdrant-sequence-items.ts';
-import type { SequenceItemIndex, SequenceItemIndexes } from './sequence-items.ts';
+import type { SequenceIndexOptions, SequenceItemIndex, SequenceItemIndexes } from './sequence-items.ts';
 import { guardByPlan, type DependencyGuards, type GuardPlan } from '../../core/dependency-guard.ts';
 import { SqliteSynonymStore } from './embedded/sqlite-synonym-store.ts';
 import { ElasticsearchSynonymStore } from './elasticsearch/es-synonym-store.ts';
@@ -87,7 +87,7 @@ const SEQUENCE_PLAN: GuardPlan<SequenceItemIndex> = {
 export function openSequenceItemIndexes(
   config: IndexLocation,
   guards?: Pick<DependencyGuards, 'qdrant'>,
-  efSearch?: number,
+  search: SequenceIndexOptions = {},
 ): SequenceItemIndexes {
   const b = config.backends;
   if (b.elasticsearchUrl !== undefined && b.qdrantUrl !== undefined) {
@@ -95,12 +95,12 @@ export function openSequenceItemIndexes(
     return qdrantSequenceIndexes({
       client: qdrantClient({ url: b.qdrantUrl, apiKey: b.qdrantApiKey, timeoutMs: 30_000 }),
       namespace: b.namespace,
-      ...(efSearch !== undefined && { efSearch }),
+      ...search,
       ...(guard && {
         guard: <T extends SequenceItemIndex>(index: T) =>
           guardByPlan<SequenceItemIndex>(index, guard, SEQUENCE_PLAN) as T,
       }),
     });
   }
-  return hnswSequenceIndexes(efSearch);
+  return hnswSequenceIndexes(search);
 }

@@ -4,6 +4,28 @@ import type { RouteHit } from './types.ts';
 export const DEFAULT_SEQUENCE_EF_SEARCH = 200;
 
 /**
+ * Below this much vector data (KiB, dim × 4 bytes per item) the index is scanned exactly instead of
+ * searched through its graph (setting `sequence.full_scan_threshold_kb`). Qdrant's own default
+ * (`full_scan_threshold`, 10,000 KB) and its reason: under it a scan costs about what a graph search
+ * does and finds every true neighbour (the HNSW graph found 95% of the Video model's true top
+ * 1,000; an item it misses can never be recommended by the route). About 40,000 items at 64-d.
+ */
+export const DEFAULT_SEQUENCE_FULL_SCAN_KB = 10_000;
+
+/** How either back end searches a model's item table. */
+export interface SequenceIndexOptions {
+  /** HNSW search breadth (a search is never narrower than what it returns). */
+  efSearch?: number | undefined;
+  /** Scan exactly while the table holds at most this many KiB of vectors (0: always the graph). */
+  fullScanThresholdKb?: number | undefined;
+}
+
+/** Whether `items` vectors of `dim` float32s are few enough to scan exactly. */
+export function scansExactly(items: number, dim: number, thresholdKb: number): boolean {
+  return items * dim * 4 <= thresholdKb * 1024;
+}
+
+/**
  * The sequence model's item embeddings as a vector index of their own (the `sequence` feed route
  * and similar items read it): hnswlib in the embedded back end, a Qdrant collection whose named
  * vector `sequence` holds them in production. Scores are inner products, the model's own score

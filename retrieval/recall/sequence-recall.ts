@@ -7,6 +7,8 @@ import { hnswSequenceIndexes } from '../index/embedded/hnsw-sequence-items.ts';
 import { normBound } from '../index/inner-product.ts';
 import {
   DEFAULT_SEQUENCE_EF_SEARCH,
+  DEFAULT_SEQUENCE_FULL_SCAN_KB,
+  type SequenceIndexOptions,
   type SequenceItemIndex,
   type SequenceItemIndexes,
 } from '../index/sequence-items.ts';
@@ -45,9 +47,19 @@ export const SequenceConfigSchema = z
     cache_size: z.number().int().min(0).max(1_000_000).default(10_000),
     /** HNSW search breadth over the item table (embedded back end). */
     ef_search: z.number().int().min(10).max(2000).default(DEFAULT_SEQUENCE_EF_SEARCH),
+    /**
+     * Scan the item table exactly instead of searching its HNSW graph while it holds at most this
+     * many KiB of vectors (items × dim × 4 bytes), on either back end; 0: always the graph.
+     */
+    full_scan_threshold_kb: z.number().int().min(0).max(10_000_000).default(DEFAULT_SEQUENCE_FULL_SCAN_KB),
   })
   .strict();
 export type SequenceConfig = z.output<typeof SequenceConfigSchema>;
+
+/** How the item index is searched, from the settings (either back end). */
+export function sequenceIndexOptions(cfg: SequenceConfig): SequenceIndexOptions {
+  return { efSearch: cfg.ef_search, fullScanThresholdKb: cfg.full_scan_threshold_kb };
+}
 
 export interface SequenceRecallDeps {
   /** Which of `ids` the served catalog holds (the match check); absent: not checked. */
@@ -227,7 +239,7 @@ export class SequenceRecall implements SequenceSource, SequenceModels {
         registers,
       }),
     };
-    this.indexes = deps.indexes ?? hnswSequenceIndexes(cfg.ef_search);
+    this.indexes = deps.indexes ?? hnswSequenceIndexes(sequenceIndexOptions(cfg));
   }
 
   static async open(cfg: SequenceConfig, deps: SequenceRecallDeps = {}): Promise<SequenceRecall> {

@@ -1,6 +1,13 @@
 import hnswlib from 'hnswlib-node';
 import { dot, euclideanItem, euclideanQuery } from '../inner-product.ts';
-import { DEFAULT_SEQUENCE_EF_SEARCH, type SequenceItemIndex, type SequenceItemIndexes } from '../sequence-items.ts';
+import {
+  DEFAULT_SEQUENCE_EF_SEARCH,
+  DEFAULT_SEQUENCE_FULL_SCAN_KB,
+  scansExactly,
+  type SequenceIndexOptions,
+  type SequenceItemIndex,
+  type SequenceItemIndexes,
+} from '../sequence-items.ts';
 import type { RouteHit } from '../types.ts';
 
 const { HierarchicalNSW } = hnswlib;
@@ -9,7 +16,9 @@ type Hnsw = InstanceType<typeof HierarchicalNSW>;
 /**
  * The embedded sequence item index: an in-memory hnswlib graph searched for the largest inner
  * product through the Euclidean transform of sequence-items.ts (hnswlib's own "ip" space reached
- * only 55% of the Video model's items). Scores are the exact dots, from the stored vectors.
+ * only 55% of the Video model's items). Scores are the exact dots, from the stored vectors. While
+ * the table is small (`fullScanThresholdKb`, as Qdrant's full_scan_threshold) a search scans every
+ * stored vector instead: exact, and about as fast at that size.
  * Nothing is persisted: the model folder is the source of truth, read at load, and new products'
  * vectors are projected again from the served index's text vectors after a restart.
  */
@@ -20,16 +29,21 @@ export class HnswSequenceItems implements SequenceItemIndex {
   private readonly ids: string[] = [];
   private readonly vectors: Float32Array[] = [];
 
+  private readonly efSearch: number;
+  private readonly fullScanKb: number;
+
   constructor(
     readonly dim: number,
     capacity: number,
     /** The transform's M (normBound of the model's table). */
     private readonly bound: number,
-    private readonly efSearch = DEFAULT_SEQUENCE_EF_SEARCH,
+    opts: SequenceIndexOptions = {},
   ) {
+    this.efSearch = opts.efSearch ?? DEFAULT_SEQUENCE_EF_SEARCH;
+    this.fullScanKb = opts.fullScanThresholdKb ?? DEFAULT_SEQUENCE_FULL_SCAN_KB;
     this.index = new HierarchicalNSW('l2', dim + 1);
     this.index.initIndex(Math.max(16, capacity), 16, 200, 100);
-    this.index.setEf(efSearch);
+    this.index.setEf(this.efSearch);
   }
 
   async upsert(ids: readonly string[], vectors: readonly Float32Array[]): Promise<void> {
@@ -54,16 +68,33 @@ export class HnswSequenceItems implements SequenceItemIndex {
     const n = this.ids.length;
     const want = Math.min(n, k + skip.size);
     if (k <= 0 || want === 0) return [];
-    // hnswlib returns at most ef neighbours: a wide k (or a long history to skip) widens the search.
-    this.index.setEf(Math.max(this.efSearch, want));
-    const res = this.index.searchKnn(euclideanQuery(v, this.bound), want);
+    const labels = scansExactly(n, this.dim, this.fullScanKb) ? this.scan(v, want) : this.graphSearch(v, want);
     const out: RouteHit[] = [];
-    for (let i = 0; i < res.neighbors.length && out.length < k; i++) {
-      const label = res.neighbors[i]!;
-      const id = this.ids[label]!;
-      if (!skip.has(id)) out.push({ id, score: dot(v, this.vectors[label]!) });
+    for (let i = 0; i < labels.length && out.length < k; i++) {
+      const id = this.ids[labels[i]!]!;
+      if (!skip.has(id)) out.push({ id, score: dot(v, this.vectors[labels[i]!]!) });
     }
     return out;
+  }
+
+  /** The `want` labels with the largest inner product, by scoring every stored vector (ties: lower label first). */
+  private scan(v: Float32Array, want: number): number[] {
+    const n = this.ids.length;
+    const scores = new Float64Array(n);
+    for (let i = 0; i < n; i++) scores[i] = dot(v, this.vectors[i]!);
+    // The want-th largest score by a native sort of a copy; then only the labels at or above it are ordered.
+    const cut = want >= n ? -Infinity : Float64Array.from(scores).sort()[n - want]!;
+    const top: number[] = [];
+    for (let i = 0; i < n; i++) if (scores[i]! >= cut) top.push(i);
+    top.sort((a, b) => scores[b]! - scores[a]! || a - b);
+    return top.slice(0, want);
+  }
+
+  /** The graph's approximate `want` nearest labels (Euclidean transform: largest inner products). */
+  private graphSearch(v: Float32Array, want: number): number[] {
+    // hnswlib returns at most ef neighbours: a wide k (or a long history to skip) widens the search.
+    this.index.setEf(Math.max(this.efSearch, want));
+    return this.index.searchKnn(euclideanQuery(v, this.bound), want).neighbors;
   }
 
   async vectorsOf(ids: readonly string[]): Promise<Map<string, Float32Array>> {
@@ -83,9 +114,9 @@ export class HnswSequenceItems implements SequenceItemIndex {
 }
 
 /** The embedded back end's sequence indexes: a fresh in-memory graph per model version. */
-export function hnswSequenceIndexes(efSearch = DEFAULT_SEQUENCE_EF_SEARCH): SequenceItemIndexes {
+export function hnswSequenceIndexes(opts: SequenceIndexOptions = {}): SequenceItemIndexes {
   return {
     kind: 'hnswlib',
-    open: async (_version, dim, capacity, bound) => new HnswSequenceItems(dim, capacity, bound, efSearch),
+    open: async (_version, dim, capacity, bound) => new HnswSequenceItems(dim, capacity, bound, opts),
   };
 }

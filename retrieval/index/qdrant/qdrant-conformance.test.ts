@@ -58,4 +58,26 @@ describe('Qdrant stand-in validating against the v1.19 OpenAPI description', () 
     expect(await efOf(500)).toBe(500);
     await indexes.retire!([]);
   });
+
+  it('scans a table under `sequence.full_scan_threshold_kb` exactly, and searches the graph above it', async () => {
+    const namespace = `shelf_conformance_${randomUUID().replace(/-/g, '')}`;
+    const client = qdrantClient({ url: fake.url });
+    const exactOf = async (capacity: number, fullScanThresholdKb?: number) => {
+      const index = await qdrantSequenceIndexes({
+        client,
+        namespace,
+        ...(fullScanThresholdKb !== undefined && { fullScanThresholdKb }),
+      }).open(`v${capacity}-${fullScanThresholdKb}`, 64, capacity, 2);
+      await index.upsert(['a'], [new Float32Array(64).fill(0.1)]);
+      fake.requests.length = 0;
+      await index.search(new Float32Array(64).fill(0.1), 1);
+      const query = fake.requests.find((r) => r.operationId === 'query_points');
+      return (query?.body as { params?: { exact?: boolean } } | undefined)?.params?.exact;
+    };
+    // 64-d float32 = 256 bytes an item: the default 10,000 KiB holds 40,000 items.
+    expect(await exactOf(40_000)).toBe(true);
+    expect(await exactOf(40_001)).toBe(false);
+    expect(await exactOf(5, 0)).toBe(false);
+    await qdrantSequenceIndexes({ client, namespace }).retire!([]);
+  });
 });

@@ -1,6 +1,13 @@
 import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
 import { dot, dotFromDistance, euclideanItem, euclideanQuery } from '../inner-product.ts';
-import { DEFAULT_SEQUENCE_EF_SEARCH, type SequenceItemIndex, type SequenceItemIndexes } from '../sequence-items.ts';
+import {
+  DEFAULT_SEQUENCE_EF_SEARCH,
+  DEFAULT_SEQUENCE_FULL_SCAN_KB,
+  scansExactly,
+  type SequenceIndexOptions,
+  type SequenceItemIndex,
+  type SequenceItemIndexes,
+} from '../sequence-items.ts';
 import type { RouteHit } from '../types.ts';
 import { pointId, qdrantClient, UPSERT_BATCH } from './qdrant-vector-store.ts';
 
@@ -31,6 +38,12 @@ export interface QdrantSequenceOptions {
   bound: number;
   /** Qdrant's `hnsw_ef` (setting `sequence.ef_search`); a search is never narrower than what it returns. */
   efSearch?: number;
+  /**
+   * Every search scans exactly (Qdrant's `exact`): the model's table is under
+   * `sequence.full_scan_threshold_kb`, as the embedded index decides. Qdrant scans a collection
+   * too small to be indexed anyway; this keeps it exact once an optimizer has built the graph.
+   */
+  exact?: boolean;
 }
 
 /**
@@ -53,6 +66,7 @@ export class QdrantSequenceItems implements SequenceItemIndex {
     readonly dim: number,
     private bound: number,
     private readonly efSearch: number,
+    private readonly exact: boolean,
   ) {}
 
   /** Connects, and creates the collection when it is missing (checking an existing one's vector). */
@@ -65,6 +79,7 @@ export class QdrantSequenceItems implements SequenceItemIndex {
       opts.dim,
       opts.bound,
       opts.efSearch ?? DEFAULT_SEQUENCE_EF_SEARCH,
+      opts.exact ?? false,
     );
     await store.ensureCollection();
     return store;
@@ -131,7 +146,7 @@ export class QdrantSequenceItems implements SequenceItemIndex {
       using: SEQUENCE_VECTOR_NAME,
       limit: k + skip.size,
       // As the embedded index: the search is at least as broad as what it must return.
-      params: { hnsw_ef: Math.max(this.efSearch, k + skip.size) },
+      params: { hnsw_ef: Math.max(this.efSearch, k + skip.size), exact: this.exact },
       with_payload: ['product_id'],
       with_vector: false,
     });
@@ -196,21 +211,23 @@ export async function dropSequenceCollections(
  * filled by the first instance that loads the version and reused by the others. `guard` wraps
  * the serving reads (search, vectorsOf) in the Qdrant budget and breaker; the fill is not.
  */
-export function qdrantSequenceIndexes(opts: {
-  client: QdrantClient;
-  namespace: string;
-  guard?: <T extends SequenceItemIndex>(index: T) => T;
-  efSearch?: number;
-}): SequenceItemIndexes {
+export function qdrantSequenceIndexes(
+  opts: {
+    client: QdrantClient;
+    namespace: string;
+    guard?: <T extends SequenceItemIndex>(index: T) => T;
+  } & SequenceIndexOptions,
+): SequenceItemIndexes {
   return {
     kind: 'qdrant',
-    open: async (key, dim, _capacity, bound) => {
+    open: async (key, dim, capacity, bound) => {
       const index = await QdrantSequenceItems.open({
         client: opts.client,
         collection: sequenceCollection(opts.namespace, key),
         dim,
         bound,
         ...(opts.efSearch !== undefined && { efSearch: opts.efSearch }),
+        exact: scansExactly(capacity, dim, opts.fullScanThresholdKb ?? DEFAULT_SEQUENCE_FULL_SCAN_KB),
       });
       return opts.guard ? opts.guard(index) : index;
     },
