@@ -55,6 +55,28 @@ describe('HnswSequenceItems', () => {
     expect((await index.search(query, 3, new Set([first!])))[0]!.id).toBe(second);
   });
 
+  it('moves from the scan to the graph when new products take the table over the threshold', async () => {
+    const rows = table(100, 8);
+    // 1 KiB = 32 items of 8 float32s.
+    const index = new HnswSequenceItems(8, 20, 10, { fullScanThresholdKb: 1 });
+    await index.upsert(
+      rows.slice(0, 30).map((_, i) => `p${i}`),
+      rows.slice(0, 30),
+    );
+    expect(index.exact).toBe(true);
+    const query = Float32Array.from({ length: 8 }, (_, j) => (j % 2 ? 1 : -1));
+    expect((await index.search(query, 5)).map((h) => h.id)).toEqual(exactTop(rows.slice(0, 30), query, 5));
+    await index.upsert(
+      rows.slice(30).map((_, i) => `p${i + 30}`),
+      rows.slice(30),
+    );
+    expect(index.exact).toBe(false);
+    expect(await index.count()).toBe(100);
+    // The graph holds every item, the ones from before the switch too; at this size it finds the exact top 5.
+    expect((await index.search(query, 5)).map((h) => h.id)).toEqual(exactTop(rows, query, 5));
+    expect(new Set((await index.search(query, 100)).map((h) => h.id)).size).toBe(100);
+  });
+
   it('over the threshold searches the graph, which can miss true neighbours at a narrow breadth', async () => {
     const rows = table(3000, 8);
     const graph = new HnswSequenceItems(8, 3000, 10, { efSearch: 10, fullScanThresholdKb: 0 });
