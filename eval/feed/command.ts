@@ -110,11 +110,20 @@ export const feedCommand: Command = {
       const data = requiredOpt(values, 'data');
       const seed = intOpt(values, 'seed') ?? 42;
       const streams = await writePhaseStreams(data, out, repeats);
-      const trainer = (p: (typeof streams)[number]) =>
-        `${stringOpt(values, 'python') ?? '/usr/bin/python3'} models/sequence/train.py --data ${p.dataDir} --out ${p.modelDir} --holdout valid --seed ${seed} [trainer options]`;
+      const py = stringOpt(values, 'python') ?? '/usr/bin/python3';
+      const at = (phase: 'valid' | 'test') => streams.find((p) => p.phase === phase)!;
       for (const p of streams) console.log(`${p.phase} phase: ${p.rows} interactions → ${p.dataDir}`);
+      // The test phase trains on every item it may see for the epochs the validation phase chose,
+      // as `--sequence train` does: so it runs after the validation model, not beside it.
       console.log(
-        `train each phase's model (side by side is fine):\n  ${streams.map(trainer).join('\n  ')}\nthen evaluate with them:\n  npm run eval -- feed --data ${data} --out ${out} --sequence ${streams.find((p) => p.phase === 'test')!.modelDir} --sequence-valid ${streams.find((p) => p.phase === 'valid')!.modelDir}`,
+        [
+          'train the validation phase\'s model (early stopping on its stream\'s last items):',
+          `  ${py} models/sequence/train.py --data ${at('valid').dataDir} --out ${at('valid').modelDir} --holdout valid --seed ${seed} [trainer options]`,
+          "then the test phase's, on every item, for the validation model's best epoch (metadata.json training.best_epoch):",
+          `  ${py} models/sequence/train.py --data ${at('test').dataDir} --out ${at('test').modelDir} --seed ${seed} [trainer options] --holdout none --epochs BEST_EPOCH`,
+          'then evaluate with them:',
+          `  npm run eval -- feed --data ${data} --out ${out} --sequence ${at('test').modelDir} --sequence-valid ${at('valid').modelDir}`,
+        ].join('\n'),
       );
       return;
     }

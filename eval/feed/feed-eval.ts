@@ -218,6 +218,8 @@ export async function runFeedEval(
       args: opts.sequenceArgs ?? [],
       python: opts.python ?? '/usr/bin/python3',
       seed,
+      // The test phase learns from the validation items too, for the epochs validation chose.
+      epochs: phase === 'test' ? sequenceRecords.valid?.best_epoch : undefined,
       log,
     });
     sequenceRecords[phase] = s.record;

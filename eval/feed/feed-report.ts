@@ -149,7 +149,11 @@ export async function renderFeedReport(
   /** How a phase's model came to be: trained by this run, or served from a folder (and whether both phases share it). */
   const provenance = (r: SequencePhaseRecord): string => {
     if (r.training_ms !== undefined)
-      return `, trained on ${r.training_rows} interactions in ${(r.training_ms / 1000).toFixed(0)} s (best epoch ${r.best_epoch ?? '–'})`;
+      return `, trained on ${r.training_rows} interactions in ${(r.training_ms / 1000).toFixed(0)} s (${
+        r.epochs_fixed !== undefined
+          ? `every item, ${r.epochs_fixed} epochs: the validation phase's best`
+          : `best epoch ${r.best_epoch ?? '–'}`
+      })`;
     const shared = j.sequence!.valid?.model_dir === j.sequence!.test?.model_dir;
     return ` (not trained by this run: ${escapeHtml(r.model_dir)}; ${shared ? 'one model for both phases: it may have seen the targets' : 'one model per phase, trained elsewhere'})`;
   };

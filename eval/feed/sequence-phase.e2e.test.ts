@@ -90,6 +90,18 @@ describe.skipIf(!hasTorch)('npm run eval -- feed --sequence train', () => {
       expect(seq[phase]!.training_rows).toBe(json.replay[phase].events);
     }
     expect(seq.valid!.version).not.toBe(seq.test!.version);
+    // Validation early-stops; the test phase learns from every item it may see (validation items
+    // as targets too) for exactly the epochs validation chose.
+    expect(seq.valid!.epochs_fixed).toBeUndefined();
+    expect(seq.test!.epochs_fixed).toBe(seq.valid!.best_epoch);
+    const testMeta = JSON.parse(await readFile(join(seq.test!.model_dir, 'metadata.json'), 'utf8')) as {
+      training: { best_epoch: number; epochs: number; split: string; history: unknown[] };
+      metrics: Record<string, unknown>;
+    };
+    expect(testMeta.training).toMatchObject({ best_epoch: seq.valid!.best_epoch, epochs: seq.valid!.best_epoch });
+    expect(testMeta.training.split).toContain('every item');
+    expect(testMeta.training.history).toEqual([]);
+    expect(testMeta.metrics).toEqual({});
 
     // What each phase's trainer was given: no user's own target, ever.
     const all = data();

@@ -3,8 +3,11 @@
  * trained inside each phase on exactly what that phase may see, so that its figures carry no
  * leakage. The validation phase's model is trained on the validation phase's stream (no
  * validation or test item: phaseEvents), the test phase's on the test phase's (validation items
- * added, never a test item). Inside a phase the trainer holds out each shopper's last item of
- * that stream for early stopping (`--holdout valid`), as SASRec does with its validation item.
+ * added, never a test item). The validation phase's trainer holds out each shopper's last item of
+ * its stream for early stopping (`--holdout valid`), as SASRec does with its validation item; the
+ * test phase then learns from every item it may see, validation items included, for exactly the
+ * epochs validation chose (`--holdout none --epochs N`): holding the validation items out again
+ * would throw away each shopper's most recent transition, the one closest to the test target.
  *
  * Each phase's training file and model folder are kept under OUTDIR/sequence/<phase>/ (the model
  * card names data, hyper-parameters and training time), so a run can be audited afterwards.
@@ -34,6 +37,12 @@ export interface SequenceTraining {
   args: readonly string[];
   python: string;
   seed: number;
+  /**
+   * Train on the whole stream for exactly this many epochs (`--holdout none`), no early stopping:
+   * the test phase, with the validation phase's best epoch. Absent: early stopping on the stream's
+   * last items (`--holdout valid`).
+   */
+  epochs?: number | undefined;
   log?: (s: string) => void;
 }
 
@@ -49,6 +58,8 @@ export interface SequencePhaseRecord {
   training_ms?: number;
   /** The trainer's own report: best epoch, its early-stopping figures. */
   best_epoch?: number;
+  /** Set when the phase trained on every item for a fixed epoch count (the validation phase's best). */
+  epochs_fixed?: number;
   trainer_seconds?: number;
   early_stopping?: unknown;
   hyper_parameters?: unknown;
@@ -178,14 +189,14 @@ export async function phaseSequence(
     dataDir,
     '--out',
     modelDir,
-    '--holdout',
-    'valid',
     '--seed',
     String(training.seed),
     '--source',
     `feed eval ${phase} phase`,
     '--quiet',
     ...training.args,
+    // After the caller's options: argparse keeps the last, and these define the phase.
+    ...(training.epochs !== undefined ? ['--holdout', 'none', '--epochs', String(training.epochs)] : ['--holdout', 'valid']),
   ];
   log(`  sequence (${phase} phase): training on ${events.length} interactions…`);
   const t0 = Date.now();
@@ -213,6 +224,7 @@ export async function phaseSequence(
       training_file: join(dataDir, 'interactions.tsv'),
       training_ms: trainingMs,
       ...(meta.training.best_epoch !== undefined && { best_epoch: meta.training.best_epoch }),
+      ...(training.epochs !== undefined && { epochs_fixed: training.epochs }),
       ...(meta.training.seconds !== undefined && { trainer_seconds: meta.training.seconds }),
       early_stopping: meta.metrics.valid,
       hyper_parameters: { architecture: meta.architecture, ...hyper },

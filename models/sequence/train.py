@@ -16,7 +16,9 @@ item dropped (first interaction kept: the feed never re-shows what the shopper a
 last item is the test target, the one before it the validation target, earlier items are trained
 on. Shoppers with fewer than 3 items are trained on whole. `--holdout valid` (what the feed eval
 uses inside a phase, whose data already stops before that phase's target) holds out only the last
-item, for early stopping, and reports no test figure.
+item, for early stopping, and reports no test figure. `--holdout none --epochs N` trains on every item
+for exactly N epochs (the count validation chose for the same data without its last items): the feed
+eval's test phase, which may learn from the validation items, trains this way.
 
 Model (Kang & McAuley 2018, pre-LN variant): item embedding (shared with the output layer, SASRec's
 choice) scaled by sqrt(d) + learned positions, `--blocks` causal self-attention blocks, a final
@@ -516,8 +518,9 @@ def main(argv: list[str]) -> int:
     src.add_argument("--data", help="sequential data set directory (interactions.tsv)")
     src.add_argument("--logs", help="service data directory (behavior/events.sqlite, the embedded behaviour log)")
     ap.add_argument("--out", required=True, help="model folder to write")
-    ap.add_argument("--holdout", choices=["valid-test", "valid"], default="valid-test",
-                    help="valid-test: last item test, the one before validation; valid: last item validation only")
+    ap.add_argument("--holdout", choices=["valid-test", "valid", "none"], default="valid-test",
+                    help="valid-test: last item test, the one before validation; valid: last item validation only; "
+                         "none: train on every item for exactly --epochs (an epoch count chosen on validation before)")
     ap.add_argument("--max-len", type=int, default=50)
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--blocks", type=int, default=2)
@@ -556,11 +559,13 @@ def main(argv: list[str]) -> int:
         raise SystemExit("no interactions to train on")
     n_items = len(items)
     typed = args.event_types
-    cut = 2 if args.holdout == "valid-test" else 1
+    cut = {"valid-test": 2, "valid": 1, "none": 0}[args.holdout]
+    if cut == 0 and args.text_vectors:
+        raise SystemExit("--holdout none leaves nothing to validate the text projection on; fit it with --holdout valid")
     train_s, train_t = [], []
     val_in, val_ty, val_tgt, test_in, test_ty, test_tgt = [], [], [], [], [], []
     for s, ty in zip(seqs, types):
-        if len(s) < 3:
+        if len(s) < 3 or cut == 0:
             train_s.append(s)
             train_t.append(ty)
             continue
@@ -690,7 +695,8 @@ def main(argv: list[str]) -> int:
                      "patience": args.patience, "eval_every": args.eval_every, "eval_users": args.eval_users,
                      "batch": args.batch, "lr": args.lr, "l2": args.l2, "dropout": args.dropout, "negatives": args.negatives,
                      "split": ("leave-last-out: last item test, second-to-last validation" if cut == 2
-                               else "last item validation (early stopping), no test"),
+                               else "last item validation (early stopping), no test" if cut == 1
+                               else "every item trained on for the given epochs: no validation, no test"),
                      "seconds": train_seconds, "cpu": cpu_name(), "torch": torch.__version__, "history": history},
         "metrics": metrics,
         "data": {"source": args.source or (args.data and f"--data {args.data}") or f"--logs {args.logs}",
