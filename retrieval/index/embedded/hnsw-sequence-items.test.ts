@@ -24,6 +24,12 @@ describe('HnswSequenceItems', () => {
       Float32Array.from({ length: dim }, () => (rng() - 0.5) * Math.exp(2 * (rng() - 0.5))),
     );
   };
+  /** Upserts `rows` as products p{offset}, p{offset+1}, … */
+  const fill = (index: HnswSequenceItems, rows: Float32Array[], offset = 0) =>
+    index.upsert(
+      rows.map((_, i) => `p${i + offset}`),
+      rows,
+    );
   const exactTop = (rows: Float32Array[], q: Float32Array, k: number) =>
     rows
       .map((x, i) => ({ id: `p${i}`, s: x.reduce((a, b, j) => a + b * q[j]!, 0) }))
@@ -35,10 +41,7 @@ describe('HnswSequenceItems', () => {
     const rows = table(3000, 8);
     // 3,000 × 8 × 4 bytes = 94 KiB: scanned under a 100 KiB threshold, even with a search breadth of 10.
     const index = new HnswSequenceItems(8, 3000, 10, { efSearch: 10, fullScanThresholdKb: 100 });
-    await index.upsert(
-      rows.map((_, i) => `p${i}`),
-      rows,
-    );
+    await fill(index, rows);
     const rng = mulberry32(3);
     for (let q = 0; q < 5; q++) {
       const query = Float32Array.from({ length: 8 }, () => rng() - 0.5);
@@ -59,17 +62,11 @@ describe('HnswSequenceItems', () => {
     const rows = table(100, 8);
     // 1 KiB = 32 items of 8 float32s.
     const index = new HnswSequenceItems(8, 20, 10, { fullScanThresholdKb: 1 });
-    await index.upsert(
-      rows.slice(0, 30).map((_, i) => `p${i}`),
-      rows.slice(0, 30),
-    );
+    await fill(index, rows.slice(0, 30));
     expect(index.exact).toBe(true);
     const query = Float32Array.from({ length: 8 }, (_, j) => (j % 2 ? 1 : -1));
     expect((await index.search(query, 5)).map((h) => h.id)).toEqual(exactTop(rows.slice(0, 30), query, 5));
-    await index.upsert(
-      rows.slice(30).map((_, i) => `p${i + 30}`),
-      rows.slice(30),
-    );
+    await fill(index, rows.slice(30), 30);
     expect(index.exact).toBe(false);
     expect(await index.count()).toBe(100);
     // The graph holds every item, the ones from before the switch too; at this size it finds the exact top 5.
@@ -80,10 +77,7 @@ describe('HnswSequenceItems', () => {
   it('over the threshold searches the graph, which can miss true neighbours at a narrow breadth', async () => {
     const rows = table(3000, 8);
     const graph = new HnswSequenceItems(8, 3000, 10, { efSearch: 10, fullScanThresholdKb: 0 });
-    await graph.upsert(
-      rows.map((_, i) => `p${i}`),
-      rows,
-    );
+    await fill(graph, rows);
     const rng = mulberry32(3);
     let same = 0;
     for (let q = 0; q < 5; q++) {
@@ -98,8 +92,8 @@ describe('HnswSequenceItems', () => {
   it('grows past its initial capacity (new products arrive after the table)', async () => {
     const index = new HnswSequenceItems(2, 1, 1.5);
     const n = 100;
-    await index.upsert(
-      Array.from({ length: n }, (_, i) => `p${i}`),
+    await fill(
+      index,
       Array.from({ length: n }, (_, i) => Float32Array.from([Math.cos(i / 10), Math.sin(i / 10)])),
     );
     expect(await index.count()).toBe(n);
