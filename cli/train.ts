@@ -223,8 +223,8 @@ prog
   .addOption(
     new Option(
       '--holdout <H>',
-      'valid-test: last item test, one before validation; valid: last item validation only',
-    ).choices(['valid-test', 'valid']),
+      'valid-test: last item test, one before validation; valid: last item validation only; none: every item, for exactly --epochs (chosen by an earlier run with a holdout)',
+    ).choices(['valid-test', 'valid', 'none']),
   )
   .option('--max-len <N>', 'items of history the shopper tower reads (default: 50)', int(1))
   .option('--dim <N>', 'embedding dimensions (default: 64)', int(1))

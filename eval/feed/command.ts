@@ -117,7 +117,7 @@ export const feedCommand: Command = {
       // as `--sequence train` does: so it runs after the validation model, not beside it.
       console.log(
         [
-          'train the validation phase\'s model (early stopping on its stream\'s last items):',
+          "train the validation phase's model (early stopping on its stream's last items):",
           `  ${py} models/sequence/train.py --data ${at('valid').dataDir} --out ${at('valid').modelDir} --holdout valid --seed ${seed} [trainer options]`,
           "then the test phase's, on every item, for the validation model's best epoch (metadata.json training.best_epoch):",
           `  ${py} models/sequence/train.py --data ${at('test').dataDir} --out ${at('test').modelDir} --seed ${seed} [trainer options] --holdout none --epochs BEST_EPOCH`,

@@ -196,7 +196,9 @@ export async function phaseSequence(
     '--quiet',
     ...training.args,
     // After the caller's options: argparse keeps the last, and these define the phase.
-    ...(training.epochs !== undefined ? ['--holdout', 'none', '--epochs', String(training.epochs)] : ['--holdout', 'valid']),
+    ...(training.epochs !== undefined
+      ? ['--holdout', 'none', '--epochs', String(training.epochs)]
+      : ['--holdout', 'valid']),
   ];
   log(`  sequence (${phase} phase): training on ${events.length} interactions…`);
   const t0 = Date.now();

@@ -136,6 +136,39 @@ describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data
     expect(card).toMatch(/Products with no interactions/);
   });
 
+  it('--holdout none trains on every item for exactly --epochs (a count chosen before), and refuses --catalog', async () => {
+    const base = ['--import', 'tsx', path.join(ROOT, 'cli/train.ts'), 'sequence', '--data', path.join(dir, 'data')];
+    const tiny = ['--dim', '8', '--max-len', '10', '--negatives', '8', '--batch', '32', '--holdout', 'none', '--quiet'];
+    await run(process.execPath, [...base, '--out', path.join(dir, 'all'), '--epochs', '3', ...tiny], { cwd: ROOT });
+    const meta = JSON.parse(await readFile(path.join(dir, 'all', 'metadata.json'), 'utf8')) as {
+      metrics: Record<string, unknown>;
+      training: { best_epoch: number; split: string; history: unknown[] };
+      items: number;
+    };
+    expect(meta.items).toBe(40);
+    expect(meta.training.best_epoch).toBe(3);
+    expect(meta.training.split).toContain('every item');
+    expect(meta.training.history).toEqual([]);
+    expect(meta.metrics).toEqual({});
+    // The new-product map is validated on held-out items: with none held out there is nothing to check it on.
+    await expect(
+      run(
+        process.execPath,
+        [
+          ...base,
+          '--out',
+          path.join(dir, 'none-cat'),
+          '--epochs',
+          '1',
+          ...tiny,
+          '--catalog',
+          path.join(dir, 'catalog.jsonl'),
+        ],
+        { cwd: ROOT },
+      ),
+    ).rejects.toThrow(/holdout none/);
+  }, 120_000);
+
   it('serves the same vectors with onnxruntime-node as PyTorch computed (shared test vectors)', async () => {
     const model = await SequenceModel.load(path.join(dir, 'a'));
     try {
