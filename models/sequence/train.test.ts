@@ -150,6 +150,9 @@ describe.skipIf(!hasTorch)('npm run train -- sequence (end to end on a tiny data
     expect(meta.training.split).toContain('every item');
     expect(meta.training.history).toEqual([]);
     expect(meta.metrics).toEqual({});
+    const card = await readFile(path.join(dir, 'all', 'MODEL_CARD.md'), 'utf8');
+    expect(card).toContain('exactly 3 epochs');
+    expect(card).toContain('every item was trained on');
     // The new-product map is validated on held-out items: with none held out there is nothing to check it on.
     await expect(
       run(
